@@ -1,0 +1,574 @@
+import type { CryptoProvider } from '../crypto/types.js';
+import { parseIpHeader } from '../packet/ip.js';
+import type { Action, Endpoint } from './actions.js';
+import { AllowedIps } from './allowed-ips.js';
+import {
+  DEFAULT_LIMITS,
+  HANDSHAKE_INITIATION_RATE,
+  MAX_STAGED_PACKETS,
+  type ProtocolLimits,
+} from './constants.js';
+import { type DropCounters, type DropReason, newDropCounters } from './drops.js';
+import {
+  consumeInitiation,
+  consumeResponse,
+  createInitiation,
+  createResponse,
+  transportKeys,
+  wireguardStart,
+} from './handshake.js';
+import { Keypair } from './keypair.js';
+import { clampPrivateKey } from './keys.js';
+import { LoadGuard } from './load-guard.js';
+import { CookieReply, classify, Initiation, Response, readCounter, readU32, Transport } from './messages.js';
+import type { StaticKeyPair, SymmetricState } from './noise.js';
+import { Peer, type PeerConfig } from './peer.js';
+import { compareTai64n } from './tai64n.js';
+import type { TimerName } from './timers.js';
+import { sealTransport } from './transport.js';
+
+/** Keypairs per peer kept receiving after rotation; bounds memory if a peer handshakes in a loop. */
+const MAX_DRAINING = 16;
+
+export interface DeviceOptions {
+  crypto: CryptoProvider;
+  privateKey: Uint8Array;
+  /** Cryptographically secure random bytes. */
+  random: (n: number) => Uint8Array;
+  limits?: ProtocolLimits;
+  /** Tunnel MTU; transport payloads are padded to a multiple of 16 but never beyond it. */
+  mtu?: number;
+  /** Converts the monotonic `now` the driver passes into Unix wall-clock ms, for TAI64N timestamps. */
+  wallTime?: (now: number) => number;
+  /** Handshake messages per second above which the device counts as under load and asks for cookies. */
+  underLoadThreshold?: number;
+}
+
+interface IndexEntry {
+  peer: Peer;
+  /** null while the index belongs to our pending initiation. */
+  keypair: Keypair | null;
+}
+
+/**
+ * The WireGuard protocol core for one interface: it takes datagrams, tunnel packets and the time,
+ * and returns actions. It owns peers, sessions, the index table and cryptokey routing, and does no I/O.
+ */
+export class Device {
+  readonly crypto: CryptoProvider;
+  readonly limits: ProtocolLimits;
+  readonly mtu: number;
+  readonly allowedIps = new AllowedIps<Peer>();
+  readonly drops: DropCounters = newDropCounters();
+  private local: StaticKeyPair;
+  private readonly guard: LoadGuard;
+  private readonly start: SymmetricState;
+  private readonly peersByKey = new Map<string, Peer>();
+  private readonly indices = new Map<number, IndexEntry>();
+  private readonly random: (n: number) => Uint8Array;
+  private readonly wallTime: (now: number) => number;
+  /** A lower bound on the earliest timer deadline of any peer. */
+  private wake = Number.POSITIVE_INFINITY;
+
+  constructor(options: DeviceOptions) {
+    this.crypto = options.crypto;
+    this.limits = options.limits ?? DEFAULT_LIMITS;
+    this.mtu = options.mtu ?? 1420;
+    this.random = options.random;
+    this.wallTime = options.wallTime ?? ((now) => now);
+    this.start = wireguardStart(this.crypto);
+    this.local = this.keyPairOf(options.privateKey);
+    this.guard = new LoadGuard(
+      this.crypto,
+      this.local.publicKey,
+      this.random,
+      this.limits.cookieRefreshTime,
+      options.underLoadThreshold ?? 128,
+    );
+  }
+
+  get publicKey(): Uint8Array {
+    return this.local.publicKey;
+  }
+
+  /** Replaces the interface's private key: every session and handshake ends, as in wireguard-go. */
+  setPrivateKey(privateKey: Uint8Array): void {
+    this.local = this.keyPairOf(privateKey);
+    this.guard.setLocalPublicKey(this.local.publicKey);
+    for (const peer of this.peersByKey.values()) {
+      this.clearSessions(peer);
+      peer.staticStatic = this.crypto.x25519(this.local.privateKey, peer.publicKey);
+    }
+  }
+
+  addPeer(config: PeerConfig): Peer {
+    const id = keyId(config.publicKey);
+    if (this.peersByKey.has(id)) throw new Error('a peer with this public key already exists');
+    const ss = this.crypto.x25519(this.local.privateKey, config.publicKey);
+    const peer = new Peer(
+      this.crypto,
+      config,
+      ss,
+      this.limits,
+      () => this.randomUnit(),
+      (at) => {
+        if (at < this.wake) this.wake = at;
+      },
+    );
+    this.peersByKey.set(id, peer);
+    return peer;
+  }
+
+  removePeer(peer: Peer): void {
+    this.clearSessions(peer);
+    peer.timers.stopAll();
+    this.allowedIps.removeValue(peer);
+    this.peersByKey.delete(keyId(peer.publicKey));
+  }
+
+  getPeer(publicKey: Uint8Array): Peer | undefined {
+    return this.peersByKey.get(keyId(publicKey));
+  }
+
+  peers(): IterableIterator<Peer> {
+    return this.peersByKey.values();
+  }
+
+  /** Changes how often keepalives go to `peer` (seconds, 0 for off). */
+  setPersistentKeepalive(peer: Peer, seconds: number, now: number): void {
+    peer.timers.persistentKeepaliveInterval = seconds * 1000;
+    peer.timers.persistentKeepalive = Number.POSITIVE_INFINITY;
+    peer.timers.anyAuthenticatedPacketTraversal(now);
+  }
+
+  /** The time at which `tick` has work to do next (Infinity if none). Waking earlier is harmless. */
+  get nextWake(): number {
+    return this.wake;
+  }
+
+  /** An outbound IP packet from the tunnel. */
+  send(packet: Uint8Array, now: number): Action[] {
+    const out: Action[] = [];
+    const header = parseIpHeader(packet);
+    if (header === null) {
+      this.drop('bad-inner-packet');
+      return out;
+    }
+    const peer = this.allowedIps.lookup(packet, header.dstOffset, header.addressLength);
+    if (peer === undefined) {
+      this.drop('no-route');
+      return out;
+    }
+    this.stage(peer, packet);
+    this.sendStaged(peer, now, out);
+    return out;
+  }
+
+  /** Sends a keepalive to `peer` now (starting a handshake if there is no session). */
+  keepalive(peer: Peer, now: number): Action[] {
+    const out: Action[] = [];
+    this.sendKeepalive(peer, now, out);
+    return out;
+  }
+
+  /** Starts a handshake with `peer` unless one was sent within REKEY_TIMEOUT. */
+  initiate(peer: Peer, now: number): Action[] {
+    const out: Action[] = [];
+    this.sendInitiation(peer, now, false, out);
+    return out;
+  }
+
+  /** A datagram from the network. Never throws: anything wrong is dropped and counted. */
+  receive(data: Uint8Array, from: Endpoint, now: number): Action[] {
+    const out: Action[] = [];
+    try {
+      const refused = this.dispatch(data, from, now, out);
+      if (refused !== null) this.drop(refused);
+    } catch {
+      this.drop('internal-error');
+    }
+    return out;
+  }
+
+  private dispatch(data: Uint8Array, from: Endpoint, now: number, out: Action[]): DropReason | null {
+    const kind = classify(data);
+    switch (kind) {
+      case 'transport':
+        return this.receiveTransport(data, from, now, out);
+      case 'initiation':
+        return this.receiveInitiation(data, from, now, out);
+      case 'response':
+        return this.receiveResponse(data, from, now, out);
+      case 'cookie-reply':
+        return this.receiveCookieReply(data, now);
+      default:
+        return kind;
+    }
+  }
+
+  /** Runs every timer that is due. */
+  tick(now: number): Action[] {
+    const out: Action[] = [];
+    if (now < this.wake) return out;
+    let wake = Number.POSITIVE_INFINITY;
+    for (const peer of this.peersByKey.values()) {
+      for (const timer of peer.timers.due(now)) this.onTimer(peer, timer, now, out);
+      wake = Math.min(wake, peer.timers.next(), this.sweepDraining(peer, now));
+    }
+    this.wake = wake;
+    return out;
+  }
+
+  // --- outbound ---
+
+  private stage(peer: Peer, packet: Uint8Array): void {
+    if (peer.staged.length >= MAX_STAGED_PACKETS) {
+      peer.staged.shift();
+      this.drop('staged-overflow');
+    }
+    peer.staged.push(packet);
+  }
+
+  private sendKeepalive(peer: Peer, now: number, out: Action[]): void {
+    if (peer.staged.length === 0) peer.staged.push(new Uint8Array(0));
+    this.sendStaged(peer, now, out);
+  }
+
+  private sendStaged(peer: Peer, now: number, out: Action[]): void {
+    const kp = peer.current;
+    if (kp === null || !this.usableForSending(kp, now)) {
+      this.sendInitiation(peer, now, false, out);
+      return;
+    }
+    if (peer.endpoint === null) {
+      this.drops['no-endpoint'] += peer.staged.length;
+      peer.staged = [];
+      return;
+    }
+    const staged = peer.staged;
+    peer.staged = [];
+    for (const packet of staged) this.sealTransport(peer, kp, packet, now, out);
+    // Keep the key fresh (wireguard-go keepKeyFreshSending): by count on both sides, by age only as initiator.
+    if (
+      kp.sendCounter > this.limits.rekeyAfterMessages ||
+      (kp.isInitiator && now - kp.created >= this.limits.rekeyAfterTime)
+    ) {
+      this.sendInitiation(peer, now, false, out);
+    }
+  }
+
+  private usableForSending(kp: Keypair, now: number): boolean {
+    return kp.sendCounter < this.limits.rejectAfterMessages && now - kp.created < this.limits.rejectAfterTime;
+  }
+
+  private sealTransport(peer: Peer, kp: Keypair, packet: Uint8Array, now: number, out: Action[]): void {
+    const message = sealTransport(kp, packet, this.mtu);
+    peer.txBytes += message.length;
+    peer.timers.anyAuthenticatedPacketTraversal(now);
+    peer.timers.anyAuthenticatedPacketSent();
+    if (packet.length > 0) peer.timers.dataSent(now);
+    out.push({ kind: 'send', peer, endpoint: peer.endpoint!, data: message });
+  }
+
+  private sendInitiation(peer: Peer, now: number, isRetry: boolean, out: Action[]): void {
+    if (!isRetry) peer.timers.handshakeAttempts = 0;
+    if (now - peer.lastInitiationSent < this.limits.rekeyTimeout) return;
+    if (peer.endpoint === null || peer.staticStatic === null) return;
+    peer.lastInitiationSent = now;
+    const ephemeral = this.newEphemeral();
+    const localIndex = this.newIndex();
+    const created = createInitiation(
+      this.crypto,
+      this.start,
+      this.local,
+      ephemeral,
+      peer.publicKey,
+      peer.staticStatic,
+      localIndex,
+      this.wallTime(now),
+    );
+    if (created === null) return;
+    peer.cookies.addMacs(created.message, Initiation.mac1, now);
+    this.forgetHandshake(peer);
+    peer.handshake = { noise: created.handshake, ephemeral, localIndex };
+    this.indices.set(localIndex, { peer, keypair: null });
+    peer.txBytes += created.message.length;
+    peer.timers.anyAuthenticatedPacketTraversal(now);
+    peer.timers.anyAuthenticatedPacketSent();
+    peer.timers.handshakeInitiated(now);
+    out.push({ kind: 'send', peer, endpoint: peer.endpoint, data: created.message });
+  }
+
+  // --- inbound ---
+
+  private receiveTransport(data: Uint8Array, from: Endpoint, now: number, out: Action[]): DropReason | null {
+    const entry = this.indices.get(readU32(data, Transport.receiver));
+    const kp = entry?.keypair;
+    if (entry === undefined || kp == null) return 'unknown-receiver-index';
+    const { peer } = entry;
+    if (now - kp.created >= this.limits.rejectAfterTime) return 'expired-keypair';
+    const counter = readCounter(data, Transport.counter);
+    if (counter >= this.limits.rejectAfterMessages) return 'counter-limit';
+    const plaintext = kp.recv.open(counter, data.subarray(Transport.payload), null);
+    if (plaintext === null) return 'decrypt-failed';
+    if (!kp.replay.accept(counter, this.limits.rejectAfterMessages)) return 'replayed';
+    // Roaming: the endpoint follows the latest authenticated packet.
+    peer.endpoint = from;
+
+    if (kp === peer.next) {
+      // The initiator has started using the session we answered: it becomes current.
+      this.drain(peer, peer.previous, now);
+      peer.previous = peer.current;
+      peer.current = kp;
+      peer.next = null;
+      peer.timers.handshakeComplete();
+      peer.lastHandshakeWall = this.wallTime(now);
+      this.sendStaged(peer, now, out);
+    }
+    this.keepKeyFreshReceiving(peer, now, out);
+    peer.timers.anyAuthenticatedPacketTraversal(now);
+    peer.timers.anyAuthenticatedPacketReceived();
+    peer.rxBytes += data.length;
+    if (plaintext.length === 0) return null; // keepalive
+
+    peer.timers.dataReceived(now);
+    const header = parseIpHeader(plaintext);
+    if (header === null || header.totalLength > plaintext.length) return 'bad-inner-packet';
+    if (this.allowedIps.lookup(plaintext, header.srcOffset, header.addressLength) !== peer) {
+      return 'disallowed-source';
+    }
+    out.push({ kind: 'deliver', peer, packet: plaintext.subarray(0, header.totalLength) });
+    return null;
+  }
+
+  private keepKeyFreshReceiving(peer: Peer, now: number, out: Action[]): void {
+    if (peer.sentLastMinuteHandshake) return;
+    const kp = peer.current;
+    const { rejectAfterTime, keepaliveTimeout, rekeyTimeout } = this.limits;
+    if (kp?.isInitiator && now - kp.created >= rejectAfterTime - keepaliveTimeout - rekeyTimeout) {
+      peer.sentLastMinuteHandshake = true;
+      this.sendInitiation(peer, now, false, out);
+    }
+  }
+
+  private receiveInitiation(data: Uint8Array, from: Endpoint, now: number, out: Action[]): DropReason | null {
+    const senderIndex = readU32(data, Initiation.sender);
+    const refused = this.guard.admit(data, Initiation.mac1, senderIndex, from, now, out);
+    if (refused !== null) return refused;
+    let unknown = false;
+    const read = consumeInitiation(this.crypto, this.start, this.local, data, (key) => {
+      const peer = this.peersByKey.get(keyId(key));
+      if (peer === undefined || peer.staticStatic === null) {
+        unknown = true;
+        return null;
+      }
+      return { ss: peer.staticStatic };
+    });
+    if (read === null) return unknown ? 'unknown-peer' : 'handshake-failed';
+    const peer = this.peersByKey.get(keyId(read.peerPublicKey))!;
+    if (peer.lastTimestamp !== null && compareTai64n(read.timestamp, peer.lastTimestamp) <= 0) {
+      return 'replayed-initiation';
+    }
+    if (now - peer.lastInitiationConsumed <= 1000 / HANDSHAKE_INITIATION_RATE) return 'initiation-flood';
+    peer.lastTimestamp = read.timestamp;
+    peer.lastInitiationConsumed = now;
+    peer.endpoint = from;
+    peer.rxBytes += data.length;
+    peer.timers.anyAuthenticatedPacketTraversal(now);
+    peer.timers.anyAuthenticatedPacketReceived();
+
+    const ephemeral = this.newEphemeral();
+    const localIndex = this.newIndex();
+    const response = createResponse(
+      read.handshake,
+      ephemeral,
+      peer.publicKey,
+      peer.presharedKey,
+      localIndex,
+      read.senderIndex,
+    );
+    if (response === null) return 'handshake-failed';
+    peer.cookies.addMacs(response, Response.mac1, now);
+    const kp = new Keypair(
+      this.crypto,
+      transportKeys(read.handshake, false),
+      localIndex,
+      read.senderIndex,
+      false,
+      now,
+    );
+    // Answering supersedes any initiation of our own (wireguard-go keeps one handshake per peer).
+    this.forgetHandshake(peer);
+    this.indices.set(localIndex, { peer, keypair: kp });
+    // wireguard-go also drops `previous` here. We keep it until `next` is confirmed, because when
+    // both sides start handshakes at once the peer may still be sending on it; it is dropped on
+    // confirmation, and REJECT_AFTER_TIME bounds it either way.
+    this.drain(peer, peer.next, now);
+    peer.next = kp;
+    peer.timers.sessionDerived(now);
+    peer.timers.anyAuthenticatedPacketSent();
+    peer.txBytes += response.length;
+    out.push({ kind: 'send', peer, endpoint: from, data: response });
+    return null;
+  }
+
+  private receiveResponse(data: Uint8Array, from: Endpoint, now: number, out: Action[]): DropReason | null {
+    const senderIndex = readU32(data, Response.sender);
+    const refused = this.guard.admit(data, Response.mac1, senderIndex, from, now, out);
+    if (refused !== null) return refused;
+    const receiver = readU32(data, Response.receiver);
+    const entry = this.indices.get(receiver);
+    const hs = entry?.peer.handshake;
+    if (entry === undefined || entry.keypair !== null || !hs || hs.localIndex !== receiver) {
+      return 'unexpected-response';
+    }
+    const { peer } = entry;
+    if (!consumeResponse(hs.noise, this.local, hs.ephemeral, peer.presharedKey, data)) {
+      return 'handshake-failed';
+    }
+    const kp = new Keypair(this.crypto, transportKeys(hs.noise, true), hs.localIndex, senderIndex, true, now);
+    peer.handshake = null;
+    this.indices.set(hs.localIndex, { peer, keypair: kp });
+    // Initiator rotation: an unconfirmed responder session becomes previous, so nothing in flight is lost.
+    if (peer.next !== null) {
+      this.drain(peer, peer.previous, now);
+      this.drain(peer, peer.current, now);
+      peer.previous = peer.next;
+      peer.next = null;
+    } else {
+      this.drain(peer, peer.previous, now);
+      peer.previous = peer.current;
+    }
+    peer.current = kp;
+    peer.endpoint = from;
+    peer.rxBytes += data.length;
+    peer.sentLastMinuteHandshake = false;
+    peer.lastHandshakeWall = this.wallTime(now);
+    peer.timers.anyAuthenticatedPacketTraversal(now);
+    peer.timers.anyAuthenticatedPacketReceived();
+    peer.timers.sessionDerived(now);
+    peer.timers.handshakeComplete();
+    // Confirms the session to the responder, carrying any staged packets.
+    this.sendKeepalive(peer, now, out);
+    return null;
+  }
+
+  private receiveCookieReply(data: Uint8Array, now: number): DropReason | null {
+    const entry = this.indices.get(readU32(data, CookieReply.receiver));
+    if (entry === undefined) return 'unknown-receiver-index';
+    return entry.peer.cookies.consumeReply(data, now) ? null : 'bad-cookie-reply';
+  }
+
+  // --- timers ---
+
+  private onTimer(peer: Peer, timer: TimerName, now: number, out: Action[]): void {
+    switch (timer) {
+      case 'retransmitHandshake':
+        if (peer.timers.handshakeAttempts > this.limits.rekeyAttemptTime / this.limits.rekeyTimeout) {
+          // Give up until new traffic asks again.
+          peer.staged = [];
+          peer.timers.handshakeGaveUp(now);
+        } else {
+          peer.timers.handshakeAttempts++;
+          this.sendInitiation(peer, now, true, out);
+        }
+        break;
+      case 'sendKeepalive':
+        this.sendKeepalive(peer, now, out);
+        peer.timers.keepaliveSent(now);
+        break;
+      case 'newHandshake':
+        this.sendInitiation(peer, now, false, out);
+        break;
+      case 'zeroKeyMaterial':
+        this.clearSessions(peer);
+        break;
+      case 'persistentKeepalive':
+        if (peer.timers.persistentKeepaliveInterval > 0) this.sendKeepalive(peer, now, out);
+        break;
+    }
+  }
+
+  // --- bookkeeping ---
+
+  private clearSessions(peer: Peer): void {
+    this.forgetHandshake(peer);
+    for (const kp of peer.keypairs()) this.retire(kp);
+    peer.previous = peer.current = peer.next = null;
+    peer.draining = [];
+  }
+
+  private forgetHandshake(peer: Peer): void {
+    const hs = peer.handshake;
+    if (hs === null) return;
+    const entry = this.indices.get(hs.localIndex);
+    if (entry !== undefined && entry.keypair === null) this.indices.delete(hs.localIndex);
+    hs.ephemeral.privateKey.fill(0);
+    peer.handshake = null;
+  }
+
+  /**
+   * Takes a keypair out of its slot but keeps accepting packets on it for REKEY_TIMEOUT: when both
+   * sides start handshakes at once, the peer may have sent on it just before it learned of the newer
+   * session. (wireguard-go drops it at once and loses those packets.) It never sends again.
+   */
+  private drain(peer: Peer, kp: Keypair | null, now: number): void {
+    if (kp === null) return;
+    if (peer.draining.length >= MAX_DRAINING) this.retire(peer.draining.shift()!.kp);
+    const until = now + this.limits.rekeyTimeout;
+    peer.draining.push({ kp, until });
+    if (until < this.wake) this.wake = until;
+  }
+
+  /** Retires drained keypairs whose grace has passed; returns when the next one is due. */
+  private sweepDraining(peer: Peer, now: number): number {
+    let next = Number.POSITIVE_INFINITY;
+    if (peer.draining.length === 0) return next;
+    peer.draining = peer.draining.filter(({ kp, until }) => {
+      if (until > now) {
+        next = Math.min(next, until);
+        return true;
+      }
+      this.retire(kp);
+      return false;
+    });
+    return next;
+  }
+
+  private retire(kp: Keypair | null): void {
+    if (kp === null) return;
+    if (this.indices.get(kp.localIndex)?.keypair === kp) this.indices.delete(kp.localIndex);
+    kp.wipe();
+  }
+
+  private drop(reason: DropReason): void {
+    this.drops[reason]++;
+  }
+
+  private newIndex(): number {
+    for (;;) {
+      const bytes = this.random(4);
+      const index = readU32(bytes, 0);
+      if (!this.indices.has(index)) return index;
+    }
+  }
+
+  private newEphemeral(): StaticKeyPair {
+    return this.keyPairOf(clampPrivateKey(this.random(32)));
+  }
+
+  private keyPairOf(privateKey: Uint8Array): StaticKeyPair {
+    const key = privateKey.slice();
+    return { privateKey: key, publicKey: this.crypto.x25519PublicKey(key) };
+  }
+
+  private randomUnit(): number {
+    return readU32(this.random(4), 0) / 0x1_0000_0000;
+  }
+}
+
+function keyId(key: Uint8Array): string {
+  let s = '';
+  for (const b of key) s += b.toString(16).padStart(2, '0');
+  return s;
+}
