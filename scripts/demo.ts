@@ -57,7 +57,10 @@ function schedule(node: Node): void {
 }
 
 function link(a: Node, b: Node): Peer {
-  const peer = a.device.addPeer({ publicKey: b.device.publicKey, endpoint: { host: '127.0.0.1', port: b.port } });
+  const peer = a.device.addPeer({
+    publicKey: b.device.publicKey,
+    endpoint: { host: '127.0.0.1', port: b.port },
+  });
   const net = parseCidr(`${b.address}/32`);
   a.device.allowedIps.insert(net.addr, net.cidr, peer);
   a.socket.on('message', (msg, rinfo) =>
@@ -107,8 +110,12 @@ const drops = (d: Device) =>
     .filter(([, n]) => n > 0)
     .map(([k, n]) => `${k}=${n}`)
     .join(' ') || 'none';
-console.log(`sent ${sent} packets through the tunnel; alice received ${alice.received}, bob received ${bob.received}`);
-console.log(`sessions used by alice: ${sessions.size} (handshake + rekeys), lost: ${sent - alice.received - bob.received}`);
+console.log(
+  `sent ${sent} packets through the tunnel; alice received ${alice.received}, bob received ${bob.received}`,
+);
+console.log(
+  `sessions used by alice: ${sessions.size} (handshake + rekeys), lost: ${sent - alice.received - bob.received}`,
+);
 console.log(`drops: alice ${drops(alice.device)}; bob ${drops(bob.device)}`);
 for (const n of [alice, bob]) {
   clearTimeout(n.timer);

@@ -8,9 +8,25 @@ export { nobleCrypto, nodeCrypto };
 
 // getRandomValues fills at most this many bytes per call.
 const RANDOM_CHUNK = 65536;
+// Small requests (indices, ephemeral keys, jitter) are served from a pool: each getRandomValues call
+// costs microseconds of fixed overhead, a handshake makes several, and the bytes are the same CSPRNG's.
+const POOL_SIZE = 4096;
+const pool = new Uint8Array(POOL_SIZE);
+let poolUsed = POOL_SIZE;
 
 /** `n` cryptographically random bytes, from Web Crypto (present in Node and in browsers). */
 export function randomBytes(n: number): Uint8Array {
+  if (n <= 64) {
+    if (poolUsed + n > POOL_SIZE) {
+      globalThis.crypto.getRandomValues(pool);
+      poolUsed = 0;
+    }
+    const out = pool.slice(poolUsed, poolUsed + n);
+    // Served bytes are erased from the pool so that they exist only in the caller's copy.
+    pool.fill(0, poolUsed, poolUsed + n);
+    poolUsed += n;
+    return out;
+  }
   const out = new Uint8Array(n);
   for (let i = 0; i < n; i += RANDOM_CHUNK) {
     globalThis.crypto.getRandomValues(out.subarray(i, i + RANDOM_CHUNK));
