@@ -79,6 +79,9 @@ function aead(key: Uint8Array): Aead {
       writeCounter(nonceView, counter);
       return chacha20Poly1305Open(ownKey, nonce, sealed, ad);
     },
+    wipe() {
+      ownKey.fill(0);
+    },
   };
 }
 

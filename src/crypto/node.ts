@@ -61,17 +61,18 @@ function importPublicKey(raw: Uint8Array): KeyObject {
 /**
  * Remembers the KeyObject made from a key array, so that a key used again (the static private key,
  * a peer's public key, an ephemeral key used for two DHs) is imported once: importing a private key
- * costs as much as the DH itself. Entries are keyed by the caller's array, so an entry (with its
- * copy of the bytes) lives exactly as long as that array, even if the caller wipes it in place;
- * the copy is what notices such a change, so a wiped or reused array is never served a stale key.
+ * costs as much as the DH itself. Entries are keyed by the caller's array and live as long as it.
+ * Each keeps a BLAKE2s digest of the bytes it was made from, not a copy, so that no second copy of a
+ * private key outlives the caller wiping its own; the digest notices a wiped or reused array.
  */
 function keyObjectCache(importKey: (raw: Uint8Array) => KeyObject): (raw: Uint8Array) => KeyObject {
-  const entries = new WeakMap<Uint8Array, { bytes: Uint8Array; key: KeyObject }>();
+  const entries = new WeakMap<Uint8Array, { digest: Uint8Array; key: KeyObject }>();
   return (raw) => {
+    const digest = blake2s(raw);
     const entry = entries.get(raw);
-    if (entry !== undefined && timingSafeEqual(entry.bytes, raw)) return entry.key;
+    if (entry !== undefined && timingSafeEqual(entry.digest, digest)) return entry.key;
     const key = importKey(raw);
-    entries.set(raw, { bytes: raw.slice(), key });
+    entries.set(raw, { digest, key });
     return key;
   };
 }
@@ -154,6 +155,9 @@ function aead(key: Uint8Array): Aead {
       if (!isCounter(counter)) return null;
       writeCounter(nonceView, counter);
       return chacha20Poly1305Open(ownKey, nonce, sealed, ad);
+    },
+    wipe() {
+      ownKey.fill(0);
     },
   };
 }

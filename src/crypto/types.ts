@@ -25,6 +25,8 @@ export interface Aead {
   /** Decrypts ciphertext || tag. Returns the plaintext, or null if the tag does not verify
    * (or `sealed` is shorter than a tag). Never throws on bad input. */
   open(counter: number, sealed: Uint8Array, ad: Uint8Array | null): Uint8Array | null;
+  /** Zeroes this instance's copy of the key. The instance must not be used afterwards. */
+  wipe(): void;
 }
 
 export interface CryptoProvider {

@@ -189,10 +189,20 @@ describe('Device: timers and limits', () => {
     expect(pa.previous).toBe(first);
     expect(b.seqsFrom(pb)).toEqual([0, 1]);
     // Now silence: after 3 x REJECT_AFTER_TIME all key material is gone.
+    const second = pa.current!;
     sim.runFor(limits.rejectAfterTime * 3 + 100);
     expect(pa.current).toBeNull();
     expect(pa.previous).toBeNull();
     expect(pb.current).toBeNull();
+    // The keys themselves are zeroed: the session now seals exactly as an all-zero key would.
+    const zero = crypto.aead(new Uint8Array(32));
+    for (const kp of [first, second]) {
+      const a1 = new Uint8Array(32);
+      const a2 = new Uint8Array(32);
+      kp.send.seal(0, new Uint8Array(16), null, a1, 0);
+      zero.seal(0, new Uint8Array(16), null, a2, 0);
+      expect(a1).toEqual(a2);
+    }
   });
 
   it('rekeys after REKEY_AFTER_MESSAGES and refuses to send at REJECT_AFTER_MESSAGES', () => {

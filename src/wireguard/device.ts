@@ -387,6 +387,7 @@ export class Device {
       localIndex,
       read.senderIndex,
     );
+    ephemeral.privateKey.fill(0); // used for ee and se only
     if (response === null) return 'handshake-failed';
     peer.cookies.addMacs(response, Response.mac1, now);
     const kp = new Keypair(
@@ -427,6 +428,7 @@ export class Device {
       return 'handshake-failed';
     }
     const kp = new Keypair(this.crypto, transportKeys(hs.noise, true), hs.localIndex, senderIndex, true, now);
+    hs.ephemeral.privateKey.fill(0);
     peer.handshake = null;
     this.indices.set(hs.localIndex, { peer, keypair: kp });
     // Initiator rotation: an unconfirmed responder session becomes previous, so nothing in flight is lost.

@@ -8,7 +8,6 @@ export class Keypair {
   /** The next counter to send with. */
   sendCounter = 0;
   readonly replay = new ReplayFilter();
-  private readonly keys: { send: Uint8Array; recv: Uint8Array };
 
   constructor(
     crypto: CryptoProvider,
@@ -20,14 +19,16 @@ export class Keypair {
     readonly isInitiator: boolean,
     readonly created: number,
   ) {
-    this.keys = keys;
     this.send = crypto.aead(keys.send);
     this.recv = crypto.aead(keys.recv);
+    // The Aead instances hold their own copies; these were only the KDF's output.
+    keys.send.fill(0);
+    keys.recv.fill(0);
   }
 
-  /** Zeroes the key material this keypair was made from. The keypair must not be used afterwards. */
+  /** Zeroes this session's keys. The keypair must not be used afterwards. */
   wipe(): void {
-    this.keys.send.fill(0);
-    this.keys.recv.fill(0);
+    this.send.wipe();
+    this.recv.wipe();
   }
 }
