@@ -1,0 +1,91 @@
+/**
+ * burrowd's command line. Strict: an unknown flag, a missing value or a bad value is an error that
+ * names the flag, and nothing starts.
+ */
+
+export interface BurrowdFlags {
+  /** Standalone WireGuard mode: a wg-quick style file. */
+  wgConfig?: string;
+  /** Interface name; in standalone mode it defaults to the config file's base name. */
+  interface?: string;
+  stateDir: string;
+  socket: string;
+  tun: string;
+  /** UDP port, 0 to let the kernel choose. */
+  port: number;
+  verbose: boolean;
+}
+
+export class FlagError extends Error {}
+
+export const USAGE = `usage: burrowd [--wg-config PATH [--interface NAME]] [--state-dir DIR] [--socket PATH]
+               [--tun NAME] [--port N] [--verbose]`;
+
+const IFNAME = /^[A-Za-z0-9_.=+-]{1,15}$/;
+
+function checkInterface(flag: string, name: string): string {
+  if (!IFNAME.test(name) || name === '.' || name === '..') {
+    throw new FlagError(`${flag}: "${name}" is not a valid interface name (1-15 letters, digits or _.=+-)`);
+  }
+  return name;
+}
+
+export function parseFlags(argv: string[]): BurrowdFlags {
+  const flags: BurrowdFlags = {
+    stateDir: '/var/lib/burrow',
+    socket: '/run/burrow/burrowd.sock',
+    tun: 'burrow0',
+    port: 0,
+    verbose: false,
+  };
+  const seen = new Set<string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    if (seen.has(name)) throw new FlagError(`${name}: given more than once`);
+    seen.add(name);
+    const value = (): string => {
+      if (eq > 0) return arg.slice(eq + 1);
+      const next = argv[++i];
+      if (next === undefined || next.startsWith('--')) throw new FlagError(`${name}: needs a value`);
+      return next;
+    };
+    switch (name) {
+      case '--wg-config':
+        flags.wgConfig = value();
+        break;
+      case '--interface':
+        flags.interface = checkInterface(name, value());
+        break;
+      case '--state-dir':
+        flags.stateDir = value();
+        break;
+      case '--socket':
+        flags.socket = value();
+        break;
+      case '--tun':
+        flags.tun = checkInterface(name, value());
+        break;
+      case '--port': {
+        const text = value();
+        const port = Number(text);
+        if (!/^\d+$/.test(text) || port > 65535)
+          throw new FlagError(`--port: "${text}" is not a port number (0-65535)`);
+        flags.port = port;
+        break;
+      }
+      case '--verbose':
+      case '-v':
+        if (eq > 0) throw new FlagError(`${name}: takes no value`);
+        flags.verbose = true;
+        break;
+      default:
+        throw new FlagError(`unknown flag "${arg}"`);
+    }
+  }
+  if (flags.interface !== undefined && flags.wgConfig === undefined) {
+    throw new FlagError('--interface: only with --wg-config (use --tun otherwise)');
+  }
+  return flags;
+}

@@ -1,0 +1,92 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanupAll, isRoot, Netns } from '../../test/support/netns.js';
+import { type IpRunner, runIp } from './ip-command.js';
+import { LinuxRouting } from './linux-routing.js';
+
+afterEach(cleanupAll);
+
+async function setup() {
+  const ns = await Netns.create('rt');
+  const ip: IpRunner = (args) => runIp(['-n', ns.name, ...args]);
+  // A persistent TUN stands in for burrowd's (this kernel has no dummy driver); it dies with the namespace.
+  await ip(['tuntap', 'add', 'dev', 'bw0', 'mode', 'tun']);
+  return { ns, ip, routing: new LinuxRouting('bw0', ip) };
+}
+
+const rules = async (ip: IpRunner, fam: '-4' | '-6') =>
+  (await ip([fam, 'rule', 'show'])).split('\n').filter((l) => /^52[1-7]0:/.test(l));
+const table = async (ip: IpRunner, fam: '-4' | '-6') =>
+  (await ip([fam, 'route', 'show', 'table', '52']))
+    .split('\n')
+    // No process holds the stand-in TUN open, so the kernel marks its routes linkdown.
+    .map((l) => l.replace(' linkdown', '').trim())
+    .filter(Boolean);
+
+describe.skipIf(!isRoot())('Linux routing (table 52 and policy rules)', () => {
+  it('installs addresses, table-52 routes and the four rules per family, and removes them all', async () => {
+    const { ip, routing } = await setup();
+    await routing.up({ name: 'bw0', mtu: 1420, addresses: ['100.64.0.1/32', 'fd7a:115c:a1e0::1/128'] });
+    await routing.setRoutes(['100.64.0.2/32', '10.10.0.0/16', 'fd7a:115c:a1e0::2/128']);
+    const link = await ip(['address', 'show', 'dev', 'bw0']);
+    expect(link).toContain('mtu 1420');
+    expect(link).toContain('100.64.0.1/32');
+    expect(link).toContain('fd7a:115c:a1e0::1/128');
+    for (const fam of ['-4', '-6'] as const) {
+      const r = await rules(ip, fam);
+      expect(r).toHaveLength(4);
+      expect(r[0]).toMatch(/^5210:.*fwmark 0x80000\/0xff0000 lookup main/);
+      expect(r[1]).toMatch(/^5230:.*fwmark 0x80000\/0xff0000 lookup default/);
+      expect(r[2]).toMatch(/^5250:.*fwmark 0x80000\/0xff0000 unreachable/);
+      expect(r[3]).toMatch(/^5270:.*lookup 52/);
+    }
+    expect(await table(ip, '-4')).toEqual([
+      '10.10.0.0/16 dev bw0 scope link',
+      '100.64.0.2 dev bw0 scope link',
+    ]);
+    expect((await table(ip, '-6')).join('\n')).toContain('fd7a:115c:a1e0::2 dev bw0');
+    // Main stays untouched by peer routes.
+    expect(await ip(['-4', 'route', 'show'])).not.toContain('10.10.0.0/16');
+
+    await routing.setRoutes(['100.64.0.2/32']);
+    expect(await table(ip, '-4')).toEqual(['100.64.0.2 dev bw0 scope link']);
+    expect(await table(ip, '-6')).toEqual([]);
+
+    await routing.down();
+    expect(await rules(ip, '-4')).toEqual([]);
+    expect(await rules(ip, '-6')).toEqual([]);
+    expect(await table(ip, '-4')).toEqual([]);
+  });
+
+  it('a failed route change takes back what it added and keeps the old routes', async () => {
+    const { routing, ip } = await setup();
+    await routing.up({ name: 'bw0', mtu: 1420, addresses: ['100.64.0.1/32'] });
+    await routing.setRoutes(['100.64.0.2/32']);
+    await expect(routing.setRoutes(['100.64.0.2/32', '100.64.0.3/32', '300.1.1.1/32'])).rejects.toThrow(
+      /300\.1\.1\.1/,
+    );
+    expect(await table(ip, '-4')).toEqual(['100.64.0.2 dev bw0 scope link']);
+  });
+
+  it('a failed up leaves nothing behind', async () => {
+    const { routing, ip } = await setup();
+    await expect(
+      routing.up({ name: 'bw0', mtu: 1420, addresses: ['100.64.0.1/32', 'not-an-address'] }),
+    ).rejects.toThrow(/not-an-address/);
+    expect(await rules(ip, '-4')).toEqual([]);
+  });
+
+  it('removeStale clears what a killed instance left, and nothing else', async () => {
+    const { ip } = await setup();
+    const crashed = new LinuxRouting('bw0', ip);
+    await crashed.up({ name: 'bw0', mtu: 1420, addresses: ['100.64.0.1/32'] });
+    await crashed.setRoutes(['100.64.0.2/32']);
+    await ip(['-4', 'rule', 'add', 'priority', '5300', 'table', 'main']); // someone else's rule
+    // A new instance starts without knowing what the old one added.
+    const fresh = new LinuxRouting('bw0', ip);
+    await fresh.removeStale();
+    expect(await rules(ip, '-4')).toEqual([]);
+    expect(await rules(ip, '-6')).toEqual([]);
+    expect(await table(ip, '-4')).toEqual([]);
+    expect(await ip(['-4', 'rule', 'show'])).toContain('5300:');
+  });
+});
