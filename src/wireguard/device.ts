@@ -313,7 +313,7 @@ export class Device {
     if (plaintext === null) return 'decrypt-failed';
     if (!kp.replay.accept(counter, this.limits.rejectAfterMessages)) return 'replayed';
     // Roaming: the endpoint follows the latest authenticated packet.
-    peer.endpoint = from;
+    this.roam(peer, from);
 
     if (kp === peer.next) {
       // The initiator has started using the session we answered: it becomes current.
@@ -372,7 +372,7 @@ export class Device {
     if (now - peer.lastInitiationConsumed <= 1000 / HANDSHAKE_INITIATION_RATE) return 'initiation-flood';
     peer.lastTimestamp = read.timestamp;
     peer.lastInitiationConsumed = now;
-    peer.endpoint = from;
+    this.roam(peer, from);
     peer.rxBytes += data.length;
     peer.timers.anyAuthenticatedPacketTraversal(now);
     peer.timers.anyAuthenticatedPacketReceived();
@@ -442,7 +442,7 @@ export class Device {
       peer.previous = peer.current;
     }
     peer.current = kp;
-    peer.endpoint = from;
+    this.roam(peer, from);
     peer.rxBytes += data.length;
     peer.sentLastMinuteHandshake = false;
     peer.lastHandshakeWall = this.wallTime(now);
@@ -541,6 +541,15 @@ export class Device {
     if (kp === null) return;
     if (this.indices.get(kp.localIndex)?.keypair === kp) this.indices.delete(kp.localIndex);
     kp.wipe();
+  }
+
+  /** The endpoint follows the source of the latest authenticated packet (a copy: `from` may be a
+   * driver's per-datagram object that holds the packet buffer). */
+  private roam(peer: Peer, from: Endpoint): void {
+    const current = peer.endpoint;
+    if (current === null || current.host !== from.host || current.port !== from.port) {
+      peer.endpoint = { host: from.host, port: from.port };
+    }
   }
 
   private drop(reason: DropReason): void {
