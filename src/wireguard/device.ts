@@ -42,6 +42,8 @@ export interface DeviceOptions {
   wallTime?: (now: number) => number;
   /** Handshake messages per second above which the device counts as under load and asks for cookies. */
   underLoadThreshold?: number;
+  /** Handshake messages with a valid mac1 processed per second at most (the rest are dropped). */
+  handshakesPerSecond?: number;
 }
 
 interface IndexEntry {
@@ -84,11 +86,17 @@ export class Device {
       this.random,
       this.limits.cookieRefreshTime,
       options.underLoadThreshold ?? 128,
+      options.handshakesPerSecond ?? 5000,
     );
   }
 
   get publicKey(): Uint8Array {
     return this.local.publicKey;
+  }
+
+  /** A copy of the interface's private key (the UAPI's `get` reports it to root, as wireguard-go does). */
+  get privateKey(): Uint8Array {
+    return this.local.privateKey.slice();
   }
 
   /** Replaces the interface's private key: every session and handshake ends, as in wireguard-go. */

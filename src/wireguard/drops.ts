@@ -6,6 +6,7 @@ export const DROP_REASONS = [
   'unknown-type',
   // handshake messages
   'bad-mac1',
+  'handshake-overload',
   'cookie-sent',
   'rate-limited',
   'unknown-peer',

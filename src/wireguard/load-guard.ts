@@ -10,13 +10,14 @@ const encoder = new TextEncoder();
 const UNDER_LOAD_HOLD = 1000;
 
 /**
- * Admission control for handshake messages: mac1 always; under load, also mac2 (else a cookie
- * reply) and a per-source rate limit. "Under load" means more than `threshold` handshake messages
+ * Admission control for handshake messages: mac1 and an overall rate budget always; under load,
+ * also mac2 (else a cookie reply) and a per-source rate limit. "Under load" means more than `threshold` handshake messages
  * with a valid mac1 in the current second, the core's stand-in for wireguard-go's queue depth.
  */
 export class LoadGuard {
   private checker: CookieChecker;
   private readonly rateLimiter = new RateLimiter();
+  private readonly budget: RateLimiter;
   private windowStart = Number.NEGATIVE_INFINITY;
   private windowCount = 0;
   private underLoadUntil = Number.NEGATIVE_INFINITY;
@@ -27,8 +28,17 @@ export class LoadGuard {
     private readonly random: (n: number) => Uint8Array,
     private readonly cookieRefreshTime: number,
     private readonly threshold: number,
+    /** Handshake messages (with a valid mac1) processed per second at most, all sources together. */
+    handshakesPerSecond: number,
   ) {
     this.checker = new CookieChecker(crypto, localPublicKey, random, cookieRefreshTime);
+    // wireguard-go bounds this with a 1024-deep handshake queue; a core without queues bounds the
+    // rate instead, with a second's worth as burst, so that a flood cannot starve transport packets.
+    this.budget = new RateLimiter({
+      packetsPerSecond: handshakesPerSecond,
+      burst: Math.max(1, Math.ceil(handshakesPerSecond / 5)),
+      maxEntries: 1,
+    });
   }
 
   /** Our static key changed: mac1 and cookie keys derive from it. */
@@ -50,6 +60,7 @@ export class LoadGuard {
     out: Action[],
   ): DropReason | null {
     if (!this.checker.checkMac1(data, mac1Offset)) return 'bad-mac1';
+    if (!this.budget.allow('all', now)) return 'handshake-overload';
     if (!this.underLoad(now)) return null;
     const source = encoder.encode(endpointText(from));
     if (!this.checker.checkMac2(data, mac1Offset + 16, source, now)) {

@@ -186,6 +186,24 @@ describe('Device: cookies under load', () => {
     expect(b.delivered).toHaveLength(8);
   });
 
+  it('processes at most its handshake budget per second and keeps carrying transport packets', () => {
+    const sim = new Sim(crypto, 34);
+    const a = sim.addNode('a', '10.0.0.1/32', A_END);
+    const b = sim.addNode('b', '10.0.0.2/32', B_END, { handshakesPerSecond: 10 });
+    const [, pb] = sim.connect(a, b);
+    sim.sendData(a, b, 1);
+    sim.runFor(100);
+    const initiation = a.sent.find((s) => s.data[0] === 1)!.data;
+    for (let i = 0; i < 50; i++) sim.inject(b, STRANGER, initiation);
+    // A burst of a fifth of a second's budget gets through to be refused on its merits; the rest is
+    // dropped before any expensive work.
+    expect(b.device.drops['replayed-initiation']).toBe(1);
+    expect(b.device.drops['handshake-overload']).toBe(49);
+    sim.sendData(a, b, 2);
+    sim.runFor(100);
+    expect(b.seqsFrom(pb)).toEqual([1, 2]);
+  });
+
   it('ignores cookie replies that do not answer our last mac1', () => {
     const { sim, a, pa } = (() => {
       const s = setup(33);

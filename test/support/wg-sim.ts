@@ -84,7 +84,7 @@ export class Sim {
     name: string,
     address: string,
     endpoint: Endpoint,
-    options: { underLoadThreshold?: number } = {},
+    options: { underLoadThreshold?: number; handshakesPerSecond?: number } = {},
   ): SimNode {
     const random = (n: number) => this.rng.bytes(n);
     const device = new Device({
@@ -93,6 +93,9 @@ export class Sim {
       random,
       ...(this.limits ? { limits: this.limits } : {}),
       ...(options.underLoadThreshold !== undefined ? { underLoadThreshold: options.underLoadThreshold } : {}),
+      ...(options.handshakesPerSecond !== undefined
+        ? { handshakesPerSecond: options.handshakesPerSecond }
+        : {}),
     });
     const node = new SimNode(name, device, endpoint, address);
     this.nodes.push(node);
