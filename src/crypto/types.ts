@@ -30,8 +30,9 @@ export interface Aead {
 }
 
 export interface CryptoProvider {
-  /** 'node' (OpenSSL through node:crypto) or 'noble' (pure JavaScript reference). */
-  readonly name: 'node' | 'noble';
+  /** 'node' (OpenSSL through node:crypto), 'noble' (pure JavaScript reference), or 'native' (the
+   * helper's addon calling OpenSSL directly for the AEAD, node otherwise; helper/crypto). */
+  readonly name: 'node' | 'noble' | 'native';
 
   /** X25519 scalar multiplication (RFC 7748). Returns null when the result is all zeros
    * (a low-order public key), which WireGuard must reject. Never throws for 32-byte inputs. */

@@ -1,0 +1,37 @@
+/*
+ * burrow_native: burrowd's packet I/O on Linux, as a small N-API addon in C.
+ * tun.c: the TUN device; udp.c: the UDP socket; aead.c: ChaCha20-Poly1305 through OpenSSL's EVP;
+ * common.c: errors and the poll/close life cycle.
+ * The TypeScript side is helper/native/index.ts (loading), helper/tun/linux-tun.ts and
+ * helper/bind/linux-bind.ts (the TunDevice and UdpBind wrappers).
+ */
+#include <node_api.h>
+
+#include "aead.h"
+#include "common.h"
+#include "native.h"
+
+#define EXPORT(name, fn) {name, NULL, fn, NULL, NULL, NULL, napi_enumerable, NULL}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_value abi;
+  if (napi_create_uint32(env, BN_ABI_VERSION, &abi) != napi_ok) return NULL;
+  napi_property_descriptor props[] = {
+      {"abiVersion", NULL, NULL, NULL, NULL, abi, napi_enumerable, NULL},
+      EXPORT("tunOpen", bn_tun_open),
+      EXPORT("tunStart", bn_tun_start),
+      EXPORT("tunWrite", bn_tun_write),
+      EXPORT("tunStats", bn_tun_stats),
+      EXPORT("tunClose", bn_tun_close),
+      EXPORT("udpOpen", bn_udp_open),
+      EXPORT("udpStart", bn_udp_start),
+      EXPORT("udpSend", bn_udp_send),
+      EXPORT("udpStats", bn_udp_stats),
+      EXPORT("udpClose", bn_udp_close),
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  if (burrow_aead_register(env, exports) != napi_ok) return NULL;
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,9 @@
+#ifndef BURROW_AEAD_H
+#define BURROW_AEAD_H
+
+#include <node_api.h>
+
+// Adds aeadCreate, aeadSeal, aeadOpen and aeadWipe to the addon's exports.
+napi_status burrow_aead_register(napi_env env, napi_value exports);
+
+#endif

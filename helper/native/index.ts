@@ -1,0 +1,133 @@
+/**
+ * Loads burrow_native, burrowd's packet I/O addon (C, N-API; sources beside this file, built by
+ * `node-gyp rebuild` from the root package's install script, so `npm ci` builds it). Linux only.
+ * helper/tun/linux-tun.ts and helper/bind/linux-bind.ts wrap it; nothing else should call it.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** Must equal BN_ABI_VERSION in common.h: a stale build/ is refused rather than misread. */
+const ABI_VERSION = 2;
+
+/** An opaque native handle (a napi external). */
+export type NativeHandle = { readonly __brand: 'burrow-native-handle' };
+
+/**
+ * Receives a batch: `buffer` holds the payloads back to back, with a uint32 table at its end (see
+ * linux-tun.ts / linux-bind.ts for the layouts). After an error (buffer undefined) reading has stopped.
+ */
+export type TunBatchCallback = (buffer: ArrayBuffer | undefined, count: number, error?: Error) => void;
+export type UdpBatchCallback = (
+  buffer: ArrayBuffer | undefined,
+  count: number,
+  hostsOrError: string[] | Error,
+) => void;
+
+export interface NativeTunStats {
+  packetsRead: number;
+  bytesRead: number;
+  readBatches: number;
+  packetsWritten: number;
+  bytesWritten: number;
+  /** Writes refused with EAGAIN/ENOBUFS (dropped). */
+  writeDropped: number;
+  /** Writes refused otherwise (EINVAL for a packet that is not IP, EIO while the link is down...). */
+  writeErrors: number;
+  lastWriteError?: string;
+}
+
+export interface NativeUdpStats {
+  packetsReceived: number;
+  bytesReceived: number;
+  receiveBatches: number;
+  receiveErrors: number;
+  truncated: number;
+  packetsSent: number;
+  bytesSent: number;
+  /** Datagrams dropped because the socket buffer was full (EAGAIN/ENOBUFS). */
+  sendDropped: number;
+  /** Datagrams the kernel refused (no route, EACCES from a prohibit route, EMSGSIZE...). */
+  sendErrors: number;
+  lastSendError?: string;
+  lastReceiveError?: string;
+}
+
+export interface NativeAddon {
+  readonly abiVersion: number;
+  tunOpen(name: string, batch: number): { handle: NativeHandle; name: string };
+  tunStart(handle: NativeHandle, callback: TunBatchCallback): void;
+  tunWrite(handle: NativeHandle, packets: readonly Uint8Array[]): number;
+  tunStats(handle: NativeHandle): NativeTunStats;
+  tunClose(handle: NativeHandle): void;
+  udpOpen(
+    port: number,
+    fwmark: number,
+    bufferSize: number,
+    batch: number,
+  ): { handle: NativeHandle; port: number; dualStack: boolean; receiveBuffer: number; sendBuffer: number };
+  udpStart(handle: NativeHandle, callback: UdpBatchCallback): void;
+  /** meta[i] = port | hostIndex << 16; returns how many datagrams the kernel took. */
+  udpSend(
+    handle: NativeHandle,
+    datas: readonly Uint8Array[],
+    meta: Uint32Array,
+    hosts: readonly string[],
+  ): number;
+  udpStats(handle: NativeHandle): NativeUdpStats;
+  udpClose(handle: NativeHandle): void;
+  /** ChaCha20-Poly1305 bound to a 32-byte key (aead.c). */
+  aeadCreate(key: Uint8Array): NativeHandle;
+  aeadSeal(
+    handle: NativeHandle,
+    counter: number,
+    plaintext: Uint8Array,
+    ad: Uint8Array | null,
+    out: Uint8Array,
+    outOffset: number,
+  ): number;
+  aeadOpen(
+    handle: NativeHandle,
+    counter: number,
+    sealed: Uint8Array,
+    ad: Uint8Array | null,
+  ): Uint8Array | null;
+  aeadWipe(handle: NativeHandle): void;
+}
+
+/**
+ * Where the addon file is: the one place that knows. From a checkout it is build/Release under the
+ * repository root; a packaged burrowd will keep it beside its binary and resolve it here.
+ */
+export function addonPath(): string {
+  // This file runs from helper/native (through tsx) or from dist/helper/native (built).
+  for (const up of ['../../', '../../../']) {
+    const path = fileURLToPath(new URL(`${up}build/Release/burrow_native.node`, import.meta.url));
+    if (existsSync(path)) return path;
+  }
+  return fileURLToPath(new URL('../../build/Release/burrow_native.node', import.meta.url));
+}
+
+let loaded: NativeAddon | undefined;
+
+/** The addon, loaded on first use (so that importing the wrappers never fails by itself). */
+export function native(): NativeAddon {
+  if (loaded) return loaded;
+  if (process.platform !== 'linux') {
+    throw new Error(`burrow_native is Linux only (this is ${process.platform})`);
+  }
+  const path = addonPath();
+  if (!existsSync(path)) {
+    throw new Error(
+      `burrow_native is not built (${path} is missing): run "npm ci" or "npm run install" (node-gyp rebuild)`,
+    );
+  }
+  const addon = createRequire(import.meta.url)(path) as NativeAddon;
+  if (addon.abiVersion !== ABI_VERSION) {
+    throw new Error(
+      `burrow_native at ${path} is stale (ABI ${addon.abiVersion}, expected ${ABI_VERSION}): run "npm run install" (node-gyp rebuild)`,
+    );
+  }
+  loaded = addon;
+  return addon;
+}

@@ -1,0 +1,19 @@
+/* The functions addon.c exports; each is a napi_callback. */
+#ifndef BURROW_NATIVE_NATIVE_H
+#define BURROW_NATIVE_NATIVE_H
+
+#include <node_api.h>
+
+napi_value bn_tun_open(napi_env env, napi_callback_info info);
+napi_value bn_tun_start(napi_env env, napi_callback_info info);
+napi_value bn_tun_write(napi_env env, napi_callback_info info);
+napi_value bn_tun_stats(napi_env env, napi_callback_info info);
+napi_value bn_tun_close(napi_env env, napi_callback_info info);
+
+napi_value bn_udp_open(napi_env env, napi_callback_info info);
+napi_value bn_udp_start(napi_env env, napi_callback_info info);
+napi_value bn_udp_send(napi_env env, napi_callback_info info);
+napi_value bn_udp_stats(napi_env env, napi_callback_info info);
+napi_value bn_udp_close(napi_env env, napi_callback_info info);
+
+#endif
