@@ -10,7 +10,9 @@ export default defineConfig({
       'test/**/*.test.ts',
     ],
     testTimeout: 60_000,
-    // Namespace tests share the host's kernel state; the machine has 2 cores.
     pool: 'forks',
+    // One file at a time: namespace tests measure loss and timing, and the machine has 2 cores, so
+    // a CPU-heavy simulation running beside them would make them flaky.
+    fileParallelism: false,
   },
 });

@@ -1,0 +1,85 @@
+import type { Action } from '../../src/wireguard/actions.js';
+import type { Device } from '../../src/wireguard/device.js';
+import type { Datagram, UdpBind } from '../bind/bind.js';
+import type { TunDevice } from '../tun/tun.js';
+
+/**
+ * Drives the I/O-free protocol core: batches from the TUN and the UDP bind go in, the core's
+ * actions come out as batches to the bind and the TUN, and one timer follows the core's next wake-up.
+ */
+export class Datapath {
+  private bind: UdpBind;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private stopped = false;
+
+  constructor(
+    readonly device: Device,
+    private readonly tun: TunDevice,
+    bind: UdpBind,
+    private readonly clock: () => number,
+  ) {
+    this.bind = bind;
+  }
+
+  start(): void {
+    this.tun.onPackets((packets) => {
+      const now = this.clock();
+      const actions: Action[] = [];
+      for (const packet of packets) for (const a of this.device.send(packet, now)) actions.push(a);
+      this.apply(actions);
+    });
+    this.listen(this.bind);
+    this.schedule();
+  }
+
+  /** Moves the datapath to another UDP bind (a new listen port); the caller closes the old one. */
+  replaceBind(bind: UdpBind): void {
+    this.bind = bind;
+    this.listen(bind);
+  }
+
+  private listen(bind: UdpBind): void {
+    bind.onDatagrams((datagrams) => {
+      if (bind !== this.bind) return;
+      const now = this.clock();
+      const actions: Action[] = [];
+      for (const d of datagrams) for (const a of this.device.receive(d.data, d, now)) actions.push(a);
+      this.apply(actions);
+    });
+  }
+
+  /** Performs the core's actions, for callers that invoke the core directly (UAPI, keepalives). */
+  apply(actions: Action[]): void {
+    if (this.stopped) return;
+    const datagrams: Datagram[] = [];
+    const packets: Uint8Array[] = [];
+    for (const a of actions) {
+      if (a.kind === 'send') datagrams.push({ data: a.data, host: a.endpoint.host, port: a.endpoint.port });
+      else packets.push(a.packet);
+    }
+    if (datagrams.length > 0) this.bind.send(datagrams);
+    if (packets.length > 0) this.tun.write(packets);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    const wake = this.device.nextWake;
+    if (this.stopped || wake >= this.timerAt) return;
+    clearTimeout(this.timer);
+    this.timerAt = wake;
+    if (wake === Number.POSITIVE_INFINITY) return;
+    this.timer = setTimeout(
+      () => {
+        this.timerAt = Number.POSITIVE_INFINITY;
+        this.apply(this.device.tick(this.clock()));
+      },
+      Math.max(0, Math.ceil(wake - this.clock())),
+    );
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+}

@@ -1,0 +1,163 @@
+import { lookup } from 'node:dns/promises';
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { randomBytes } from '../../src/crypto/index.js';
+import { formatAddr } from '../../src/wireguard/allowed-ips.js';
+import { Device } from '../../src/wireguard/device.js';
+import type { UdpBind } from '../bind/bind.js';
+import { openBind } from '../bind/linux-bind.js';
+import { helperCrypto } from '../crypto/native-crypto.js';
+import { BYPASS_MARK, LinuxRouting } from '../routing/linux-routing.js';
+import { openTun } from '../tun/linux-tun.js';
+import type { TunDevice } from '../tun/tun.js';
+import { applySet } from '../uapi/apply.js';
+import { EADDRINUSE, errnoOf } from '../uapi/errno.js';
+import { formatGet, parseSet } from '../uapi/protocol.js';
+import { startUapiServer, type UapiServer, uapiSocketPath } from '../uapi/server.js';
+import { readState } from '../uapi/state.js';
+import { parseWgConfig } from '../wgconfig/parse.js';
+import type { WgEndpoint } from '../wgconfig/types.js';
+import { monotonic, protocolLimits, wallTime } from './clock.js';
+import { Datapath } from './datapath.js';
+import type { BurrowdFlags } from './flags.js';
+import type { Log } from './log.js';
+
+const DEFAULT_MTU = 1420;
+
+/** The interface name for a config file: its base name without ".conf", as wg-quick does. */
+export function interfaceNameFor(path: string): string {
+  return basename(path).replace(/\.conf$/, '');
+}
+
+async function resolveEndpoint(endpoint: WgEndpoint): Promise<{ host: string; port: number }> {
+  const { address } = await lookup(endpoint.host);
+  return { host: address, port: endpoint.port };
+}
+
+/** Every peer prefix, as CIDR text: what table 52 must route to the interface. */
+function peerPrefixes(device: Device): string[] {
+  const out: string[] = [];
+  for (const peer of device.peers()) {
+    for (const { addr, cidr } of device.allowedIps.entriesOf(peer)) out.push(`${formatAddr(addr)}/${cidr}`);
+  }
+  return out;
+}
+
+/**
+ * Standalone WireGuard mode: one interface from a wg-quick style file, in the foreground, until
+ * SIGINT or SIGTERM. Resolves when the interface has been torn down again.
+ */
+export async function runStandalone(flags: BurrowdFlags & { wgConfig: string }, log: Log): Promise<void> {
+  const path = flags.wgConfig;
+  const config = parseWgConfig(await readFile(path, 'utf8'), path);
+  const name = flags.interface ?? interfaceNameFor(path);
+  const mtu = config.interface.mtu ?? DEFAULT_MTU;
+  const limits = protocolLimits();
+  const crypto = helperCrypto((why) => log.info(`native AEAD unavailable (${why}); using node:crypto`));
+  const device = new Device({
+    crypto,
+    privateKey: config.interface.privateKey,
+    random: randomBytes,
+    limits,
+    mtu,
+    wallTime,
+  });
+  for (const p of config.peers) {
+    const peer = device.addPeer({
+      publicKey: p.publicKey,
+      presharedKey: p.presharedKey ?? null,
+      endpoint: p.endpoint ? await resolveEndpoint(p.endpoint) : null,
+      persistentKeepalive: p.persistentKeepalive ?? 0,
+    });
+    for (const c of p.allowedIps) device.allowedIps.insert(c.addr, c.cidr, peer);
+  }
+
+  const routing = new LinuxRouting(name);
+  const teardown: (() => Promise<void> | void)[] = [];
+  const cleanUp = async () => {
+    for (const step of teardown.reverse()) {
+      try {
+        await step();
+      } catch (error) {
+        log.error(`teardown: ${(error as Error).message}`);
+      }
+    }
+  };
+  try {
+    await routing.removeStale();
+    const tun: TunDevice = openTun(name);
+    teardown.push(() => tun.close());
+    let bind: UdpBind = await openBind(config.interface.listenPort ?? 0, {
+      fwmark: config.interface.fwMark || BYPASS_MARK,
+    });
+    teardown.push(() => bind.close());
+    teardown.push(() => routing.down());
+    await routing.up({ name, mtu, addresses: config.interface.addresses.map((a) => a.text) });
+    await routing.setRoutes(peerPrefixes(device));
+    const datapath = new Datapath(device, tun, bind, monotonic);
+    teardown.push(() => datapath.stop());
+    datapath.start();
+    const now = monotonic();
+    for (const peer of device.peers()) {
+      if (peer.timers.persistentKeepaliveInterval > 0) datapath.apply(device.keepalive(peer, now));
+    }
+
+    let fwmark = config.interface.fwMark ?? 0;
+    const uapi: UapiServer = await startUapiServer(uapiSocketPath(name), {
+      get: () =>
+        formatGet(readState(device, { privateKey: device.privateKey, listenPort: bind.port, fwmark })),
+      set: async (text) => {
+        const request = parseSet(text);
+        if ('errno' in request) return request;
+        // A new port or mark means a new socket. It is opened before anything is applied, so that a
+        // port in use fails the whole request and changes nothing.
+        let port = bind.port;
+        let mark = fwmark;
+        for (const op of request.device) {
+          if (op.key === 'listen_port') port = op.value;
+          if (op.key === 'fwmark') mark = op.value;
+        }
+        let replacement: UdpBind | undefined;
+        if (port !== bind.port || mark !== fwmark) {
+          try {
+            replacement = await openBind(port, { fwmark: mark || BYPASS_MARK });
+          } catch (error) {
+            return { errno: errnoOf(error, EADDRINUSE), message: `listen_port: ${(error as Error).message}` };
+          }
+        }
+        const result = applySet(device, request, monotonic(), {
+          setListenPort: () => undefined,
+          setFwmark: () => undefined,
+          privateKeyChanged: () => undefined,
+        });
+        if (!('actions' in result)) {
+          replacement?.close();
+          return result;
+        }
+        if (replacement) {
+          const old = bind;
+          bind = replacement;
+          fwmark = mark;
+          datapath.replaceBind(bind);
+          old.close();
+        }
+        await routing.setRoutes(peerPrefixes(device));
+        datapath.apply(result.actions);
+        return result;
+      },
+    });
+    teardown.push(() => uapi.close());
+    log.info(`${name} up: port ${bind.port}, ${config.peers.length} peer(s), crypto ${crypto.name}`);
+
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        log.info(`${signal}: tearing down ${name}`);
+        resolve();
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+    });
+  } finally {
+    await cleanUp();
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * Real WireGuard peers for interop tests: the Debian wireguard-go configured with `wg`, and burrowd in
+ * standalone mode from a wg-quick file, each inside a test namespace.
+ */
+
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { type Netns, run, uniqueName, waitFor } from './netns.js';
+
+export const REPO = resolve(import.meta.dirname, '../..');
+
+export interface PeerSpec {
+  publicKey: string;
+  presharedKey?: string;
+  endpoint?: string;
+  allowedIps: string[];
+  persistentKeepalive?: number;
+}
+
+export interface InterfaceSpec {
+  privateKey: string;
+  listenPort: number;
+  addresses: string[];
+  mtu?: number;
+  peers: PeerSpec[];
+}
+
+/** A wg-quick style file for `spec`. */
+export function wgQuickConfig(spec: InterfaceSpec): string {
+  const lines = ['[Interface]', `PrivateKey = ${spec.privateKey}`, `ListenPort = ${spec.listenPort}`];
+  if (spec.addresses.length) lines.push(`Address = ${spec.addresses.join(', ')}`);
+  lines.push(`MTU = ${spec.mtu ?? 1420}`);
+  for (const p of spec.peers) {
+    lines.push('', '[Peer]', `PublicKey = ${p.publicKey}`);
+    if (p.presharedKey) lines.push(`PresharedKey = ${p.presharedKey}`);
+    if (p.endpoint) lines.push(`Endpoint = ${p.endpoint}`);
+    lines.push(`AllowedIPs = ${p.allowedIps.join(', ')}`);
+    if (p.persistentKeepalive) lines.push(`PersistentKeepalive = ${p.persistentKeepalive}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** `wg setconf` format: the wg-quick file without Address and MTU. */
+function setconfText(spec: InterfaceSpec): string {
+  return wgQuickConfig(spec)
+    .split('\n')
+    .filter((l) => !/^(Address|MTU) =/.test(l))
+    .join('\n');
+}
+
+export interface RunningPeer {
+  iface: string;
+  ns: Netns;
+  process: ChildProcess;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  output(): string;
+}
+
+function track(ns: Netns, iface: string, child: ChildProcess, cleanup: () => void): RunningPeer {
+  let output = '';
+  child.stdout?.on('data', (d) => {
+    output += d;
+  });
+  child.stderr?.on('data', (d) => {
+    output += d;
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return {
+    iface,
+    ns,
+    process: child,
+    output: () => output,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const code = await exited;
+      cleanup();
+      return code;
+    },
+  };
+}
+
+/** Starts wireguard-go in `ns` and configures it like wg-quick would (addresses, MTU, routes). */
+export async function startWireguardGo(ns: Netns, spec: InterfaceSpec): Promise<RunningPeer> {
+  const iface = uniqueName('wgo');
+  const child = ns.spawn('wireguard-go', ['-f', iface], {
+    env: { ...process.env, WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: '1' },
+  });
+  const peer = track(ns, iface, child, () => undefined);
+  await waitFor(`wireguard-go ${iface} to start`, async () => existsSync(`/var/run/wireguard/${iface}.sock`));
+  // A file, not /dev/stdin: Node's stdio pipes are sockets, which wg cannot fopen.
+  const dir = mkdtempSync(join(tmpdir(), 'wggo-test-'));
+  try {
+    writeFileSync(join(dir, 'wg.conf'), setconfText(spec), { mode: 0o600 });
+    await ns.exec('wg', ['setconf', iface, join(dir, 'wg.conf')]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  for (const a of spec.addresses) await ns.exec('ip', ['address', 'add', a, 'dev', iface]);
+  await ns.exec('ip', ['link', 'set', iface, 'mtu', String(spec.mtu ?? 1420), 'up']);
+  for (const p of spec.peers) {
+    for (const cidr of p.allowedIps) {
+      await ns.exec('ip', [cidr.includes(':') ? '-6' : '-4', 'route', 'replace', cidr, 'dev', iface]);
+    }
+  }
+  return peer;
+}
+
+/** Starts `bin/burrowd --wg-config` in `ns`; resolves once its interface is up and `wg` can talk to it. */
+export async function startBurrowd(
+  ns: Netns,
+  spec: InterfaceSpec,
+  options: { env?: Record<string, string>; iface?: string } = {},
+): Promise<RunningPeer> {
+  const iface = options.iface ?? uniqueName('bwd');
+  const dir = mkdtempSync(join(tmpdir(), 'burrowd-test-'));
+  const file = join(dir, `${iface}.conf`);
+  writeFileSync(file, wgQuickConfig(spec), { mode: 0o600 });
+  const child = ns.spawn(join(REPO, 'bin/burrowd'), ['--wg-config', file], {
+    env: { ...process.env, ...options.env },
+  });
+  const peer = track(ns, iface, child, () => rmSync(dir, { recursive: true, force: true }));
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) =>
+      reject(new Error(`burrowd exited with ${code} while starting: ${peer.output()}`)),
+    ),
+  );
+  exited.catch(() => undefined);
+  try {
+    await Promise.race([
+      exited,
+      waitFor(
+        `burrowd ${iface} to come up`,
+        async () => {
+          const { stdout } = await ns.exec('wg', ['show', iface, 'listen-port']);
+          return stdout.trim() !== '';
+        },
+        30_000,
+        100,
+      ),
+    ]);
+  } catch (error) {
+    await peer.stop('SIGKILL');
+    throw error;
+  }
+  return peer;
+}
+
+/** `wg show IFACE dump`, parsed: the interface line, then one line per peer. */
+export async function wgDump(ns: Netns, iface: string) {
+  const { stdout } = await ns.exec('wg', ['show', iface, 'dump']);
+  const [head, ...rest] = stdout
+    .trim()
+    .split('\n')
+    .map((l) => l.split('\t'));
+  return {
+    privateKey: head![0]!,
+    publicKey: head![1]!,
+    listenPort: Number(head![2]),
+    peers: rest.map((f) => ({
+      publicKey: f[0]!,
+      presharedKey: f[1]!,
+      endpoint: f[2]!,
+      allowedIps: f[3]!,
+      latestHandshake: Number(f[4]),
+      rx: Number(f[5]),
+      tx: Number(f[6]),
+      keepalive: f[7]!,
+    })),
+  };
+}
+
+export async function genKeyPair(): Promise<{ privateKey: string; publicKey: string }> {
+  const privateKey = (await run('wg', ['genkey'])).stdout.trim();
+  const publicKey = (await run('wg', ['pubkey'], { input: privateKey })).stdout.trim();
+  return { privateKey, publicKey };
+}
