@@ -1,0 +1,113 @@
+/**
+ * bench:datapath — the same two-namespace topology (MTU 1420) three times in one run:
+ * wireguard-go ↔ wireguard-go, burrowd ↔ wireguard-go, burrowd ↔ burrowd. For each: iperf3 TCP
+ * throughput (A → B), 64-byte UDP packets/s delivered, ping RTT and burrowd's peak RSS, each with its
+ * ratio to wireguard-go ↔ wireguard-go. Needs root. BENCH_SECONDS sets each iperf3 run's length.
+ */
+import { readFileSync } from 'node:fs';
+import { cleanupAll, link, Netns } from '../test/support/netns.js';
+import {
+  genKeyPair,
+  type InterfaceSpec,
+  type RunningPeer,
+  startBurrowd,
+  startWireguardGo,
+} from '../test/support/wg-peers.js';
+
+type Kind = 'wireguard-go' | 'burrowd';
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+
+interface Figures {
+  tcpGbps: number;
+  udpPps: number;
+  rttMs: number;
+  rssMb: number | null;
+}
+
+async function topology(kindA: Kind, kindB: Kind) {
+  const nsA = await Netns.create('bda');
+  const nsB = await Netns.create('bdb');
+  await link(nsA, ['192.0.2.1/24'], nsB, ['192.0.2.2/24']);
+  const a = await genKeyPair();
+  const b = await genKeyPair();
+  const spec = (self: typeof a, peer: typeof a, me: number, other: number): InterfaceSpec => ({
+    privateKey: self.privateKey,
+    listenPort: 51820 + me,
+    addresses: [`10.9.0.${me}/24`],
+    mtu: 1420,
+    peers: [
+      {
+        publicKey: peer.publicKey,
+        endpoint: `192.0.2.${other}:${51820 + other}`,
+        allowedIps: [`10.9.0.${other}/32`],
+      },
+    ],
+  });
+  const start = (ns: Netns, kind: Kind, s: InterfaceSpec) =>
+    kind === 'burrowd' ? startBurrowd(ns, s) : startWireguardGo(ns, s);
+  const peerA = await start(nsA, kindA, spec(a, b, 1, 2));
+  const peerB = await start(nsB, kindB, spec(b, a, 2, 1));
+  return { nsA, nsB, peerA, peerB };
+}
+
+function peakRssMb(peer: RunningPeer): number {
+  const status = readFileSync(`/proc/${peer.process.pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]);
+  return kb / 1024;
+}
+
+async function measure(kindA: Kind, kindB: Kind): Promise<Figures> {
+  const { nsA, nsB, peerA, peerB } = await topology(kindA, kindB);
+  try {
+    await nsA.exec('ping', ['-c', '3', '-i', '0.2', '-W', '5', '10.9.0.2']);
+    const server = nsB.spawn('iperf3', ['-s', '-B', '10.9.0.2']);
+    await new Promise((r) => setTimeout(r, 500));
+    const tcp = JSON.parse(
+      (await nsA.exec('iperf3', ['-c', '10.9.0.2', '-t', String(SECONDS), '-J'], { timeout: 120_000 }))
+        .stdout,
+    );
+    const udp = JSON.parse(
+      (
+        await nsA.exec(
+          'iperf3',
+          ['-c', '10.9.0.2', '-u', '-l', '64', '-b', '0', '-t', String(Math.min(SECONDS, 5)), '-J'],
+          { timeout: 120_000 },
+        )
+      ).stdout,
+    );
+    server.kill();
+    const ping = (await nsA.exec('ping', ['-c', '50', '-i', '0.02', '-q', '10.9.0.2'])).stdout;
+    const sum = udp.end.sum;
+    const rss = [peerA, peerB].filter((p) => p.process.spawnargs.some((x) => x.endsWith('bin/burrowd')));
+    return {
+      tcpGbps: tcp.end.sum_received.bits_per_second / 1e9,
+      udpPps: (sum.packets - sum.lost_packets) / sum.seconds,
+      rttMs: Number(/= [\d.]+\/([\d.]+)\//.exec(ping)?.[1]),
+      rssMb: rss.length ? Math.max(...rss.map(peakRssMb)) : null,
+    };
+  } finally {
+    await cleanupAll();
+  }
+}
+
+const fmt = (x: number, d = 2) => x.toFixed(d);
+const ratio = (x: number, base: number) => `${fmt(x / base)}x`;
+
+const base = await measure('wireguard-go', 'wireguard-go');
+const mixed = await measure('burrowd', 'wireguard-go');
+const ours = await measure('burrowd', 'burrowd');
+console.log(
+  `bench:datapath  ${SECONDS} s iperf3 runs, MTU 1420, A -> B; ratios against wireguard-go <-> wireguard-go`,
+);
+for (const [name, f] of [
+  ['wireguard-go <-> wireguard-go', base],
+  ['burrowd <-> wireguard-go', mixed],
+  ['burrowd <-> burrowd', ours],
+] as const) {
+  console.log(
+    `${name.padEnd(30)} TCP ${fmt(f.tcpGbps)} Gbit/s (${ratio(f.tcpGbps, base.tcpGbps)})  UDP-64 ${Math.round(f.udpPps)} pkt/s (${ratio(f.udpPps, base.udpPps)})  RTT ${fmt(f.rttMs, 3)} ms (${ratio(f.rttMs, base.rttMs)})${f.rssMb === null ? '' : `  burrowd peak RSS ${fmt(f.rssMb, 0)} MB`}`,
+  );
+}
+console.log(
+  `datapath: tcp_ratio=${fmt(ours.tcpGbps / base.tcpGbps)} mixed_tcp_ratio=${fmt(mixed.tcpGbps / base.tcpGbps)} burrowd_tcp_gbps=${fmt(ours.tcpGbps)} wggo_tcp_gbps=${fmt(base.tcpGbps)} peak_rss_mb=${fmt(Math.max(mixed.rssMb ?? 0, ours.rssMb ?? 0), 0)}`,
+);
