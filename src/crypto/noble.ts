@@ -2,6 +2,7 @@ import { chacha20poly1305, xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { blake2s } from '@noble/hashes/blake2.js';
 import { hmac } from '@noble/hashes/hmac.js';
+import { isCounter, requireLength, writeCounter } from './checks.js';
 import type { Aead, CryptoProvider } from './types.js';
 
 const KEY_LENGTH = 32;
@@ -11,20 +12,6 @@ const XNONCE_LENGTH = 24;
 // @noble/curves rejects low-order public keys before running the ladder (so it never reaches the
 // all-zero result) and throws this; it is the only case the interface turns into null.
 const LOW_ORDER_MESSAGE = 'invalid private or public key received';
-
-function requireLength(bytes: Uint8Array, length: number, what: string): void {
-  if (bytes.length !== length) throw new RangeError(`${what} must be ${length} bytes, got ${bytes.length}`);
-}
-
-function isCounter(counter: number): boolean {
-  return Number.isSafeInteger(counter) && counter >= 0;
-}
-
-/** Writes `counter` as the little-endian 64-bit tail of a WireGuard nonce (bytes 0..3 stay zero). */
-function writeCounter(nonce: DataView, counter: number): void {
-  nonce.setUint32(4, counter >>> 0, true);
-  nonce.setUint32(8, Math.floor(counter / 2 ** 32), true);
-}
 
 /** RFC 8439 ChaCha20-Poly1305 with an arbitrary 12-byte nonce: ciphertext || tag. Exposed for the
  * RFC's own vectors, whose nonces are not of the WireGuard form the `Aead` interface builds. */

@@ -9,6 +9,7 @@ import {
 } from 'node:crypto';
 import { hchacha } from '@noble/ciphers/chacha.js';
 import { blake2s, blake2sKeyed, hmacBlake2s } from './blake2s.js';
+import { isCounter, requireLength, writeCounter } from './checks.js';
 import type { Aead, CryptoProvider } from './types.js';
 
 const KEY_LENGTH = 32;
@@ -23,20 +24,6 @@ const LOW_ORDER_CODE = 'ERR_OSSL_FAILED_DURING_DERIVATION';
 
 // HChaCha20's first row, "expand 32-byte k", as the native-endian words @noble's hchacha expects.
 const SIGMA = new Uint32Array(new TextEncoder().encode('expand 32-byte k').buffer);
-
-function requireLength(bytes: Uint8Array, length: number, what: string): void {
-  if (bytes.length !== length) throw new RangeError(`${what} must be ${length} bytes, got ${bytes.length}`);
-}
-
-function isCounter(counter: number): boolean {
-  return Number.isSafeInteger(counter) && counter >= 0;
-}
-
-/** Writes `counter` as the little-endian 64-bit tail of a WireGuard nonce (bytes 0..3 stay zero). */
-function writeCounter(nonce: DataView, counter: number): void {
-  nonce.setUint32(4, counter >>> 0, true);
-  nonce.setUint32(8, Math.floor(counter / 2 ** 32), true);
-}
 
 /** The same bytes as a plain Uint8Array, so callers get the standard (copying) `slice`, not Buffer's. */
 function plain(buffer: Buffer): Uint8Array {

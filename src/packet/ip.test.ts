@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { prng } from '../../test/support/rng.js';
 import {
   IPV4_DST_OFFSET,
   IPV4_SRC_OFFSET,
@@ -8,18 +9,6 @@ import {
   ipVersion,
   parseIpHeader,
 } from './ip.js';
-
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** An IPv4 packet 192.0.2.1 -> 198.51.100.2 with `optionWords` words of options and `payload` bytes. */
 function ipv4Packet(payload: number, optionWords = 0, padding = 0, protocol = 17): Uint8Array {

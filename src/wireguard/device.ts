@@ -23,12 +23,10 @@ import { LoadGuard } from './load-guard.js';
 import { CookieReply, classify, Initiation, Response, readCounter, readU32, Transport } from './messages.js';
 import type { StaticKeyPair, SymmetricState } from './noise.js';
 import { Peer, type PeerConfig } from './peer.js';
+import { SessionTable } from './sessions.js';
 import { compareTai64n } from './tai64n.js';
 import type { TimerName } from './timers.js';
 import { sealTransport } from './transport.js';
-
-/** Keypairs per peer kept receiving after rotation; bounds memory if a peer handshakes in a loop. */
-const MAX_DRAINING = 16;
 
 export interface DeviceOptions {
   crypto: CryptoProvider;
@@ -46,12 +44,6 @@ export interface DeviceOptions {
   handshakesPerSecond?: number;
 }
 
-interface IndexEntry {
-  peer: Peer;
-  /** null while the index belongs to our pending initiation. */
-  keypair: Keypair | null;
-}
-
 /**
  * The WireGuard protocol core for one interface: it takes datagrams, tunnel packets and the time,
  * and returns actions. It owns peers, sessions, the index table and cryptokey routing, and does no I/O.
@@ -66,7 +58,7 @@ export class Device {
   private readonly guard: LoadGuard;
   private readonly start: SymmetricState;
   private readonly peersByKey = new Map<string, Peer>();
-  private readonly indices = new Map<number, IndexEntry>();
+  private readonly sessions: SessionTable;
   private readonly random: (n: number) => Uint8Array;
   private readonly wallTime: (now: number) => number;
   /** A lower bound on the earliest timer deadline of any peer. */
@@ -79,6 +71,7 @@ export class Device {
     this.random = options.random;
     this.wallTime = options.wallTime ?? ((now) => now);
     this.start = wireguardStart(this.crypto);
+    this.sessions = new SessionTable(this.random, this.limits.rekeyTimeout, (at) => this.wakeBy(at));
     this.local = this.keyPairOf(options.privateKey);
     this.guard = new LoadGuard(
       this.crypto,
@@ -104,7 +97,7 @@ export class Device {
     this.local = this.keyPairOf(privateKey);
     this.guard.setLocalPublicKey(this.local.publicKey);
     for (const peer of this.peersByKey.values()) {
-      this.clearSessions(peer);
+      this.sessions.clear(peer);
       peer.staticStatic = this.crypto.x25519(this.local.privateKey, peer.publicKey);
     }
   }
@@ -119,16 +112,14 @@ export class Device {
       ss,
       this.limits,
       () => this.randomUnit(),
-      (at) => {
-        if (at < this.wake) this.wake = at;
-      },
+      (at) => this.wakeBy(at),
     );
     this.peersByKey.set(id, peer);
     return peer;
   }
 
   removePeer(peer: Peer): void {
-    this.clearSessions(peer);
+    this.sessions.clear(peer);
     peer.timers.stopAll();
     this.allowedIps.removeValue(peer);
     this.peersByKey.delete(keyId(peer.publicKey));
@@ -221,7 +212,7 @@ export class Device {
     let wake = Number.POSITIVE_INFINITY;
     for (const peer of this.peersByKey.values()) {
       for (const timer of peer.timers.due(now)) this.onTimer(peer, timer, now, out);
-      wake = Math.min(wake, peer.timers.next(), this.sweepDraining(peer, now));
+      wake = Math.min(wake, peer.timers.next(), this.sessions.sweep(peer, now));
     }
     this.wake = wake;
     return out;
@@ -284,7 +275,7 @@ export class Device {
     if (peer.endpoint === null || peer.staticStatic === null) return;
     peer.lastInitiationSent = now;
     const ephemeral = this.newEphemeral();
-    const localIndex = this.newIndex();
+    const localIndex = this.sessions.newIndex();
     const created = createInitiation(
       this.crypto,
       this.start,
@@ -297,9 +288,7 @@ export class Device {
     );
     if (created === null) return;
     peer.cookies.addMacs(created.message, Initiation.mac1, now);
-    this.forgetHandshake(peer);
-    peer.handshake = { noise: created.handshake, ephemeral, localIndex };
-    this.indices.set(localIndex, { peer, keypair: null });
+    this.sessions.startHandshake(peer, { noise: created.handshake, ephemeral, localIndex });
     peer.txBytes += created.message.length;
     peer.timers.anyAuthenticatedPacketTraversal(now);
     peer.timers.anyAuthenticatedPacketSent();
@@ -310,7 +299,7 @@ export class Device {
   // --- inbound ---
 
   private receiveTransport(data: Uint8Array, from: Endpoint, now: number, out: Action[]): DropReason | null {
-    const entry = this.indices.get(readU32(data, Transport.receiver));
+    const entry = this.sessions.get(readU32(data, Transport.receiver));
     const kp = entry?.keypair;
     if (entry === undefined || kp == null) return 'unknown-receiver-index';
     const { peer } = entry;
@@ -325,10 +314,7 @@ export class Device {
 
     if (kp === peer.next) {
       // The initiator has started using the session we answered: it becomes current.
-      this.drain(peer, peer.previous, now);
-      peer.previous = peer.current;
-      peer.current = kp;
-      peer.next = null;
+      this.sessions.confirmNext(peer, now);
       peer.timers.handshakeComplete();
       peer.lastHandshakeWall = this.wallTime(now);
       this.sendStaged(peer, now, out);
@@ -386,7 +372,7 @@ export class Device {
     peer.timers.anyAuthenticatedPacketReceived();
 
     const ephemeral = this.newEphemeral();
-    const localIndex = this.newIndex();
+    const localIndex = this.sessions.newIndex();
     const response = createResponse(
       read.handshake,
       ephemeral,
@@ -406,14 +392,7 @@ export class Device {
       false,
       now,
     );
-    // Answering supersedes any initiation of our own (wireguard-go keeps one handshake per peer).
-    this.forgetHandshake(peer);
-    this.indices.set(localIndex, { peer, keypair: kp });
-    // wireguard-go also drops `previous` here. We keep it until `next` is confirmed, because when
-    // both sides start handshakes at once the peer may still be sending on it; it is dropped on
-    // confirmation, and REJECT_AFTER_TIME bounds it either way.
-    this.drain(peer, peer.next, now);
-    peer.next = kp;
+    this.sessions.beginResponderSession(peer, kp, now);
     peer.timers.sessionDerived(now);
     peer.timers.anyAuthenticatedPacketSent();
     peer.txBytes += response.length;
@@ -426,7 +405,7 @@ export class Device {
     const refused = this.guard.admit(data, Response.mac1, senderIndex, from, now, out);
     if (refused !== null) return refused;
     const receiver = readU32(data, Response.receiver);
-    const entry = this.indices.get(receiver);
+    const entry = this.sessions.get(receiver);
     const hs = entry?.peer.handshake;
     if (entry === undefined || entry.keypair !== null || !hs || hs.localIndex !== receiver) {
       return 'unexpected-response';
@@ -436,20 +415,7 @@ export class Device {
       return 'handshake-failed';
     }
     const kp = new Keypair(this.crypto, transportKeys(hs.noise, true), hs.localIndex, senderIndex, true, now);
-    hs.ephemeral.privateKey.fill(0);
-    peer.handshake = null;
-    this.indices.set(hs.localIndex, { peer, keypair: kp });
-    // Initiator rotation: an unconfirmed responder session becomes previous, so nothing in flight is lost.
-    if (peer.next !== null) {
-      this.drain(peer, peer.previous, now);
-      this.drain(peer, peer.current, now);
-      peer.previous = peer.next;
-      peer.next = null;
-    } else {
-      this.drain(peer, peer.previous, now);
-      peer.previous = peer.current;
-    }
-    peer.current = kp;
+    this.sessions.beginInitiatorSession(peer, kp, now);
     this.roam(peer, from);
     peer.rxBytes += data.length;
     peer.sentLastMinuteHandshake = false;
@@ -464,7 +430,7 @@ export class Device {
   }
 
   private receiveCookieReply(data: Uint8Array, now: number): DropReason | null {
-    const entry = this.indices.get(readU32(data, CookieReply.receiver));
+    const entry = this.sessions.get(readU32(data, CookieReply.receiver));
     if (entry === undefined) return 'unknown-receiver-index';
     return entry.peer.cookies.consumeReply(data, now) ? null : 'bad-cookie-reply';
   }
@@ -491,7 +457,7 @@ export class Device {
         this.sendInitiation(peer, now, false, out);
         break;
       case 'zeroKeyMaterial':
-        this.clearSessions(peer);
+        this.sessions.clear(peer);
         break;
       case 'persistentKeepalive':
         if (peer.timers.persistentKeepaliveInterval > 0) this.sendKeepalive(peer, now, out);
@@ -501,54 +467,8 @@ export class Device {
 
   // --- bookkeeping ---
 
-  private clearSessions(peer: Peer): void {
-    this.forgetHandshake(peer);
-    for (const kp of peer.keypairs()) this.retire(kp);
-    peer.previous = peer.current = peer.next = null;
-    peer.draining = [];
-  }
-
-  private forgetHandshake(peer: Peer): void {
-    const hs = peer.handshake;
-    if (hs === null) return;
-    const entry = this.indices.get(hs.localIndex);
-    if (entry !== undefined && entry.keypair === null) this.indices.delete(hs.localIndex);
-    hs.ephemeral.privateKey.fill(0);
-    peer.handshake = null;
-  }
-
-  /**
-   * Takes a keypair out of its slot but keeps accepting packets on it for REKEY_TIMEOUT: when both
-   * sides start handshakes at once, the peer may have sent on it just before it learned of the newer
-   * session. (wireguard-go drops it at once and loses those packets.) It never sends again.
-   */
-  private drain(peer: Peer, kp: Keypair | null, now: number): void {
-    if (kp === null) return;
-    if (peer.draining.length >= MAX_DRAINING) this.retire(peer.draining.shift()!.kp);
-    const until = now + this.limits.rekeyTimeout;
-    peer.draining.push({ kp, until });
-    if (until < this.wake) this.wake = until;
-  }
-
-  /** Retires drained keypairs whose grace has passed; returns when the next one is due. */
-  private sweepDraining(peer: Peer, now: number): number {
-    let next = Number.POSITIVE_INFINITY;
-    if (peer.draining.length === 0) return next;
-    peer.draining = peer.draining.filter(({ kp, until }) => {
-      if (until > now) {
-        next = Math.min(next, until);
-        return true;
-      }
-      this.retire(kp);
-      return false;
-    });
-    return next;
-  }
-
-  private retire(kp: Keypair | null): void {
-    if (kp === null) return;
-    if (this.indices.get(kp.localIndex)?.keypair === kp) this.indices.delete(kp.localIndex);
-    kp.wipe();
+  private wakeBy(at: number): void {
+    if (at < this.wake) this.wake = at;
   }
 
   /** The endpoint follows the source of the latest authenticated packet (a copy: `from` may be a
@@ -562,14 +482,6 @@ export class Device {
 
   private drop(reason: DropReason): void {
     this.drops[reason]++;
-  }
-
-  private newIndex(): number {
-    for (;;) {
-      const bytes = this.random(4);
-      const index = readU32(bytes, 0);
-      if (!this.indices.has(index)) return index;
-    }
   }
 
   private newEphemeral(): StaticKeyPair {

@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { prng } from '../../test/support/rng.js';
 import { REPLAY_WINDOW_SIZE, ReplayFilter } from './replay.js';
 
 const W = REPLAY_WINDOW_SIZE;
 const NO_LIMIT = Number.MAX_SAFE_INTEGER;
-
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The rule the filter promises, stated with a Set of everything accepted. */
 class Reference {
@@ -191,7 +180,8 @@ describe('ReplayFilter against a Set-based reference', () => {
     }
     expect(disagreements.slice(0, 5)).toEqual([]);
     // Both verdicts must be well represented for the comparison to mean something.
+    // 400,000 counters in all: at least 100,000 accepted and 50,000 refused.
     expect(accepted).toBeGreaterThan(100_000);
-    expect(accepted).toBeLessThan(300_000);
+    expect(400_000 - accepted).toBeGreaterThan(50_000);
   });
 });

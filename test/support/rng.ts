@@ -42,3 +42,9 @@ export class Rng {
     return out;
   }
 }
+
+/** A seeded source of uniform numbers in [0, 1), for property tests that only need that. */
+export function prng(seed: number): () => number {
+  const rng = new Rng(seed);
+  return () => rng.next();
+}
