@@ -1,6 +1,8 @@
 {
-  # burrowd's native packet I/O (helper/native), built by `node-gyp rebuild` from package.json's
-  # install script. Linux only: elsewhere the target is empty and helper/native/index.ts says so.
+  # burrowd's native parts, built by `node-gyp rebuild` from package.json's install script.
+  # burrow_native: packet I/O (helper/native), Linux only; elsewhere the target is empty and
+  # helper/native/index.ts says so. burrow_crypto: the datapath AEAD on Node's own OpenSSL
+  # (helper/crypto/native), kept apart so that burrow_native loads in Electron too.
   "targets": [
     {
       "target_name": "burrow_native",
@@ -8,7 +10,6 @@
         ["OS=='linux'", {
           "sources": [
             "helper/native/addon.c",
-            "helper/native/aead.c",
             "helper/native/common.c",
             "helper/native/tun.c",
             "helper/native/udp.c"
@@ -26,6 +27,18 @@
           "type": "none"
         }]
       ]
+    },
+    {
+      "target_name": "burrow_crypto",
+      "sources": ["helper/crypto/native/addon.c", "helper/crypto/native/aead.c"],
+      "defines": ["NAPI_VERSION=8"],
+      "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wshadow", "-Wstrict-prototypes"],
+      "configurations": {
+        "Release": {
+          "cflags!": ["-O3"],
+          "cflags": ["-O2"]
+        }
+      }
     }
   ]
 }

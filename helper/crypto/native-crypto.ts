@@ -1,14 +1,47 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { nodeCrypto, selectCrypto, selfTest } from '../../src/crypto/index.js';
 import type { Aead, CryptoProvider } from '../../src/crypto/types.js';
-import { native } from '../native/index.js';
+import { addonPath, type NativeHandle } from '../native/index.js';
+
+/** The burrow_crypto addon (helper/crypto/native/aead.c). */
+interface CryptoAddon {
+  aeadCreate(key: Uint8Array): NativeHandle;
+  aeadSeal(
+    handle: NativeHandle,
+    counter: number,
+    plaintext: Uint8Array,
+    ad: Uint8Array | null,
+    out: Uint8Array,
+    outOffset: number,
+  ): number;
+  aeadOpen(
+    handle: NativeHandle,
+    counter: number,
+    sealed: Uint8Array,
+    ad: Uint8Array | null,
+  ): Uint8Array | null;
+  aeadWipe(handle: NativeHandle): void;
+}
+
+let loaded: CryptoAddon | undefined;
+
+function cryptoAddon(): CryptoAddon {
+  if (loaded) return loaded;
+  const path = addonPath('burrow_crypto');
+  if (!existsSync(path))
+    throw new Error(`burrow_crypto is not built (${path} is missing): run "npm run install"`);
+  loaded = createRequire(import.meta.url)(path) as CryptoAddon;
+  return loaded;
+}
 
 /**
- * The node provider with ChaCha20-Poly1305 done by the addon (helper/native/aead.c), which calls
+ * The node provider with ChaCha20-Poly1305 done by the addon (helper/crypto/native/aead.c), which calls
  * OpenSSL's EVP interface with one context per session key. node:crypto pays ~6 us of set-up per
  * packet; this path costs one N-API call. Everything else (X25519, BLAKE2s) is the node provider's.
  */
 export function nativeCrypto(): CryptoProvider {
-  const addon = native();
+  const addon = cryptoAddon();
   return {
     ...nodeCrypto,
     name: 'native',

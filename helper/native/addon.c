@@ -1,13 +1,11 @@
 /*
  * burrow_native: burrowd's packet I/O on Linux, as a small N-API addon in C.
- * tun.c: the TUN device; udp.c: the UDP socket; aead.c: ChaCha20-Poly1305 through OpenSSL's EVP;
- * common.c: errors and the poll/close life cycle.
+ * tun.c: the TUN device; udp.c: the UDP socket; common.c: errors and the poll/close life cycle.
  * The TypeScript side is helper/native/index.ts (loading), helper/tun/linux-tun.ts and
  * helper/bind/linux-bind.ts (the TunDevice and UdpBind wrappers).
  */
 #include <node_api.h>
 
-#include "aead.h"
 #include "common.h"
 #include "native.h"
 
@@ -30,7 +28,6 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT("udpClose", bn_udp_close),
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
-  if (burrow_aead_register(env, exports) != napi_ok) return NULL;
   return exports;
 }
 

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 /** Must equal BN_ABI_VERSION in common.h: a stale build/ is refused rather than misread. */
-const ABI_VERSION = 2;
+const ABI_VERSION = 3;
 
 /** An opaque native handle (a napi external). */
 export type NativeHandle = { readonly __brand: 'burrow-native-handle' };
@@ -76,36 +76,19 @@ export interface NativeAddon {
   ): number;
   udpStats(handle: NativeHandle): NativeUdpStats;
   udpClose(handle: NativeHandle): void;
-  /** ChaCha20-Poly1305 bound to a 32-byte key (aead.c). */
-  aeadCreate(key: Uint8Array): NativeHandle;
-  aeadSeal(
-    handle: NativeHandle,
-    counter: number,
-    plaintext: Uint8Array,
-    ad: Uint8Array | null,
-    out: Uint8Array,
-    outOffset: number,
-  ): number;
-  aeadOpen(
-    handle: NativeHandle,
-    counter: number,
-    sealed: Uint8Array,
-    ad: Uint8Array | null,
-  ): Uint8Array | null;
-  aeadWipe(handle: NativeHandle): void;
 }
 
 /**
  * Where the addon file is: the one place that knows. From a checkout it is build/Release under the
  * repository root; a packaged burrowd will keep it beside its binary and resolve it here.
  */
-export function addonPath(): string {
+export function addonPath(name = 'burrow_native'): string {
   // This file runs from helper/native (through tsx) or from dist/helper/native (built).
   for (const up of ['../../', '../../../']) {
-    const path = fileURLToPath(new URL(`${up}build/Release/burrow_native.node`, import.meta.url));
+    const path = fileURLToPath(new URL(`${up}build/Release/${name}.node`, import.meta.url));
     if (existsSync(path)) return path;
   }
-  return fileURLToPath(new URL('../../build/Release/burrow_native.node', import.meta.url));
+  return fileURLToPath(new URL(`../../build/Release/${name}.node`, import.meta.url));
 }
 
 let loaded: NativeAddon | undefined;

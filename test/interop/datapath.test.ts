@@ -80,6 +80,8 @@ async function ping(ns: Netns, target: string, count = 3): Promise<void> {
 describe.skipIf(!isRoot()).each<Kind>(['wireguard-go', 'burrowd'])('burrowd ↔ %s', (peerKind) => {
   it('pings both ways, over IPv4 and IPv6 inside the tunnel', async () => {
     const t = await topology({ peer: peerKind });
+    // The datapath AEAD is the addon's, not a silent fallback to node:crypto.
+    expect(t.burrowd.output()).toContain('crypto native');
     await ping(t.nsA, '10.9.0.2');
     await ping(t.nsB, '10.9.0.1');
     await ping(t.nsA, 'fd09::2');
