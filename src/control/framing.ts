@@ -1,0 +1,89 @@
+/**
+ * Length-prefixed frames for the control channel: a 4-byte big-endian length, then that many bytes.
+ * The reader takes a byte stream in arbitrary chunks and yields whole frames; a frame larger than
+ * the limit is an error (the connection is then closed), never a buffer that grows without bound.
+ */
+
+export const FRAME_HEADER = 4;
+/** Largest frame either side accepts: a full netmap of a large network fits, and no more. */
+export const MAX_FRAME = 4 << 20;
+
+export class FrameError extends Error {}
+
+export function encodeFrame(payload: Uint8Array): Uint8Array {
+  if (payload.length > MAX_FRAME)
+    throw new FrameError(`frame of ${payload.length} bytes exceeds ${MAX_FRAME}`);
+  const out = new Uint8Array(FRAME_HEADER + payload.length);
+  new DataView(out.buffer).setUint32(0, payload.length);
+  out.set(payload, FRAME_HEADER);
+  return out;
+}
+
+export class FrameReader {
+  private chunks: Uint8Array[] = [];
+  private buffered = 0;
+
+  constructor(private readonly maxFrame = MAX_FRAME) {}
+
+  /** Adds bytes from the stream and returns every frame now complete, in order. Throws FrameError
+   * for an oversize frame; the reader must not be used after that. */
+  push(chunk: Uint8Array): Uint8Array[] {
+    if (chunk.length > 0) {
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+    }
+    const frames: Uint8Array[] = [];
+    for (;;) {
+      if (this.buffered < FRAME_HEADER) return frames;
+      const header = this.peek(FRAME_HEADER);
+      const length = new DataView(header.buffer, header.byteOffset, FRAME_HEADER).getUint32(0);
+      if (length > this.maxFrame) throw new FrameError(`frame of ${length} bytes exceeds ${this.maxFrame}`);
+      if (this.buffered < FRAME_HEADER + length) return frames;
+      this.take(FRAME_HEADER);
+      frames.push(this.take(length));
+    }
+  }
+
+  /** Bytes received that do not yet form a whole frame. */
+  get pending(): number {
+    return this.buffered;
+  }
+
+  private peek(n: number): Uint8Array {
+    const first = this.chunks[0]!;
+    if (first.length >= n) return first.subarray(0, n);
+    return this.gather(n, false);
+  }
+
+  private take(n: number): Uint8Array {
+    const first = this.chunks[0];
+    if (first !== undefined && first.length >= n) {
+      const out = first.subarray(0, n);
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+      this.buffered -= n;
+      return out;
+    }
+    return this.gather(n, true);
+  }
+
+  private gather(n: number, consume: boolean): Uint8Array {
+    const out = new Uint8Array(n);
+    let filled = 0;
+    let i = 0;
+    while (filled < n) {
+      const chunk = this.chunks[i]!;
+      const part = chunk.subarray(0, n - filled);
+      out.set(part, filled);
+      filled += part.length;
+      if (consume) {
+        if (part.length === chunk.length) this.chunks.shift();
+        else this.chunks[0] = chunk.subarray(part.length);
+      } else {
+        i++;
+      }
+    }
+    if (consume) this.buffered -= n;
+    return out;
+  }
+}

@@ -1,0 +1,179 @@
+import {
+  array,
+  boolean,
+  type Infer,
+  integer,
+  literal,
+  nullable,
+  object,
+  optional,
+  string,
+  tagged,
+} from './schema.js';
+
+/**
+ * The control protocol, version 1: what a device (burrowd) and burrow-server say to each other
+ * inside the Noise channel, one JSON message per frame. Every message is validated where it
+ * arrives with these schemas; anything else closes the connection.
+ */
+
+export const PROTOCOL_VERSION = 1;
+
+const KEY = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const IPV6 = /^[0-9a-fA-F:]{2,39}$/;
+const IP_OR_CIDR = /^([0-9.]{7,15}|[0-9a-fA-F:]{2,39})(\/\d{1,3})?$/;
+const ENDPOINT = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]{2,39}\]):\d{1,5}$/;
+
+export const key = string({ max: 44, pattern: KEY, what: 'a base64 32-byte key' });
+export const ip = string({
+  max: 39,
+  pattern: new RegExp(`${IPV4.source}|${IPV6.source}`),
+  what: 'an IP address',
+});
+export const cidr = string({ max: 43, pattern: IP_OR_CIDR, what: 'an IP prefix' });
+export const endpoint = string({ max: 47, pattern: ENDPOINT, what: 'an endpoint (ip:port or [ip6]:port)' });
+export const hostname = string({
+  min: 1,
+  max: 63,
+  pattern: /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$/,
+  what: 'a host name',
+});
+const id = string({ min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/, what: 'an id' });
+const text = string({ max: 512 });
+const unixMs = integer({ min: 0, max: 8_640_000_000_000_000 });
+const seq = integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
+
+/** The payload of the first Noise message: who is connecting. `ts` bounds replays of that message. */
+export const clientHello = object({
+  v: literal(PROTOCOL_VERSION),
+  ts: unixMs,
+});
+
+/** The payload of the server's Noise reply. */
+export const serverHello = object({
+  v: literal(PROTOCOL_VERSION),
+});
+
+// --- device -> server ---
+
+export const registerRequest = object({
+  type: literal('register'),
+  nodeKey: key,
+  discoKey: key,
+  hostname,
+  authKey: optional(string({ min: 1, max: 256 })),
+  /** Ask for a new node key to replace the old one (rotation), proven by this channel's machine key. */
+  oldNodeKey: optional(key),
+});
+
+export const mapRequest = object({
+  type: literal('map'),
+  /** The last change sequence the device applied; the server answers with a full map if it cannot
+   * send the changes since then. */
+  since: optional(seq),
+  endpoints: array(endpoint, { max: 32 }),
+});
+
+export const endpointsUpdate = object({
+  type: literal('endpoints'),
+  endpoints: array(endpoint, { max: 32 }),
+});
+
+export const routesUpdate = object({
+  type: literal('routes'),
+  advertiseRoutes: array(cidr, { max: 256 }),
+  advertiseExitNode: boolean,
+});
+
+export const ping = object({ type: literal('ping'), id: integer({ min: 0, max: 2 ** 31 }) });
+
+export const clientMessage = tagged('type', {
+  register: registerRequest,
+  map: mapRequest,
+  endpoints: endpointsUpdate,
+  routes: routesUpdate,
+  ping,
+});
+export type ClientMessage = Infer<typeof clientMessage>;
+
+// --- server -> device ---
+
+export const node = object({
+  id,
+  name: hostname,
+  user: string({ min: 1, max: 128 }),
+  ips: array(ip, { max: 4 }),
+  nodeKey: key,
+  discoKey: key,
+  endpoints: array(endpoint, { max: 32 }),
+  online: boolean,
+  lastSeen: nullable(unixMs),
+  keyExpiry: nullable(unixMs),
+  /** Shared into our network by another user; it may receive connections but never start one. */
+  shared: boolean,
+  exitNodeOption: boolean,
+  /** Subnet routes approved for this node, besides its own addresses. */
+  routes: array(cidr, { max: 256 }),
+});
+export type NodeInfo = Infer<typeof node>;
+
+const portRange = object({ first: integer({ min: 0, max: 65535 }), last: integer({ min: 0, max: 65535 }) });
+export const filterRule = object({
+  srcIps: array(cidr, { max: 65536 }),
+  dstPorts: array(object({ ip: string({ max: 43, pattern: /^(\*|[0-9a-fA-F:./]+)$/ }), ports: portRange }), {
+    max: 4096,
+  }),
+  protocols: array(integer({ min: 0, max: 255 }), { max: 16 }),
+});
+
+export const relayRegion = object({
+  id: integer({ min: 1, max: 65535 }),
+  name: string({ min: 1, max: 64 }),
+  url: string({ min: 1, max: 256, pattern: /^(wss?|https?):\/\//, what: 'a relay URL' }),
+  stun: optional(endpoint),
+});
+
+export const netmap = object({
+  self: node,
+  peers: array(node, { max: 20_000 }),
+  filter: array(filterRule, { max: 20_000 }),
+  relays: array(relayRegion, { max: 64 }),
+  /** MagicDNS-style names: name -> addresses. */
+  dns: array(object({ name: string({ min: 1, max: 253 }), ips: array(ip, { max: 4 }) }), { max: 20_000 }),
+});
+export type Netmap = Infer<typeof netmap>;
+
+export const registerResult = tagged('status', {
+  ok: object({ type: literal('register-result'), status: literal('ok'), self: node }),
+  'login-required': object({
+    type: literal('register-result'),
+    status: literal('login-required'),
+    url: string({ min: 1, max: 2048, pattern: /^https?:\/\//, what: 'a URL' }),
+  }),
+  refused: object({ type: literal('register-result'), status: literal('refused'), reason: text }),
+});
+
+export const fullMap = object({ type: literal('full-map'), seq, map: netmap });
+
+export const mapDelta = object({
+  type: literal('delta'),
+  seq,
+  peersAdded: optional(array(node, { max: 20_000 })),
+  peersChanged: optional(array(node, { max: 20_000 })),
+  peersRemoved: optional(array(id, { max: 20_000 })),
+  filter: optional(array(filterRule, { max: 20_000 })),
+  self: optional(node),
+});
+
+export const pong = object({ type: literal('pong'), id: integer({ min: 0, max: 2 ** 31 }) });
+export const serverError = object({ type: literal('error'), reason: text });
+
+export const serverMessage = tagged('type', {
+  'register-result': registerResult,
+  'full-map': fullMap,
+  delta: mapDelta,
+  pong,
+  error: serverError,
+});
+export type ServerMessage = Infer<typeof serverMessage>;
