@@ -49,6 +49,11 @@ export class FrameReader {
     return this.buffered;
   }
 
+  /** Removes and returns the bytes not yet forming a frame (to hand the stream to another reader). */
+  drain(): Uint8Array {
+    return this.take(this.buffered);
+  }
+
   private peek(n: number): Uint8Array {
     const first = this.chunks[0]!;
     if (first.length >= n) return first.subarray(0, n);

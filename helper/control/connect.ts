@@ -1,0 +1,112 @@
+import { request } from 'node:http';
+import type { Socket } from 'node:net';
+import { type ByteStream, ControlChannel } from '../../src/control/channel.js';
+import { encodeFrame, FrameReader } from '../../src/control/framing.js';
+import {
+  type ClientMessage,
+  PROTOCOL_VERSION,
+  type ServerMessage,
+  serverHello,
+  serverMessage,
+} from '../../src/control/messages.js';
+import { clientHandshake } from '../../src/control/noise-session.js';
+import { parseJson } from '../../src/control/schema.js';
+import type { CryptoProvider } from '../../src/crypto/types.js';
+import type { StaticKeyPair } from '../../src/wireguard/noise.js';
+
+export type ClientChannel = ControlChannel<ServerMessage, ClientMessage>;
+
+export interface ConnectOptions {
+  crypto: CryptoProvider;
+  machine: StaticKeyPair;
+  serverPublicKey: Uint8Array;
+  random: (n: number) => Uint8Array;
+  /** Unix wall-clock ms. */
+  now: () => number;
+  timeoutMs?: number;
+}
+
+const CONTROL_PATH = '/control/v1';
+const CONTROL_UPGRADE = 'burrow-control/1';
+
+function asStream(socket: Socket): ByteStream {
+  return {
+    write: (bytes) => socket.write(bytes),
+    end: () => socket.end(),
+    onData: (cb) => socket.on('data', (d: Buffer) => cb(new Uint8Array(d.buffer, d.byteOffset, d.length))),
+  };
+}
+
+/**
+ * Opens the control channel to a burrow-server at `baseUrl` (http://host:port): HTTP upgrade, then
+ * the Noise IK handshake with the pinned server key. Rejects if the server does not prove that key.
+ */
+export function connectControl(baseUrl: string, options: ConnectOptions): Promise<ClientChannel> {
+  const url = new URL(CONTROL_PATH, baseUrl);
+  return new Promise((resolve, reject) => {
+    const req = request(url, {
+      method: 'GET',
+      headers: { Connection: 'Upgrade', Upgrade: CONTROL_UPGRADE },
+      timeout: options.timeoutMs ?? 10_000,
+    });
+    req.on('timeout', () => req.destroy(new Error(`control connection to ${url.host} timed out`)));
+    req.on('error', reject);
+    req.on('response', (res) => {
+      res.resume();
+      reject(
+        new Error(`${url.host} answered ${res.statusCode} instead of upgrading to the control protocol`),
+      );
+    });
+    req.on('upgrade', (_res, socket: Socket, head: Buffer) => {
+      const hello = new TextEncoder().encode(JSON.stringify({ v: PROTOCOL_VERSION, ts: options.now() }));
+      const handshake = clientHandshake(
+        options.crypto,
+        options.machine,
+        options.serverPublicKey,
+        hello,
+        options.random,
+      );
+      const reader = new FrameReader(1024);
+      let channel: ClientChannel | undefined;
+      const fail = (why: string) => {
+        socket.destroy();
+        reject(new Error(why));
+      };
+      const feed = (chunk: Uint8Array) => {
+        if (channel) return channel.receive(chunk);
+        let frames: Uint8Array[];
+        try {
+          frames = reader.push(chunk);
+        } catch (error) {
+          return fail(`bad handshake frame: ${(error as Error).message}`);
+        }
+        if (frames.length === 0) return;
+        const done = handshake.finish(frames[0]!);
+        if (done === null) return fail('the server did not prove the pinned key');
+        try {
+          parseJson(serverHello, new TextDecoder().decode(done.payload));
+        } catch (error) {
+          return fail(`bad server hello: ${(error as Error).message}`);
+        }
+        channel = new ControlChannel<ServerMessage, ClientMessage>(
+          asStream(socket),
+          done.session,
+          serverMessage,
+        );
+        socket.on('close', () => channel?.close('connection closed'));
+        const rest = frames.slice(1).map((f) => encodeFrame(f));
+        rest.push(reader.drain());
+        resolve(channel);
+        for (const chunk2 of rest) channel.receive(chunk2);
+      };
+      socket.on('error', (e) => (channel ? channel.close(e.message) : fail(e.message)));
+      socket.on('close', () => {
+        if (!channel) fail(`${url.host} closed the control connection during the handshake`);
+      });
+      socket.write(encodeFrame(handshake.message));
+      if (head.length > 0) feed(new Uint8Array(head.buffer, head.byteOffset, head.length));
+      socket.on('data', (d: Buffer) => feed(new Uint8Array(d.buffer, d.byteOffset, d.length)));
+    });
+    req.end();
+  });
+}

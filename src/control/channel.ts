@@ -1,0 +1,92 @@
+import { encodeFrame, FrameReader } from './framing.js';
+import type { ControlSession } from './noise-session.js';
+import { parseJson, type Schema, SchemaError } from './schema.js';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** The byte stream under a channel: a socket, or anything with the same three operations. */
+export interface ByteStream {
+  write(bytes: Uint8Array): void;
+  end(): void;
+  onData(callback: (chunk: Uint8Array) => void): void;
+}
+
+/**
+ * Typed messages over an established Noise session: each message is one sealed JSON frame. An
+ * undecryptable frame, malformed JSON or a message that fails its schema closes the channel with
+ * the reason; nothing invalid reaches the handler.
+ */
+export class ControlChannel<In, Out> {
+  private readonly reader = new FrameReader();
+  private handler: ((message: In) => void) | undefined;
+  private closeHandlers: ((reason: string) => void)[] = [];
+  private closedWith: string | null = null;
+  private backlog: In[] = [];
+
+  constructor(
+    private readonly stream: ByteStream,
+    private readonly session: ControlSession,
+    private readonly incoming: Schema<In>,
+  ) {}
+
+  /** Feeds bytes that arrived on the stream (the owner wires the stream's data to this). */
+  receive(chunk: Uint8Array): void {
+    if (this.closedWith !== null) return;
+    let frames: Uint8Array[];
+    try {
+      frames = this.reader.push(chunk);
+    } catch (error) {
+      this.close(`bad frame: ${(error as Error).message}`);
+      return;
+    }
+    for (const frame of frames) {
+      const payload = this.session.open(frame);
+      if (payload === null) {
+        this.close('a frame failed to authenticate');
+        return;
+      }
+      let message: In;
+      try {
+        message = parseJson(this.incoming, decoder.decode(payload));
+      } catch (error) {
+        const reason = error instanceof SchemaError ? error.message : 'payload is not UTF-8';
+        this.close(`invalid message: ${reason}`);
+        return;
+      }
+      if (this.handler) this.handler(message);
+      else this.backlog.push(message);
+      if (this.closedWith !== null) return;
+    }
+  }
+
+  onMessage(handler: (message: In) => void): void {
+    this.handler = handler;
+    const backlog = this.backlog;
+    this.backlog = [];
+    for (const m of backlog) handler(m);
+  }
+
+  onClose(handler: (reason: string) => void): void {
+    if (this.closedWith !== null) handler(this.closedWith);
+    else this.closeHandlers.push(handler);
+  }
+
+  send(message: Out): void {
+    if (this.closedWith !== null) return;
+    this.stream.write(encodeFrame(this.session.seal(encoder.encode(JSON.stringify(message)))));
+  }
+
+  get closed(): boolean {
+    return this.closedWith !== null;
+  }
+
+  close(reason = 'closed'): void {
+    if (this.closedWith !== null) return;
+    this.closedWith = reason;
+    this.session.close();
+    this.stream.end();
+    for (const h of this.closeHandlers) h(reason);
+    this.closeHandlers = [];
+  }
+}
