@@ -1,0 +1,103 @@
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { formatIpv4, isReserved, parseIpv4, parseIpv4Pool } from './addresses.js';
+import { identity, T0, useTempStore } from './testing.js';
+import type { User } from './types.js';
+
+const code = (c: string) => expect.objectContaining({ name: 'StoreError', code: c });
+
+describe('address allocation in the default pool', () => {
+  const t = useTempStore();
+  const pool = parseIpv4Pool('100.64.0.0/10');
+
+  it('gives thousands of devices in several networks unique, unreserved addresses; never reuses one early', () => {
+    const owners: User[] = ['ana', 'bo', 'cy'].map((name) => t.store.createUser({ name }, T0));
+    const ulas = new Map(
+      owners.map((u) => [u.networkId, t.store.getNetwork(u.networkId).ula.replace('::/48', '')]),
+    );
+    const everUsed = new Set<string>();
+    const live = new Map<string, string>(); // device id -> ipv4
+    const register = (i: number) => {
+      const owner = owners[i % owners.length]!;
+      const d = t.store.registerDevice({ ...identity(`h${i % 7}`), userId: owner.id }, T0);
+      const n = parseIpv4(d.ipv4);
+      expect(n >= pool.first && n <= pool.last && !isReserved(pool, n), d.ipv4).toBe(true);
+      expect(everUsed.has(d.ipv4), `${d.ipv4} handed out twice`).toBe(false);
+      expect(d.ipv6).toBe(
+        `${ulas.get(d.networkId)}::${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`,
+      );
+      everUsed.add(d.ipv4);
+      live.set(d.id, d.ipv4);
+    };
+    for (let i = 0; i < 3000; i++) register(i);
+    // 254 addresses per /24: .0 and .255 of each are stepped over.
+    expect(live.get([...live.keys()].at(-1)!)).toBe('100.64.11.206');
+
+    const ids = [...live.keys()];
+    for (let i = 0; i < ids.length; i += 3) {
+      t.store.deleteDevice(ids[i]!, T0);
+      live.delete(ids[i]!);
+    }
+    for (let i = 3000; i < 4000; i++) register(i);
+
+    const all = owners.flatMap((u) => t.store.listUserDevices(u.id));
+    expect(all).toHaveLength(live.size);
+    expect(new Set(all.map((d) => d.ipv4)).size).toBe(all.length);
+    expect(new Set(all.map((d) => d.ipv6)).size).toBe(all.length);
+  });
+
+  it('skips a long run of taken addresses after wrapping with one query, not one per address', () => {
+    const ana = t.store.createUser({ name: 'ana' }, T0);
+    // Fill 100.64.0.1 .. 100.64.199.254 (51,000 addresses) directly, leaving a hole at 100.64.150.7,
+    // and put the cursor at the end of the pool so the next allocation wraps into the filled run.
+    const hole = parseIpv4('100.64.150.7');
+    const raw = new Database(t.path);
+    raw.transaction(() => {
+      const insert = raw.prepare(
+        `INSERT INTO devices (id, network_id, user_id, name, name_base, name_suffix, machine_key, node_key,
+           disco_key, ipv4, ipv6, tags, ephemeral, online, endpoints, advertised_routes, approved_routes,
+           advertises_exit_node, exit_node_approved, created_at)
+         VALUES (?, ?, ?, ?, 'x', 0, ?, ?, 'd', ?, ?, '[]', 0, 0, '[]', '[]', '[]', 0, 0, 0)`,
+      );
+      for (let n = pool.first + 1; n < parseIpv4('100.64.200.0'); n++) {
+        if (n === hole || isReserved(pool, n)) continue;
+        insert.run(`r${n}`, ana.networkId, ana.id, `x${n}`, `m${n}`, `n${n}`, n, `v6-${n}`);
+      }
+      raw.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('ipv4_cursor', ?)").run(pool.last);
+    })();
+    raw.close();
+
+    const start = performance.now();
+    const d = t.store.registerDevice({ ...identity(), userId: ana.id }, T0);
+    const ms = performance.now() - start;
+    expect(d.ipv4).toBe(formatIpv4(hole));
+    expect(ms).toBeLessThan(250);
+    const next = t.store.registerDevice({ ...identity(), userId: ana.id }, T0);
+    expect(next.ipv4).toBe('100.64.200.1');
+  });
+});
+
+describe('address allocation in a small pool', () => {
+  const t = useTempStore({ ipv4Pool: '10.9.0.0/23' });
+
+  it('wraps around to addresses freed since, and reports exhaustion without a trace', () => {
+    const ana = t.store.createUser({ name: 'ana' }, T0);
+    const register = () => t.store.registerDevice({ ...identity(), userId: ana.id }, T0);
+    // 512 addresses less 10.9.0.0, .0.255, .1.0 and .1.255.
+    const devices = Array.from({ length: 508 }, register);
+    expect(devices[0]?.ipv4).toBe('10.9.0.1');
+    expect(devices[254]?.ipv4).toBe('10.9.1.1');
+    expect(devices.at(-1)?.ipv4).toBe('10.9.1.254');
+
+    const seq = t.store.currentSeq();
+    expect(register).toThrow(code('address-exhausted'));
+    expect(t.store.currentSeq()).toBe(seq);
+    expect(t.store.listDevices(ana.networkId)).toHaveLength(508);
+
+    t.store.deleteDevice(devices[300]!.id, T0);
+    t.store.deleteDevice(devices[10]!.id, T0);
+    expect(register().ipv4).toBe(devices[10]!.ipv4);
+    expect(register().ipv4).toBe(devices[300]!.ipv4);
+    expect(register).toThrow(code('address-exhausted'));
+  });
+});

@@ -1,0 +1,66 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Migration, migrate, SQLITE_MIGRATIONS } from './migrations.js';
+import { openSqliteStore } from './sqlite-store.js';
+import { T0 } from './testing.js';
+
+describe('migrations', () => {
+  let dir: string;
+  let path: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'burrow-migrations-'));
+    path = join(dir, 'burrow.db');
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const versions = (db: Database.Database) =>
+    db.prepare('SELECT version, name, applied_at FROM schema_version').all();
+
+  it('are numbered from 1 without gaps', () => {
+    expect(SQLITE_MIGRATIONS.map((m) => m.version)).toEqual(SQLITE_MIGRATIONS.map((_, i) => i + 1));
+  });
+
+  it('run once, recorded in schema_version, and opening again runs nothing', () => {
+    openSqliteStore({ path, now: T0 }).close();
+    openSqliteStore({ path, now: T0 + 1 }).close();
+    const db = new Database(path);
+    expect(versions(db)).toEqual([{ version: 1, name: 'initial schema', applied_at: T0 }]);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    db.close();
+  });
+
+  it('apply only the new ones; a failing one leaves the database at the version before it', () => {
+    const db = new Database(path);
+    const later: Migration[] = [
+      ...SQLITE_MIGRATIONS,
+      { version: 2, name: 'notes', sql: 'CREATE TABLE notes (id TEXT PRIMARY KEY) STRICT;' },
+      {
+        version: 3,
+        name: 'broken',
+        sql: 'ALTER TABLE notes ADD COLUMN body TEXT; INSERT INTO no_such_table VALUES (1);',
+      },
+    ];
+    expect(migrate(db, T0, later.slice(0, 2))).toBe(2);
+    expect(() => migrate(db, T0 + 1, later)).toThrow(/no_such_table/);
+    expect(versions(db)).toEqual([
+      { version: 1, name: 'initial schema', applied_at: T0 },
+      { version: 2, name: 'notes', applied_at: T0 },
+    ]);
+    const columns = db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('notes');
+    expect(columns).toEqual(['id']);
+    db.close();
+  });
+
+  it('refuse a database from a newer burrow-server', () => {
+    openSqliteStore({ path, now: T0 }).close();
+    const db = new Database(path);
+    db.prepare('INSERT INTO schema_version (version, name, applied_at) VALUES (99, ?, 0)').run('future');
+    db.close();
+    expect(() => openSqliteStore({ path, now: T0 })).toThrow(
+      expect.objectContaining({ code: 'schema-too-new' }),
+    );
+  });
+});

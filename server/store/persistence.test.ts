@@ -1,0 +1,52 @@
+import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { identity, T0, useTempStore } from './testing.js';
+
+const mode = (path: string) => statSync(path).mode & 0o777;
+
+describe('the database file', () => {
+  const t = useTempStore();
+
+  it('is private to its owner, with its WAL and shared-memory files, in a private directory', () => {
+    const ana = t.store.createUser({ name: 'ana' }, T0);
+    t.store.registerDevice({ ...identity(), userId: ana.id }, T0);
+    expect(mode(t.path)).toBe(0o600);
+    expect(mode(`${t.path}-wal`)).toBe(0o600);
+    expect(mode(`${t.path}-shm`)).toBe(0o600);
+    expect(mode(dirname(t.path))).toBe(0o700);
+  });
+
+  it('keeps everything across a restart; sequences and the address cursor carry on', () => {
+    const ana = t.store.createUser({ name: 'ana', password: 'pw' }, T0);
+    const { secret } = t.store.createAuthKey({ userId: ana.id, reusable: true }, T0);
+    const api = t.store.createApiKey({ expiresAt: null }, T0);
+    const a = t.store.registerDeviceWithAuthKey(secret, identity('host'), T0);
+    const b = t.store.registerDeviceWithAuthKey(secret, identity('host'), T0);
+    const bo = t.store.createUser({ name: 'bo' }, T0);
+    const { code } = t.store.createInvite({ deviceId: a.id, byUserId: ana.id }, T0);
+    const share = t.store.acceptInvite({ code }, bo.id, T0);
+    t.store.setPolicy(ana.networkId, '{"acls": []}', T0);
+    const login = t.store.createLoginSession(identity('pending'), T0);
+    t.store.deleteDevice(b.id, T0 + 1);
+    const seq = t.store.currentSeq();
+    const changes = t.store.changesSince(ana.networkId, 0);
+
+    const store = t.reopen();
+    expect(store.getUser(ana.id)).toEqual(ana);
+    expect(store.verifyPassword('ana', 'pw')?.id).toBe(ana.id);
+    expect(store.listDevices(ana.networkId)).toEqual([a]);
+    expect(store.listAcceptedShares(bo.id)).toEqual([share]);
+    expect(store.getPolicy(ana.networkId)?.text).toBe('{"acls": []}');
+    expect(store.getLoginSession(login.id)).toEqual(login);
+    expect(store.verifyApiKey(api.secret, T0 + 2).id).toBe(api.apiKey.id);
+    expect(store.currentSeq()).toBe(seq);
+    expect(store.changesSince(ana.networkId, 0)).toEqual(changes);
+
+    // The deleted device's address is not handed out again; its name is free.
+    const c = store.registerDeviceWithAuthKey(secret, identity('host'), T0 + 3);
+    expect(c.ipv4).toBe('100.64.0.3');
+    expect(c.name).toBe('host-1');
+    expect(store.currentSeq()).toBe(seq + 1);
+  });
+});

@@ -1,0 +1,59 @@
+import { StoreError } from '../errors.js';
+import { newSecret, randomId, secretHash } from '../secrets.js';
+import type { ApiKey } from '../types.js';
+import type { Sql } from './db.js';
+
+interface Row {
+  id: string;
+  prefix: string;
+  created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
+}
+
+const toApiKey = (r: Row): ApiKey => ({
+  id: r.id,
+  prefix: r.prefix,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  lastUsedAt: r.last_used_at,
+});
+
+export function create(sql: Sql, expiresAt: number | null, now: number): { apiKey: ApiKey; secret: string } {
+  return sql.write(() => {
+    const { secret, prefix, hash } = newSecret('bapi');
+    const row: Row = { id: randomId(), prefix, created_at: now, expires_at: expiresAt, last_used_at: null };
+    sql.run(
+      `INSERT INTO api_keys (id, prefix, hash, created_at, expires_at, last_used_at)
+       VALUES (@id, @prefix, @hash, @created_at, @expires_at, @last_used_at)`,
+      { ...row, hash },
+    );
+    return { apiKey: toApiKey(row), secret };
+  });
+}
+
+export function list(sql: Sql): ApiKey[] {
+  return sql
+    .all<Row>('SELECT id, prefix, created_at, expires_at, last_used_at FROM api_keys ORDER BY created_at, id')
+    .map(toApiKey);
+}
+
+export function verify(sql: Sql, secret: string, now: number): ApiKey {
+  return sql.write(() => {
+    const hash = secretHash('bapi', secret);
+    const row = hash === null ? undefined : sql.get<Row>('SELECT * FROM api_keys WHERE hash = ?', hash);
+    if (!row) throw new StoreError('api-key-unknown', 'unknown API key');
+    if (row.expires_at !== null && now >= row.expires_at) {
+      throw new StoreError('api-key-expired', `API key ${row.prefix} has expired`);
+    }
+    sql.run('UPDATE api_keys SET last_used_at = ? WHERE id = ?', now, row.id);
+    return toApiKey({ ...row, last_used_at: now });
+  });
+}
+
+export function revoke(sql: Sql, id: string): void {
+  sql.write(() => {
+    if (sql.run('DELETE FROM api_keys WHERE id = ?', id) === 0)
+      throw new StoreError('not-found', `no API key ${id}`);
+  });
+}

@@ -1,0 +1,232 @@
+import { StoreError } from '../errors.js';
+import { newSecret, randomId, secretHash } from '../secrets.js';
+import type { InviteRef, NewInvite } from '../store.js';
+import { DEFAULTS, type Invite, type InviteState, type Share } from '../types.js';
+import * as changes from './changes.js';
+import { bool, type Sql } from './db.js';
+import * as devices from './devices.js';
+import * as users from './users.js';
+
+interface InviteRow {
+  id: string;
+  device_id: string;
+  owner_user_id: string;
+  recipient_user_id: string | null;
+  prefix: string;
+  multi_use: number;
+  state: Exclude<InviteState, 'expired'>;
+  created_at: number;
+  expires_at: number;
+  updated_at: number;
+}
+
+interface ShareRow {
+  id: string;
+  invite_id: string;
+  device_id: string;
+  owner_user_id: string;
+  recipient_user_id: string;
+  created_at: number;
+}
+
+const SHARES = `SELECT s.id, s.invite_id, s.device_id, i.owner_user_id, s.recipient_user_id, s.created_at
+  FROM shares s JOIN invites i ON i.id = s.invite_id`;
+
+const toInvite = (r: InviteRow, now: number): Invite => ({
+  id: r.id,
+  deviceId: r.device_id,
+  ownerUserId: r.owner_user_id,
+  recipientUserId: r.recipient_user_id,
+  prefix: r.prefix,
+  multiUse: r.multi_use === 1,
+  state: r.state === 'pending' && now >= r.expires_at ? 'expired' : r.state,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  updatedAt: r.updated_at,
+});
+
+const toShare = (r: ShareRow): Share => ({
+  id: r.id,
+  inviteId: r.invite_id,
+  deviceId: r.device_id,
+  ownerUserId: r.owner_user_id,
+  recipientUserId: r.recipient_user_id,
+  createdAt: r.created_at,
+});
+
+export function create(sql: Sql, input: NewInvite, now: number): { invite: Invite; code: string } {
+  return sql.write(() => {
+    const device = devices.get(sql, input.deviceId);
+    if (device.userId !== input.byUserId)
+      throw new StoreError('forbidden', 'only the device owner can share it');
+    if (input.recipientUserId !== undefined) {
+      const recipient = users.get(sql, input.recipientUserId);
+      if (recipient.networkId === device.networkId)
+        throw new StoreError('invalid', 'the user already sees the device');
+      if (input.multiUse) throw new StoreError('invalid', 'an invite to a named user is single-use');
+    }
+    const { secret, prefix, hash } = newSecret('binv');
+    const id = randomId();
+    sql.run(
+      `INSERT INTO invites (id, device_id, owner_user_id, recipient_user_id, prefix, code_hash, multi_use, state,
+         created_at, expires_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
+      id,
+      device.id,
+      device.userId,
+      input.recipientUserId ?? null,
+      prefix,
+      hash,
+      bool(input.multiUse ?? false),
+      now,
+      input.expiresAt ?? now + DEFAULTS.inviteLifetimeMs,
+      now,
+    );
+    return { invite: toInvite(row(sql, id), now), code: secret };
+  });
+}
+
+export function listForUser(
+  sql: Sql,
+  userId: string,
+  now: number,
+): { incoming: Invite[]; outgoing: Invite[] } {
+  const newestFirst = 'ORDER BY created_at DESC, id';
+  const incoming = sql.all<InviteRow>(
+    `SELECT * FROM invites WHERE recipient_user_id = ? ${newestFirst}`,
+    userId,
+  );
+  const outgoing = sql.all<InviteRow>(`SELECT * FROM invites WHERE owner_user_id = ? ${newestFirst}`, userId);
+  return { incoming: incoming.map((r) => toInvite(r, now)), outgoing: outgoing.map((r) => toInvite(r, now)) };
+}
+
+export function accept(sql: Sql, ref: InviteRef, recipientUserId: string, now: number): Share {
+  return sql.write(() => {
+    const recipient = users.get(sql, recipientUserId);
+    const invite = 'code' in ref ? byCode(sql, ref.code) : row(sql, ref.id);
+    if (invite.recipient_user_id !== null && invite.recipient_user_id !== recipient.id) {
+      throw new StoreError('forbidden', 'this invite is for another user');
+    }
+    // An id is shown in lists and logs; for a link, only the code is the capability.
+    if (invite.recipient_user_id === null && !('code' in ref)) {
+      throw new StoreError('forbidden', 'a link invite is accepted with its code');
+    }
+    checkPending(invite, now);
+    const device = devices.get(sql, invite.device_id);
+    if (device.networkId === recipient.networkId)
+      throw new StoreError('invalid', 'the user already sees the device');
+    if (invite.multi_use === 0) setState(sql, invite.id, 'accepted', now);
+    const existing = sql.get<ShareRow>(
+      `${SHARES} WHERE s.recipient_user_id = ? AND s.device_id = ?`,
+      recipient.id,
+      device.id,
+    );
+    if (existing) return toShare(existing);
+    const id = randomId();
+    sql.run(
+      'INSERT INTO shares (id, invite_id, device_id, recipient_user_id, created_at) VALUES (?, ?, ?, ?, ?)',
+      id,
+      invite.id,
+      device.id,
+      recipient.id,
+      now,
+    );
+    changes.record(sql, [device.networkId, recipient.networkId], 'share-changed', device.id, now);
+    return toShare(shareRow(sql, id));
+  });
+}
+
+export function decline(sql: Sql, id: string, recipientUserId: string, now: number): Invite {
+  return sql.write(() => {
+    const invite = row(sql, id);
+    if (invite.recipient_user_id !== recipientUserId) throw new StoreError('forbidden', 'not your invite');
+    checkPending(invite, now);
+    setState(sql, id, 'declined', now);
+    return toInvite(row(sql, id), now);
+  });
+}
+
+export function revoke(sql: Sql, id: string, byUserId: string, now: number): Invite {
+  return sql.write(() => {
+    const invite = row(sql, id);
+    const shares = sql.all<ShareRow>(`${SHARES} WHERE s.invite_id = ?`, id);
+    if (byUserId === invite.owner_user_id) {
+      if (invite.state !== 'pending' && invite.state !== 'accepted') {
+        throw new StoreError('invite-not-pending', `invite ${invite.prefix} is already ${invite.state}`);
+      }
+      setState(sql, id, 'revoked', now);
+      for (const share of shares) endShare(sql, share, now);
+    } else {
+      const mine = shares.find((s) => s.recipient_user_id === byUserId);
+      if (mine) revokeShare(sql, mine.id, byUserId, now);
+      else if (invite.recipient_user_id === byUserId) decline(sql, id, byUserId, now);
+      else throw new StoreError('forbidden', 'neither the owner nor a recipient of this invite');
+    }
+    return toInvite(row(sql, id), now);
+  });
+}
+
+/** A single-use invite's only share ending revokes the invite too; a multi-use link stays open. */
+export function revokeShare(sql: Sql, id: string, byUserId: string, now: number): void {
+  sql.write(() => {
+    const share = shareRow(sql, id);
+    if (byUserId !== share.owner_user_id && byUserId !== share.recipient_user_id) {
+      throw new StoreError('forbidden', 'neither the owner nor the recipient of this share');
+    }
+    endShare(sql, share, now);
+    sql.run(
+      "UPDATE invites SET state = 'revoked', updated_at = ? WHERE id = ? AND multi_use = 0",
+      now,
+      share.invite_id,
+    );
+  });
+}
+
+export function acceptedBy(sql: Sql, recipientUserId: string): Share[] {
+  return sql
+    .all<ShareRow>(`${SHARES} WHERE s.recipient_user_id = ? ORDER BY s.created_at, s.id`, recipientUserId)
+    .map(toShare);
+}
+
+export function ofDevice(sql: Sql, deviceId: string): Share[] {
+  return sql
+    .all<ShareRow>(`${SHARES} WHERE s.device_id = ? ORDER BY s.created_at, s.id`, deviceId)
+    .map(toShare);
+}
+
+function endShare(sql: Sql, share: ShareRow, now: number): void {
+  const device = devices.get(sql, share.device_id);
+  const recipient = users.get(sql, share.recipient_user_id);
+  sql.run('DELETE FROM shares WHERE id = ?', share.id);
+  changes.record(sql, [device.networkId, recipient.networkId], 'share-changed', device.id, now);
+}
+
+function checkPending(invite: InviteRow, now: number): void {
+  if (invite.state !== 'pending') {
+    throw new StoreError('invite-not-pending', `invite ${invite.prefix} is already ${invite.state}`);
+  }
+  if (now >= invite.expires_at) throw new StoreError('invite-expired', `invite ${invite.prefix} has expired`);
+}
+
+function setState(sql: Sql, id: string, state: InviteRow['state'], now: number): void {
+  sql.run('UPDATE invites SET state = ?, updated_at = ? WHERE id = ?', state, now, id);
+}
+
+function row(sql: Sql, id: string): InviteRow {
+  const r = sql.get<InviteRow>('SELECT * FROM invites WHERE id = ?', id);
+  if (!r) throw new StoreError('invite-unknown', `no invite ${id}`);
+  return r;
+}
+
+function byCode(sql: Sql, code: string): InviteRow {
+  const hash = secretHash('binv', code);
+  const r = hash === null ? undefined : sql.get<InviteRow>('SELECT * FROM invites WHERE code_hash = ?', hash);
+  if (!r) throw new StoreError('invite-unknown', 'unknown invite code');
+  return r;
+}
+
+function shareRow(sql: Sql, id: string): ShareRow {
+  const r = sql.get<ShareRow>(`${SHARES} WHERE s.id = ?`, id);
+  if (!r) throw new StoreError('not-found', `no share ${id}`);
+  return r;
+}

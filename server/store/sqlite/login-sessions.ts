@@ -1,0 +1,113 @@
+import type { Ipv4Pool } from '../addresses.js';
+import { StoreError } from '../errors.js';
+import { randomId } from '../secrets.js';
+import type { NewLoginSession } from '../store.js';
+import { DEFAULTS, type Device, type LoginSession } from '../types.js';
+import { checkKey } from '../validate.js';
+import type { Sql } from './db.js';
+import * as devices from './devices.js';
+
+interface Row {
+  id: string;
+  machine_key: string;
+  node_key: string;
+  disco_key: string;
+  hostname: string;
+  created_at: number;
+  expires_at: number;
+  user_id: string | null;
+  completed_device_id: string | null;
+}
+
+const toSession = (r: Row): LoginSession => ({
+  id: r.id,
+  machineKey: r.machine_key,
+  nodeKey: r.node_key,
+  discoKey: r.disco_key,
+  hostname: r.hostname,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  userId: r.user_id,
+  completedDeviceId: r.completed_device_id,
+});
+
+export function create(sql: Sql, input: NewLoginSession, now: number): LoginSession {
+  checkKey('machine key', input.machineKey);
+  checkKey('node key', input.nodeKey);
+  checkKey('disco key', input.discoKey);
+  return sql.write(() => {
+    // 192 bits: the id in the URL is all it takes to attach the machine to whoever signs in there.
+    const row: Row = {
+      id: randomId(24),
+      machine_key: input.machineKey,
+      node_key: input.nodeKey,
+      disco_key: input.discoKey,
+      hostname: input.hostname,
+      created_at: now,
+      expires_at: input.expiresAt ?? now + DEFAULTS.loginSessionLifetimeMs,
+      user_id: null,
+      completed_device_id: null,
+    };
+    sql.run(
+      `INSERT INTO login_sessions (id, machine_key, node_key, disco_key, hostname, created_at, expires_at)
+       VALUES (@id, @machine_key, @node_key, @disco_key, @hostname, @created_at, @expires_at)`,
+      { ...row },
+    );
+    return toSession(row);
+  });
+}
+
+export function get(sql: Sql, id: string): LoginSession {
+  return toSession(row(sql, id));
+}
+
+/** The sign-in and the device it registers commit together: no signed-in session without its device. */
+export function complete(
+  sql: Sql,
+  pool: Ipv4Pool,
+  id: string,
+  userId: string,
+  now: number,
+): { session: LoginSession; device: Device } {
+  return sql.write(() => {
+    const session = row(sql, id);
+    if (session.user_id !== null) throw new StoreError('login-completed', 'this login was already completed');
+    if (now >= session.expires_at) throw new StoreError('login-expired', 'this login has expired');
+    const device = devices.register(
+      sql,
+      pool,
+      {
+        userId,
+        machineKey: session.machine_key,
+        nodeKey: session.node_key,
+        discoKey: session.disco_key,
+        hostname: session.hostname,
+      },
+      now,
+    );
+    sql.run(
+      'UPDATE login_sessions SET user_id = ?, completed_device_id = ? WHERE id = ?',
+      userId,
+      device.id,
+      id,
+    );
+    return { session: get(sql, id), device };
+  });
+}
+
+export function expire(sql: Sql, id: string, now: number): void {
+  sql.write(() => {
+    row(sql, id);
+    sql.run('UPDATE login_sessions SET expires_at = min(expires_at, ?) WHERE id = ?', now, id);
+  });
+}
+
+export function deleteExpired(sql: Sql, now: number): number {
+  return sql.write(() => sql.run('DELETE FROM login_sessions WHERE expires_at <= ?', now));
+}
+
+function row(sql: Sql, id: string): Row {
+  const r = sql.get<Row>('SELECT * FROM login_sessions WHERE id = ?', id);
+  if (!r) throw new StoreError('not-found', `no login session ${id}`);
+  return r;
+}

@@ -1,0 +1,72 @@
+import { StoreError } from '../errors.js';
+import { decoyHash, hashPassword, verifyPasswordHash } from '../password.js';
+import { randomId } from '../secrets.js';
+import type { NewUser } from '../store.js';
+import type { User } from '../types.js';
+import { checkName } from '../validate.js';
+import type { Sql } from './db.js';
+import * as networks from './networks.js';
+
+interface Row {
+  id: string;
+  name: string;
+  network_id: string;
+  password_hash: string | null;
+  created_at: number;
+}
+
+const toUser = (r: Row): User => ({
+  id: r.id,
+  name: r.name,
+  networkId: r.network_id,
+  hasPassword: r.password_hash !== null,
+  createdAt: r.created_at,
+});
+
+export function create(sql: Sql, input: NewUser, now: number): User {
+  checkName('user name', input.name);
+  // Hashing takes ~0.1 s: do it before taking the write lock.
+  const passwordHash = input.password === undefined ? null : hashPassword(input.password);
+  return sql.write(() => {
+    const networkId =
+      input.networkId === undefined
+        ? networks.create(sql, input.name, now).id
+        : networks.get(sql, input.networkId).id;
+    const row: Row = {
+      id: randomId(),
+      name: input.name,
+      network_id: networkId,
+      password_hash: passwordHash,
+      created_at: now,
+    };
+    sql.run(
+      `INSERT INTO users (id, name, network_id, password_hash, created_at)
+       VALUES (@id, @name, @network_id, @password_hash, @created_at)`,
+      { ...row },
+    );
+    return toUser(row);
+  });
+}
+
+export function get(sql: Sql, id: string): User {
+  const row = sql.get<Row>('SELECT * FROM users WHERE id = ?', id);
+  if (!row) throw new StoreError('not-found', `no user ${id}`);
+  return toUser(row);
+}
+
+export function findByName(sql: Sql, name: string): User | null {
+  const row = sql.get<Row>('SELECT * FROM users WHERE name = ?', name);
+  return row ? toUser(row) : null;
+}
+
+export function list(sql: Sql, networkId: string): User[] {
+  return sql
+    .all<Row>('SELECT * FROM users WHERE network_id = ? ORDER BY created_at, id', networkId)
+    .map(toUser);
+}
+
+export function verifyPassword(sql: Sql, name: string, password: string): User | null {
+  const row = sql.get<Row>('SELECT * FROM users WHERE name = ?', name);
+  const ok = verifyPasswordHash(password, row?.password_hash ?? decoyHash());
+  return ok && row?.password_hash ? toUser(row) : null;
+}

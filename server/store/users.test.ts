@@ -1,0 +1,99 @@
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { T0, useTempStore } from './testing.js';
+
+describe('networks', () => {
+  const t = useTempStore();
+
+  it('get their own ULA /48 and are found by id and name', () => {
+    const a = t.store.createNetwork({ name: 'acme' }, T0);
+    const b = t.store.createNetwork({ name: 'globex' }, T0 + 1);
+    expect(a).toMatchObject({ name: 'acme', createdAt: T0 });
+    expect(a.ula).toMatch(/^fd[0-9a-f:]+::\/48$/);
+    expect(b.ula).not.toBe(a.ula);
+    expect(t.store.getNetwork(a.id)).toEqual(a);
+    expect(t.store.findNetworkByName('ACME')).toEqual(a);
+    expect(t.store.findNetworkByName('initech')).toBeNull();
+    expect(t.store.listNetworks()).toEqual([a, b]);
+  });
+
+  it('refuse duplicate (case-insensitive) and malformed names with typed errors', () => {
+    t.store.createNetwork({ name: 'acme' }, T0);
+    expect(() => t.store.createNetwork({ name: 'Acme' }, T0)).toThrow(
+      expect.objectContaining({ name: 'StoreError', code: 'duplicate-name' }),
+    );
+    for (const name of ['', 'two words', 'x'.repeat(129), 'tab\there']) {
+      expect(() => t.store.createNetwork({ name }, T0)).toThrow(expect.objectContaining({ code: 'invalid' }));
+    }
+    expect(() => t.store.getNetwork('nope')).toThrow(expect.objectContaining({ code: 'not-found' }));
+  });
+});
+
+describe('users', () => {
+  const t = useTempStore();
+
+  it('without a network get a personal one named after them', () => {
+    const ana = t.store.createUser({ name: 'ana' }, T0);
+    const net = t.store.getNetwork(ana.networkId);
+    expect(net.name).toBe('ana');
+    expect(ana).toEqual({ id: ana.id, name: 'ana', networkId: net.id, hasPassword: false, createdAt: T0 });
+    expect(t.store.listUsers(net.id)).toEqual([ana]);
+  });
+
+  it('can join an existing network', () => {
+    const acme = t.store.createNetwork({ name: 'acme' }, T0);
+    const bo = t.store.createUser({ name: 'bo@acme.example', networkId: acme.id }, T0);
+    const cy = t.store.createUser({ name: 'cy@acme.example', networkId: acme.id }, T0 + 1);
+    expect(t.store.listUsers(acme.id)).toEqual([bo, cy]);
+    expect(t.store.listNetworks()).toHaveLength(1);
+    expect(t.store.getUser(bo.id)).toEqual(bo);
+    expect(t.store.findUserByName('BO@ACME.EXAMPLE')).toEqual(bo);
+    expect(() => t.store.createUser({ name: 'dee', networkId: 'nope' }, T0)).toThrow(
+      expect.objectContaining({ code: 'not-found' }),
+    );
+  });
+
+  it('have unique login names; a refused user leaves no personal network behind', () => {
+    const acme = t.store.createNetwork({ name: 'acme' }, T0);
+    t.store.createUser({ name: 'ana', networkId: acme.id }, T0);
+    // The personal network "ANA" is inserted first, then the user insert fails: both must go.
+    expect(() => t.store.createUser({ name: 'ANA' }, T0)).toThrow(
+      expect.objectContaining({ code: 'duplicate-name' }),
+    );
+    expect(t.store.listNetworks().map((n) => n.name)).toEqual(['acme']);
+    expect(t.store.findNetworkByName('ANA')).toBeNull();
+  });
+
+  it('verify passwords; the hash is scrypt in the file and never in the record', () => {
+    const ana = t.store.createUser({ name: 'ana', password: 'hunter2!' }, T0);
+    t.store.createUser({ name: 'bo' }, T0);
+    expect(ana.hasPassword).toBe(true);
+    expect(ana).not.toHaveProperty('passwordHash');
+    expect(t.store.verifyPassword('ana', 'hunter2!')).toEqual(ana);
+    expect(t.store.verifyPassword('Ana', 'hunter2!')).toEqual(ana);
+    expect(t.store.verifyPassword('ana', 'hunter2')).toBeNull();
+    expect(t.store.verifyPassword('nobody', 'hunter2!')).toBeNull();
+    expect(t.store.verifyPassword('bo', '')).toBeNull();
+
+    const raw = new Database(t.path, { readonly: true });
+    const row = raw.prepare('SELECT password_hash FROM users WHERE id = ?').get(ana.id) as {
+      password_hash: string;
+    };
+    raw.close();
+    expect(row.password_hash).toMatch(/^scrypt\$15\$8\$1\$/);
+    expect(row.password_hash).not.toContain('hunter2');
+  });
+
+  it('take about as long to refuse an unknown name as a wrong password', () => {
+    t.store.createUser({ name: 'ana', password: 'hunter2!' }, T0);
+    t.store.verifyPassword('nobody', 'x'); // builds the decoy hash once
+    const time = (fn: () => void) => {
+      const start = performance.now();
+      fn();
+      return performance.now() - start;
+    };
+    const wrong = time(() => t.store.verifyPassword('ana', 'wrong'));
+    const unknown = time(() => t.store.verifyPassword('nobody', 'wrong'));
+    expect(unknown).toBeGreaterThan(wrong / 3);
+  });
+});
