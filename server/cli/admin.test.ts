@@ -1,0 +1,112 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { main } from '../main.js';
+import { openSqliteStore } from '../store/sqlite-store.js';
+
+const KEY = (n: number) => Buffer.alloc(32, n).toString('base64');
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function setup() {
+  const dir = mkdtempSync(join(tmpdir(), 'burrow-server-cli-'));
+  dirs.push(dir);
+  const db = join(dir, 'burrow.db');
+  const run = (...argv: string[]) => {
+    let out = '';
+    let err = '';
+    const code = main(
+      [...argv, '--db', db],
+      { out: (t) => (out += t), err: (t) => (err += t) },
+      1_800_000_000_000,
+    );
+    return { code, out, err };
+  };
+  return { db, run };
+}
+
+describe('burrow-server admin commands', () => {
+  it('creates users in shared and personal networks, and auth keys that print only the key', () => {
+    const { db, run } = setup();
+    expect(run('users', 'create', 'alice', '--network', 'family')).toMatchObject({ code: 0, out: 'alice\n' });
+    expect(run('users', 'create', 'bob', '--network', 'family').code).toBe(0);
+    expect(run('users', 'create', 'carol').err).toMatch(/in network carol/);
+    const key = run('authkeys', 'create', '--user', 'alice', '--reusable', '--expiry', '7d');
+    expect(key.code).toBe(0);
+    expect(key.out).toMatch(/^bkey-[A-Za-z0-9]+-[A-Za-z0-9_-]+\n$/);
+    const store = openSqliteStore({ path: db });
+    try {
+      const family = store.findNetworkByName('family')!;
+      expect(
+        store
+          .listUsers(family.id)
+          .map((u) => u.name)
+          .sort(),
+      ).toEqual(['alice', 'bob']);
+      const device = store.registerDeviceWithAuthKey(
+        key.out.trim(),
+        { machineKey: KEY(1), nodeKey: KEY(2), discoKey: KEY(3), hostname: 'Laptop' },
+        1_800_000_000_000,
+      );
+      expect(device.userId).toBe(store.findUserByName('alice')!.id);
+    } finally {
+      store.close();
+    }
+    const list = run('devices', 'list');
+    expect(list.out).toMatch(/^NETWORK\s+NAME\s+USER\s+IPV4/);
+    expect(list.out).toMatch(/family\s+laptop\s+alice\s+100\.64\./);
+    const json = JSON.parse(run('devices', 'list', '--json').out);
+    expect(json[0]).toMatchObject({ name: 'laptop', user: 'alice', network: 'family' });
+  });
+
+  it('approves routes and exit nodes by device name', () => {
+    const { db, run } = setup();
+    run('users', 'create', 'alice');
+    const key = run('authkeys', 'create', '--user', 'alice').out.trim();
+    const store = openSqliteStore({ path: db });
+    store.registerDeviceWithAuthKey(
+      key,
+      { machineKey: KEY(1), nodeKey: KEY(2), discoKey: KEY(3), hostname: 'gw' },
+      1_800_000_000_000,
+    );
+    store.close();
+    expect(run('routes', 'approve', 'gw', '10.1.0.0/16').code).toBe(0);
+    const r = run('routes', 'approve', 'gw', '--exit-node');
+    expect(r.err).toMatch(/approved 10\.1\.0\.0\/16, exit node \(not advertised yet: 10\.1\.0\.0\/16\)/);
+    expect(JSON.parse(run('devices', 'list', '--json').out)[0]).toMatchObject({
+      approvedRoutes: ['10.1.0.0/16'],
+      exitNodeApproved: true,
+    });
+  });
+
+  it.each([
+    [['users', 'create'], 2, /usage: burrow-server users create NAME/],
+    [['nope', 'x'], 2, /unknown command "nope x"/],
+    [['authkeys', 'create', '--user', 'ghost'], 2, /no user "ghost"/],
+    [['authkeys', 'create', '--user', 'alice', '--expiry', 'soon'], 2, /--expiry: "soon" is not a duration/],
+    [['routes', 'approve', 'ghost', '10.0.0.0/8'], 2, /no device "ghost"/],
+    [['users', 'create', 'alice'], 1, /user "alice" already exists/],
+  ])('%j fails with exit %i and a clear message', (argv, code, message) => {
+    const { run } = setup();
+    run('users', 'create', 'alice');
+    const r = run(...argv);
+    expect(r.code).toBe(code);
+    expect(r.err).toMatch(message);
+    expect(r.out).toBe('');
+  });
+
+  it('runs as a real program from ./bin/burrow-server', async () => {
+    const { db } = setup();
+    const bin = resolve(import.meta.dirname, '../../bin/burrow-server');
+    const run = promisify(execFile);
+    await run(bin, ['users', 'create', 'dave', '--db', db]);
+    const { stdout } = await run(bin, ['authkeys', 'create', '--user', 'dave', '--db', db]);
+    expect(stdout).toMatch(/^bkey-/);
+    await expect(run(bin, ['users', 'create', '--db', db])).rejects.toMatchObject({ code: 2 });
+  }, 120_000);
+});

@@ -1,0 +1,195 @@
+import { StoreError } from '../store/errors.js';
+import type { Store } from '../store/store.js';
+import type { Device } from '../store/types.js';
+import { parseArgs, parseDuration, UsageError } from './args.js';
+
+/** Where a command writes: stdout carries only the result (so scripts can capture it), stderr the rest. */
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return `${rows
+    .map((r) =>
+      r
+        .map((cell, c) => cell.padEnd(widths[c]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')}\n`;
+}
+
+/** A device named by id, or by name (with --network when the name is in several networks). */
+function findDevice(store: Store, ref: string, networkName?: string): Device {
+  const networks = networkName ? [mustNetwork(store, networkName)] : store.listNetworks();
+  const matches = networks
+    .flatMap((n) => store.listDevices(n.id))
+    .filter((d) => d.id === ref || d.name === ref);
+  if (matches.length === 0)
+    throw new UsageError(`no device "${ref}"${networkName ? ` in network ${networkName}` : ''}`);
+  if (matches.length > 1)
+    throw new UsageError(`"${ref}" names devices in several networks; add --network NET`);
+  return matches[0]!;
+}
+
+function mustNetwork(store: Store, name: string) {
+  const network = store.findNetworkByName(name);
+  if (!network) throw new UsageError(`no network "${name}"`);
+  return network;
+}
+
+export function usersCreate(store: Store, argv: string[], io: Io, now: number): void {
+  const { flags, positional } = parseArgs(argv, { network: 'string' });
+  const [name, ...extra] = positional;
+  if (!name || extra.length) throw new UsageError('usage: burrow-server users create NAME [--network NET]');
+  // Checked first: otherwise the personal network named after the user would be the name reported taken.
+  if (store.findUserByName(name)) throw new StoreError('duplicate-name', `user "${name}" already exists`);
+  const user = store.transaction(() => {
+    let networkId: string | undefined;
+    if (typeof flags.network === 'string') {
+      const existing = store.findNetworkByName(flags.network);
+      networkId = existing?.id ?? store.createNetwork({ name: flags.network }, now).id;
+    }
+    return store.createUser({ name, ...(networkId ? { networkId } : {}) }, now);
+  });
+  const network = store.getNetwork(user.networkId);
+  io.out(`${user.name}\n`);
+  io.err(`created user ${user.name} (${user.id}) in network ${network.name}\n`);
+}
+
+export function authkeysCreate(store: Store, argv: string[], io: Io, now: number): void {
+  const { flags, positional } = parseArgs(argv, {
+    user: 'string',
+    reusable: 'boolean',
+    ephemeral: 'boolean',
+    expiry: 'string',
+    tags: 'string',
+  });
+  if (positional.length || typeof flags.user !== 'string') {
+    throw new UsageError(
+      'usage: burrow-server authkeys create --user NAME [--reusable] [--ephemeral] [--expiry DUR] [--tags tag:a,tag:b]',
+    );
+  }
+  const user = store.findUserByName(flags.user);
+  if (!user) throw new UsageError(`no user "${flags.user}"`);
+  const tags = typeof flags.tags === 'string' ? flags.tags.split(',').filter(Boolean) : [];
+  for (const tag of tags)
+    if (!/^tag:[a-z0-9-]+$/.test(tag)) throw new UsageError(`--tags: "${tag}" is not tag:name`);
+  const { secret, authKey } = store.createAuthKey(
+    {
+      userId: user.id,
+      reusable: flags.reusable === true,
+      ephemeral: flags.ephemeral === true,
+      tags,
+      ...(typeof flags.expiry === 'string'
+        ? { expiresAt: now + parseDuration('--expiry', flags.expiry) }
+        : {}),
+    },
+    now,
+  );
+  io.out(`${secret}\n`);
+  io.err(`auth key ${authKey.prefix} for ${user.name}, expires ${iso(authKey.expiresAt)}\n`);
+}
+
+export function devicesList(store: Store, argv: string[], io: Io): void {
+  const { flags, positional } = parseArgs(argv, { json: 'boolean', network: 'string' });
+  if (positional.length) throw new UsageError('usage: burrow-server devices list [--network NET] [--json]');
+  const networks =
+    typeof flags.network === 'string' ? [mustNetwork(store, flags.network)] : store.listNetworks();
+  const rows = networks.flatMap((n) =>
+    store.listDevices(n.id).map((d) => ({ device: d, network: n.name, user: store.getUser(d.userId).name })),
+  );
+  if (flags.json) {
+    io.out(
+      `${JSON.stringify(
+        rows.map((r) => ({ ...r.device, network: r.network, user: r.user })),
+        null,
+        2,
+      )}\n`,
+    );
+    return;
+  }
+  const head = ['NETWORK', 'NAME', 'USER', 'IPV4', 'IPV6', 'ONLINE', 'KEY EXPIRY', 'ROUTES'];
+  const body = rows.map(({ device: d, network, user }) => [
+    network,
+    d.name,
+    user,
+    d.ipv4,
+    d.ipv6,
+    d.online ? 'yes' : 'no',
+    iso(d.keyExpiry),
+    [...d.approvedRoutes, ...(d.exitNodeApproved ? ['exit-node'] : [])].join(',') || '-',
+  ]);
+  io.out(table([head, ...body]));
+}
+
+export function routesApprove(store: Store, argv: string[], io: Io, now: number): void {
+  const { flags, positional } = parseArgs(argv, { 'exit-node': 'boolean', network: 'string' });
+  const [ref, ...cidrs] = positional;
+  if (!ref || (cidrs.length === 0 && !flags['exit-node'])) {
+    throw new UsageError(
+      'usage: burrow-server routes approve DEVICE (--exit-node | CIDR...) [--network NET]',
+    );
+  }
+  const device = findDevice(store, ref, typeof flags.network === 'string' ? flags.network : undefined);
+  const routes = [...new Set([...device.approvedRoutes, ...cidrs])];
+  const updated = store.approveRoutes(
+    device.id,
+    { routes, exitNode: device.exitNodeApproved || flags['exit-node'] === true },
+    now,
+  );
+  const pending = updated.approvedRoutes.filter((r) => !updated.advertisedRoutes.includes(r));
+  io.err(
+    `${updated.name}: approved ${[...updated.approvedRoutes, ...(updated.exitNodeApproved ? ['exit node'] : [])].join(', ')}` +
+      `${pending.length ? ` (not advertised yet: ${pending.join(', ')})` : ''}\n`,
+  );
+}
+
+export function sharesList(store: Store, argv: string[], io: Io, now: number): void {
+  const { flags, positional } = parseArgs(argv, { json: 'boolean', user: 'string' });
+  if (positional.length) throw new UsageError('usage: burrow-server shares list [--user NAME] [--json]');
+  const users =
+    typeof flags.user === 'string'
+      ? [
+          store.findUserByName(flags.user) ??
+            (() => {
+              throw new UsageError(`no user "${flags.user}"`);
+            })(),
+        ]
+      : store.listNetworks().flatMap((n) => store.listUsers(n.id));
+  const shares = users.flatMap((u) => store.listAcceptedShares(u.id));
+  const invites = users.flatMap((u) => store.listInvites(u.id, now).outgoing);
+  if (flags.json) {
+    io.out(`${JSON.stringify({ shares, invites }, null, 2)}\n`);
+    return;
+  }
+  const name = (id: string) => store.getUser(id).name;
+  const device = (id: string) => store.getDevice(id).name;
+  io.out(
+    table([
+      ['KIND', 'ID', 'DEVICE', 'OWNER', 'RECIPIENT', 'STATE', 'EXPIRES'],
+      ...shares.map((s) => [
+        'share',
+        s.id,
+        device(s.deviceId),
+        name(s.ownerUserId),
+        name(s.recipientUserId),
+        'accepted',
+        '-',
+      ]),
+      ...invites.map((i) => [
+        'invite',
+        i.id,
+        device(i.deviceId),
+        name(i.ownerUserId),
+        i.recipientUserId ? name(i.recipientUserId) : i.multiUse ? '(link, multi-use)' : '(link)',
+        i.state,
+        iso(i.expiresAt),
+      ]),
+    ]),
+  );
+}

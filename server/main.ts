@@ -1,0 +1,80 @@
+/**
+ * burrow-server: the coordination server, and its admin commands. Every admin subcommand takes the
+ * same --db PATH as `serve` and works while the server runs (SQLite in WAL mode; the server picks
+ * up changes from the change feed).
+ * Exit codes: 0 success, 1 failure, 2 usage error.
+ */
+import { pathToFileURL } from 'node:url';
+import { authkeysCreate, devicesList, type Io, routesApprove, sharesList, usersCreate } from './cli/admin.js';
+import { UsageError } from './cli/args.js';
+import { StoreError } from './store/errors.js';
+import { openSqliteStore } from './store/sqlite-store.js';
+import type { Store } from './store/store.js';
+
+const USAGE = `usage: burrow-server COMMAND --db PATH [options]
+  users create NAME [--network NET]
+  authkeys create --user NAME [--reusable] [--ephemeral] [--expiry DUR] [--tags tag:a,...]
+  devices list [--network NET] [--json]
+  routes approve DEVICE (--exit-node | CIDR...) [--network NET]
+  shares list [--user NAME] [--json]`;
+
+type Command = (store: Store, argv: string[], io: Io, now: number) => void;
+
+const COMMANDS: Record<string, Command> = {
+  'users create': usersCreate,
+  'authkeys create': authkeysCreate,
+  'devices list': devicesList,
+  'routes approve': routesApprove,
+  'shares list': sharesList,
+};
+
+/** Takes --db out of argv (it may stand anywhere) and returns its value and the rest. */
+function takeDb(argv: string[]): { db: string; rest: string[] } {
+  const rest: string[] = [];
+  let db: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--db' || arg.startsWith('--db=')) {
+      if (db !== undefined) throw new UsageError('--db given more than once');
+      db = arg.startsWith('--db=') ? arg.slice(5) : argv[++i];
+      if (!db) throw new UsageError('--db needs a value');
+    } else {
+      rest.push(arg);
+    }
+  }
+  if (db === undefined) throw new UsageError('--db PATH is required');
+  return { db, rest };
+}
+
+export function main(argv: string[], io: Io, now = Date.now()): number {
+  try {
+    const key = argv.slice(0, 2).join(' ');
+    const command = COMMANDS[key];
+    if (!command) throw new UsageError(argv.length ? `unknown command "${key}"` : 'no command given');
+    const { db, rest } = takeDb(argv.slice(2));
+    const store = openSqliteStore({ path: db });
+    try {
+      command(store, rest, io, now);
+    } finally {
+      store.close();
+    }
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`burrow-server: ${error.message}\n${USAGE}\n`);
+      return 2;
+    }
+    if (error instanceof StoreError) {
+      io.err(`burrow-server: ${error.message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = main(process.argv.slice(2), {
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+  });
+}
