@@ -5,7 +5,16 @@
  * Exit codes: 0 success, 1 failure, 2 usage error.
  */
 import { pathToFileURL } from 'node:url';
-import { authkeysCreate, devicesList, type Io, routesApprove, sharesList, usersCreate } from './cli/admin.js';
+import { HujsonError, PolicyError } from '../src/policy/index.js';
+import {
+  authkeysCreate,
+  devicesList,
+  type Io,
+  policyCommand,
+  routesApprove,
+  sharesList,
+  usersCreate,
+} from './cli/admin.js';
 import { UsageError } from './cli/args.js';
 import { StoreError } from './store/errors.js';
 import { openSqliteStore } from './store/sqlite-store.js';
@@ -16,7 +25,8 @@ const USAGE = `usage: burrow-server COMMAND --db PATH [options]
   authkeys create --user NAME [--reusable] [--ephemeral] [--expiry DUR] [--tags tag:a,...]
   devices list [--network NET] [--json]
   routes approve DEVICE (--exit-node | CIDR...) [--network NET]
-  shares list [--user NAME] [--json]`;
+  shares list [--user NAME] [--json]
+  policy get | set FILE | test FILE [--network NET]`;
 
 type Command = (store: Store, argv: string[], io: Io, now: number) => void;
 
@@ -26,6 +36,9 @@ const COMMANDS: Record<string, Command> = {
   'devices list': devicesList,
   'routes approve': routesApprove,
   'shares list': sharesList,
+  'policy get': (store, argv, io, now) => policyCommand(store, ['get', ...argv], io, now),
+  'policy set': (store, argv, io, now) => policyCommand(store, ['set', ...argv], io, now),
+  'policy test': (store, argv, io, now) => policyCommand(store, ['test', ...argv], io, now),
 };
 
 /** Takes --db out of argv (it may stand anywhere) and returns its value and the rest. */
@@ -64,7 +77,7 @@ export function main(argv: string[], io: Io, now = Date.now()): number {
       io.err(`burrow-server: ${error.message}\n${USAGE}\n`);
       return 2;
     }
-    if (error instanceof StoreError) {
+    if (error instanceof StoreError || error instanceof PolicyError || error instanceof HujsonError) {
       io.err(`burrow-server: ${error.message}\n`);
       return 1;
     }

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -109,4 +109,44 @@ describe('burrow-server admin commands', () => {
     expect(stdout).toMatch(/^bkey-/);
     await expect(run(bin, ['users', 'create', '--db', db])).rejects.toMatchObject({ code: 2 });
   }, 120_000);
+});
+
+describe('burrow-server policy commands', () => {
+  it('sets a valid policy whose tests pass, refuses bad ones naming the problem, and gets it back', () => {
+    const { run } = setup();
+    run('users', 'create', 'alice', '--network', 'home');
+    run('users', 'create', 'bob', '--network', 'home');
+    const dir = dirs[dirs.length - 1]!;
+    const write = (name: string, text: string) => {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      return path;
+    };
+    expect(run('policy', 'get').err).toMatch(/no policy: its members can all reach each other/);
+    const good = write(
+      'good.hujson',
+      `{
+        // alice may reach everything of bob's on 22
+        "acls": [{"action": "accept", "src": ["alice"], "dst": ["bob:22"]},],
+        "tests": [{"src": "alice", "accept": ["bob:22"], "deny": ["bob:80"]}],
+      }`,
+    );
+    expect(run('policy', 'test', good)).toMatchObject({ code: 0, out: '' });
+    expect(run('policy', 'set', good).code).toBe(0);
+    expect(run('policy', 'get').out).toContain('alice may reach everything');
+
+    const failing = write(
+      'failing.hujson',
+      '{"acls": [{"action": "accept", "src": ["alice"], "dst": ["bob:*"]}], "tests": [{"src": "alice", "deny": ["bob:80"]}]}',
+    );
+    const r = run('policy', 'set', failing);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/failing\.hujson: policy tests failed:\n {2}tests\[0\]/);
+    const syntax = write('syntax.hujson', '{"acls": [}');
+    expect(run('policy', 'test', syntax).err).toMatch(/syntax\.hujson:1:\d+:/);
+    const unknown = write('unknown.hujson', '{"acl": []}');
+    expect(run('policy', 'test', unknown).err).toMatch(/unknown\.hujson: acl: unknown section/);
+    // Nothing of the refused ones was stored.
+    expect(run('policy', 'get').out).toContain('alice may reach everything');
+  });
 });

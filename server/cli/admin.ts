@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { PolicyError, parsePolicy, runPolicyTests } from '../../src/policy/index.js';
+import { policyContext } from '../policy-context.js';
 import { StoreError } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import type { Device } from '../store/types.js';
@@ -192,4 +195,62 @@ export function sharesList(store: Store, argv: string[], io: Io, now: number): v
       ]),
     ]),
   );
+}
+
+/** The network a command is about: --network NET, or the only one there is. */
+function targetNetwork(store: Store, flag: string | boolean | undefined) {
+  if (typeof flag === 'string') return mustNetwork(store, flag);
+  const all = store.listNetworks();
+  if (all.length === 1) return all[0]!;
+  throw new UsageError(
+    all.length === 0 ? 'there are no networks yet' : 'several networks exist; add --network NET',
+  );
+}
+
+/** Parses a policy file and runs its tests against the network as it is now; throws naming the problem. */
+function checkPolicy(store: Store, networkId: string, file: string): void {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  let policy: ReturnType<typeof parsePolicy>;
+  try {
+    policy = parsePolicy(text, file);
+  } catch (error) {
+    // HuJSON errors name the file already; policy errors name only the place inside it.
+    if (error instanceof PolicyError) throw new PolicyError('', `${file}: ${error.message}`);
+    throw error;
+  }
+  const result = runPolicyTests(policy, policyContext(store, networkId));
+  if (!result.ok)
+    throw new PolicyError('', `${file}: policy tests failed:\n  ${result.failures.join('\n  ')}`);
+}
+
+export function policyCommand(store: Store, argv: string[], io: Io, now: number): void {
+  const { flags, positional } = parseArgs(argv, { network: 'string' });
+  const [verb, file, ...extra] = positional;
+  const usage = 'usage: burrow-server policy (get | set FILE | test FILE) [--network NET]';
+  if (
+    extra.length ||
+    (verb === 'get' ? file !== undefined : verb !== 'set' && verb !== 'test') ||
+    (verb !== 'get' && !file)
+  ) {
+    throw new UsageError(usage);
+  }
+  const network = targetNetwork(store, flags.network);
+  if (verb === 'get') {
+    const policy = store.getPolicy(network.id);
+    if (policy) io.out(policy.text.endsWith('\n') ? policy.text : `${policy.text}\n`);
+    else io.err(`network ${network.name} has no policy: its members can all reach each other\n`);
+    return;
+  }
+  checkPolicy(store, network.id, file!);
+  if (verb === 'test') {
+    io.err(`${file}: valid, and its tests pass against network ${network.name}\n`);
+    return;
+  }
+  store.setPolicy(network.id, readFileSync(file!, 'utf8'), now);
+  io.err(`policy of network ${network.name} updated\n`);
 }
