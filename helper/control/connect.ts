@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import type { Socket } from 'node:net';
-import { type ByteStream, ControlChannel } from '../../src/control/channel.js';
+import { ControlChannel, socketStream } from '../../src/control/channel.js';
 import { encodeFrame, FrameReader } from '../../src/control/framing.js';
 import {
   type ClientMessage,
@@ -28,14 +28,6 @@ export interface ConnectOptions {
 
 const CONTROL_PATH = '/control/v1';
 const CONTROL_UPGRADE = 'burrow-control/1';
-
-function asStream(socket: Socket): ByteStream {
-  return {
-    write: (bytes) => socket.write(bytes),
-    end: () => socket.end(),
-    onData: (cb) => socket.on('data', (d: Buffer) => cb(new Uint8Array(d.buffer, d.byteOffset, d.length))),
-  };
-}
 
 /**
  * Opens the control channel to a burrow-server at `baseUrl` (http://host:port): HTTP upgrade, then
@@ -89,7 +81,7 @@ export function connectControl(baseUrl: string, options: ConnectOptions): Promis
           return fail(`bad server hello: ${(error as Error).message}`);
         }
         channel = new ControlChannel<ServerMessage, ClientMessage>(
-          asStream(socket),
+          socketStream(socket),
           done.session,
           serverMessage,
         );

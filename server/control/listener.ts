@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type ByteStream, ControlChannel } from '../../src/control/channel.js';
+import { ControlChannel, socketStream } from '../../src/control/channel.js';
 import { encodeFrame, FrameError, FrameReader } from '../../src/control/framing.js';
 import {
   type ClientMessage,
@@ -37,14 +37,6 @@ export interface ControlConnection {
   channel: ServerChannel;
 }
 
-function asStream(socket: Duplex): ByteStream {
-  return {
-    write: (bytes) => socket.write(bytes),
-    end: () => socket.end(),
-    onData: (cb) => socket.on('data', (d: Buffer) => cb(new Uint8Array(d.buffer, d.byteOffset, d.length))),
-  };
-}
-
 /**
  * Serves the control protocol on an HTTP server: `GET /control/v1` with `Upgrade: burrow-control/1`
  * switches the connection to length-prefixed frames; the device's first frame is a Noise IK message
@@ -69,7 +61,7 @@ export function attachControl(
     socket.write(
       `HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${CONTROL_UPGRADE}\r\nConnection: Upgrade\r\n\r\n`,
     );
-    const stream = asStream(socket);
+    const stream = socketStream(socket);
     const reader = new FrameReader(MAX_HELLO_FRAME);
     let channel: ServerChannel | undefined;
     const timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);

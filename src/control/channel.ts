@@ -12,6 +12,22 @@ export interface ByteStream {
   onData(callback: (chunk: Uint8Array) => void): void;
 }
 
+/** The shape of a Node socket, described here so that this file needs no Node import. */
+export interface DuplexLike {
+  write(bytes: Uint8Array): unknown;
+  end(): unknown;
+  on(event: 'data', listener: (chunk: Uint8Array) => void): unknown;
+}
+
+/** A socket as a ByteStream (Node's Buffers are Uint8Arrays). */
+export function socketStream(socket: DuplexLike): ByteStream {
+  return {
+    write: (bytes) => socket.write(bytes),
+    end: () => socket.end(),
+    onData: (callback) => socket.on('data', callback),
+  };
+}
+
 /**
  * Typed messages over an established Noise session: each message is one sealed JSON frame. An
  * undecryptable frame, malformed JSON or a message that fails its schema closes the channel with
