@@ -15,12 +15,14 @@ import {
   sharesList,
   usersCreate,
 } from './cli/admin.js';
-import { UsageError } from './cli/args.js';
+import { parseArgs, parseListen, UsageError } from './cli/args.js';
+import { startServer } from './serve.js';
 import { StoreError } from './store/errors.js';
 import { openSqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
 
 const USAGE = `usage: burrow-server COMMAND --db PATH [options]
+  serve --listen HOST:PORT [--public-url URL]
   users create NAME [--network NET]
   authkeys create --user NAME [--reusable] [--ephemeral] [--expiry DUR] [--tags tag:a,...]
   devices list [--network NET] [--json]
@@ -85,9 +87,41 @@ export function main(argv: string[], io: Io, now = Date.now()): number {
   }
 }
 
+/** `serve`: runs until SIGINT or SIGTERM. */
+async function serve(argv: string[], io: Io): Promise<number> {
+  try {
+    const { db, rest } = takeDb(argv);
+    const { flags, positional } = parseArgs(rest, { listen: 'string', 'public-url': 'string' });
+    if (positional.length || typeof flags.listen !== 'string')
+      throw new UsageError('usage: burrow-server serve --db PATH --listen HOST:PORT [--public-url URL]');
+    const { host, port } = parseListen(flags.listen);
+    const running = await startServer({
+      db,
+      host,
+      port,
+      ...(typeof flags['public-url'] === 'string' ? { publicUrl: flags['public-url'] } : {}),
+      log: (m) => io.err(`${m}\n`),
+    });
+    io.err(`burrow-server listening on ${running.url} (control key ${running.publicKey})\n`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await running.close();
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`burrow-server: ${error.message}\n${USAGE}\n`);
+      return 2;
+    }
+    io.err(`burrow-server: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.exitCode = main(process.argv.slice(2), {
-    out: (t) => process.stdout.write(t),
-    err: (t) => process.stderr.write(t),
-  });
+  const io: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+  const argv = process.argv.slice(2);
+  if (argv[0] === 'serve') process.exitCode = await serve(argv.slice(1), io);
+  else process.exitCode = main(argv, io);
 }

@@ -86,6 +86,7 @@ export function connectControl(baseUrl: string, options: ConnectOptions): Promis
           serverMessage,
         );
         socket.on('close', () => channel?.close('connection closed'));
+        socket.on('end', () => channel?.close('connection closed by the server'));
         const rest = frames.slice(1).map((f) => encodeFrame(f));
         rest.push(reader.drain());
         resolve(channel);

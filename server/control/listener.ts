@@ -70,6 +70,8 @@ export function attachControl(
       clearTimeout(timer);
       channel?.close('connection closed');
     });
+    // The device's end of the stream: close ours too (upgraded sockets stay half-open otherwise).
+    socket.on('end', () => (channel ? channel.close('connection closed by the device') : socket.destroy()));
 
     const onFirstFrame = (frame: Uint8Array, rest: Uint8Array[]) => {
       const accepted = serverHandshake(options.crypto, options.serverKey, frame, options.random);

@@ -1,0 +1,245 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type ClientChannel, connectControl } from '../helper/control/connect.js';
+import type { ServerMessage } from '../src/control/messages.js';
+import { randomBytes, selectCrypto } from '../src/crypto/index.js';
+import { clampPrivateKey } from '../src/wireguard/keys.js';
+import { main } from './main.js';
+import { type RunningServer, startServer } from './serve.js';
+import { openSqliteStore } from './store/sqlite-store.js';
+
+const crypto = selectCrypto();
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const key = () => Buffer.from(randomBytes(32)).toString('base64');
+const cli = (db: string, ...argv: string[]) => {
+  let out = '';
+  const code = main([...argv, '--db', db], { out: (t) => (out += t), err: () => undefined });
+  expect(code).toBe(0);
+  return out.trim();
+};
+
+/** A device's side of the conversation: its channel and every message it has received. */
+class Device {
+  readonly inbox: ServerMessage[] = [];
+  private waiters: (() => void)[] = [];
+
+  constructor(readonly channel: ClientChannel) {
+    channel.onMessage((m) => {
+      this.inbox.push(m);
+      for (const w of this.waiters.splice(0)) w();
+    });
+    cleanups.push(() => channel.close());
+  }
+
+  static async connect(server: RunningServer): Promise<Device> {
+    const privateKey = clampPrivateKey(randomBytes(32));
+    const machine = { privateKey, publicKey: crypto.x25519PublicKey(privateKey) };
+    const res = await fetch(`${server.url}/control/key`);
+    const { publicKey } = (await res.json()) as { publicKey: string };
+    const channel = await connectControl(server.url, {
+      crypto,
+      machine,
+      serverPublicKey: new Uint8Array(Buffer.from(publicKey, 'base64')),
+      random: randomBytes,
+      now: Date.now,
+    });
+    return new Device(channel);
+  }
+
+  /** Waits for the first message (from `from` on) that satisfies `match`. */
+  async next<T extends ServerMessage>(
+    match: (m: ServerMessage) => m is T,
+    from = 0,
+    timeoutMs = 5000,
+  ): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.inbox.slice(from).find(match);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`no matching message; got ${JSON.stringify(this.inbox)}`);
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 100);
+      });
+    }
+  }
+
+  register(authKey?: string, hostname = 'host') {
+    this.channel.send({
+      type: 'register',
+      nodeKey: key(),
+      discoKey: key(),
+      hostname,
+      ...(authKey ? { authKey } : {}),
+    });
+    return this.next(
+      (m): m is Extract<ServerMessage, { type: 'register-result' }> => m.type === 'register-result',
+    );
+  }
+}
+
+async function server() {
+  const dir = mkdtempSync(join(tmpdir(), 'burrow-serve-'));
+  const db = join(dir, 'burrow.db');
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const running = await startServer({ db, host: '127.0.0.1', port: 0, pollMs: 25 });
+  cleanups.push(() => running.close());
+  return { db, running };
+}
+
+const isDelta = (m: ServerMessage): m is Extract<ServerMessage, { type: 'delta' }> => m.type === 'delta';
+const isFull = (m: ServerMessage): m is Extract<ServerMessage, { type: 'full-map' }> => m.type === 'full-map';
+
+describe('burrow-server serve', () => {
+  it('registers devices with auth keys, streams full maps and deltas, and picks up admin CLI changes', async () => {
+    const { db, running } = await server();
+    cli(db, 'users', 'create', 'alice', '--network', 'home');
+    const authKey = cli(db, 'authkeys', 'create', '--user', 'alice', '--reusable');
+
+    const a = await Device.connect(running);
+    expect(await a.register(authKey, 'laptop')).toMatchObject({
+      status: 'ok',
+      self: { name: 'laptop', user: 'alice' },
+    });
+    a.channel.send({ type: 'map', endpoints: ['192.0.2.1:41641'] });
+    expect((await a.next(isFull)).map.peers).toEqual([]);
+
+    const b = await Device.connect(running);
+    expect(await b.register(authKey, 'gateway')).toMatchObject({ status: 'ok' });
+    b.channel.send({ type: 'map', endpoints: [] });
+    const bFull = await b.next(isFull);
+    expect(bFull.map.peers.map((p) => p.name)).toEqual(['laptop']);
+    expect(bFull.map.peers[0]!.endpoints).toEqual(['192.0.2.1:41641']);
+    const added = await a.next(
+      (m): m is Extract<ServerMessage, { type: 'delta' }> => isDelta(m) && !!m.peersAdded,
+    );
+    expect(added.peersAdded!.map((p) => p.name)).toEqual(['gateway']);
+
+    // The gateway offers a route; an admin approves it from the CLI while the server runs.
+    b.channel.send({ type: 'routes', advertiseRoutes: ['10.1.0.0/16'], advertiseExitNode: false });
+    await new Promise((r) => setTimeout(r, 100));
+    const mark = a.inbox.length;
+    cli(db, 'routes', 'approve', 'gateway', '10.1.0.0/16');
+    const routed = await a.next(
+      (m): m is Extract<ServerMessage, { type: 'delta' }> =>
+        isDelta(m) && !!m.peersChanged?.some((p) => p.routes.includes('10.1.0.0/16')),
+      mark,
+    );
+    expect(routed.seq).toBeGreaterThan(bFull.seq);
+
+    // Going offline reaches the peer too.
+    b.channel.close();
+    await a.next(
+      (m): m is Extract<ServerMessage, { type: 'delta' }> =>
+        isDelta(m) && !!m.peersChanged?.some((p) => p.name === 'gateway' && !p.online),
+    );
+
+    const health = (await (await fetch(`${running.url}/health`)).json()) as { ok: boolean };
+    expect(health.ok).toBe(true);
+    expect(await (await fetch(`${running.url}/metrics`)).text()).toMatch(/^burrow_control_streams 1$/m);
+  });
+
+  it('registers a device by interactive login in a browser form', async () => {
+    const { db, running } = await server();
+    const store = openSqliteStore({ path: db });
+    store.createUser({ name: 'bob', password: 'correct horse' }, Date.now());
+    store.close();
+    const d = await Device.connect(running);
+    const result = await d.register(undefined, 'phone');
+    expect(result.status).toBe('login-required');
+    const url = (result as { url: string }).url;
+    expect(url).toMatch(new RegExp(`^${running.url}/login/`));
+    expect(await (await fetch(url)).text()).toContain('Add phone to your network');
+    const post = (password: string) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ name: 'bob', password }).toString(),
+      });
+    expect((await post('wrong')).status).toBe(401);
+    expect((await post('correct horse')).status).toBe(200);
+    const ok = await d.next(
+      (m): m is Extract<ServerMessage, { type: 'register-result' }> =>
+        m.type === 'register-result' && m.status === 'ok',
+    );
+    expect(ok).toMatchObject({ self: { name: 'phone', user: 'bob' } });
+    expect((await post('correct horse')).status).toBe(410); // the link is spent
+  });
+
+  it('refuses a bad auth key and a map request before registering, with the reason', async () => {
+    const { running } = await server();
+    const d = await Device.connect(running);
+    d.channel.send({
+      type: 'register',
+      nodeKey: key(),
+      discoKey: key(),
+      hostname: 'x',
+      authKey: 'bkey-nope-nope',
+    });
+    const err = await d.next((m): m is Extract<ServerMessage, { type: 'error' }> => m.type === 'error');
+    expect(err.reason).toMatch(/auth key/i);
+    const e = await Device.connect(running);
+    e.channel.send({ type: 'map', endpoints: [] });
+    expect(
+      (await e.next((m): m is Extract<ServerMessage, { type: 'error' }> => m.type === 'error')).reason,
+    ).toMatch(/register before/);
+  });
+});
+
+describe('burrow-server serve as a program', () => {
+  it('serves health until SIGTERM, then exits 0; state survives a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'burrow-serve-bin-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const db = join(dir, 'burrow.db');
+    const free = await new Promise<number>((resolve) => {
+      const s = createNetServer().listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as { port: number };
+        s.close(() => resolve(port));
+      });
+    });
+    const bin = join(import.meta.dirname, '../bin/burrow-server');
+    const start = () => {
+      const child = spawn(bin, ['serve', '--db', db, '--listen', `127.0.0.1:${free}`], { stdio: 'pipe' });
+      cleanups.push(() => {
+        child.kill('SIGKILL');
+      });
+      return child;
+    };
+    const health = async () => {
+      for (let i = 0; i < 300; i++) {
+        try {
+          return (await (await fetch(`http://127.0.0.1:${free}/health`)).json()) as {
+            ok: boolean;
+            seq: number;
+          };
+        } catch {
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      throw new Error('burrow-server did not come up');
+    };
+    const controlKey = async () =>
+      ((await (await fetch(`http://127.0.0.1:${free}/control/key`)).json()) as { publicKey: string })
+        .publicKey;
+    const first = start();
+    expect((await health()).ok).toBe(true);
+    cli(db, 'users', 'create', 'erin');
+    const key = await controlKey();
+    first.kill('SIGTERM');
+    expect(await new Promise((r) => first.once('exit', r))).toBe(0);
+    const second = start();
+    expect((await health()).ok).toBe(true);
+    expect(await controlKey()).toBe(key); // devices' pinned key still holds
+    expect(cli(db, 'authkeys', 'create', '--user', 'erin')).toMatch(/^bkey-/);
+    second.kill('SIGTERM');
+    await new Promise((r) => second.once('exit', r));
+  }, 120_000);
+});

@@ -1,0 +1,180 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { randomBytes, selectCrypto } from '../src/crypto/index.js';
+import { attachControl } from './control/listener.js';
+import { Coordinator } from './coordinator/coordinator.js';
+import { NetmapBuilder } from './coordinator/netmap.js';
+import { Metrics } from './metrics.js';
+import { loadOrCreateServerKey } from './server-key.js';
+import { StoreError } from './store/errors.js';
+import { openSqliteStore } from './store/sqlite-store.js';
+
+export interface ServeOptions {
+  db: string;
+  host: string;
+  port: number;
+  /** How devices and browsers reach this server; defaults to http://HOST:PORT. */
+  publicUrl?: string;
+  /** The control key file; defaults to the database path + ".key". */
+  keyPath?: string;
+  /** How often the change feed is read, ms. */
+  pollMs?: number;
+  log?: (message: string) => void;
+}
+
+export interface RunningServer {
+  url: string;
+  publicKey: string;
+  coordinator: Coordinator;
+  close(): Promise<void>;
+}
+
+const MAX_FORM = 4096;
+const html = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function page(res: ServerResponse, status: number, title: string, body: string): void {
+  res.writeHead(status, {
+    'content-type': 'text/html; charset=utf-8',
+    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+    'x-frame-options': 'DENY',
+  });
+  res.end(
+    `<!doctype html><meta charset="utf-8"><title>${html(title)}</title><body style="font-family:sans-serif;max-width:28em;margin:4em auto">${body}</body>`,
+  );
+}
+
+async function readForm(req: IncomingMessage): Promise<URLSearchParams | null> {
+  if (!(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) return null;
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_FORM) return null;
+    chunks.push(chunk as Buffer);
+  }
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}
+
+/** Starts burrow-server: the control protocol, the login page, health and metrics. */
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const crypto = selectCrypto();
+  const store = openSqliteStore({ path: options.db });
+  const serverKey = loadOrCreateServerKey(crypto, options.keyPath ?? `${options.db}.key`);
+  const publicKey = Buffer.from(serverKey.publicKey).toString('base64');
+  const metrics = new Metrics();
+  const requests = metrics.counter('burrow_http_requests_total', 'HTTP requests by route and status.');
+  const bracket = (host: string) => (host.includes(':') ? `[${host}]` : host);
+  let boundUrl = `http://${bracket(options.host)}:${options.port}`;
+  const publicUrl = () => options.publicUrl ?? boundUrl;
+  const builder = new NetmapBuilder(store);
+  const coordinator = new Coordinator({
+    store,
+    builder,
+    publicUrl,
+    now: Date.now,
+    ...(options.log ? { log: options.log } : {}),
+  });
+  metrics.gauge('burrow_control_streams', 'Devices streaming their map.', () => coordinator.streamCount);
+  metrics.gauge('burrow_change_seq', 'The change feed position.', () => store.currentSeq());
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<string> => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    if (req.method === 'GET' && url.pathname === '/health') {
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ ok: true, seq: store.currentSeq() }));
+      return '/health';
+    }
+    if (req.method === 'GET' && url.pathname === '/metrics') {
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render());
+      return '/metrics';
+    }
+    if (req.method === 'GET' && url.pathname === '/control/key') {
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ version: 1, publicKey }));
+      return '/control/key';
+    }
+    const login = /^\/login\/([A-Za-z0-9_-]{1,64})$/.exec(url.pathname);
+    if (login) {
+      const id = login[1]!;
+      let session: ReturnType<typeof store.getLoginSession>;
+      try {
+        session = store.getLoginSession(id);
+      } catch {
+        page(res, 404, 'Unknown login', '<h1>This login link is not valid.</h1>');
+        return '/login';
+      }
+      if (session.expiresAt <= Date.now() || session.completedDeviceId) {
+        page(res, 410, 'Login link used', '<h1>This login link has expired or was already used.</h1>');
+        return '/login';
+      }
+      if (req.method === 'POST') {
+        const form = await readForm(req);
+        const user = form && store.verifyPassword(form.get('name') ?? '', form.get('password') ?? '');
+        if (!user) {
+          page(
+            res,
+            401,
+            'Sign-in failed',
+            `<h1>Wrong name or password.</h1><p><a href="${html(url.pathname)}">Try again</a></p>`,
+          );
+          return '/login';
+        }
+        store.completeLoginSession(id, user.id, Date.now());
+        page(
+          res,
+          200,
+          'Device added',
+          `<h1>${html(session.hostname)} is now on your network.</h1><p>You can close this page.</p>`,
+        );
+        return '/login';
+      }
+      page(
+        res,
+        200,
+        'Sign in to Burrow',
+        `<h1>Add ${html(session.hostname)} to your network</h1><form method="post"><p><label>Name <input name="name" autocomplete="username" required></label></p><p><label>Password <input name="password" type="password" autocomplete="current-password" required></label></p><p><button>Sign in</button></p></form>`,
+      );
+      return '/login';
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    return 'other';
+  };
+
+  const http = createServer((req, res) => {
+    route(req, res)
+      .then((name) => requests.inc({ route: name, status: String(res.statusCode) }))
+      .catch((error) => {
+        options.log?.(`http: ${(error as Error).stack}`);
+        if (!res.headersSent) res.writeHead(error instanceof StoreError ? 400 : 500).end();
+      });
+  });
+  const sockets = new Set<Socket>();
+  http.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  attachControl(http, { crypto, serverKey, random: randomBytes, now: Date.now }, (c) =>
+    coordinator.accept(c),
+  );
+  const timer = setInterval(() => coordinator.poll(), options.pollMs ?? 100);
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port, options.host, resolve);
+  });
+  const { port } = http.address() as { port: number };
+  boundUrl = `http://${bracket(options.host)}:${port}`;
+  return {
+    url: boundUrl,
+    publicKey,
+    coordinator,
+    close: async () => {
+      clearInterval(timer);
+      coordinator.stop();
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => http.close(r));
+      store.close();
+    },
+  };
+}
