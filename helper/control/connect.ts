@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import type { Socket } from 'node:net';
 import { ControlChannel, socketStream } from '../../src/control/channel.js';
-import { encodeFrame, FrameReader } from '../../src/control/framing.js';
+import { encodeFrame, FirstFrameReader } from '../../src/control/framing.js';
 import {
   type ClientMessage,
   PROTOCOL_VERSION,
@@ -58,7 +58,7 @@ export function connectControl(baseUrl: string, options: ConnectOptions): Promis
         hello,
         options.random,
       );
-      const reader = new FrameReader(1024);
+      const first = new FirstFrameReader(1024);
       let channel: ClientChannel | undefined;
       const fail = (why: string) => {
         socket.destroy();
@@ -66,14 +66,14 @@ export function connectControl(baseUrl: string, options: ConnectOptions): Promis
       };
       const feed = (chunk: Uint8Array) => {
         if (channel) return channel.receive(chunk);
-        let frames: Uint8Array[];
+        let got: ReturnType<FirstFrameReader['push']>;
         try {
-          frames = reader.push(chunk);
+          got = first.push(chunk);
         } catch (error) {
           return fail(`bad handshake frame: ${(error as Error).message}`);
         }
-        if (frames.length === 0) return;
-        const done = handshake.finish(frames[0]!);
+        if (got === null) return;
+        const done = handshake.finish(got.frame);
         if (done === null) return fail('the server did not prove the pinned key');
         try {
           parseJson(serverHello, new TextDecoder().decode(done.payload));
@@ -87,10 +87,8 @@ export function connectControl(baseUrl: string, options: ConnectOptions): Promis
         );
         socket.on('close', () => channel?.close('connection closed'));
         socket.on('end', () => channel?.close('connection closed by the server'));
-        const rest = frames.slice(1).map((f) => encodeFrame(f));
-        rest.push(reader.drain());
         resolve(channel);
-        for (const chunk2 of rest) channel.receive(chunk2);
+        channel.receive(got.rest);
       };
       socket.on('error', (e) => (channel ? channel.close(e.message) : fail(e.message)));
       socket.on('close', () => {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ControlChannel, socketStream } from '../../src/control/channel.js';
-import { encodeFrame, FrameError, FrameReader } from '../../src/control/framing.js';
+import { encodeFrame, FirstFrameReader, FrameError } from '../../src/control/framing.js';
 import {
   type ClientMessage,
   clientHello,
@@ -62,7 +62,7 @@ export function attachControl(
       `HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${CONTROL_UPGRADE}\r\nConnection: Upgrade\r\n\r\n`,
     );
     const stream = socketStream(socket);
-    const reader = new FrameReader(MAX_HELLO_FRAME);
+    const first = new FirstFrameReader(MAX_HELLO_FRAME);
     let channel: ServerChannel | undefined;
     const timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
     socket.on('error', () => socket.destroy());
@@ -73,7 +73,7 @@ export function attachControl(
     // The device's end of the stream: close ours too (upgraded sockets stay half-open otherwise).
     socket.on('end', () => (channel ? channel.close('connection closed by the device') : socket.destroy()));
 
-    const onFirstFrame = (frame: Uint8Array, rest: Uint8Array[]) => {
+    const onFirstFrame = (frame: Uint8Array, rest: Uint8Array) => {
       const accepted = serverHandshake(options.crypto, options.serverKey, frame, options.random);
       if (accepted === null) return socket.destroy();
       const now = options.now();
@@ -94,23 +94,19 @@ export function attachControl(
       clearTimeout(timer);
       channel = new ControlChannel<ClientMessage, ServerMessage>(stream, session, clientMessage);
       onConnection({ machineKey: accepted.machineKey, channel });
-      for (const chunk of rest) channel.receive(chunk);
+      channel.receive(rest);
     };
 
     const feed = (chunk: Uint8Array) => {
       if (channel) return channel.receive(chunk);
-      let frames: Uint8Array[];
+      let got: ReturnType<FirstFrameReader['push']>;
       try {
-        frames = reader.push(chunk);
+        got = first.push(chunk);
       } catch (error) {
         if (error instanceof FrameError) return socket.destroy();
         throw error;
       }
-      if (frames.length === 0) return;
-      // Anything after the first frame already belongs to the channel; re-frame it for the channel's reader.
-      const rest = frames.slice(1).map((f) => encodeFrame(f));
-      rest.push(reader.drain());
-      onFirstFrame(frames[0]!, rest);
+      if (got !== null) onFirstFrame(got.frame, got.rest);
     };
     if (head.length > 0) feed(new Uint8Array(head.buffer, head.byteOffset, head.length));
     stream.onData(feed);

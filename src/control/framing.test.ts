@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../test/support/rng.js';
-import { encodeFrame, FrameError, FrameReader } from './framing.js';
+import { encodeFrame, FirstFrameReader, FrameError, FrameReader } from './framing.js';
 
 describe('control framing', () => {
   it('reassembles frames from any chunking of the stream', () => {
@@ -38,5 +38,22 @@ describe('control framing', () => {
         expect(error).toBeInstanceOf(FrameError);
       }
     }
+  });
+
+  it('hands over whatever followed the first frame, whole frames and partial ones alike', () => {
+    const first = new FirstFrameReader(64);
+    const stream = Uint8Array.from([
+      ...encodeFrame(Uint8Array.of(1, 2)),
+      ...encodeFrame(Uint8Array.of(3)),
+      0,
+      0,
+    ]);
+    expect(first.push(stream.subarray(0, 3))).toBeNull();
+    const got = first.push(stream.subarray(3))!;
+    expect([...got.frame]).toEqual([1, 2]);
+    const next = new FrameReader();
+    expect(next.push(got.rest).map((f) => [...f])).toEqual([[3]]);
+    expect(next.pending).toBe(2);
+    expect(() => new FirstFrameReader(8).push(encodeFrame(new Uint8Array(9)))).toThrow(FrameError);
   });
 });

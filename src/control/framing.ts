@@ -92,3 +92,29 @@ export class FrameReader {
     return out;
   }
 }
+
+/**
+ * Reads a stream's first frame (a handshake message) and hands back, with it, the bytes that
+ * followed it, which belong to whatever reads the stream next.
+ */
+export class FirstFrameReader {
+  private readonly reader: FrameReader;
+
+  constructor(maxFrame: number) {
+    this.reader = new FrameReader(maxFrame);
+  }
+
+  /** Null until the first frame is complete; throws FrameError for an oversize one. */
+  push(chunk: Uint8Array): { frame: Uint8Array; rest: Uint8Array } | null {
+    const frames = this.reader.push(chunk);
+    if (frames.length === 0) return null;
+    const parts = [...frames.slice(1).map(encodeFrame), this.reader.drain()];
+    const rest = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      rest.set(p, at);
+      at += p.length;
+    }
+    return { frame: frames[0]!, rest };
+  }
+}
