@@ -7,6 +7,7 @@
 import { pathToFileURL } from 'node:url';
 import { HujsonError, PolicyError } from '../src/policy/index.js';
 import {
+  apikeysCreate,
   authkeysCreate,
   devicesList,
   type Io,
@@ -25,6 +26,7 @@ const USAGE = `usage: burrow-server COMMAND --db PATH [options]
   serve --listen HOST:PORT [--public-url URL]
   users create NAME [--network NET]
   authkeys create --user NAME [--reusable] [--ephemeral] [--expiry DUR] [--tags tag:a,...]
+  apikeys create [--expiry DUR]
   devices list [--network NET] [--json]
   routes approve DEVICE (--exit-node | CIDR...) [--network NET]
   shares list [--user NAME] [--json]
@@ -35,6 +37,7 @@ type Command = (store: Store, argv: string[], io: Io, now: number) => void;
 const COMMANDS: Record<string, Command> = {
   'users create': usersCreate,
   'authkeys create': authkeysCreate,
+  'apikeys create': apikeysCreate,
   'devices list': devicesList,
   'routes approve': routesApprove,
   'shares list': sharesList,

@@ -4,6 +4,7 @@ import { randomBytes, selectCrypto } from '../src/crypto/index.js';
 import { attachControl } from './control/listener.js';
 import { Coordinator } from './coordinator/coordinator.js';
 import { NetmapBuilder } from './coordinator/netmap.js';
+import { adminApi } from './http/admin-api.js';
 import { Metrics } from './metrics.js';
 import { loadOrCreateServerKey } from './server-key.js';
 import { StoreError } from './store/errors.js';
@@ -78,6 +79,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   metrics.gauge('burrow_change_seq', 'The change feed position.', () => store.currentSeq());
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<string> => {
+    if (await adminApi(store, req, res, Date.now())) return '/api';
     const url = new URL(req.url ?? '/', 'http://x');
     if (req.method === 'GET' && url.pathname === '/health') {
       res

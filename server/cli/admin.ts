@@ -254,3 +254,12 @@ export function policyCommand(store: Store, argv: string[], io: Io, now: number)
   store.setPolicy(network.id, readFileSync(file!, 'utf8'), now);
   io.err(`policy of network ${network.name} updated\n`);
 }
+
+export function apikeysCreate(store: Store, argv: string[], io: Io, now: number): void {
+  const { flags, positional } = parseArgs(argv, { expiry: 'string' });
+  if (positional.length) throw new UsageError('usage: burrow-server apikeys create [--expiry DUR]');
+  const expiresAt = typeof flags.expiry === 'string' ? now + parseDuration('--expiry', flags.expiry) : null;
+  const { secret, apiKey } = store.createApiKey({ expiresAt }, now);
+  io.out(`${secret}\n`);
+  io.err(`API key ${apiKey.prefix}, expires ${iso(apiKey.expiresAt)}\n`);
+}

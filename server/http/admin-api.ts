@@ -1,0 +1,176 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  array,
+  boolean,
+  integer,
+  object,
+  optional,
+  parseJson,
+  SchemaError,
+  string,
+} from '../../src/control/schema.js';
+import { HujsonError, PolicyError, parsePolicy, runPolicyTests } from '../../src/policy/index.js';
+import { policyContext } from '../policy-context.js';
+import { StoreError, type StoreErrorCode } from '../store/errors.js';
+import type { Store } from '../store/store.js';
+
+/**
+ * The admin HTTP API under /api/v1, for scripts and dashboards. Every request carries
+ * `Authorization: Bearer bapi-...` (an API key from `burrow-server apikeys create`); bodies are JSON
+ * (a policy is HuJSON text), at most 64 KiB, checked against a schema; answers are JSON, errors
+ * `{"error": "..."}` with a status that says what went wrong.
+ */
+
+const MAX_BODY = 64 * 1024;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const STATUS: Partial<Record<StoreErrorCode, number>> = {
+  'not-found': 404,
+  'duplicate-name': 409,
+  'duplicate-key': 409,
+  invalid: 400,
+  forbidden: 403,
+  'api-key-unknown': 401,
+  'api-key-expired': 401,
+};
+
+const cidr = string({ max: 43, pattern: /^[0-9a-fA-F:./]+\/\d{1,3}$/, what: 'an IP prefix' });
+const routesBody = object({ routes: array(cidr, { max: 256 }), exitNode: boolean });
+const userBody = object({
+  name: string({ min: 1, max: 128 }),
+  network: optional(string({ min: 1, max: 64 })),
+  password: optional(string({ min: 8, max: 256 })),
+});
+const authKeyBody = object({
+  user: string({ min: 1, max: 128 }),
+  reusable: optional(boolean),
+  ephemeral: optional(boolean),
+  expiresInSeconds: optional(integer({ min: 60, max: 10 * 365 * 86400 })),
+});
+
+async function body(req: IncomingMessage): Promise<string> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new HttpError(413, `request body over ${MAX_BODY} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function send(res: ServerResponse, status: number, value: unknown): void {
+  res
+    .writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+    .end(`${JSON.stringify(value)}\n`);
+}
+
+function network(store: Store, name: string | null) {
+  if (name) {
+    const n = store.findNetworkByName(name);
+    if (!n) throw new HttpError(404, `no network "${name}"`);
+    return n;
+  }
+  const all = store.listNetworks();
+  if (all.length !== 1) throw new HttpError(400, 'name the network: ?network=NAME');
+  return all[0]!;
+}
+
+/** Handles a request under /api/v1; returns false for other paths. */
+export async function adminApi(
+  store: Store,
+  req: IncomingMessage,
+  res: ServerResponse,
+  now: number,
+): Promise<boolean> {
+  const url = new URL(req.url ?? '/', 'http://x');
+  if (!url.pathname.startsWith('/api/v1/')) return false;
+  try {
+    // Browsers attach ambient credentials; this API takes only explicit bearer keys, and refuses
+    // anything a web page could have sent on someone's behalf.
+    if (req.headers.origin !== undefined) throw new HttpError(403, 'cross-origin requests are refused');
+    const auth = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
+    if (!auth) throw new HttpError(401, 'missing Authorization: Bearer <api key>');
+    store.verifyApiKey(auth[1]!, now);
+    const path = url.pathname.slice('/api/v1'.length);
+    const method = req.method ?? 'GET';
+    const deviceRoute = /^\/devices\/([A-Za-z0-9_-]{1,64})(\/routes)?$/.exec(path);
+    if (method === 'GET' && path === '/devices') {
+      send(
+        res,
+        200,
+        store.listNetworks().flatMap((n) => store.listDevices(n.id).map((d) => ({ ...d, network: n.name }))),
+      );
+    } else if (deviceRoute && method === 'DELETE' && !deviceRoute[2]) {
+      store.deleteDevice(deviceRoute[1]!, now);
+      send(res, 200, { deleted: deviceRoute[1] });
+    } else if (deviceRoute && method === 'POST' && deviceRoute[2]) {
+      const b = parseJson(routesBody, await body(req), 'body');
+      send(res, 200, store.approveRoutes(deviceRoute[1]!, b, now));
+    } else if (method === 'GET' && path === '/users') {
+      send(
+        res,
+        200,
+        store.listNetworks().flatMap((n) => store.listUsers(n.id).map((u) => ({ ...u, network: n.name }))),
+      );
+    } else if (method === 'POST' && path === '/users') {
+      const b = parseJson(userBody, await body(req), 'body');
+      const user = store.transaction(() => {
+        const networkId = b.network
+          ? (store.findNetworkByName(b.network) ?? store.createNetwork({ name: b.network }, now)).id
+          : undefined;
+        return store.createUser(
+          {
+            name: b.name,
+            ...(networkId ? { networkId } : {}),
+            ...(b.password ? { password: b.password } : {}),
+          },
+          now,
+        );
+      });
+      send(res, 201, user);
+    } else if (method === 'POST' && path === '/authkeys') {
+      const b = parseJson(authKeyBody, await body(req), 'body');
+      const user = store.findUserByName(b.user);
+      if (!user) throw new HttpError(404, `no user "${b.user}"`);
+      const { authKey, secret } = store.createAuthKey(
+        {
+          userId: user.id,
+          reusable: b.reusable ?? false,
+          ephemeral: b.ephemeral ?? false,
+          ...(b.expiresInSeconds ? { expiresAt: now + b.expiresInSeconds * 1000 } : {}),
+        },
+        now,
+      );
+      send(res, 201, { key: secret, authKey });
+    } else if (path === '/policy' && method === 'GET') {
+      const n = network(store, url.searchParams.get('network'));
+      send(res, 200, { network: n.name, policy: store.getPolicy(n.id)?.text ?? null });
+    } else if (path === '/policy' && method === 'PUT') {
+      const n = network(store, url.searchParams.get('network'));
+      const text = await body(req);
+      const result = runPolicyTests(parsePolicy(text, 'body'), policyContext(store, n.id));
+      if (!result.ok) throw new HttpError(400, `policy tests failed: ${result.failures.join('; ')}`);
+      store.setPolicy(n.id, text, now);
+      send(res, 200, { network: n.name, updated: true });
+    } else {
+      throw new HttpError(404, `no ${method} ${url.pathname}`);
+    }
+  } catch (error) {
+    if (error instanceof HttpError) send(res, error.status, { error: error.message });
+    else if (error instanceof StoreError)
+      send(res, STATUS[error.code] ?? 400, { error: error.message, code: error.code });
+    else if (error instanceof SchemaError || error instanceof PolicyError || error instanceof HujsonError) {
+      send(res, 400, { error: error.message });
+    } else throw error;
+  }
+  return true;
+}
