@@ -147,6 +147,35 @@ describe('burrow-server serve', () => {
     expect(await (await fetch(`${running.url}/metrics`)).text()).toMatch(/^burrow_control_streams 1$/m);
   });
 
+  it('approves advertised routes and exit nodes that the policy autoApprovers allow, and only those', async () => {
+    const { db, running } = await server();
+    cli(db, 'users', 'create', 'alice', '--network', 'home');
+    const authKey = cli(db, 'authkeys', 'create', '--user', 'alice');
+    const store = openSqliteStore({ path: db });
+    const home = store.findNetworkByName('home')!;
+    store.setPolicy(
+      home.id,
+      '{"acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]}], "autoApprovers": {"routes": {"10.0.0.0/8": ["alice"]}, "exitNode": ["alice"]}}',
+      Date.now(),
+    );
+    store.close();
+    const gw = await Device.connect(running);
+    await gw.register(authKey, 'gw');
+    gw.channel.send({
+      type: 'routes',
+      advertiseRoutes: ['10.1.0.0/16', '192.168.1.0/24'],
+      advertiseExitNode: true,
+    });
+    gw.channel.send({ type: 'ping', id: 1 });
+    await gw.next((m): m is Extract<ServerMessage, { type: 'pong' }> => m.type === 'pong');
+    const [device] = JSON.parse(cli(db, 'devices', 'list', '--json')) as {
+      approvedRoutes: string[];
+      exitNodeApproved: boolean;
+    }[];
+    expect(device!.approvedRoutes).toEqual(['10.1.0.0/16']);
+    expect(device!.exitNodeApproved).toBe(true);
+  });
+
   it('registers a device by interactive login in a browser form', async () => {
     const { db, running } = await server();
     const store = openSqliteStore({ path: db });

@@ -1,5 +1,7 @@
 import type { ClientMessage, Netmap, NodeInfo, ServerMessage } from '../../src/control/messages.js';
+import { autoApprovedRoutes, parsePolicy } from '../../src/policy/index.js';
 import type { ControlConnection, ServerChannel } from '../control/listener.js';
+import { policyContext } from '../policy-context.js';
 import { StoreError } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import type { NetmapBuilder } from './netmap.js';
@@ -133,15 +135,37 @@ export class Coordinator {
         return null;
       case 'routes':
         if (deviceId === null) throw new StoreError('forbidden', 'register first');
-        store.setAdvertisedRoutes(
-          deviceId,
-          { routes: message.advertiseRoutes, exitNode: message.advertiseExitNode },
-          now,
-        );
+        store.transaction(() => {
+          const offer = { routes: message.advertiseRoutes, exitNode: message.advertiseExitNode };
+          this.autoApprove(store.setAdvertisedRoutes(deviceId, offer, now).id, now);
+        });
         return null;
       case 'ping':
         channel.send({ type: 'pong', id: message.id });
         return null;
+    }
+  }
+
+  /** Approves what the network's policy (autoApprovers) approves of a device's advertised routes. */
+  private autoApprove(deviceId: string, now: number): void {
+    const { store } = this.options;
+    const device = store.getDevice(deviceId);
+    const stored = store.getPolicy(device.networkId);
+    if (!stored) return;
+    const ctx = policyContext(store, device.networkId);
+    const self = ctx.devices.find((d) => d.id === device.id);
+    if (!self) return;
+    const advertised = [
+      ...device.advertisedRoutes,
+      ...(device.advertisesExitNode ? ['0.0.0.0/0', '::/0'] : []),
+    ];
+    const approved = autoApprovedRoutes(parsePolicy(stored.text), ctx, self, advertised);
+    const exitNode = device.exitNodeApproved || (approved.includes('0.0.0.0/0') && approved.includes('::/0'));
+    const routes = [
+      ...new Set([...device.approvedRoutes, ...approved.filter((r) => r !== '0.0.0.0/0' && r !== '::/0')]),
+    ];
+    if (exitNode !== device.exitNodeApproved || routes.length !== device.approvedRoutes.length) {
+      store.approveRoutes(device.id, { routes, exitNode }, now);
     }
   }
 
