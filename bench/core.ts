@@ -6,8 +6,8 @@
 import { performance } from 'node:perf_hooks';
 import { nobleCrypto, nodeCrypto, randomBytes, selectCrypto } from '../src/crypto/index.js';
 import type { CryptoProvider } from '../src/crypto/types.js';
+import { parseCidr } from '../src/packet/ip-text.js';
 import type { Action } from '../src/wireguard/actions.js';
-import { parseCidr } from '../src/wireguard/allowed-ips.js';
 import { Device } from '../src/wireguard/device.js';
 import { generatePrivateKey } from '../src/wireguard/keys.js';
 

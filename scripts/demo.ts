@@ -6,8 +6,8 @@
 import dgram from 'node:dgram';
 import { performance } from 'node:perf_hooks';
 import { randomBytes, selectCrypto } from '../src/crypto/index.js';
+import { parseCidr } from '../src/packet/ip-text.js';
 import type { Action } from '../src/wireguard/actions.js';
-import { parseCidr } from '../src/wireguard/allowed-ips.js';
 import { scaleLimits } from '../src/wireguard/constants.js';
 import { Device } from '../src/wireguard/device.js';
 import { encodeKey, generatePrivateKey } from '../src/wireguard/keys.js';

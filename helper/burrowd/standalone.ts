@@ -2,7 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { randomBytes } from '../../src/crypto/index.js';
-import { formatAddr } from '../../src/wireguard/allowed-ips.js';
+import { formatAddr } from '../../src/packet/ip-text.js';
 import { Device } from '../../src/wireguard/device.js';
 import type { UdpBind } from '../bind/bind.js';
 import { openBind } from '../bind/linux-bind.js';

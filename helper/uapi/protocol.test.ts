@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { formatAddr, parseCidr } from '../../src/packet/ip-text.js';
 import { endpointText } from '../../src/wireguard/actions.js';
-import { formatAddr, parseCidr } from '../../src/wireguard/allowed-ips.js';
 import { EINVAL, EPROTO } from './errno.js';
 import { formatGet, parseSet, type UapiError, type UapiSetRequest, type UapiState } from './protocol.js';
 

@@ -4,9 +4,10 @@
  * functions: formatGet writes the answer to `get=1`, parseSet reads and fully validates `set=1`.
  * The framing and the trailing `errno=` line belong to the server.
  */
+
+import { formatAddr, parseCidr } from '../../src/packet/ip-text.js';
 import type { Endpoint } from '../../src/wireguard/actions.js';
 import { endpointText } from '../../src/wireguard/actions.js';
-import { formatAddr, parseCidr } from '../../src/wireguard/allowed-ips.js';
 import { parseDecimal, parseEndpoint } from '../wgconfig/values.js';
 import { EINVAL, EPROTO } from './errno.js';
 

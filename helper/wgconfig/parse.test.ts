@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatAddr } from '../../src/wireguard/allowed-ips.js';
+import { formatAddr } from '../../src/packet/ip-text.js';
 import { encodeKey } from '../../src/wireguard/keys.js';
 import { parseWgConfig } from './parse.js';
 import { WgConfigError } from './types.js';

@@ -8,7 +8,7 @@
  * run shell commands from a config file or write the file back, and a file that expects either would
  * otherwise come up differently from what its author meant.
  */
-import { parseCidr } from '../../src/wireguard/allowed-ips.js';
+import { parseCidr } from '../../src/packet/ip-text.js';
 import { decodeKey } from '../../src/wireguard/keys.js';
 import {
   type Cidr,

@@ -2,7 +2,7 @@
  * Value syntax shared by config files and the UAPI: numbers, IP literals, hostnames, endpoints.
  * Each parser throws an Error whose message is only the reason; callers add where and which key.
  */
-import { formatAddr, parseCidr } from '../../src/wireguard/allowed-ips.js';
+import { formatAddr, parseCidr } from '../../src/packet/ip-text.js';
 import type { WgEndpoint } from './types.js';
 
 const DECIMAL = /^(?:0|[1-9][0-9]*)$/;

@@ -4,7 +4,7 @@
  * containment, and formatted canonically ("100.64.0.5/32") for the filters sent to devices.
  * The address text forms are those of WireGuard's AllowedIPs parser, which this reuses.
  */
-import { formatAddr, parseCidr } from '../wireguard/allowed-ips.js';
+import { formatAddr, parseCidr } from '../packet/ip-text.js';
 
 export interface Prefix {
   readonly family: 4 | 6;

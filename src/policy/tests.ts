@@ -9,7 +9,7 @@
  * there is one. A destination device is tried at both its addresses (IPv4 and IPv6), and the
  * expectation must hold at each, over every protocol of the test (TCP by default).
  */
-import { formatAddr } from '../wireguard/allowed-ips.js';
+import { formatAddr } from '../packet/ip-text.js';
 import { allows } from './evaluate.js';
 import { type PolicyContext, type PolicyDevice, readContext } from './model.js';
 import { formatPrefix, parseAddress } from './prefix.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { prng } from '../../test/support/rng.js';
-import { AllowedIps, formatAddr, parseCidr } from './allowed-ips.js';
+import { formatAddr, parseCidr } from '../packet/ip-text.js';
+import { AllowedIps } from './allowed-ips.js';
 
 const ip = (text: string) => parseCidr(text).addr;
 

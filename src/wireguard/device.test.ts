@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ipv4, ipv6, seqPayload } from '../../test/support/ip-packet.js';
 import { Sim, type SimNode } from '../../test/support/wg-sim.js';
 import { selectCrypto } from '../crypto/index.js';
-import { parseCidr } from './allowed-ips.js';
+import { parseCidr } from '../packet/ip-text.js';
 import { DEFAULT_LIMITS, scaleLimits } from './constants.js';
 
 const crypto = selectCrypto();

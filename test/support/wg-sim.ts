@@ -1,6 +1,6 @@
 import type { CryptoProvider } from '../../src/crypto/types.js';
+import { parseCidr } from '../../src/packet/ip-text.js';
 import type { Action, Endpoint } from '../../src/wireguard/actions.js';
-import { parseCidr } from '../../src/wireguard/allowed-ips.js';
 import type { ProtocolLimits } from '../../src/wireguard/constants.js';
 import { Device } from '../../src/wireguard/device.js';
 import { generatePrivateKey } from '../../src/wireguard/keys.js';
