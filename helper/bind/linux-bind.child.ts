@@ -7,32 +7,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { done, errorOf, timeout } from '../../test/support/child-script.js';
 import type { Datagram } from './bind.js';
 import { type LinuxBind, openBind } from './linux-bind.js';
 
 const [scenario = ''] = process.argv.slice(2);
 const MARK = 0x80000;
-
-function done(result: unknown): void {
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-}
-
-function timeout(ms: number, what: string): NodeJS.Timeout {
-  return setTimeout(() => {
-    process.stderr.write(`timed out: ${what}\n`);
-    process.exit(3);
-  }, ms);
-}
-
-function errorOf(fn: () => unknown): { name: string; message: string; code?: string } | undefined {
-  try {
-    fn();
-  } catch (e) {
-    const err = e as Error & { code?: string };
-    return { name: err.name, message: err.message, ...(err.code ? { code: err.code } : {}) };
-  }
-  return undefined;
-}
 
 const text = (s: string) => new TextEncoder().encode(s);
 const str = (b: Uint8Array) => new TextDecoder().decode(b);

@@ -6,6 +6,7 @@
  * end by itself, which shows that a closed device does not keep the event loop alive.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { done, errorOf, timeout } from '../../test/support/child-script.js';
 import { ipv4 } from '../../test/support/ip-packet.js';
 import { openTun } from './linux-tun.js';
 
@@ -73,27 +74,6 @@ function parseEcho(packet: Uint8Array): Echo | undefined {
     payload: icmp.subarray(8),
     checksumsValid: checksum(packet.subarray(0, 20)) === 0 && checksum(icmp) === 0,
   };
-}
-
-function done(result: unknown): void {
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-}
-
-function timeout(ms: number, what: string): NodeJS.Timeout {
-  return setTimeout(() => {
-    process.stderr.write(`timed out: ${what}\n`);
-    process.exit(3);
-  }, ms);
-}
-
-function errorOf(fn: () => unknown): { name: string; message: string; code?: string } | undefined {
-  try {
-    fn();
-  } catch (e) {
-    const err = e as Error & { code?: string };
-    return { name: err.name, message: err.message, ...(err.code ? { code: err.code } : {}) };
-  }
-  return undefined;
 }
 
 const scenarios: Record<string, () => void> = {
