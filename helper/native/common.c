@@ -109,6 +109,13 @@ bool bn_set_double(napi_env env, napi_value obj, const char *key, double value) 
   return napi_create_double(env, value, &v) == napi_ok && napi_set_named_property(env, obj, key, v) == napi_ok;
 }
 
+bool bn_set_errno_name(napi_env env, napi_value obj, const char *key, int err) {
+  if (err == 0) return true;
+  napi_value v;
+  return napi_create_string_utf8(env, bn_errno_name(err), NAPI_AUTO_LENGTH, &v) == napi_ok &&
+         napi_set_named_property(env, obj, key, v) == napi_ok;
+}
+
 /* ---- bn_io life cycle ---------------------------------------------------------------------- */
 
 static void release_js(bn_io *io) {

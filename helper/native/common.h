@@ -41,6 +41,8 @@ const char *bn_errno_name(int err);
 bool bn_args(napi_env env, napi_callback_info info, size_t argc, napi_value *argv);
 bool bn_get_u32(napi_env env, napi_value value, const char *what, uint32_t *out);
 bool bn_set_double(napi_env env, napi_value obj, const char *key, double value);
+/* Sets obj[key] to the errno's name ("EAGAIN"), or leaves obj alone when err is 0. */
+bool bn_set_errno_name(napi_env env, napi_value obj, const char *key, int err);
 
 /*
  * A polled descriptor owned by a JS external. Freed when both the external is collected and the

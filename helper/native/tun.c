@@ -248,11 +248,7 @@ napi_value bn_tun_stats(napi_env env, napi_callback_info info) {
   bn_set_double(env, o, "bytesWritten", (double)t->bytes_written);
   bn_set_double(env, o, "writeDropped", (double)t->write_dropped);
   bn_set_double(env, o, "writeErrors", (double)t->write_errors);
-  if (t->last_write_errno) {
-    napi_value code;
-    napi_create_string_utf8(env, bn_errno_name(t->last_write_errno), NAPI_AUTO_LENGTH, &code);
-    napi_set_named_property(env, o, "lastWriteError", code);
-  }
+  bn_set_errno_name(env, o, "lastWriteError", t->last_write_errno);
   return o;
 }
 

@@ -475,7 +475,7 @@ napi_value bn_udp_stats(napi_env env, napi_callback_info info) {
   if (!bn_args(env, info, 1, argv)) return NULL;
   bn_udp *u = (bn_udp *)bn_io_unwrap(env, argv[0], UDP_MAGIC, false, "UDP bind");
   if (!u) return NULL;
-  napi_value o, code;
+  napi_value o;
   BN_CALL(env, napi_create_object(env, &o));
   bn_set_double(env, o, "packetsReceived", (double)u->packets_received);
   bn_set_double(env, o, "bytesReceived", (double)u->bytes_received);
@@ -486,14 +486,8 @@ napi_value bn_udp_stats(napi_env env, napi_callback_info info) {
   bn_set_double(env, o, "bytesSent", (double)u->bytes_sent);
   bn_set_double(env, o, "sendDropped", (double)u->send_dropped);
   bn_set_double(env, o, "sendErrors", (double)u->send_errors);
-  if (u->last_send_errno) {
-    napi_create_string_utf8(env, bn_errno_name(u->last_send_errno), NAPI_AUTO_LENGTH, &code);
-    napi_set_named_property(env, o, "lastSendError", code);
-  }
-  if (u->last_receive_errno) {
-    napi_create_string_utf8(env, bn_errno_name(u->last_receive_errno), NAPI_AUTO_LENGTH, &code);
-    napi_set_named_property(env, o, "lastReceiveError", code);
-  }
+  bn_set_errno_name(env, o, "lastSendError", u->last_send_errno);
+  bn_set_errno_name(env, o, "lastReceiveError", u->last_receive_errno);
   return o;
 }
 
