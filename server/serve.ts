@@ -3,7 +3,6 @@ import type { Socket } from 'node:net';
 import { randomBytes, selectCrypto } from '../src/crypto/index.js';
 import { attachControl } from './control/listener.js';
 import { Coordinator } from './coordinator/coordinator.js';
-import { NetmapBuilder } from './coordinator/netmap.js';
 import { adminApi } from './http/admin-api.js';
 import { Metrics } from './metrics.js';
 import { loadOrCreateServerKey } from './server-key.js';
@@ -67,10 +66,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const bracket = (host: string) => (host.includes(':') ? `[${host}]` : host);
   let boundUrl = `http://${bracket(options.host)}:${options.port}`;
   const publicUrl = () => options.publicUrl ?? boundUrl;
-  const builder = new NetmapBuilder(store);
   const coordinator = new Coordinator({
     store,
-    builder,
     publicUrl,
     now: Date.now,
     ...(options.log ? { log: options.log } : {}),

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { connect as tcpConnect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connectControl } from '../../helper/control/connect.js';
-import { encodeFrame } from '../../src/control/framing.js';
+import { encodeFrame, MAX_CLIENT_FRAME } from '../../src/control/framing.js';
 import type { ClientMessage } from '../../src/control/messages.js';
 import { clientHandshake } from '../../src/control/noise-session.js';
 import { randomBytes, selectCrypto } from '../../src/crypto/index.js';
@@ -115,5 +115,16 @@ describe('control channel over HTTP upgrade', () => {
     await closed;
     await new Promise((r) => setTimeout(r, 50));
     expect(s.closes[0]).toMatch(/^invalid message: \$\.nodeKey: expected a base64 32-byte key/);
+  });
+
+  it('drops a device that sends a frame larger than any device message, before reading it', async () => {
+    const s = await serve();
+    const channel = await connectControl(s.url, options(s.serverKey.publicKey));
+    const closed = new Promise<string>((r) => channel.onClose(r));
+    const big = 'x'.repeat(MAX_CLIENT_FRAME);
+    channel.send({ type: 'register', nodeKey: big } as unknown as ClientMessage);
+    await closed;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(s.closes[0]).toMatch(/^bad frame: frame of \d+ bytes exceeds 1048576/);
   });
 });

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ControlChannel, socketStream } from '../../src/control/channel.js';
-import { encodeFrame, FirstFrameReader, FrameError } from '../../src/control/framing.js';
+import { encodeFrame, FirstFrameReader, FrameError, MAX_CLIENT_FRAME } from '../../src/control/framing.js';
 import {
   type ClientMessage,
   clientHello,
@@ -92,7 +92,12 @@ export function attachControl(
       );
       socket.write(encodeFrame(message));
       clearTimeout(timer);
-      channel = new ControlChannel<ClientMessage, ServerMessage>(stream, session, clientMessage);
+      channel = new ControlChannel<ClientMessage, ServerMessage>(
+        stream,
+        session,
+        clientMessage,
+        MAX_CLIENT_FRAME,
+      );
       onConnection({ machineKey: accepted.machineKey, channel });
       channel.receive(rest);
     };

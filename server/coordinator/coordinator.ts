@@ -1,21 +1,13 @@
-import type { ClientMessage, Netmap, NodeInfo, ServerMessage } from '../../src/control/messages.js';
+import type { ClientMessage, ServerMessage } from '../../src/control/messages.js';
 import { autoApprovedRoutes, parsePolicy } from '../../src/policy/index.js';
 import type { ControlConnection, ServerChannel } from '../control/listener.js';
 import { policyContext } from '../policy-context.js';
 import { StoreError } from '../store/errors.js';
 import type { Store } from '../store/store.js';
-import type { NetmapBuilder } from './netmap.js';
-
-interface Stream {
-  deviceId: string;
-  networkId: string;
-  channel: ServerChannel;
-  last: Netmap;
-}
+import { MapEngine, type StreamSink } from './map-engine.js';
 
 export interface CoordinatorOptions {
   store: Store;
-  builder: NetmapBuilder;
   /** Where users sign in: login URLs are `${publicUrl()}/login/<session>`. */
   publicUrl: () => string;
   /** Unix wall-clock ms. */
@@ -25,19 +17,24 @@ export interface CoordinatorOptions {
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
+/** A device that lets this much go unread is dropped; it gets a full map when it comes back. */
+const MAX_UNSENT_BYTES = 64 << 20;
+
 /**
  * The control plane's live half: registers devices over their control channels, streams each one
  * its map (a full map, then deltas), and follows the store's change feed, so changes made by any
  * process (the admin CLI included) reach the devices they concern.
  */
 export class Coordinator {
-  private readonly streams = new Map<string, Stream>();
+  private readonly engine: MapEngine;
   private readonly pendingLogins = new Map<string, ServerChannel>();
   private seq: number;
   private stopped = false;
+  private pollQueued = false;
 
   constructor(private readonly options: CoordinatorOptions) {
     this.seq = options.store.currentSeq();
+    this.engine = new MapEngine(options.store, options.now);
   }
 
   /** Stops touching the store: connections closing during shutdown leave devices as they were. */
@@ -46,16 +43,28 @@ export class Coordinator {
   }
 
   get streamCount(): number {
-    return this.streams.size;
+    return this.engine.streamCount;
+  }
+
+  /** The map the device would be sent now (for the admin API and tests). */
+  netmap(deviceId: string) {
+    return this.engine.netmap(deviceId);
   }
 
   accept(connection: ControlConnection): void {
     const machineKey = b64(connection.machineKey);
     const { channel } = connection;
     let deviceId: string | null = null;
+    const sink: StreamSink = {
+      sendJson: (json) => {
+        if (channel.unsentBytes > MAX_UNSENT_BYTES) channel.close('too slow reading its map');
+        else channel.sendJson(json);
+      },
+      close: (reason) => channel.close(reason),
+    };
     channel.onMessage((message) => {
       try {
-        deviceId = this.handle(message, machineKey, deviceId, channel) ?? deviceId;
+        deviceId = this.handle(message, machineKey, deviceId, channel, sink) ?? deviceId;
       } catch (error) {
         const reason = error instanceof StoreError ? error.message : 'internal error';
         if (!(error instanceof StoreError)) this.options.log?.(`control: ${(error as Error).stack}`);
@@ -65,15 +74,14 @@ export class Coordinator {
     });
     channel.onClose(() => {
       for (const [id, ch] of this.pendingLogins) if (ch === channel) this.pendingLogins.delete(id);
-      if (deviceId === null || this.stopped) return;
-      const stream = this.streams.get(deviceId);
-      if (stream?.channel !== channel) return;
-      this.streams.delete(deviceId);
+      if (deviceId === null || this.stopped || !this.engine.detach(deviceId, sink)) return;
       const { store } = this.options;
-      const device = store.getDevice(deviceId);
+      const device = store.findDeviceByMachineKey(machineKey);
+      if (device?.id !== deviceId) return; // deleted meanwhile
       if (device.ephemeral) store.deleteDevice(device.id, this.options.now());
       else
         store.setDeviceStatus(device.id, { online: false, lastSeen: this.options.now() }, this.options.now());
+      this.pollSoon();
     });
   }
 
@@ -83,6 +91,7 @@ export class Coordinator {
     machineKey: string,
     deviceId: string | null,
     channel: ServerChannel,
+    sink: StreamSink,
   ): string | null {
     const { store } = this.options;
     const now = this.options.now();
@@ -96,7 +105,7 @@ export class Coordinator {
         };
         if (message.authKey !== undefined) {
           const device = store.registerDeviceWithAuthKey(message.authKey, who, now);
-          this.options.builder.invalidate(device.networkId);
+          this.poll();
           channel.send(this.registered(device.id));
           return device.id;
         }
@@ -104,6 +113,7 @@ export class Coordinator {
         if (known && (known.keyExpiry === null || known.keyExpiry > now)) {
           const device =
             known.nodeKey === message.nodeKey ? known : store.rotateNodeKey(known.id, message.nodeKey, now);
+          this.poll();
           channel.send(this.registered(device.id));
           return device.id;
         }
@@ -118,20 +128,16 @@ export class Coordinator {
       }
       case 'map': {
         if (deviceId === null) throw new StoreError('forbidden', 'register before asking for a map');
-        const device = store.setDeviceStatus(
-          deviceId,
-          { online: true, lastSeen: now, endpoints: message.endpoints },
-          now,
-        );
-        const map = this.options.builder.build(device.id);
-        this.streams.get(device.id)?.channel.close('replaced by a newer connection');
-        this.streams.set(device.id, { deviceId: device.id, networkId: device.networkId, channel, last: map });
-        channel.send({ type: 'full-map', seq: store.currentSeq(), map });
+        store.setDeviceStatus(deviceId, { online: true, lastSeen: now, endpoints: message.endpoints }, now);
+        // Bring every map (and the engine's memory) up to this write, then start this stream there.
+        this.poll();
+        this.engine.attach(deviceId, sink, this.seq);
         return null;
       }
       case 'endpoints':
         if (deviceId === null) throw new StoreError('forbidden', 'register first');
         store.setDeviceStatus(deviceId, { endpoints: message.endpoints, lastSeen: now }, now);
+        this.pollSoon();
         return null;
       case 'routes':
         if (deviceId === null) throw new StoreError('forbidden', 'register first');
@@ -139,6 +145,7 @@ export class Coordinator {
           const offer = { routes: message.advertiseRoutes, exitNode: message.advertiseExitNode };
           this.autoApprove(store.setAdvertisedRoutes(deviceId, offer, now).id, now);
         });
+        this.pollSoon();
         return null;
       case 'ping':
         channel.send({ type: 'pong', id: message.id });
@@ -170,13 +177,23 @@ export class Coordinator {
   }
 
   private registered(deviceId: string): ServerMessage {
-    const map = this.options.builder.build(deviceId);
-    return { type: 'register-result', status: 'ok', self: map.self };
+    return { type: 'register-result', status: 'ok', self: this.engine.self(deviceId) };
+  }
+
+  /** Sends this process's own writes on once the current burst of messages is handled. */
+  private pollSoon(): void {
+    if (this.pollQueued) return;
+    this.pollQueued = true;
+    setImmediate(() => {
+      this.pollQueued = false;
+      this.poll();
+    });
   }
 
   /**
-   * Follows the change feed: completes interactive logins, and sends each stream in a changed
-   * network the difference between its last map and its new one.
+   * Follows the change feed (this process's writes and any other's, such as the admin CLI's):
+   * completes interactive logins, brings every stream's map up to date, and takes expired node keys
+   * out of the maps.
    */
   poll(): void {
     if (this.stopped) return;
@@ -185,6 +202,7 @@ export class Coordinator {
       const session = store.getLoginSession(id);
       if (session.completedDeviceId) {
         this.pendingLogins.delete(id);
+        this.poll();
         channel.send(this.registered(session.completedDeviceId));
       } else if (session.expiresAt <= this.options.now()) {
         this.pendingLogins.delete(id);
@@ -192,50 +210,11 @@ export class Coordinator {
       }
     }
     const current = store.currentSeq();
-    if (current === this.seq) return;
-    const networks = new Set([...this.streams.values()].map((s) => s.networkId));
-    const changed = [...networks].filter((n) => {
-      const changes = store.changesSince(n, this.seq);
-      return changes === null || changes.length > 0;
-    });
-    this.seq = current;
-    for (const n of changed) this.options.builder.invalidate(n);
-    for (const stream of this.streams.values()) {
-      if (changed.includes(stream.networkId)) this.refresh(stream, current);
+    if (current !== this.seq) {
+      const changes = store.changesAfter(this.seq);
+      this.seq = Math.max(current, changes?.at(-1)?.seq ?? current);
+      this.engine.apply(changes, this.seq);
     }
-  }
-
-  private refresh(stream: Stream, seq: number): void {
-    let next: Netmap;
-    try {
-      next = this.options.builder.build(stream.deviceId);
-    } catch (error) {
-      if (error instanceof StoreError && error.code === 'not-found') {
-        stream.channel.close('device deleted');
-        this.streams.delete(stream.deviceId);
-        return;
-      }
-      throw error;
-    }
-    const before = new Map(stream.last.peers.map((p) => [p.id, p]));
-    const after = new Map(next.peers.map((p) => [p.id, p]));
-    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-    const peersAdded: NodeInfo[] = [...after.values()].filter((p) => !before.has(p.id));
-    const peersRemoved = [...before.keys()].filter((id) => !after.has(id));
-    const peersChanged = [...after.values()].filter((p) => before.has(p.id) && !same(before.get(p.id), p));
-    const filterChanged = !same(stream.last.filter, next.filter);
-    const selfChanged = !same(stream.last.self, next.self);
-    stream.last = next;
-    if (!peersAdded.length && !peersRemoved.length && !peersChanged.length && !filterChanged && !selfChanged)
-      return;
-    stream.channel.send({
-      type: 'delta',
-      seq,
-      ...(peersAdded.length ? { peersAdded } : {}),
-      ...(peersRemoved.length ? { peersRemoved } : {}),
-      ...(peersChanged.length ? { peersChanged } : {}),
-      ...(filterChanged ? { filter: next.filter } : {}),
-      ...(selfChanged ? { self: next.self } : {}),
-    });
+    this.engine.expire(this.seq);
   }
 }

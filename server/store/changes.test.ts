@@ -21,6 +21,13 @@ describe('change feed', () => {
     expect(t.store.changesSince(ana.networkId, 3)?.map((c) => c.seq)).toEqual([4]);
     expect(t.store.changesSince(ana.networkId, 4)).toEqual([]);
     expect(t.store.changesSince(bo.networkId, 0)?.map((c) => [c.seq, c.deviceId])).toEqual([[2, b.id]]);
+    // The coordinator reads every network's changes at once.
+    expect(t.store.changesAfter(1)?.map((c) => [c.seq, c.networkId])).toEqual([
+      [2, bo.networkId],
+      [3, ana.networkId],
+      [4, ana.networkId],
+    ]);
+    expect(t.store.changesAfter(5)).toBeNull();
   });
 
   it('answers null (send a full map) for a seq it cannot serve', () => {

@@ -166,6 +166,9 @@ export class SqliteStore implements Store {
   listAcceptedShares(recipientUserId: string) {
     return invites.acceptedBy(this.sql, recipientUserId);
   }
+  listShares() {
+    return invites.all(this.sql);
+  }
   sharesOfDevice(deviceId: string) {
     return invites.ofDevice(this.sql, deviceId);
   }
@@ -211,6 +214,9 @@ export class SqliteStore implements Store {
   }
   changesSince(networkId: string, seq: number) {
     return changes.changesSince(this.sql, networkId, seq);
+  }
+  changesAfter(seq: number) {
+    return changes.changesAfter(this.sql, seq);
   }
   pruneChanges(before: number) {
     return changes.prune(this.sql, before);

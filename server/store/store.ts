@@ -99,6 +99,8 @@ export interface Store {
   revokeShare(id: string, byUserId: string, now: number): void;
   listAcceptedShares(recipientUserId: string): Share[];
   sharesOfDevice(deviceId: string): Share[];
+  /** Every accepted share on the server (the coordinator loads them once and follows the feed). */
+  listShares(): Share[];
 
   // --- policy ---
   /** null until a policy was set; the policy layer supplies the default. */
@@ -132,6 +134,8 @@ export interface Store {
    * `seq` is ahead of the store), and the caller must send a full map.
    */
   changesSince(networkId: string, seq: number): ChangeRecord[] | null;
+  /** Every network's changes after `seq`, in order; null as for changesSince. */
+  changesAfter(seq: number): ChangeRecord[] | null;
   /** Housekeeping: forgets changes recorded before `before`; returns how many. */
   pruneChanges(before: number): number;
 }

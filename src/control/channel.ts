@@ -10,6 +10,8 @@ export interface ByteStream {
   write(bytes: Uint8Array): void;
   end(): void;
   onData(callback: (chunk: Uint8Array) => void): void;
+  /** Bytes queued for writing, if the stream can tell. */
+  backlog?(): number;
 }
 
 /** The shape of a Node socket, described here so that this file needs no Node import. */
@@ -17,6 +19,7 @@ export interface DuplexLike {
   write(bytes: Uint8Array): unknown;
   end(): unknown;
   on(event: 'data', listener: (chunk: Uint8Array) => void): unknown;
+  readonly writableLength?: number;
 }
 
 /** A socket as a ByteStream (Node's Buffers are Uint8Arrays). */
@@ -25,6 +28,7 @@ export function socketStream(socket: DuplexLike): ByteStream {
     write: (bytes) => socket.write(bytes),
     end: () => socket.end(),
     onData: (callback) => socket.on('data', callback),
+    backlog: () => socket.writableLength ?? 0,
   };
 }
 
@@ -34,7 +38,7 @@ export function socketStream(socket: DuplexLike): ByteStream {
  * the reason; nothing invalid reaches the handler.
  */
 export class ControlChannel<In, Out> {
-  private readonly reader = new FrameReader();
+  private readonly reader: FrameReader;
   private handler: ((message: In) => void) | undefined;
   private closeHandlers: ((reason: string) => void)[] = [];
   private closedWith: string | null = null;
@@ -44,7 +48,10 @@ export class ControlChannel<In, Out> {
     private readonly stream: ByteStream,
     private readonly session: ControlSession,
     private readonly incoming: Schema<In>,
-  ) {}
+    maxFrame?: number,
+  ) {
+    this.reader = new FrameReader(maxFrame);
+  }
 
   /** Feeds bytes that arrived on the stream (the owner wires the stream's data to this). */
   receive(chunk: Uint8Array): void {
@@ -89,8 +96,22 @@ export class ControlChannel<In, Out> {
   }
 
   send(message: Out): void {
+    this.sendJson(JSON.stringify(message));
+  }
+
+  /**
+   * Sends a message the caller has already serialised, so one JSON text can go to many channels
+   * (a fan-out) or be assembled from cached parts (a full map). The caller vouches that it is the
+   * JSON of an `Out`; the receiving side validates it as it validates everything.
+   */
+  sendJson(json: string): void {
     if (this.closedWith !== null) return;
-    this.stream.write(encodeFrame(this.session.seal(encoder.encode(JSON.stringify(message)))));
+    this.stream.write(encodeFrame(this.session.seal(encoder.encode(json))));
+  }
+
+  /** Bytes written but not yet taken by the stream (a slow reader's backlog). */
+  get unsentBytes(): number {
+    return this.stream.backlog?.() ?? 0;
   }
 
   get closed(): boolean {

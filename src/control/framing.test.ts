@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../test/support/rng.js';
-import { encodeFrame, FirstFrameReader, FrameError, FrameReader } from './framing.js';
+import { encodeFrame, FirstFrameReader, FrameError, FrameReader, MAX_FRAME } from './framing.js';
 
 describe('control framing', () => {
   it('reassembles frames from any chunking of the stream', () => {
@@ -24,7 +24,7 @@ describe('control framing', () => {
     const reader = new FrameReader(1000);
     const header = new Uint8Array([0, 0, 0x03, 0xe9]); // 1001
     expect(() => reader.push(header)).toThrow(FrameError);
-    expect(() => encodeFrame(new Uint8Array(5 << 20))).toThrow(/exceeds/);
+    expect(() => encodeFrame(new Uint8Array(MAX_FRAME + 1))).toThrow(/exceeds/);
   });
 
   it('survives random garbage: frames or a FrameError, nothing else', () => {

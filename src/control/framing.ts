@@ -5,8 +5,13 @@
  */
 
 export const FRAME_HEADER = 4;
-/** Largest frame either side accepts: a full netmap of a large network fits, and no more. */
-export const MAX_FRAME = 4 << 20;
+/**
+ * Largest frame a device accepts: the full map of a 20,000-device network (the schema's limit)
+ * fits. The server reads with a much smaller limit (MAX_CLIENT_FRAME): devices send small messages.
+ */
+export const MAX_FRAME = 64 << 20;
+/** Largest frame the server accepts from a device. */
+export const MAX_CLIENT_FRAME = 1 << 20;
 
 export class FrameError extends Error {}
 

@@ -8,6 +8,7 @@ const node: NodeInfo = {
   id: 'dev_1',
   name: 'laptop',
   user: 'alice@example.com',
+  network: 'alice',
   ips: ['100.64.0.1', 'fd7a:115c:a1e0::1'],
   nodeKey: KEY,
   discoKey: KEY,
@@ -36,7 +37,7 @@ describe('control messages', () => {
     const full = {
       type: 'full-map',
       seq: 7,
-      map: { self: node, peers: [node], filter: [], relays: [], dns: [] },
+      map: { self: node, peers: [node], filter: [], relays: [] },
     };
     expect(serverMessage.parse(full)).toEqual(full);
     const ok = { type: 'register-result', status: 'ok', self: node };
@@ -83,7 +84,7 @@ describe('control messages', () => {
       JSON.stringify({
         type: 'full-map',
         seq: 1,
-        map: { self: node, peers: [node], filter: [], relays: [], dns: [] },
+        map: { self: node, peers: [node], filter: [], relays: [] },
       }),
     ];
     for (let i = 0; i < 20_000; i++) {

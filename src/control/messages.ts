@@ -103,6 +103,8 @@ export const node = object({
   id,
   name: hostname,
   user: string({ min: 1, max: 128 }),
+  /** The name of the network the node belongs to (differs from ours for a device shared with us). */
+  network: string({ min: 1, max: 128 }),
   ips: array(ip, { max: 4 }),
   nodeKey: key,
   discoKey: key,
@@ -139,8 +141,6 @@ export const netmap = object({
   peers: array(node, { max: 20_000 }),
   filter: array(filterRule, { max: 20_000 }),
   relays: array(relayRegion, { max: 64 }),
-  /** MagicDNS-style names: name -> addresses. */
-  dns: array(object({ name: string({ min: 1, max: 253 }), ips: array(ip, { max: 4 }) }), { max: 20_000 }),
 });
 export type Netmap = Infer<typeof netmap>;
 
@@ -162,9 +162,25 @@ export const mapDelta = object({
   peersAdded: optional(array(node, { max: 20_000 })),
   peersChanged: optional(array(node, { max: 20_000 })),
   peersRemoved: optional(array(id, { max: 20_000 })),
+  /** The whole new filter, when its rules changed. */
   filter: optional(array(filterRule, { max: 20_000 })),
+  /**
+   * Or, when only the sources of some rules changed (a device joined or left a group the rules
+   * name), just those: addresses removed from then added to rule `index` of the current filter.
+   */
+  filterPatch: optional(
+    array(
+      object({
+        index: integer({ min: 0, max: 19_999 }),
+        srcAdded: array(cidr, { max: 65536 }),
+        srcRemoved: array(cidr, { max: 65536 }),
+      }),
+      { max: 20_000 },
+    ),
+  ),
   self: optional(node),
 });
+export type MapDelta = Infer<typeof mapDelta>;
 
 export const pong = object({ type: literal('pong'), id: integer({ min: 0, max: 2 ** 31 }) });
 export const serverError = object({ type: literal('error'), reason: text });

@@ -61,6 +61,7 @@ export class PolicyCompiler {
   private readonly members: Dev[] = [];
   private readonly shared: Dev[] = [];
   private readonly resolved = new Map<string, Resolved>();
+  private readonly rules: Rule[] = [];
   // Destinations, by how they find the devices they concern.
   private readonly byDevice = new Map<Dev, Reach[]>();
   private readonly byPrefix: { reach: Reach; prefix: Prefix }[] = [];
@@ -90,20 +91,19 @@ export class PolicyCompiler {
       else for (const tag of device.tags) push(this.tagged, tag, dev);
     });
     policy?.acls.forEach((acl, index) => {
-      this.index(this.rule(acl, index), acl);
+      const rule = this.rule(acl, index);
+      this.rules.push(rule);
+      this.index(rule, acl);
     });
   }
 
   /** The inbound filter of `device` (which must be in the context). */
-  compileFor(device: PolicyDevice): FilterRule[] {
+  compileFor(device: Pick<PolicyDevice, 'id'>): FilterRule[] {
     const dev = this.byId.get(device.id);
     if (dev === undefined) throw new Error(`device ${JSON.stringify(device.id)} is not in the context`);
     if (this.policy === null) {
       if (dev.device.shared) return [];
-      this.networkIps ??= Object.freeze(
-        minimalCover([...this.byId.values()].filter((d) => !d.device.shared).flatMap((d) => d.ips)),
-      );
-      return [{ srcIps: this.networkIps, dstPorts: [{ ip: '*', ports: ALL_PORTS }], protocols: [] }];
+      return [{ srcIps: this.networkSources(), dstPorts: [{ ip: '*', ports: ALL_PORTS }], protocols: [] }];
     }
 
     const dsts: DstsByRule = new Map();
@@ -138,6 +138,23 @@ export class PolicyCompiler {
       }
     }
     return out;
+  }
+
+  /**
+   * The source list of every rule, in policy order (without a policy: the network's addresses).
+   * They are the lists compiled filters share, so comparing two compilers' lists says whose reach
+   * changed between them.
+   */
+  sources(): (readonly string[])[] {
+    if (this.policy === null) return [this.networkSources()];
+    return this.rules.map((rule) => this.srcIps(rule));
+  }
+
+  private networkSources(): readonly string[] {
+    this.networkIps ??= Object.freeze(
+      minimalCover([...this.byId.values()].filter((d) => !d.device.shared).flatMap((d) => d.ips)),
+    );
+    return this.networkIps;
   }
 
   private rule(acl: AclRule, index: number): Rule {

@@ -32,6 +32,12 @@ export class Rng {
     return Math.floor(this.next() * maxExclusive);
   }
 
+  /** One of the items (which must not be empty). */
+  pick<T>(items: readonly T[]): T {
+    if (items.length === 0) throw new Error('pick from an empty list');
+    return items[this.int(items.length)]!;
+  }
+
   chance(p: number): boolean {
     return this.next() < p;
   }

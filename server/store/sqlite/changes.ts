@@ -50,21 +50,32 @@ export function currentSeq(sql: Sql): number {
   return sql.get<{ seq: number }>("SELECT seq FROM sqlite_sequence WHERE name = 'changes'")?.seq ?? 0;
 }
 
+type ChangeRow = {
+  seq: number;
+  network_id: string;
+  kind: ChangeKind;
+  device_id: string | null;
+  created_at: number;
+};
+
+const toRecord = (r: ChangeRow): ChangeRecord => ({
+  seq: r.seq,
+  networkId: r.network_id,
+  kind: r.kind,
+  deviceId: r.device_id,
+  createdAt: r.created_at,
+});
+
 export function changesSince(sql: Sql, networkId: string, seq: number): ChangeRecord[] | null {
   if (seq < (sql.meta(HORIZON) ?? 0) || seq > currentSeq(sql)) return null;
   return sql
-    .all<{ seq: number; network_id: string; kind: ChangeKind; device_id: string | null; created_at: number }>(
-      'SELECT * FROM changes WHERE network_id = ? AND seq > ? ORDER BY seq',
-      networkId,
-      seq,
-    )
-    .map((r) => ({
-      seq: r.seq,
-      networkId: r.network_id,
-      kind: r.kind,
-      deviceId: r.device_id,
-      createdAt: r.created_at,
-    }));
+    .all<ChangeRow>('SELECT * FROM changes WHERE network_id = ? AND seq > ? ORDER BY seq', networkId, seq)
+    .map(toRecord);
+}
+
+export function changesAfter(sql: Sql, seq: number): ChangeRecord[] | null {
+  if (seq < (sql.meta(HORIZON) ?? 0) || seq > currentSeq(sql)) return null;
+  return sql.all<ChangeRow>('SELECT * FROM changes WHERE seq > ? ORDER BY seq', seq).map(toRecord);
 }
 
 /** Deletes a prefix of the feed (up to the last change before `before`), so the horizon is exact. */

@@ -188,6 +188,10 @@ export function acceptedBy(sql: Sql, recipientUserId: string): Share[] {
     .map(toShare);
 }
 
+export function all(sql: Sql): Share[] {
+  return sql.all<ShareRow>(`${SHARES} ORDER BY s.created_at, s.id`).map(toShare);
+}
+
 export function ofDevice(sql: Sql, deviceId: string): Share[] {
   return sql
     .all<ShareRow>(`${SHARES} WHERE s.device_id = ? ORDER BY s.created_at, s.id`, deviceId)

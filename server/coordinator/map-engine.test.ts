@@ -1,0 +1,315 @@
+import { describe, expect, it } from 'vitest';
+import { type Netmap, netmap as netmapSchema, serverMessage } from '../../src/control/messages.js';
+import { applyDelta, canonicalNetmap, dnsNames } from '../../src/control/netmap-state.js';
+import { parseJson } from '../../src/control/schema.js';
+import { Rng } from '../../test/support/rng.js';
+import type { SqliteStore } from '../store/sqlite-store.js';
+import { DAY, identity, T0, useTempStore } from '../store/testing.js';
+import { MapEngine } from './map-engine.js';
+
+const t = useTempStore();
+
+function world() {
+  const { store } = t;
+  const home = store.createNetwork({ name: 'home' }, T0);
+  const alice = store.createUser({ name: 'alice', networkId: home.id }, T0);
+  const bob = store.createUser({ name: 'bob', networkId: home.id }, T0);
+  const carol = store.createUser({ name: 'carol' }, T0);
+  const dev = (userId: string, name: string) => store.registerDevice({ ...identity(name), userId }, T0);
+  return {
+    store,
+    home,
+    alice,
+    bob,
+    carol,
+    laptop: dev(alice.id, 'laptop'),
+    phone: dev(alice.id, 'phone'),
+    pc: dev(bob.id, 'pc'),
+    nas: dev(carol.id, 'nas'),
+  };
+}
+
+const names = (m: { peers: { name: string }[] }) => m.peers.map((p) => p.name).sort();
+const admitted = (m: { filter: { srcIps: string[] }[] }, ip: string) =>
+  m.filter.some((r) => r.srcIps.includes(`${ip}/32`));
+
+/** A device following its stream as burrowd does: full map, then deltas applied in order. */
+class Follower {
+  map: Netmap | null = null;
+  readonly messages: string[] = [];
+  closed: string | null = null;
+  readonly sink = {
+    sendJson: (json: string) => {
+      this.messages.push(json);
+      const m = parseJson(serverMessage, json); // everything sent passes the device's own checks
+      if (m.type === 'full-map') this.map = m.map;
+      else if (m.type === 'delta') this.map = applyDelta(this.map!, m);
+    },
+    close: (reason: string) => {
+      this.closed = reason;
+    },
+  };
+}
+
+/** Drives an engine from the store's change feed, as the coordinator does. */
+function feed(store: SqliteStore, now: () => number = () => T0) {
+  const engine = new MapEngine(store, now);
+  let seq = store.currentSeq();
+  const poll = () => {
+    const changes = store.changesAfter(seq);
+    seq = store.currentSeq();
+    engine.apply(changes, seq);
+    engine.expire(seq);
+  };
+  const follow = (deviceId: string) => {
+    const f = new Follower();
+    engine.attach(deviceId, f.sink, seq);
+    return f;
+  };
+  return { engine, poll, follow };
+}
+
+/** What a device would be sent if it connected now, worked out by an engine that saw no history. */
+const fresh = (store: SqliteStore, deviceId: string, now = T0) =>
+  canonicalNetmap(new MapEngine(store, () => now).netmap(deviceId));
+
+describe('maps', () => {
+  it('without a policy, a network sees itself and nothing of other networks', () => {
+    const w = world();
+    const e = new MapEngine(w.store, () => T0);
+    const m = e.netmap(w.laptop.id);
+    expect(netmapSchema.parse(m)).toEqual(m); // what the server sends is what the protocol accepts
+    expect(m.self.name).toBe('laptop');
+    expect(names(m)).toEqual(['pc', 'phone']);
+    expect(admitted(m, w.pc.ipv4)).toBe(true);
+    expect(admitted(m, w.nas.ipv4)).toBe(false);
+    expect(names(e.netmap(w.nas.id))).toEqual([]);
+    expect(
+      dnsNames(m)
+        .map((d) => d.name)
+        .sort(),
+    ).toEqual(['laptop', 'pc', 'phone']);
+  });
+
+  it('with a policy, peers are those either side may reach, and filters hold only what reaches the device', () => {
+    const w = world();
+    w.store.setPolicy(w.home.id, '{"acls": [{"action": "accept", "src": ["alice"], "dst": ["bob:22"]}]}', T0);
+    const e = new MapEngine(w.store, () => T0);
+    const laptop = e.netmap(w.laptop.id);
+    const pc = e.netmap(w.pc.id);
+    expect(names(laptop)).toEqual(['pc']); // alice's own devices may not reach each other
+    expect(names(pc)).toEqual(['laptop', 'phone']);
+    expect(admitted(laptop, w.pc.ipv4)).toBe(false); // bob may not start connections to alice
+    expect(pc.filter.some((r) => r.dstPorts.some((p) => p.ports.first === 22 && p.ports.last === 22))).toBe(
+      true,
+    );
+  });
+
+  it('a shared device is seen only by the recipient user, quarantined, and sees them back', () => {
+    const w = world();
+    const { code } = w.store.createInvite(
+      { deviceId: w.nas.id, byUserId: w.carol.id, recipientUserId: w.alice.id },
+      T0,
+    );
+    w.store.acceptInvite({ code }, w.alice.id, T0);
+    const e = new MapEngine(w.store, () => T0);
+    const laptop = e.netmap(w.laptop.id);
+    const nasPeer = laptop.peers.find((p) => p.name === 'nas')!;
+    expect(nasPeer.shared).toBe(true);
+    expect(admitted(laptop, w.nas.ipv4)).toBe(false); // it may never start a connection to alice
+    expect(dnsNames(laptop).map((d) => d.name)).toContain('nas.carol');
+    expect(names(e.netmap(w.pc.id))).not.toContain('nas'); // bob is in the network, not the share
+    const nas = e.netmap(w.nas.id);
+    expect(names(nas)).toEqual(['laptop', 'phone']);
+    expect(admitted(nas, w.laptop.ipv4)).toBe(true);
+    expect(admitted(nas, w.pc.ipv4)).toBe(false);
+  });
+
+  it('routes and exit nodes appear only when advertised and approved', () => {
+    const w = world();
+    w.store.setAdvertisedRoutes(w.pc.id, { routes: ['10.1.0.0/16'], exitNode: true }, T0);
+    const { poll, follow } = feed(w.store);
+    const laptop = follow(w.laptop.id);
+    let pc = laptop.map!.peers.find((p) => p.name === 'pc')!;
+    expect(pc.routes).toEqual([]);
+    expect(pc.exitNodeOption).toBe(false);
+    w.store.approveRoutes(w.pc.id, { routes: ['10.1.0.0/16'], exitNode: true }, T0);
+    poll();
+    pc = laptop.map!.peers.find((p) => p.name === 'pc')!;
+    expect(pc.routes).toEqual(['10.1.0.0/16']);
+    expect(pc.exitNodeOption).toBe(true);
+  });
+});
+
+describe('streams', () => {
+  it('an endpoint change sends each peer one small delta naming only that device', () => {
+    const w = world();
+    const extra = Array.from({ length: 60 }, (_, i) =>
+      w.store.registerDevice({ ...identity(`d${i}`), userId: w.bob.id }, T0),
+    );
+    const { poll, follow } = feed(w.store);
+    const followers = [w.laptop, w.phone, ...extra].map((d) => follow(d.id));
+    const nas = follow(w.nas.id);
+    w.store.setDeviceStatus(w.pc.id, { endpoints: ['192.0.2.7:41641'] }, T0);
+    poll();
+    for (const f of followers) {
+      expect(f.messages).toHaveLength(2);
+      const delta = JSON.parse(f.messages[1]!);
+      expect(Object.keys(delta).sort()).toEqual(['peersChanged', 'seq', 'type']);
+      expect(delta.peersChanged.map((p: { id: string }) => p.id)).toEqual([w.pc.id]);
+      expect(f.map!.peers.find((p) => p.id === w.pc.id)!.endpoints).toEqual(['192.0.2.7:41641']);
+    }
+    expect(nas.messages).toHaveLength(1); // another network hears nothing
+  });
+
+  it('a device joining a large network costs each peer its entry and a filter patch, not a new filter', () => {
+    const w = world();
+    for (let i = 0; i < 300; i++) w.store.registerDevice({ ...identity(`d${i}`), userId: w.bob.id }, T0);
+    const { poll, follow } = feed(w.store);
+    const laptop = follow(w.laptop.id);
+    const fullSize = laptop.messages[0]!.length;
+    const joined = w.store.registerDevice({ ...identity('new'), userId: w.alice.id }, T0);
+    poll();
+    const delta = JSON.parse(laptop.messages[1]!);
+    expect(delta.peersAdded.map((p: { id: string }) => p.id)).toEqual([joined.id]);
+    expect(delta.filter).toBeUndefined();
+    expect(delta.filterPatch).toHaveLength(1);
+    expect(laptop.messages[1]!.length).toBeLessThan(fullSize / 50);
+    expect(admitted(laptop.map!, joined.ipv4)).toBe(true);
+    w.store.deleteDevice(joined.id, T0);
+    poll();
+    expect(JSON.parse(laptop.messages[2]!).peersRemoved).toEqual([joined.id]);
+    expect(admitted(laptop.map!, joined.ipv4)).toBe(false);
+  });
+
+  it('a node key that expires leaves every map and ends its own stream; re-authenticating brings it back', () => {
+    const w = world();
+    let now = T0;
+    w.store.reauthenticateDevice(w.pc.id, now, now + DAY);
+    const { poll, follow } = feed(w.store, () => now);
+    const laptop = follow(w.laptop.id);
+    const pc = follow(w.pc.id);
+    expect(names(laptop.map!)).toContain('pc');
+    now += DAY;
+    poll();
+    expect(names(laptop.map!)).not.toContain('pc');
+    expect(pc.closed).toMatch(/expired/);
+    w.store.reauthenticateDevice(w.pc.id, now);
+    poll();
+    expect(names(laptop.map!)).toContain('pc');
+  });
+
+  it('a deleted device loses its stream; a policy change reaches every stream of its network', () => {
+    const w = world();
+    const { poll, follow } = feed(w.store);
+    const laptop = follow(w.laptop.id);
+    const pc = follow(w.pc.id);
+    w.store.setPolicy(
+      w.home.id,
+      '{"acls": [{"action": "accept", "src": ["alice"], "dst": ["alice:*"]}]}',
+      T0,
+    );
+    poll();
+    expect(names(laptop.map!)).toEqual(['phone']);
+    expect(names(pc.map!)).toEqual([]);
+    w.store.deleteDevice(w.pc.id, T0);
+    poll();
+    expect(pc.closed).toBe('device deleted');
+  });
+
+  it.each([0, 1, 2, 3, 4, 5, 6, 7])(
+    'maps kept by deltas equal freshly built ones through random changes (property, seed %i)',
+    (round) => {
+      {
+        const rng = new Rng(1000 + round);
+        const w = world();
+        const users = [
+          w.alice,
+          w.bob,
+          w.carol,
+          w.store.createUser({ name: 'dave', networkId: w.home.id }, T0),
+        ];
+        const devices = [w.laptop, w.phone, w.pc, w.nas].map((d) => d.id);
+        const exists = (id: string) => {
+          try {
+            return w.store.getDevice(id) !== undefined;
+          } catch {
+            return false;
+          }
+        };
+        const { poll, follow } = feed(w.store);
+        const followers = new Map(devices.map((id) => [id, follow(id)]));
+        const policies = [
+          null,
+          '{"acls": [{"action": "accept", "src": ["alice", "dave"], "dst": ["bob:22", "alice:*"]}]}',
+          '{"tagOwners": {"tag:srv": ["alice"]}, "acls": [{"action": "accept", "src": ["autogroup:member", "autogroup:shared"], "dst": ["tag:srv:80"]}, {"action": "accept", "src": ["tag:srv"], "dst": ["bob:*"]}]}',
+          '{"groups": {"group:x": ["bob", "dave"]}, "acls": [{"action": "accept", "src": ["group:x"], "dst": ["autogroup:member:443"]}, {"action": "accept", "src": ["autogroup:member"], "dst": ["autogroup:self:*"]}]}',
+        ];
+        for (let step = 0; step < 40; step++) {
+          const live = devices.filter(exists);
+          const pick = () => rng.pick(live);
+          switch (rng.int(9)) {
+            case 0: {
+              const user = rng.pick(users);
+              const d = w.store.registerDevice({ ...identity(`n${step}`), userId: user.id }, T0);
+              devices.push(d.id);
+              if (rng.int(2) === 0) followers.set(d.id, follow(d.id));
+              break;
+            }
+            case 1:
+              if (live.length > 2) w.store.deleteDevice(pick(), T0);
+              break;
+            case 2:
+              w.store.setDeviceStatus(pick(), { endpoints: [`192.0.2.${rng.int(250)}:1`], online: true }, T0);
+              break;
+            case 3: {
+              const policy = rng.pick(policies);
+              if (policy !== null) w.store.setPolicy(w.home.id, policy, T0);
+              break;
+            }
+            case 4: {
+              const id = pick();
+              const owner = w.store.getDevice(id).userId;
+              const to = rng.pick(
+                users.filter((u) => u.id !== owner && u.networkId !== w.store.getUser(owner).networkId),
+              );
+              if (to) {
+                const { code } = w.store.createInvite(
+                  { deviceId: id, byUserId: owner, recipientUserId: to.id },
+                  T0,
+                );
+                w.store.acceptInvite({ code }, to.id, T0);
+              }
+              break;
+            }
+            case 5: {
+              const id = pick();
+              const share = w.store.sharesOfDevice(id)[0];
+              if (share) w.store.revokeShare(share.id, share.ownerUserId, T0);
+              break;
+            }
+            case 6: {
+              const id = pick();
+              w.store.setAdvertisedRoutes(id, { routes: ['10.9.0.0/16'], exitNode: true }, T0);
+              w.store.approveRoutes(id, { routes: ['10.9.0.0/16'], exitNode: rng.int(2) === 0 }, T0);
+              break;
+            }
+            case 7:
+              w.store.renameDevice(pick(), `r${step}`, T0);
+              break;
+          }
+          if (rng.int(3) === 0) poll();
+          if (step % 10 === 9) {
+            poll();
+            for (const [id, f] of followers) {
+              if (!exists(id)) continue;
+              expect(canonicalNetmap(f.map!), `round ${round} step ${step} device ${id}`).toEqual(
+                fresh(w.store, id),
+              );
+            }
+          }
+        }
+      }
+    },
+  );
+});
