@@ -200,6 +200,10 @@ describe('burrow-server serve', () => {
         m.type === 'register-result' && m.status === 'ok',
     );
     expect(ok).toMatchObject({ self: { name: 'phone', user: 'bob' } });
+    // The same connection now speaks for the new device: it can stream its map at once.
+    d.channel.send({ type: 'map', endpoints: [] });
+    const map = await d.next((m): m is Extract<ServerMessage, { type: 'full-map' }> => m.type === 'full-map');
+    expect(map.map.self.name).toBe('phone');
     expect((await post('correct horse')).status).toBe(410); // the link is spent
   });
 

@@ -27,7 +27,11 @@ const MAX_UNSENT_BYTES = 64 << 20;
  */
 export class Coordinator {
   private readonly engine: MapEngine;
-  private readonly pendingLogins = new Map<string, ServerChannel>();
+  /** Channels waiting for someone to sign in at their login URL, by login session. */
+  private readonly pendingLogins = new Map<
+    string,
+    { channel: ServerChannel; registered: (deviceId: string) => void }
+  >();
   private seq: number;
   private stopped = false;
   private pollQueued = false;
@@ -64,7 +68,10 @@ export class Coordinator {
     };
     channel.onMessage((message) => {
       try {
-        deviceId = this.handle(message, machineKey, deviceId, channel, sink) ?? deviceId;
+        const registered = (id: string) => {
+          deviceId = id;
+        };
+        deviceId = this.handle(message, machineKey, deviceId, channel, sink, registered) ?? deviceId;
       } catch (error) {
         const reason = error instanceof StoreError ? error.message : 'internal error';
         if (!(error instanceof StoreError)) this.options.log?.(`control: ${(error as Error).stack}`);
@@ -73,7 +80,7 @@ export class Coordinator {
       }
     });
     channel.onClose(() => {
-      for (const [id, ch] of this.pendingLogins) if (ch === channel) this.pendingLogins.delete(id);
+      for (const [id, p] of this.pendingLogins) if (p.channel === channel) this.pendingLogins.delete(id);
       if (deviceId === null || this.stopped || !this.engine.detach(deviceId, sink)) return;
       const { store } = this.options;
       const device = store.findDeviceByMachineKey(machineKey);
@@ -92,6 +99,7 @@ export class Coordinator {
     deviceId: string | null,
     channel: ServerChannel,
     sink: StreamSink,
+    registered: (deviceId: string) => void,
   ): string | null {
     const { store } = this.options;
     const now = this.options.now();
@@ -118,7 +126,7 @@ export class Coordinator {
           return device.id;
         }
         const session = store.createLoginSession(who, now);
-        this.pendingLogins.set(session.id, channel);
+        this.pendingLogins.set(session.id, { channel, registered });
         channel.send({
           type: 'register-result',
           status: 'login-required',
@@ -198,11 +206,13 @@ export class Coordinator {
   poll(): void {
     if (this.stopped) return;
     const { store } = this.options;
-    for (const [id, channel] of this.pendingLogins) {
+    for (const [id, { channel, registered }] of this.pendingLogins) {
       const session = store.getLoginSession(id);
       if (session.completedDeviceId) {
         this.pendingLogins.delete(id);
         this.poll();
+        // From now on the channel speaks for the device the sign-in made.
+        registered(session.completedDeviceId);
         channel.send(this.registered(session.completedDeviceId));
       } else if (session.expiresAt <= this.options.now()) {
         this.pendingLogins.delete(id);
