@@ -1,0 +1,406 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { attachControl, type ServerChannel } from '../../server/control/listener.js';
+import { startServer } from '../../server/serve.js';
+import { openSqliteStore } from '../../server/store/sqlite-store.js';
+import { identity } from '../../server/store/testing.js';
+import type { ClientMessage, Netmap, NodeInfo, ServerMessage } from '../../src/control/messages.js';
+import { canonicalNetmap } from '../../src/control/netmap-state.js';
+import { randomBytes, selectCrypto } from '../../src/crypto/index.js';
+import { clampPrivateKey, encodeKey } from '../../src/wireguard/keys.js';
+import type { StaticKeyPair } from '../../src/wireguard/noise.js';
+import { ControlClient, type ControlClientOptions, type ControlState } from './client.js';
+
+const crypto = selectCrypto();
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+const MIN_BACKOFF = 20;
+const MAX_BACKOFF = 200;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const newKey = () => encodeKey(randomBytes(32));
+
+function keyPair(): StaticKeyPair {
+  const privateKey = clampPrivateKey(randomBytes(32));
+  return { privateKey, publicKey: crypto.x25519PublicKey(privateKey) };
+}
+
+/** Polls `probe` until it returns something truthy. */
+async function waitFor<T>(
+  what: string,
+  probe: () => T | null | undefined | false,
+  timeoutMs = 5000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** A device running a ControlClient, with everything it reported. */
+interface TestDevice {
+  client: ControlClient;
+  options: ControlClientOptions;
+  endpoints: string[];
+  states: ControlState[];
+  seqs: number[];
+  logs: string[];
+}
+
+function device(serverUrl: string, extra: Partial<ControlClientOptions> & { hostname: string }): TestDevice {
+  const endpoints: string[] = [];
+  const options: ControlClientOptions = {
+    serverUrl,
+    machine: keyPair(),
+    nodeKey: newKey(),
+    discoKey: newKey(),
+    endpoints: () => endpoints,
+    crypto,
+    random: randomBytes,
+    now: Date.now,
+    minBackoffMs: MIN_BACKOFF,
+    maxBackoffMs: MAX_BACKOFF,
+    ...extra,
+  };
+  return track(options, endpoints);
+}
+
+function track(options: ControlClientOptions, endpoints: string[]): TestDevice {
+  const d: TestDevice = {
+    client: new ControlClient({ ...options, log: (m) => d.logs.push(m) }),
+    options,
+    endpoints,
+    states: [],
+    seqs: [],
+    logs: [],
+  };
+  d.client.on('state', (s) => d.states.push(s));
+  d.client.on('netmap', (_map, seq) => d.seqs.push(seq));
+  cleanups.push(() => d.client.stop());
+  return d;
+}
+
+/** The map a device gets on a fresh start (no `since`), for comparing a map kept by deltas against. */
+async function freshMap(d: TestDevice): Promise<Netmap> {
+  const { authKey: _spent, ...options } = d.options;
+  const fresh = track(options, d.endpoints);
+  fresh.client.start();
+  const map = await waitFor('a fresh full map', () => fresh.client.netmap);
+  await fresh.client.stop();
+  return map;
+}
+
+/** A map with the fields that change on their own (presence) left out, in canonical order. */
+function comparable(map: Netmap) {
+  const still = ({ online: _online, lastSeen: _lastSeen, ...rest }: NodeInfo) => rest;
+  const c = canonicalNetmap(map);
+  return { ...c, self: still(c.self), peers: c.peers.map(still) };
+}
+
+/** A burrow-server database in a temp directory, with user alice, and a way to serve it. */
+function serverFiles() {
+  const dir = mkdtempSync(join(tmpdir(), 'burrow-control-client-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const db = join(dir, 'burrow.db');
+  const store = openSqliteStore({ path: db });
+  cleanups.push(() => store.close());
+  const alice = store.createUser({ name: 'alice', password: 'correct horse' }, Date.now());
+  const authKey = (reusable = false) =>
+    store.createAuthKey({ userId: alice.id, reusable }, Date.now()).secret;
+  const serve = async (port = 0) => {
+    const running = await startServer({ db, host: '127.0.0.1', port, pollMs: 25 });
+    let open = true;
+    const close = async () => {
+      if (open) await running.close();
+      open = false;
+    };
+    cleanups.push(close);
+    return { ...running, close };
+  };
+  return { store, authKey, serve };
+}
+
+describe('ControlClient against burrow-server', () => {
+  it('registers with an auth key, then follows a peer joining and moving through deltas', async () => {
+    const { store, authKey, serve } = serverFiles();
+    const server = await serve();
+    const key = authKey(true);
+    const a = device(server.url, { hostname: 'laptop', authKey: key });
+    a.endpoints.push('192.0.2.1:41641');
+    a.client.start();
+    const first = await waitFor('the laptop map', () => a.client.netmap);
+    expect(first.self).toMatchObject({ name: 'laptop', user: 'alice', endpoints: ['192.0.2.1:41641'] });
+    expect(first.peers).toEqual([]);
+    expect(a.client.state).toEqual({ state: 'connected' });
+    expect(a.client.serverPublicKey).toBe(server.publicKey); // fetched from /control/key and pinned
+
+    const b = device(server.url, { hostname: 'gateway', authKey: key });
+    b.endpoints.push('198.51.100.7:41641');
+    b.client.start();
+    await waitFor('the gateway map', () => b.client.netmap);
+    const gateway = await waitFor('the gateway in the laptop map', () =>
+      a.client.netmap?.peers.find((p) => p.name === 'gateway' && p.endpoints.length > 0),
+    );
+    expect(gateway).toMatchObject({ nodeKey: b.options.nodeKey, endpoints: ['198.51.100.7:41641'] });
+
+    b.endpoints.splice(0, b.endpoints.length, '203.0.113.9:1234');
+    b.client.updateEndpoints();
+    await waitFor('the gateway endpoint change in the laptop map', () =>
+      a.client.netmap?.peers.find((p) => p.name === 'gateway' && p.endpoints[0] === '203.0.113.9:1234'),
+    );
+    // All of it over one connection: the changes came as deltas, with rising seqs.
+    expect(a.states.filter((s) => s.state === 'connecting')).toHaveLength(1);
+    expect(a.seqs.length).toBeGreaterThanOrEqual(3);
+    expect([...a.seqs].sort((x, y) => x - y)).toEqual(a.seqs);
+    expect(await a.client.ping()).toBeGreaterThanOrEqual(0);
+
+    // stop() ends the stream: the server sees the laptop go; the map built from deltas is what a
+    // fresh start would be given.
+    const laptopId = first.self.id;
+    await a.client.stop();
+    expect(a.client.state).toEqual({ state: 'stopped' });
+    await waitFor('the laptop offline', () => !store.getDevice(laptopId).online);
+    const kept = a.client.netmap!;
+    expect(comparable(await freshMap(a))).toEqual(comparable(kept));
+  });
+
+  it('keeps its map while the server is down and catches up after a restart, without the spent auth key', async () => {
+    const { store, authKey, serve } = serverFiles();
+    let server = await serve();
+    const port = Number(new URL(server.url).port);
+    const [keyA, keyB, keyC] = [authKey(), authKey(), authKey()];
+    const a = device(server.url, { hostname: 'laptop', authKey: keyA });
+    const b = device(server.url, { hostname: 'gateway', authKey: keyB });
+    a.client.start();
+    b.client.start();
+    for (const d of [a, b]) await waitFor('each sees the other', () => d.client.netmap?.peers.length === 1);
+
+    const before = [a.client.netmap, b.client.netmap];
+    await server.close();
+    for (const d of [a, b]) {
+      const offline = await waitFor('offline', () => d.states.find((s) => s.state === 'offline'));
+      expect(offline).toMatchObject({ reason: expect.any(String), retryInMs: expect.any(Number) });
+    }
+    expect([a.client.netmap, b.client.netmap]).toEqual(before);
+
+    // While the server is down, an admin adds a printer.
+    store.registerDeviceWithAuthKey(keyC!, identity('printer'), Date.now());
+    server = await serve(port);
+    for (const d of [a, b]) {
+      await waitFor('the printer', () => d.client.netmap?.peers.some((p) => p.name === 'printer'));
+      expect(d.client.state).toEqual({ state: 'connected' });
+      expect(d.states.some((s) => s.state === 'refused')).toBe(false);
+    }
+    // The single-use keys are spent: re-sending one would have been refused.
+    expect(() => store.consumeAuthKey(keyA!, Date.now())).toThrow(/used/);
+    expect(() => store.consumeAuthKey(keyB!, Date.now())).toThrow(/used/);
+
+    await a.client.stop();
+    expect(comparable(await freshMap(a))).toEqual(comparable(a.client.netmap!));
+  });
+
+  it('refuses for good when the server rejects its auth key', async () => {
+    const { serve } = serverFiles();
+    const server = await serve();
+    const d = device(server.url, { hostname: 'laptop', authKey: 'bkey-not-a-real-key' });
+    d.client.start();
+    const refused = await waitFor('refused', () =>
+      d.client.state.state === 'refused' ? d.client.state : null,
+    );
+    expect(refused.reason).toMatch(/auth key/i);
+    await sleep(3 * MAX_BACKOFF);
+    expect(d.states.filter((s) => s.state === 'connecting')).toHaveLength(1);
+    expect(d.client.netmap).toBeNull();
+  });
+
+  it('reports the login URL and streams the map once someone signs in', async () => {
+    const { serve } = serverFiles();
+    const server = await serve();
+    const d = device(server.url, { hostname: 'phone' });
+    d.client.start();
+    const login = await waitFor('login-required', () =>
+      d.client.state.state === 'login-required' ? d.client.state : null,
+    );
+    expect(login.url).toMatch(new RegExp(`^${server.url}/login/`));
+    const res = await fetch(login.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ name: 'alice', password: 'correct horse' }).toString(),
+    });
+    expect(res.status).toBe(200);
+    const map = await waitFor('the phone map', () => d.client.netmap);
+    expect(map.self).toMatchObject({ name: 'phone', user: 'alice' });
+  });
+});
+
+/** A control server the test scripts message by message, for what burrow-server never sends. */
+async function scriptedServer() {
+  const serverKey = keyPair();
+  const http = createServer((_req, res) => res.writeHead(404).end());
+  const sockets = new Set<Socket>();
+  http.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  const connections: { channel: ServerChannel; inbox: ClientMessage[] }[] = [];
+  attachControl(http, { crypto, serverKey, random: randomBytes, now: Date.now }, ({ channel }) => {
+    const c = { channel, inbox: [] as ClientMessage[] };
+    connections.push(c);
+    channel.onMessage((m) => c.inbox.push(m));
+  });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  cleanups.push(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => http.close(r));
+  });
+  const { port } = http.address() as { port: number };
+  /** Waits for connection `n` to send a message of `type`; returns it and the connection. */
+  const next = async <T extends ClientMessage['type']>(n: number, type: T) => {
+    const c = await waitFor(`connection ${n}`, () => connections[n]);
+    const m = await waitFor(`${type} on connection ${n}`, () => c.inbox.find((x) => x.type === type));
+    return {
+      message: m as Extract<ClientMessage, { type: T }>,
+      send: (s: ServerMessage) => c.channel.send(s),
+      c,
+    };
+  };
+  return { url: `http://127.0.0.1:${port}`, publicKey: encodeKey(serverKey.publicKey), next };
+}
+
+function node(id: string, name: string, ip: string, endpoints: string[] = []): NodeInfo {
+  return {
+    id,
+    name,
+    user: 'alice',
+    network: 'alice',
+    ips: [ip],
+    nodeKey: newKey(),
+    discoKey: newKey(),
+    endpoints,
+    online: true,
+    lastSeen: null,
+    keyExpiry: null,
+    shared: false,
+    exitNodeOption: false,
+    routes: [],
+  };
+}
+
+describe('ControlClient resync', () => {
+  it('reconnects for a full map when a delta does not fit, and resumes with `since` otherwise', async () => {
+    const server = await scriptedServer();
+    const d = device(server.url, {
+      hostname: 'laptop',
+      authKey: 'bkey-test',
+      serverPublicKey: server.publicKey,
+    });
+    const self = node('dev_self', 'laptop', '100.64.0.1');
+    const nas = node('dev_nas', 'nas', '100.64.0.2', ['192.0.2.2:41641']);
+    const moved = { ...nas, endpoints: ['192.0.2.99:41641'] };
+    const printer = node('dev_printer', 'printer', '100.64.0.3');
+    const mapOf = (...peers: NodeInfo[]): Netmap => ({ self, peers, filter: [], relays: [] });
+    const names = () => d.client.netmap?.peers.map((p) => p.name).sort();
+    d.client.start();
+
+    const c0 = await server.next(0, 'register');
+    expect(c0.message.authKey).toBe('bkey-test');
+    c0.send({ type: 'register-result', status: 'ok', self });
+    expect((await server.next(0, 'map')).message.since).toBeUndefined();
+    c0.send({ type: 'full-map', seq: 10, map: mapOf(nas) });
+    c0.send({ type: 'delta', seq: 11, peersChanged: [moved] });
+    await waitFor('the moved nas', () => d.client.netmap?.peers[0]?.endpoints[0] === '192.0.2.99:41641');
+    c0.send({ type: 'delta', seq: 12, peersRemoved: ['dev_ghost'] });
+
+    // Resync: a new connection, registered by machine key alone, asking for a full map; the last
+    // good map serves meanwhile.
+    const c1 = await server.next(1, 'register');
+    expect(c1.message.authKey).toBeUndefined();
+    expect(d.client.netmap).toEqual(mapOf(moved));
+    expect(d.logs.join('\n')).toMatch(/resync: removed peer dev_ghost is not in the map/);
+    c1.send({ type: 'register-result', status: 'ok', self });
+    expect((await server.next(1, 'map')).message.since).toBeUndefined();
+    c1.send({ type: 'full-map', seq: 13, map: mapOf(moved, printer) });
+    await waitFor('the printer', () => names()?.includes('printer'));
+
+    // A dropped connection resumes from the last seq, and deltas after it apply to the kept map.
+    c1.c.channel.close();
+    const c2 = await server.next(2, 'register');
+    c2.send({ type: 'register-result', status: 'ok', self });
+    expect((await server.next(2, 'map')).message.since).toBe(13);
+    c2.send({ type: 'delta', seq: 14, peersRemoved: ['dev_printer'] });
+    await waitFor('the printer gone', () => names()?.join() === 'nas');
+
+    // A delta from before the map means the two sides disagree about history: resync again.
+    c2.send({ type: 'delta', seq: 9, peersAdded: [node('dev_old', 'old', '100.64.0.9')] });
+    const c3 = await server.next(3, 'register');
+    c3.send({ type: 'register-result', status: 'ok', self });
+    expect((await server.next(3, 'map')).message.since).toBeUndefined();
+    expect(names()).toEqual(['nas']);
+    expect(d.seqs).toEqual([10, 11, 13, 14]);
+  });
+});
+
+describe('ControlClient stop', () => {
+  const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
+  /** A TCP server that takes connections and either drops them at once or never answers. */
+  async function tcpServer(behaviour: 'drop' | 'hold') {
+    const held = new Set<Socket>();
+    let accepted = 0;
+    const server: NetServer = createNetServer((s) => {
+      accepted++;
+      if (behaviour === 'drop') s.destroy();
+      else held.add(s);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(async () => {
+      for (const s of held) s.destroy();
+      await new Promise((r) => server.close(r));
+    });
+    const { port } = server.address() as { port: number };
+    return { url: `http://127.0.0.1:${port}`, accepted: () => accepted };
+  }
+
+  it('retries with growing, jittered waits until stopped, and not after', async () => {
+    const server = await tcpServer('drop');
+    const baseline = timeouts();
+    const d = device(server.url, { hostname: 'laptop', serverPublicKey: newKey() });
+    d.client.start();
+    await waitFor('five attempts', () => server.accepted() >= 5);
+    const waits = d.states.flatMap((s) => (s.state === 'offline' ? [s.retryInMs] : []));
+    for (const w of waits) {
+      expect(w).toBeGreaterThanOrEqual(MIN_BACKOFF);
+      expect(w).toBeLessThanOrEqual(MAX_BACKOFF);
+    }
+    expect(waits[0]).toBeLessThanOrEqual(2 * MIN_BACKOFF);
+    expect(waits[3]).toBeGreaterThanOrEqual(MAX_BACKOFF / 2); // the ceiling doubled up to the max
+
+    await d.client.stop();
+    expect(d.client.state).toEqual({ state: 'stopped' });
+    expect(timeouts()).toBeLessThanOrEqual(baseline); // the retry timer is gone
+    const [attempts, reported] = [server.accepted(), d.states.length];
+    await sleep(3 * MAX_BACKOFF);
+    expect(server.accepted()).toBe(attempts);
+    expect(d.states.length).toBe(reported);
+  });
+
+  it('stopped during a connection attempt, discards it and tries no more', async () => {
+    const server = await tcpServer('hold');
+    const d = device(server.url, { hostname: 'laptop', serverPublicKey: newKey(), connectTimeoutMs: 300 });
+    d.client.start();
+    await waitFor('an attempt under way', () => server.accepted() === 1);
+    await d.client.stop();
+    await sleep(3 * MAX_BACKOFF);
+    expect(server.accepted()).toBe(1);
+    expect(d.states.map((s) => s.state)).toEqual(['connecting', 'stopped']);
+  });
+});

@@ -1,0 +1,401 @@
+import type { ClientMessage, MapDelta, Netmap, ServerMessage } from '../../src/control/messages.js';
+import { applyDelta, DeltaError } from '../../src/control/netmap-state.js';
+import type { CryptoProvider } from '../../src/crypto/types.js';
+import { decodeKey, encodeKey } from '../../src/wireguard/keys.js';
+import type { StaticKeyPair } from '../../src/wireguard/noise.js';
+import { monotonic } from '../burrowd/clock.js';
+import { type ClientChannel, connectControl } from './connect.js';
+
+export type ControlState =
+  | { state: 'connecting' }
+  /** The server wants a person to sign in at `url`; the channel stays open until they have. */
+  | { state: 'login-required'; url: string }
+  /** Registered; the map follows. */
+  | { state: 'connected' }
+  | { state: 'offline'; reason: string; retryInMs: number }
+  /** Terminal until `start()` is called again: retrying would get the same answer. */
+  | { state: 'refused'; reason: string }
+  | { state: 'stopped' };
+
+export interface ControlClientOptions {
+  /** http://host:port of burrow-server. */
+  serverUrl: string;
+  /** The server's control key (base64). Without it the key is fetched from the server once and then pinned. */
+  serverPublicKey?: string;
+  machine: StaticKeyPair;
+  /** Base64 public keys. */
+  nodeKey: string;
+  discoKey: string;
+  hostname: string;
+  /** Sent with the first registration only: once registered, the server knows the machine key. */
+  authKey?: string;
+  /** The device's current endpoints (ip:port), read at each map request and `updateEndpoints()`. */
+  endpoints: () => string[];
+  crypto: CryptoProvider;
+  random: (n: number) => Uint8Array;
+  /** Unix wall-clock ms. */
+  now: () => number;
+  log?: (message: string) => void;
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** For fetching the server key and for each connection's handshake. */
+  connectTimeoutMs?: number;
+}
+
+export interface ControlClientEvents {
+  netmap: (map: Netmap, seq: number) => void;
+  state: (state: ControlState) => void;
+}
+
+/** One control connection and what the client knows about it. */
+interface Connection {
+  channel: ClientChannel;
+  /** `streaming` once registration succeeded and the map was asked for. */
+  phase: 'registering' | 'streaming';
+  sentAuthKey: boolean;
+  /** Whether a delta may be applied to the kept map: after a full map here, or after asking with `since`. */
+  inSync: boolean;
+  /** The endpoints this connection last told the server, as JSON. */
+  endpoints: string;
+}
+
+interface PendingPing {
+  sentAt: number;
+  timer: ReturnType<typeof setTimeout>;
+  resolve: (ms: number) => void;
+  reject: (error: Error) => void;
+}
+
+type Listeners = { [E in keyof ControlClientEvents]: Set<ControlClientEvents[E]> };
+
+/**
+ * The device's side of the control protocol's long-lived stream: registers, keeps the netmap the
+ * server streams (a full map, then deltas), and reconnects with backoff whenever the connection
+ * drops. The last netmap is kept through outages, because the data plane must not depend on the
+ * control plane being up.
+ *
+ * Deltas are applied in the order they arrive: the server computes each against what it last sent
+ * on that connection, so skipping one would silently drift. A delta that does not fit the map, that
+ * arrives before any map it could apply to, or whose seq is lower than the map's (the two sides
+ * disagree about history) makes the client reconnect without `since`, which gets a full map.
+ */
+export class ControlClient {
+  private readonly minBackoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly listeners: Listeners = { netmap: new Set(), state: new Set() };
+  private pinnedKey: Uint8Array | undefined;
+  private running = false;
+  /** Bumped by stop(): a connection attempt from an older generation is discarded when it lands. */
+  private generation = 0;
+  private conn: Connection | undefined;
+  private attempt: Promise<void> | undefined;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private keyFetch: AbortController | undefined;
+  private failures = 0;
+  private registered = false;
+  private map: Netmap | null = null;
+  /** The seq of `map`, sent as `since`; cleared to force a full map when a delta did not fit. */
+  private seq: number | undefined;
+  private routes: Omit<Extract<ClientMessage, { type: 'routes' }>, 'type'> | undefined;
+  private readonly pings = new Map<number, PendingPing>();
+  private nextPingId = 0;
+  private current: ControlState = { state: 'stopped' };
+
+  constructor(private readonly options: ControlClientOptions) {
+    this.minBackoffMs = options.minBackoffMs ?? 500;
+    this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    if (!(this.minBackoffMs > 0 && this.maxBackoffMs >= this.minBackoffMs)) {
+      throw new Error('backoff: need 0 < minBackoffMs <= maxBackoffMs');
+    }
+    if (options.serverPublicKey !== undefined) {
+      this.pinnedKey = decodeKey(options.serverPublicKey, 'serverPublicKey');
+    }
+  }
+
+  get state(): ControlState {
+    return this.current;
+  }
+
+  /** The last netmap received, kept while the server is unreachable; null before the first. */
+  get netmap(): Netmap | null {
+    return this.map;
+  }
+
+  /** The server key in use (base64), once known: burrowd persists it to keep it pinned across restarts. */
+  get serverPublicKey(): string | undefined {
+    return this.pinnedKey && encodeKey(this.pinnedKey);
+  }
+
+  /** Registers a listener; returns a function that removes it. */
+  on<E extends keyof ControlClientEvents>(event: E, listener: ControlClientEvents[E]): () => void {
+    const set = this.listeners[event] as Set<ControlClientEvents[E]>;
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  /** Connects (again, after stop() or a refusal); a no-op while running. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.failures = 0;
+    this.connect();
+  }
+
+  /**
+   * Closes the connection and cancels retries. Resolves once nothing is left running: an attempt
+   * already under way cannot be cancelled, so this waits for it to end (at most connectTimeoutMs).
+   */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.generation++;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.keyFetch?.abort();
+    this.conn?.channel.close('stopped');
+    this.setState({ state: 'stopped' });
+    await this.attempt;
+  }
+
+  /** Tells the server the endpoints `options.endpoints()` now returns, if they changed. */
+  updateEndpoints(): void {
+    const conn = this.conn;
+    if (conn?.phase !== 'streaming') return; // the next map request carries them
+    const endpoints = this.options.endpoints();
+    const text = JSON.stringify(endpoints);
+    if (text === conn.endpoints) return;
+    conn.endpoints = text;
+    conn.channel.send({ type: 'endpoints', endpoints });
+  }
+
+  /** Offers subnet routes and the exit node; remembered and offered again on every connection. */
+  advertiseRoutes(routes: string[], exitNode: boolean): void {
+    this.routes = { advertiseRoutes: [...routes], advertiseExitNode: exitNode };
+    if (this.conn?.phase === 'streaming') this.conn.channel.send({ type: 'routes', ...this.routes });
+  }
+
+  /** The round trip to the server over the control channel, ms. */
+  ping(timeoutMs = 10_000): Promise<number> {
+    const conn = this.conn;
+    if (!conn) return Promise.reject(new Error('not connected to the control server'));
+    const id = this.nextPingId;
+    this.nextPingId = (id + 1) % 2 ** 31;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pings.delete(id);
+        reject(new Error(`no pong within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pings.set(id, { sentAt: monotonic(), timer, resolve, reject });
+      conn.channel.send({ type: 'ping', id });
+    });
+  }
+
+  private connect(): void {
+    this.retryTimer = undefined;
+    const generation = this.generation;
+    this.setState({ state: 'connecting' });
+    const attempt = this.open().then(
+      (channel) => {
+        if (generation === this.generation) this.attach(channel);
+        else channel.close('stopped');
+      },
+      (error: Error) => {
+        if (generation === this.generation) this.retry(error.message);
+      },
+    );
+    this.attempt = attempt.finally(() => {
+      if (this.attempt === attempt) this.attempt = undefined;
+    });
+  }
+
+  private async open(): Promise<ClientChannel> {
+    this.pinnedKey ??= await this.fetchServerKey();
+    const { crypto, machine, random, now } = this.options;
+    return connectControl(this.options.serverUrl, {
+      crypto,
+      machine,
+      serverPublicKey: this.pinnedKey,
+      random,
+      now,
+      timeoutMs: this.options.connectTimeoutMs ?? 10_000,
+    });
+  }
+
+  /** Trust on first use: the key the server states is pinned from then on, and every handshake proves it. */
+  private async fetchServerKey(): Promise<Uint8Array> {
+    const abort = new AbortController();
+    this.keyFetch = abort;
+    const timer = setTimeout(() => abort.abort(), this.options.connectTimeoutMs ?? 10_000);
+    try {
+      const res = await fetch(new URL('/control/key', this.options.serverUrl), { signal: abort.signal });
+      if (!res.ok) throw new Error(`fetching the server key: HTTP ${res.status}`);
+      const body = (await res.json()) as { publicKey?: unknown };
+      return decodeKey(body.publicKey as string, 'the server key');
+    } catch (error) {
+      if (abort.signal.aborted) throw new Error('fetching the server key: timed out or stopped');
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      this.keyFetch = undefined;
+    }
+  }
+
+  private attach(channel: ClientChannel): void {
+    const { authKey } = this.options;
+    const conn: Connection = {
+      channel,
+      phase: 'registering',
+      sentAuthKey: !this.registered && authKey !== undefined,
+      inSync: false,
+      endpoints: '',
+    };
+    this.conn = conn;
+    channel.onClose((reason) => this.dropped(conn, reason));
+    channel.onMessage((message) => this.receive(conn, message));
+    channel.send({
+      type: 'register',
+      nodeKey: this.options.nodeKey,
+      discoKey: this.options.discoKey,
+      hostname: this.options.hostname,
+      ...(conn.sentAuthKey ? { authKey } : {}),
+    });
+  }
+
+  private receive(conn: Connection, message: ServerMessage): void {
+    if (conn !== this.conn) return;
+    switch (message.type) {
+      case 'register-result':
+        if (message.status === 'ok') this.registeredOn(conn);
+        else if (message.status === 'login-required')
+          this.setState({ state: 'login-required', url: message.url });
+        else this.refuse(message.reason);
+        return;
+      case 'full-map':
+        conn.inSync = true;
+        this.accept(message.map, message.seq);
+        return;
+      case 'delta':
+        this.applyDelta(conn, message);
+        return;
+      case 'pong':
+        this.settlePing(message.id);
+        return;
+      case 'error':
+        // An auth key the server rejects stays rejected: retrying would only repeat the answer.
+        if (conn.phase === 'registering' && conn.sentAuthKey) this.refuse(message.reason);
+        else conn.channel.close(`server error: ${message.reason}`);
+        return;
+    }
+  }
+
+  private registeredOn(conn: Connection): void {
+    if (conn.phase === 'streaming') return;
+    this.registered = true;
+    conn.phase = 'streaming';
+    this.setState({ state: 'connected' });
+    const since = this.seq;
+    conn.inSync = since !== undefined;
+    const endpoints = this.options.endpoints();
+    conn.endpoints = JSON.stringify(endpoints);
+    conn.channel.send({ type: 'map', endpoints, ...(since !== undefined ? { since } : {}) });
+    if (this.routes) conn.channel.send({ type: 'routes', ...this.routes });
+  }
+
+  private applyDelta(conn: Connection, delta: MapDelta): void {
+    let next: Netmap;
+    try {
+      if (!conn.inSync || this.map === null || this.seq === undefined) {
+        throw new DeltaError('a delta arrived before a map it could apply to');
+      }
+      if (delta.seq < this.seq) throw new DeltaError(`delta ${delta.seq} is older than map ${this.seq}`);
+      next = applyDelta(this.map, delta);
+    } catch (error) {
+      if (!(error instanceof DeltaError)) throw error;
+      this.resync(conn, error.message);
+      return;
+    }
+    this.accept(next, delta.seq);
+  }
+
+  private accept(map: Netmap, seq: number): void {
+    this.map = map;
+    this.seq = seq;
+    this.failures = 0; // the server is serving maps again: the next outage starts from the shortest wait
+    this.emit('netmap', map, seq);
+  }
+
+  /** Reconnects asking for a full map; the kept map serves until it arrives. */
+  private resync(conn: Connection, why: string): void {
+    this.options.log?.(`control: resync: ${why}`);
+    this.seq = undefined;
+    conn.channel.close(`resync: ${why}`);
+  }
+
+  private refuse(reason: string): void {
+    this.running = false;
+    this.setState({ state: 'refused', reason });
+    this.conn?.channel.close(`refused: ${reason}`);
+  }
+
+  private dropped(conn: Connection, reason: string): void {
+    if (conn !== this.conn) return;
+    this.conn = undefined;
+    for (const [id, ping] of this.pings) {
+      clearTimeout(ping.timer);
+      this.pings.delete(id);
+      ping.reject(new Error(`control connection closed: ${reason}`));
+    }
+    if (this.running) this.retry(reason);
+  }
+
+  private retry(reason: string): void {
+    const delay = backoffMs(this.failures++, this.minBackoffMs, this.maxBackoffMs, this.options.random);
+    this.options.log?.(`control: ${reason}; retrying in ${delay} ms`);
+    this.setState({ state: 'offline', reason, retryInMs: delay });
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+
+  private settlePing(id: number): void {
+    const ping = this.pings.get(id);
+    if (!ping) return;
+    this.pings.delete(id);
+    clearTimeout(ping.timer);
+    ping.resolve(monotonic() - ping.sentAt);
+  }
+
+  private setState(state: ControlState): void {
+    if (state.state === 'stopped' && this.current.state === 'stopped') return;
+    this.current = state;
+    this.emit('state', state);
+  }
+
+  private emit<E extends keyof ControlClientEvents>(
+    event: E,
+    ...args: Parameters<ControlClientEvents[E]>
+  ): void {
+    for (const listener of this.listeners[event]) {
+      try {
+        (listener as (...a: Parameters<ControlClientEvents[E]>) => void)(...args);
+      } catch (error) {
+        // A listener's bug must not break the stream for the others.
+        this.options.log?.(`control: ${event} listener threw: ${(error as Error).stack}`);
+      }
+    }
+  }
+}
+
+/**
+ * The wait before retry number `failures` (from 0): a ceiling doubling from 2 x min up to max, and a
+ * random draw from its upper half, so devices cut off together (a server restart) do not all come
+ * back at the same instant. Never under min.
+ */
+function backoffMs(
+  failures: number,
+  minMs: number,
+  maxMs: number,
+  random: (n: number) => Uint8Array,
+): number {
+  const ceiling = Math.min(maxMs, minMs * 2 ** (failures + 1));
+  const bytes = random(4);
+  const fraction = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0) / 2 ** 32;
+  return Math.max(minMs, Math.round(ceiling * (0.5 + fraction / 2)));
+}
