@@ -1,7 +1,7 @@
 import { request } from 'node:http';
 import type { Socket } from 'node:net';
 import { ControlChannel, socketStream } from '../../src/control/channel.js';
-import { encodeFrame, FirstFrameReader } from '../../src/control/framing.js';
+import { encodeFrame, FirstFrameReader, MAX_FRAME } from '../../src/control/framing.js';
 import {
   type ClientMessage,
   PROTOCOL_VERSION,
@@ -24,6 +24,12 @@ export interface ConnectOptions {
   /** Unix wall-clock ms. */
   now: () => number;
   timeoutMs?: number;
+  /**
+   * Replaces the parsing and checking of each message from the server. Only for load generators
+   * (bench:control), whose thousands of simulated devices would otherwise spend the run re-parsing
+   * the same large maps; a device always uses the default.
+   */
+  readMessage?: (text: string) => ServerMessage;
 }
 
 const CONTROL_PATH = '/control/v1';
@@ -84,6 +90,8 @@ export function connectControl(baseUrl: string, options: ConnectOptions): Promis
           socketStream(socket),
           done.session,
           serverMessage,
+          MAX_FRAME,
+          options.readMessage,
         );
         socket.on('close', () => channel?.close('connection closed'));
         socket.on('end', () => channel?.close('connection closed by the server'));

@@ -47,8 +47,10 @@ export class ControlChannel<In, Out> {
   constructor(
     private readonly stream: ByteStream,
     private readonly session: ControlSession,
-    private readonly incoming: Schema<In>,
+    incoming: Schema<In>,
     maxFrame?: number,
+    /** Turns a frame's text into a message; by default parses it as JSON and checks `incoming`. */
+    private readonly read: (text: string) => In = (text) => parseJson(incoming, text),
   ) {
     this.reader = new FrameReader(maxFrame);
   }
@@ -71,7 +73,7 @@ export class ControlChannel<In, Out> {
       }
       let message: In;
       try {
-        message = parseJson(this.incoming, decoder.decode(payload));
+        message = this.read(decoder.decode(payload));
       } catch (error) {
         const reason = error instanceof SchemaError ? error.message : 'payload is not UTF-8';
         this.close(`invalid message: ${reason}`);

@@ -1,0 +1,265 @@
+/**
+ * bench:control — burrow-server under a large network. One network of BENCH_DEVICES devices (no
+ * policy, so every device sees every other: the heaviest case) is written to a fresh SQLite file,
+ * the real `burrow-server serve` runs on it as its own process, and BENCH_STREAMS simulated devices
+ * connect from this process over the real protocol (HTTP upgrade, Noise IK, framed messages).
+ *
+ * Measured:
+ * - full map: a device not yet streaming asks for its map; the time until the whole map has
+ *   arrived and passed the device's checks (median of BENCH_FRESH devices);
+ * - fan-out: a streaming device reports a new endpoint; the time until every other streaming
+ *   device has it (BENCH_ROUNDS rounds; p50 and p99);
+ * - the server's CPU seconds and peak RSS, from /proc.
+ * Headscale cannot run here (no package), so each figure is printed with its ratio to the bar.
+ *
+ * The simulated devices decrypt every message but parse full maps only for the measured devices:
+ * 2,000 devices re-parsing 10,000-peer maps would measure this process, not the server.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { type ClientChannel, connectControl } from '../helper/control/connect.js';
+import { openSqliteStore } from '../server/store/sqlite-store.js';
+import { type ServerMessage, serverMessage } from '../src/control/messages.js';
+import { parseJson } from '../src/control/schema.js';
+import { randomBytes, selectCrypto } from '../src/crypto/index.js';
+import { clampPrivateKey } from '../src/wireguard/keys.js';
+
+const DEVICES = Number(process.env.BENCH_DEVICES ?? 10_000);
+const STREAMS = Number(process.env.BENCH_STREAMS ?? 2_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 40);
+const FRESH = Number(process.env.BENCH_FRESH ?? 5);
+const CONCURRENCY = 16;
+const BARS = { fanoutP99Ms: 1000, fullmapMs: 500, rssMb: 1500 };
+
+const crypto = selectCrypto();
+const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface SimDevice {
+  machine: { privateKey: Uint8Array; publicKey: Uint8Array };
+  nodeKey: string;
+  discoKey: string;
+  hostname: string;
+}
+
+function simDevice(i: number): SimDevice {
+  const privateKey = clampPrivateKey(randomBytes(32));
+  return {
+    machine: { privateKey, publicKey: crypto.x25519PublicKey(privateKey) },
+    nodeKey: b64(randomBytes(32)),
+    discoKey: b64(randomBytes(32)),
+    hostname: `dev${i}`,
+  };
+}
+
+/** Writes the network straight into the database, as years of registrations would have. */
+function seed(db: string, sims: SimDevice[]): void {
+  const store = openSqliteStore({ path: db });
+  const now = Date.now();
+  store.transaction(() => {
+    const network = store.createNetwork({ name: 'bench' }, now);
+    const users = Array.from({ length: 100 }, (_, i) =>
+      store.createUser({ name: `user${i}`, networkId: network.id }, now),
+    );
+    for (let i = 0; i < DEVICES; i++) {
+      const sim = sims[i] ?? simDevice(i);
+      const d = store.registerDevice(
+        {
+          machineKey: b64(sim.machine.publicKey),
+          nodeKey: sim.nodeKey,
+          discoKey: sim.discoKey,
+          hostname: sim.hostname,
+          userId: users[i % users.length]!.id,
+        },
+        now,
+      );
+      const port = 41641 + (i % 1000);
+      store.setDeviceStatus(
+        d.id,
+        { endpoints: [`203.0.113.${i % 250}:${port}`, `10.0.${i % 250}.1:${port}`] },
+        now,
+      );
+    }
+  });
+  store.close();
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as { port: number };
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+function procFigures(pid: number): { cpuSeconds: number; peakRssMb: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return { cpuSeconds: ticks / 100, peakRssMb: Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]) / 1024 };
+}
+
+/**
+ * Until the measurements start, the load devices recognise maps and deltas without parsing them;
+ * from then on they parse and check every message, as a device does.
+ */
+let parseEverything = false;
+function readMessage(text: string): ServerMessage {
+  if (!parseEverything) {
+    const seq = Number(/"seq":(\d+)/.exec(text)?.[1]);
+    if (text.startsWith('{"type":"full-map"')) return { type: 'full-map', seq, map: {} as never };
+    if (text.startsWith('{"type":"delta"')) return { type: 'delta', seq };
+  }
+  return parseJson(serverMessage, text);
+}
+
+interface Stream {
+  channel: ClientChannel;
+  id: string;
+}
+
+async function connect(url: string, serverKey: Uint8Array, sim: SimDevice, full = false) {
+  const channel = await connectControl(url, {
+    crypto,
+    machine: sim.machine,
+    serverPublicKey: serverKey,
+    random: randomBytes,
+    now: Date.now,
+    ...(full ? {} : { readMessage }),
+  });
+  const next = () => new Promise<ServerMessage>((resolve) => channel.onMessage(resolve));
+  let reply = next();
+  channel.send({ type: 'register', nodeKey: sim.nodeKey, discoKey: sim.discoKey, hostname: sim.hostname });
+  const registered = await reply;
+  if (registered.type !== 'register-result' || registered.status !== 'ok')
+    throw new Error(`registration failed: ${JSON.stringify(registered)}`);
+  reply = next();
+  const asked = performance.now();
+  channel.send({ type: 'map', endpoints: ['198.51.100.1:41641'] });
+  const map = await reply;
+  if (map.type !== 'full-map') throw new Error(`expected a full map, got ${map.type}`);
+  return { channel, id: registered.self.id, map, mapMs: performance.now() - asked };
+}
+
+const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+};
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'burrow-bench-control-'));
+  const db = join(dir, 'burrow.db');
+  const sims = Array.from({ length: STREAMS + FRESH }, (_, i) => simDevice(i));
+  let t = performance.now();
+  seed(db, sims);
+  console.log(`seeded ${DEVICES} devices in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+  const port = await freePort();
+  const server = spawn('./bin/burrow-server', ['serve', '--db', db, '--listen', `127.0.0.1:${port}`], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const streams: Stream[] = [];
+  try {
+    for (let i = 0; ; i++) {
+      if (server.exitCode !== null) throw new Error('burrow-server exited');
+      const ok = await fetch(`${url}/health`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ok) break;
+      if (i > 600) throw new Error('burrow-server did not start');
+      await sleep(100);
+    }
+    const key = (await (await fetch(`${url}/control/key`)).json()) as { publicKey: string };
+    const serverKey = new Uint8Array(Buffer.from(key.publicKey, 'base64'));
+    const startCpu = procFigures(server.pid!).cpuSeconds;
+
+    t = performance.now();
+    let next = 0;
+    const worker = async () => {
+      while (next < STREAMS) {
+        const i = next++;
+        const s = await connect(url, serverKey, sims[i]!);
+        streams[i] = { channel: s.channel, id: s.id };
+        if ((i + 1) % 250 === 0) console.log(`  ${i + 1} streams`);
+      }
+    };
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    console.log(`${STREAMS} streams connected in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+    // Fan-out: each device records when it hears of the round's endpoint.
+    let token = '';
+    let heard = new Set<number>();
+    let lastHeard = 0;
+    streams.forEach((s, i) => {
+      s.channel.onMessage((m) => {
+        if (m.type !== 'delta' || !m.peersChanged) return;
+        if (m.peersChanged.some((p) => p.endpoints.includes(token)) && !heard.has(i)) {
+          heard.add(i);
+          lastHeard = performance.now();
+        }
+      });
+    });
+    parseEverything = true;
+    await sleep(2000); // let the online-state deltas of the last connections drain
+    const fanouts: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const k = (r * 7919) % STREAMS;
+      token = `198.51.100.${1 + (r % 250)}:${20000 + r}`;
+      heard = new Set([k]);
+      const sent = performance.now();
+      streams[k]!.channel.send({ type: 'endpoints', endpoints: [token] });
+      const deadline = sent + 10_000;
+      while (heard.size < STREAMS && performance.now() < deadline) await sleep(1);
+      if (heard.size < STREAMS) throw new Error(`round ${r}: only ${heard.size - 1} of ${STREAMS - 1} heard`);
+      fanouts.push(lastHeard - sent);
+      await sleep(100);
+    }
+
+    const fullMaps: number[] = [];
+    for (let f = 0; f < FRESH; f++) {
+      const s = await connect(url, serverKey, sims[STREAMS + f]!, true);
+      if (s.map.type !== 'full-map' || s.map.map.peers.length !== DEVICES - 1)
+        throw new Error(`the full map has ${s.map.type === 'full-map' ? s.map.map.peers.length : 0} peers`);
+      fullMaps.push(s.mapMs);
+      s.channel.close();
+      await sleep(200);
+    }
+
+    const proc = procFigures(server.pid!);
+    const figures = {
+      fullmapMs: percentile(fullMaps, 50),
+      p50: percentile(fanouts, 50),
+      p99: percentile(fanouts, 99),
+    };
+    const ratio = (x: number, bar: number) => `${(x / bar).toFixed(2)}x of the bar`;
+    console.log(
+      `full map (${DEVICES - 1} peers): median ${figures.fullmapMs.toFixed(0)} ms of ${fullMaps.map((x) => x.toFixed(0)).join(', ')} (${ratio(figures.fullmapMs, BARS.fullmapMs)})`,
+    );
+    console.log(
+      `fan-out to ${STREAMS - 1} streams over ${ROUNDS} rounds: p50 ${figures.p50.toFixed(0)} ms, p99 ${figures.p99.toFixed(0)} ms (${ratio(figures.p99, BARS.fanoutP99Ms)})`,
+    );
+    console.log(
+      `server: ${proc.cpuSeconds.toFixed(1)} CPU s in all, ${(proc.cpuSeconds - startCpu).toFixed(1)} s while streaming; peak RSS ${proc.peakRssMb.toFixed(0)} MB (${ratio(proc.peakRssMb, BARS.rssMb)})`,
+    );
+    console.log(
+      `control: devices=${DEVICES} streams=${STREAMS} fullmap_ms=${figures.fullmapMs.toFixed(0)} fanout_p50_ms=${figures.p50.toFixed(0)} fanout_p99_ms=${figures.p99.toFixed(0)} rss_mb=${proc.peakRssMb.toFixed(0)}`,
+    );
+  } finally {
+    for (const s of streams) s?.channel.close();
+    server.kill('SIGTERM');
+    await new Promise((r) => (server.exitCode !== null ? r(null) : server.once('exit', r)));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,229 @@
+/**
+ * burrow-server as a real process (./bin/burrow-server) with devices streaming their maps through
+ * ControlClient over real sockets, and changes made by other processes: the admin CLI, and another
+ * writer of the same SQLite file. Covers a kill -9 while streaming, and sharing between networks.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ControlClient } from '../../helper/control/client.js';
+import { MapEngine } from '../../server/coordinator/map-engine.js';
+import { openSqliteStore, type SqliteStore } from '../../server/store/sqlite-store.js';
+import type { Netmap, NodeInfo } from '../../src/control/messages.js';
+import { canonicalNetmap } from '../../src/control/netmap-state.js';
+import { randomBytes, selectCrypto } from '../../src/crypto/index.js';
+import { clampPrivateKey, encodeKey } from '../../src/wireguard/keys.js';
+import { REPO } from '../support/wg-peers.js';
+
+const crypto = selectCrypto();
+const SERVER = join(REPO, 'bin/burrow-server');
+const run = promisify(execFile);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+// The first run of bin/burrow-server may compile the server; do it once, outside the timed tests.
+beforeAll(async () => {
+  await run(SERVER, ['--help']).catch(() => undefined);
+}, 180_000);
+
+async function waitFor<T>(what: string, probe: () => T | null | undefined | false, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as { port: number };
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** A database in a temp directory, the server process serving it, and the admin CLI on it. */
+async function deployment() {
+  const dir = mkdtempSync(join(tmpdir(), 'burrow-server-process-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const db = join(dir, 'burrow.db');
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let child: ChildProcess | null = null;
+  const start = async () => {
+    const proc = spawn(SERVER, ['serve', '--db', db, '--listen', `127.0.0.1:${port}`], { stdio: 'ignore' });
+    child = proc;
+    await waitFor('the server to answer', () => proc.exitCode === null && true);
+    for (let i = 0; ; i++) {
+      const up = await fetch(`${url}/health`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (up) return;
+      if (proc.exitCode !== null || i > 300) throw new Error('burrow-server did not start');
+      await sleep(50);
+    }
+  };
+  const kill = async () => {
+    const proc = child;
+    if (proc === null || proc.exitCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGKILL');
+    await exited;
+  };
+  cleanups.push(kill);
+  const cli = async (...argv: string[]) => (await run(SERVER, [...argv, '--db', db])).stdout.trim();
+  const store = openSqliteStore({ path: db });
+  cleanups.push(() => store.close());
+  return { url, db, start, kill, cli, store };
+}
+
+/** A device: a ControlClient with fresh keys, started. */
+function device(url: string, hostname: string, authKey?: string) {
+  const privateKey = clampPrivateKey(randomBytes(32));
+  const client = new ControlClient({
+    serverUrl: url,
+    machine: { privateKey, publicKey: crypto.x25519PublicKey(privateKey) },
+    nodeKey: encodeKey(randomBytes(32)),
+    discoKey: encodeKey(randomBytes(32)),
+    hostname,
+    ...(authKey ? { authKey } : {}),
+    endpoints: () => [],
+    crypto,
+    random: randomBytes,
+    now: Date.now,
+    minBackoffMs: 50,
+    maxBackoffMs: 400,
+  });
+  cleanups.push(() => client.stop());
+  client.start();
+  return client;
+}
+
+const peerNames = (map: Netmap | null) => (map?.peers ?? []).map((p) => p.name).sort();
+const admits = (map: Netmap | null, ip: string) =>
+  (map?.filter ?? []).some((r) => r.srcIps.includes(`${ip}/32`));
+
+/** A map without presence fields (they change on their own), in canonical order. */
+function comparable(map: Netmap) {
+  const still = ({ online: _o, lastSeen: _l, ...rest }: NodeInfo) => rest;
+  const c = canonicalNetmap(map);
+  return { ...c, self: still(c.self), peers: c.peers.map(still) };
+}
+
+function user(store: SqliteStore, name: string, networkId?: string) {
+  const u = store.createUser({ name, ...(networkId ? { networkId } : {}) }, Date.now());
+  const key = () => store.createAuthKey({ userId: u.id }, Date.now()).secret;
+  return { ...u, key };
+}
+
+describe('burrow-server process', () => {
+  it('killed while devices stream: they keep their maps, reconnect after restart, and lose no change', async () => {
+    const d = await deployment();
+    await d.start();
+    const family = d.store.createNetwork({ name: 'family' }, Date.now());
+    const ana = user(d.store, 'ana', family.id);
+    const ben = user(d.store, 'ben', family.id);
+    const laptop = device(d.url, 'laptop', ana.key());
+    const desktop = device(d.url, 'desktop', ben.key());
+    await waitFor(
+      'both maps',
+      () => peerNames(laptop.netmap).includes('desktop') && peerNames(desktop.netmap).includes('laptop'),
+    );
+
+    // A change just before the kill, and the kill itself while both are streaming.
+    const router = device(d.url, 'router', ben.key());
+    await waitFor('the router in the laptop map', () => peerNames(laptop.netmap).includes('router'));
+    await d.kill();
+    await waitFor('the laptop to notice', () => laptop.state.state === 'offline');
+    expect(peerNames(laptop.netmap)).toEqual(['desktop', 'router']); // the data plane keeps its map
+
+    // While the server is down: the admin CLI approves the router's routes, another user joins.
+    const routerDevice = d.store.listDevices(family.id).find((x) => x.name === 'router')!;
+    d.store.setAdvertisedRoutes(routerDevice.id, { routes: ['10.7.0.0/24'], exitNode: false }, Date.now());
+    await d.cli('routes', 'approve', 'router', '10.7.0.0/24');
+    expect(await d.cli('users', 'create', 'cal', '--network', 'family')).toBe('cal');
+    const calKey = await d.cli('authkeys', 'create', '--user', 'cal');
+    await router.stop();
+
+    await d.start();
+    const phone = device(d.url, 'phone', calKey);
+    await waitFor('the laptop to see the approved route and the new phone', () => {
+      const r = laptop.netmap?.peers.find((p) => p.name === 'router');
+      return r?.routes.includes('10.7.0.0/24') && peerNames(laptop.netmap).includes('phone');
+    });
+    expect(laptop.state.state).toBe('connected');
+    // Each map kept through the outage is the map the server would give it now from scratch.
+    for (const client of [laptop, desktop]) {
+      await waitFor('the phone in every map', () => peerNames(client.netmap).includes('phone'));
+      const now = new MapEngine(d.store, Date.now).netmap(client.netmap!.self.id);
+      expect(comparable(client.netmap!)).toEqual(comparable(now));
+    }
+    expect(peerNames(phone.netmap)).toContain('laptop');
+  }, 60_000);
+
+  it('two networks see nothing of each other until a device is shared, and the share can be declined, revoked and expire', async () => {
+    const d = await deployment();
+    await d.start();
+    const alice = user(d.store, 'alice');
+    const bob = user(d.store, 'bob');
+    const bobNet = d.store.getUser(bob.id).networkId;
+    const carl = user(d.store, 'carl', bobNet); // bob's teammate
+    const nas = device(d.url, 'nas', alice.key());
+    const pc = device(d.url, 'pc', bob.key());
+    const tablet = device(d.url, 'tablet', carl.key());
+    await waitFor('maps', () => nas.netmap && peerNames(pc.netmap).includes('tablet'));
+    expect(peerNames(nas.netmap)).toEqual([]);
+    expect(peerNames(pc.netmap)).toEqual(['tablet']);
+    const nasId = nas.netmap!.self.id;
+    const nasIp = nas.netmap!.self.ips[0]!;
+    const pcIp = pc.netmap!.self.ips[0]!;
+
+    // Declined: nothing changes.
+    const declined = d.store.createInvite(
+      { deviceId: nasId, byUserId: alice.id, recipientUserId: bob.id },
+      Date.now(),
+    );
+    d.store.declineInvite(declined.invite.id, bob.id, Date.now());
+    // Expired: it can no longer be accepted.
+    const expired = d.store.createInvite(
+      { deviceId: nasId, byUserId: alice.id, expiresAt: Date.now() + 50 },
+      Date.now(),
+    );
+    await sleep(100);
+    expect(() => d.store.acceptInvite({ code: expired.code }, bob.id, Date.now())).toThrow(/expired/);
+    await sleep(300);
+    expect(peerNames(pc.netmap)).toEqual(['tablet']);
+
+    // Accepted: bob's devices (only his) see the nas, quarantined; the nas sees and admits them.
+    const invite = d.store.createInvite({ deviceId: nasId, byUserId: alice.id }, Date.now());
+    const share = d.store.acceptInvite({ code: invite.code }, bob.id, Date.now());
+    await waitFor(
+      'the share in both maps',
+      () => peerNames(pc.netmap).includes('nas') && peerNames(nas.netmap).includes('pc'),
+    );
+    expect(pc.netmap!.peers.find((p) => p.name === 'nas')!.shared).toBe(true);
+    expect(admits(pc.netmap, nasIp)).toBe(false); // it may never start a connection to bob
+    expect(admits(nas.netmap, pcIp)).toBe(true);
+    expect(peerNames(nas.netmap)).toEqual(['pc']);
+    expect(peerNames(tablet.netmap)).toEqual(['pc']); // carl is in bob's network, not in the share
+
+    // Revoked by its owner: gone from every map at once.
+    d.store.revokeShare(share.id, alice.id, Date.now());
+    await waitFor(
+      'the share to leave both maps',
+      () => !peerNames(pc.netmap).includes('nas') && peerNames(nas.netmap).length === 0,
+    );
+    expect(admits(nas.netmap, pcIp)).toBe(false);
+  }, 60_000);
+});
