@@ -9,7 +9,10 @@ import { HujsonError, PolicyError } from '../src/policy/index.js';
 import {
   apikeysCreate,
   authkeysCreate,
+  devicesDelete,
+  devicesExpiry,
   devicesList,
+  devicesRename,
   type Io,
   policyCommand,
   routesApprove,
@@ -28,6 +31,9 @@ const USAGE = `usage: burrow-server COMMAND --db PATH [options]
   authkeys create --user NAME [--reusable] [--ephemeral] [--expiry DUR] [--tags tag:a,...]
   apikeys create [--expiry DUR]
   devices list [--network NET] [--json]
+  devices rename DEVICE NEW-NAME [--network NET]
+  devices delete DEVICE [--network NET]
+  devices expiry DEVICE (DURATION | never) [--network NET]
   routes approve DEVICE (--exit-node | CIDR...) [--network NET]
   shares list [--user NAME] [--json]
   policy get | set FILE | test FILE [--network NET]`;
@@ -39,6 +45,9 @@ const COMMANDS: Record<string, Command> = {
   'authkeys create': authkeysCreate,
   'apikeys create': apikeysCreate,
   'devices list': devicesList,
+  'devices rename': devicesRename,
+  'devices delete': devicesDelete,
+  'devices expiry': devicesExpiry,
   'routes approve': routesApprove,
   'shares list': sharesList,
   'policy get': (store, argv, io, now) => policyCommand(store, ['get', ...argv], io, now),

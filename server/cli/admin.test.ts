@@ -84,6 +84,31 @@ describe('burrow-server admin commands', () => {
     });
   });
 
+  it('renames, re-keys and deletes devices by name', () => {
+    const { db, run } = setup();
+    run('users', 'create', 'alice');
+    const key = run('authkeys', 'create', '--user', 'alice').out.trim();
+    const store = openSqliteStore({ path: db });
+    const d = store.registerDeviceWithAuthKey(
+      key,
+      { machineKey: KEY(1), nodeKey: KEY(2), discoKey: KEY(3), hostname: 'old' },
+      1_800_000_000_000,
+    );
+    store.close();
+    expect(run('devices', 'rename', 'old', 'Bad Name').err).toMatch(/DNS label|name/);
+    expect(run('devices', 'rename', 'old', 'nas').err).toBe('old is now nas\n');
+    expect(run('devices', 'expiry', 'nas', 'never').err).toBe('nas: node key expires never\n');
+    expect(run('devices', 'expiry', 'nas', '30d').err).toMatch(/^nas: node key expires 2027-/);
+    const listed = JSON.parse(run('devices', 'list', '--json').out);
+    expect(listed).toMatchObject([{ id: d.id, name: 'nas', ipv4: d.ipv4 }]);
+    expect(run('devices', 'delete', 'nas').err).toBe(`deleted nas (${d.ipv4})\n`);
+    expect(JSON.parse(run('devices', 'list', '--json').out)).toEqual([]);
+    expect(run('devices', 'delete', 'nas')).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/no device "nas"/),
+    });
+  });
+
   it.each([
     [['users', 'create'], 2, /usage: burrow-server users create NAME/],
     [['nope', 'x'], 2, /unknown command "nope x"/],

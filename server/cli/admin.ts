@@ -130,6 +130,44 @@ export function devicesList(store: Store, argv: string[], io: Io): void {
   io.out(table([head, ...body]));
 }
 
+/** `devices rename DEVICE NAME`: the new name must be a DNS label free in the device's network. */
+export function devicesRename(store: Store, argv: string[], io: Io, now: number): void {
+  const { flags, positional } = parseArgs(argv, { network: 'string' });
+  const [ref, name, ...extra] = positional;
+  if (!ref || !name || extra.length)
+    throw new UsageError('usage: burrow-server devices rename DEVICE NEW-NAME [--network NET]');
+  const device = findDevice(store, ref, typeof flags.network === 'string' ? flags.network : undefined);
+  io.err(`${device.name} is now ${store.renameDevice(device.id, name, now).name}\n`);
+}
+
+/** `devices delete DEVICE`: its addresses stay unused; its shares and invites end. */
+export function devicesDelete(store: Store, argv: string[], io: Io, now: number): void {
+  const { flags, positional } = parseArgs(argv, { network: 'string' });
+  if (positional.length !== 1)
+    throw new UsageError('usage: burrow-server devices delete DEVICE [--network NET]');
+  const device = findDevice(
+    store,
+    positional[0]!,
+    typeof flags.network === 'string' ? flags.network : undefined,
+  );
+  store.deleteDevice(device.id, now);
+  io.err(`deleted ${device.name} (${device.ipv4})\n`);
+}
+
+/** `devices expiry DEVICE (DUR | never)`: re-authenticates the node key for that long from now. */
+export function devicesExpiry(store: Store, argv: string[], io: Io, now: number): void {
+  const { flags, positional } = parseArgs(argv, { network: 'string' });
+  const [ref, duration, ...extra] = positional;
+  if (!ref || !duration || extra.length)
+    throw new UsageError('usage: burrow-server devices expiry DEVICE (DURATION | never) [--network NET]');
+  const device = findDevice(store, ref, typeof flags.network === 'string' ? flags.network : undefined);
+  const expiry = duration === 'never' ? null : now + parseDuration('DURATION', duration);
+  const updated = store.reauthenticateDevice(device.id, now, expiry);
+  io.err(
+    `${updated.name}: node key expires ${updated.keyExpiry === null ? 'never' : iso(updated.keyExpiry)}\n`,
+  );
+}
+
 export function routesApprove(store: Store, argv: string[], io: Io, now: number): void {
   const { flags, positional } = parseArgs(argv, { 'exit-node': 'boolean', network: 'string' });
   const [ref, ...cidrs] = positional;

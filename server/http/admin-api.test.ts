@@ -93,6 +93,8 @@ describe('admin HTTP API', () => {
       /./,
     ],
     ['a bad policy', '/policy', { method: 'PUT', body: '{"acl": []}' }, 400, /unknown section/],
+    ['a rename without a name', '/devices/nope', { method: 'PATCH', body: '{}' }, 400, /body\.name/],
+    ['a rename of an unknown device', '/devices/nope', { method: 'PATCH', body: '{"name": "x"}' }, 404, /./],
   ])('refuses %s with a clear error', async (_what, path, init, status, message) => {
     const { api } = await setup();
     await api('/users', { method: 'POST', body: '{"name": "alice", "network": "home"}' });

@@ -44,6 +44,7 @@ const STATUS: Partial<Record<StoreErrorCode, number>> = {
 
 const cidr = string({ max: 43, pattern: /^[0-9a-fA-F:./]+\/\d{1,3}$/, what: 'an IP prefix' });
 const routesBody = object({ routes: array(cidr, { max: 256 }), exitNode: boolean });
+const renameBody = object({ name: string({ min: 1, max: 63 }) });
 const userBody = object({
   name: string({ min: 1, max: 128 }),
   network: optional(string({ min: 1, max: 64 })),
@@ -112,6 +113,9 @@ export async function adminApi(
     } else if (deviceRoute && method === 'DELETE' && !deviceRoute[2]) {
       store.deleteDevice(deviceRoute[1]!, now);
       send(res, 200, { deleted: deviceRoute[1] });
+    } else if (deviceRoute && method === 'PATCH' && !deviceRoute[2]) {
+      const b = parseJson(renameBody, await body(req), 'body');
+      send(res, 200, store.renameDevice(deviceRoute[1]!, b.name, now));
     } else if (deviceRoute && method === 'POST' && deviceRoute[2]) {
       const b = parseJson(routesBody, await body(req), 'body');
       send(res, 200, store.approveRoutes(deviceRoute[1]!, b, now));
