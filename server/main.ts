@@ -4,11 +4,13 @@
  * up changes from the change feed).
  * Exit codes: 0 success, 1 failure, 2 usage error.
  */
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { HujsonError, PolicyError } from '../src/policy/index.js';
 import {
   apikeysCreate,
   authkeysCreate,
+  checkPolicy,
   devicesDelete,
   devicesExpiry,
   devicesList,
@@ -20,13 +22,14 @@ import {
   usersCreate,
 } from './cli/admin.js';
 import { parseArgs, parseListen, UsageError } from './cli/args.js';
+import { loadConfig, type ServerConfig } from './config.js';
 import { startServer } from './serve.js';
 import { StoreError } from './store/errors.js';
 import { openSqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
 
-const USAGE = `usage: burrow-server COMMAND --db PATH [options]
-  serve --listen HOST:PORT [--public-url URL]
+const USAGE = `usage: burrow-server COMMAND (--db PATH | --config FILE) [options]
+  serve --listen HOST:PORT [--public-url URL]   (or listen and publicUrl in the config file)
   users create NAME [--network NET]
   authkeys create --user NAME [--reusable] [--ephemeral] [--expiry DUR] [--tags tag:a,...]
   apikeys create [--expiry DUR]
@@ -55,22 +58,34 @@ const COMMANDS: Record<string, Command> = {
   'policy test': (store, argv, io, now) => policyCommand(store, ['test', ...argv], io, now),
 };
 
-/** Takes --db out of argv (it may stand anywhere) and returns its value and the rest. */
-function takeDb(argv: string[]): { db: string; rest: string[] } {
+/**
+ * Takes --db PATH or --config FILE out of argv (either may stand anywhere): every command, `serve`
+ * and the admin ones, finds the database the same way. Returns the database, the config if one was
+ * given, and the other arguments.
+ */
+function takeDb(argv: string[]): { db: string; config: ServerConfig | null; rest: string[] } {
   const rest: string[] = [];
-  let db: string | undefined;
+  const given: Record<'db' | 'config', string | undefined> = { db: undefined, config: undefined };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (arg === '--db' || arg.startsWith('--db=')) {
-      if (db !== undefined) throw new UsageError('--db given more than once');
-      db = arg.startsWith('--db=') ? arg.slice(5) : argv[++i];
-      if (!db) throw new UsageError('--db needs a value');
-    } else {
+    const name = (['db', 'config'] as const).find((n) => arg === `--${n}` || arg.startsWith(`--${n}=`));
+    if (name === undefined) {
       rest.push(arg);
+      continue;
     }
+    if (given[name] !== undefined) throw new UsageError(`--${name} given more than once`);
+    const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i];
+    if (!value) throw new UsageError(`--${name} needs a value`);
+    given[name] = value;
   }
-  if (db === undefined) throw new UsageError('--db PATH is required');
-  return { db, rest };
+  if (given.db !== undefined && given.config !== undefined)
+    throw new UsageError('give --db PATH or --config FILE, not both');
+  if (given.config !== undefined) {
+    const config = loadConfig(given.config);
+    return { db: config.db, config, rest };
+  }
+  if (given.db === undefined) throw new UsageError('--db PATH (or --config FILE) is required');
+  return { db: given.db, config: null, rest };
 }
 
 export function main(argv: string[], io: Io, now = Date.now()): number {
@@ -99,26 +114,65 @@ export function main(argv: string[], io: Io, now = Date.now()): number {
   }
 }
 
-/** `serve`: runs until SIGINT or SIGTERM. */
+/**
+ * Applies the config's policy files to their networks, each checked (parsed, its tests run) before
+ * it replaces anything. Throws naming the file and the failing case.
+ */
+function applyPolicyFiles(db: string, config: ServerConfig | null, io: Io): void {
+  if (!config?.policyFiles.length) return;
+  const store = openSqliteStore({ path: db });
+  try {
+    for (const { network: name, file } of config.policyFiles) {
+      const network = store.findNetworkByName(name);
+      if (!network) throw new UsageError(`policyFiles: no network "${name}"`);
+      checkPolicy(store, network.id, file);
+      const text = readFileSync(file, 'utf8');
+      if (store.getPolicy(network.id)?.text === text) continue;
+      store.setPolicy(network.id, text, Date.now());
+      io.err(`policy of network ${name} set from ${file}\n`);
+    }
+  } finally {
+    store.close();
+  }
+}
+
+/** `serve`: runs until SIGINT or SIGTERM; SIGHUP re-applies the config's policy files. */
 async function serve(argv: string[], io: Io): Promise<number> {
   try {
-    const { db, rest } = takeDb(argv);
+    const { db, config, rest } = takeDb(argv);
     const { flags, positional } = parseArgs(rest, { listen: 'string', 'public-url': 'string' });
-    if (positional.length || typeof flags.listen !== 'string')
-      throw new UsageError('usage: burrow-server serve --db PATH --listen HOST:PORT [--public-url URL]');
-    const { host, port } = parseListen(flags.listen);
+    const listen = typeof flags.listen === 'string' ? flags.listen : config?.listen;
+    if (positional.length || listen === undefined)
+      throw new UsageError(
+        'usage: burrow-server serve (--db PATH | --config FILE) --listen HOST:PORT [--public-url URL]',
+      );
+    const { host, port } = parseListen(listen);
+    const publicUrl = typeof flags['public-url'] === 'string' ? flags['public-url'] : config?.publicUrl;
+    applyPolicyFiles(db, config, io);
     const running = await startServer({
       db,
       host,
       port,
-      ...(typeof flags['public-url'] === 'string' ? { publicUrl: flags['public-url'] } : {}),
+      ...(publicUrl !== undefined ? { publicUrl } : {}),
+      relays: config?.relays ?? [],
       log: (m) => io.err(`${m}\n`),
     });
     io.err(`burrow-server listening on ${running.url} (control key ${running.publicKey})\n`);
+    const reload = () => {
+      try {
+        applyPolicyFiles(db, config, io);
+      } catch (error) {
+        io.err(
+          `burrow-server: policy files not applied, the old policies stay: ${(error as Error).message}\n`,
+        );
+      }
+    };
+    process.on('SIGHUP', reload);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);
       process.once('SIGTERM', resolve);
     });
+    process.off('SIGHUP', reload);
     await running.close();
     return 0;
   } catch (error) {

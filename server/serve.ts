@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { RelayRegion } from '../src/control/messages.js';
 import { randomBytes, selectCrypto } from '../src/crypto/index.js';
 import { attachControl } from './control/listener.js';
 import { Coordinator } from './coordinator/coordinator.js';
@@ -19,6 +20,8 @@ export interface ServeOptions {
   keyPath?: string;
   /** How often the change feed is read, ms. */
   pollMs?: number;
+  /** The relay map every device is sent. */
+  relays?: RelayRegion[];
   log?: (message: string) => void;
 }
 
@@ -69,6 +72,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const coordinator = new Coordinator({
     store,
     publicUrl,
+    relays: options.relays ?? [],
     now: Date.now,
     ...(options.log ? { log: options.log } : {}),
   });

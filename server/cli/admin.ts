@@ -246,7 +246,7 @@ function targetNetwork(store: Store, flag: string | boolean | undefined) {
 }
 
 /** Parses a policy file and runs its tests against the network as it is now; throws naming the problem. */
-function checkPolicy(store: Store, networkId: string, file: string): void {
+export function checkPolicy(store: Store, networkId: string, file: string): void {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

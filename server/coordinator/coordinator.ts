@@ -1,4 +1,4 @@
-import type { ClientMessage, ServerMessage } from '../../src/control/messages.js';
+import type { ClientMessage, RelayRegion, ServerMessage } from '../../src/control/messages.js';
 import { autoApprovedRoutes, parsePolicy } from '../../src/policy/index.js';
 import type { ControlConnection, ServerChannel } from '../control/listener.js';
 import { policyContext } from '../policy-context.js';
@@ -12,6 +12,8 @@ export interface CoordinatorOptions {
   publicUrl: () => string;
   /** Unix wall-clock ms. */
   now: () => number;
+  /** The relay map every device is sent. */
+  relays?: RelayRegion[];
   log?: (message: string) => void;
 }
 
@@ -38,7 +40,7 @@ export class Coordinator {
 
   constructor(private readonly options: CoordinatorOptions) {
     this.seq = options.store.currentSeq();
-    this.engine = new MapEngine(options.store, options.now);
+    this.engine = new MapEngine(options.store, options.now, options.relays ?? []);
   }
 
   /** Stops touching the store: connections closing during shutdown leave devices as they were. */

@@ -1,4 +1,4 @@
-import type { MapDelta, Netmap, NodeInfo } from '../../src/control/messages.js';
+import type { MapDelta, Netmap, NodeInfo, RelayRegion } from '../../src/control/messages.js';
 import { type FilterRule, type Policy, parsePolicy } from '../../src/policy/index.js';
 import { effectiveRoutes } from '../policy-context.js';
 import type { Store } from '../store/store.js';
@@ -69,11 +69,15 @@ export class MapEngine {
   private readonly json = new WeakMap<Device, [string?, string?]>();
   private nextExpiry = Number.NEGATIVE_INFINITY;
 
+  private readonly relaysJson: string;
+
   constructor(
     private readonly store: Store,
     private readonly now: () => number,
+    relays: readonly RelayRegion[] = [],
   ) {
     this.dir = new Directory(store);
+    this.relaysJson = JSON.stringify(relays);
   }
 
   get streamCount(): number {
@@ -329,7 +333,7 @@ export class MapEngine {
     const filter = this.filterFor(x);
     const json =
       `{"type":"full-map","seq":${seq},"map":{"self":${this.nodeJson(x, false)},` +
-      `"peers":[${peers.join(',')}],"filter":${JSON.stringify(filter)},"relays":[]}}`;
+      `"peers":[${peers.join(',')}],"filter":${JSON.stringify(filter)},"relays":${this.relaysJson}}}`;
     return { json, filter };
   }
 

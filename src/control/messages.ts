@@ -136,6 +136,8 @@ export const relayRegion = object({
   stun: optional(endpoint),
 });
 
+export type RelayRegion = Infer<typeof relayRegion>;
+
 export const netmap = object({
   self: node,
   peers: array(node, { max: 20_000 }),

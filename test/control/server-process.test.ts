@@ -4,7 +4,7 @@
  * writer of the same SQLite file. Covers a kill -9 while streaming, and sharing between networks.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,15 +53,18 @@ async function freePort(): Promise<number> {
 }
 
 /** A database in a temp directory, the server process serving it, and the admin CLI on it. */
-async function deployment() {
+async function deployment(config?: (dir: string, port: number) => string) {
   const dir = mkdtempSync(join(tmpdir(), 'burrow-server-process-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const db = join(dir, 'burrow.db');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let child: ChildProcess | null = null;
+  const configFile = config ? join(dir, 'server.hujson') : null;
+  if (configFile && config) writeFileSync(configFile, config(dir, port));
+  const args = configFile ? ['--config', configFile] : ['--db', db, '--listen', `127.0.0.1:${port}`];
   const start = async () => {
-    const proc = spawn(SERVER, ['serve', '--db', db, '--listen', `127.0.0.1:${port}`], { stdio: 'ignore' });
+    const proc = spawn(SERVER, ['serve', ...args], { stdio: 'ignore' });
     child = proc;
     await waitFor('the server to answer', () => proc.exitCode === null && true);
     for (let i = 0; ; i++) {
@@ -85,7 +88,8 @@ async function deployment() {
   const cli = async (...argv: string[]) => (await run(SERVER, [...argv, '--db', db])).stdout.trim();
   const store = openSqliteStore({ path: db });
   cleanups.push(() => store.close());
-  return { url, db, start, kill, cli, store };
+  const hangUp = () => child?.kill('SIGHUP');
+  return { url, db, dir, start, kill, hangUp, cli, store };
 }
 
 /** A device: a ControlClient with fresh keys, started. */
@@ -225,5 +229,43 @@ describe('burrow-server process', () => {
       () => !peerNames(pc.netmap).includes('nas') && peerNames(nas.netmap).length === 0,
     );
     expect(admits(nas.netmap, pcIp)).toBe(false);
+  }, 60_000);
+
+  it('serves from a config file: its relays are in every map, its policy file applies at start and on SIGHUP', async () => {
+    const policy = (dst: string) =>
+      `{"acls": [{"action": "accept", "src": ["autogroup:member"], "dst": ["${dst}"]}], "tests": [{"src": "ana", "accept": ["${dst}"]}]}`;
+    const d = await deployment((dir, port) => {
+      writeFileSync(join(dir, 'family.hujson'), policy('ana:22'));
+      return `{
+        "db": "burrow.db", // beside this file
+        "listen": "127.0.0.1:${port}",
+        "relays": [{"id": 7, "name": "home", "url": "https://relay.example.com", "stun": "203.0.113.9:3478"}],
+        "policyFiles": [{"network": "family", "file": "family.hujson"}],
+      }`;
+    });
+    const family = d.store.createNetwork({ name: 'family' }, Date.now());
+    const ana = user(d.store, 'ana', family.id);
+    await d.start();
+    expect(d.store.getPolicy(family.id)?.text).toBe(policy('ana:22'));
+    const laptop = device(d.url, 'laptop', ana.key());
+    await waitFor('a map', () => laptop.netmap);
+    expect(laptop.netmap!.relays).toEqual([
+      { id: 7, name: 'home', url: 'https://relay.example.com', stun: '203.0.113.9:3478' },
+    ]);
+    const ports = () => laptop.netmap!.filter.flatMap((r) => r.dstPorts.map((p) => p.ports.first));
+
+    // A policy whose tests fail is refused on SIGHUP, and the old one stays.
+    writeFileSync(
+      join(d.dir, 'family.hujson'),
+      policy('ana:22').replace('"accept": ["ana:22"]', '"deny": ["ana:22"]'),
+    );
+    d.hangUp();
+    await sleep(500);
+    expect(d.store.getPolicy(family.id)?.text).toBe(policy('ana:22'));
+    // A good one reaches the devices.
+    writeFileSync(join(d.dir, 'family.hujson'), policy('ana:443'));
+    d.hangUp();
+    await waitFor('the new policy in the filter', () => ports().includes(443));
+    expect(ports()).not.toContain(22);
   }, 60_000);
 });

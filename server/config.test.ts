@@ -1,0 +1,75 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from './config.js';
+import { main } from './main.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function file(text: string): { path: string; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'burrow-config-'));
+  dirs.push(dir);
+  const path = join(dir, 'server.hujson');
+  writeFileSync(path, text);
+  return { path, dir };
+}
+
+describe('server config file', () => {
+  it('reads HuJSON, resolving paths against the file', () => {
+    const { path, dir } = file(`{
+      // the database beside this file
+      "db": "data/burrow.db",
+      "listen": "127.0.0.1:8080",
+      "relays": [{"id": 1, "name": "home", "url": "https://relay.example.com", "stun": "203.0.113.1:3478"},],
+      "policyFiles": [{"network": "family", "file": "family.hujson"}],
+    }`);
+    expect(loadConfig(path)).toEqual({
+      db: join(dir, 'data/burrow.db'),
+      listen: '127.0.0.1:8080',
+      relays: [{ id: 1, name: 'home', url: 'https://relay.example.com', stun: '203.0.113.1:3478' }],
+      policyFiles: [{ network: 'family', file: join(dir, 'family.hujson') }],
+    });
+  });
+
+  it.each([
+    ['an unknown key', '{"db": "x", "listn": "1"}', /config\.listn: unknown field/],
+    ['no database', '{"listen": "127.0.0.1:1"}', /config\.db/],
+    [
+      'a relay without a URL scheme',
+      '{"db": "x", "relays": [{"id": 1, "name": "a", "url": "relay"}]}',
+      /config\.relays\[0\]\.url/,
+    ],
+    [
+      'a relay id used twice',
+      '{"db": "x", "relays": [{"id": 1, "name": "a", "url": "https://a"}, {"id": 1, "name": "b", "url": "https://b"}]}',
+      /id 1 is used twice/,
+    ],
+    ['broken HuJSON', '{"db": ', /server\.hujson/],
+  ])('refuses %s, naming the file and the key', (_what, text, message) => {
+    const { path } = file(text);
+    expect(() => loadConfig(path)).toThrow(message);
+    expect(() => loadConfig(path)).toThrow(path);
+  });
+
+  it('is taken by the admin commands in place of --db', () => {
+    const { path } = file('{"db": "burrow.db"}');
+    let out = '';
+    let err = '';
+    const io = { out: (t: string) => (out += t), err: (t: string) => (err += t) };
+    expect(main(['users', 'create', 'alice', '--config', path], io)).toBe(0);
+    expect(main(['devices', 'list', '--json', '--config', path], io)).toBe(0);
+    expect(out).toBe('alice\n[]\n');
+    expect(main(['users', 'create', 'bob', '--config', path, '--db', 'x.db'], io)).toBe(2);
+    expect(err).toMatch(/--db PATH or --config FILE, not both/);
+  });
+
+  it('says which file it cannot read', () => {
+    expect(() => loadConfig('/nonexistent/burrow.hujson')).toThrow(
+      /cannot read config \/nonexistent\/burrow\.hujson/,
+    );
+  });
+});

@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { type RelayRegion, relayRegion } from '../src/control/messages.js';
+import { array, type Infer, object, optional, SchemaError, string } from '../src/control/schema.js';
+import { HujsonError, parseHujson } from '../src/policy/index.js';
+import { UsageError } from './cli/args.js';
+
+/**
+ * burrow-server's config file (HuJSON: comments and trailing commas allowed), for what does not
+ * fit on a command line. Relative paths are relative to the file. Unknown keys are errors, named
+ * with their path, so a typo never silently falls back to a default.
+ *
+ *   {
+ *     "db": "burrow.db",
+ *     "listen": "0.0.0.0:8080",
+ *     "publicUrl": "https://burrow.example.com",
+ *     // Relays every device is told about (the relay map in each full map).
+ *     "relays": [{ "id": 1, "name": "home", "url": "https://relay.example.com", "stun": "203.0.113.1:3478" }],
+ *     // Networks whose policy is kept in a file: applied at start and on SIGHUP, tests first.
+ *     "policyFiles": [{ "network": "family", "file": "family.hujson" }]
+ *   }
+ */
+const configSchema = object({
+  db: string({ min: 1, max: 4096 }),
+  listen: optional(string({ min: 1, max: 300 })),
+  publicUrl: optional(string({ min: 1, max: 2048, pattern: /^https?:\/\/[^\s]+$/, what: 'an http(s) URL' })),
+  relays: optional(array(relayRegion, { max: 64 })),
+  policyFiles: optional(
+    array(object({ network: string({ min: 1, max: 128 }), file: string({ min: 1, max: 4096 }) }), {
+      max: 10_000,
+    }),
+  ),
+});
+
+export interface ServerConfig {
+  db: string;
+  listen?: string;
+  publicUrl?: string;
+  relays: RelayRegion[];
+  policyFiles: { network: string; file: string }[];
+}
+
+/** Reads and checks a config file; throws UsageError naming the file and the bad key. */
+export function loadConfig(path: string): ServerConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read config ${path}: ${(error as Error).message}`);
+  }
+  let parsed: Infer<typeof configSchema>;
+  try {
+    parsed = configSchema.parse(parseHujson(text, path), 'config');
+  } catch (error) {
+    if (error instanceof SchemaError || error instanceof HujsonError)
+      throw new UsageError(`${path}: ${error.message}`);
+    throw error;
+  }
+  const ids = new Set<number>();
+  for (const r of parsed.relays ?? []) {
+    if (ids.has(r.id)) throw new UsageError(`${path}: config.relays: id ${r.id} is used twice`);
+    ids.add(r.id);
+  }
+  const base = dirname(resolve(path));
+  return {
+    db: resolve(base, parsed.db),
+    ...(parsed.listen !== undefined ? { listen: parsed.listen } : {}),
+    ...(parsed.publicUrl !== undefined ? { publicUrl: parsed.publicUrl } : {}),
+    relays: parsed.relays ?? [],
+    policyFiles: (parsed.policyFiles ?? []).map((p) => ({ network: p.network, file: resolve(base, p.file) })),
+  };
+}
