@@ -11,6 +11,7 @@
           "sources": [
             "helper/native/addon.c",
             "helper/native/common.c",
+            "helper/native/peercred.c",
             "helper/native/tun.c",
             "helper/native/udp.c"
           ],

@@ -1,6 +1,7 @@
 /*
  * burrow_native: burrowd's packet I/O on Linux, as a small N-API addon in C.
- * tun.c: the TUN device; udp.c: the UDP socket; common.c: errors and the poll/close life cycle.
+ * tun.c: the TUN device; udp.c: the UDP socket; peercred.c: who is at the other end of a unix
+ * socket; common.c: errors and the poll/close life cycle.
  * The TypeScript side is helper/native/index.ts (loading), helper/tun/linux-tun.ts and
  * helper/bind/linux-bind.ts (the TunDevice and UdpBind wrappers).
  */
@@ -26,6 +27,7 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT("udpSend", bn_udp_send),
       EXPORT("udpStats", bn_udp_stats),
       EXPORT("udpClose", bn_udp_close),
+      EXPORT("peerCred", bn_peer_cred),
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

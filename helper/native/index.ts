@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 /** Must equal BN_ABI_VERSION in common.h: a stale build/ is refused rather than misread. */
-const ABI_VERSION = 3;
+const ABI_VERSION = 4;
 
 /** An opaque native handle (a napi external). */
 export type NativeHandle = { readonly __brand: 'burrow-native-handle' };
@@ -76,6 +76,8 @@ export interface NativeAddon {
   ): number;
   udpStats(handle: NativeHandle): NativeUdpStats;
   udpClose(handle: NativeHandle): void;
+  /** SO_PEERCRED of a connected unix socket. */
+  peerCred(fd: number): { pid: number; uid: number; gid: number };
 }
 
 /**

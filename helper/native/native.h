@@ -16,4 +16,6 @@ napi_value bn_udp_send(napi_env env, napi_callback_info info);
 napi_value bn_udp_stats(napi_env env, napi_callback_info info);
 napi_value bn_udp_close(napi_env env, napi_callback_info info);
 
+napi_value bn_peer_cred(napi_env env, napi_callback_info info);
+
 #endif

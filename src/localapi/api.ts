@@ -1,0 +1,232 @@
+/**
+ * The LocalAPI, version 1: how the `burrow` CLI and the desktop app talk to burrowd over its unix
+ * socket. One table describes every operation (its method and path, whether it changes anything,
+ * and the schemas of its request and response); burrowd's server, the CLI's client and the app's
+ * broker are all driven by it, so they cannot disagree. Every request body is checked against its
+ * schema where it arrives; so is every response, where it arrives.
+ *
+ * Transport: HTTP/1.1 over the unix socket, JSON bodies of at most MAX_BODY bytes, paths under
+ * /localapi/v1/. Errors are `{ "error": "..." }` with a 4xx/5xx status. `events` is the one
+ * streaming operation: newline-delimited JSON, one Event per line, until the client hangs up.
+ */
+import { cidr, ip, relayRegion } from '../control/messages.js';
+import {
+  array,
+  boolean,
+  type Infer,
+  integer,
+  literal,
+  nullable,
+  object,
+  optional,
+  type Schema,
+  string,
+  tagged,
+} from '../control/schema.js';
+
+export const LOCALAPI_VERSION = 1;
+export const LOCALAPI_PREFIX = '/localapi/v1';
+export const MAX_BODY = 64 * 1024;
+
+const text = (max = 256) => string({ max });
+const id = string({ min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/, what: 'an id' });
+/** A peer as a user names it: its host name, DNS name, id or one of its addresses. */
+const peerRef = string({ min: 1, max: 253 });
+const url = string({ min: 1, max: 2048, pattern: /^https?:\/\/[^\s]+$/, what: 'an http(s) URL' });
+const hostname = string({
+  min: 1,
+  max: 63,
+  pattern: /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$/,
+  what: 'a host name (letters, digits and dashes)',
+});
+const unixMs = nullable(integer({ min: 0, max: 8_640_000_000_000_000 }));
+const count = integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
+
+// --- records ---
+
+export const prefs = object({
+  /** The coordination server, e.g. https://burrow.example.com. */
+  controlUrl: nullable(url),
+  /** Whether the user wants the tunnel up (`up` sets it, `down` clears it; it survives restarts). */
+  wantRunning: boolean,
+  hostname: nullable(hostname),
+  advertiseRoutes: array(cidr, { max: 256 }),
+  advertiseExitNode: boolean,
+  acceptRoutes: boolean,
+  /** Refuse every new inbound connection, pings included; replies to our own traffic still pass. */
+  shieldsUp: boolean,
+  /** The id of the peer used as exit node, or null. */
+  exitNode: nullable(id),
+  exitNodeAllowLanAccess: boolean,
+});
+export type Prefs = Infer<typeof prefs>;
+
+/** Prefs a request may change; each field is optional. */
+export const prefsPatch = object({
+  controlUrl: optional(nullable(url)),
+  hostname: optional(nullable(hostname)),
+  advertiseRoutes: optional(array(cidr, { max: 256 })),
+  advertiseExitNode: optional(boolean),
+  acceptRoutes: optional(boolean),
+  shieldsUp: optional(boolean),
+  exitNode: optional(nullable(peerRef)),
+  exitNodeAllowLanAccess: optional(boolean),
+});
+export type PrefsPatch = Infer<typeof prefsPatch>;
+
+export const backendState = literal('stopped', 'needs-login', 'starting', 'running');
+export type BackendState = Infer<typeof backendState>;
+
+export const peerStatus = object({
+  id,
+  hostName: text(63),
+  dnsName: text(253),
+  user: text(128),
+  ips: array(ip, { max: 4 }),
+  online: boolean,
+  /** Shared with us from another network: it may not start connections to us. */
+  shared: boolean,
+  /** In use as our exit node. */
+  exitNode: boolean,
+  exitNodeOption: boolean,
+  routes: array(cidr, { max: 256 }),
+  path: literal('direct', 'relay', 'none'),
+  endpoint: nullable(text(64)),
+  lastHandshake: unixMs,
+  rxBytes: count,
+  txBytes: count,
+});
+export type PeerStatus = Infer<typeof peerStatus>;
+
+export const status = object({
+  version: text(64),
+  backendState,
+  /** Where to sign in, while the state is needs-login. */
+  authUrl: nullable(url),
+  self: nullable(
+    object({
+      id,
+      hostName: text(63),
+      dnsName: text(253),
+      user: text(128),
+      network: text(128),
+      ips: array(ip, { max: 4 }),
+      online: boolean,
+      keyExpiry: unixMs,
+    }),
+  ),
+  peers: array(peerStatus, { max: 20_000 }),
+  shieldsUp: boolean,
+  /** The exit node in use (its id), or null. */
+  exitNode: nullable(id),
+  /** Whether the control server is reachable; the tunnel works without it. */
+  controlConnected: boolean,
+  relays: array(relayRegion, { max: 64 }),
+  /** Problems the user should know of, in words. */
+  health: array(text(512), { max: 64 }),
+});
+export type Status = Infer<typeof status>;
+
+export const invite = object({
+  id,
+  device: text(63),
+  owner: text(128),
+  recipient: nullable(text(128)),
+  state: literal('pending', 'accepted', 'declined', 'revoked', 'expired'),
+  multiUse: boolean,
+  expiresAt: integer({ min: 0, max: 8_640_000_000_000_000 }),
+});
+export const share = object({ id, device: text(63), owner: text(128), recipient: text(128) });
+export const shareList = object({
+  incoming: array(invite, { max: 10_000 }),
+  outgoing: array(invite, { max: 10_000 }),
+  /** Shares in effect: devices shared with us, and ours shared with others. */
+  accepted: array(share, { max: 10_000 }),
+});
+export type ShareList = Infer<typeof shareList>;
+
+export const exitNodeOption = object({
+  id,
+  hostName: text(63),
+  ips: array(ip, { max: 4 }),
+  online: boolean,
+  selected: boolean,
+});
+
+export const event = tagged('type', {
+  state: object({ type: literal('state'), backendState, authUrl: nullable(url) }),
+  netmap: object({ type: literal('netmap'), status }),
+  invites: object({ type: literal('invites'), shares: shareList }),
+});
+export type Event = Infer<typeof event>;
+
+// --- operations ---
+
+const empty = object({});
+
+interface Operation<Req, Res> {
+  readonly method: 'GET' | 'POST' | 'PATCH';
+  readonly path: string;
+  /** Changes something: only root and the operator user may call it. */
+  readonly mutating: boolean;
+  readonly request: Schema<Req>;
+  readonly response: Schema<Res>;
+}
+
+const op = <Req, Res>(
+  method: Operation<Req, Res>['method'],
+  path: string,
+  mutating: boolean,
+  request: Schema<Req>,
+  response: Schema<Res>,
+): Operation<Req, Res> => ({ method, path, mutating, request, response });
+
+export const operations = {
+  status: op('GET', '/status', false, empty, status),
+  getPrefs: op('GET', '/prefs', false, empty, prefs),
+  setPrefs: op('PATCH', '/prefs', true, prefsPatch, prefs),
+  up: op(
+    'POST',
+    '/up',
+    true,
+    object({
+      controlUrl: optional(url),
+      authKey: optional(string({ min: 1, max: 256 })),
+      hostname: optional(hostname),
+      advertiseRoutes: optional(array(cidr, { max: 256 })),
+      advertiseExitNode: optional(boolean),
+      acceptRoutes: optional(boolean),
+    }),
+    object({ backendState, authUrl: nullable(url) }),
+  ),
+  down: op('POST', '/down', true, empty, object({ backendState })),
+  login: op('POST', '/login', true, empty, object({ authUrl: nullable(url) })),
+  logout: op('POST', '/logout', true, empty, object({ backendState })),
+  ping: op(
+    'POST',
+    '/ping',
+    false,
+    object({ peer: peerRef, timeoutMs: optional(integer({ min: 1, max: 60_000 })) }),
+    object({ peer: text(63), ip, ms: integer({ min: 0, max: 60_000 }), path: literal('direct', 'relay') }),
+  ),
+  listShares: op('GET', '/shares', false, empty, shareList),
+  createShare: op(
+    'POST',
+    '/shares/create',
+    true,
+    object({ device: peerRef, to: optional(text(128)), multiUse: optional(boolean) }),
+    object({ invite, code: text(256) }),
+  ),
+  acceptShare: op('POST', '/shares/accept', true, object({ ref: string({ min: 1, max: 256 }) }), share),
+  declineShare: op('POST', '/shares/decline', true, object({ id }), invite),
+  revokeShare: op('POST', '/shares/revoke', true, object({ id }), object({ revoked: id })),
+  listExitNodes: op('GET', '/exit-nodes', false, empty, array(exitNodeOption, { max: 20_000 })),
+  events: op('GET', '/events', false, empty, event),
+} as const;
+
+export type Operations = typeof operations;
+export type OperationName = keyof Operations;
+export type RequestOf<N extends OperationName> = Infer<Operations[N]['request']>;
+export type ResponseOf<N extends OperationName> = Infer<Operations[N]['response']>;
+
+export const errorBody = object({ error: text(4096) });
