@@ -225,6 +225,17 @@ describe('burrow-server serve', () => {
       (await e.next((m): m is Extract<ServerMessage, { type: 'error' }> => m.type === 'error')).reason,
     ).toMatch(/register before/);
   });
+
+  it('answers a share request before registering with an error reply, and keeps the channel open', async () => {
+    const { running } = await server();
+    const d = await Device.connect(running);
+    d.channel.send({ type: 'share-list', id: 4 });
+    const reply = await d.next((m): m is Extract<ServerMessage, { type: 'reply' }> => m.type === 'reply');
+    expect(reply).toEqual({ type: 'reply', id: 4, outcome: 'error', error: 'register first' });
+    d.channel.send({ type: 'ping', id: 5 });
+    const pong = await d.next((m): m is Extract<ServerMessage, { type: 'pong' }> => m.type === 'pong');
+    expect(pong).toEqual({ type: 'pong', id: 5 });
+  });
 });
 
 describe('burrow-server serve as a program', () => {

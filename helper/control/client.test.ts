@@ -1,93 +1,24 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { attachControl, type ServerChannel } from '../../server/control/listener.js';
-import { startServer } from '../../server/serve.js';
-import { openSqliteStore } from '../../server/store/sqlite-store.js';
 import { identity } from '../../server/store/testing.js';
-import type { ClientMessage, Netmap, NodeInfo, ServerMessage } from '../../src/control/messages.js';
+import type { Netmap, NodeInfo } from '../../src/control/messages.js';
 import { canonicalNetmap } from '../../src/control/netmap-state.js';
-import { randomBytes, selectCrypto } from '../../src/crypto/index.js';
-import { clampPrivateKey, encodeKey } from '../../src/wireguard/keys.js';
-import type { StaticKeyPair } from '../../src/wireguard/noise.js';
-import { ControlClient, type ControlClientOptions, type ControlState } from './client.js';
+import {
+  afterTest,
+  device,
+  MAX_BACKOFF,
+  MIN_BACKOFF,
+  newKey,
+  runCleanups,
+  scriptedServer,
+  serverFiles,
+  sleep,
+  type TestDevice,
+  track,
+  waitFor,
+} from './testing.js';
 
-const crypto = selectCrypto();
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-const MIN_BACKOFF = 20;
-const MAX_BACKOFF = 200;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const newKey = () => encodeKey(randomBytes(32));
-
-function keyPair(): StaticKeyPair {
-  const privateKey = clampPrivateKey(randomBytes(32));
-  return { privateKey, publicKey: crypto.x25519PublicKey(privateKey) };
-}
-
-/** Polls `probe` until it returns something truthy. */
-async function waitFor<T>(
-  what: string,
-  probe: () => T | null | undefined | false,
-  timeoutMs = 5000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-/** A device running a ControlClient, with everything it reported. */
-interface TestDevice {
-  client: ControlClient;
-  options: ControlClientOptions;
-  endpoints: string[];
-  states: ControlState[];
-  seqs: number[];
-  logs: string[];
-}
-
-function device(serverUrl: string, extra: Partial<ControlClientOptions> & { hostname: string }): TestDevice {
-  const endpoints: string[] = [];
-  const options: ControlClientOptions = {
-    serverUrl,
-    machine: keyPair(),
-    nodeKey: newKey(),
-    discoKey: newKey(),
-    endpoints: () => endpoints,
-    crypto,
-    random: randomBytes,
-    now: Date.now,
-    minBackoffMs: MIN_BACKOFF,
-    maxBackoffMs: MAX_BACKOFF,
-    ...extra,
-  };
-  return track(options, endpoints);
-}
-
-function track(options: ControlClientOptions, endpoints: string[]): TestDevice {
-  const d: TestDevice = {
-    client: new ControlClient({ ...options, log: (m) => d.logs.push(m) }),
-    options,
-    endpoints,
-    states: [],
-    seqs: [],
-    logs: [],
-  };
-  d.client.on('state', (s) => d.states.push(s));
-  d.client.on('netmap', (_map, seq) => d.seqs.push(seq));
-  cleanups.push(() => d.client.stop());
-  return d;
-}
+afterEach(runCleanups);
 
 /** The map a device gets on a fresh start (no `since`), for comparing a map kept by deltas against. */
 async function freshMap(d: TestDevice): Promise<Netmap> {
@@ -104,29 +35,6 @@ function comparable(map: Netmap) {
   const still = ({ online: _online, lastSeen: _lastSeen, ...rest }: NodeInfo) => rest;
   const c = canonicalNetmap(map);
   return { ...c, self: still(c.self), peers: c.peers.map(still) };
-}
-
-/** A burrow-server database in a temp directory, with user alice, and a way to serve it. */
-function serverFiles() {
-  const dir = mkdtempSync(join(tmpdir(), 'burrow-control-client-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const db = join(dir, 'burrow.db');
-  const store = openSqliteStore({ path: db });
-  cleanups.push(() => store.close());
-  const alice = store.createUser({ name: 'alice', password: 'correct horse' }, Date.now());
-  const authKey = (reusable = false) =>
-    store.createAuthKey({ userId: alice.id, reusable }, Date.now()).secret;
-  const serve = async (port = 0) => {
-    const running = await startServer({ db, host: '127.0.0.1', port, pollMs: 25 });
-    let open = true;
-    const close = async () => {
-      if (open) await running.close();
-      open = false;
-    };
-    cleanups.push(close);
-    return { ...running, close };
-  };
-  return { store, authKey, serve };
 }
 
 describe('ControlClient against burrow-server', () => {
@@ -242,40 +150,6 @@ describe('ControlClient against burrow-server', () => {
   });
 });
 
-/** A control server the test scripts message by message, for what burrow-server never sends. */
-async function scriptedServer() {
-  const serverKey = keyPair();
-  const http = createServer((_req, res) => res.writeHead(404).end());
-  const sockets = new Set<Socket>();
-  http.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  const connections: { channel: ServerChannel; inbox: ClientMessage[] }[] = [];
-  attachControl(http, { crypto, serverKey, random: randomBytes, now: Date.now }, ({ channel }) => {
-    const c = { channel, inbox: [] as ClientMessage[] };
-    connections.push(c);
-    channel.onMessage((m) => c.inbox.push(m));
-  });
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
-  cleanups.push(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise((r) => http.close(r));
-  });
-  const { port } = http.address() as { port: number };
-  /** Waits for connection `n` to send a message of `type`; returns it and the connection. */
-  const next = async <T extends ClientMessage['type']>(n: number, type: T) => {
-    const c = await waitFor(`connection ${n}`, () => connections[n]);
-    const m = await waitFor(`${type} on connection ${n}`, () => c.inbox.find((x) => x.type === type));
-    return {
-      message: m as Extract<ClientMessage, { type: T }>,
-      send: (s: ServerMessage) => c.channel.send(s),
-      c,
-    };
-  };
-  return { url: `http://127.0.0.1:${port}`, publicKey: encodeKey(serverKey.publicKey), next };
-}
-
 function node(id: string, name: string, ip: string, endpoints: string[] = []): NodeInfo {
   return {
     id,
@@ -362,7 +236,7 @@ describe('ControlClient stop', () => {
       else held.add(s);
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanups.push(async () => {
+    afterTest(async () => {
       for (const s of held) s.destroy();
       await new Promise((r) => server.close(r));
     });

@@ -5,6 +5,8 @@ import { decodeKey, encodeKey } from '../../src/wireguard/keys.js';
 import type { StaticKeyPair } from '../../src/wireguard/noise.js';
 import { monotonic } from '../burrowd/clock.js';
 import { type ClientChannel, connectControl } from './connect.js';
+import { PendingRequests } from './pending-requests.js';
+import { ShareRequests } from './share-requests.js';
 
 export type ControlState =
   | { state: 'connecting' }
@@ -40,11 +42,18 @@ export interface ControlClientOptions {
   maxBackoffMs?: number;
   /** For fetching the server key and for each connection's handshake. */
   connectTimeoutMs?: number;
+  /** How long a share request waits for its reply; default 10 s. */
+  requestTimeoutMs?: number;
 }
 
 export interface ControlClientEvents {
   netmap: (map: Netmap, seq: number) => void;
   state: (state: ControlState) => void;
+  /**
+   * The user's invites or shares changed through some device's request: list them again. Changes
+   * made while disconnected are not announced, so a list shown for long should refresh on connect.
+   */
+  sharesChanged: () => void;
 }
 
 /** One control connection and what the client knows about it. */
@@ -57,13 +66,6 @@ interface Connection {
   inSync: boolean;
   /** The endpoints this connection last told the server, as JSON. */
   endpoints: string;
-}
-
-interface PendingPing {
-  sentAt: number;
-  timer: ReturnType<typeof setTimeout>;
-  resolve: (ms: number) => void;
-  reject: (error: Error) => void;
 }
 
 type Listeners = { [E in keyof ControlClientEvents]: Set<ControlClientEvents[E]> };
@@ -82,7 +84,7 @@ type Listeners = { [E in keyof ControlClientEvents]: Set<ControlClientEvents[E]>
 export class ControlClient {
   private readonly minBackoffMs: number;
   private readonly maxBackoffMs: number;
-  private readonly listeners: Listeners = { netmap: new Set(), state: new Set() };
+  private readonly listeners: Listeners = { netmap: new Set(), state: new Set(), sharesChanged: new Set() };
   private pinnedKey: Uint8Array | undefined;
   private running = false;
   /** Bumped by stop(): a connection attempt from an older generation is discarded when it lands. */
@@ -97,9 +99,16 @@ export class ControlClient {
   /** The seq of `map`, sent as `since`; cleared to force a full map when a delta did not fit. */
   private seq: number | undefined;
   private routes: Omit<Extract<ClientMessage, { type: 'routes' }>, 'type'> | undefined;
-  private readonly pings = new Map<number, PendingPing>();
-  private nextPingId = 0;
+  private readonly pings = new PendingRequests<void>();
   private current: ControlState = { state: 'stopped' };
+  private readonly shares: ShareRequests;
+
+  // Sharing, as the user who owns this device (see ShareRequests): refusals reject with RequestRefused.
+  readonly createShare: ShareRequests['create'] = (...args) => this.shares.create(...args);
+  readonly listShares: ShareRequests['list'] = () => this.shares.list();
+  readonly acceptShare: ShareRequests['accept'] = (ref) => this.shares.accept(ref);
+  readonly declineShare: ShareRequests['decline'] = (inviteId) => this.shares.decline(inviteId);
+  readonly revokeShare: ShareRequests['revoke'] = (ref) => this.shares.revoke(ref);
 
   constructor(private readonly options: ControlClientOptions) {
     this.minBackoffMs = options.minBackoffMs ?? 500;
@@ -110,6 +119,11 @@ export class ControlClient {
     if (options.serverPublicKey !== undefined) {
       this.pinnedKey = decodeKey(options.serverPublicKey, 'serverPublicKey');
     }
+    const send = () => {
+      const conn = this.conn;
+      return conn?.phase === 'streaming' ? (m: ClientMessage) => conn.channel.send(m) : null;
+    };
+    this.shares = new ShareRequests(send, options.requestTimeoutMs ?? 10_000);
   }
 
   get state(): ControlState {
@@ -174,19 +188,12 @@ export class ControlClient {
   }
 
   /** The round trip to the server over the control channel, ms. */
-  ping(timeoutMs = 10_000): Promise<number> {
+  async ping(timeoutMs = 10_000): Promise<number> {
     const conn = this.conn;
-    if (!conn) return Promise.reject(new Error('not connected to the control server'));
-    const id = this.nextPingId;
-    this.nextPingId = (id + 1) % 2 ** 31;
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pings.delete(id);
-        reject(new Error(`no pong within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pings.set(id, { sentAt: monotonic(), timer, resolve, reject });
-      conn.channel.send({ type: 'ping', id });
-    });
+    if (!conn) throw new Error('not connected to the control server');
+    const sentAt = monotonic();
+    await this.pings.start((id) => conn.channel.send({ type: 'ping', id }), 'pong', timeoutMs);
+    return monotonic() - sentAt;
   }
 
   private connect(): void {
@@ -277,7 +284,13 @@ export class ControlClient {
         this.applyDelta(conn, message);
         return;
       case 'pong':
-        this.settlePing(message.id);
+        this.pings.settle(message.id, undefined);
+        return;
+      case 'reply':
+        this.shares.settle(message);
+        return;
+      case 'shares-changed':
+        this.emit('sharesChanged');
         return;
       case 'error':
         // An auth key the server rejects stays rejected: retrying would only repeat the answer.
@@ -339,11 +352,9 @@ export class ControlClient {
   private dropped(conn: Connection, reason: string): void {
     if (conn !== this.conn) return;
     this.conn = undefined;
-    for (const [id, ping] of this.pings) {
-      clearTimeout(ping.timer);
-      this.pings.delete(id);
-      ping.reject(new Error(`control connection closed: ${reason}`));
-    }
+    const closed = new Error(`control connection closed: ${reason}`);
+    this.pings.failAll(closed);
+    this.shares.failAll(closed);
     if (this.running) this.retry(reason);
   }
 
@@ -352,14 +363,6 @@ export class ControlClient {
     this.options.log?.(`control: ${reason}; retrying in ${delay} ms`);
     this.setState({ state: 'offline', reason, retryInMs: delay });
     this.retryTimer = setTimeout(() => this.connect(), delay);
-  }
-
-  private settlePing(id: number): void {
-    const ping = this.pings.get(id);
-    if (!ping) return;
-    this.pings.delete(id);
-    clearTimeout(ping.timer);
-    ping.resolve(monotonic() - ping.sentAt);
   }
 
   private setState(state: ControlState): void {

@@ -1,10 +1,11 @@
-import type { ClientMessage, RelayRegion, ServerMessage } from '../../src/control/messages.js';
+import type { ClientMessage, RelayRegion, ServerMessage, ShareRequest } from '../../src/control/messages.js';
 import { autoApprovedRoutes, parsePolicy } from '../../src/policy/index.js';
 import type { ControlConnection, ServerChannel } from '../control/listener.js';
 import { policyContext } from '../policy-context.js';
 import { StoreError } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import { MapEngine, type StreamSink } from './map-engine.js';
+import { handleShareRequest, type ShareOutcome } from './share-requests.js';
 
 export interface CoordinatorOptions {
   store: Store;
@@ -22,6 +23,8 @@ const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 /** A device that lets this much go unread is dropped; it gets a full map when it comes back. */
 const MAX_UNSENT_BYTES = 64 << 20;
 
+const SHARES_CHANGED = JSON.stringify({ type: 'shares-changed' } satisfies ServerMessage);
+
 /**
  * The control plane's live half: registers devices over their control channels, streams each one
  * its map (a full map, then deltas), and follows the store's change feed, so changes made by any
@@ -34,6 +37,8 @@ export class Coordinator {
     string,
     { channel: ServerChannel; registered: (deviceId: string) => void }
   >();
+  /** Registered channels by the user owning their device: who to tell that the user's shares changed. */
+  private readonly userChannels = new Map<string, Set<ServerChannel>>();
   private seq: number;
   private stopped = false;
   private pollQueued = false;
@@ -61,6 +66,15 @@ export class Coordinator {
     const machineKey = b64(connection.machineKey);
     const { channel } = connection;
     let deviceId: string | null = null;
+    let userId: string | null = null;
+    /** From now on the channel speaks for this device (registered, or signed in at its login URL). */
+    const speakFor = (id: string) => {
+      if (userId !== null) this.forgetChannel(userId, channel);
+      deviceId = id;
+      userId = this.options.store.getDevice(id).userId;
+      const channels = this.userChannels.get(userId) ?? new Set();
+      this.userChannels.set(userId, channels.add(channel));
+    };
     const sink: StreamSink = {
       sendJson: (json) => {
         if (channel.unsentBytes > MAX_UNSENT_BYTES) channel.close('too slow reading its map');
@@ -70,10 +84,8 @@ export class Coordinator {
     };
     channel.onMessage((message) => {
       try {
-        const registered = (id: string) => {
-          deviceId = id;
-        };
-        deviceId = this.handle(message, machineKey, deviceId, channel, sink, registered) ?? deviceId;
+        const registered = this.handle(message, machineKey, deviceId, channel, sink, speakFor);
+        if (registered !== null) speakFor(registered);
       } catch (error) {
         const reason = error instanceof StoreError ? error.message : 'internal error';
         if (!(error instanceof StoreError)) this.options.log?.(`control: ${(error as Error).stack}`);
@@ -83,6 +95,7 @@ export class Coordinator {
     });
     channel.onClose(() => {
       for (const [id, p] of this.pendingLogins) if (p.channel === channel) this.pendingLogins.delete(id);
+      if (userId !== null) this.forgetChannel(userId, channel);
       if (deviceId === null || this.stopped || !this.engine.detach(deviceId, sink)) return;
       const { store } = this.options;
       const device = store.findDeviceByMachineKey(machineKey);
@@ -160,7 +173,44 @@ export class Coordinator {
       case 'ping':
         channel.send({ type: 'pong', id: message.id });
         return null;
+      case 'share-create':
+      case 'share-list':
+      case 'share-accept':
+      case 'share-decline':
+      case 'share-revoke':
+        this.share(message, deviceId, channel, now);
+        return null;
     }
+  }
+
+  /**
+   * Answers a share request with a reply, a refusal included: "not your device" or "that invite
+   * expired" is an answer for the person asking, not a broken protocol, so the channel stays open.
+   * Then tells every connected device of each user concerned that their shares changed.
+   */
+  private share(request: ShareRequest, deviceId: string | null, channel: ServerChannel, now: number): void {
+    let outcome: ShareOutcome;
+    try {
+      if (deviceId === null) throw new StoreError('forbidden', 'register first');
+      outcome = handleShareRequest(this.options.store, deviceId, request, now);
+    } catch (error) {
+      if (!(error instanceof StoreError)) this.options.log?.(`control: ${(error as Error).stack}`);
+      const reason = error instanceof StoreError ? error.message.slice(0, 512) : 'internal error';
+      channel.send({ type: 'reply', id: request.id, outcome: 'error', error: reason });
+      return;
+    }
+    channel.send({ type: 'reply', id: request.id, outcome: 'ok', result: outcome.result });
+    if (outcome.changedFor.length === 0) return;
+    for (const user of new Set(outcome.changedFor)) {
+      for (const c of this.userChannels.get(user) ?? []) c.sendJson(SHARES_CHANGED);
+    }
+    this.pollSoon(); // accepted and ended shares change maps
+  }
+
+  private forgetChannel(userId: string, channel: ServerChannel): void {
+    const channels = this.userChannels.get(userId);
+    channels?.delete(channel);
+    if (channels?.size === 0) this.userChannels.delete(userId);
   }
 
   /** Approves what the network's policy (autoApprovers) approves of a device's advertised routes. */

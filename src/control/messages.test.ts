@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../test/support/rng.js';
-import { clientMessage, type NodeInfo, serverMessage } from './messages.js';
+import { clientMessage, type InviteInfo, type NodeInfo, type ShareInfo, serverMessage } from './messages.js';
 import { parseJson, SchemaError } from './schema.js';
 
 const KEY = 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=';
@@ -20,6 +20,46 @@ const node: NodeInfo = {
   exitNodeOption: false,
   routes: [],
 };
+const CODE = `binv-0123456789ab-${'A'.repeat(43)}`;
+const invite: InviteInfo = {
+  id: 'inv_1',
+  deviceId: 'dev_1',
+  device: 'laptop',
+  owner: 'alice@example.com',
+  recipient: 'bob',
+  prefix: '0123456789ab',
+  multiUse: false,
+  state: 'pending',
+  createdAt: 1_700_000_000_000,
+  expiresAt: 1_702_592_000_000,
+};
+const share: ShareInfo = {
+  id: 'shr_1',
+  inviteId: 'inv_1',
+  deviceId: 'dev_1',
+  device: 'laptop',
+  owner: 'alice@example.com',
+  recipient: 'bob',
+  createdAt: 1_700_000_000_001,
+};
+const listReply = {
+  type: 'reply',
+  id: 3,
+  outcome: 'ok',
+  result: { op: 'share-list', incoming: [invite], outgoing: [], accepted: [share] },
+};
+
+/** Expects `parse(value)` to throw a SchemaError with exactly `message`. */
+function refuses(parse: (value: unknown) => unknown, value: unknown, message: string) {
+  let thrown: unknown;
+  try {
+    parse(value);
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown).toBeInstanceOf(SchemaError);
+  expect((thrown as Error).message).toBe(message);
+}
 
 describe('control messages', () => {
   it('accepts well-formed messages both ways and keeps their values', () => {
@@ -44,8 +84,101 @@ describe('control messages', () => {
     expect(serverMessage.parse(ok)).toEqual(ok);
   });
 
+  it('accepts share requests, replies and the shares-changed push', () => {
+    for (const request of [
+      { type: 'share-create', id: 1, deviceId: 'dev_1', recipient: 'bob@example.com' },
+      { type: 'share-create', id: 2, deviceId: 'dev_1', multiUse: true },
+      { type: 'share-list', id: 3 },
+      { type: 'share-accept', id: 4, code: CODE },
+      { type: 'share-accept', id: 5, inviteId: 'inv_1' },
+      { type: 'share-decline', id: 6, inviteId: 'inv_1' },
+      { type: 'share-revoke', id: 7, inviteId: 'inv_1' },
+      { type: 'share-revoke', id: 8, shareId: 'shr_1' },
+    ]) {
+      expect(clientMessage.parse(request)).toEqual(request);
+    }
+    for (const message of [
+      listReply,
+      { type: 'reply', id: 1, outcome: 'ok', result: { op: 'share-create', invite, code: CODE } },
+      { type: 'reply', id: 4, outcome: 'ok', result: { op: 'share-accept', share } },
+      {
+        type: 'reply',
+        id: 6,
+        outcome: 'ok',
+        result: { op: 'share-decline', invite: { ...invite, recipient: null } },
+      },
+      { type: 'reply', id: 7, outcome: 'ok', result: { op: 'share-revoke' } },
+      { type: 'reply', id: 8, outcome: 'error', error: 'no share shr_1' },
+      { type: 'shares-changed' },
+    ]) {
+      expect(serverMessage.parse(message)).toEqual(message);
+    }
+  });
+
   it.each([
-    [{ type: 'nope' }, '$.type: expected one of register, map, endpoints, routes, ping, got "nope"'],
+    [
+      { type: 'share-accept', id: 1, code: CODE, inviteId: 'inv_1' },
+      '$: expected exactly one of code, inviteId',
+    ],
+    [{ type: 'share-accept', id: 1 }, '$: expected exactly one of code, inviteId'],
+    [
+      { type: 'share-accept', id: 1, code: 'binv-nope' },
+      '$.code: expected an invite code (binv-...), got "binv-nope"',
+    ],
+    [{ type: 'share-revoke', id: 1 }, '$: expected exactly one of inviteId, shareId'],
+    [
+      { type: 'share-revoke', id: 1, inviteId: 'inv_1', shareId: 'shr_1' },
+      '$: expected exactly one of inviteId, shareId',
+    ],
+    [{ type: 'share-create', id: 1 }, '$.deviceId: is required'],
+    [
+      { type: 'share-create', id: 1, deviceId: 'dev_1', recipient: 'bo b' },
+      '$.recipient: expected a user name, got "bo b"',
+    ],
+    [{ type: 'share-create', id: 1, deviceId: 'dev_1', userId: 'u_1' }, '$.userId: unknown field'],
+    [{ type: 'share-decline', id: -1, inviteId: 'inv_1' }, '$.id: must be between 0 and 2147483648'],
+    [{ type: 'share-list' }, '$.id: is required'],
+  ])('refuses the share request %j: %s', (value, message) =>
+    refuses((v) => clientMessage.parse(v), value, message),
+  );
+
+  it.each([
+    [{ ...listReply, outcome: 'maybe' }, '$.outcome: expected one of ok, error, got "maybe"'],
+    [
+      { ...listReply, result: { op: 'share-nope' } },
+      '$.result.op: expected one of share-create, share-list, share-accept, share-decline, share-revoke, got "share-nope"',
+    ],
+    // Codes travel in the create reply only, never in a record.
+    [
+      { ...listReply, result: { ...listReply.result, incoming: [{ ...invite, code: CODE }] } },
+      '$.result.incoming[0].code: unknown field',
+    ],
+    [
+      { ...listReply, result: { ...listReply.result, accepted: [{ ...share, recipient: '' }] } },
+      '$.result.accepted[0].recipient: must be at least 1 characters',
+    ],
+    [
+      { ...listReply, result: { ...listReply.result, outgoing: [{ ...invite, state: 'lost' }] } },
+      '$.result.outgoing[0].state: expected one of "pending", "accepted", "declined", "revoked", "expired", got "lost"',
+    ],
+    [{ type: 'reply', id: 1, outcome: 'error' }, '$.error: is required'],
+    [
+      { type: 'reply', id: 1, outcome: 'ok', error: 'x', result: { op: 'share-revoke' } },
+      '$.error: unknown field',
+    ],
+    [
+      { type: 'reply', id: 1, outcome: 'ok', result: { op: 'share-create', invite, code: 'secret' } },
+      '$.result.code: expected an invite code (binv-...), got "secret"',
+    ],
+  ])('refuses the server message %j: %s', (value, message) =>
+    refuses((v) => serverMessage.parse(v), value, message),
+  );
+
+  it.each([
+    [
+      { type: 'nope' },
+      '$.type: expected one of register, map, endpoints, routes, ping, share-create, share-list, share-accept, share-decline, share-revoke, got "nope"',
+    ],
     [
       { type: 'register', nodeKey: 'short', discoKey: KEY, hostname: 'a' },
       '$.nodeKey: expected a base64 32-byte key, got "short"',
@@ -64,14 +197,7 @@ describe('control messages', () => {
     [{ type: 'map', endpoints: Array(33).fill('1.2.3.4:5') }, '$.endpoints: must have at most 32 items'],
     [{ type: 'ping', id: 1.5 }, '$.id: expected an integer, got number'],
     [[], '$: expected an object, got an array'],
-  ])('refuses %j: %s', (value, message) => {
-    expect(() => clientMessage.parse(value)).toThrow(SchemaError);
-    try {
-      clientMessage.parse(value);
-    } catch (error) {
-      expect((error as Error).message).toBe(message);
-    }
-  });
+  ])('refuses %j: %s', (value, message) => refuses((v) => clientMessage.parse(v), value, message));
 
   it('reports malformed JSON as a schema error', () => {
     expect(() => parseJson(clientMessage, '{"type": "ping", ')).toThrow(/^\$: not valid JSON/);
@@ -86,6 +212,8 @@ describe('control messages', () => {
         seq: 1,
         map: { self: node, peers: [node], filter: [], relays: [] },
       }),
+      JSON.stringify({ type: 'share-accept', id: 4, code: CODE }),
+      JSON.stringify(listReply),
     ];
     for (let i = 0; i < 20_000; i++) {
       const chars = [...seeds[rng.int(seeds.length)]!];

@@ -7,6 +7,8 @@ import {
   nullable,
   object,
   optional,
+  type Schema,
+  SchemaError,
   string,
   tagged,
 } from './schema.js';
@@ -43,6 +45,37 @@ const id = string({ min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/, what: 'an id' 
 const text = string({ max: 512 });
 const unixMs = integer({ min: 0, max: 8_640_000_000_000_000 });
 const seq = integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
+/** Correlates a request with its answer: the server echoes it. */
+const requestId = integer({ min: 0, max: 2 ** 31 });
+const userName = string({ min: 1, max: 128, pattern: /^[^\s\p{C}]+$/u, what: 'a user name' });
+const inviteCode = string({
+  max: 64,
+  pattern: /^binv-[0-9a-f]{12}-[A-Za-z0-9_-]{43}$/,
+  what: 'an invite code (binv-...)',
+});
+
+/** Lists in a share-list reply hold at most this many records each (the newest, for invites). */
+export const MAX_SHARE_LIST = 10_000;
+
+type OneOf<T, K extends keyof T> = {
+  [P in K]-?: Omit<T, K> & Required<Pick<T, P>> & Partial<Record<Exclude<K, P>, undefined>>;
+}[K];
+
+/** An object schema that also requires exactly one of `keys`: the schema library has no unions. */
+function exactlyOne<T extends object, K extends keyof T & string>(
+  inner: Schema<T>,
+  keys: readonly K[],
+): Schema<OneOf<T, K>> {
+  return {
+    parse(value, path = '$') {
+      const parsed = inner.parse(value, path);
+      if (keys.filter((k) => parsed[k] !== undefined).length !== 1) {
+        throw new SchemaError(path, `expected exactly one of ${keys.join(', ')}`);
+      }
+      return parsed as OneOf<T, K>;
+    },
+  };
+}
 
 /** The payload of the first Noise message: who is connecting. `ts` bounds replays of that message. */
 export const clientHello = object({
@@ -86,7 +119,46 @@ export const routesUpdate = object({
   advertiseExitNode: boolean,
 });
 
-export const ping = object({ type: literal('ping'), id: integer({ min: 0, max: 2 ** 31 }) });
+export const ping = object({ type: literal('ping'), id: requestId });
+
+// Sharing: requests a device makes as the user who owns it (the server takes the user from the
+// device the channel registered as, never from the request). Each is answered by a `reply` with
+// the same id; a refusal is a reply too, and the channel stays open.
+
+/** Offers one of the user's devices to `recipient` (a user name), or as a link for whoever holds its code. */
+export const shareCreate = object({
+  type: literal('share-create'),
+  id: requestId,
+  deviceId: id,
+  recipient: optional(userName),
+  /** Link invites only: any number of users may accept it until it is revoked or expires. */
+  multiUse: optional(boolean),
+});
+
+/** The user's incoming and outgoing invites and the shares in effect both ways. */
+export const shareList = object({ type: literal('share-list'), id: requestId });
+
+/** By code (a link, or a named invite) or by id (an invite naming the user). */
+export const shareAccept = exactlyOne(
+  object({
+    type: literal('share-accept'),
+    id: requestId,
+    code: optional(inviteCode),
+    inviteId: optional(id),
+  }),
+  ['code', 'inviteId'],
+);
+
+export const shareDecline = object({ type: literal('share-decline'), id: requestId, inviteId: id });
+
+/**
+ * By the device's owner or a recipient, as the store allows: an invite (the owner ends it and every
+ * share made from it; a recipient ends their own share) or one share.
+ */
+export const shareRevoke = exactlyOne(
+  object({ type: literal('share-revoke'), id: requestId, inviteId: optional(id), shareId: optional(id) }),
+  ['inviteId', 'shareId'],
+);
 
 export const clientMessage = tagged('type', {
   register: registerRequest,
@@ -94,8 +166,20 @@ export const clientMessage = tagged('type', {
   endpoints: endpointsUpdate,
   routes: routesUpdate,
   ping,
+  'share-create': shareCreate,
+  'share-list': shareList,
+  'share-accept': shareAccept,
+  'share-decline': shareDecline,
+  'share-revoke': shareRevoke,
 });
 export type ClientMessage = Infer<typeof clientMessage>;
+export type ShareRequest = Extract<ClientMessage, { type: `share-${string}` }>;
+/** A share request before the sender gives it its id. */
+export type ShareRequestBody = ShareRequest extends infer R
+  ? R extends unknown
+    ? Omit<R, 'id'>
+    : never
+  : never;
 
 // --- server -> device ---
 
@@ -184,8 +268,71 @@ export const mapDelta = object({
 });
 export type MapDelta = Infer<typeof mapDelta>;
 
-export const pong = object({ type: literal('pong'), id: integer({ min: 0, max: 2 ** 31 }) });
+export const pong = object({ type: literal('pong'), id: requestId });
 export const serverError = object({ type: literal('error'), reason: text });
+
+/** An invite as its owner and recipient see it: names besides ids, and never its code. */
+export const inviteInfo = object({
+  id,
+  deviceId: id,
+  /** The shared device's name. */
+  device: hostname,
+  owner: userName,
+  /** null for a link invite. */
+  recipient: nullable(userName),
+  /** The start of the code, to tell codes apart. */
+  prefix: string({ max: 12, pattern: /^[0-9a-f]{12}$/, what: 'an invite code prefix' }),
+  multiUse: boolean,
+  state: literal('pending', 'accepted', 'declined', 'revoked', 'expired'),
+  createdAt: unixMs,
+  expiresAt: unixMs,
+});
+export type InviteInfo = Infer<typeof inviteInfo>;
+
+/** A share in effect: `recipient`'s devices see the device. */
+export const shareInfo = object({
+  id,
+  inviteId: id,
+  deviceId: id,
+  device: hostname,
+  owner: userName,
+  recipient: userName,
+  createdAt: unixMs,
+});
+export type ShareInfo = Infer<typeof shareInfo>;
+
+/** What each share request returns, tagged by the request's type. */
+export const shareResult = tagged('op', {
+  /** The code is in this reply only: it is the capability, and the server keeps only its hash. */
+  'share-create': object({ op: literal('share-create'), invite: inviteInfo, code: inviteCode }),
+  'share-list': object({
+    op: literal('share-list'),
+    incoming: array(inviteInfo, { max: MAX_SHARE_LIST }),
+    outgoing: array(inviteInfo, { max: MAX_SHARE_LIST }),
+    /** Devices shared with the user, and the user's devices shared with others. */
+    accepted: array(shareInfo, { max: MAX_SHARE_LIST }),
+  }),
+  'share-accept': object({ op: literal('share-accept'), share: shareInfo }),
+  'share-decline': object({ op: literal('share-decline'), invite: inviteInfo }),
+  'share-revoke': object({ op: literal('share-revoke') }),
+});
+export type ShareResult = Infer<typeof shareResult>;
+/** The result that answers a share request of type `T`. */
+export type ShareResultOf<T extends ShareRequest['type']> = Extract<ShareResult, { op: T }>;
+
+/** The answer to the request with the same id: its result, or why it was refused. */
+export const reply = tagged('outcome', {
+  ok: object({ type: literal('reply'), id: requestId, outcome: literal('ok'), result: shareResult }),
+  error: object({ type: literal('reply'), id: requestId, outcome: literal('error'), error: text }),
+});
+export type Reply = Infer<typeof reply>;
+
+/**
+ * The user's invites or shares changed through some device's request (an invite addressed to the
+ * user, an acceptance, a revocation): ask share-list again. Changes made elsewhere (the admin CLI,
+ * an invite expiring) are not announced.
+ */
+export const sharesChanged = object({ type: literal('shares-changed') });
 
 export const serverMessage = tagged('type', {
   'register-result': registerResult,
@@ -193,5 +340,7 @@ export const serverMessage = tagged('type', {
   delta: mapDelta,
   pong,
   error: serverError,
+  reply,
+  'shares-changed': sharesChanged,
 });
 export type ServerMessage = Infer<typeof serverMessage>;

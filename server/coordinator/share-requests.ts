@@ -1,0 +1,174 @@
+import {
+  type InviteInfo,
+  MAX_SHARE_LIST,
+  type ShareInfo,
+  type ShareRequest,
+  type ShareResult,
+} from '../../src/control/messages.js';
+import { StoreError } from '../store/errors.js';
+import type { Store } from '../store/store.js';
+import type { Invite, Share } from '../store/types.js';
+
+/** What a share request did: its result, and whose invites or shares it changed. */
+export interface ShareOutcome {
+  result: ShareResult;
+  /** Users whose devices are told `shares-changed`; none for a read. */
+  changedFor: string[];
+}
+
+/**
+ * Sharing over a device's control channel. The device acts as the user who owns it and as no one
+ * else: the user comes from the device the channel registered as, never from the request. Who may
+ * do what (only an owner shares, only the named recipient accepts by id, ...) is the store's to
+ * enforce, and its StoreErrors are what the device is told.
+ */
+export function handleShareRequest(
+  store: Store,
+  deviceId: string,
+  request: ShareRequest,
+  now: number,
+): ShareOutcome {
+  return store.transaction(() => {
+    const userId = actingUser(store, deviceId, now);
+    const names = new Names(store);
+    switch (request.type) {
+      case 'share-create': {
+        const recipient = request.recipient === undefined ? null : userNamed(store, request.recipient);
+        const { invite, code } = store.createInvite(
+          {
+            deviceId: request.deviceId,
+            byUserId: userId,
+            recipientUserId: recipient?.id,
+            multiUse: request.multiUse,
+          },
+          now,
+        );
+        return {
+          result: { op: 'share-create', invite: names.invite(invite), code },
+          changedFor: [userId, ...(recipient ? [recipient.id] : [])],
+        };
+      }
+      case 'share-list': {
+        const { incoming, outgoing } = store.listInvites(userId, now);
+        return {
+          result: {
+            op: 'share-list',
+            // Newest first: what falls off a long history is its oldest part.
+            incoming: incoming.slice(0, MAX_SHARE_LIST).map((i) => names.invite(i)),
+            outgoing: outgoing.slice(0, MAX_SHARE_LIST).map((i) => names.invite(i)),
+            accepted: sharesOf(store, userId)
+              .slice(0, MAX_SHARE_LIST)
+              .map((s) => names.share(s)),
+          },
+          changedFor: [],
+        };
+      }
+      case 'share-accept': {
+        const ref = request.code !== undefined ? { code: request.code } : { id: request.inviteId };
+        const share = store.acceptInvite(ref, userId, now);
+        return {
+          result: { op: 'share-accept', share: names.share(share) },
+          changedFor: [share.ownerUserId, share.recipientUserId],
+        };
+      }
+      case 'share-decline': {
+        const invite = store.declineInvite(request.inviteId, userId, now);
+        return {
+          result: { op: 'share-decline', invite: names.invite(invite) },
+          changedFor: [invite.ownerUserId, userId],
+        };
+      }
+      case 'share-revoke':
+        return { result: { op: 'share-revoke' }, changedFor: revoke(store, userId, request, now) };
+    }
+  });
+}
+
+/** Revokes an invite or a share; returns the users it concerned. */
+function revoke(
+  store: Store,
+  userId: string,
+  request: Extract<ShareRequest, { type: 'share-revoke' }>,
+  now: number,
+): string[] {
+  if (request.inviteId !== undefined) {
+    // Read before the shares end: when the owner revokes, every recipient of the invite loses it.
+    const ending = sharesOf(store, userId).filter((s) => s.inviteId === request.inviteId);
+    const invite = store.revokeInvite(request.inviteId, userId, now);
+    const named = invite.recipientUserId === null ? [] : [invite.recipientUserId];
+    return [invite.ownerUserId, userId, ...named, ...ending.map((s) => s.recipientUserId)];
+  }
+  // Someone else's share is not the user's to know of: it reads as missing, as a made-up id does.
+  const share = sharesOf(store, userId).find((s) => s.id === request.shareId);
+  if (!share) throw new StoreError('not-found', `no share ${request.shareId}`);
+  store.revokeShare(share.id, userId, now);
+  return [share.ownerUserId, share.recipientUserId];
+}
+
+/** The user the device acts as. A device whose key has expired is out of every map and acts for no one. */
+function actingUser(store: Store, deviceId: string, now: number): string {
+  const device = store.getDevice(deviceId);
+  if (device.keyExpiry !== null && device.keyExpiry <= now) {
+    throw new StoreError('forbidden', "this device's key has expired: sign in again");
+  }
+  return device.userId;
+}
+
+function userNamed(store: Store, name: string) {
+  const user = store.findUserByName(name);
+  if (!user) throw new StoreError('not-found', `no user "${name}"`);
+  return user;
+}
+
+/** Shares in effect both ways: devices shared with the user, then the user's devices shared with others. */
+function sharesOf(store: Store, userId: string): Share[] {
+  const outgoing = store.listUserDevices(userId).flatMap((d) => store.sharesOfDevice(d.id));
+  return [...store.listAcceptedShares(userId), ...outgoing];
+}
+
+/** Puts names a person knows beside a record's ids, looking each user and device up once. */
+class Names {
+  private readonly users = new Map<string, string>();
+  private readonly devices = new Map<string, string>();
+
+  constructor(private readonly store: Store) {}
+
+  invite(i: Invite): InviteInfo {
+    return {
+      id: i.id,
+      deviceId: i.deviceId,
+      device: this.device(i.deviceId),
+      owner: this.user(i.ownerUserId),
+      recipient: i.recipientUserId === null ? null : this.user(i.recipientUserId),
+      prefix: i.prefix,
+      multiUse: i.multiUse,
+      state: i.state,
+      createdAt: i.createdAt,
+      expiresAt: i.expiresAt,
+    };
+  }
+
+  share(s: Share): ShareInfo {
+    return {
+      id: s.id,
+      inviteId: s.inviteId,
+      deviceId: s.deviceId,
+      device: this.device(s.deviceId),
+      owner: this.user(s.ownerUserId),
+      recipient: this.user(s.recipientUserId),
+      createdAt: s.createdAt,
+    };
+  }
+
+  private user(id: string): string {
+    const name = this.users.get(id) ?? this.store.getUser(id).name;
+    this.users.set(id, name);
+    return name;
+  }
+
+  private device(id: string): string {
+    const name = this.devices.get(id) ?? this.store.getDevice(id).name;
+    this.devices.set(id, name);
+    return name;
+  }
+}
