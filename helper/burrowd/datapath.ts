@@ -1,7 +1,16 @@
 import type { Action } from '../../src/wireguard/actions.js';
 import type { Device } from '../../src/wireguard/device.js';
+import type { Peer } from '../../src/wireguard/peer.js';
 import type { Datagram, UdpBind } from '../bind/bind.js';
 import type { TunDevice } from '../tun/tun.js';
+
+/** Decides, per packet, what may cross the tunnel (burrowd's packet filter sits here). */
+export interface PacketGate {
+  /** A packet from the TUN, about to be encrypted; false drops it. */
+  outbound(packet: Uint8Array, now: number): boolean;
+  /** A packet decrypted from `peer`, about to be written to the TUN; false drops it. */
+  inbound(packet: Uint8Array, peer: Peer, now: number): boolean;
+}
 
 /**
  * Drives the I/O-free protocol core: batches from the TUN and the UDP bind go in, the core's
@@ -18,6 +27,7 @@ export class Datapath {
     private readonly tun: TunDevice,
     bind: UdpBind,
     private readonly clock: () => number,
+    private readonly gate: PacketGate | null = null,
   ) {
     this.bind = bind;
   }
@@ -26,7 +36,10 @@ export class Datapath {
     this.tun.onPackets((packets) => {
       const now = this.clock();
       const actions: Action[] = [];
-      for (const packet of packets) for (const a of this.device.send(packet, now)) actions.push(a);
+      for (const packet of packets) {
+        if (this.gate !== null && !this.gate.outbound(packet, now)) continue;
+        for (const a of this.device.send(packet, now)) actions.push(a);
+      }
       this.apply(actions);
     });
     this.listen(this.bind);
@@ -54,9 +67,10 @@ export class Datapath {
     if (this.stopped) return;
     const datagrams: Datagram[] = [];
     const packets: Uint8Array[] = [];
+    const now = this.gate === null ? 0 : this.clock();
     for (const a of actions) {
       if (a.kind === 'send') datagrams.push({ data: a.data, host: a.endpoint.host, port: a.endpoint.port });
-      else packets.push(a.packet);
+      else if (this.gate === null || this.gate.inbound(a.packet, a.peer, now)) packets.push(a.packet);
     }
     if (datagrams.length > 0) this.bind.send(datagrams);
     if (packets.length > 0) this.tun.write(packets);

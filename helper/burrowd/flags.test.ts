@@ -28,6 +28,7 @@ describe('burrowd flags', () => {
     [['--tun', 'a-very-long-interface'], '--tun: "a-very-long-interface" is not a valid interface name'],
     [['--interface', 'wg0'], '--interface: only with --wg-config (use --tun otherwise)'],
     [['--verbose=yes'], '--verbose: takes no value'],
+    [['--operator', 'Bad User'], '--operator: "Bad User" is not a user name or uid'],
     [['--port', '1', '--port', '2'], '--port: given more than once'],
   ])('%j is refused: %s', (argv, message) => {
     expect(() => parseFlags(argv)).toThrow(message);

@@ -13,13 +13,15 @@ export interface BurrowdFlags {
   tun: string;
   /** UDP port, 0 to let the kernel choose. */
   port: number;
+  /** A user (name or uid) who may change things through the LocalAPI besides root. */
+  operator?: string;
   verbose: boolean;
 }
 
 export class FlagError extends Error {}
 
 export const USAGE = `usage: burrowd [--wg-config PATH [--interface NAME]] [--state-dir DIR] [--socket PATH]
-               [--tun NAME] [--port N] [--verbose]`;
+               [--tun NAME] [--port N] [--operator USER] [--verbose]`;
 
 const IFNAME = /^[A-Za-z0-9_.=+-]{1,15}$/;
 
@@ -73,6 +75,13 @@ export function parseFlags(argv: string[]): BurrowdFlags {
         if (!/^\d+$/.test(text) || port > 65535)
           throw new FlagError(`--port: "${text}" is not a port number (0-65535)`);
         flags.port = port;
+        break;
+      }
+      case '--operator': {
+        const user = value();
+        if (!/^[a-z_][a-z0-9_-]{0,31}$|^\d{1,10}$/.test(user))
+          throw new FlagError(`--operator: "${user}" is not a user name or uid`);
+        flags.operator = user;
         break;
       }
       case '--verbose':

@@ -1,12 +1,17 @@
 /**
- * burrowd, the privileged helper. Today it runs standalone WireGuard interfaces from wg-quick files:
+ * burrowd, the privileged helper. By default a mesh node, driven through its LocalAPI (the burrow
+ * CLI, the desktop app):
+ *   burrowd [--state-dir DIR] [--socket PATH] [--tun NAME] [--port N] [--operator USER]
+ * or a standalone WireGuard interface from a wg-quick file:
  *   burrowd --wg-config /etc/wireguard/wg0.conf [--interface wg0]
  * Exit codes: 0 after a clean shutdown, 1 on a runtime failure, 2 on bad flags or config.
  */
 import { WgConfigError } from '../wgconfig/types.js';
 import { FlagError, parseFlags, USAGE } from './flags.js';
 import { stderrLog } from './log.js';
+import { runMesh } from './mesh-main.js';
 import { runStandalone } from './standalone.js';
+import { StateError } from './state-dir.js';
 
 async function main(argv: string[]): Promise<number> {
   let flags: ReturnType<typeof parseFlags>;
@@ -18,15 +23,12 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const log = stderrLog(flags.verbose);
-  if (flags.wgConfig === undefined) {
-    log.error('nothing to do yet: only standalone mode (--wg-config PATH) is implemented');
-    return 2;
-  }
   try {
-    await runStandalone({ ...flags, wgConfig: flags.wgConfig }, log);
+    if (flags.wgConfig === undefined) await runMesh(flags, log);
+    else await runStandalone({ ...flags, wgConfig: flags.wgConfig }, log);
     return 0;
   } catch (error) {
-    if (error instanceof WgConfigError) {
+    if (error instanceof WgConfigError || error instanceof StateError) {
       log.error(error.message);
       return 2;
     }

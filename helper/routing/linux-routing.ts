@@ -37,6 +37,13 @@ export interface InterfaceConfig {
 
 const family = (cidr: string) => (cidr.includes(':') ? '-6' : '-4');
 
+/** `ip route` arguments for a table-52 entry kept as "dev CIDR" or "throw CIDR". */
+function routeArgs(route: string, iface: string): string[] {
+  const [kind, cidr] = route.split(' ') as [string, string];
+  const table = ['table', String(ROUTE_TABLE)];
+  return kind === 'throw' ? ['throw', cidr, ...table] : [cidr, 'dev', iface, ...table];
+}
+
 export class LinuxRouting {
   private routes = new Set<string>();
   private rulesInstalled = false;
@@ -89,50 +96,35 @@ export class LinuxRouting {
   }
 
   /**
-   * Makes table 52 hold exactly `cidrs` (routes to this interface). Applies the difference, so that
-   * traffic to unchanged prefixes is never interrupted. On failure, what was added is taken back.
+   * Makes table 52 hold exactly `cidrs` (routes to this interface) and `throws` (throw routes: the
+   * lookup leaves table 52 and goes on to main, which is how LAN prefixes stay reachable while a
+   * default route points at the tunnel). Applies the difference, so traffic to unchanged prefixes
+   * is never interrupted. On failure, what was added is taken back.
    */
-  async setRoutes(cidrs: Iterable<string>): Promise<void> {
-    const wanted = new Set(cidrs);
+  async setRoutes(cidrs: Iterable<string>, throws: Iterable<string> = []): Promise<void> {
+    const wanted = new Set([...cidrs].map((c) => `dev ${c}`));
+    for (const c of throws) wanted.add(`throw ${c}`);
     const added: string[] = [];
     try {
-      for (const cidr of wanted) {
-        if (this.routes.has(cidr)) continue;
-        await this.ip([
-          family(cidr),
-          'route',
-          'replace',
-          cidr,
-          'dev',
-          this.iface,
-          'table',
-          String(ROUTE_TABLE),
-        ]);
-        added.push(cidr);
+      for (const route of wanted) {
+        if (this.routes.has(route)) continue;
+        await this.ip([family(route), 'route', 'replace', ...routeArgs(route, this.iface)]);
+        added.push(route);
       }
     } catch (error) {
-      for (const cidr of added) await this.deleteRoute(cidr);
+      for (const route of added) await this.deleteRoute(route);
       throw error;
     }
-    for (const cidr of added) this.routes.add(cidr);
-    for (const cidr of [...this.routes]) {
-      if (wanted.has(cidr)) continue;
-      await this.deleteRoute(cidr);
-      this.routes.delete(cidr);
+    for (const route of added) this.routes.add(route);
+    for (const route of [...this.routes]) {
+      if (wanted.has(route)) continue;
+      await this.deleteRoute(route);
+      this.routes.delete(route);
     }
   }
 
-  private async deleteRoute(cidr: string): Promise<void> {
-    await this.ip([
-      family(cidr),
-      'route',
-      'del',
-      cidr,
-      'dev',
-      this.iface,
-      'table',
-      String(ROUTE_TABLE),
-    ]).catch(() => undefined);
+  private async deleteRoute(route: string): Promise<void> {
+    await this.ip([family(route), 'route', 'del', ...routeArgs(route, this.iface)]).catch(() => undefined);
   }
 
   /** Removes the rules and routes we added. Safe to call more than once, and after a partial `up`. */

@@ -1,0 +1,28 @@
+import { lookup } from 'node:dns/promises';
+import { runIp } from '../routing/ip-command.js';
+
+/** The addresses a host name resolves to, as host prefixes (for throw routes). */
+export async function resolveHost(host: string): Promise<string[]> {
+  const bare = host.replace(/^\[|\]$/g, '');
+  const found = await lookup(bare, { all: true }).catch(() => []);
+  return found.map((a) => (a.family === 6 ? `${a.address}/128` : `${a.address}/32`));
+}
+
+/**
+ * The prefixes directly attached to this machine's other interfaces (its LAN), from the main table.
+ * With "allow LAN access" they become throw routes in table 52, so they stay reachable while an
+ * exit node carries everything else.
+ */
+export async function lanPrefixes(tunnelInterface: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const family of ['-4', '-6']) {
+    const listing = await runIp([family, 'route', 'show', 'table', 'main', 'scope', 'link']).catch(() => '');
+    for (const line of listing.split('\n')) {
+      const [prefix] = line.trim().split(/\s+/);
+      if (!prefix || line.includes(`dev ${tunnelInterface} `) || prefix.startsWith('fe80')) continue;
+      if (prefix === 'default' || prefix.startsWith('multicast')) continue;
+      out.push(prefix.includes('/') ? prefix : `${prefix}/${family === '-4' ? 32 : 128}`);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,77 @@
+import { readFileSync } from 'node:fs';
+import { type Handlers, startLocalApi } from '../localapi/server.js';
+import type { BurrowdFlags } from './flags.js';
+import type { Log } from './log.js';
+import { MeshNode } from './mesh.js';
+import { shareHandlers } from './mesh-shares.js';
+
+/** The uid of `--operator` (a user name from /etc/passwd, or a number). */
+export function operatorUid(operator: string | undefined, passwd = '/etc/passwd'): number | null {
+  if (operator === undefined) return null;
+  if (/^\d+$/.test(operator)) return Number(operator);
+  for (const line of readFileSync(passwd, 'utf8').split('\n')) {
+    const [name, , uid] = line.split(':');
+    if (name === operator && uid !== undefined) return Number(uid);
+  }
+  throw new Error(`--operator: no user "${operator}" in ${passwd}`);
+}
+
+/** The package's version, read from the sources (tsx) or from dist/ (built), whichever this is. */
+export function packageVersion(): string {
+  for (const up of ['../../', '../../../']) {
+    try {
+      return String(JSON.parse(readFileSync(new URL(`${up}package.json`, import.meta.url), 'utf8')).version);
+    } catch {}
+  }
+  return 'unknown';
+}
+
+/**
+ * burrowd as a mesh node, in the foreground until SIGINT or SIGTERM: the node itself and its
+ * LocalAPI. Stopping takes the tunnel down and leaves no routes, rules or interfaces behind.
+ */
+export async function runMesh(flags: BurrowdFlags, log: Log): Promise<void> {
+  const node = new MeshNode({
+    stateDir: flags.stateDir,
+    tun: flags.tun,
+    port: flags.port,
+    version: packageVersion(),
+    log,
+  });
+  const handlers: Handlers = {
+    status: () => node.status(),
+    getPrefs: () => node.getPrefs(),
+    setPrefs: (patch) => node.setPrefs(patch),
+    up: (request) => node.up(request),
+    down: () => node.down(),
+    login: async () => {
+      const { authUrl } = await node.up({});
+      return { authUrl };
+    },
+    logout: () => node.logout(),
+    ping: (request) => node.ping(request.peer, request.timeoutMs ?? 5000),
+    listExitNodes: () => node.listExitNodes(),
+    ...shareHandlers(
+      () => node.controlClient,
+      () => node.status(),
+    ),
+  };
+  const api = await startLocalApi({
+    socketPath: flags.socket,
+    operatorUid: operatorUid(flags.operator),
+    handlers,
+    subscribe: (send) => node.subscribe(send),
+    log: (m) => log.error(m),
+  });
+  try {
+    await node.start();
+    log.info(`mesh node ready; LocalAPI on ${flags.socket}`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+  } finally {
+    await api.close();
+    await node.close();
+  }
+}

@@ -1,0 +1,85 @@
+import type { Netmap, NodeInfo } from '../../src/control/messages.js';
+import { dnsNames } from '../../src/control/netmap-state.js';
+import type { BackendState, PeerStatus, Prefs, Status } from '../../src/localapi/api.js';
+import { endpointText } from '../../src/wireguard/actions.js';
+import { encodeKey } from '../../src/wireguard/keys.js';
+import type { Peer } from '../../src/wireguard/peer.js';
+
+/** A handshake newer than this (WireGuard's REJECT_AFTER_TIME) means the path is live. */
+const LIVE_HANDSHAKE_MS = 180_000;
+
+export interface StatusInput {
+  version: string;
+  backendState: BackendState;
+  authUrl: string | null;
+  netmap: Netmap | null;
+  prefs: Prefs;
+  controlConnected: boolean;
+  /** The WireGuard peer for a node key, while the tunnel is up. */
+  peer: (nodeKey: string) => Peer | undefined;
+  now: number;
+  health: string[];
+}
+
+/** The LocalAPI's status: the netmap as the user sees it, with each peer's live tunnel figures. */
+export function buildStatus(input: StatusInput): Status {
+  const { netmap, prefs } = input;
+  const names = new Map((netmap ? dnsNames(netmap) : []).map((d, i) => [i, d.name]));
+  const peers: PeerStatus[] = (netmap?.peers ?? []).map((node: NodeInfo, i) => {
+    const wg = input.peer(node.nodeKey);
+    const handshake = wg && wg.lastHandshakeWall > 0 ? Math.round(wg.lastHandshakeWall) : null;
+    const live = handshake !== null && input.now - handshake < LIVE_HANDSHAKE_MS;
+    return {
+      id: node.id,
+      hostName: node.name,
+      dnsName: names.get(i + 1) ?? node.name,
+      user: node.user,
+      ips: node.ips,
+      online: node.online,
+      shared: node.shared,
+      exitNode: prefs.exitNode === node.id,
+      exitNodeOption: node.exitNodeOption,
+      routes: node.routes,
+      path: live ? 'direct' : 'none',
+      endpoint: wg?.endpoint ? endpointText(wg.endpoint) : null,
+      lastHandshake: handshake,
+      rxBytes: wg?.rxBytes ?? 0,
+      txBytes: wg?.txBytes ?? 0,
+    };
+  });
+  const self = netmap?.self;
+  return {
+    version: input.version,
+    backendState: input.backendState,
+    authUrl: input.authUrl,
+    self: self
+      ? {
+          id: self.id,
+          hostName: self.name,
+          dnsName: self.name,
+          user: self.user,
+          network: self.network,
+          ips: self.ips,
+          online: input.controlConnected,
+          keyExpiry: self.keyExpiry,
+        }
+      : null,
+    peers,
+    shieldsUp: prefs.shieldsUp,
+    exitNode: prefs.exitNode,
+    controlConnected: input.controlConnected,
+    relays: netmap?.relays ?? [],
+    health: input.health,
+  };
+}
+
+/** A peer named as a user would: id, host name, DNS name or address. */
+export function findPeer(netmap: Netmap | null, ref: string): NodeInfo | undefined {
+  if (netmap === null) return undefined;
+  const names = dnsNames(netmap);
+  return netmap.peers.find(
+    (p, i) => p.id === ref || p.name === ref || names[i + 1]?.name === ref || p.ips.includes(ref),
+  );
+}
+
+export const nodeKeyOf = (peer: Peer) => encodeKey(peer.publicKey);

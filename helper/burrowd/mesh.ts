@@ -1,0 +1,327 @@
+import { hostname as osHostname } from 'node:os';
+import type { Netmap } from '../../src/control/messages.js';
+import { randomBytes, selectCrypto } from '../../src/crypto/index.js';
+import type { BackendState, Event, Prefs, PrefsPatch } from '../../src/localapi/api.js';
+import { clampPrivateKey, encodeKey } from '../../src/wireguard/keys.js';
+import type { Peer } from '../../src/wireguard/peer.js';
+import { ControlClient, type ControlState } from '../control/client.js';
+import { LocalApiError } from '../localapi/server.js';
+import { ExitNodeNat } from '../routing/exit-node.js';
+import { monotonic } from './clock.js';
+import { lanPrefixes, resolveHost } from './lan.js';
+import type { Log } from './log.js';
+import { MeshFilter } from './mesh-filter.js';
+import { buildStatus, findPeer } from './mesh-status.js';
+import { planMesh } from './peer-sync.js';
+import { Pinger } from './pinger.js';
+import { type DeviceKeys, StateDir } from './state-dir.js';
+import { Tunnel } from './tunnel.js';
+
+export interface MeshOptions {
+  stateDir: string;
+  tun: string;
+  port: number;
+  version: string;
+  log: Log;
+}
+
+export interface UpRequest {
+  controlUrl?: string;
+  authKey?: string;
+  hostname?: string;
+  advertiseRoutes?: string[];
+  advertiseExitNode?: boolean;
+  acceptRoutes?: boolean;
+}
+
+const crypto = selectCrypto();
+const publicOf = (privateKey: Uint8Array) => encodeKey(crypto.x25519PublicKey(privateKey));
+
+/**
+ * burrowd as a mesh node: follows the netmap from the control server and keeps the tunnel (peers,
+ * routes, packet filter, exit node) in line with it and with the user's prefs. The data plane does
+ * not depend on the control plane: the last netmap is kept on disk, so the tunnel comes back after
+ * a restart even while the server is unreachable, and stays up through any outage.
+ */
+export class MeshNode {
+  private readonly state: StateDir;
+  private prefs: Prefs;
+  private keys: DeviceKeys;
+  private control: ControlClient | null = null;
+  private tunnel: Tunnel | null = null;
+  private netmap: Netmap | null = null;
+  private backend: BackendState = 'stopped';
+  private authUrl: string | null = null;
+  private controlConnected = false;
+  private health: string[] = [];
+  private readonly filter = new MeshFilter();
+  private readonly nat: ExitNodeNat;
+  private readonly pinger: Pinger;
+  private readonly subscribers = new Set<(e: Event) => void>();
+  /** Tunnel changes run one at a time, in order. */
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: MeshOptions) {
+    this.state = new StateDir(options.stateDir);
+    this.prefs = this.state.prefs();
+    this.keys = this.state.keys(randomBytes, clampPrivateKey);
+    this.netmap = this.state.netmap()?.map ?? null;
+    this.nat = new ExitNodeNat(options.tun);
+    this.pinger = new Pinger((p) => this.tunnel?.inject(p), monotonic);
+  }
+
+  /** Comes back as the user left it: up if they wanted it up. */
+  async start(): Promise<void> {
+    await this.nat.removeStale();
+    if (this.prefs.wantRunning && this.prefs.controlUrl !== null) await this.goUp();
+  }
+
+  async close(): Promise<void> {
+    await this.stopControl();
+    await this.serial(() => this.closeTunnel());
+  }
+
+  subscribe(send: (e: Event) => void): () => void {
+    send({ type: 'state', backendState: this.backend, authUrl: this.authUrl });
+    send({ type: 'netmap', status: this.status() });
+    this.subscribers.add(send);
+    return () => this.subscribers.delete(send);
+  }
+
+  status() {
+    return buildStatus({
+      version: this.options.version,
+      backendState: this.backend,
+      authUrl: this.authUrl,
+      netmap: this.netmap,
+      prefs: this.prefs,
+      controlConnected: this.controlConnected,
+      peer: (nodeKey) => this.wgPeer(nodeKey),
+      now: Date.now(),
+      health: this.health,
+    });
+  }
+
+  getPrefs(): Prefs {
+    return this.prefs;
+  }
+
+  async setPrefs(patch: PrefsPatch): Promise<Prefs> {
+    const next: Prefs = { ...this.prefs };
+    for (const [key, value] of Object.entries(patch))
+      if (value !== undefined) (next as Record<string, unknown>)[key] = value;
+    if (patch.exitNode !== undefined && patch.exitNode !== null && patch.exitNode !== '') {
+      const node = findPeer(this.netmap, patch.exitNode);
+      if (!node) throw new LocalApiError(404, `no peer "${patch.exitNode}"`);
+      if (!node.exitNodeOption) throw new LocalApiError(409, `${node.name} is not an approved exit node`);
+      next.exitNode = node.id;
+    }
+    if (patch.exitNode === '') next.exitNode = null;
+    const controlChanged = next.controlUrl !== this.prefs.controlUrl || next.hostname !== this.prefs.hostname;
+    this.savePrefs(next);
+    if (controlChanged && this.prefs.wantRunning) {
+      await this.stopControl();
+      await this.goUp();
+    } else {
+      this.control?.advertiseRoutes(next.advertiseRoutes, next.advertiseExitNode);
+      await this.serial(() => this.applyNetmap());
+    }
+    return this.prefs;
+  }
+
+  async up(request: UpRequest): Promise<{ backendState: BackendState; authUrl: string | null }> {
+    const controlUrl = request.controlUrl ?? this.prefs.controlUrl;
+    if (controlUrl === null) throw new LocalApiError(400, 'no control server yet: give --login-server URL');
+    this.savePrefs({
+      ...this.prefs,
+      controlUrl,
+      wantRunning: true,
+      ...(request.hostname !== undefined ? { hostname: request.hostname } : {}),
+      ...(request.advertiseRoutes !== undefined ? { advertiseRoutes: request.advertiseRoutes } : {}),
+      ...(request.advertiseExitNode !== undefined ? { advertiseExitNode: request.advertiseExitNode } : {}),
+      ...(request.acceptRoutes !== undefined ? { acceptRoutes: request.acceptRoutes } : {}),
+    });
+    if (request.authKey !== undefined || this.control === null) {
+      await this.stopControl();
+      await this.goUp(request.authKey);
+    }
+    await this.waitForProgress();
+    return { backendState: this.backend, authUrl: this.authUrl };
+  }
+
+  async down(): Promise<{ backendState: BackendState }> {
+    this.savePrefs({ ...this.prefs, wantRunning: false });
+    await this.stopControl();
+    await this.serial(() => this.closeTunnel());
+    this.setBackend('stopped', null);
+    return { backendState: this.backend };
+  }
+
+  /** Forgets this device's identity on the network: a new node key, no map; the next `up` logs in again. */
+  async logout(): Promise<{ backendState: BackendState }> {
+    await this.down();
+    this.keys = { ...this.keys, node: clampPrivateKey(randomBytes(32)) };
+    this.state.writeKeys(this.keys);
+    this.netmap = null;
+    this.state.saveNetmap(0, null);
+    this.setBackend('needs-login', null);
+    return { backendState: this.backend };
+  }
+
+  async ping(ref: string, timeoutMs: number) {
+    const node = findPeer(this.netmap, ref);
+    if (!node) throw new LocalApiError(404, `no peer "${ref}"`);
+    const self = this.netmap?.self;
+    if (!self || !this.tunnel) throw new LocalApiError(409, 'burrowd is not up');
+    const ip = node.ips.find((a) => !a.includes(':')) ?? node.ips[0]!;
+    const src = self.ips.find((a) => a.includes(':') === ip.includes(':'));
+    if (src === undefined) throw new LocalApiError(409, `no address of ${ip}'s family`);
+    const ms = await this.pinger.ping(src, ip, timeoutMs);
+    if (ms === null)
+      throw new LocalApiError(504, `no reply from ${node.name} (${ip}) within ${timeoutMs} ms`);
+    return { peer: node.name, ip, ms: Math.round(ms), path: 'direct' as const };
+  }
+
+  listExitNodes() {
+    return (this.netmap?.peers ?? [])
+      .filter((p) => p.exitNodeOption)
+      .map((p) => ({
+        id: p.id,
+        hostName: p.name,
+        ips: p.ips,
+        online: p.online,
+        selected: this.prefs.exitNode === p.id,
+      }));
+  }
+
+  /** The control client, for the share operations (they need the server). */
+  get controlClient(): ControlClient {
+    if (this.control === null || !this.controlConnected)
+      throw new LocalApiError(503, 'the control server is not reachable now');
+    return this.control;
+  }
+
+  private async goUp(authKey?: string): Promise<void> {
+    const controlUrl = this.prefs.controlUrl!;
+    await this.serial(async () => {
+      if (this.tunnel === null) {
+        const tunnel = new Tunnel(this.options.tun, this.keys.node, this.options.log);
+        await tunnel.open(this.options.port, this.filter.gate(this.pinger));
+        this.tunnel = tunnel;
+      }
+      await this.applyNetmap();
+    });
+    this.setBackend(this.netmap ? 'running' : 'starting', null);
+    const pinned = this.state.controlKey(controlUrl);
+    const control = new ControlClient({
+      serverUrl: controlUrl,
+      ...(pinned ? { serverPublicKey: pinned } : {}),
+      machine: { privateKey: this.keys.machine, publicKey: crypto.x25519PublicKey(this.keys.machine) },
+      nodeKey: publicOf(this.keys.node),
+      discoKey: publicOf(this.keys.disco),
+      hostname: (this.prefs.hostname ?? osHostname()).replace(/[^A-Za-z0-9-]/g, '-').slice(0, 63) || 'device',
+      ...(authKey ? { authKey } : {}),
+      endpoints: () => this.tunnel?.endpoints() ?? [],
+      crypto,
+      random: randomBytes,
+      now: Date.now,
+      log: (m) => this.options.log.info(`control: ${m}`),
+    });
+    control.on('state', (s) => this.onControlState(control, s));
+    control.on('netmap', (map, seq) => {
+      this.netmap = map;
+      this.state.saveNetmap(seq, map);
+      void this.serial(() => this.applyNetmap()).then(() =>
+        this.emit({ type: 'netmap', status: this.status() }),
+      );
+      if (this.backend !== 'running') this.setBackend('running', null);
+    });
+    control.advertiseRoutes(this.prefs.advertiseRoutes, this.prefs.advertiseExitNode);
+    this.control = control;
+    control.start();
+  }
+
+  private onControlState(control: ControlClient, s: ControlState): void {
+    if (control !== this.control) return;
+    this.controlConnected = s.state === 'connected';
+    if (s.state === 'connected' && control.serverPublicKey && this.prefs.controlUrl)
+      this.state.saveControlKey(this.prefs.controlUrl, control.serverPublicKey);
+    if (s.state === 'login-required') this.setBackend('needs-login', s.url);
+    else if (s.state === 'refused') {
+      this.health = [`the control server refused this device: ${s.reason}`];
+      this.setBackend('needs-login', null);
+    } else if (s.state === 'offline') {
+      this.health = [`the control server is unreachable (${s.reason}); the tunnel keeps its last map`];
+      this.emit({ type: 'netmap', status: this.status() });
+    } else if (s.state === 'connected') this.health = [];
+  }
+
+  /** Waits briefly for `up` to show where it is going (running, or a login URL), for the caller. */
+  private async waitForProgress(): Promise<void> {
+    for (let i = 0; i < 100 && this.backend === 'starting'; i++) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  private async stopControl(): Promise<void> {
+    const control = this.control;
+    this.control = null;
+    this.controlConnected = false;
+    await control?.stop();
+  }
+
+  /** Brings the tunnel in line with the netmap and prefs. Runs inside `serial`. */
+  private async applyNetmap(): Promise<void> {
+    const tunnel = this.tunnel;
+    const map = this.netmap;
+    if (tunnel === null || map === null) return;
+    this.filter.update(map, this.prefs.shieldsUp);
+    const plan = planMesh(map, this.prefs, Date.now());
+    const throws: string[] = [];
+    if (this.prefs.exitNode !== null) {
+      // The control connection is not marked like the tunnel's UDP: keep it out of table 52.
+      const server = this.prefs.controlUrl ? await resolveHost(new URL(this.prefs.controlUrl).hostname) : [];
+      throws.push(...server);
+      if (this.prefs.exitNodeAllowLanAccess) throws.push(...(await lanPrefixes(this.options.tun)));
+    }
+    this.health = this.health.filter((h) => !h.startsWith('exit node'));
+    if (plan.exitNodeMissing)
+      this.health.push(
+        'exit node unavailable: internet traffic is blocked until it returns or you choose another',
+      );
+    await tunnel.apply(map.self.ips, plan, throws);
+    const serve = this.prefs.advertiseExitNode || this.prefs.advertiseRoutes.length > 0;
+    if (serve) await this.nat.enable();
+    else await this.nat.disable();
+  }
+
+  private async closeTunnel(): Promise<void> {
+    this.pinger.cancelAll();
+    await this.nat.disable();
+    await this.tunnel?.close();
+    this.tunnel = null;
+  }
+
+  private wgPeer(nodeKey: string): Peer | undefined {
+    return this.tunnel?.device.getPeer(Buffer.from(nodeKey, 'base64'));
+  }
+
+  private serial(step: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(step, step);
+    this.queue = run.catch((error) => this.options.log.error(`tunnel: ${(error as Error).message}`));
+    return run;
+  }
+
+  private savePrefs(prefs: Prefs): void {
+    this.prefs = prefs;
+    this.state.savePrefs(prefs);
+  }
+
+  private setBackend(state: BackendState, authUrl: string | null): void {
+    this.backend = state;
+    this.authUrl = authUrl;
+    this.emit({ type: 'state', backendState: state, authUrl });
+  }
+
+  private emit(event: Event): void {
+    for (const send of this.subscribers) send(event);
+  }
+}
