@@ -1,0 +1,95 @@
+/** `burrow status` and `burrow ip`: what burrowd knows of this device and its peers. */
+import type { PeerStatus, Status } from '../../src/localapi/api.js';
+import { UsageError } from './args.js';
+import { CliError, type Command, printJson, table } from './command.js';
+
+/** The state column: what a user asks of a peer first (can I reach it, and how). */
+function peerState(peer: PeerStatus): string {
+  const notes: string[] = [];
+  if (peer.shared) notes.push('shared');
+  if (peer.exitNode) notes.push('exit node');
+  if (!peer.online) notes.push('offline');
+  else if (peer.path === 'direct') notes.push(peer.endpoint ? `direct ${peer.endpoint}` : 'direct');
+  else if (peer.path === 'relay') notes.push('relay');
+  return notes.length ? notes.join('; ') : '-';
+}
+
+/** The address to show in a table: the IPv4 one, which is shorter and what people type. */
+export const firstIp = (ips: readonly string[]) => ips.find((ip) => ip.includes('.')) ?? ips[0] ?? '-';
+
+const NOT_RUNNING: Record<Exclude<Status['backendState'], 'running'>, string> = {
+  stopped: 'Burrow is stopped; `burrow up` connects it.',
+  'needs-login': 'Logged out.',
+  starting: 'Starting...',
+};
+
+/** Like `tailscale status`: this device first, then its peers by name, then health warnings. */
+function formatStatus(status: Status): string {
+  let text = '';
+  if (status.backendState !== 'running') {
+    text += `${NOT_RUNNING[status.backendState]}\n`;
+    if (status.authUrl) text += `Log in at: ${status.authUrl}\n`;
+  }
+  if (status.self) {
+    const { self } = status;
+    const peers = [...status.peers].sort((a, b) => a.hostName.localeCompare(b.hostName));
+    text += table([
+      [firstIp(self.ips), self.hostName, self.user, '-'],
+      ...peers.map((p) => [firstIp(p.ips), p.hostName, p.user, peerState(p)]),
+    ]);
+  }
+  if (status.health.length)
+    text += `\n# Health check:\n${status.health.map((h) => `#     - ${h}\n`).join('')}`;
+  return text;
+}
+
+export const statusCommand: Command = {
+  usage: 'status [--json]',
+  flags: {},
+  operands: [],
+  async run(ctx) {
+    const status = await ctx.client().call('status', {});
+    if (ctx.json) printJson(ctx, status);
+    else ctx.io.out(formatStatus(status));
+    return 0;
+  },
+};
+
+/** A device as a user names it: host name, DNS name (with or without the final dot), id or address. */
+function findDevice(status: Status, ref: string): { hostName: string; ips: string[] } {
+  const want = ref.toLowerCase().replace(/\.$/, '');
+  const devices = [...(status.self ? [status.self] : []), ...status.peers];
+  const matches = devices.filter(
+    (d) =>
+      d.id === ref ||
+      d.ips.includes(ref) ||
+      d.hostName.toLowerCase() === want ||
+      d.dnsName.toLowerCase().replace(/\.$/, '') === want,
+  );
+  if (matches.length === 0) throw new CliError(`no peer "${ref}"`);
+  if (matches.length > 1) throw new CliError(`"${ref}" names several peers; use its DNS name or id`);
+  return matches[0]!;
+}
+
+export const ipCommand: Command = {
+  usage: 'ip [-4 | -6] [PEER] [--json]',
+  flags: { '-4': 'bool', '-6': 'bool' },
+  operands: ['PEER?'],
+  async run(ctx, args) {
+    const v4 = args.bool('-4') === true;
+    const v6 = args.bool('-6') === true;
+    if (v4 && v6) throw new UsageError('-4 and -6: give one or neither');
+    const status = await ctx.client().call('status', {});
+    const [ref] = args.positional;
+    let device: { hostName: string; ips: string[] };
+    if (ref !== undefined) device = findDevice(status, ref);
+    else if (status.self) device = status.self;
+    else throw new CliError(`this device has no addresses yet (burrowd is ${status.backendState})`);
+    const ips = device.ips.filter((ip) => (v4 ? ip.includes('.') : v6 ? ip.includes(':') : true));
+    if (ips.length === 0)
+      throw new CliError(`${device.hostName} has no ${v4 ? 'IPv4 ' : v6 ? 'IPv6 ' : ''}address`);
+    if (ctx.json) printJson(ctx, { ips });
+    else ctx.io.out(ips.map((ip) => `${ip}\n`).join(''));
+    return 0;
+  },
+};
