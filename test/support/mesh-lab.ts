@@ -1,0 +1,213 @@
+/**
+ * A small internet in namespaces for end-to-end tests: a hub namespace with a bridge (the LAN,
+ * 10.99.0.0/24, routed by the hub), an "internet" host behind the hub (198.51.100.2), the real
+ * burrow-server in its own namespace, and one namespace per device running the real burrowd,
+ * driven through the real burrow CLI. Everything is removed by `destroy` (and by cleanupAll).
+ */
+import { type ChildProcess, execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Netns, run, uniqueName, waitFor } from './netns.js';
+import { REPO } from './wg-peers.js';
+
+const exec = promisify(execFile);
+export const INTERNET_IP = '198.51.100.2';
+const SERVER_PORT = 8080;
+
+export interface LabDevice {
+  name: string;
+  ns: Netns;
+  lanIp: string;
+  socket: string;
+  process: ChildProcess;
+  /** Runs `burrow --socket S ARGS...`; resolves with its exit code and output (never rejects). */
+  burrow(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** `burrow status --json`, parsed. */
+  status(): Promise<StatusJson>;
+  output(): string;
+}
+
+export interface StatusJson {
+  backendState: string;
+  shieldsUp: boolean;
+  self: { ips: string[]; hostName: string } | null;
+  peers: { hostName: string; ips: string[]; shared: boolean; exitNodeOption: boolean; id: string }[];
+}
+
+export class MeshLab {
+  readonly dir = mkdtempSync(join(tmpdir(), 'burrow-lab-'));
+  readonly db = join(this.dir, 'burrow.db');
+  readonly serverUrl: string;
+  private nextHost = 10;
+  private serverProcess: ChildProcess | null = null;
+
+  private constructor(
+    readonly hub: Netns,
+    readonly internet: Netns,
+    readonly serverNs: Netns,
+    readonly serverIp: string,
+  ) {
+    this.serverUrl = `http://${serverIp}:${SERVER_PORT}`;
+  }
+
+  static async create(): Promise<MeshLab> {
+    const hub = await Netns.create('lhub');
+    await hub.exec('ip', ['link', 'add', 'br0', 'type', 'bridge']);
+    await hub.exec('ip', ['addr', 'add', '10.99.0.1/24', 'dev', 'br0']);
+    await hub.exec('ip', ['link', 'set', 'br0', 'up']);
+    await hub.exec('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    const internet = await Netns.create('linet');
+    await linkTo(hub, internet, '198.51.100.1/24', '198.51.100.2/24');
+    await internet.exec('ip', ['route', 'add', 'default', 'via', '198.51.100.1']);
+    const serverNs = await Netns.create('lsrv');
+    const lab = new MeshLab(hub, internet, serverNs, '10.99.0.2');
+    await lab.attach(serverNs, '10.99.0.2');
+    return lab;
+  }
+
+  /** Puts a namespace on the LAN with `ip`, its default route through the hub. */
+  private async attach(ns: Netns, ip: string): Promise<void> {
+    const hubEnd = uniqueName('lh');
+    const hostEnd = uniqueName('lx');
+    await run('ip', [
+      'link',
+      'add',
+      hubEnd,
+      'netns',
+      this.hub.name,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      hostEnd,
+      'netns',
+      ns.name,
+    ]);
+    await this.hub.exec('ip', ['link', 'set', hubEnd, 'master', 'br0', 'up']);
+    await ns.exec('ip', ['addr', 'add', `${ip}/24`, 'dev', hostEnd]);
+    await ns.exec('ip', ['link', 'set', hostEnd, 'up']);
+    await ns.exec('ip', ['route', 'add', 'default', 'via', '10.99.0.1']);
+  }
+
+  async startServer(): Promise<void> {
+    const proc = this.serverNs.spawn(join(REPO, 'bin/burrow-server'), [
+      'serve',
+      '--db',
+      this.db,
+      '--listen',
+      `0.0.0.0:${SERVER_PORT}`,
+      '--public-url',
+      this.serverUrl,
+    ]);
+    this.serverProcess = proc;
+    await waitFor(
+      'burrow-server to answer',
+      async () => {
+        if (proc.exitCode !== null) throw new Error('burrow-server exited');
+        const { stdout } = await this.serverNs.exec('curl', ['-sf', `${this.serverUrl}/health`]);
+        return stdout.includes('"ok":true');
+      },
+      60_000,
+      100,
+    );
+  }
+
+  async stopServer(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const proc = this.serverProcess;
+    if (proc === null || proc.exitCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill(signal);
+    await exited;
+    this.serverProcess = null;
+  }
+
+  /** `burrow-server ARGS... --db DB`, its stdout trimmed. */
+  async admin(...args: string[]): Promise<string> {
+    const { stdout } = await exec(join(REPO, 'bin/burrow-server'), [...args, '--db', this.db]);
+    return stdout.trim();
+  }
+
+  async device(name: string): Promise<LabDevice> {
+    const ns = await Netns.create(`l${name.slice(0, 4)}`);
+    const lanIp = `10.99.0.${this.nextHost++}`;
+    await this.attach(ns, lanIp);
+    const socket = join(this.dir, `${name}.sock`);
+    const stateDir = join(this.dir, `${name}-state`);
+    const proc = ns.spawn(join(REPO, 'bin/burrowd'), [
+      '--state-dir',
+      stateDir,
+      '--socket',
+      socket,
+      '--tun',
+      'burrow0',
+    ]);
+    let log = '';
+    proc.stdout?.on('data', (d) => (log += d));
+    proc.stderr?.on('data', (d) => (log += d));
+    const burrow = async (...args: string[]) => {
+      try {
+        const { stdout, stderr } = await ns.exec(join(REPO, 'bin/burrow'), ['--socket', socket, ...args], {
+          timeout: 60_000,
+        });
+        return { code: 0, stdout, stderr };
+      } catch (error) {
+        const message = (error as Error).message;
+        return { code: 1, stdout: '', stderr: message };
+      }
+    };
+    const device: LabDevice = {
+      name,
+      ns,
+      lanIp,
+      socket,
+      process: proc,
+      burrow,
+      status: async () => {
+        const r = await burrow('status', '--json');
+        if (r.code !== 0) throw new Error(r.stderr);
+        return JSON.parse(r.stdout) as StatusJson;
+      },
+      output: () => log,
+    };
+    await waitFor(
+      `burrowd ${name} to serve its LocalAPI`,
+      async () => {
+        if (proc.exitCode !== null) throw new Error(`burrowd ${name} exited: ${log}`);
+        return (await burrow('status', '--json')).code === 0;
+      },
+      60_000,
+      100,
+    );
+    return device;
+  }
+
+  async destroy(): Promise<void> {
+    await this.stopServer();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+async function linkTo(hub: Netns, other: Netns, hubAddr: string, otherAddr: string): Promise<void> {
+  const aDev = uniqueName('li');
+  const bDev = uniqueName('lo');
+  await run('ip', [
+    'link',
+    'add',
+    aDev,
+    'netns',
+    hub.name,
+    'type',
+    'veth',
+    'peer',
+    'name',
+    bDev,
+    'netns',
+    other.name,
+  ]);
+  await hub.exec('ip', ['addr', 'add', hubAddr, 'dev', aDev]);
+  await hub.exec('ip', ['link', 'set', aDev, 'up']);
+  await other.exec('ip', ['addr', 'add', otherAddr, 'dev', bDev]);
+  await other.exec('ip', ['link', 'set', bDev, 'up']);
+}
