@@ -227,10 +227,14 @@ describe.skipIf(!isRoot())('mesh, end to end', () => {
   );
 
   it(
-    'the server going down leaves tunnels working; after a restart changes flow again',
+    'the server going down leaves tunnels working, even across a burrowd restart; after its restart changes flow again',
     async () => {
       await lab.stopServer();
-      expect(await ping(A, await ip(B), 2)).toBe(true);
+      const bIp = await ip(B);
+      expect(await ping(A, bIp, 2)).toBe(true);
+      await A.restart(); // no server, no login: the tunnel comes back from the last map
+      await waitFor('A running again', async () => (await A.status()).backendState === 'running', 10_000);
+      await waitFor('A to reach B again', async () => ping(A, bIp, 1), 10_000);
       await lab.startServer();
       const e = await lab.device('e');
       const key = await lab.admin('authkeys', 'create', '--user', 'alice');
@@ -239,6 +243,35 @@ describe.skipIf(!isRoot())('mesh, end to end', () => {
       ).toBe(0);
       await waitFor('A to hear of E', async () => (await peersOf(A)).includes('e'), 20_000);
       expect(await ping(A, await ip(e), 3)).toBe(true);
+    },
+    T,
+  );
+
+  it(
+    'subnet routes: C serves a LAN prefix, reached by A only with --accept-routes',
+    async () => {
+      // C's own LAN, behind it: a veth pair inside C's namespace.
+      await C.ns.exec('ip', ['link', 'add', 'lan77', 'type', 'veth', 'peer', 'name', 'lan77p']);
+      await C.ns.exec('ip', ['addr', 'add', '10.77.0.1/24', 'dev', 'lan77']);
+      await C.ns.exec('ip', ['link', 'set', 'lan77', 'up']);
+      await C.ns.exec('ip', ['link', 'set', 'lan77p', 'up']);
+      expect((await C.burrow('set', '--advertise-routes=10.77.0.0/24')).code).toBe(0);
+      await waitFor(
+        'the route to be advertised',
+        async () => (await lab.admin('devices', 'list', '--json')).includes('"10.77.0.0/24"'),
+        5_000,
+      );
+      await lab.admin('routes', 'approve', 'c', '10.77.0.0/24');
+      await waitFor(
+        'A to see the route',
+        async () =>
+          (await A.status()).peers.some((p) => p.hostName === 'c' && p.routes.includes('10.77.0.0/24')),
+        5_000,
+      );
+      expect(await ping(A, '10.77.0.1')).toBe(false); // not without --accept-routes
+      expect((await A.burrow('set', '--accept-routes=true')).code).toBe(0);
+      await waitFor('A to reach the subnet through C', async () => ping(A, '10.77.0.1', 1), 10_000);
+      expect((await A.burrow('set', '--accept-routes=false')).code).toBe(0);
     },
     T,
   );

@@ -22,6 +22,8 @@ export interface LabDevice {
   lanIp: string;
   socket: string;
   process: ChildProcess;
+  /** Stops burrowd (SIGTERM) and starts it again on the same state directory. */
+  restart(): Promise<void>;
   /** Runs `burrow --socket S ARGS...`; resolves with its exit code and output (never rejects). */
   burrow(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   /** `burrow status --json`, parsed. */
@@ -33,7 +35,14 @@ export interface StatusJson {
   backendState: string;
   shieldsUp: boolean;
   self: { ips: string[]; hostName: string } | null;
-  peers: { hostName: string; ips: string[]; shared: boolean; exitNodeOption: boolean; id: string }[];
+  peers: {
+    hostName: string;
+    ips: string[];
+    shared: boolean;
+    exitNodeOption: boolean;
+    id: string;
+    routes: string[];
+  }[];
 }
 
 export class MeshLab {
@@ -135,17 +144,7 @@ export class MeshLab {
     await this.attach(ns, lanIp);
     const socket = join(this.dir, `${name}.sock`);
     const stateDir = join(this.dir, `${name}-state`);
-    const proc = ns.spawn(join(REPO, 'bin/burrowd'), [
-      '--state-dir',
-      stateDir,
-      '--socket',
-      socket,
-      '--tun',
-      'burrow0',
-    ]);
     let log = '';
-    proc.stdout?.on('data', (d) => (log += d));
-    proc.stderr?.on('data', (d) => (log += d));
     const burrow = async (...args: string[]) => {
       try {
         const { stdout, stderr } = await ns.exec(join(REPO, 'bin/burrow'), ['--socket', socket, ...args], {
@@ -153,16 +152,37 @@ export class MeshLab {
         });
         return { code: 0, stdout, stderr };
       } catch (error) {
-        const message = (error as Error).message;
-        return { code: 1, stdout: '', stderr: message };
+        return { code: 1, stdout: '', stderr: (error as Error).message };
       }
+    };
+    const start = async () => {
+      const args = ['--state-dir', stateDir, '--socket', socket, '--tun', 'burrow0'];
+      const proc = ns.spawn(join(REPO, 'bin/burrowd'), args);
+      proc.stdout?.on('data', (d) => (log += d));
+      proc.stderr?.on('data', (d) => (log += d));
+      await waitFor(
+        `burrowd ${name} to serve its LocalAPI`,
+        async () => {
+          if (proc.exitCode !== null) throw new Error(`burrowd ${name} exited: ${log}`);
+          return (await burrow('status', '--json')).code === 0;
+        },
+        60_000,
+        100,
+      );
+      return proc;
     };
     const device: LabDevice = {
       name,
       ns,
       lanIp,
       socket,
-      process: proc,
+      process: await start(),
+      restart: async () => {
+        const exited = new Promise((r) => device.process.once('exit', r));
+        device.process.kill('SIGTERM');
+        await exited;
+        device.process = await start();
+      },
       burrow,
       status: async () => {
         const r = await burrow('status', '--json');
@@ -171,15 +191,6 @@ export class MeshLab {
       },
       output: () => log,
     };
-    await waitFor(
-      `burrowd ${name} to serve its LocalAPI`,
-      async () => {
-        if (proc.exitCode !== null) throw new Error(`burrowd ${name} exited: ${log}`);
-        return (await burrow('status', '--json')).code === 0;
-      },
-      60_000,
-      100,
-    );
     return device;
   }
 
