@@ -30,7 +30,7 @@ import type { Store } from './store/store.js';
 
 const USAGE = `usage: burrow-server COMMAND (--db PATH | --config FILE) [options]
   serve --listen HOST:PORT [--public-url URL]   (or listen and publicUrl in the config file)
-  users create NAME [--network NET]
+  users create NAME [--network NET] [--password-file PATH]
   authkeys create --user NAME [--reusable] [--ephemeral] [--expiry DUR] [--tags tag:a,...]
   apikeys create [--expiry DUR]
   devices list [--network NET] [--json]

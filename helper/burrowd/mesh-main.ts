@@ -40,6 +40,7 @@ export async function runMesh(flags: BurrowdFlags, log: Log): Promise<void> {
   });
   const handlers: Handlers = {
     status: () => node.status(),
+    peers: () => node.status().peers,
     getPrefs: () => node.getPrefs(),
     setPrefs: (patch) => node.setPrefs(patch),
     up: (request) => node.up(request),

@@ -1,7 +1,7 @@
 import type { InviteInfo, ShareInfo } from '../../src/control/messages.js';
 import type { Status } from '../../src/localapi/api.js';
 import type { ControlClient } from '../control/client.js';
-import { RequestRefused } from '../control/share-requests.js';
+import { RequestRefused, type ShareLists } from '../control/share-requests.js';
 import { type Handlers, LocalApiError } from '../localapi/server.js';
 
 const invite = (i: InviteInfo) => ({
@@ -14,6 +14,13 @@ const invite = (i: InviteInfo) => ({
   expiresAt: i.expiresAt,
 });
 const share = (s: ShareInfo) => ({ id: s.id, device: s.device, owner: s.owner, recipient: s.recipient });
+
+/** The control server's share lists as the LocalAPI gives them. */
+export const shareListOf = (lists: ShareLists) => ({
+  incoming: lists.incoming.map(invite),
+  outgoing: lists.outgoing.map(invite),
+  accepted: lists.accepted.map(share),
+});
 
 /** Invite codes have this shape; anything else given to `accept` is an invite id. */
 const CODE = /^binv-/;

@@ -11,6 +11,7 @@ import { monotonic } from './clock.js';
 import { lanPrefixes, resolveHost } from './lan.js';
 import type { Log } from './log.js';
 import { MeshFilter } from './mesh-filter.js';
+import { shareListOf } from './mesh-shares.js';
 import { buildStatus, findPeer } from './mesh-status.js';
 import { planMesh } from './peer-sync.js';
 import { Pinger } from './pinger.js';
@@ -228,6 +229,7 @@ export class MeshNode {
       log: (m) => this.options.log.info(`control: ${m}`),
     });
     control.on('state', (s) => this.onControlState(control, s));
+    control.on('sharesChanged', () => this.refreshInvites(control));
     control.on('netmap', (map, seq) => {
       this.netmap = map;
       this.state.saveNetmap(seq, map);
@@ -253,7 +255,19 @@ export class MeshNode {
     } else if (s.state === 'offline') {
       this.health = [`the control server is unreachable (${s.reason}); the tunnel keeps its last map`];
       this.emit({ type: 'netmap', status: this.status() });
-    } else if (s.state === 'connected') this.health = [];
+    } else if (s.state === 'connected') {
+      this.health = [];
+      this.refreshInvites(control);
+    }
+  }
+
+  /** Tells the event stream the user's invites and shares, after they changed (or on connecting). */
+  private refreshInvites(control: ControlClient): void {
+    if (this.subscribers.size === 0) return;
+    control.listShares().then(
+      (lists) => this.emit({ type: 'invites', shares: shareListOf(lists) }),
+      (error) => this.options.log.debug(`listing shares: ${(error as Error).message}`),
+    );
   }
 
   /** Waits briefly for `up` to show where it is going (running, or a login URL), for the caller. */

@@ -91,6 +91,7 @@ const INVITE = {
 function cannedHandlers(): Handlers {
   return {
     status: () => STATUS,
+    peers: () => STATUS.peers,
     getPrefs: () => PREFS,
     setPrefs: (patch) => ({ ...PREFS, ...patch, exitNode: patch.exitNode === undefined ? null : 'n-exit' }),
     up: () => ({ backendState: 'running', authUrl: null }),

@@ -53,6 +53,7 @@ async function serve() {
   };
   const handlers: Handlers = {
     status: () => ({ ...STATUS, shieldsUp: prefs.shieldsUp }),
+    peers: () => [],
     getPrefs: () => prefs,
     setPrefs: (patch) => {
       if (patch.exitNode) throw new LocalApiError(404, `no peer "${patch.exitNode}"`);

@@ -27,7 +27,7 @@ function setup() {
     );
     return { code, out, err };
   };
-  return { db, run };
+  return { db, run, dir };
 }
 
 describe('burrow-server admin commands', () => {
@@ -82,6 +82,21 @@ describe('burrow-server admin commands', () => {
       approvedRoutes: ['10.1.0.0/16'],
       exitNodeApproved: true,
     });
+  });
+
+  it('creates a user with a password from a file, so they can sign in; a short one is refused', () => {
+    const { db, run, dir } = setup();
+    writeFileSync(join(dir, 'pw'), 'correct horse\n');
+    writeFileSync(join(dir, 'short'), 'abc');
+    expect(run('users', 'create', 'lena', '--password-file', join(dir, 'pw')).code).toBe(0);
+    expect(run('users', 'create', 'max', '--password-file', join(dir, 'short'))).toMatchObject({
+      code: 1,
+      err: expect.stringMatching(/a password must be 8-256 characters/),
+    });
+    const store = openSqliteStore({ path: db });
+    expect(store.verifyPassword('lena', 'correct horse')?.name).toBe('lena');
+    expect(store.findUserByName('max')).toBeNull(); // nothing half-made
+    store.close();
   });
 
   it('renames, re-keys and deletes devices by name', () => {

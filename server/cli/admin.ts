@@ -46,9 +46,19 @@ function mustNetwork(store: Store, name: string) {
 }
 
 export function usersCreate(store: Store, argv: string[], io: Io, now: number): void {
-  const { flags, positional } = parseArgs(argv, { network: 'string' });
+  const { flags, positional } = parseArgs(argv, { network: 'string', 'password-file': 'string' });
   const [name, ...extra] = positional;
-  if (!name || extra.length) throw new UsageError('usage: burrow-server users create NAME [--network NET]');
+  if (!name || extra.length)
+    throw new UsageError('usage: burrow-server users create NAME [--network NET] [--password-file PATH]');
+  // From a file (or /dev/stdin), never an argument: arguments show in `ps`.
+  let password: string | undefined;
+  if (typeof flags['password-file'] === 'string') {
+    try {
+      password = readFileSync(flags['password-file'], 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      throw new UsageError(`--password-file: ${(error as Error).message}`);
+    }
+  }
   // Checked first: otherwise the personal network named after the user would be the name reported taken.
   if (store.findUserByName(name)) throw new StoreError('duplicate-name', `user "${name}" already exists`);
   const user = store.transaction(() => {
@@ -57,7 +67,10 @@ export function usersCreate(store: Store, argv: string[], io: Io, now: number): 
       const existing = store.findNetworkByName(flags.network);
       networkId = existing?.id ?? store.createNetwork({ name: flags.network }, now).id;
     }
-    return store.createUser({ name, ...(networkId ? { networkId } : {}) }, now);
+    return store.createUser(
+      { name, ...(networkId ? { networkId } : {}), ...(password !== undefined ? { password } : {}) },
+      now,
+    );
   });
   const network = store.getNetwork(user.networkId);
   io.out(`${user.name}\n`);

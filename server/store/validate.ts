@@ -15,6 +15,12 @@ export function checkName(what: string, name: string): string {
   return name;
 }
 
+/** A password long enough to resist guessing over the login page, short enough to hash cheaply. */
+export function checkPassword(password: string): string {
+  if (password.length < 8 || password.length > 256) throw invalid('a password must be 8-256 characters');
+  return password;
+}
+
 /**
  * A host name as a DNS label: lower case, runs of anything but letters, digits and '-' become one
  * '-', at most 63 characters. Devices report whatever their OS calls itself ("Ana's iPhone").

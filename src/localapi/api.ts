@@ -183,6 +183,7 @@ const op = <Req, Res>(
 
 export const operations = {
   status: op('GET', '/status', false, empty, status),
+  peers: op('GET', '/peers', false, empty, array(peerStatus, { max: 20_000 })),
   getPrefs: op('GET', '/prefs', false, empty, prefs),
   setPrefs: op('PATCH', '/prefs', true, prefsPatch, prefs),
   up: op(

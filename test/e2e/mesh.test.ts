@@ -155,8 +155,24 @@ describe.skipIf(!isRoot())('mesh, end to end', () => {
   it(
     'sharing: Y accepts B; D reaches B, B cannot start a connection to D, and a revoke removes B at once',
     async () => {
+      // D's event stream (what the app follows) hears of the invite as it is made.
+      let events = '';
+      const stream = D.ns.spawn('curl', [
+        '-sN',
+        '--unix-socket',
+        D.socket,
+        'http://local/localapi/v1/events',
+      ]);
+      stream.stdout?.on('data', (d) => (events += d));
+      await waitFor('the event stream', async () => events.includes('"type":"netmap"'), 5_000);
       const created = await C.burrow('share', 'create', 'b', '--to', 'yves');
       expect(created.code, created.stderr).toBe(0); // C is bob's: bob shares his device B
+      await waitFor(
+        'an invites event on D',
+        async () => /"type":"invites".*"device":"b","owner":"bob"/.test(events),
+        5_000,
+      );
+      stream.kill();
       const list = JSON.parse((await D.burrow('share', 'list', '--json')).stdout);
       const pending = list.incoming.find(
         (i: { device: string; state: string }) => i.device === 'b' && i.state === 'pending',
@@ -323,6 +339,50 @@ describe.skipIf(!isRoot())('mesh, end to end', () => {
       ]);
       expect(JSON.parse(unknown.stdout).error).toMatch(/unknown operation/);
       expect((await A.status()).shieldsUp).toBe(false);
+    },
+    T,
+  );
+
+  it(
+    'interactive login: burrow up prints a URL, the user signs in in a browser, and the device comes up',
+    async () => {
+      const pw = join(lab.dir, 'lena.pw');
+      writeFileSync(pw, 'sloths are fast\n');
+      await lab.admin('users', 'create', 'lena', '--network', 'team', '--password-file', pw);
+      const F = await lab.device('f');
+      const up = F.ns.spawn(join(REPO, 'bin/burrow'), [
+        '--socket',
+        F.socket,
+        'up',
+        '--login-server',
+        lab.serverUrl,
+        '--hostname',
+        'f',
+      ]);
+      let said = '';
+      up.stderr?.on('data', (d) => (said += d));
+      const exited = new Promise<number | null>((r) => up.once('exit', (code) => r(code)));
+      const url = await waitFor(
+        'the login URL',
+        async () => /To authenticate, visit:\s+(\S+)/.exec(said)?.[1],
+        10_000,
+      );
+      expect(url.startsWith(`${lab.serverUrl}/login/`)).toBe(true);
+      // The browser: the sign-in form, posted.
+      const form = await F.ns.exec('curl', [
+        '-s',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        '--data',
+        'name=lena&password=sloths are fast',
+        url,
+      ]);
+      expect(form.stdout).toBe('200');
+      expect(await exited).toBe(0);
+      expect((await F.status()).backendState).toBe('running');
+      await waitFor('A to see F', async () => (await peersOf(A)).includes('f'), 10_000);
     },
     T,
   );

@@ -3,7 +3,7 @@ import { decoyHash, hashPassword, verifyPasswordHash } from '../password.js';
 import { randomId } from '../secrets.js';
 import type { NewUser } from '../store.js';
 import type { User } from '../types.js';
-import { checkName } from '../validate.js';
+import { checkName, checkPassword } from '../validate.js';
 import type { Sql } from './db.js';
 import * as networks from './networks.js';
 
@@ -26,7 +26,7 @@ const toUser = (r: Row): User => ({
 export function create(sql: Sql, input: NewUser, now: number): User {
   checkName('user name', input.name);
   // Hashing takes ~0.1 s: do it before taking the write lock.
-  const passwordHash = input.password === undefined ? null : hashPassword(input.password);
+  const passwordHash = input.password === undefined ? null : hashPassword(checkPassword(input.password));
   return sql.write(() => {
     const networkId =
       input.networkId === undefined
