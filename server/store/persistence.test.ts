@@ -18,7 +18,7 @@ describe('the database file', () => {
   });
 
   it('keeps everything across a restart; sequences and the address cursor carry on', () => {
-    const ana = t.store.createUser({ name: 'ana', password: 'pw' }, T0);
+    const ana = t.store.createUser({ name: 'ana', password: 'pw-long-enough' }, T0);
     const { secret } = t.store.createAuthKey({ userId: ana.id, reusable: true }, T0);
     const api = t.store.createApiKey({ expiresAt: null }, T0);
     const a = t.store.registerDeviceWithAuthKey(secret, identity('host'), T0);
@@ -34,7 +34,7 @@ describe('the database file', () => {
 
     const store = t.reopen();
     expect(store.getUser(ana.id)).toEqual(ana);
-    expect(store.verifyPassword('ana', 'pw')?.id).toBe(ana.id);
+    expect(store.verifyPassword('ana', 'pw-long-enough')?.id).toBe(ana.id);
     expect(store.listDevices(ana.networkId)).toEqual([a]);
     expect(store.listAcceptedShares(bo.id)).toEqual([share]);
     expect(store.getPolicy(ana.networkId)?.text).toBe('{"acls": []}');

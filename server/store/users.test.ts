@@ -84,6 +84,12 @@ describe('users', () => {
     expect(row.password_hash).not.toContain('hunter2');
   });
 
+  it('refuse a password too short to resist guessing, and leave nothing behind', () => {
+    expect(() => t.store.createUser({ name: 'cy', password: 'short' }, T0)).toThrow(/8-256 characters/);
+    expect(t.store.findUserByName('cy')).toBeNull();
+    expect(t.store.findNetworkByName('cy')).toBeNull();
+  });
+
   it('take about as long to refuse an unknown name as a wrong password', () => {
     t.store.createUser({ name: 'ana', password: 'hunter2!' }, T0);
     t.store.verifyPassword('nobody', 'x'); // builds the decoy hash once
