@@ -1,6 +1,7 @@
 import { networkInterfaces } from 'node:os';
 import { randomBytes } from '../../src/crypto/index.js';
 import { Device } from '../../src/wireguard/device.js';
+import { decodeKey } from '../../src/wireguard/keys.js';
 import type { Peer } from '../../src/wireguard/peer.js';
 import type { UdpBind } from '../bind/bind.js';
 import { openBind } from '../bind/linux-bind.js';
@@ -15,6 +16,8 @@ import { type MeshPlan, syncDevice } from './peer-sync.js';
 
 /** IPv6's minimum: the tunnel fits inside any path, other tunnels included, without fragmenting. */
 const MTU = 1280;
+/** How long after a peer returns to start a fresh handshake with it (see rehandshakeReturning). */
+const REHANDSHAKE_DELAY_MS = 1000;
 
 /**
  * The data plane of a mesh node: the TUN interface, the UDP socket, the WireGuard core and the
@@ -29,6 +32,8 @@ export class Tunnel {
   private datapath: Datapath | null = null;
   private addresses: string[] | null = null;
   private readonly reported = new Map<string, string>();
+  /** Each peer's online state in the last plan, to notice one coming back. */
+  private readonly online = new Map<string, boolean>();
 
   constructor(
     private readonly name: string,
@@ -92,6 +97,29 @@ export class Tunnel {
     }
     syncDevice(this.device, plan, this.reported);
     await this.routing.setRoutes(plan.routes, throws);
+    this.rehandshakeReturning(plan);
+  }
+
+  /**
+   * A peer that comes back online may have restarted and lost our session: without a nudge, our
+   * side would keep sending on the dead session until WireGuard's timers give up on it (about 15 s).
+   * A fresh handshake costs one round trip. It waits a moment, because the server reports the peer
+   * online as soon as it asks for its map, a little before it has taken us on as a peer.
+   */
+  private rehandshakeReturning(plan: MeshPlan): void {
+    const returning: Uint8Array[] = [];
+    for (const { node } of plan.peers) {
+      const wasOnline = this.online.get(node.nodeKey);
+      this.online.set(node.nodeKey, node.online);
+      if (wasOnline === false && node.online) returning.push(decodeKey(node.nodeKey));
+    }
+    if (returning.length === 0) return;
+    setTimeout(() => {
+      for (const key of returning) {
+        const peer = this.device.getPeer(key);
+        if (peer?.current) this.datapath?.apply(this.device.initiate(peer, monotonic()));
+      }
+    }, REHANDSHAKE_DELAY_MS).unref();
   }
 
   /** Sends a packet into the tunnel as if the kernel had (burrowd's own ping). */

@@ -233,10 +233,22 @@ describe.skipIf(!isRoot())('mesh, end to end', () => {
       await waitFor('the direct path again', async () => (await curl(A, web)) === A.lanIp, 10_000);
       expect((await A.burrow('set', '--exit-node=c')).code).toBe(0);
       await waitFor('through C again', async () => (await curl(A, web)) === C.lanIp, 10_000);
+      // The LAN goes through C too, unless LAN access is allowed (throw routes): a LAN host tells.
+      const lanWeb = `http://${B.lanIp}:8081/`;
+      B.ns.spawn('node', [
+        '-e',
+        `require('node:http').createServer((q, r) => r.end(q.socket.remoteAddress)).listen(8081, '${B.lanIp}')`,
+      ]);
+      await waitFor('the LAN host, through C', async () => (await curl(A, lanWeb)) === C.lanIp, 10_000);
+      expect((await A.burrow('set', '--exit-node-allow-lan-access=true')).code).toBe(0);
+      await waitFor('the LAN host, directly', async () => (await curl(A, lanWeb)) === A.lanIp, 10_000);
+      expect(await curl(A, web)).toBe(C.lanIp); // the internet still goes through C
+      expect((await A.burrow('set', '--exit-node-allow-lan-access=false')).code).toBe(0);
       expect((await C.burrow('down')).code).toBe(0);
       expect(await curl(A, web, 3)).toBeNull(); // fails closed: never the direct path
       expect((await C.burrow('up')).code).toBe(0);
-      await waitFor('through C once it is back', async () => (await curl(A, web)) === C.lanIp, 20_000);
+      // Within seconds: A starts a fresh handshake when C returns (it would wait ~15 s otherwise).
+      await waitFor('through C once it is back', async () => (await curl(A, web)) === C.lanIp, 5_000);
       expect((await A.burrow('set', '--exit-node=')).code).toBe(0);
     },
     T,
