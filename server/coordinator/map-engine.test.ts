@@ -4,10 +4,10 @@ import { applyDelta, canonicalNetmap, dnsNames } from '../../src/control/netmap-
 import { parseJson } from '../../src/control/schema.js';
 import { Rng } from '../../test/support/rng.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
-import { DAY, identity, T0, useTempStore } from '../store/testing.js';
+import { DAY, identity, T0, withTempStore } from '../store/testing.js';
 import { MapEngine } from './map-engine.js';
 
-const t = useTempStore();
+const t = withTempStore();
 
 function world() {
   const { store } = t;

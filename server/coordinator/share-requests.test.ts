@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ShareRequest, ShareRequestBody, ShareResultOf } from '../../src/control/messages.js';
-import { identity, T0, useTempStore } from '../store/testing.js';
+import { identity, T0, withTempStore } from '../store/testing.js';
 import { handleShareRequest, type ShareOutcome } from './share-requests.js';
 
 /** The result of `outcome`, which must answer a request of type `op`. */
@@ -10,7 +10,7 @@ function resultOf<T extends ShareRequest['type']>(outcome: ShareOutcome, op: T):
 }
 
 describe('share requests', () => {
-  const t = useTempStore();
+  const t = withTempStore();
   /** Ana's laptop asks about her printer; Bo and Cy have a phone each, in networks of their own. */
   const setup = () => {
     const user = (name: string) => t.store.createUser({ name }, T0);

@@ -1,13 +1,13 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { formatIpv4, isReserved, parseIpv4, parseIpv4Pool } from './addresses.js';
-import { identity, T0, useTempStore } from './testing.js';
+import { identity, T0, withTempStore } from './testing.js';
 import type { User } from './types.js';
 
 const code = (c: string) => expect.objectContaining({ name: 'StoreError', code: c });
 
 describe('address allocation in the default pool', () => {
-  const t = useTempStore();
+  const t = withTempStore();
   const pool = parseIpv4Pool('100.64.0.0/10');
 
   it('gives thousands of devices in several networks unique, unreserved addresses; never reuses one early', () => {
@@ -78,7 +78,7 @@ describe('address allocation in the default pool', () => {
 });
 
 describe('address allocation in a small pool', () => {
-  const t = useTempStore({ ipv4Pool: '10.9.0.0/23' });
+  const t = withTempStore({ ipv4Pool: '10.9.0.0/23' });
 
   it('wraps around to addresses freed since, and reports exhaustion without a trace', () => {
     const ana = t.store.createUser({ name: 'ana' }, T0);

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { DAY, T0, useTempStore } from './testing.js';
+import { DAY, T0, withTempStore } from './testing.js';
 
 const code = (c: string) => expect.objectContaining({ name: 'StoreError', code: c });
 
 describe('API keys', () => {
-  const t = useTempStore();
+  const t = withTempStore();
 
   it('return their secret once and verify it, recording the last use', () => {
     const { apiKey, secret } = t.store.createApiKey({ expiresAt: null }, T0);

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DAY, identity, T0, useTempStore } from './testing.js';
+import { DAY, identity, T0, withTempStore } from './testing.js';
 import { DEFAULTS } from './types.js';
 
 const code = (c: string) => expect.objectContaining({ name: 'StoreError', code: c });
 
 describe('auth keys', () => {
-  const t = useTempStore();
+  const t = withTempStore();
 
   it('return their secret once; only its hash is stored', () => {
     const ana = t.store.createUser({ name: 'ana' }, T0);

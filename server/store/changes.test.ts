@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { identity, T0, useTempStore } from './testing.js';
+import { identity, T0, withTempStore } from './testing.js';
 
 describe('change feed', () => {
-  const t = useTempStore();
+  const t = withTempStore();
 
   it('numbers changes server-wide; each network reads its own, in order', () => {
     expect(t.store.currentSeq()).toBe(0);

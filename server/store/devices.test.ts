@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DAY, identity, randomKey, T0, useTempStore } from './testing.js';
+import { DAY, identity, randomKey, T0, withTempStore } from './testing.js';
 import { DEFAULTS } from './types.js';
 
 const code = (c: string) => expect.objectContaining({ name: 'StoreError', code: c });
 
 describe('devices', () => {
-  const t = useTempStore();
+  const t = withTempStore();
   const setup = () => {
     const ana = t.store.createUser({ name: 'ana' }, T0);
     const net = t.store.getNetwork(ana.networkId);

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DAY, identity, T0, useTempStore } from './testing.js';
+import { DAY, identity, T0, withTempStore } from './testing.js';
 import { DEFAULTS } from './types.js';
 
 const code = (c: string) => expect.objectContaining({ name: 'StoreError', code: c });
 
 describe('sharing', () => {
-  const t = useTempStore();
+  const t = withTempStore();
   /** Ana owns a printer; Bo and Cy have networks of their own. */
   const setup = () => {
     const ana = t.store.createUser({ name: 'ana' }, T0);

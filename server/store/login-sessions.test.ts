@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { identity, randomKey, T0, useTempStore } from './testing.js';
+import { identity, randomKey, T0, withTempStore } from './testing.js';
 import { DEFAULTS } from './types.js';
 
 const code = (c: string) => expect.objectContaining({ name: 'StoreError', code: c });
 
 describe('login sessions', () => {
-  const t = useTempStore();
+  const t = withTempStore();
 
   it('wait for a sign-in, then register the device in the same transaction', () => {
     const ana = t.store.createUser({ name: 'ana' }, T0);

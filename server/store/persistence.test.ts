@@ -1,12 +1,12 @@
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { identity, T0, useTempStore } from './testing.js';
+import { identity, T0, withTempStore } from './testing.js';
 
 const mode = (path: string) => statSync(path).mode & 0o777;
 
 describe('the database file', () => {
-  const t = useTempStore();
+  const t = withTempStore();
 
   it('is private to its owner, with its WAL and shared-memory files, in a private directory', () => {
     const ana = t.store.createUser({ name: 'ana' }, T0);

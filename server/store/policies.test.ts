@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { T0, useTempStore } from './testing.js';
+import { T0, withTempStore } from './testing.js';
 
 describe('policies', () => {
-  const t = useTempStore();
+  const t = withTempStore();
 
   it('are kept verbatim per network, with a policy-changed change', () => {
     const acme = t.store.createNetwork({ name: 'acme' }, T0);

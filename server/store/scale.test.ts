@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { identity, T0, useTempStore } from './testing.js';
+import { identity, T0, withTempStore } from './testing.js';
 
 /**
  * Figures, not a benchmark suite: one run on a real file with the production pragmas. The bounds
@@ -7,7 +7,7 @@ import { identity, T0, useTempStore } from './testing.js';
  * without a noisy machine making the test flaky.
  */
 describe('at scale', () => {
-  const t = useTempStore();
+  const t = withTempStore();
 
   it('registers 10,000 devices, one transaction each, and lists a network of them', () => {
     const ana = t.store.createUser({ name: 'ana' }, T0);

@@ -20,7 +20,7 @@ export interface TempStore {
   reopen(): SqliteStore;
 }
 
-export function useTempStore(options: Omit<SqliteStoreOptions, 'path'> = {}): TempStore {
+export function withTempStore(options: Omit<SqliteStoreOptions, 'path'> = {}): TempStore {
   const t = {} as TempStore;
   const open = () => openSqliteStore({ path: t.path, now: T0, ...options });
   beforeEach(() => {

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { identity, T0, useTempStore } from './testing.js';
+import { identity, T0, withTempStore } from './testing.js';
 
 /** Every table's row count, to show that a failed write left nothing behind. */
 function snapshot(path: string): Record<string, unknown> {
@@ -30,7 +30,7 @@ function failChangeInserts(path: string, on: boolean): void {
 }
 
 describe('transactions', () => {
-  const t = useTempStore();
+  const t = withTempStore();
 
   it('a registration failing at its last step leaves no device, cursor, key use or name behind', () => {
     const ana = t.store.createUser({ name: 'ana' }, T0);

@@ -1,9 +1,9 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { T0, useTempStore } from './testing.js';
+import { T0, withTempStore } from './testing.js';
 
 describe('networks', () => {
-  const t = useTempStore();
+  const t = withTempStore();
 
   it('get their own ULA /48 and are found by id and name', () => {
     const a = t.store.createNetwork({ name: 'acme' }, T0);
@@ -30,7 +30,7 @@ describe('networks', () => {
 });
 
 describe('users', () => {
-  const t = useTempStore();
+  const t = withTempStore();
 
   it('without a network get a personal one named after them', () => {
     const ana = t.store.createUser({ name: 'ana' }, T0);
