@@ -1,0 +1,102 @@
+/**
+ * The Electron main process: wires the facade, the broker, the tray and the window. Everything it
+ * wires is tested under Node; this file only type-checks here (Electron cannot run in this
+ * repository's environment). Paths are the packaged layout, relative to the app's root:
+ * dist/renderer/index.html (npm run build:ui), dist/main/preload.cjs (the bundled preload) and
+ * assets/ (tray icons); scripts/install-helper.sh, packaged outside the asar as a resource.
+ */
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { EVENT_CHANNEL } from '../src/ipc/schema.js';
+import { createBroker } from './broker.js';
+import { app, createTray, createWindow, desktop, hardenApp, ipcMain } from './electron-facade.js';
+import { installHelper, sudoPrompt } from './helper-install.js';
+import { DEFAULT_SOCKET } from './helper-state.js';
+import { registerIpcHandlers } from './ipc-handlers.js';
+import { runTrayAction } from './tray-actions.js';
+import { trayIconFile } from './tray-icons.js';
+import {
+  applyEvent,
+  INITIAL_TRAY_STATE,
+  statusLine,
+  type TrayState,
+  trayIcon,
+  trayMenu,
+} from './tray-menu.js';
+
+const root = app.getAppPath();
+const indexPath = join(root, 'dist/renderer/index.html');
+const preloadPath = join(root, 'dist/main/preload.cjs');
+const iconPath = (state: TrayState) => join(root, 'assets', trayIconFile(trayIcon(state), process.platform));
+const log = (message: string) => process.stderr.write(`${message}\n`);
+
+function start(): void {
+  const trusted = { indexUrl: pathToFileURL(indexPath).href };
+  hardenApp(trusted);
+  const broker = createBroker({
+    socketPath: DEFAULT_SOCKET,
+    log,
+    platform: {
+      copyText: desktop.copyText,
+      openExternal: desktop.openExternal,
+      installHelper: () =>
+        installHelper({
+          elevator: sudoPrompt,
+          // bash cannot read from inside app.asar: the packaged app ships the script as a resource.
+          scriptPath: app.isPackaged
+            ? join(process.resourcesPath, 'install-helper.sh')
+            : join(root, 'scripts/install-helper.sh'),
+          // Set by the packaged app's launcher; a checkout installs a launcher for bin/burrowd.
+          helperBinary: process.env.BURROW_HELPER_BINARY,
+        }),
+    },
+  });
+  registerIpcHandlers(ipcMain, broker, trusted);
+
+  let window: ReturnType<typeof createWindow> | null = null;
+  const showWindow = () => {
+    if (window) return window.show();
+    const opened = createWindow(indexPath, preloadPath);
+    window = opened;
+    // Each page load gets the latest events replayed, then the live ones.
+    let unsubscribe: (() => void) | null = null;
+    opened.webContents.on('did-finish-load', () => {
+      unsubscribe?.();
+      unsubscribe = broker.subscribe((event) => opened.webContents.send(EVENT_CHANNEL, event));
+    });
+    opened.on('closed', () => {
+      unsubscribe?.();
+      window = null;
+    });
+  };
+
+  let state = INITIAL_TRAY_STATE;
+  const render = () => tray.show(iconPath(state), `Burrow: ${statusLine(state)}`, trayMenu(state));
+  /** The helper's state and prefs are not in events: asked for again after each change. */
+  const refresh = async () => {
+    const helper = await broker.helperState();
+    const prefs = await broker.call('getPrefs', {});
+    state = {
+      ...state,
+      helper: helper.state,
+      prefs: prefs.ok ? (prefs.response as TrayState['prefs']) : null,
+    };
+    render();
+  };
+  const tray = createTray(iconPath(state), (action) => {
+    void runTrayAction(action, { ...desktop, call: broker.call, showWindow, quit: () => app.quit() }).then(
+      refresh,
+    );
+  });
+  broker.subscribe((event) => {
+    state = applyEvent(state, event);
+    render();
+    if (event.type !== 'invites') void refresh();
+  });
+  render();
+  // The tray app lives on with its window closed.
+  app.on('window-all-closed', () => undefined);
+}
+
+if (app.requestSingleInstanceLock()) void app.whenReady().then(start);
+else app.quit();
