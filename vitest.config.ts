@@ -7,6 +7,8 @@ export default defineConfig({
       'helper/**/*.test.ts',
       'server/**/*.test.ts',
       'main/**/*.test.ts',
+      'renderer/**/*.test.ts',
+      'renderer/**/*.test.tsx',
       'test/**/*.test.ts',
     ],
     testTimeout: 60_000,

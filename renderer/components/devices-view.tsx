@@ -1,0 +1,70 @@
+/** The Devices screen: this device, then the peers with a search box. */
+import { useMemo, useState } from 'react';
+import { formatExpiry } from '../format.js';
+import { searchPeers, sortPeers } from '../peers.js';
+import { useBurrow } from '../store-context.js';
+import { useNow } from '../use-now.js';
+import { Addresses } from './addresses.js';
+import { PeerRow } from './peer-row.js';
+
+function SelfCard({ now }: { now: number }) {
+  const self = useBurrow((s) => s.status?.self ?? null);
+  if (!self) return <p className="empty">This device is not signed in to a network yet.</p>;
+  return (
+    <div className="card" data-testid="self">
+      <div className="peer-head">
+        <span className={self.online ? 'dot online' : 'dot'} aria-hidden="true" />
+        <strong className="peer-name">{self.hostName}</strong>
+        <span className="muted">
+          {self.user} · {self.network}
+        </span>
+      </div>
+      <p className="muted">
+        {self.dnsName}
+        {self.keyExpiry !== null && ` · key ${formatExpiry(self.keyExpiry, now)}`}
+      </p>
+      <Addresses ips={self.ips} name={self.hostName} testId="copy-self" />
+    </div>
+  );
+}
+
+export function DevicesView() {
+  const peers = useBurrow((s) => s.status?.peers);
+  const [query, setQuery] = useState('');
+  const now = useNow();
+  const shown = useMemo(() => sortPeers(searchPeers(peers ?? [], query)), [peers, query]);
+
+  return (
+    <>
+      <section>
+        <h2>This device</h2>
+        <SelfCard now={now} />
+      </section>
+      <section>
+        <div className="section-head">
+          <h2>Peers</h2>
+          <input
+            type="search"
+            className="search"
+            placeholder="Search by name, user or IP"
+            aria-label="Search devices by name, user or IP"
+            data-testid="peer-search"
+            value={query}
+            onChange={(e) => setQuery(e.target.value)}
+          />
+        </div>
+        {!peers?.length ? (
+          <p className="empty">No devices yet</p>
+        ) : shown.length === 0 ? (
+          <p className="empty">No devices match “{query}”</p>
+        ) : (
+          <ul className="peers" aria-label="Peers">
+            {shown.map((p) => (
+              <PeerRow key={p.id} peer={p} now={now} />
+            ))}
+          </ul>
+        )}
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,48 @@
+/** One peer in the Devices list: who it is, whether and how it is reached, and its addresses. */
+import type { PeerStatus } from '../../src/localapi/api.js';
+import { formatAgo } from '../format.js';
+import { Addresses } from './addresses.js';
+
+const PATHS: Record<PeerStatus['path'], string> = { direct: 'Direct', relay: 'Relayed', none: 'No path' };
+
+export function PeerRow({ peer, now }: { peer: PeerStatus; now: number }) {
+  return (
+    <li className="peer" data-testid={`peer-${peer.hostName}`}>
+      <div className="peer-head">
+        <span className={peer.online ? 'dot online' : 'dot'} aria-hidden="true" />
+        <strong className="peer-name">{peer.hostName}</strong>
+        <span className="muted">{peer.user}</span>
+        <span className="badges">
+          <span className="badge" data-testid="online-state">
+            {peer.online ? 'Online' : 'Offline'}
+          </span>
+          {peer.shared && (
+            <span className="badge shared" data-testid="shared-badge">
+              Shared
+            </span>
+          )}
+          {peer.exitNodeOption && (
+            <span className="badge exit" data-testid="exit-node-badge">
+              {peer.exitNode ? 'Exit node (in use)' : 'Exit node'}
+            </span>
+          )}
+        </span>
+      </div>
+      <dl className="peer-meta">
+        <div>
+          <dt>DNS name</dt>
+          <dd>{peer.dnsName}</dd>
+        </div>
+        <div>
+          <dt>Path</dt>
+          <dd data-testid="peer-path">{PATHS[peer.path]}</dd>
+        </div>
+        <div>
+          <dt>Last handshake</dt>
+          <dd data-testid="last-handshake">{formatAgo(peer.lastHandshake, now)}</dd>
+        </div>
+      </dl>
+      <Addresses ips={peer.ips} name={peer.hostName} testId={`copy-${peer.hostName}`} />
+    </li>
+  );
+}

@@ -1,0 +1,105 @@
+/// <reference types="node" />
+/**
+ * The built UI in headless Chromium against the fake broker: the web-mode path end to end (token
+ * from the fragment, calls, SSE, the clipboard) and the CSP, with the test ids the UI tests use.
+ */
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildUi } from './test-support/build-ui.js';
+import { type FakeBroker, startFakeBroker } from './test-support/fake-broker.js';
+import { PREFS, SHARES, STATUS } from './test-support/fixtures.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+describe.skipIf(!existsSync(CHROMIUM))('the built UI in Chromium (web mode)', () => {
+  let dir: string;
+  let broker: FakeBroker;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+  let prefs = { ...PREFS };
+
+  beforeAll(async () => {
+    ({ dir } = await buildUi());
+    broker = await startFakeBroker({
+      staticDir: dir,
+      handlers: {
+        helperState: () => ({ state: 'running', socket: '/run/burrow/burrowd.sock', detail: '' }),
+        status: () => STATUS,
+        getPrefs: () => prefs,
+        setPrefs: (patch) => {
+          prefs = { ...prefs, ...(patch as object) };
+          return prefs;
+        },
+        listShares: () => SHARES,
+        acceptShare: () => ({ id: 'sh-new', device: 'printer', owner: 'carol', recipient: 'alice' }),
+      },
+    });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    const context = await browser.newContext();
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: broker.origin });
+    page = await context.newPage();
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') pageErrors.push(m.text());
+    });
+    await page.goto(`${broker.origin}/#token=${broker.token}`);
+  }, 30_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await broker?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('loads with the token, then drops it from the address bar', async () => {
+    await expect.poll(() => page.getByTestId('backend-state').textContent()).toBe('Connected');
+    expect(page.url()).toBe(`${broker.origin}/`);
+  });
+
+  it('lists the peers, filters them, and copies an address', async () => {
+    await page.getByTestId('peer-desk').waitFor();
+    expect(await page.getByTestId('peer-gateway').getByTestId('peer-path').textContent()).toBe('Relayed');
+    expect(await page.getByTestId('peer-nas').getByTestId('shared-badge').isVisible()).toBe(true);
+    await page.getByTestId('peer-search').fill('bob');
+    await expect.poll(() => page.locator('.peers > li').count()).toBe(1);
+    expect(await page.getByTestId('peer-nas').isVisible()).toBe(true);
+    await page.getByTestId('peer-search').fill('');
+    await page.getByTestId('copy-self').click();
+    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe('100.64.0.1');
+  });
+
+  it('accepts an invite on the Sharing tab', async () => {
+    await page.getByTestId('tab-sharing').click();
+    await page.getByTestId('accept-inv-in').click();
+    await expect
+      .poll(() => broker.calls.filter((c) => c.name === 'acceptShare'))
+      .toEqual([{ name: 'acceptShare', request: { ref: 'inv-in' } }]);
+  });
+
+  it('turns Shields Up on and picks an exit node; an offline one cannot be picked', async () => {
+    await page.getByTestId('tab-exit-node').click();
+    await page.getByTestId('shields-up').check();
+    await page.getByTestId('exit-node-gateway').check();
+    expect(await page.getByTestId('exit-node-oldbox').isDisabled()).toBe(true);
+    await expect.poll(() => prefs).toMatchObject({ shieldsUp: true, exitNode: 'n-gw' });
+  });
+
+  it('follows events: a state event brings up sign-in with the login page button', async () => {
+    broker.send(
+      JSON.stringify({
+        type: 'state',
+        backendState: 'needs-login',
+        authUrl: 'https://burrow.example.com/a/1',
+      }),
+    );
+    await page.getByTestId('open-login').waitFor();
+    expect(await page.getByTestId('backend-state').textContent()).toBe('Needs sign-in');
+  });
+
+  it('ran without script errors or CSP violations', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
