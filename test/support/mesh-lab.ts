@@ -34,6 +34,7 @@ export interface LabDevice {
 export interface StatusJson {
   backendState: string;
   shieldsUp: boolean;
+  exitNode: string | null;
   self: { ips: string[]; hostName: string } | null;
   peers: {
     hostName: string;
