@@ -1,123 +1,113 @@
 /**
- * The main job for now: two Burrow WireGuard cores in this process, each behind its own real UDP
- * socket on loopback. They handshake, exchange pings, rekey (with time scaled 60x so it happens in
- * seconds) and report their counters. Later issues replace this with a whole network in namespaces.
+ * `npm run demo` (as root): a whole Burrow network on this machine. burrow-server on SQLite, three
+ * devices in their own network namespaces on one LAN, each running burrowd:
+ *   laptop (alice) and webcam (bob) in the network "home"; phone (carol) in a network of her own.
+ * The webcam serves the sloth webcam on port 80 and bob shares it with carol. The UI runs in
+ * Electron where it is available, otherwise in web mode, for the laptop, at the URL printed.
+ * Ctrl-C removes everything it made (namespaces, processes, files). DEMO_SECONDS=N stops by itself.
+ * Without root it runs the protocol-core demo (scripts/demo-core.ts) instead.
  */
-import dgram from 'node:dgram';
-import { performance } from 'node:perf_hooks';
-import { randomBytes, selectCrypto } from '../src/crypto/index.js';
-import { parseCidr } from '../src/packet/ip-text.js';
-import type { Action } from '../src/wireguard/actions.js';
-import { scaleLimits } from '../src/wireguard/constants.js';
-import { Device } from '../src/wireguard/device.js';
-import { encodeKey, generatePrivateKey } from '../src/wireguard/keys.js';
-import type { Peer } from '../src/wireguard/peer.js';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { MeshLab } from '../test/support/mesh-lab.js';
+import { cleanupAll, isRoot, waitFor } from '../test/support/netns.js';
+import { REPO } from '../test/support/wg-peers.js';
 
-const SCALE = 60;
-const crypto = selectCrypto();
-const limits = scaleLimits(SCALE);
-const now = () => performance.now();
+const say = (line: string) => process.stdout.write(`${line}\n`);
 
-interface Node {
-  name: string;
-  address: string;
-  device: Device;
-  socket: dgram.Socket;
-  port: number;
-  timer?: NodeJS.Timeout;
-  received: number;
-}
-
-async function makeNode(name: string, address: string): Promise<Node> {
-  const device = new Device({
-    crypto,
-    privateKey: generatePrivateKey(randomBytes),
-    random: randomBytes,
-    limits,
-    wallTime: (t) => performance.timeOrigin + t,
+async function run(): Promise<void> {
+  say('building the UI...');
+  await promisify(execFile)(join(REPO, 'node_modules/.bin/tsx'), [join(REPO, 'scripts/build-ui.ts')], {
+    cwd: REPO,
   });
-  const socket = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  return { name, address, device, socket, port: socket.address().port, received: 0 };
-}
+  const lab = await MeshLab.create();
+  let web: ChildProcess | undefined;
+  const stop = async () => {
+    web?.kill();
+    await lab.destroy();
+    await cleanupAll();
+  };
+  try {
+    await lab.admin('users', 'create', 'alice', '--network', 'home');
+    await lab.admin('users', 'create', 'bob', '--network', 'home');
+    await lab.admin('users', 'create', 'carol');
+    await lab.startServer();
+    say(`burrow-server on ${lab.serverUrl} (database ${lab.db})`);
+    const [laptop, webcam, phone] = await Promise.all(
+      ['laptop', 'webcam', 'phone'].map((n) => lab.device(n)),
+    );
+    for (const [device, user] of [
+      [laptop!, 'alice'],
+      [webcam!, 'bob'],
+      [phone!, 'carol'],
+    ] as const) {
+      const key = await lab.admin('authkeys', 'create', '--user', user);
+      const up = await device.burrow(
+        'up',
+        '--login-server',
+        lab.serverUrl,
+        '--auth-key',
+        key,
+        '--hostname',
+        device.name,
+      );
+      if (up.code !== 0) throw new Error(`${device.name}: burrow up failed: ${up.stderr}`);
+      say(`${device.name} (${user}) is up: ${(await device.status()).self!.ips.join(', ')}`);
+    }
+    const camIp = (await webcam!.status()).self!.ips[0]!;
+    webcam!.ns.spawn('node', [
+      '-e',
+      `require('node:http').createServer((q, r) => r.end('🦥 sloth webcam: the sloth is asleep\\n')).listen(80, '${camIp}')`,
+    ]);
+    const code = (await webcam!.burrow('share', 'create', 'webcam', '--to', 'carol')).stdout.trim();
+    const invites = JSON.parse((await phone!.burrow('share', 'list', '--json')).stdout);
+    await phone!.burrow('share', 'accept', invites.incoming[0]?.id ?? code);
+    const fetchCam = (from: typeof laptop) =>
+      waitFor(
+        `${from!.name} to reach the webcam`,
+        async () => (await from!.ns.exec('curl', ['-s', '--max-time', '2', `http://${camIp}/`])).stdout,
+        15_000,
+      );
+    say(`laptop -> webcam: ${(await fetchCam(laptop)).trim()}`);
+    say(`phone (shared with carol) -> webcam: ${(await fetchCam(phone)).trim()}`);
 
-function apply(node: Node, actions: Action[]): void {
-  for (const a of actions) {
-    if (a.kind === 'send') node.socket.send(a.data, a.endpoint.port, a.endpoint.host);
-    else node.received++;
+    web = spawn(
+      join(REPO, 'node_modules/.bin/tsx'),
+      [join(REPO, 'main/web.ts'), '--socket', laptop!.socket],
+      { cwd: REPO },
+    );
+    let out = '';
+    web.stdout?.on('data', (d) => (out += d));
+    const url = await waitFor(
+      'the web UI',
+      async () => /(http:\/\/127\.0\.0\.1:\d+\/#token=\S+)/.exec(out)?.[1],
+      30_000,
+    );
+    say('');
+    say("Electron is not available here: the laptop's Burrow UI is in web mode at");
+    say(`  ${url}`);
+    say('(the link holds an access token). The CLI works too, for example:');
+    say(`  ip netns exec ${laptop!.ns.name} ${join(REPO, 'bin/burrow')} --socket ${laptop!.socket} status`);
+    say('Ctrl-C stops the demo and removes everything it made.');
+    const seconds = Number(process.env.DEMO_SECONDS ?? 0);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+      if (seconds > 0) setTimeout(resolve, seconds * 1000);
+    });
+  } finally {
+    say('stopping: removing namespaces, processes and files...');
+    await stop();
+    say('done.');
   }
-  schedule(node);
 }
 
-function schedule(node: Node): void {
-  clearTimeout(node.timer);
-  const wake = node.device.nextWake;
-  if (wake === Number.POSITIVE_INFINITY) return;
-  node.timer = setTimeout(() => apply(node, node.device.tick(now())), Math.max(0, wake - now()));
-}
-
-function link(a: Node, b: Node): Peer {
-  const peer = a.device.addPeer({
-    publicKey: b.device.publicKey,
-    endpoint: { host: '127.0.0.1', port: b.port },
-  });
-  const net = parseCidr(`${b.address}/32`);
-  a.device.allowedIps.insert(net.addr, net.cidr, peer);
-  a.socket.on('message', (msg, rinfo) =>
-    apply(a, a.device.receive(new Uint8Array(msg), { host: rinfo.address, port: rinfo.port }, now())),
-  );
-  return peer;
-}
-
-function echoRequest(src: string, dst: string, seq: number): Uint8Array {
-  const p = new Uint8Array(84);
-  p[0] = 0x45;
-  p[3] = 84;
-  p[8] = 64;
-  p[9] = 1; // ICMP
-  p.set(src.split('.').map(Number), 12);
-  p.set(dst.split('.').map(Number), 16);
-  p[20] = 8; // echo request
-  p[26] = seq >> 8;
-  p[27] = seq & 0xff;
-  return p;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const alice = await makeNode('alice', '100.64.0.1');
-const bob = await makeNode('bob', '100.64.0.2');
-const toBob = link(alice, bob);
-link(bob, alice);
-console.log(`crypto: ${crypto.name}; time scaled ${SCALE}x (rekey every ${limits.rekeyAfterTime / 1000} s)`);
-console.log(`alice ${alice.address} udp/${alice.port} key ${encodeKey(alice.device.publicKey)}`);
-console.log(`bob   ${bob.address} udp/${bob.port} key ${encodeKey(bob.device.publicKey)}`);
-
-const seconds = 6;
-let sent = 0;
-const sessions = new Set<unknown>();
-const started = now();
-while (now() - started < seconds * 1000) {
-  apply(alice, alice.device.send(echoRequest(alice.address, bob.address, sent++), now()));
-  apply(bob, bob.device.send(echoRequest(bob.address, alice.address, sent++), now()));
-  sessions.add(toBob.current);
-  await sleep(5);
-}
-await sleep(200);
-sessions.delete(null);
-const drops = (d: Device) =>
-  Object.entries(d.drops)
-    .filter(([, n]) => n > 0)
-    .map(([k, n]) => `${k}=${n}`)
-    .join(' ') || 'none';
-console.log(
-  `sent ${sent} packets through the tunnel; alice received ${alice.received}, bob received ${bob.received}`,
-);
-console.log(
-  `sessions used by alice: ${sessions.size} (handshake + rekeys), lost: ${sent - alice.received - bob.received}`,
-);
-console.log(`drops: alice ${drops(alice.device)}; bob ${drops(bob.device)}`);
-for (const n of [alice, bob]) {
-  clearTimeout(n.timer);
-  n.socket.close();
+if (isRoot()) {
+  await run();
+} else {
+  say('The full demo builds network namespaces, which needs root (sudo npm run demo).');
+  say('Running the protocol-core demo instead: two WireGuard cores over loopback UDP.\n');
+  await import('./demo-core.js');
 }
