@@ -17,7 +17,6 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -27,6 +26,7 @@ import { type ServerMessage, serverMessage } from '../src/control/messages.js';
 import { parseJson } from '../src/control/schema.js';
 import { randomBytes, selectCrypto } from '../src/crypto/index.js';
 import { clampPrivateKey } from '../src/wireguard/keys.js';
+import { freePort } from '../test/support/ports.js';
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 10_000);
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 2_000);
@@ -86,14 +86,6 @@ function seed(db: string, sims: SimDevice[]): void {
     }
   });
   store.close();
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 function procFigures(pid: number): { cpuSeconds: number; peakRssMb: number } {

@@ -48,13 +48,7 @@ async function main(): Promise<void> {
     await lab.admin('users', 'create', 'alice');
     await lab.startServer();
     const [a, b] = await Promise.all([lab.device('a'), lab.device('b')]);
-    for (const [d, name] of [
-      [a!, 'a'],
-      [b!, 'b'],
-    ] as const) {
-      const key = await lab.admin('authkeys', 'create', '--user', 'alice');
-      await d.burrow('up', '--login-server', lab.serverUrl, '--auth-key', key, '--hostname', name);
-    }
+    for (const d of [a!, b!]) await lab.join(d, 'alice');
     server = spawn(join(REPO, 'node_modules/.bin/tsx'), [join(REPO, 'main/web.ts'), '--socket', a!.socket], {
       cwd: REPO,
     });

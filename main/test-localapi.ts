@@ -13,18 +13,9 @@ import {
   startLocalApi,
 } from '../helper/localapi/server.js';
 import type { Event, PeerStatus, Prefs, ShareList, Status } from '../src/localapi/api.js';
+import { DEFAULT_PREFS } from '../src/localapi/defaults.js';
 
-export const PREFS: Prefs = {
-  controlUrl: 'https://burrow.example.com',
-  wantRunning: true,
-  hostname: null,
-  advertiseRoutes: [],
-  advertiseExitNode: false,
-  acceptRoutes: false,
-  shieldsUp: false,
-  exitNode: null,
-  exitNodeAllowLanAccess: false,
-};
+export const PREFS: Prefs = { ...DEFAULT_PREFS, controlUrl: 'https://burrow.example.com', wantRunning: true };
 
 export function peer(id: string, hostName: string, ip: string, more: Partial<PeerStatus> = {}): PeerStatus {
   return {

@@ -43,17 +43,7 @@ async function run(): Promise<void> {
       [webcam!, 'bob'],
       [phone!, 'carol'],
     ] as const) {
-      const key = await lab.admin('authkeys', 'create', '--user', user);
-      const up = await device.burrow(
-        'up',
-        '--login-server',
-        lab.serverUrl,
-        '--auth-key',
-        key,
-        '--hostname',
-        device.name,
-      );
-      if (up.code !== 0) throw new Error(`${device.name}: burrow up failed: ${up.stderr}`);
+      await lab.join(device, user);
       say(`${device.name} (${user}) is up: ${(await device.status()).self!.ips.join(', ')}`);
     }
     const camIp = (await webcam!.status()).self!.ips[0]!;

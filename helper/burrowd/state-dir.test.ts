@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from '../../src/crypto/index.js';
+import { DEFAULT_PREFS } from '../../src/localapi/defaults.js';
 import { clampPrivateKey } from '../../src/wireguard/keys.js';
-import { DEFAULT_PREFS, StateDir } from './state-dir.js';
+import { StateDir } from './state-dir.js';
 
 const dirs: string[] = [];
 afterEach(() => {

@@ -3,22 +3,11 @@ import { join } from 'node:path';
 import { type Netmap, netmap as netmapSchema } from '../../src/control/messages.js';
 import { integer, object, parseJson, type Schema, SchemaError, string } from '../../src/control/schema.js';
 import { type Prefs, prefs as prefsSchema } from '../../src/localapi/api.js';
+import { DEFAULT_PREFS } from '../../src/localapi/defaults.js';
 import { decodeKey, encodeKey } from '../../src/wireguard/keys.js';
 
 /** A state file that exists but cannot be used: named, with what is wrong, so the user can act. */
 export class StateError extends Error {}
-
-export const DEFAULT_PREFS: Prefs = {
-  controlUrl: null,
-  wantRunning: false,
-  hostname: null,
-  advertiseRoutes: [],
-  advertiseExitNode: false,
-  acceptRoutes: false,
-  shieldsUp: false,
-  exitNode: null,
-  exitNodeAllowLanAccess: false,
-};
 
 const KEY_TEXT = string({ min: 44, max: 44, pattern: /^[A-Za-z0-9+/]{43}=$/, what: 'a base64 key' });
 const keysSchema = object({

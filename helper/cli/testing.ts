@@ -7,6 +7,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Event, OperationName, Prefs, RequestOf, Status } from '../../src/localapi/api.js';
+import { DEFAULT_PREFS } from '../../src/localapi/defaults.js';
 import { type Handlers, startLocalApi } from '../localapi/server.js';
 import { main } from './main.js';
 
@@ -16,17 +17,7 @@ export async function runCleanups(): Promise<void> {
   for (const c of cleanups.splice(0).reverse()) await c();
 }
 
-export const PREFS: Prefs = {
-  controlUrl: 'https://burrow.example.com',
-  wantRunning: true,
-  hostname: null,
-  advertiseRoutes: [],
-  advertiseExitNode: false,
-  acceptRoutes: false,
-  shieldsUp: false,
-  exitNode: null,
-  exitNodeAllowLanAccess: false,
-};
+export const PREFS: Prefs = { ...DEFAULT_PREFS, controlUrl: 'https://burrow.example.com', wantRunning: true };
 
 const peer = (p: Partial<Status['peers'][number]> & { id: string; hostName: string; ips: string[] }) => ({
   dnsName: `${p.hostName}.home.burrow.`,

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Event, Prefs, Status } from '../../src/localapi/api.js';
+import { DEFAULT_PREFS } from '../../src/localapi/defaults.js';
 import { isRoot } from '../../test/support/netns.js';
 import { LocalApiCallError, LocalApiClient } from './client.js';
 import { type Handlers, LocalApiError, startLocalApi } from './server.js';
@@ -15,17 +16,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-const PREFS: Prefs = {
-  controlUrl: null,
-  wantRunning: false,
-  hostname: null,
-  advertiseRoutes: [],
-  advertiseExitNode: false,
-  acceptRoutes: false,
-  shieldsUp: false,
-  exitNode: null,
-  exitNodeAllowLanAccess: false,
-};
+const PREFS: Prefs = { ...DEFAULT_PREFS };
 
 const STATUS: Status = {
   version: 'test',

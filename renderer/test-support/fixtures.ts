@@ -1,6 +1,7 @@
 /** Sample burrowd data for the UI's tests: a small network with one of each kind of peer. */
 import type { HelperState } from '../../src/ipc/schema.js';
 import type { PeerStatus, Prefs, ShareList, Status } from '../../src/localapi/api.js';
+import { DEFAULT_PREFS } from '../../src/localapi/defaults.js';
 
 export const NOW = Date.UTC(2025, 0, 15, 12, 0, 0);
 
@@ -67,17 +68,7 @@ export const STATUS: Status = {
   health: [],
 };
 
-export const PREFS: Prefs = {
-  controlUrl: 'https://burrow.example.com',
-  wantRunning: true,
-  hostname: null,
-  advertiseRoutes: [],
-  advertiseExitNode: false,
-  acceptRoutes: false,
-  shieldsUp: false,
-  exitNode: null,
-  exitNodeAllowLanAccess: false,
-};
+export const PREFS: Prefs = { ...DEFAULT_PREFS, controlUrl: 'https://burrow.example.com', wantRunning: true };
 
 const inviteBase = { state: 'pending' as const, multiUse: false, expiresAt: NOW + 2 * 86_400_000 };
 

@@ -5,7 +5,6 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,6 +16,7 @@ import type { Netmap, NodeInfo } from '../../src/control/messages.js';
 import { canonicalNetmap } from '../../src/control/netmap-state.js';
 import { randomBytes, selectCrypto } from '../../src/crypto/index.js';
 import { clampPrivateKey, encodeKey } from '../../src/wireguard/keys.js';
+import { freePort } from '../support/ports.js';
 import { REPO } from '../support/wg-peers.js';
 
 const crypto = selectCrypto();
@@ -42,14 +42,6 @@ async function waitFor<T>(what: string, probe: () => T | null | undefined | fals
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
   }
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 /** A database in a temp directory, the server process serving it, and the admin CLI on it. */

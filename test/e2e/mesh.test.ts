@@ -52,17 +52,7 @@ describe.skipIf(!isRoot())('mesh, end to end', () => {
       [D, 'yves'],
     ];
     for (const [device, user] of owners) {
-      const key = await lab.admin('authkeys', 'create', '--user', user);
-      const up = await device.burrow(
-        'up',
-        '--login-server',
-        lab.serverUrl,
-        '--auth-key',
-        key,
-        '--hostname',
-        device.name,
-      );
-      expect(up.code, up.stderr).toBe(0);
+      await lab.join(device, user);
     }
     await waitFor(
       'every device running',
@@ -265,10 +255,7 @@ describe.skipIf(!isRoot())('mesh, end to end', () => {
       await waitFor('A to reach B again', async () => ping(A, bIp, 1), 10_000);
       await lab.startServer();
       const e = await lab.device('e');
-      const key = await lab.admin('authkeys', 'create', '--user', 'alice');
-      expect(
-        (await e.burrow('up', '--login-server', lab.serverUrl, '--auth-key', key, '--hostname', 'e')).code,
-      ).toBe(0);
+      await lab.join(e, 'alice');
       await waitFor('A to hear of E', async () => (await peersOf(A)).includes('e'), 20_000);
       expect(await ping(A, await ip(e), 3)).toBe(true);
     },

@@ -54,17 +54,7 @@ describe.skipIf(!isRoot() || !existsSync(CHROMIUM))('the UI, end to end', () => 
       [C, 'bob'],
       [D, 'yves'],
     ] as const) {
-      const key = await lab.admin('authkeys', 'create', '--user', user);
-      const up = await device.burrow(
-        'up',
-        '--login-server',
-        lab.serverUrl,
-        '--auth-key',
-        key,
-        '--hostname',
-        device.name,
-      );
-      expect(up.code, up.stderr).toBe(0);
+      await lab.join(device, user);
     }
     web = spawn(join(REPO, 'node_modules/.bin/tsx'), [join(REPO, 'main/web.ts'), '--socket', A.socket], {
       cwd: REPO,

@@ -139,6 +139,14 @@ export class MeshLab {
     return stdout.trim();
   }
 
+  /** Brings a device up as `user`'s, with a fresh one-off auth key; throws with burrow's reason. */
+  async join(device: LabDevice, user: string): Promise<void> {
+    const key = await this.admin('authkeys', 'create', '--user', user);
+    const args = ['up', '--login-server', this.serverUrl, '--auth-key', key, '--hostname', device.name];
+    const up = await device.burrow(...args);
+    if (up.code !== 0) throw new Error(`${device.name}: burrow up failed: ${up.stderr}`);
+  }
+
   async device(name: string): Promise<LabDevice> {
     const ns = await Netns.create(`l${name.slice(0, 4)}`);
     const lanIp = `10.99.0.${this.nextHost++}`;
