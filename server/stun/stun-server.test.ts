@@ -125,6 +125,8 @@ describe('STUN server over real UDP', () => {
     });
     client.send(changeRequest, server.port, '127.0.0.1');
     await until(() => server.stats().received === ignored.length + 1, 'every datagram');
+    // The 420 must be in before the next request, or its answer could be taken for that one's.
+    await until(() => client.received.length === 1, 'the 420 answer');
     // Answered last, so once it is in, any answer to the others would be too.
     expect(await bindingFor(client, '127.0.0.1', server.port)).toEqual({
       host: '127.0.0.1',
