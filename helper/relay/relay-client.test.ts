@@ -1,0 +1,141 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startRelay } from '../../server/relay/relay-server.js';
+import {
+  afterTest,
+  crypto,
+  device,
+  keyPair,
+  runCleanups,
+  type TestDevice,
+  waitFor,
+} from '../../server/relay/testing.js';
+import { encodeFrame, FirstFrameReader } from '../../src/control/framing.js';
+import { serverHandshake } from '../../src/control/noise-session.js';
+import { randomBytes } from '../../src/crypto/index.js';
+import { encodeRelayHello, RELAY_UPGRADE } from '../../src/relay/hello.js';
+import { decodeKey } from '../../src/wireguard/keys.js';
+
+afterEach(runCleanups);
+
+async function delivered(from: TestDevice, to: TestDevice): Promise<void> {
+  const before = to.received.length;
+  expect(from.client.send(to.node.publicKey, randomBytes(80))).toBe(true);
+  await waitFor('a packet through the relay', () => to.received.length > before);
+}
+
+describe('relay client', () => {
+  it('reconnects after the relay restarts on the same port and key, and traffic resumes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'burrow-relay-'));
+    afterTest(() => rmSync(dir, { recursive: true, force: true }));
+    const keyPath = join(dir, 'relay.key');
+    let running = await startRelay({ host: '127.0.0.1', port: 0, keyPath });
+    afterTest(() => running.close());
+    const port = Number(new URL(running.url).port);
+    const relay = { url: running.url, relayPublicKey: decodeKey(running.publicKey) };
+    const a = device(relay);
+    const b = device(relay);
+    const changes: string[] = [];
+    a.client.onConnectionChange((up, reason) => changes.push(up ? 'up' : `down: ${reason}`));
+    await Promise.all([a.client.ready(), b.client.ready()]);
+    await delivered(a, b);
+
+    await running.close();
+    await waitFor('both to notice', () => !a.client.connected && !b.client.connected);
+    expect(a.client.send(b.node.publicKey, randomBytes(80))).toBe(false);
+    expect(a.client.stats().dropped.disconnected).toBe(1);
+    expect(a.health).toContain('closing: the relay is shutting down');
+
+    running = await startRelay({ host: '127.0.0.1', port, keyPath });
+    expect(decodeKey(running.publicKey)).toEqual(relay.relayPublicKey);
+    await Promise.all([a.client.ready(), b.client.ready()]);
+    await delivered(a, b);
+    await delivered(b, a);
+    expect(a.client.stats().connects).toBe(2);
+    expect(changes[0]).toBe('up');
+    expect(changes[1]).toMatch(/^down: /);
+    expect(changes.at(-1)).toBe('up');
+  });
+
+  it('keeps retrying while the relay is down, and connects once it is back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'burrow-relay-'));
+    afterTest(() => rmSync(dir, { recursive: true, force: true }));
+    const keyPath = join(dir, 'relay.key');
+    const first = await startRelay({ host: '127.0.0.1', port: 0, keyPath });
+    const port = Number(new URL(first.url).port);
+    const relay = { url: first.url, relayPublicKey: decodeKey(first.publicKey) };
+    await first.close();
+    const downs: string[] = [];
+    const a = device(relay, { minBackoffMs: 10, maxBackoffMs: 80 });
+    a.client.onConnectionChange((up, reason) => !up && downs.push(reason));
+    await new Promise((r) => setTimeout(r, 400));
+    expect(a.client.connected).toBe(false);
+    const again = await startRelay({ host: '127.0.0.1', port, keyPath });
+    afterTest(() => again.close());
+    await a.client.ready();
+    // Failed attempts never counted as connections, and nothing was reported as lost.
+    expect(a.client.stats().connects).toBe(1);
+    expect(downs).toEqual([]);
+  });
+
+  it('notices a relay that stops answering pings, and reconnects', async () => {
+    const relayKey = keyPair();
+    const http = createServer();
+    const accepted: Socket[] = [];
+    // A relay that completes the handshake and then ignores everything.
+    http.on('upgrade', (_req, socket: Socket) => {
+      accepted.push(socket);
+      socket.write(
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${RELAY_UPGRADE}\r\nConnection: Upgrade\r\n\r\n`,
+      );
+      const first = new FirstFrameReader(1024);
+      socket.on('data', (d: Buffer) => {
+        const got = first.push(d);
+        if (got === null) return;
+        const hello = serverHandshake(crypto, relayKey, got.frame, randomBytes);
+        socket.write(encodeFrame(hello!.reply(encodeRelayHello()).message));
+        socket.removeAllListeners('data');
+        socket.resume();
+      });
+    });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    afterTest(async () => {
+      for (const s of accepted) s.destroy();
+      await new Promise((r) => http.close(r));
+    });
+    const { port } = http.address() as { port: number };
+    const a = device(
+      { url: `http://127.0.0.1:${port}`, relayPublicKey: relayKey.publicKey },
+      { keepaliveMs: 100 },
+    );
+    const downs: string[] = [];
+    a.client.onConnectionChange((up, reason) => !up && downs.push(reason));
+    await waitFor('a second connection', () => a.client.stats().connects >= 2);
+    expect(downs[0]).toBe('the relay stopped answering pings');
+  });
+
+  it('drops sends beyond its own queue bound instead of buffering them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'burrow-relay-'));
+    afterTest(() => rmSync(dir, { recursive: true, force: true }));
+    const running = await startRelay({
+      host: '127.0.0.1',
+      port: 0,
+      keyPath: join(dir, 'relay.key'),
+      limits: { bytesPerSecond: 64 * 1024, byteBurst: 64 * 1024 },
+    });
+    afterTest(() => running.close());
+    const relay = { url: running.url, relayPublicKey: decodeKey(running.publicKey) };
+    const a = device(relay, { maxQueueBytes: 64 * 1024 });
+    const b = device(relay);
+    await Promise.all([a.client.ready(), b.client.ready()]);
+    const packet = randomBytes(1400);
+    let accepted = 0;
+    for (let i = 0; i < 20_000; i++) if (a.client.send(b.node.publicKey, packet)) accepted++;
+    expect(a.client.stats().dropped.queueFull).toBe(20_000 - accepted);
+    expect(accepted).toBeLessThan(20_000);
+  });
+});

@@ -1,0 +1,338 @@
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Socket } from 'node:net';
+import { encodeFrame, FirstFrameReader, FrameError, FrameReader } from '../../src/control/framing.js';
+import { type ControlSession, clientHandshake } from '../../src/control/noise-session.js';
+import type { CryptoProvider } from '../../src/crypto/types.js';
+import {
+  encodePing,
+  encodeSend,
+  MAX_SEALED_RELAY_FRAME,
+  parseRelayFrame,
+  type RelayFrame,
+  RelayFrameError,
+} from '../../src/relay/frames.js';
+import {
+  encodeClientHello,
+  isRelayHello,
+  MAX_HELLO_FRAME,
+  RELAY_PATH,
+  RELAY_UPGRADE,
+} from '../../src/relay/hello.js';
+import type { StaticKeyPair } from '../../src/wireguard/noise.js';
+
+export interface RelayClientOptions {
+  /** The relay's URL from the relay map (http, https, ws or wss; the path is always /relay/v1). */
+  url: string;
+  /** The relay's static public key, pinned: a relay that cannot prove it is not used. */
+  relayPublicKey: Uint8Array;
+  /** This device's WireGuard node key pair; the relay delivers packets addressed to its public half. */
+  node: StaticKeyPair;
+  crypto: CryptoProvider;
+  random: (n: number) => Uint8Array;
+  /** Unix wall-clock ms, for the hello's timestamp. */
+  now: () => number;
+  /** Unsent bytes the socket may hold before `send` drops packets. Default 1 MiB. */
+  maxQueueBytes?: number;
+  /** First reconnect delay, doubled after each failure up to `maxBackoffMs`. Default 100 ms. */
+  minBackoffMs?: number;
+  /** Default 30 s. */
+  maxBackoffMs?: number;
+  /** How often the relay is pinged, both to keep the connection and to notice it dying. Default 30 s. */
+  keepaliveMs?: number;
+  /** Time allowed from connecting to a finished handshake. Default 10 s. */
+  connectTimeoutMs?: number;
+}
+
+export interface RelayClientStats {
+  /** Handshakes completed, the first one included. */
+  connects: number;
+  sentPackets: number;
+  receivedPackets: number;
+  dropped: {
+    /** Packets `send` was given while there was no connection. */
+    disconnected: number;
+    /** Packets `send` was given while the socket's unsent bytes exceeded the bound. */
+    queueFull: number;
+  };
+}
+
+interface Link {
+  socket: Socket;
+  session: ControlSession;
+  since: number;
+}
+
+interface PendingPing {
+  start: number;
+  resolve(rttMs: number): void;
+  reject(error: Error): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+// A connection that lasted this long was a success: the next reconnect starts from the shortest delay.
+const STABLE_MS = 10_000;
+
+/**
+ * A device's connection to one relay: authenticates with the node key, sends and receives packets
+ * by node key, and stays connected by reconnecting with exponential backoff and jitter. While there
+ * is no connection, packets are dropped and counted (WireGuard retransmits what matters), so
+ * nothing is ever queued without bound.
+ */
+export class RelayClient {
+  private link: Link | undefined;
+  private abort: ((reason: string) => void) | undefined;
+  private retry: ReturnType<typeof setTimeout> | undefined;
+  private failures = 0;
+  private isClosed = false;
+  private nextPingId = 0;
+  private readonly pings = new Map<number, PendingPing>();
+  private waiters: { resolve(): void; reject(error: Error): void }[] = [];
+  private packetHandler: (src: Uint8Array, packet: Uint8Array) => void = () => {};
+  private peerGoneHandler: (key: Uint8Array) => void = () => {};
+  private healthHandler: (message: string) => void = () => {};
+  private connectionHandler: (connected: boolean, reason: string) => void = () => {};
+  private readonly counters: RelayClientStats = {
+    connects: 0,
+    sentPackets: 0,
+    receivedPackets: 0,
+    dropped: { disconnected: 0, queueFull: 0 },
+  };
+
+  constructor(private readonly options: RelayClientOptions) {
+    this.connect();
+  }
+
+  get connected(): boolean {
+    return this.link !== undefined;
+  }
+
+  /** Sends a packet to the device with node key `dst`; false if it was dropped (and counted). */
+  send(dst: Uint8Array, packet: Uint8Array): boolean {
+    const frame = encodeSend(dst, packet);
+    const link = this.link;
+    if (link === undefined) {
+      this.counters.dropped.disconnected++;
+      return false;
+    }
+    if (link.socket.writableLength > (this.options.maxQueueBytes ?? 1 << 20)) {
+      this.counters.dropped.queueFull++;
+      return false;
+    }
+    this.write(link, frame);
+    this.counters.sentPackets++;
+    return true;
+  }
+
+  /** Receives every packet relayed to this device; `packet` is the handler's to keep. */
+  onPacket(handler: (src: Uint8Array, packet: Uint8Array) => void): void {
+    this.packetHandler = handler;
+  }
+
+  /** Told when a packet was sent to a key that is not connected to this relay. */
+  onPeerGone(handler: (key: Uint8Array) => void): void {
+    this.peerGoneHandler = handler;
+  }
+
+  /** The relay's explanations, e.g. why it is closing the connection. */
+  onHealth(handler: (message: string) => void): void {
+    this.healthHandler = handler;
+  }
+
+  onConnectionChange(handler: (connected: boolean, reason: string) => void): void {
+    this.connectionHandler = handler;
+  }
+
+  /** Resolves once connected (at once if already); rejects if the client is closed first. */
+  ready(): Promise<void> {
+    if (this.isClosed) return Promise.reject(new Error('relay client is closed'));
+    if (this.link) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  /** The round-trip time to the relay in ms, for choosing the nearest region. */
+  ping(timeoutMs = 5000): Promise<number> {
+    const link = this.link;
+    if (link === undefined) return Promise.reject(new Error('not connected to the relay'));
+    const id = this.nextPingId;
+    this.nextPingId = (this.nextPingId + 1) >>> 0;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pings.delete(id);
+        reject(new Error(`no pong from the relay within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pings.set(id, { start: performance.now(), resolve, reject, timer });
+      this.write(link, encodePing(id));
+    });
+  }
+
+  stats(): RelayClientStats {
+    return structuredClone(this.counters);
+  }
+
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    clearTimeout(this.retry);
+    this.abort?.('closed');
+    for (const w of this.waiters.splice(0)) w.reject(new Error('relay client is closed'));
+  }
+
+  private write(link: Link, plain: Uint8Array): void {
+    link.socket.write(encodeFrame(link.session.seal(plain)));
+  }
+
+  private connect(): void {
+    const url = new URL(RELAY_PATH, this.options.url);
+    if (url.protocol === 'ws:') url.protocol = 'http:';
+    if (url.protocol === 'wss:') url.protocol = 'https:';
+    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = request(url, { method: 'GET', headers: { Connection: 'Upgrade', Upgrade: RELAY_UPGRADE } });
+    let socket: Socket | undefined;
+    let keepalive: ReturnType<typeof setInterval> | undefined;
+    let ended = false;
+    const end = (reason: string) => {
+      if (ended) return;
+      ended = true;
+      clearTimeout(timer);
+      clearInterval(keepalive);
+      req.destroy();
+      socket?.destroy();
+      this.abort = undefined;
+      this.lost(reason);
+    };
+    this.abort = end;
+    const timer = setTimeout(
+      () => end('timed out connecting to the relay'),
+      this.options.connectTimeoutMs ?? 10_000,
+    );
+    req.on('error', (e) => end(e.message));
+    req.on('response', (res) => {
+      res.resume();
+      end(`${url.host} answered ${res.statusCode} instead of upgrading to the relay protocol`);
+    });
+    req.on('upgrade', (_res, upgraded: Socket, head: Buffer) => {
+      socket = upgraded;
+      socket.setNoDelay(true);
+      socket.on('error', (e) => end(e.message));
+      socket.on('close', () => end('the relay closed the connection'));
+      socket.on('end', () => end('the relay closed the connection'));
+      const handshake = clientHandshake(
+        this.options.crypto,
+        this.options.node,
+        this.options.relayPublicKey,
+        encodeClientHello(this.options.now()),
+        this.options.random,
+      );
+      const first = new FirstFrameReader(MAX_HELLO_FRAME);
+      const reader = new FrameReader(MAX_SEALED_RELAY_FRAME);
+      let link: Link | undefined;
+      const feed = (chunk: Uint8Array) => {
+        if (link) return this.receive(link, reader, chunk, end);
+        let got: ReturnType<FirstFrameReader['push']>;
+        try {
+          got = first.push(chunk);
+        } catch {
+          return end('bad handshake frame from the relay');
+        }
+        if (got === null) return;
+        const done = handshake.finish(got.frame);
+        if (done === null) return end('the relay did not prove the pinned key');
+        if (!isRelayHello(done.payload)) return end('the relay speaks another version of the protocol');
+        clearTimeout(timer);
+        link = { socket: upgraded, session: done.session, since: performance.now() };
+        const keepaliveMs = this.options.keepaliveMs ?? 30_000;
+        keepalive = setInterval(() => {
+          this.ping(keepaliveMs).catch(() => end('the relay stopped answering pings'));
+        }, keepaliveMs);
+        this.established(link);
+        this.receive(link, reader, got.rest, end);
+      };
+      socket.write(encodeFrame(handshake.message));
+      if (head.length > 0) feed(new Uint8Array(head.buffer, head.byteOffset, head.length));
+      socket.on('data', (d: Buffer) => feed(new Uint8Array(d.buffer, d.byteOffset, d.length)));
+    });
+    req.end();
+  }
+
+  private established(link: Link): void {
+    this.link = link;
+    this.counters.connects++;
+    this.connectionHandler(true, 'connected');
+    for (const w of this.waiters.splice(0)) w.resolve();
+  }
+
+  private receive(link: Link, reader: FrameReader, chunk: Uint8Array, end: (reason: string) => void): void {
+    let sealed: Uint8Array[];
+    try {
+      sealed = reader.push(chunk);
+    } catch (error) {
+      if (!(error instanceof FrameError)) throw error;
+      end(`bad frame from the relay: ${error.message}`);
+      return;
+    }
+    for (const s of sealed) {
+      if (this.link !== link) return;
+      const plain = link.session.open(s);
+      if (plain === null) {
+        end('a frame from the relay failed to authenticate');
+        return;
+      }
+      let frame: RelayFrame;
+      try {
+        frame = parseRelayFrame(plain);
+      } catch (error) {
+        if (!(error instanceof RelayFrameError)) throw error;
+        end(error.message);
+        return;
+      }
+      this.dispatch(frame);
+    }
+  }
+
+  private dispatch(frame: RelayFrame): void {
+    switch (frame.type) {
+      case 'recv':
+        this.counters.receivedPackets++;
+        this.packetHandler(frame.src, frame.packet);
+        return;
+      case 'pong': {
+        const ping = this.pings.get(frame.id);
+        if (ping === undefined) return;
+        this.pings.delete(frame.id);
+        clearTimeout(ping.timer);
+        ping.resolve(performance.now() - ping.start);
+        return;
+      }
+      case 'peer-gone':
+        this.peerGoneHandler(frame.key);
+        return;
+      case 'health':
+        this.healthHandler(frame.message);
+    }
+  }
+
+  private lost(reason: string): void {
+    const link = this.link;
+    this.link = undefined;
+    if (link) {
+      link.session.close();
+      if (performance.now() - link.since >= STABLE_MS) this.failures = 0;
+      for (const p of this.pings.values()) {
+        clearTimeout(p.timer);
+        p.reject(new Error(`relay connection lost: ${reason}`));
+      }
+      this.pings.clear();
+      this.connectionHandler(false, reason);
+    }
+    if (this.isClosed) return;
+    const min = this.options.minBackoffMs ?? 100;
+    const max = this.options.maxBackoffMs ?? 30_000;
+    const base = Math.min(max, min * 2 ** Math.min(this.failures, 30));
+    this.failures++;
+    // Full-range jitter over the upper half: devices cut off together do not reconnect together.
+    const r = this.options.random(4);
+    const jitter = new DataView(r.buffer, r.byteOffset, 4).getUint32(0) / 2 ** 32;
+    this.retry = setTimeout(() => this.connect(), base / 2 + (jitter * base) / 2);
+  }
+}

@@ -1,0 +1,220 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { encodeFrame, FirstFrameReader, FrameError } from '../../src/control/framing.js';
+import { serverHandshake } from '../../src/control/noise-session.js';
+import { randomBytes, selectCrypto } from '../../src/crypto/index.js';
+import type { CryptoProvider } from '../../src/crypto/types.js';
+import { encodePeerGone, encodeRecv } from '../../src/relay/frames.js';
+import {
+  encodeRelayHello,
+  MAX_HELLO_FRAME,
+  parseClientHello,
+  RELAY_PATH,
+  RELAY_UPGRADE,
+} from '../../src/relay/hello.js';
+import { ReplayGuard } from '../../src/relay/replay-guard.js';
+import type { StaticKeyPair } from '../../src/wireguard/noise.js';
+import { RateLimiter } from '../../src/wireguard/rate-limiter.js';
+import { loadOrCreateServerKey } from '../server-key.js';
+import { type ClientHooks, ConnectedClient } from './connected-client.js';
+import { DEFAULT_RELAY_LIMITS, type RelayLimits } from './relay-limits.js';
+import { newCounters, type RefuseReason, type RelayStats } from './relay-stats.js';
+
+export interface RelayOptions {
+  crypto: CryptoProvider;
+  /** The relay's static key; devices pin its public half (from the relay map). */
+  relayKey: StaticKeyPair;
+  random: (n: number) => Uint8Array;
+  /** Unix wall-clock ms, for hello timestamps. */
+  now: () => number;
+  limits?: Partial<RelayLimits>;
+}
+
+export interface Relay {
+  stats(): RelayStats;
+  /** Closes every relay connection and refuses new ones; the HTTP server is the caller's. */
+  close(): void;
+}
+
+const keyId = (key: Uint8Array) => Buffer.from(key.buffer, key.byteOffset, key.length).toString('base64');
+
+/**
+ * Serves the relay on an HTTP server: `GET /relay/v1` with `Upgrade: burrow-relay/1` switches to
+ * length-prefixed frames; the first is a Noise IK message proving the device's node key, accepted
+ * once and only near its timestamp; then relay frames (src/relay/frames.ts). Upgrades to other
+ * paths are left to the server's other listeners.
+ *
+ * The relay only ever sees WireGuard ciphertext inside its own Noise transport: it forwards by
+ * destination key and stamps each packet with the sender's authenticated key, never a claimed one.
+ */
+export function attachRelay(server: Server, options: RelayOptions): Relay {
+  const limits: RelayLimits = { ...DEFAULT_RELAY_LIMITS, ...options.limits };
+  const counters = newCounters();
+  const guard = new ReplayGuard({ windowMs: limits.helloWindowMs });
+  const handshakeLimiter = new RateLimiter({
+    packetsPerSecond: limits.handshakesPerSecond,
+    burst: limits.handshakeBurst,
+  });
+  const clients = new Map<string, ConnectedClient>();
+  const handshaking = new Set<Socket>();
+  let closed = false;
+
+  const hooks: ClientHooks = {
+    send(from, dst, packet) {
+      const to = clients.get(keyId(dst));
+      if (to === undefined) {
+        counters.dropped.unknownDestination++;
+        from.deliver(encodePeerGone(dst));
+      } else if (to.deliver(encodeRecv(from.key, packet))) {
+        counters.forwardedPackets++;
+        counters.forwardedBytes += packet.length;
+      } else {
+        counters.dropped.queueFull++;
+      }
+    },
+    closed(client) {
+      if (clients.get(client.id) === client) clients.delete(client.id);
+    },
+  };
+
+  const refuse = (socket: Socket, reason: RefuseReason) => {
+    counters.refused[reason]++;
+    socket.destroy();
+  };
+
+  const accept = (socket: Socket, head: Buffer) => {
+    handshaking.add(socket);
+    const first = new FirstFrameReader(MAX_HELLO_FRAME);
+    let client: ConnectedClient | undefined;
+    const timer = setTimeout(() => refuse(socket, 'timeout'), limits.handshakeTimeoutMs);
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => {
+      clearTimeout(timer);
+      handshaking.delete(socket);
+    });
+    // The device's end of the stream during the handshake: close ours too (it would stay half-open).
+    socket.on('end', () => {
+      if (!client) socket.destroy();
+    });
+
+    const onFirstFrame = (frame: Uint8Array, rest: Uint8Array) => {
+      clearTimeout(timer);
+      const accepted = serverHandshake(options.crypto, options.relayKey, frame, options.random);
+      if (accepted === null) return refuse(socket, 'handshake');
+      const ts = parseClientHello(accepted.payload);
+      if (ts === null) return refuse(socket, 'hello');
+      const verdict = guard.check(keyId(accepted.ephemeralKey), ts, options.now());
+      if (verdict !== 'ok') return refuse(socket, verdict);
+      const { message, session } = accepted.reply(encodeRelayHello());
+      socket.write(encodeFrame(message));
+      handshaking.delete(socket);
+      counters.accepted++;
+      const id = keyId(accepted.machineKey);
+      client = new ConnectedClient(accepted.machineKey, id, socket, session, limits, counters, hooks);
+      const older = clients.get(id);
+      clients.set(id, client);
+      older?.close('replaced', 'closing: replaced by a newer connection for this node key');
+      client.receive(rest);
+    };
+
+    const feed = (chunk: Uint8Array) => {
+      if (client) return client.receive(chunk);
+      let got: ReturnType<FirstFrameReader['push']>;
+      try {
+        got = first.push(chunk);
+      } catch (error) {
+        if (error instanceof FrameError) return refuse(socket, 'handshake');
+        throw error;
+      }
+      if (got !== null) onFirstFrame(got.frame, got.rest);
+    };
+    if (head.length > 0) feed(new Uint8Array(head.buffer, head.byteOffset, head.length));
+    socket.on('data', (chunk: Buffer) => {
+      if (!socket.destroyed) feed(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+    });
+  };
+
+  server.on('upgrade', (request: IncomingMessage, duplex: Duplex, head: Buffer) => {
+    if (request.url !== RELAY_PATH) return;
+    const socket = duplex as Socket;
+    if (closed || request.headers.upgrade?.toLowerCase() !== RELAY_UPGRADE) {
+      socket.end(`HTTP/1.1 ${closed ? 503 : 400} Relay Unavailable\r\nConnection: close\r\n\r\n`);
+      return;
+    }
+    // Checked before any Diffie-Hellman work, so a handshake flood is cheap to refuse.
+    if (!handshakeLimiter.allow(socket.remoteAddress ?? '', performance.now())) {
+      counters.refused.rateLimited++;
+      socket.end('HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    socket.setNoDelay(true);
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${RELAY_UPGRADE}\r\nConnection: Upgrade\r\n\r\n`,
+    );
+    accept(socket, head);
+  });
+
+  return {
+    stats() {
+      let queuedBytes = 0;
+      for (const c of clients.values()) queuedBytes += c.queuedBytes;
+      return { ...structuredClone(counters), clients: clients.size, queuedBytes };
+    },
+    close() {
+      closed = true;
+      for (const c of [...clients.values()]) c.close('shutdown', 'closing: the relay is shutting down');
+      for (const s of handshaking) s.destroy();
+    },
+  };
+}
+
+export interface StartRelayOptions {
+  host: string;
+  port: number;
+  /** The relay's key file (base64 private key, mode 0600), created on first start. */
+  keyPath: string;
+  limits?: Partial<RelayLimits>;
+}
+
+export interface RunningRelay {
+  url: string;
+  /** The relay's public key, base64, for the relay map. */
+  publicKey: string;
+  stats(): RelayStats;
+  close(): Promise<void>;
+}
+
+/** A relay on an HTTP server of its own: what `burrow-server relay` runs. */
+export async function startRelay(options: StartRelayOptions): Promise<RunningRelay> {
+  const crypto = selectCrypto();
+  const relayKey = loadOrCreateServerKey(crypto, options.keyPath);
+  const http = createServer((_req, res) => res.writeHead(404).end());
+  const relay = attachRelay(http, {
+    crypto,
+    relayKey,
+    random: randomBytes,
+    now: Date.now,
+    ...(options.limits ? { limits: options.limits } : {}),
+  });
+  // attachRelay leaves other upgrades to other listeners; here there are none.
+  http.on('upgrade', (request: IncomingMessage, socket: Duplex) => {
+    if (request.url !== RELAY_PATH) socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port, options.host, resolve);
+  });
+  const { port } = http.address() as { port: number };
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return {
+    url: `http://${host}:${port}`,
+    publicKey: keyId(relayKey.publicKey),
+    stats: () => relay.stats(),
+    close: async () => {
+      relay.close();
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,216 @@
+import { createServer } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { RelayClient, type RelayClientOptions } from '../../helper/relay/relay-client.js';
+import { encodeFrame, FirstFrameReader, FrameReader } from '../../src/control/framing.js';
+import { type ControlSession, clientHandshake } from '../../src/control/noise-session.js';
+import { randomBytes, selectCrypto } from '../../src/crypto/index.js';
+import { MAX_SEALED_RELAY_FRAME, parseRelayFrame, type RelayFrame } from '../../src/relay/frames.js';
+import { encodeClientHello, RELAY_PATH, RELAY_UPGRADE } from '../../src/relay/hello.js';
+import { clampPrivateKey } from '../../src/wireguard/keys.js';
+import type { StaticKeyPair } from '../../src/wireguard/noise.js';
+import type { RelayLimits } from './relay-limits.js';
+import { attachRelay, type Relay } from './relay-server.js';
+
+/**
+ * Test support for the relay: a relay on 127.0.0.1, devices running RelayClients against it, and
+ * raw connections for sending what a well-behaved client never would. Everything started is
+ * stopped after each test (register `afterEach(runCleanups)` in the test file).
+ */
+
+export const crypto = selectCrypto();
+const cleanups: (() => Promise<void> | void)[] = [];
+
+export async function runCleanups(): Promise<void> {
+  for (const c of cleanups.splice(0).reverse()) await c();
+}
+
+export function afterTest(cleanup: () => Promise<void> | void): void {
+  cleanups.push(cleanup);
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function keyPair(): StaticKeyPair {
+  const privateKey = clampPrivateKey(randomBytes(32));
+  return { privateKey, publicKey: crypto.x25519PublicKey(privateKey) };
+}
+
+/** Polls `probe` until it returns something truthy. */
+export async function waitFor<T>(
+  what: string,
+  probe: () => T | null | undefined | false,
+  timeoutMs = 5000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+export interface TestRelay {
+  url: string;
+  port: number;
+  relayKey: StaticKeyPair;
+  relay: Relay;
+}
+
+/** A relay attached to an HTTP server of the test's own, as burrow-server would host it. */
+export async function startTestRelay(limits: Partial<RelayLimits> = {}): Promise<TestRelay> {
+  const relayKey = keyPair();
+  const http = createServer((_req, res) => res.writeHead(404).end());
+  const relay = attachRelay(http, { crypto, relayKey, random: randomBytes, now: Date.now, limits });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  afterTest(async () => {
+    relay.close();
+    http.closeAllConnections();
+    await new Promise((r) => http.close(r));
+  });
+  const { port } = http.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, port, relayKey, relay };
+}
+
+/** A device connected through a RelayClient, with the packets it received. */
+export interface TestDevice {
+  node: StaticKeyPair;
+  client: RelayClient;
+  received: { src: Uint8Array; packet: Uint8Array }[];
+  peerGone: Uint8Array[];
+  health: string[];
+}
+
+export function device(
+  relay: { url: string; relayPublicKey: Uint8Array },
+  extra: Partial<RelayClientOptions> = {},
+): TestDevice {
+  const node = extra.node ?? keyPair();
+  const client = new RelayClient({
+    url: relay.url,
+    relayPublicKey: relay.relayPublicKey,
+    node,
+    crypto,
+    random: randomBytes,
+    now: Date.now,
+    minBackoffMs: 20,
+    maxBackoffMs: 200,
+    ...extra,
+  });
+  afterTest(() => client.close());
+  const d: TestDevice = { node, client, received: [], peerGone: [], health: [] };
+  client.onPacket((src, packet) => d.received.push({ src, packet }));
+  client.onPeerGone((key) => d.peerGone.push(key));
+  client.onHealth((message) => d.health.push(message));
+  return d;
+}
+
+/** A connected device on a relay from startTestRelay. */
+export async function connectedDevice(relay: TestRelay, extra: Partial<RelayClientOptions> = {}) {
+  const d = device({ url: relay.url, relayPublicKey: relay.relayKey.publicKey }, extra);
+  await d.client.ready();
+  return d;
+}
+
+/** A TCP connection upgraded to the relay protocol, with no handshake yet. */
+export async function rawUpgrade(port: number): Promise<Socket> {
+  const socket = connect(port, '127.0.0.1');
+  afterTest(() => {
+    socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  socket.write(
+    `GET ${RELAY_PATH} HTTP/1.1\r\nHost: relay\r\nConnection: Upgrade\r\nUpgrade: ${RELAY_UPGRADE}\r\n\r\n`,
+  );
+  return socket;
+}
+
+/** Resolves when the relay has closed `socket` (reading on, since an unread stream never ends). */
+export function closedBy(socket: Socket): Promise<void> {
+  const closed = new Promise<void>((r) => socket.once('close', () => r()));
+  socket.resume();
+  return closed;
+}
+
+/** A first handshake message from `node` to the relay, with a hello stamped `ts`. */
+export const firstMessage = (relay: TestRelay, node = keyPair(), ts = Date.now()) =>
+  clientHandshake(crypto, node, relay.relayKey.publicKey, encodeClientHello(ts), randomBytes);
+
+/** Sends `frame` as a first message; resolves with whether the relay answered rather than hung up. */
+export async function handshakeAnswered(relay: TestRelay, frame: Uint8Array): Promise<boolean> {
+  const socket = await rawUpgrade(relay.port);
+  socket.write(encodeFrame(frame));
+  let got = '';
+  socket.on('data', (d: Buffer) => {
+    got += d.toString('latin1');
+  });
+  await Promise.race([new Promise((r) => socket.once('close', r)), sleep(300)]);
+  socket.destroy();
+  // The 101 headers are followed by the reply frame only if the handshake was accepted.
+  return got.length > got.indexOf('\r\n\r\n') + 4 && got.includes('101 Switching Protocols');
+}
+
+/** An authenticated connection driven by hand: sends any bytes, collects the relay's frames. */
+export interface RawClient {
+  socket: Socket;
+  session: ControlSession;
+  frames: RelayFrame[];
+  closed: Promise<void>;
+  /** Seals and sends a plaintext frame, valid or not. */
+  sendPlain(plain: Uint8Array): void;
+}
+
+export async function rawClient(relay: TestRelay, node = keyPair()): Promise<RawClient> {
+  const socket = await rawUpgrade(relay.port);
+  const handshake = firstMessage(relay, node);
+  socket.write(encodeFrame(handshake.message));
+  const closed = new Promise<void>((r) => socket.once('close', () => r()));
+  const frames: RelayFrame[] = [];
+  let headers = '';
+  const first = new FirstFrameReader(1024);
+  const reader = new FrameReader(MAX_SEALED_RELAY_FRAME);
+  return new Promise((resolve, reject) => {
+    let client: RawClient | undefined;
+    const onBytes = (bytes: Uint8Array) => {
+      if (client) {
+        for (const sealed of reader.push(bytes)) {
+          const plain = client.session.open(sealed);
+          if (plain) frames.push(parseRelayFrame(plain));
+        }
+        return;
+      }
+      const got = first.push(bytes);
+      if (got === null) return;
+      const done = handshake.finish(got.frame);
+      if (done === null) return reject(new Error('relay handshake failed'));
+      const session = done.session;
+      client = {
+        socket,
+        session,
+        frames,
+        closed,
+        sendPlain: (plain) => socket.write(encodeFrame(session.seal(plain))),
+      };
+      resolve(client);
+      onBytes(got.rest);
+    };
+    socket.on('data', (d: Buffer) => {
+      let bytes = new Uint8Array(d.buffer, d.byteOffset, d.length);
+      if (!headers.endsWith('\r\n\r\n')) {
+        const text = Buffer.from(bytes).toString('latin1');
+        const end = text.indexOf('\r\n\r\n');
+        if (end < 0) {
+          headers += text;
+          return;
+        }
+        headers += text.slice(0, end + 4);
+        bytes = bytes.subarray(end + 4);
+      }
+      onBytes(bytes);
+    });
+    closed.then(() => reject(new Error('relay closed the connection during the handshake')));
+  });
+}
