@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { type RelayRegion, relayRegion } from '../src/control/messages.js';
-import { array, type Infer, object, optional, SchemaError, string } from '../src/control/schema.js';
+import { array, type Infer, integer, object, optional, SchemaError, string } from '../src/control/schema.js';
 import { HujsonError, parseHujson } from '../src/policy/index.js';
 import { UsageError } from './cli/args.js';
 
@@ -14,7 +14,8 @@ import { UsageError } from './cli/args.js';
  *     "db": "burrow.db",
  *     "listen": "0.0.0.0:8080",
  *     "publicUrl": "https://burrow.example.com",
- *     // Relays every device is told about (the relay map in each full map).
+ *     "stunPort": 3478, // STUN binding requests, so devices learn their public endpoint
+ *     // Relays every device is told about besides this server's own (the relay map in each full map).
  *     "relays": [{ "id": 1, "name": "home", "url": "https://relay.example.com", "stun": "203.0.113.1:3478" }],
  *     // Networks whose policy is kept in a file: applied at start and on SIGHUP, tests first.
  *     "policyFiles": [{ "network": "family", "file": "family.hujson" }]
@@ -24,6 +25,8 @@ const configSchema = object({
   db: string({ min: 1, max: 4096 }),
   listen: optional(string({ min: 1, max: 300 })),
   publicUrl: optional(string({ min: 1, max: 2048, pattern: /^https?:\/\/[^\s]+$/, what: 'an http(s) URL' })),
+  /** UDP port for STUN binding requests (off without it). */
+  stunPort: optional(integer({ min: 1, max: 65535 })),
   relays: optional(array(relayRegion, { max: 64 })),
   policyFiles: optional(
     array(object({ network: string({ min: 1, max: 128 }), file: string({ min: 1, max: 4096 }) }), {
@@ -36,6 +39,7 @@ export interface ServerConfig {
   db: string;
   listen?: string;
   publicUrl?: string;
+  stunPort?: number;
   relays: RelayRegion[];
   policyFiles: { network: string; file: string }[];
 }
@@ -66,6 +70,7 @@ export function loadConfig(path: string): ServerConfig {
     db: resolve(base, parsed.db),
     ...(parsed.listen !== undefined ? { listen: parsed.listen } : {}),
     ...(parsed.publicUrl !== undefined ? { publicUrl: parsed.publicUrl } : {}),
+    ...(parsed.stunPort !== undefined ? { stunPort: parsed.stunPort } : {}),
     relays: parsed.relays ?? [],
     policyFiles: (parsed.policyFiles ?? []).map((p) => ({ network: p.network, file: resolve(base, p.file) })),
   };

@@ -29,7 +29,7 @@ import { openSqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
 
 const USAGE = `usage: burrow-server COMMAND (--db PATH | --config FILE) [options]
-  serve --listen HOST:PORT [--public-url URL]   (or listen and publicUrl in the config file)
+  serve --listen HOST:PORT [--public-url URL] [--stun-port N]   (or these in the config file)
   users create NAME [--network NET] [--password-file PATH]
   authkeys create --user NAME [--reusable] [--ephemeral] [--expiry DUR] [--tags tag:a,...]
   apikeys create [--expiry DUR]
@@ -140,7 +140,11 @@ function applyPolicyFiles(db: string, config: ServerConfig | null, io: Io): void
 async function serve(argv: string[], io: Io): Promise<number> {
   try {
     const { db, config, rest } = takeDb(argv);
-    const { flags, positional } = parseArgs(rest, { listen: 'string', 'public-url': 'string' });
+    const { flags, positional } = parseArgs(rest, {
+      listen: 'string',
+      'public-url': 'string',
+      'stun-port': 'string',
+    });
     const listen = typeof flags.listen === 'string' ? flags.listen : config?.listen;
     if (positional.length || listen === undefined)
       throw new UsageError(
@@ -148,6 +152,10 @@ async function serve(argv: string[], io: Io): Promise<number> {
       );
     const { host, port } = parseListen(listen);
     const publicUrl = typeof flags['public-url'] === 'string' ? flags['public-url'] : config?.publicUrl;
+    const stunText = typeof flags['stun-port'] === 'string' ? flags['stun-port'] : undefined;
+    if (stunText !== undefined && !/^\d{1,5}$/.test(stunText))
+      throw new UsageError(`--stun-port: "${stunText}" is not a port`);
+    const stunPort = stunText !== undefined ? Number(stunText) : config?.stunPort;
     applyPolicyFiles(db, config, io);
     const running = await startServer({
       db,
@@ -155,6 +163,7 @@ async function serve(argv: string[], io: Io): Promise<number> {
       port,
       ...(publicUrl !== undefined ? { publicUrl } : {}),
       relays: config?.relays ?? [],
+      ...(stunPort !== undefined ? { stunPort } : {}),
       log: (m) => io.err(`${m}\n`),
     });
     io.err(`burrow-server listening on ${running.url} (control key ${running.publicKey})\n`);

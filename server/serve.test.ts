@@ -1,12 +1,16 @@
 import { spawn } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ClientChannel, connectControl } from '../helper/control/connect.js';
+import { RelayClient } from '../helper/relay/relay-client.js';
 import type { ServerMessage } from '../src/control/messages.js';
 import { randomBytes, selectCrypto } from '../src/crypto/index.js';
+import { buildBindingRequest, readBindingResponse } from '../src/stun/binding.js';
 import { clampPrivateKey } from '../src/wireguard/keys.js';
 import { main } from './main.js';
 import { type RunningServer, startServer } from './serve.js';
@@ -86,11 +90,11 @@ class Device {
   }
 }
 
-async function server() {
+async function server(extra: { stunPort?: number } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'burrow-serve-'));
   const db = join(dir, 'burrow.db');
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  const running = await startServer({ db, host: '127.0.0.1', port: 0, pollMs: 25 });
+  const running = await startServer({ db, host: '127.0.0.1', port: 0, pollMs: 25, ...extra });
   cleanups.push(() => running.close());
   return { db, running };
 }
@@ -145,6 +149,66 @@ describe('burrow-server serve', () => {
     const health = (await (await fetch(`${running.url}/health`)).json()) as { ok: boolean };
     expect(health.ok).toBe(true);
     expect(await (await fetch(`${running.url}/metrics`)).text()).toMatch(/^burrow_control_streams 1$/m);
+  });
+
+  it('hosts a relay beside the control protocol: the map offers it, and devices exchange packets through it', async () => {
+    const { db, running } = await server({ stunPort: 0 });
+    cli(db, 'users', 'create', 'alice');
+    const a = await Device.connect(running);
+    await a.register(cli(db, 'authkeys', 'create', '--user', 'alice'), 'laptop');
+    a.channel.send({ type: 'map', endpoints: [] });
+    const region = (await a.next(isFull)).map.relays.find((r) => r.name === 'burrow-server')!;
+    expect(region).toMatchObject({ url: running.url, publicKey: expect.any(String) });
+    // Its STUN port answers: the device learns its own address as the server sees it.
+    const [stunHost, stunPort] = region.stun!.split(':') as [string, string];
+    const udp = createSocket('udp4');
+    cleanups.push(() => {
+      udp.close();
+    });
+    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
+    const answer = new Promise<Buffer>((r) => udp.once('message', r));
+    udp.send(buildBindingRequest(randomBytes(12)), Number(stunPort), stunHost);
+    const mapped = readBindingResponse(new Uint8Array(await answer));
+    expect(mapped).toMatchObject({
+      kind: 'success',
+      mapped: { host: '127.0.0.1', port: udp.address().port },
+    });
+    const node = () => {
+      const privateKey = clampPrivateKey(randomBytes(32));
+      return { privateKey, publicKey: crypto.x25519PublicKey(privateKey) };
+    };
+    const [n1, n2] = [node(), node()];
+    const relayPublicKey = new Uint8Array(Buffer.from(region.publicKey!, 'base64'));
+    const [c1, c2] = [n1, n2].map(
+      (n) =>
+        new RelayClient({
+          url: region.url,
+          relayPublicKey,
+          node: n,
+          crypto,
+          random: randomBytes,
+          now: Date.now,
+        }),
+    ) as [RelayClient, RelayClient];
+    cleanups.push(
+      () => c1.close(),
+      () => c2.close(),
+    );
+    await Promise.all([c1.ready(), c2.ready()]);
+    const got = new Promise<[Uint8Array, Uint8Array]>((r) => c2.onPacket((src, packet) => r([src, packet])));
+    expect(c1.send(n2.publicKey, new Uint8Array([1, 2, 3]))).toBe(true);
+    const [src, packet] = await got;
+    expect(Buffer.from(src)).toEqual(Buffer.from(n1.publicKey));
+    expect([...packet]).toEqual([1, 2, 3]);
+    // Any other upgrade is refused; the control protocol still works beside the relay.
+    const status = await new Promise<number>((resolve) => {
+      const req = request(`${running.url}/nope`, { headers: { Connection: 'Upgrade', Upgrade: 'x' } });
+      req.on('upgrade', () => resolve(101));
+      req.on('response', (res) => resolve(res.statusCode ?? 0));
+      req.on('error', () => resolve(-1));
+      req.end();
+    });
+    expect(status).toBe(404);
   });
 
   it('approves advertised routes and exit nodes that the policy autoApprovers allow, and only those', async () => {

@@ -1,14 +1,18 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { RelayRegion } from '../src/control/messages.js';
 import { randomBytes, selectCrypto } from '../src/crypto/index.js';
-import { attachControl } from './control/listener.js';
+import { RELAY_PATH } from '../src/relay/hello.js';
+import { attachControl, CONTROL_PATH } from './control/listener.js';
 import { Coordinator } from './coordinator/coordinator.js';
 import { adminApi } from './http/admin-api.js';
 import { Metrics } from './metrics.js';
+import { attachRelay } from './relay/relay-server.js';
 import { loadOrCreateServerKey } from './server-key.js';
 import { StoreError } from './store/errors.js';
 import { openSqliteStore } from './store/sqlite-store.js';
+import { startStunServer } from './stun/stun-server.js';
 
 export interface ServeOptions {
   db: string;
@@ -20,10 +24,15 @@ export interface ServeOptions {
   keyPath?: string;
   /** How often the change feed is read, ms. */
   pollMs?: number;
-  /** The relay map every device is sent. */
+  /** Relay regions besides this server's own, for the relay map every device is sent. */
   relays?: RelayRegion[];
+  /** Serve STUN binding requests on this UDP port (off without it). */
+  stunPort?: number;
   log?: (message: string) => void;
 }
+
+/** This server's own relay region, offered to every device beside the configured ones. */
+const OWN_REGION_ID = 900;
 
 export interface RunningServer {
   url: string;
@@ -69,15 +78,41 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const bracket = (host: string) => (host.includes(':') ? `[${host}]` : host);
   let boundUrl = `http://${bracket(options.host)}:${options.port}`;
   const publicUrl = () => options.publicUrl ?? boundUrl;
+  const relayKey = loadOrCreateServerKey(crypto, `${options.keyPath ?? `${options.db}.key`}.relay`);
+  const stun =
+    options.stunPort === undefined
+      ? null
+      : await startStunServer({ host: options.host, port: options.stunPort });
+  const ownRegion = (): RelayRegion => {
+    const host = new URL(publicUrl()).hostname.replace(/^\[|\]$/g, '');
+    const stunAt =
+      stun && isIP(host)
+        ? { stun: isIP(host) === 6 ? `[${host}]:${stun.port}` : `${host}:${stun.port}` }
+        : {};
+    return {
+      id: OWN_REGION_ID,
+      name: 'burrow-server',
+      url: publicUrl(),
+      publicKey: Buffer.from(relayKey.publicKey).toString('base64'),
+      ...stunAt,
+    };
+  };
+  const relayMap = [...(options.relays ?? [])];
   const coordinator = new Coordinator({
     store,
     publicUrl,
-    relays: options.relays ?? [],
+    relays: () => [...relayMap, ownRegion()],
     now: Date.now,
     ...(options.log ? { log: options.log } : {}),
   });
   metrics.gauge('burrow_control_streams', 'Devices streaming their map.', () => coordinator.streamCount);
   metrics.gauge('burrow_change_seq', 'The change feed position.', () => store.currentSeq());
+  metrics.gauge('burrow_relay_clients', 'Devices connected to the relay.', () => relay.stats().clients);
+  metrics.gauge(
+    'burrow_relay_forwarded_packets',
+    'Packets the relay forwarded.',
+    () => relay.stats().forwardedPackets,
+  );
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<string> => {
     if (await adminApi(store, req, res, Date.now())) return '/api';
@@ -161,6 +196,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   attachControl(http, { crypto, serverKey, random: randomBytes, now: Date.now }, (c) =>
     coordinator.accept(c),
   );
+  const relay = attachRelay(http, { crypto, relayKey, random: randomBytes, now: Date.now });
+  // Each upgrade listener takes only its own path; anything else is answered here.
+  http.on('upgrade', (request: IncomingMessage, socket: Duplex) => {
+    if (request.url !== CONTROL_PATH && request.url !== RELAY_PATH)
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+  });
   const timer = setInterval(() => coordinator.poll(), options.pollMs ?? 100);
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
@@ -175,6 +216,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     close: async () => {
       clearInterval(timer);
       coordinator.stop();
+      relay.close();
+      await stun?.close();
       for (const s of sockets) s.destroy();
       await new Promise((r) => http.close(r));
       store.close();

@@ -54,7 +54,9 @@ export function attachControl(
   };
 
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if (request.url !== CONTROL_PATH || request.headers.upgrade?.toLowerCase() !== CONTROL_UPGRADE) {
+    // Other paths belong to other listeners on this server (the relay); serve.ts answers the rest.
+    if (request.url !== CONTROL_PATH) return;
+    if (request.headers.upgrade?.toLowerCase() !== CONTROL_UPGRADE) {
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       return;
     }

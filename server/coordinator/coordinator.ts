@@ -14,7 +14,7 @@ export interface CoordinatorOptions {
   /** Unix wall-clock ms. */
   now: () => number;
   /** The relay map every device is sent. */
-  relays?: RelayRegion[];
+  relays?: () => readonly RelayRegion[];
   log?: (message: string) => void;
 }
 
@@ -45,7 +45,7 @@ export class Coordinator {
 
   constructor(private readonly options: CoordinatorOptions) {
     this.seq = options.store.currentSeq();
-    this.engine = new MapEngine(options.store, options.now, options.relays ?? []);
+    this.engine = new MapEngine(options.store, options.now, options.relays);
   }
 
   /** Stops touching the store: connections closing during shutdown leave devices as they were. */

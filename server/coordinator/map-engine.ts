@@ -69,15 +69,13 @@ export class MapEngine {
   private readonly json = new WeakMap<Device, [string?, string?]>();
   private nextExpiry = Number.NEGATIVE_INFINITY;
 
-  private readonly relaysJson: string;
-
   constructor(
     private readonly store: Store,
     private readonly now: () => number,
-    relays: readonly RelayRegion[] = [],
+    /** The relay map; a function because the server's own region knows its port only once listening. */
+    private readonly relays: () => readonly RelayRegion[] = () => [],
   ) {
     this.dir = new Directory(store);
-    this.relaysJson = JSON.stringify(relays);
   }
 
   get streamCount(): number {
@@ -333,7 +331,7 @@ export class MapEngine {
     const filter = this.filterFor(x);
     const json =
       `{"type":"full-map","seq":${seq},"map":{"self":${this.nodeJson(x, false)},` +
-      `"peers":[${peers.join(',')}],"filter":${JSON.stringify(filter)},"relays":${this.relaysJson}}}`;
+      `"peers":[${peers.join(',')}],"filter":${JSON.stringify(filter)},"relays":${JSON.stringify(this.relays())}}}`;
     return { json, filter };
   }
 

@@ -217,6 +217,8 @@ export const relayRegion = object({
   id: integer({ min: 1, max: 65535 }),
   name: string({ min: 1, max: 64 }),
   url: string({ min: 1, max: 256, pattern: /^(wss?|https?):\/\//, what: 'a relay URL' }),
+  /** The relay's static key, which devices pin when they connect to it. */
+  publicKey: optional(key),
   stun: optional(endpoint),
 });
 
