@@ -81,8 +81,12 @@ describe.skipIf(!existsSync(CHROMIUM))('the built UI in Chromium (web mode)', ()
 
   it('turns Shields Up on and picks an exit node; an offline one cannot be picked', async () => {
     await page.getByTestId('tab-exit-node').click();
-    await page.getByTestId('shields-up').check();
-    await page.getByTestId('exit-node-gateway').check();
+    // The controls show burrowd's state, not the click: they change once its answer is in, so the
+    // test clicks and then waits (Playwright's check() wants the change at once, and races).
+    await page.getByTestId('shields-up').click();
+    await expect.poll(() => page.getByTestId('shields-up').isChecked()).toBe(true);
+    await page.getByTestId('exit-node-gateway').click();
+    await expect.poll(() => page.getByTestId('exit-node-gateway').isChecked()).toBe(true);
     expect(await page.getByTestId('exit-node-oldbox').isDisabled()).toBe(true);
     await expect.poll(() => prefs).toMatchObject({ shieldsUp: true, exitNode: 'n-gw' });
   });

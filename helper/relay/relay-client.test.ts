@@ -17,7 +17,7 @@ import {
 import { encodeFrame, FirstFrameReader } from '../../src/control/framing.js';
 import { serverHandshake } from '../../src/control/noise-session.js';
 import { randomBytes } from '../../src/crypto/index.js';
-import { encodeRelayHello, RELAY_UPGRADE } from '../../src/relay/hello.js';
+import { encodeRelayHello, RELAY_PROLOGUE, RELAY_UPGRADE } from '../../src/relay/hello.js';
 import { decodeKey } from '../../src/wireguard/keys.js';
 
 afterEach(runCleanups);
@@ -96,7 +96,7 @@ describe('relay client', () => {
       socket.on('data', (d: Buffer) => {
         const got = first.push(d);
         if (got === null) return;
-        const hello = serverHandshake(crypto, relayKey, got.frame, randomBytes);
+        const hello = serverHandshake(crypto, relayKey, got.frame, randomBytes, RELAY_PROLOGUE);
         socket.write(encodeFrame(hello!.reply(encodeRelayHello()).message));
         socket.removeAllListeners('data');
         socket.resume();

@@ -17,6 +17,7 @@ import {
   isRelayHello,
   MAX_HELLO_FRAME,
   RELAY_PATH,
+  RELAY_PROLOGUE,
   RELAY_UPGRADE,
 } from '../../src/relay/hello.js';
 import type { StaticKeyPair } from '../../src/wireguard/noise.js';
@@ -223,6 +224,7 @@ export class RelayClient {
         this.options.relayPublicKey,
         encodeClientHello(this.options.now()),
         this.options.random,
+        RELAY_PROLOGUE,
       );
       const first = new FirstFrameReader(MAX_HELLO_FRAME);
       const reader = new FrameReader(MAX_SEALED_RELAY_FRAME);

@@ -11,6 +11,7 @@ import {
   MAX_HELLO_FRAME,
   parseClientHello,
   RELAY_PATH,
+  RELAY_PROLOGUE,
   RELAY_UPGRADE,
 } from '../../src/relay/hello.js';
 import { ReplayGuard } from '../../src/relay/replay-guard.js';
@@ -100,7 +101,13 @@ export function attachRelay(server: Server, options: RelayOptions): Relay {
 
     const onFirstFrame = (frame: Uint8Array, rest: Uint8Array) => {
       clearTimeout(timer);
-      const accepted = serverHandshake(options.crypto, options.relayKey, frame, options.random);
+      const accepted = serverHandshake(
+        options.crypto,
+        options.relayKey,
+        frame,
+        options.random,
+        RELAY_PROLOGUE,
+      );
       if (accepted === null) return refuse(socket, 'handshake');
       const ts = parseClientHello(accepted.payload);
       if (ts === null) return refuse(socket, 'hello');

@@ -5,7 +5,7 @@ import { encodeFrame, FirstFrameReader, FrameReader } from '../../src/control/fr
 import { type ControlSession, clientHandshake } from '../../src/control/noise-session.js';
 import { randomBytes, selectCrypto } from '../../src/crypto/index.js';
 import { MAX_SEALED_RELAY_FRAME, parseRelayFrame, type RelayFrame } from '../../src/relay/frames.js';
-import { encodeClientHello, RELAY_PATH, RELAY_UPGRADE } from '../../src/relay/hello.js';
+import { encodeClientHello, RELAY_PATH, RELAY_PROLOGUE, RELAY_UPGRADE } from '../../src/relay/hello.js';
 import { clampPrivateKey } from '../../src/wireguard/keys.js';
 import type { StaticKeyPair } from '../../src/wireguard/noise.js';
 import type { RelayLimits } from './relay-limits.js';
@@ -137,7 +137,7 @@ export function closedBy(socket: Socket): Promise<void> {
 
 /** A first handshake message from `node` to the relay, with a hello stamped `ts`. */
 export const firstMessage = (relay: TestRelay, node = keyPair(), ts = Date.now()) =>
-  clientHandshake(crypto, node, relay.relayKey.publicKey, encodeClientHello(ts), randomBytes);
+  clientHandshake(crypto, node, relay.relayKey.publicKey, encodeClientHello(ts), randomBytes, RELAY_PROLOGUE);
 
 /** Sends `frame` as a first message; resolves with whether the relay answered rather than hung up. */
 export async function handshakeAnswered(relay: TestRelay, frame: Uint8Array): Promise<boolean> {

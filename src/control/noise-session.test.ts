@@ -35,6 +35,24 @@ describe('control channel Noise session', () => {
     }
   });
 
+  it("keeps protocols apart: a first message made with another prologue (the relay's) is refused", () => {
+    const server = pair();
+    const relayHello = clientHandshake(
+      crypto,
+      pair(),
+      server.publicKey,
+      enc.encode('x'),
+      randomBytes,
+      'burrow relay v1',
+    );
+    expect(serverHandshake(crypto, server, relayHello.message, randomBytes)).toBeNull();
+    expect(
+      serverHandshake(crypto, server, relayHello.message, randomBytes, 'burrow relay v1'),
+    ).not.toBeNull();
+    const controlHello = clientHandshake(crypto, pair(), server.publicKey, enc.encode('x'), randomBytes);
+    expect(serverHandshake(crypto, server, controlHello.message, randomBytes, 'burrow relay v1')).toBeNull();
+  });
+
   it('refuses a first message for another server key, and a tampered one', () => {
     const server = pair();
     const client = clientHandshake(crypto, pair(), pair().publicKey, enc.encode('x'), randomBytes);

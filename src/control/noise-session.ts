@@ -12,12 +12,13 @@ import { IKpsk2, type StaticKeyPair, SymmetricState } from '../wireguard/noise.j
 
 const encoder = new TextEncoder();
 const PROTOCOL = encoder.encode('Noise_IKpsk2_25519_ChaChaPoly_BLAKE2s');
-const PROLOGUE = encoder.encode('burrow control v1');
+/** The control channel's prologue; another protocol on this handshake (the relay) passes its own. */
+export const CONTROL_PROLOGUE = 'burrow control v1';
 const ZERO_PSK = new Uint8Array(32);
 const TAG = 16;
 
-export function controlStart(crypto: CryptoProvider): SymmetricState {
-  return SymmetricState.initial(crypto, PROTOCOL, PROLOGUE);
+function start(crypto: CryptoProvider, prologue: string): SymmetricState {
+  return SymmetricState.initial(crypto, PROTOCOL, encoder.encode(prologue));
 }
 
 /** One direction-pair of transport keys with their counters. */
@@ -81,11 +82,12 @@ export function clientHandshake(
   serverPublicKey: Uint8Array,
   payload: Uint8Array,
   random: (n: number) => Uint8Array,
+  prologue = CONTROL_PROLOGUE,
 ): {
   message: Uint8Array;
   finish(reply: Uint8Array): { session: ControlSession; payload: Uint8Array } | null;
 } {
-  const noise = new IKpsk2(crypto, controlStart(crypto), serverPublicKey);
+  const noise = new IKpsk2(crypto, start(crypto, prologue), serverPublicKey);
   const ephemeral = keyPair(crypto, random);
   const message = noise.writeA(machine, ephemeral, serverPublicKey, payload);
   if (message === null) throw new Error('the server key is not a usable X25519 public key');
@@ -116,8 +118,9 @@ export function serverHandshake(
   server: StaticKeyPair,
   message: Uint8Array,
   random: (n: number) => Uint8Array,
+  prologue = CONTROL_PROLOGUE,
 ): AcceptedHello | null {
-  const noise = new IKpsk2(crypto, controlStart(crypto), server.publicKey);
+  const noise = new IKpsk2(crypto, start(crypto, prologue), server.publicKey);
   const read = noise.readA(server, message, () => ({}));
   if (read === null) return null;
   return {

@@ -10,6 +10,8 @@
 export const RELAY_PATH = '/relay/v1';
 export const RELAY_UPGRADE = 'burrow-relay/1';
 export const RELAY_VERSION = 1;
+/** The relay's Noise prologue: a control-channel handshake is never valid here, nor the reverse. */
+export const RELAY_PROLOGUE = 'burrow relay v1';
 /** Largest first frame either side reads: a Noise IK message with a 9-byte payload is far below. */
 export const MAX_HELLO_FRAME = 1024;
 
