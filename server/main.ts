@@ -23,6 +23,7 @@ import {
 } from './cli/admin.js';
 import { parseArgs, parseListen, UsageError } from './cli/args.js';
 import { loadConfig, type ServerConfig } from './config.js';
+import { startRelay } from './relay/relay-server.js';
 import { startServer } from './serve.js';
 import { StoreError } from './store/errors.js';
 import { openSqliteStore } from './store/sqlite-store.js';
@@ -30,6 +31,7 @@ import type { Store } from './store/store.js';
 
 const USAGE = `usage: burrow-server COMMAND (--db PATH | --config FILE) [options]
   serve --listen HOST:PORT [--public-url URL] [--stun-port N]   (or these in the config file)
+  relay --listen HOST:PORT --key PATH                              (a relay on its own; no --db)
   users create NAME [--network NET] [--password-file PATH]
   authkeys create --user NAME [--reusable] [--ephemeral] [--expiry DUR] [--tags tag:a,...]
   apikeys create [--expiry DUR]
@@ -194,9 +196,38 @@ async function serve(argv: string[], io: Io): Promise<number> {
   }
 }
 
+/**
+ * `relay`: a relay on its own, for another region (devices find it through the relay map of the
+ * server's config: its URL and the public key this prints). Runs until SIGINT or SIGTERM.
+ */
+async function relay(argv: string[], io: Io): Promise<number> {
+  try {
+    const { flags, positional } = parseArgs(argv, { listen: 'string', key: 'string' });
+    if (positional.length || typeof flags.listen !== 'string' || typeof flags.key !== 'string')
+      throw new UsageError('usage: burrow-server relay --listen HOST:PORT --key PATH');
+    const { host, port } = parseListen(flags.listen);
+    const running = await startRelay({ host, port, keyPath: flags.key });
+    io.err(`burrow-server relay on ${running.url} (relay key ${running.publicKey})\n`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await running.close();
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`burrow-server: ${error.message}\n${USAGE}\n`);
+      return 2;
+    }
+    io.err(`burrow-server: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const io: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
   const argv = process.argv.slice(2);
   if (argv[0] === 'serve') process.exitCode = await serve(argv.slice(1), io);
+  else if (argv[0] === 'relay') process.exitCode = await relay(argv.slice(1), io);
   else process.exitCode = main(argv, io);
 }
