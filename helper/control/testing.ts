@@ -8,9 +8,11 @@ import { startServer } from '../../server/serve.js';
 import { openSqliteStore } from '../../server/store/sqlite-store.js';
 import type { ClientMessage, ServerMessage } from '../../src/control/messages.js';
 import { randomBytes, selectCrypto } from '../../src/crypto/index.js';
-import { clampPrivateKey, encodeKey } from '../../src/wireguard/keys.js';
-import type { StaticKeyPair } from '../../src/wireguard/noise.js';
+import { encodeKey } from '../../src/wireguard/keys.js';
+import { keyPair, sleep, waitFor } from '../../test/support/polling.js';
 import { ControlClient, type ControlClientOptions, type ControlState } from './client.js';
+
+export { sleep, waitFor };
 
 /**
  * Test support for the control client: devices running a ControlClient against a burrow-server on
@@ -33,28 +35,7 @@ export function afterTest(cleanup: () => Promise<void> | void): void {
 
 export const MIN_BACKOFF = 20;
 export const MAX_BACKOFF = 200;
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const newKey = () => encodeKey(randomBytes(32));
-
-function keyPair(): StaticKeyPair {
-  const privateKey = clampPrivateKey(randomBytes(32));
-  return { privateKey, publicKey: crypto.x25519PublicKey(privateKey) };
-}
-
-/** Polls `probe` until it returns something truthy. */
-export async function waitFor<T>(
-  what: string,
-  probe: () => T | null | undefined | false,
-  timeoutMs = 5000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 /** A device running a ControlClient, with everything it reported. */
 export interface TestDevice {

@@ -6,10 +6,12 @@ import { type ControlSession, clientHandshake } from '../../src/control/noise-se
 import { randomBytes, selectCrypto } from '../../src/crypto/index.js';
 import { MAX_SEALED_RELAY_FRAME, parseRelayFrame, type RelayFrame } from '../../src/relay/frames.js';
 import { encodeClientHello, RELAY_PATH, RELAY_PROLOGUE, RELAY_UPGRADE } from '../../src/relay/hello.js';
-import { clampPrivateKey } from '../../src/wireguard/keys.js';
 import type { StaticKeyPair } from '../../src/wireguard/noise.js';
+import { keyPair, sleep, waitFor } from '../../test/support/polling.js';
 import type { RelayLimits } from './relay-limits.js';
 import { attachRelay, type Relay } from './relay-server.js';
+
+export { keyPair, sleep, waitFor };
 
 /**
  * Test support for the relay: a relay on 127.0.0.1, devices running RelayClients against it, and
@@ -26,28 +28,6 @@ export async function runCleanups(): Promise<void> {
 
 export function afterTest(cleanup: () => Promise<void> | void): void {
   cleanups.push(cleanup);
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export function keyPair(): StaticKeyPair {
-  const privateKey = clampPrivateKey(randomBytes(32));
-  return { privateKey, publicKey: crypto.x25519PublicKey(privateKey) };
-}
-
-/** Polls `probe` until it returns something truthy. */
-export async function waitFor<T>(
-  what: string,
-  probe: () => T | null | undefined | false,
-  timeoutMs = 5000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
 }
 
 export interface TestRelay {
