@@ -116,6 +116,29 @@ export function main(argv: string[], io: Io, now = Date.now()): number {
   }
 }
 
+/** Resolves on SIGINT or SIGTERM: how the long-running commands are stopped. */
+function untilStopped(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}
+
+/** Runs `serve` or `relay` to its end: 0 after a clean stop, 2 on a usage error, 1 otherwise. */
+async function runLongCommand(io: Io, body: () => Promise<void>): Promise<number> {
+  try {
+    await body();
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`burrow-server: ${error.message}\n${USAGE}\n`);
+      return 2;
+    }
+    io.err(`burrow-server: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
 /**
  * Applies the config's policy files to their networks, each checked (parsed, its tests run) before
  * it replaces anything. Throws naming the file and the failing case.
@@ -139,8 +162,8 @@ function applyPolicyFiles(db: string, config: ServerConfig | null, io: Io): void
 }
 
 /** `serve`: runs until SIGINT or SIGTERM; SIGHUP re-applies the config's policy files. */
-async function serve(argv: string[], io: Io): Promise<number> {
-  try {
+function serve(argv: string[], io: Io): Promise<number> {
+  return runLongCommand(io, async () => {
     const { db, config, rest } = takeDb(argv);
     const { flags, positional } = parseArgs(rest, {
       listen: 'string',
@@ -179,49 +202,27 @@ async function serve(argv: string[], io: Io): Promise<number> {
       }
     };
     process.on('SIGHUP', reload);
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
+    await untilStopped();
     process.off('SIGHUP', reload);
     await running.close();
-    return 0;
-  } catch (error) {
-    if (error instanceof UsageError) {
-      io.err(`burrow-server: ${error.message}\n${USAGE}\n`);
-      return 2;
-    }
-    io.err(`burrow-server: ${(error as Error).message}\n`);
-    return 1;
-  }
+  });
 }
 
 /**
  * `relay`: a relay on its own, for another region (devices find it through the relay map of the
  * server's config: its URL and the public key this prints). Runs until SIGINT or SIGTERM.
  */
-async function relay(argv: string[], io: Io): Promise<number> {
-  try {
+function relay(argv: string[], io: Io): Promise<number> {
+  return runLongCommand(io, async () => {
     const { flags, positional } = parseArgs(argv, { listen: 'string', key: 'string' });
     if (positional.length || typeof flags.listen !== 'string' || typeof flags.key !== 'string')
       throw new UsageError('usage: burrow-server relay --listen HOST:PORT --key PATH');
     const { host, port } = parseListen(flags.listen);
     const running = await startRelay({ host, port, keyPath: flags.key });
     io.err(`burrow-server relay on ${running.url} (relay key ${running.publicKey})\n`);
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
+    await untilStopped();
     await running.close();
-    return 0;
-  } catch (error) {
-    if (error instanceof UsageError) {
-      io.err(`burrow-server: ${error.message}\n${USAGE}\n`);
-      return 2;
-    }
-    io.err(`burrow-server: ${(error as Error).message}\n`);
-    return 1;
-  }
+  });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
