@@ -76,7 +76,13 @@ async function run(): Promise<void> {
       30_000,
     );
     say('');
-    say("Electron is not available here: the laptop's Burrow UI is in web mode at");
+    // Electron's binary cannot be downloaded on this kind of machine; where it is installed, the
+    // packaged app is what starts it. Web mode serves the same UI either way.
+    const electron = existsSync(join(REPO, 'node_modules/electron/path.txt'));
+    const where = electron
+      ? 'Electron is installed, but the app runs from its package;'
+      : 'Electron is not installed here:';
+    say(`${where} the laptop's Burrow UI is in web mode at`);
     say(`  ${url}`);
     say('(the link holds an access token). The CLI works too, for example:');
     say(`  ip netns exec ${laptop!.ns.name} ${join(REPO, 'bin/burrow')} --socket ${laptop!.socket} status`);
