@@ -113,7 +113,7 @@ describe('burrow-server serve', () => {
       status: 'ok',
       self: { name: 'laptop', user: 'alice' },
     });
-    a.channel.send({ type: 'map', endpoints: ['192.0.2.1:41641'] });
+    a.channel.send({ type: 'map', endpoints: ['192.0.2.1:41641'], homeRelay: 3 });
     expect((await a.next(isFull)).map.peers).toEqual([]);
 
     const b = await Device.connect(running);
@@ -121,7 +121,8 @@ describe('burrow-server serve', () => {
     b.channel.send({ type: 'map', endpoints: [] });
     const bFull = await b.next(isFull);
     expect(bFull.map.peers.map((p) => p.name)).toEqual(['laptop']);
-    expect(bFull.map.peers[0]!.endpoints).toEqual(['192.0.2.1:41641']);
+    expect(bFull.map.peers[0]).toMatchObject({ endpoints: ['192.0.2.1:41641'], homeRelay: 3 });
+    expect(bFull.map.self.homeRelay).toBeNull(); // the gateway reported none
     const added = await a.next(
       (m): m is Extract<ServerMessage, { type: 'delta' }> => isDelta(m) && !!m.peersAdded,
     );

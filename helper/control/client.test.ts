@@ -81,6 +81,34 @@ describe('ControlClient against burrow-server', () => {
     expect(comparable(await freshMap(a))).toEqual(comparable(kept));
   });
 
+  it('reports its home relay; peers follow it changing, even when the endpoints stay the same', async () => {
+    const { store, authKey, serve } = serverFiles();
+    const server = await serve();
+    const key = authKey(true);
+    let relay: number | null = 901;
+    const a = device(server.url, { hostname: 'laptop', authKey: key });
+    const b = device(server.url, { hostname: 'gateway', authKey: key, homeRelay: () => relay });
+    b.endpoints.push('198.51.100.7:41641');
+    a.client.start();
+    b.client.start();
+    const gateway = () => a.client.netmap?.peers.find((p) => p.name === 'gateway');
+    await waitFor('the gateway home relay in the laptop map', () => gateway()?.homeRelay === 901);
+    expect(b.client.netmap?.self.homeRelay).toBe(901);
+    expect(a.client.netmap?.self.homeRelay).toBeNull(); // the laptop reports none
+
+    relay = 2;
+    b.client.updateEndpoints();
+    await waitFor('the new home relay', () => gateway()?.homeRelay === 2);
+    relay = null;
+    b.client.updateEndpoints();
+    await waitFor('no home relay', () => gateway()?.homeRelay === null);
+    expect(store.getDevice(gateway()!.id)).toMatchObject({
+      homeRelay: null,
+      endpoints: ['198.51.100.7:41641'],
+    });
+    expect(a.states.filter((s) => s.state === 'connecting')).toHaveLength(1); // all as deltas
+  });
+
   it('keeps its map while the server is down and catches up after a restart, without the spent auth key', async () => {
     const { store, authKey, serve } = serverFiles();
     let server = await serve();
@@ -220,6 +248,58 @@ describe('ControlClient resync', () => {
     expect((await server.next(3, 'map')).message.since).toBeUndefined();
     expect(names()).toEqual(['nas']);
     expect(d.seqs).toEqual([10, 11, 13, 14]);
+  });
+});
+
+describe('ControlClient status updates', () => {
+  it('sends endpoints and home relay when either changed since it last told this connection', async () => {
+    const server = await scriptedServer();
+    let relay: number | null = null;
+    const d = device(server.url, {
+      hostname: 'laptop',
+      serverPublicKey: server.publicKey,
+      homeRelay: () => relay,
+    });
+    d.endpoints.push('192.0.2.1:41641');
+    const self = node('dev_self', 'laptop', '100.64.0.1');
+    d.client.start();
+    const c0 = await server.next(0, 'register');
+    c0.send({ type: 'register-result', status: 'ok', self });
+    expect((await server.next(0, 'map')).message).toEqual({ type: 'map', endpoints: ['192.0.2.1:41641'] });
+    const sent = (c: { inbox: { type: string }[] }) => c.inbox.filter((m) => m.type === 'endpoints');
+
+    d.client.updateEndpoints(); // nothing changed
+    relay = 901;
+    d.client.updateEndpoints(); // only the home relay changed
+    d.client.updateEndpoints();
+    d.endpoints.splice(0, 1, '192.0.2.2:41641');
+    d.client.updateEndpoints(); // only the endpoints changed
+    relay = null;
+    d.client.updateEndpoints(); // the home relay went away
+    relay = 0; // not a region id: reported as none, which the server was told already
+    d.client.updateEndpoints();
+    await waitFor('three updates', () => sent(c0.c).length >= 3);
+    await sleep(100); // and no more
+    expect(sent(c0.c)).toEqual([
+      { type: 'endpoints', endpoints: ['192.0.2.1:41641'], homeRelay: 901 },
+      { type: 'endpoints', endpoints: ['192.0.2.2:41641'], homeRelay: 901 },
+      { type: 'endpoints', endpoints: ['192.0.2.2:41641'] },
+    ]);
+    expect(d.logs.join('\n')).toMatch(/not reporting home relay 0/);
+
+    // A new connection's map request carries both.
+    relay = 7;
+    c0.c.channel.close();
+    const c1 = await server.next(1, 'register');
+    c1.send({ type: 'register-result', status: 'ok', self });
+    expect((await server.next(1, 'map')).message).toEqual({
+      type: 'map',
+      endpoints: ['192.0.2.2:41641'],
+      homeRelay: 7,
+    });
+    d.client.updateEndpoints();
+    await sleep(100);
+    expect(sent(c1.c)).toEqual([]);
   });
 });
 

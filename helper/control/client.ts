@@ -33,6 +33,11 @@ export interface ControlClientOptions {
   authKey?: string;
   /** The device's current endpoints (ip:port), read at each map request and `updateEndpoints()`. */
   endpoints: () => string[];
+  /**
+   * The device's home relay region (the id of its lowest-latency relay region), null while it has
+   * none; read when `endpoints` is. Without it the device reports none.
+   */
+  homeRelay?: () => number | null;
   crypto: CryptoProvider;
   random: (n: number) => Uint8Array;
   /** Unix wall-clock ms. */
@@ -66,6 +71,8 @@ interface Connection {
   inSync: boolean;
   /** The endpoints this connection last told the server, as JSON. */
   endpoints: string;
+  /** The home relay this connection last told the server. */
+  homeRelay: number | null;
 }
 
 type Listeners = { [E in keyof ControlClientEvents]: Set<ControlClientEvents[E]> };
@@ -170,15 +177,20 @@ export class ControlClient {
     await this.attempt;
   }
 
-  /** Tells the server the endpoints `options.endpoints()` now returns, if they changed. */
+  /**
+   * Tells the server the endpoints `options.endpoints()` and the home relay `options.homeRelay()`
+   * now return, if either changed since this connection last told it.
+   */
   updateEndpoints(): void {
     const conn = this.conn;
     if (conn?.phase !== 'streaming') return; // the next map request carries them
     const endpoints = this.options.endpoints();
+    const homeRelay = this.homeRelay();
     const text = JSON.stringify(endpoints);
-    if (text === conn.endpoints) return;
+    if (text === conn.endpoints && homeRelay === conn.homeRelay) return;
     conn.endpoints = text;
-    conn.channel.send({ type: 'endpoints', endpoints });
+    conn.homeRelay = homeRelay;
+    conn.channel.send({ type: 'endpoints', endpoints, ...(homeRelay !== null ? { homeRelay } : {}) });
   }
 
   /** Offers subnet routes and the exit node; remembered and offered again on every connection. */
@@ -254,6 +266,7 @@ export class ControlClient {
       sentAuthKey: !this.registered && authKey !== undefined,
       inSync: false,
       endpoints: '',
+      homeRelay: null,
     };
     this.conn = conn;
     channel.onClose((reason) => this.dropped(conn, reason));
@@ -308,9 +321,24 @@ export class ControlClient {
     const since = this.seq;
     conn.inSync = since !== undefined;
     const endpoints = this.options.endpoints();
+    const homeRelay = this.homeRelay();
     conn.endpoints = JSON.stringify(endpoints);
-    conn.channel.send({ type: 'map', endpoints, ...(since !== undefined ? { since } : {}) });
+    conn.homeRelay = homeRelay;
+    conn.channel.send({
+      type: 'map',
+      endpoints,
+      ...(since !== undefined ? { since } : {}),
+      ...(homeRelay !== null ? { homeRelay } : {}),
+    });
     if (this.routes) conn.channel.send({ type: 'routes', ...this.routes });
+  }
+
+  /** The home relay to report: none unless `options.homeRelay` names a region the protocol allows. */
+  private homeRelay(): number | null {
+    const region = this.options.homeRelay?.() ?? null;
+    if (region === null || (Number.isInteger(region) && region >= 1 && region <= 65535)) return region;
+    this.options.log?.(`control: not reporting home relay ${region}: not a relay region id`);
+    return null;
   }
 
   private applyDelta(conn: Connection, delta: MapDelta): void {

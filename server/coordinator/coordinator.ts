@@ -151,7 +151,8 @@ export class Coordinator {
       }
       case 'map': {
         if (deviceId === null) throw new StoreError('forbidden', 'register before asking for a map');
-        store.setDeviceStatus(deviceId, { online: true, lastSeen: now, endpoints: message.endpoints }, now);
+        const { endpoints, homeRelay = null } = message;
+        store.setDeviceStatus(deviceId, { online: true, lastSeen: now, endpoints, homeRelay }, now);
         // Bring every map (and the engine's memory) up to this write, then start this stream there.
         this.poll();
         this.engine.attach(deviceId, sink, this.seq);
@@ -159,7 +160,11 @@ export class Coordinator {
       }
       case 'endpoints':
         if (deviceId === null) throw new StoreError('forbidden', 'register first');
-        store.setDeviceStatus(deviceId, { endpoints: message.endpoints, lastSeen: now }, now);
+        store.setDeviceStatus(
+          deviceId,
+          { endpoints: message.endpoints, homeRelay: message.homeRelay ?? null, lastSeen: now },
+          now,
+        );
         this.pollSoon();
         return null;
       case 'routes':

@@ -162,6 +162,38 @@ describe('streams', () => {
     expect(nas.messages).toHaveLength(1); // another network hears nothing
   });
 
+  it('a home relay change reaches the streams that see the device as its one changed entry', () => {
+    const w = world();
+    const dave = w.store.createUser({ name: 'dave', networkId: w.home.id }, T0);
+    const tv = w.store.registerDevice({ ...identity('tv'), userId: dave.id }, T0);
+    // alice's devices and bob's pc see each other; dave's tv sees no one, nor does carol's nas.
+    w.store.setPolicy(w.home.id, '{"acls": [{"action": "accept", "src": ["alice"], "dst": ["bob:22"]}]}', T0);
+    const { poll, follow } = feed(w.store);
+    const [laptop, phone, pc, tvStream, nas] = [w.laptop, w.phone, w.pc, tv, w.nas].map((d) => follow(d.id));
+    expect(laptop!.map!.peers.find((p) => p.id === w.pc.id)!.homeRelay).toBeNull();
+
+    w.store.setDeviceStatus(w.pc.id, { homeRelay: 901 }, T0);
+    poll();
+    for (const f of [laptop!, phone!]) {
+      expect(f.messages).toHaveLength(2);
+      const delta = JSON.parse(f.messages[1]!);
+      expect(Object.keys(delta).sort()).toEqual(['peersChanged', 'seq', 'type']);
+      expect(delta.peersChanged).toEqual([expect.objectContaining({ id: w.pc.id, homeRelay: 901 })]);
+      expect(canonicalNetmap(f.map!)).toEqual(fresh(w.store, f.map!.self.id));
+    }
+    expect(JSON.parse(pc!.messages[1]!).self.homeRelay).toBe(901); // the device hears its own entry
+    expect(tvStream!.messages).toHaveLength(1);
+    expect(nas!.messages).toHaveLength(1);
+
+    // The same region again is no change; none is.
+    w.store.setDeviceStatus(w.pc.id, { homeRelay: 901 }, T0);
+    poll();
+    expect(laptop!.messages).toHaveLength(2);
+    w.store.setDeviceStatus(w.pc.id, { homeRelay: null }, T0);
+    poll();
+    expect(JSON.parse(laptop!.messages[2]!).peersChanged[0].homeRelay).toBeNull();
+  });
+
   it('a device joining a large network costs each peer its entry and a filter patch, not a new filter', () => {
     const w = world();
     for (let i = 0; i < 300; i++) w.store.registerDevice({ ...identity(`d${i}`), userId: w.bob.id }, T0);
@@ -296,6 +328,9 @@ describe('streams', () => {
             }
             case 7:
               w.store.renameDevice(pick(), `r${step}`, T0);
+              break;
+            case 8:
+              w.store.setDeviceStatus(pick(), { homeRelay: rng.pick([null, 1, 901, 65535]) }, T0);
               break;
           }
           if (rng.int(3) === 0) poll();

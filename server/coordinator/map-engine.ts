@@ -52,8 +52,8 @@ function policyFieldsDiffer(a: Device, b: Device): boolean {
  * told. A device's peers are those its policy lets it reach or that may reach it, plus shares.
  *
  * The cost of a change follows what it concerns, not the size of the server:
- * - a peer's endpoints, keys, online state or expiry: one visibility check per stream, and one
- *   cached JSON entry sent to the streams that see it;
+ * - a peer's endpoints, home relay, keys, online state or expiry: one visibility check per stream,
+ *   and one cached JSON entry sent to the streams that see it;
  * - a device joining, leaving or changing what the policy sees: the network's policy is compiled
  *   again (cheap: compiled source lists are shared), each stream's filter is compared rule by rule
  *   and sent as a patch, and visibility is re-checked only for the devices whose reach changed;
@@ -378,6 +378,7 @@ export class MapEngine {
       nodeKey: d.nodeKey,
       discoKey: d.discoKey,
       endpoints: d.endpoints,
+      homeRelay: d.homeRelay,
       online: d.online,
       lastSeen: d.lastSeen,
       keyExpiry: d.keyExpiry,

@@ -34,6 +34,7 @@ describe('devices', () => {
       lastSeen: null,
       online: false,
       endpoints: [],
+      homeRelay: null,
       advertisedRoutes: [],
       approvedRoutes: [],
       advertisesExitNode: false,
@@ -145,6 +146,47 @@ describe('devices', () => {
     ]);
     expect(() => t.store.setDeviceStatus(d.id, { endpoints: ['192.0.2.1'] }, T0)).toThrow(code('invalid'));
     expect(() => t.store.setDeviceStatus('nope', { online: false }, T0)).toThrow(code('not-found'));
+  });
+
+  it('keep the home relay a device reports: changes reach the feed, bad values change nothing', () => {
+    const { net, register } = setup();
+    const d = register();
+    const seq = t.store.currentSeq();
+    expect(t.store.setDeviceStatus(d.id, { homeRelay: 901, lastSeen: T0 + 1 }, T0 + 1)).toMatchObject({
+      homeRelay: 901,
+      lastSeen: T0 + 1,
+    });
+    // The same region again, or no word about it, is no change.
+    t.store.setDeviceStatus(d.id, { homeRelay: 901, lastSeen: T0 + 2 }, T0 + 2);
+    t.store.setDeviceStatus(d.id, { endpoints: [], lastSeen: T0 + 3 }, T0 + 3);
+    expect(t.store.currentSeq()).toBe(seq + 1);
+    t.store.setDeviceStatus(d.id, { homeRelay: 2 }, T0 + 4);
+    t.store.setDeviceStatus(d.id, { homeRelay: null }, T0 + 5);
+    expect(t.store.getDevice(d.id).homeRelay).toBeNull();
+    expect(t.store.changesSince(net.id, seq)).toEqual(
+      [T0 + 1, T0 + 4, T0 + 5].map((createdAt, i) => ({
+        seq: seq + 1 + i,
+        networkId: net.id,
+        kind: 'device-changed',
+        deviceId: d.id,
+        createdAt,
+      })),
+    );
+
+    t.store.setDeviceStatus(d.id, { homeRelay: 65535, endpoints: ['192.0.2.1:41641'] }, T0 + 6);
+    const good = t.store.getDevice(d.id);
+    const after = t.store.currentSeq();
+    for (const bad of [0, 65536, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() =>
+        t.store.setDeviceStatus(d.id, { online: true, endpoints: ['192.0.2.9:1'], homeRelay: bad }, T0 + 7),
+      ).toThrow(expect.objectContaining({ code: 'invalid', message: expect.stringMatching(/home relay/) }));
+    }
+    expect(t.store.getDevice(d.id)).toEqual(good); // not even the valid fields were set
+    expect(t.store.currentSeq()).toBe(after);
+
+    // It is kept in the database file, as a restarted server finds it.
+    expect(t.reopen().getDevice(d.id)).toEqual(good);
+    expect(good.homeRelay).toBe(65535);
   });
 
   it('keep advertised and approved routes apart', () => {

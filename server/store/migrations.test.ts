@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Migration, migrate, SQLITE_MIGRATIONS } from './migrations.js';
 import { openSqliteStore } from './sqlite-store.js';
-import { T0 } from './testing.js';
+import { identity, T0 } from './testing.js';
 
 describe('migrations', () => {
   let dir: string;
@@ -27,15 +27,18 @@ describe('migrations', () => {
     openSqliteStore({ path, now: T0 }).close();
     openSqliteStore({ path, now: T0 + 1 }).close();
     const db = new Database(path);
-    expect(versions(db)).toEqual([{ version: 1, name: 'initial schema', applied_at: T0 }]);
+    expect(versions(db)).toEqual(
+      SQLITE_MIGRATIONS.map((m) => ({ version: m.version, name: m.name, applied_at: T0 })),
+    );
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     db.close();
   });
 
   it('apply only the new ones; a failing one leaves the database at the version before it', () => {
     const db = new Database(path);
+    const first: Migration = SQLITE_MIGRATIONS[0]!;
     const later: Migration[] = [
-      ...SQLITE_MIGRATIONS,
+      first,
       { version: 2, name: 'notes', sql: 'CREATE TABLE notes (id TEXT PRIMARY KEY) STRICT;' },
       {
         version: 3,
@@ -52,6 +55,22 @@ describe('migrations', () => {
     const columns = db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('notes');
     expect(columns).toEqual(['id']);
     db.close();
+  });
+
+  it('upgrade a version 1 database in place: its devices read as having no home relay', () => {
+    const store = openSqliteStore({ path, now: T0 });
+    const ana = store.createUser({ name: 'ana' }, T0);
+    const d = store.registerDevice({ ...identity('pc'), userId: ana.id }, T0);
+    store.close();
+    // Back to what a burrow-server of schema version 1 left.
+    const db = new Database(path);
+    db.exec('ALTER TABLE devices DROP COLUMN home_relay; DELETE FROM schema_version WHERE version > 1');
+    db.close();
+
+    const upgraded = openSqliteStore({ path, now: T0 + 1 });
+    expect(upgraded.getDevice(d.id)).toEqual({ ...d, homeRelay: null });
+    expect(upgraded.setDeviceStatus(d.id, { homeRelay: 7 }, T0 + 1).homeRelay).toBe(7);
+    upgraded.close();
   });
 
   it('refuse a database from a newer burrow-server', () => {

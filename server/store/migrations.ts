@@ -155,6 +155,14 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX changes_by_time ON changes (created_at);
     `,
   },
+  {
+    version: 2,
+    name: 'device home relay',
+    // The relay region a device reports as its home (lowest latency); NULL while it reports none.
+    sql: `
+      ALTER TABLE devices ADD COLUMN home_relay INTEGER CHECK (home_relay BETWEEN 1 AND 65535);
+    `,
+  },
 ];
 
 /** Brings the database up to the last of `migrations`; returns the version it is at. */

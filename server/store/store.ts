@@ -74,7 +74,10 @@ export interface Store {
   rotateNodeKey(id: string, nodeKey: string, now: number): Device;
   /** Extends the key expiry (default DEFAULTS.deviceKeyLifetimeMs from now). */
   reauthenticateDevice(id: string, now: number, keyExpiry?: number | null): Device;
-  /** Changes to `online` or `endpoints` reach the change feed; `lastSeen` alone does not. */
+  /**
+   * Changes to `online`, `endpoints` or `homeRelay` reach the change feed; `lastSeen` alone does
+   * not. invalid (and nothing set) if any field is malformed.
+   */
   setDeviceStatus(id: string, status: DeviceStatus, now: number): Device;
   setAdvertisedRoutes(id: string, routes: RouteOffer, now: number): Device;
   approveRoutes(id: string, routes: RouteOffer, now: number): Device;
@@ -177,6 +180,8 @@ export interface DeviceStatus {
   online?: boolean;
   lastSeen?: number;
   endpoints?: string[];
+  /** A relay region id (1-65535), or null for none. */
+  homeRelay?: number | null;
 }
 
 export interface RouteOffer {

@@ -74,6 +74,8 @@ export interface Device {
   online: boolean;
   /** `ip:port` / `[ip6]:port` where the device can be reached. */
   endpoints: string[];
+  /** The relay region id the device reports as its home (its lowest-latency one); null for none. */
+  homeRelay: number | null;
   /** Subnet routes the device offers. */
   advertisedRoutes: string[];
   /** Subnet routes an admin allowed; only those also advertised are in effect. */

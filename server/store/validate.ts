@@ -82,6 +82,14 @@ export function checkEndpoints(endpoints: readonly string[]): string[] {
   return [...endpoints];
 }
 
+/** A relay region id as the relay map numbers them, or null for none. */
+export function checkHomeRelay(region: number | null): number | null {
+  if (region !== null && !(Number.isInteger(region) && region >= 1 && region <= 65535)) {
+    throw invalid(`home relay must be a relay region id (1-65535) or null: ${String(region)}`);
+  }
+  return region;
+}
+
 /** WireGuard-style keys: base64 of 32 bytes (the control protocol's `key`). */
 export function checkKey(what: string, key: string): string {
   if (!/^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/.test(key))

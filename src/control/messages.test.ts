@@ -84,6 +84,39 @@ describe('control messages', () => {
     expect(serverMessage.parse(ok)).toEqual(ok);
   });
 
+  it('carries a home relay region: optional from the device, null or a region id in a node', () => {
+    for (const m of [
+      { type: 'map', endpoints: [], homeRelay: 901 },
+      { type: 'endpoints', endpoints: ['192.0.2.1:1'], homeRelay: 1 },
+      { type: 'endpoints', endpoints: [] },
+    ]) {
+      expect(clientMessage.parse(m)).toEqual(m);
+    }
+    for (const self of [
+      { ...node, homeRelay: 65535 },
+      { ...node, homeRelay: null },
+      node, // as netmaps cached by older versions have it
+    ]) {
+      const ok = { type: 'register-result', status: 'ok', self };
+      expect(serverMessage.parse(ok)).toEqual(ok);
+    }
+    refuses(
+      (v) => clientMessage.parse(v),
+      { type: 'endpoints', endpoints: [], homeRelay: 0 },
+      '$.homeRelay: must be between 1 and 65535',
+    );
+    refuses(
+      (v) => clientMessage.parse(v),
+      { type: 'map', endpoints: [], homeRelay: null },
+      '$.homeRelay: expected an integer, got null',
+    );
+    refuses(
+      (v) => serverMessage.parse(v),
+      { type: 'delta', seq: 1, peersChanged: [{ ...node, homeRelay: 65536 }] },
+      '$.peersChanged[0].homeRelay: must be between 1 and 65535',
+    );
+  });
+
   it('accepts share requests, replies and the shares-changed push', () => {
     for (const request of [
       { type: 'share-create', id: 1, deviceId: 'dev_1', recipient: 'bob@example.com' },

@@ -47,6 +47,8 @@ const unixMs = integer({ min: 0, max: 8_640_000_000_000_000 });
 const seq = integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
 /** Correlates a request with its answer: the server echoes it. */
 const requestId = integer({ min: 0, max: 2 ** 31 });
+/** A relay region's id, as in the relay map. */
+const regionId = integer({ min: 1, max: 65535 });
 const userName = string({ min: 1, max: 128, pattern: /^[^\s\p{C}]+$/u, what: 'a user name' });
 const inviteCode = string({
   max: 64,
@@ -106,11 +108,16 @@ export const mapRequest = object({
    * send the changes since then. */
   since: optional(seq),
   endpoints: array(endpoint, { max: 32 }),
+  /** The device's home relay region (its lowest-latency one); absent while it has none. */
+  homeRelay: optional(regionId),
 });
 
+/** The device's live reachability, sent whenever its endpoints or home relay change. */
 export const endpointsUpdate = object({
   type: literal('endpoints'),
   endpoints: array(endpoint, { max: 32 }),
+  /** Absent: the device has no home relay (any one it reported before no longer holds). */
+  homeRelay: optional(regionId),
 });
 
 export const routesUpdate = object({
@@ -193,6 +200,11 @@ export const node = object({
   nodeKey: key,
   discoKey: key,
   endpoints: array(endpoint, { max: 32 }),
+  /**
+   * The relay region that reaches the node (its home relay), null when it reported none. The server
+   * always sends it; optional so that maps cached by older versions still parse.
+   */
+  homeRelay: optional(nullable(regionId)),
   online: boolean,
   lastSeen: nullable(unixMs),
   keyExpiry: nullable(unixMs),
@@ -214,7 +226,7 @@ export const filterRule = object({
 });
 
 export const relayRegion = object({
-  id: integer({ min: 1, max: 65535 }),
+  id: regionId,
   name: string({ min: 1, max: 64 }),
   url: string({ min: 1, max: 256, pattern: /^(wss?|https?):\/\//, what: 'a relay URL' }),
   /** The relay's static key, which devices pin when they connect to it. */

@@ -3,7 +3,7 @@ import { StoreError } from '../errors.js';
 import { randomId } from '../secrets.js';
 import type { DeviceIdentity, DeviceStatus, NewDevice, RouteOffer } from '../store.js';
 import { DEFAULTS, type Device } from '../types.js';
-import { checkEndpoints, checkKey, checkLabel, checkRoutes, checkTags } from '../validate.js';
+import { checkEndpoints, checkHomeRelay, checkKey, checkLabel, checkRoutes, checkTags } from '../validate.js';
 import { allocateIpv4 } from './address-pool.js';
 import * as authKeys from './auth-keys.js';
 import * as changes from './changes.js';
@@ -28,6 +28,7 @@ interface Row {
   last_seen: number | null;
   online: number;
   endpoints: string;
+  home_relay: number | null;
   advertised_routes: string;
   approved_routes: string;
   advertises_exit_node: number;
@@ -51,6 +52,7 @@ const toDevice = (r: Row): Device => ({
   lastSeen: r.last_seen,
   online: r.online === 1,
   endpoints: list(r.endpoints),
+  homeRelay: r.home_relay,
   advertisedRoutes: list(r.advertised_routes),
   approvedRoutes: list(r.approved_routes),
   advertisesExitNode: r.advertises_exit_node === 1,
@@ -190,16 +192,19 @@ export function reauthenticate(sql: Sql, id: string, now: number, keyExpiry?: nu
 }
 
 /**
- * Devices report in often; only what peers act on (reachability, endpoints) goes to the change
- * feed, and only when it changed. lastSeen is shown in lists, not pushed.
+ * Devices report in often; only what peers act on (reachability, endpoints, home relay) goes to the
+ * change feed, and only when it changed. lastSeen is shown in lists, not pushed. Everything is
+ * checked before anything is written.
  */
 export function setStatus(sql: Sql, id: string, status: DeviceStatus, now: number): Device {
   const endpoints = status.endpoints && checkEndpoints(status.endpoints);
+  const homeRelay = status.homeRelay === undefined ? undefined : checkHomeRelay(status.homeRelay);
   return sql.write(() => {
     const before = get(sql, id);
     const set: Record<string, SqlValue> = {};
     if (status.online !== undefined && status.online !== before.online) set.online = bool(status.online);
     if (endpoints && json(endpoints) !== json(before.endpoints)) set.endpoints = json(endpoints);
+    if (homeRelay !== undefined && homeRelay !== before.homeRelay) set.home_relay = homeRelay;
     if (Object.keys(set).length > 0) update(sql, id, set, now);
     if (status.lastSeen !== undefined)
       sql.run('UPDATE devices SET last_seen = ? WHERE id = ?', status.lastSeen, id);
