@@ -25,6 +25,22 @@ describe('Prometheus metrics', () => {
     );
   });
 
+  it('renders a labelled gauge as one series per key, read at scrape time', () => {
+    const m = new Metrics();
+    const refused = { handshake: 0, stale: 1 };
+    m.labelledGauge('burrow_relay_refused', 'Refused, by reason.', 'reason', () => refused);
+    refused.handshake = 4;
+    expect(m.render()).toBe(
+      [
+        '# HELP burrow_relay_refused Refused, by reason.',
+        '# TYPE burrow_relay_refused gauge',
+        'burrow_relay_refused{reason="handshake"} 4',
+        'burrow_relay_refused{reason="stale"} 1',
+        '',
+      ].join('\n'),
+    );
+  });
+
   it('refuses bad names and a name reused with another type', () => {
     const m = new Metrics();
     expect(() => m.counter('bad name', 'x')).toThrow(/invalid metric name/);

@@ -11,6 +11,8 @@ interface Family {
   type: 'counter' | 'gauge';
   values: Map<string, { labels: Labels; value: number }>;
   collect?: () => number;
+  /** For a labelled gauge: one series per key of the record, labelled `label`="key". */
+  collectLabelled?: { label: string; read: () => Record<string, number> };
 }
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -59,11 +61,22 @@ export class Metrics {
     this.family(name, help, 'gauge').collect = collect;
   }
 
+  /** A gauge with one series per key of what `read` returns at scrape time, labelled `label`. */
+  labelledGauge(name: string, help: string, label: string, read: () => Record<string, number>): void {
+    this.family(name, help, 'gauge').collectLabelled = { label, read };
+  }
+
   render(): string {
     const lines: string[] = [];
     for (const f of this.families.values()) {
       lines.push(`# HELP ${f.name} ${f.help.replace(/\n/g, ' ')}`, `# TYPE ${f.name} ${f.type}`);
       if (f.collect) lines.push(`${f.name} ${f.collect()}`);
+      if (f.collectLabelled) {
+        const { label, read } = f.collectLabelled;
+        for (const [key, value] of Object.entries(read())) {
+          lines.push(`${f.name}{${label}="${escapeLabel(key)}"} ${value}`);
+        }
+      }
       for (const { labels, value } of f.values.values()) {
         const l = Object.entries(labels)
           .map(([k, v]) => `${k}="${escapeLabel(v)}"`)

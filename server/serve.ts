@@ -113,6 +113,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     'Packets the relay forwarded.',
     () => relay.stats().forwardedPackets,
   );
+  metrics.labelledGauge(
+    'burrow_relay_refused',
+    'Relay connections refused before authentication, by reason.',
+    'reason',
+    () => ({ ...relay.stats().refused }),
+  );
+  metrics.labelledGauge('burrow_relay_closed', 'Relay connections ended, by reason.', 'reason', () => ({
+    ...relay.stats().closed,
+  }));
+  metrics.labelledGauge('burrow_relay_dropped', 'Relayed packets dropped, by reason.', 'reason', () => ({
+    ...relay.stats().dropped,
+  }));
 
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<string> => {
     if (await adminApi(store, req, res, Date.now())) return '/api';
