@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Netns, run, uniqueName, waitFor } from './netns.js';
+import { configureNat, type NatKind, setUdpBlocked } from './nat-router.js';
+import { link, Netns, run, uniqueName, waitFor } from './netns.js';
 import { REPO } from './wg-peers.js';
 
 const exec = promisify(execFile);
@@ -31,6 +32,28 @@ export interface LabDevice {
   output(): string;
 }
 
+/**
+ * A namespace behind a NAT router of its own (see nat-router.ts). The router sits on the lab LAN
+ * at `publicIp` (the LAN plays the internet); the host is at `lanIp` = 192.168.K.2 on the router's
+ * private subnet 192.168.K.0/24, its default route via the router (192.168.K.1).
+ */
+export interface NatHost {
+  name: string;
+  ns: Netns;
+  /** The private address, behind the router. */
+  lanIp: string;
+  nat: NatKind;
+  router: Netns;
+  publicIp: string;
+  /** Makes the router drop every forwarded UDP packet, both ways (established flows too). Idempotent. */
+  blockUdp(): Promise<void>;
+  /** Undoes `blockUdp` (the rules of the NAT kind stay). Idempotent. */
+  unblockUdp(): Promise<void>;
+}
+
+/** A device running burrowd behind a NAT router. */
+export type NatDevice = LabDevice & NatHost;
+
 export interface StatusJson {
   backendState: string;
   shieldsUp: boolean;
@@ -51,6 +74,7 @@ export class MeshLab {
   readonly db = join(this.dir, 'burrow.db');
   readonly serverUrl: string;
   private nextHost = 10;
+  private nextSubnet = 1;
   private serverProcess: ChildProcess | null = null;
 
   private constructor(
@@ -77,8 +101,8 @@ export class MeshLab {
     return lab;
   }
 
-  /** Puts a namespace on the LAN with `ip`, its default route through the hub. */
-  private async attach(ns: Netns, ip: string): Promise<void> {
+  /** Puts a namespace on the LAN with `ip`, its default route through the hub; returns its interface. */
+  private async attach(ns: Netns, ip: string): Promise<string> {
     const hubEnd = uniqueName('lh');
     const hostEnd = uniqueName('lx');
     await run('ip', [
@@ -99,9 +123,11 @@ export class MeshLab {
     await ns.exec('ip', ['addr', 'add', `${ip}/24`, 'dev', hostEnd]);
     await ns.exec('ip', ['link', 'set', hostEnd, 'up']);
     await ns.exec('ip', ['route', 'add', 'default', 'via', '10.99.0.1']);
+    return hostEnd;
   }
 
-  async startServer(): Promise<void> {
+  /** Starts burrow-server; with `stunPort` it also answers STUN there and puts it in its relay map. */
+  async startServer(options: { stunPort?: number } = {}): Promise<void> {
     const proc = this.serverNs.spawn(join(REPO, 'bin/burrow-server'), [
       'serve',
       '--db',
@@ -110,6 +136,7 @@ export class MeshLab {
       `0.0.0.0:${SERVER_PORT}`,
       '--public-url',
       this.serverUrl,
+      ...(options.stunPort !== undefined ? ['--stun-port', String(options.stunPort)] : []),
     ]);
     this.serverProcess = proc;
     await waitFor(
@@ -147,10 +174,45 @@ export class MeshLab {
     if (up.code !== 0) throw new Error(`${device.name}: burrow up failed: ${up.stderr}`);
   }
 
+  /** A device on the LAN, running burrowd. */
   async device(name: string): Promise<LabDevice> {
     const ns = await Netns.create(`l${name.slice(0, 4)}`);
     const lanIp = `10.99.0.${this.nextHost++}`;
     await this.attach(ns, lanIp);
+    return this.startDevice(name, ns, lanIp);
+  }
+
+  /** A device behind a NAT router of `nat`'s kind, running burrowd. */
+  async natDevice(name: string, nat: NatKind): Promise<NatDevice> {
+    const host = await this.natHost(name, nat);
+    return Object.assign(await this.startDevice(name, host.ns, host.lanIp), host);
+  }
+
+  /** A namespace behind a NAT router of `nat`'s kind, with nothing running in it. */
+  async natHost(name: string, nat: NatKind): Promise<NatHost> {
+    const k = this.nextSubnet++;
+    if (k > 254) throw new Error('MeshLab: out of private subnets');
+    const router = await Netns.create(`lr${name.slice(0, 4)}`);
+    const publicIp = `10.99.0.${this.nextHost++}`;
+    const wan = await this.attach(router, publicIp);
+    const ns = await Netns.create(`l${name.slice(0, 4)}`);
+    const { aDev: lan, bDev } = await link(router, [`192.168.${k}.1/24`], ns, [`192.168.${k}.2/24`]);
+    await ns.exec('ip', ['route', 'add', 'default', 'via', `192.168.${k}.1`, 'dev', bDev]);
+    await configureNat(router, nat, wan, lan);
+    return {
+      name,
+      ns,
+      lanIp: `192.168.${k}.2`,
+      nat,
+      router,
+      publicIp,
+      blockUdp: () => setUdpBlocked(router, true),
+      unblockUdp: () => setUdpBlocked(router, false),
+    };
+  }
+
+  /** Starts burrowd in `ns` and waits for its LocalAPI. */
+  private async startDevice(name: string, ns: Netns, lanIp: string): Promise<LabDevice> {
     const socket = join(this.dir, `${name}.sock`);
     const stateDir = join(this.dir, `${name}-state`);
     let log = '';
