@@ -31,6 +31,8 @@ export function peer(id: string, hostName: string, ip: string, more: Partial<Pee
     routes: [],
     path: 'direct',
     endpoint: '192.0.2.10:41641',
+    relay: null,
+    latencyMs: 4,
     lastHandshake: 1_700_000_000_000,
     rxBytes: 1024,
     txBytes: 2048,
@@ -123,7 +125,14 @@ export async function startTestLocalApi(): Promise<TestLocalApi> {
     down: record('down', () => ({ backendState: 'stopped' as const })),
     login: record('login', () => ({ authUrl: 'https://burrow.example.com/login/abc' })),
     logout: record('logout', () => ({ backendState: 'needs-login' as const })),
-    ping: record('ping', () => ({ peer: 'desktop', ip: '100.64.0.2', ms: 3, path: 'direct' as const })),
+    ping: record('ping', () => ({
+      peer: 'desktop',
+      ip: '100.64.0.2',
+      ms: 3,
+      path: 'direct' as const,
+      endpoint: '192.0.2.10:41641',
+      relay: null,
+    })),
     listShares: record('listShares', () => SHARES),
     createShare: record('createShare', () => {
       throw new LocalApiError(501, 'not in these tests');

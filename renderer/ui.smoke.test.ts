@@ -61,7 +61,9 @@ describe.skipIf(!existsSync(CHROMIUM))('the built UI in Chromium (web mode)', ()
 
   it('lists the peers, filters them, and copies an address', async () => {
     await page.getByTestId('peer-desk').waitFor();
-    expect(await page.getByTestId('peer-gateway').getByTestId('peer-path').textContent()).toBe('Relayed');
+    expect(await page.getByTestId('peer-gateway').getByTestId('peer-path').textContent()).toBe(
+      'Relayed via fra, 31 ms',
+    );
     expect(await page.getByTestId('peer-nas').getByTestId('shared-badge').isVisible()).toBe(true);
     await page.getByTestId('peer-search').fill('bob');
     await expect.poll(() => page.locator('.peers > li').count()).toBe(1);

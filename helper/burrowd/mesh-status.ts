@@ -4,6 +4,7 @@ import type { BackendState, PeerStatus, Prefs, Status } from '../../src/localapi
 import { endpointText } from '../../src/wireguard/actions.js';
 import { encodeKey } from '../../src/wireguard/keys.js';
 import type { Peer } from '../../src/wireguard/peer.js';
+import type { PeerPathStatus } from '../paths/path-conn.js';
 
 /** A handshake newer than this (WireGuard's REJECT_AFTER_TIME) means the path is live. */
 const LIVE_HANDSHAKE_MS = 180_000;
@@ -17,6 +18,8 @@ export interface StatusInput {
   controlConnected: boolean;
   /** The WireGuard peer for a node key, while the tunnel is up. */
   peer: (nodeKey: string) => Peer | undefined;
+  /** How packets to the peer travel, while the tunnel is up. */
+  path: (nodeKey: string) => PeerPathStatus | null;
   now: number;
   health: string[];
 }
@@ -29,6 +32,7 @@ export function buildStatus(input: StatusInput): Status {
     const wg = input.peer(node.nodeKey);
     const handshake = wg && wg.lastHandshakeWall > 0 ? Math.round(wg.lastHandshakeWall) : null;
     const live = handshake !== null && input.now - handshake < LIVE_HANDSHAKE_MS;
+    const path = live ? input.path(node.nodeKey) : null;
     return {
       id: node.id,
       hostName: node.name,
@@ -40,8 +44,10 @@ export function buildStatus(input: StatusInput): Status {
       exitNode: prefs.exitNode === node.id,
       exitNodeOption: node.exitNodeOption,
       routes: node.routes,
-      path: live ? 'direct' : 'none',
-      endpoint: wg?.endpoint ? endpointText(wg.endpoint) : null,
+      path: path?.path ?? 'none',
+      endpoint: path?.endpoint ? endpointText(path.endpoint) : null,
+      relay: path?.relay ?? null,
+      latencyMs: path?.latencyMs != null ? Math.round(path.latencyMs) : null,
       lastHandshake: handshake,
       rxBytes: wg?.rxBytes ?? 0,
       txBytes: wg?.txBytes ?? 0,

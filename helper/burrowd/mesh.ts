@@ -2,6 +2,7 @@ import { hostname as osHostname } from 'node:os';
 import type { Netmap } from '../../src/control/messages.js';
 import { randomBytes, selectCrypto } from '../../src/crypto/index.js';
 import type { BackendState, Event, Prefs, PrefsPatch } from '../../src/localapi/api.js';
+import { endpointText } from '../../src/wireguard/actions.js';
 import { clampPrivateKey, encodeKey } from '../../src/wireguard/keys.js';
 import type { Peer } from '../../src/wireguard/peer.js';
 import { ControlClient, type ControlState } from '../control/client.js';
@@ -98,6 +99,7 @@ export class MeshNode {
       prefs: this.prefs,
       controlConnected: this.controlConnected,
       peer: (nodeKey) => this.wgPeer(nodeKey),
+      path: (nodeKey) => this.tunnel?.pathOf(nodeKey) ?? null,
       now: Date.now(),
       health: this.health,
     });
@@ -180,7 +182,17 @@ export class MeshNode {
     const ms = await this.pinger.ping(src, ip, timeoutMs);
     if (ms === null)
       throw new LocalApiError(504, `no reply from ${node.name} (${ip}) within ${timeoutMs} ms`);
-    return { peer: node.name, ip, ms: Math.round(ms), path: 'direct' as const };
+    // The reply was the last packet from the peer: the conn saw which way it came.
+    const path = this.tunnel?.pathOf(node.nodeKey);
+    const via: 'direct' | 'relay' = path?.lastReceived === 'relay' ? 'relay' : 'direct';
+    return {
+      peer: node.name,
+      ip,
+      ms: Math.round(ms),
+      path: via,
+      endpoint: via === 'direct' && path?.endpoint ? endpointText(path.endpoint) : null,
+      relay: via === 'relay' ? (path?.relay ?? null) : null,
+    };
   }
 
   listExitNodes() {
@@ -206,7 +218,9 @@ export class MeshNode {
     const controlUrl = this.prefs.controlUrl!;
     await this.serial(async () => {
       if (this.tunnel === null) {
-        const tunnel = new Tunnel(this.options.tun, this.keys.node, this.options.log);
+        const tunnel = new Tunnel(this.options.tun, this.keys, this.options.log, () =>
+          this.control?.updateEndpoints(),
+        );
         await tunnel.open(this.options.port, this.filter.gate(this.pinger));
         this.tunnel = tunnel;
       }
@@ -223,6 +237,7 @@ export class MeshNode {
       hostname: (this.prefs.hostname ?? osHostname()).replace(/[^A-Za-z0-9-]/g, '-').slice(0, 63) || 'device',
       ...(authKey ? { authKey } : {}),
       endpoints: () => this.tunnel?.endpoints() ?? [],
+      homeRelay: () => this.tunnel?.homeRelay() ?? null,
       crypto,
       random: randomBytes,
       now: Date.now,
@@ -291,9 +306,10 @@ export class MeshNode {
     const plan = planMesh(map, this.prefs, Date.now());
     const throws: string[] = [];
     if (this.prefs.exitNode !== null) {
-      // The control connection is not marked like the tunnel's UDP: keep it out of table 52.
-      const server = this.prefs.controlUrl ? await resolveHost(new URL(this.prefs.controlUrl).hostname) : [];
-      throws.push(...server);
+      // The control and relay connections are not marked like the tunnel's UDP: keep them out of table 52.
+      const hosts = new Set(map.relays.map((r) => new URL(r.url).hostname));
+      if (this.prefs.controlUrl) hosts.add(new URL(this.prefs.controlUrl).hostname);
+      for (const host of hosts) throws.push(...(await resolveHost(host)));
       if (this.prefs.exitNodeAllowLanAccess) throws.push(...(await lanPrefixes(this.options.tun)));
     }
     this.health = this.health.filter((h) => !h.startsWith('exit node'));
@@ -301,7 +317,7 @@ export class MeshNode {
       this.health.push(
         'exit node unavailable: internet traffic is blocked until it returns or you choose another',
       );
-    await tunnel.apply(map.self.ips, plan, throws);
+    await tunnel.apply(map.self.ips, plan, [...new Set(throws)], map.relays);
     const serve = this.prefs.advertiseExitNode || this.prefs.advertiseRoutes.length > 0;
     if (serve) await this.nat.enable();
     else await this.nat.disable();

@@ -4,7 +4,7 @@ import { randomBytes, selectCrypto } from '../../src/crypto/index.js';
 import { formatAddr } from '../../src/packet/ip-text.js';
 import { Device } from '../../src/wireguard/device.js';
 import { clampPrivateKey, encodeKey } from '../../src/wireguard/keys.js';
-import { pickEndpoint, planMesh, syncDevice } from './peer-sync.js';
+import { planMesh, syncDevice } from './peer-sync.js';
 
 const crypto = selectCrypto();
 const key = () => encodeKey(crypto.x25519PublicKey(clampPrivateKey(randomBytes(32))));
@@ -74,13 +74,14 @@ describe('netmap to WireGuard', () => {
     expect(plan.peers.map((p) => p.node.id)).toEqual(['laptop']);
   });
 
-  it('syncs the device in place: peers come and go, allowed IPs follow, endpoints follow the server', () => {
+  it('syncs the device in place: peers come and go, allowed IPs follow, each gets its endpoint once', () => {
     const device = new Device({ crypto, privateKey: clampPrivateKey(randomBytes(32)), random: randomBytes });
-    const reported = new Map<string, string>();
-    syncDevice(device, planMesh(map([laptop, gw]), { acceptRoutes: false, exitNode: null }, 0), reported);
+    const endpointOf = (n: { id: string }) => ({ host: `peer:${n.id}`, port: 0 });
+    syncDevice(device, planMesh(map([laptop, gw]), { acceptRoutes: false, exitNode: null }, 0), endpointOf);
     expect([...device.peers()]).toHaveLength(2);
     const before = device.getPeer(Buffer.from(gw.nodeKey, 'base64'));
-    syncDevice(device, planMesh(map([gw]), { acceptRoutes: true, exitNode: 'gw' }, 0), reported);
+    expect(before!.endpoint).toEqual({ host: 'peer:gw', port: 0 });
+    syncDevice(device, planMesh(map([gw]), { acceptRoutes: true, exitNode: 'gw' }, 0), endpointOf);
     expect([...device.peers()]).toHaveLength(1);
     expect(device.getPeer(Buffer.from(gw.nodeKey, 'base64'))).toBe(before); // same session state
     expect(allowed(device, gw.nodeKey)).toEqual([
@@ -90,18 +91,9 @@ describe('netmap to WireGuard', () => {
       '::/0',
       'fd00::3/128',
     ]);
-    before!.endpoint = { host: '203.0.113.9', port: 1 }; // WireGuard roamed
-    syncDevice(device, planMesh(map([gw]), { acceptRoutes: true, exitNode: 'gw' }, 0), reported);
-    expect(before!.endpoint).toEqual({ host: '203.0.113.9', port: 1 }); // the server said nothing new
     const moved = { ...gw, endpoints: ['192.0.2.77:5'] };
-    syncDevice(device, planMesh(map([moved]), { acceptRoutes: false, exitNode: null }, 0), reported);
-    expect(before!.endpoint).toEqual({ host: '192.0.2.77', port: 5 });
+    syncDevice(device, planMesh(map([moved]), { acceptRoutes: false, exitNode: null }, 0), endpointOf);
+    expect(before!.endpoint).toEqual({ host: 'peer:gw', port: 0 }); // the conn follows the peer's endpoints
     expect(allowed(device, gw.nodeKey)).toEqual(['100.64.0.3/32', 'fd00::3/128']);
-  });
-
-  it('prefers an IPv4 endpoint', () => {
-    expect(pickEndpoint(['[2001:db8::1]:5', '192.0.2.1:6'])).toEqual({ host: '192.0.2.1', port: 6 });
-    expect(pickEndpoint(['[2001:db8::1]:5'])).toEqual({ host: '2001:db8::1', port: 5 });
-    expect(pickEndpoint([])).toBeNull();
   });
 });

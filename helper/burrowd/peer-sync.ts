@@ -52,39 +52,19 @@ function canonical(text: string): string {
   return `${formatAddr(addr)}/${cidr}`;
 }
 
-/** The endpoint to try first: IPv4 before IPv6 (more often reachable), in the order the peer gave. */
-export function pickEndpoint(endpoints: readonly string[]): Endpoint | null {
-  const parsed = endpoints.map((text) => {
-    const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(text);
-    return m ? { host: m[1]!, port: Number(m[2]) } : null;
-  });
-  const usable = parsed.filter((e): e is Endpoint => e !== null);
-  return usable.find((e) => !e.host.includes(':')) ?? usable[0] ?? null;
-}
-
 /**
- * Makes the Device's peers and allowed IPs match the plan: removes peers that left, adds new ones,
- * and changes allowed IPs and endpoints in place, so that sessions with unchanged peers go on.
- * An endpoint is replaced only when the server reports a different one than before; between
- * reports WireGuard's own roaming (following the peer's source address) is left alone.
+ * Makes the Device's peers and allowed IPs match the plan: removes peers that left, adds new ones
+ * at the endpoint `endpointOf` gives (the mesh conn's fixed endpoint for the peer, behind which it
+ * chooses the path), and changes allowed IPs in place, so that sessions with unchanged peers go on.
  */
-export function syncDevice(device: Device, plan: MeshPlan, reported: Map<string, string>): void {
+export function syncDevice(device: Device, plan: MeshPlan, endpointOf: (node: NodeInfo) => Endpoint): void {
   const wanted = new Map(plan.peers.map((p) => [p.node.nodeKey, p]));
   for (const peer of [...device.peers()]) {
-    const key = encodeKey(peer.publicKey);
-    if (!wanted.has(key)) {
-      device.removePeer(peer);
-      reported.delete(key);
-    }
+    if (!wanted.has(encodeKey(peer.publicKey))) device.removePeer(peer);
   }
   for (const [key, { node, allowedIps }] of wanted) {
     const publicKey = decodeKey(key);
-    const endpointText = JSON.stringify(node.endpoints);
-    let peer = device.getPeer(publicKey);
-    if (peer === undefined) peer = device.addPeer({ publicKey, endpoint: pickEndpoint(node.endpoints) });
-    else if (reported.get(key) !== endpointText)
-      peer.endpoint = pickEndpoint(node.endpoints) ?? peer.endpoint;
-    reported.set(key, endpointText);
+    const peer = device.getPeer(publicKey) ?? device.addPeer({ publicKey, endpoint: endpointOf(node) });
     const want = new Set(allowedIps.map(canonical));
     for (const { addr, cidr } of device.allowedIps.entriesOf(peer)) {
       const text = `${formatAddr(addr)}/${cidr}`;

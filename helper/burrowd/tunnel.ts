@@ -1,11 +1,11 @@
-import { networkInterfaces } from 'node:os';
+import type { RelayRegion } from '../../src/control/messages.js';
 import { randomBytes } from '../../src/crypto/index.js';
 import { Device } from '../../src/wireguard/device.js';
 import { decodeKey } from '../../src/wireguard/keys.js';
 import type { Peer } from '../../src/wireguard/peer.js';
-import type { UdpBind } from '../bind/bind.js';
 import { openBind } from '../bind/linux-bind.js';
 import { helperCrypto } from '../crypto/native-crypto.js';
+import { PathConn, type PeerPathStatus, virtualEndpoint } from '../paths/path-conn.js';
 import { BYPASS_MARK, LinuxRouting } from '../routing/linux-routing.js';
 import { openTun } from '../tun/linux-tun.js';
 import type { TunDevice } from '../tun/tun.js';
@@ -20,31 +20,34 @@ const MTU = 1280;
 const REHANDSHAKE_DELAY_MS = 1000;
 
 /**
- * The data plane of a mesh node: the TUN interface, the UDP socket, the WireGuard core and the
- * routing (table 52 and its rules). Opened when the node goes up, closed when it goes down; in
- * between the control side hands it plans (peers and routes) to apply.
+ * The data plane of a mesh node: the TUN interface, the packet conn (the UDP socket and the relays,
+ * with path discovery), the WireGuard core and the routing (table 52 and its rules). Opened when
+ * the node goes up, closed when it goes down; in between the control side hands it plans (peers
+ * and routes) to apply.
  */
 export class Tunnel {
   readonly device: Device;
   private readonly routing: LinuxRouting;
   private tun: TunDevice | null = null;
-  private bind: UdpBind | null = null;
+  private conn: PathConn | null = null;
   private datapath: Datapath | null = null;
   private addresses: string[] | null = null;
-  private readonly reported = new Map<string, string>();
   /** Each peer's online state in the last plan, to notice one coming back. */
   private readonly online = new Map<string, boolean>();
 
   constructor(
     private readonly name: string,
-    privateKey: Uint8Array,
+    private readonly keys: { node: Uint8Array; disco: Uint8Array },
     private readonly log: Log,
+    /** Our endpoints or home relay changed: the control server must hear of them. */
+    private readonly onSelfChange: () => void,
   ) {
     const crypto = helperCrypto((why) => log.info(`native AEAD unavailable (${why}); using node:crypto`));
     this.device = new Device({
       crypto,
-      privateKey,
+      privateKey: keys.node,
       random: randomBytes,
+      roaming: false,
       limits: protocolLimits(),
       mtu: MTU,
       wallTime,
@@ -57,37 +60,53 @@ export class Tunnel {
     await this.routing.removeStale();
     this.tun = openTun(this.name);
     try {
-      this.bind = await openBind(port, { fwmark: BYPASS_MARK });
+      const bind = await openBind(port, { fwmark: BYPASS_MARK });
+      this.conn = new PathConn({
+        bind,
+        tunName: this.name,
+        node: { privateKey: this.keys.node, publicKey: this.device.publicKey },
+        discoPrivateKey: this.keys.disco,
+        crypto: this.device.crypto,
+        random: randomBytes,
+        clock: monotonic,
+        onSelfChange: this.onSelfChange,
+        log: (m) => this.log.info(m),
+      });
     } catch (error) {
       this.tun.close();
       this.tun = null;
       throw error;
     }
-    this.datapath = new Datapath(this.device, this.tun, this.bind, monotonic, gate);
+    this.datapath = new Datapath(this.device, this.tun, this.conn, monotonic, gate);
     this.datapath.start();
   }
 
   get port(): number {
-    return this.bind?.port ?? 0;
+    return this.conn?.port ?? 0;
   }
 
-  /** Where peers can reach this device: its addresses outside the tunnel, with the socket's port. */
+  /** Where peers can reach this device: its addresses outside the tunnel and its NAT-mapped one. */
   endpoints(): string[] {
-    const port = this.port;
-    if (port === 0) return [];
-    const out: string[] = [];
-    for (const [ifname, addrs] of Object.entries(networkInterfaces())) {
-      if (ifname === this.name) continue;
-      for (const a of addrs ?? []) {
-        if (a.internal || (a.family === 'IPv6' && a.scopeid !== 0)) continue;
-        out.push(a.family === 'IPv6' ? `[${a.address}]:${port}` : `${a.address}:${port}`);
-      }
-    }
-    return out.slice(0, 32);
+    return this.conn?.endpoints() ?? [];
   }
 
-  /** Applies a plan: the device's own addresses, its peers, and table 52. */
-  async apply(selfIps: string[], plan: MeshPlan, throws: string[]): Promise<void> {
+  /** The relay region peers reach us through, null before one answered. */
+  homeRelay(): number | null {
+    return this.conn?.homeRelay() ?? null;
+  }
+
+  /** How packets to the peer travel now. */
+  pathOf(nodeKey: string): PeerPathStatus | null {
+    return this.conn?.status(nodeKey) ?? null;
+  }
+
+  /** Applies a plan: the device's own addresses, its peers, table 52 and the relay map. */
+  async apply(
+    selfIps: string[],
+    plan: MeshPlan,
+    throws: string[],
+    relays: readonly RelayRegion[],
+  ): Promise<void> {
     const addresses = selfIps.map((ip) => (ip.includes(':') ? `${ip}/128` : `${ip}/32`));
     if (this.addresses === null || addresses.join() !== this.addresses.join()) {
       // New addresses (the first map, or a re-registration): the interface is set up again.
@@ -95,7 +114,16 @@ export class Tunnel {
       await this.routing.up({ name: this.name, mtu: MTU, addresses });
       this.addresses = addresses;
     }
-    syncDevice(this.device, plan, this.reported);
+    this.conn?.setRegions(relays);
+    this.conn?.setPeers(
+      plan.peers.map(({ node }) => ({
+        nodeKey: node.nodeKey,
+        discoKey: node.discoKey,
+        endpoints: node.endpoints,
+        homeRelay: node.homeRelay ?? null,
+      })),
+    );
+    syncDevice(this.device, plan, (node) => virtualEndpoint(node.nodeKey));
     await this.routing.setRoutes(plan.routes, throws);
     this.rehandshakeReturning(plan);
   }
@@ -111,13 +139,16 @@ export class Tunnel {
     for (const { node } of plan.peers) {
       const wasOnline = this.online.get(node.nodeKey);
       this.online.set(node.nodeKey, node.online);
-      if (wasOnline === false && node.online) returning.push(decodeKey(node.nodeKey));
+      if (wasOnline === false && node.online) {
+        returning.push(decodeKey(node.nodeKey));
+        this.conn?.peerReturned(node.nodeKey);
+      }
     }
     if (returning.length === 0) return;
     setTimeout(() => {
       for (const key of returning) {
         const peer = this.device.getPeer(key);
-        if (peer?.current) this.datapath?.apply(this.device.initiate(peer, monotonic()));
+        if (peer?.current) this.datapath?.apply(this.device.initiate(peer, monotonic(), true));
       }
     }, REHANDSHAKE_DELAY_MS).unref();
   }
@@ -134,10 +165,10 @@ export class Tunnel {
   async close(): Promise<void> {
     this.datapath?.stop();
     await this.routing.down().catch((e) => this.log.error(`routing down: ${(e as Error).message}`));
-    this.bind?.close();
+    this.conn?.close();
     this.tun?.close();
     this.datapath = null;
-    this.bind = null;
+    this.conn = null;
     this.tun = null;
     this.addresses = null;
   }

@@ -51,9 +51,9 @@ describe('burrow against a LocalAPI', () => {
       [
         '100.64.0.1  laptop    alice  -',
         '100.64.0.9  bobs-nas  bob    shared',
-        '100.64.0.4  exit1     alice  exit node; relay',
+        '100.64.0.4  exit1     alice  exit node; relay "fra"; 31 ms',
         '100.64.0.3  phone     alice  offline',
-        '100.64.0.2  server    alice  direct 192.0.2.10:41641',
+        '100.64.0.2  server    alice  direct 192.0.2.10:41641; 2 ms',
         '',
         '# Health check:',
         '#     - no route to relay region 1 (fra)',
@@ -94,8 +94,23 @@ describe('burrow against a LocalAPI', () => {
     const fake = await startFakeBurrowd();
     const result = await fake.run('ping', 'server', '-c', '3');
     expect(result.code).toBe(0);
-    expect(result.out).toBe('pong from server (100.64.0.2) via direct in 3 ms\n'.repeat(3));
+    expect(result.out).toBe('pong from server (100.64.0.2) via 192.0.2.10:41641 in 3 ms\n'.repeat(3));
     expect(callsOf(fake, 'ping')).toEqual([{ peer: 'server' }, { peer: 'server' }, { peer: 'server' }]);
+  });
+
+  it('ping says when a reply came through the relay, and which region', async () => {
+    const fake = await startFakeBurrowd();
+    fake.handlers.ping = () => ({
+      peer: 'exit1',
+      ip: '100.64.0.4',
+      ms: 31,
+      path: 'relay',
+      endpoint: null,
+      relay: 'fra',
+    });
+    expect((await fake.run('ping', 'exit1')).out).toBe(
+      'pong from exit1 (100.64.0.4) via relay "fra" in 31 ms\n',
+    );
   });
 
   it('ping fails with exit 1 when no pong comes, and succeeds if one of several does', async () => {

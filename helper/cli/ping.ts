@@ -11,6 +11,10 @@ import { CliError, type Command, printJson } from './command.js';
 const worthRetrying = (error: unknown) =>
   error instanceof LocalApiCallError && (error.status === 408 || error.status >= 500);
 
+/** `1.2.3.4:41641` for a direct reply, `relay "name"` for a relayed one, like `tailscale ping`. */
+const via = (pong: ResponseOf<'ping'>) =>
+  pong.path === 'direct' ? (pong.endpoint ?? 'direct') : pong.relay ? `relay "${pong.relay}"` : 'relay';
+
 export const pingCommand: Command = {
   usage: 'ping PEER [-c N] [--json]',
   flags: { '-c': 'string' },
@@ -25,7 +29,7 @@ export const pingCommand: Command = {
       try {
         const pong = await ctx.client().call('ping', request);
         pongs.push(pong);
-        if (!ctx.json) ctx.io.out(`pong from ${pong.peer} (${pong.ip}) via ${pong.path} in ${pong.ms} ms\n`);
+        if (!ctx.json) ctx.io.out(`pong from ${pong.peer} (${pong.ip}) via ${via(pong)} in ${pong.ms} ms\n`);
       } catch (error) {
         if (!worthRetrying(error)) throw error;
         ctx.io.err(`ping ${peer}: ${(error as Error).message}\n`);

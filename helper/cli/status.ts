@@ -10,7 +10,8 @@ function peerState(peer: PeerStatus): string {
   if (peer.exitNode) notes.push('exit node');
   if (!peer.online) notes.push('offline');
   else if (peer.path === 'direct') notes.push(peer.endpoint ? `direct ${peer.endpoint}` : 'direct');
-  else if (peer.path === 'relay') notes.push('relay');
+  else if (peer.path === 'relay') notes.push(peer.relay ? `relay "${peer.relay}"` : 'relay');
+  if (peer.online && peer.path !== 'none' && peer.latencyMs !== null) notes.push(`${peer.latencyMs} ms`);
   return notes.length ? notes.join('; ') : '-';
 }
 

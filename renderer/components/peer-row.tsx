@@ -5,6 +5,15 @@ import { Addresses } from './addresses.js';
 
 const PATHS: Record<PeerStatus['path'], string> = { direct: 'Direct', relay: 'Relayed', none: 'No path' };
 
+/** "Direct 192.0.2.7:41641, 3 ms" or "Relayed via fra, 31 ms": how and how fast, as `burrow status` says. */
+function pathText(peer: PeerStatus): string {
+  let text = PATHS[peer.path];
+  if (peer.path === 'direct' && peer.endpoint) text += ` ${peer.endpoint}`;
+  if (peer.path === 'relay' && peer.relay) text += ` via ${peer.relay}`;
+  if (peer.path !== 'none' && peer.latencyMs !== null) text += `, ${peer.latencyMs} ms`;
+  return text;
+}
+
 export function PeerRow({ peer, now }: { peer: PeerStatus; now: number }) {
   return (
     <li className="peer" data-testid={`peer-${peer.hostName}`}>
@@ -35,7 +44,7 @@ export function PeerRow({ peer, now }: { peer: PeerStatus; now: number }) {
         </div>
         <div>
           <dt>Path</dt>
-          <dd data-testid="peer-path">{PATHS[peer.path]}</dd>
+          <dd data-testid="peer-path">{pathText(peer)}</dd>
         </div>
         <div>
           <dt>Last handshake</dt>

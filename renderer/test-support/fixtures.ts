@@ -17,6 +17,8 @@ export function peer(overrides: Partial<PeerStatus> & Pick<PeerStatus, 'id' | 'h
     routes: [],
     path: 'direct',
     endpoint: null,
+    relay: null,
+    latencyMs: null,
     lastHandshake: NOW - 30_000,
     rxBytes: 0,
     txBytes: 0,
@@ -32,6 +34,8 @@ export const PEERS: PeerStatus[] = [
     ips: ['100.64.0.3'],
     exitNodeOption: true,
     path: 'relay',
+    relay: 'fra',
+    latencyMs: 31,
     lastHandshake: NOW - 3 * 3_600_000,
   }),
   peer({

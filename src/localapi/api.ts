@@ -91,7 +91,12 @@ export const peerStatus = object({
   exitNodeOption: boolean,
   routes: array(cidr, { max: 256 }),
   path: literal('direct', 'relay', 'none'),
+  /** The direct address in use (path direct). */
   endpoint: nullable(text(64)),
+  /** The relay region's name (path relay). */
+  relay: nullable(text(64)),
+  /** Round trip of the last disco ping on the path in use. */
+  latencyMs: nullable(integer({ min: 0, max: 600_000 })),
   lastHandshake: unixMs,
   rxBytes: count,
   txBytes: count,
@@ -208,7 +213,15 @@ export const operations = {
     '/ping',
     false,
     object({ peer: peerRef, timeoutMs: optional(integer({ min: 1, max: 60_000 })) }),
-    object({ peer: text(63), ip, ms: integer({ min: 0, max: 60_000 }), path: literal('direct', 'relay') }),
+    object({
+      peer: text(63),
+      ip,
+      ms: integer({ min: 0, max: 60_000 }),
+      /** How the reply came back: directly from `endpoint`, or through the relay region `relay`. */
+      path: literal('direct', 'relay'),
+      endpoint: nullable(text(64)),
+      relay: nullable(text(64)),
+    }),
   ),
   listShares: op('GET', '/shares', false, empty, shareList),
   createShare: op(

@@ -127,6 +127,32 @@ describe('Device: sessions', () => {
     expect(pb.endpoint).toEqual(moved);
   });
 
+  it('starts at most one handshake per REKEY_TIMEOUT, unless the driver knows the peer just came back', () => {
+    const { sim, a, pa } = pair();
+    expect(a.device.initiate(pa, sim.now)).toHaveLength(1);
+    expect(a.device.initiate(pa, sim.now + 100)).toHaveLength(0);
+    expect(a.device.initiate(pa, sim.now + 200, true)).toHaveLength(1);
+  });
+
+  it('keeps the endpoint its driver set when roaming is off, and still answers from where asked', () => {
+    const sim = new Sim(crypto, 5);
+    const a = sim.addNode('a', '10.0.0.1/32', A_END);
+    const b = sim.addNode('b', '10.0.0.2/32', B_END, { roaming: false });
+    const [pa, pb] = sim.connect(a, b);
+    const moved = { host: '203.0.113.9', port: 4000 };
+    sim.move(a, moved);
+    sim.sendData(a, b, 1);
+    sim.runFor(100);
+    // The handshake's response went to where the initiation came from, so the session exists...
+    expect(b.seqsFrom(pb)).toEqual([1]);
+    // ...but b's endpoint for a stays the one its driver chose.
+    expect(pb.endpoint).toEqual(A_END);
+    sim.move(a, A_END);
+    sim.sendData(b, a, 2);
+    sim.runFor(100);
+    expect(a.seqsFrom(pa)).toEqual([2]);
+  });
+
   it('drops inner packets whose source the peer is not allowed to use', () => {
     const { sim, a, b } = established();
     sim.apply(a, a.device.send(ipv4('10.9.9.9', '10.0.0.2', seqPayload(1)), sim.now));

@@ -42,6 +42,12 @@ export interface DeviceOptions {
   underLoadThreshold?: number;
   /** Handshake messages with a valid mac1 processed per second at most (the rest are dropped). */
   handshakesPerSecond?: number;
+  /**
+   * Whether a peer's endpoint follows the source of its latest authenticated packet (WireGuard's
+   * roaming; default true). A driver that chooses paths itself (burrowd's mesh conn) turns it off:
+   * an endpoint it set then stays, and it alone decides where packets go.
+   */
+  roaming?: boolean;
 }
 
 /**
@@ -61,6 +67,7 @@ export class Device {
   private readonly sessions: SessionTable;
   private readonly random: (n: number) => Uint8Array;
   private readonly wallTime: (now: number) => number;
+  private readonly roaming: boolean;
   /** A lower bound on the earliest timer deadline of any peer. */
   private wake = Number.POSITIVE_INFINITY;
 
@@ -70,6 +77,7 @@ export class Device {
     this.mtu = options.mtu ?? 1420;
     this.random = options.random;
     this.wallTime = options.wallTime ?? ((now) => now);
+    this.roaming = options.roaming ?? true;
     this.start = wireguardStart(this.crypto);
     this.sessions = new SessionTable(this.random, this.limits.rekeyTimeout, (at) => this.wakeBy(at));
     this.local = this.keyPairOf(options.privateKey);
@@ -170,9 +178,13 @@ export class Device {
     return out;
   }
 
-  /** Starts a handshake with `peer` unless one was sent within REKEY_TIMEOUT. */
-  initiate(peer: Peer, now: number): Action[] {
+  /**
+   * Starts a handshake with `peer` unless one was sent within REKEY_TIMEOUT; with `evenIfRecent`,
+   * regardless (for a peer the driver knows has just come back: the earlier initiations were lost).
+   */
+  initiate(peer: Peer, now: number, evenIfRecent = false): Action[] {
     const out: Action[] = [];
+    if (evenIfRecent) peer.lastInitiationSent = Number.NEGATIVE_INFINITY;
     this.sendInitiation(peer, now, false, out);
     return out;
   }
@@ -475,6 +487,7 @@ export class Device {
    * driver's per-datagram object that holds the packet buffer). */
   private roam(peer: Peer, from: Endpoint): void {
     const current = peer.endpoint;
+    if (current !== null && !this.roaming) return;
     if (current === null || current.host !== from.host || current.port !== from.port) {
       peer.endpoint = { host: from.host, port: from.port };
     }

@@ -168,7 +168,8 @@ describe.skipIf(!isRoot())('mesh, end to end', () => {
         (i: { device: string; state: string }) => i.device === 'b' && i.state === 'pending',
       );
       expect(pending).toBeDefined();
-      expect((await D.burrow('share', 'accept', pending.id)).code).toBe(0);
+      const accepted = await D.burrow('share', 'accept', pending.id);
+      expect(accepted.code, accepted.stderr).toBe(0);
       await waitFor('D to see B', async () => (await peersOf(D)).includes('b'), 5_000);
       const bIp = await ip(B);
       const dIp = await ip(D);
@@ -184,7 +185,8 @@ describe.skipIf(!isRoot())('mesh, end to end', () => {
         (a: { device: string; recipient: string }) => a.device === 'b' && a.recipient === 'yves',
       );
       const t0 = Date.now();
-      expect((await C.burrow('share', 'revoke', share.id)).code).toBe(0);
+      const revoked = await C.burrow('share', 'revoke', share.id);
+      expect(revoked.code, revoked.stderr).toBe(0);
       await waitFor('B to leave D', async () => !(await peersOf(D)).includes('b'), 5_000, 20);
       expect(Date.now() - t0).toBeLessThan(1000);
       expect(await curl(D, `http://${bIp}/`, 1)).toBeNull();

@@ -84,7 +84,7 @@ export class Sim {
     name: string,
     address: string,
     endpoint: Endpoint,
-    options: { underLoadThreshold?: number; handshakesPerSecond?: number } = {},
+    options: { underLoadThreshold?: number; handshakesPerSecond?: number; roaming?: boolean } = {},
   ): SimNode {
     const random = (n: number) => this.rng.bytes(n);
     const device = new Device({
@@ -96,6 +96,7 @@ export class Sim {
       ...(options.handshakesPerSecond !== undefined
         ? { handshakesPerSecond: options.handshakesPerSecond }
         : {}),
+      ...(options.roaming !== undefined ? { roaming: options.roaming } : {}),
     });
     const node = new SimNode(name, device, endpoint, address);
     this.nodes.push(node);

@@ -1,0 +1,107 @@
+import { networkInterfaces } from 'node:os';
+import type { RelayRegion } from '../../src/control/messages.js';
+import type { StunEndpoint } from '../../src/stun/address.js';
+import { StunClient } from '../stun/stun-client.js';
+
+/** How often the STUN-mapped endpoint is asked for again (NAT mappings expire and move). */
+const RESTUN_MS = 20_000;
+/** STUN servers asked per round: two answers with different mapped ports reveal a symmetric NAT. */
+const MAX_STUN_SERVERS = 2;
+
+export interface EndpointFinderOptions {
+  /** Our tunnel interface, whose own addresses are no endpoints. */
+  tunName: string;
+  /** The UDP socket's port. */
+  port: () => number;
+  /** Sends a datagram from the WireGuard socket (STUN must use that socket's NAT mapping). */
+  send(data: Uint8Array, host: string, port: number): void;
+  /** The endpoints changed (the control server must hear of them). */
+  onChange(): void;
+  log(message: string): void;
+}
+
+/**
+ * The device's candidate endpoints: its interface addresses with the WireGuard port (for peers on
+ * the same LAN) and the public endpoint a NAT maps the socket to, as the relay regions' STUN
+ * servers see it (for peers elsewhere). Behind a symmetric NAT the mapped port differs per
+ * destination, so that endpoint is not offered: peers would only waste pings on it.
+ */
+export class EndpointFinder {
+  readonly stun: StunClient;
+  private servers: StunEndpoint[] = [];
+  private mapped: string[] = [];
+  private last = '';
+  private readonly timer: ReturnType<typeof setInterval>;
+
+  constructor(private readonly options: EndpointFinderOptions) {
+    this.stun = new StunClient({ send: (d, host, port) => options.send(d, host, port) });
+    this.timer = setInterval(() => void this.refresh(), RESTUN_MS);
+    this.timer.unref();
+  }
+
+  /** The relay map's STUN servers; a change asks them at once. */
+  setRegions(regions: readonly RelayRegion[]): void {
+    const servers = regions
+      .map((r) => r.stun)
+      .filter((s): s is string => s !== undefined)
+      .slice(0, MAX_STUN_SERVERS)
+      .map(parseEndpoint);
+    if (JSON.stringify(servers) === JSON.stringify(this.servers)) return;
+    this.servers = servers;
+    void this.refresh();
+  }
+
+  endpoints(): string[] {
+    const port = this.options.port();
+    if (port === 0) return [];
+    const out = new Set<string>(this.mapped);
+    for (const [ifname, addrs] of Object.entries(networkInterfaces())) {
+      if (ifname === this.options.tunName) continue;
+      for (const a of addrs ?? []) {
+        if (a.internal || (a.family === 'IPv6' && a.scopeid !== 0)) continue;
+        out.add(a.family === 'IPv6' ? `[${a.address}]:${port}` : `${a.address}:${port}`);
+      }
+    }
+    return [...out].slice(0, 32);
+  }
+
+  /** Asks the STUN servers for the mapped endpoint and tells `onChange` if the endpoints moved. */
+  async refresh(): Promise<void> {
+    const answers = await Promise.all(
+      this.servers.map((s) => this.stun.requestBinding(s, { timeoutMs: 3000 }).catch(() => null)),
+    );
+    const seen = answers.filter((a): a is StunEndpoint => a !== null).map(endpointText);
+    const unique = [...new Set(seen)];
+    if (unique.length > 1) {
+      this.options.log(
+        `endpoints: the NAT maps this socket differently per destination (${unique.join(', ')})`,
+      );
+      this.mapped = [];
+    } else this.mapped = unique;
+    this.changed();
+  }
+
+  /** Tells `onChange` if the endpoints differ from the last ones told. */
+  changed(): void {
+    const text = JSON.stringify(this.endpoints());
+    if (text === this.last) return;
+    this.last = text;
+    this.options.onChange();
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.stun.close();
+  }
+}
+
+function endpointText(e: StunEndpoint): string {
+  return e.host.includes(':') ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
+}
+
+/** `ip:port` or `[ip6]:port` (the control schema has checked the form). */
+export function parseEndpoint(text: string): { host: string; port: number } {
+  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(text);
+  if (m === null) throw new Error(`not an endpoint: ${text}`);
+  return { host: m[1]!, port: Number(m[2]) };
+}

@@ -1,0 +1,351 @@
+import type { RelayRegion } from '../../src/control/messages.js';
+import type { CryptoProvider } from '../../src/crypto/types.js';
+import { DISCO_MAGIC, DiscoBox, isDiscoPacket } from '../../src/disco/box.js';
+import type { DiscoMessage } from '../../src/disco/message.js';
+import { type PathAction, type PathStatus, PeerPath, type Via } from '../../src/paths/peer-path.js';
+import { isStunPacket } from '../../src/stun/detect.js';
+import type { Endpoint } from '../../src/wireguard/actions.js';
+import { decodeKey, encodeKey } from '../../src/wireguard/keys.js';
+import type { StaticKeyPair } from '../../src/wireguard/noise.js';
+import type { Datagram, UdpBind } from '../bind/bind.js';
+import { RelaySet } from '../relay/relay-set.js';
+import { EndpointFinder, parseEndpoint } from './endpoint-finder.js';
+
+/** What the conn needs to know of a peer: from the netmap. */
+export interface PathPeer {
+  nodeKey: string;
+  discoKey: string;
+  endpoints: readonly string[];
+  homeRelay: number | null;
+}
+
+export interface PathConnOptions {
+  bind: UdpBind;
+  tunName: string;
+  node: StaticKeyPair;
+  discoPrivateKey: Uint8Array;
+  crypto: CryptoProvider;
+  random: (n: number) => Uint8Array;
+  clock: () => number;
+  /** Our endpoints or home relay changed: the control server must be told. */
+  onSelfChange(): void;
+  log(message: string): void;
+}
+
+export interface PeerPathStatus extends PathStatus {
+  /** The relay region that carries the peer's packets when they are relayed. */
+  relay: string | null;
+  /** How the last packet from the peer arrived. */
+  lastReceived: 'direct' | 'relay' | null;
+}
+
+interface PeerEntry {
+  peer: PathPeer;
+  nodeKey: Uint8Array;
+  discoKey: Uint8Array;
+  path: PeerPath;
+  virtual: Endpoint;
+  lastReceived: 'direct' | 'relay' | null;
+  /** Whether the path was direct when last looked at, and ever, to log the changes. */
+  direct: boolean;
+  everDirect: boolean;
+}
+
+/** WireGuard sees each mesh peer at one fixed, made-up endpoint; the conn picks the real path. */
+const VIRTUAL = 'peer:';
+/** Packets relayed from a node key that is not (yet) a peer: answers go back through the relay. */
+const RELAYED = 'relay:';
+
+/**
+ * The mesh node's packet conn, in the place of the UDP socket under the WireGuard datapath (like
+ * Tailscale's magicsock): WireGuard sends to a peer's virtual endpoint, and the conn sends the
+ * datagram directly over UDP, through the relay, or both, as the peer's PeerPath decides from disco
+ * pings. It also takes the STUN answers and disco messages out of the socket's stream.
+ */
+export class PathConn implements UdpBind {
+  private readonly bind: UdpBind;
+  private readonly disco: DiscoBox;
+  readonly relays: RelaySet;
+  readonly endpointFinder: EndpointFinder;
+  private readonly byVirtual = new Map<string, PeerEntry>();
+  private readonly byNodeKey = new Map<string, PeerEntry>();
+  private readonly byDisco = new Map<string, PeerEntry>();
+  /** Direct addresses that answered a peer's disco: WireGuard packets from them are that peer's. */
+  private readonly byAddress = new Map<string, PeerEntry>();
+  private deliver: (datagrams: Datagram[]) => void = () => {};
+  private readonly timer: ReturnType<typeof setInterval>;
+  /** Disco messages refused, by reason; WireGuard's own refusals are counted by the core. */
+  readonly refused: Record<string, number> = {};
+
+  constructor(private readonly options: PathConnOptions) {
+    this.bind = options.bind;
+    this.disco = new DiscoBox(options.crypto, options.discoPrivateKey, options.random);
+    this.relays = new RelaySet({
+      node: options.node,
+      crypto: options.crypto,
+      random: options.random,
+      onPacket: (src, packet) => this.fromRelay(src, packet),
+      onHomeChange: () => options.onSelfChange(),
+      log: options.log,
+    });
+    this.endpointFinder = new EndpointFinder({
+      tunName: options.tunName,
+      port: () => this.bind.port,
+      send: (data, host, port) => this.bind.send([{ data, host, port }]),
+      onChange: () => options.onSelfChange(),
+      log: options.log,
+    });
+    this.bind.onDatagrams((datagrams) => this.fromUdp(datagrams));
+    this.timer = setInterval(() => this.tick(), 500);
+    this.timer.unref();
+  }
+
+  get port(): number {
+    return this.bind.port;
+  }
+
+  onDatagrams(callback: (datagrams: Datagram[]) => void): void {
+    this.deliver = callback;
+  }
+
+  /** The relay map changed. */
+  setRegions(regions: readonly RelayRegion[]): void {
+    this.relays.setRegions(regions);
+    this.endpointFinder.setRegions(regions);
+  }
+
+  /** Makes the conn's peers those of the netmap; returns nothing, see `virtualEndpoint`. */
+  setPeers(peers: readonly PathPeer[]): void {
+    const wanted = new Set(peers.map((p) => p.nodeKey));
+    for (const [key, e] of this.byNodeKey) if (!wanted.has(key)) this.forget(e);
+    for (const peer of peers) {
+      let e = this.byNodeKey.get(peer.nodeKey);
+      if (e !== undefined && e.peer.discoKey !== peer.discoKey) {
+        this.forget(e);
+        e = undefined;
+      }
+      if (e === undefined) {
+        e = {
+          peer,
+          nodeKey: decodeKey(peer.nodeKey),
+          discoKey: decodeKey(peer.discoKey),
+          path: new PeerPath(this.options.random),
+          virtual: virtualEndpoint(peer.nodeKey),
+          lastReceived: null,
+          direct: false,
+          everDirect: false,
+        };
+        this.byNodeKey.set(peer.nodeKey, e);
+        this.byVirtual.set(e.virtual.host, e);
+        this.byDisco.set(peer.discoKey, e);
+      }
+      e.peer = peer;
+      e.path.setReported(peer.endpoints.map(parseEndpoint));
+    }
+  }
+
+  /** The peer came back online: its paths must be found again (see PeerPath.forgetTrust). */
+  peerReturned(nodeKey: string): void {
+    this.byNodeKey.get(nodeKey)?.path.forgetTrust();
+  }
+
+  /** The peer's path as `burrow status` shows it. */
+  status(nodeKey: string): PeerPathStatus | null {
+    const e = this.byNodeKey.get(nodeKey);
+    if (e === undefined) return null;
+    const region = this.regionOf(e);
+    const s = e.path.status(this.options.clock(), this.relays.connected(region?.id ?? null));
+    return { ...s, relay: s.path === 'relay' ? (region?.name ?? null) : null, lastReceived: e.lastReceived };
+  }
+
+  timeToDirect(nodeKey: string): number | null {
+    return this.byNodeKey.get(nodeKey)?.path.timeToDirect ?? null;
+  }
+
+  /** Our endpoints for the control server. */
+  endpoints(): string[] {
+    return this.endpointFinder.endpoints();
+  }
+
+  homeRelay(): number | null {
+    return this.relays.home?.id ?? null;
+  }
+
+  send(datagrams: Datagram[]): void {
+    const now = this.options.clock();
+    const udp: Datagram[] = [];
+    const actions: [PeerEntry, PathAction][] = [];
+    for (const d of datagrams) {
+      if (d.host.startsWith(VIRTUAL)) {
+        const e = this.byVirtual.get(d.host);
+        if (e === undefined) continue;
+        const out: PathAction[] = [];
+        const route = e.path.route(now, out);
+        for (const a of out) actions.push([e, a]);
+        const region = e.peer.homeRelay;
+        const relayed = route.relay && this.relays.send(region, e.nodeKey, d.data);
+        const direct = route.udp ?? (relayed ? null : e.path.guess());
+        if (direct !== null) udp.push({ data: d.data, host: direct.host, port: direct.port });
+      } else if (d.host.startsWith(RELAYED)) {
+        this.relays.send(null, decodeKey(d.host.slice(RELAYED.length)), d.data);
+      } else udp.push(d);
+    }
+    if (udp.length > 0) this.bind.send(udp);
+    for (const [e, a] of actions) this.perform(e, a);
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.relays.close();
+    this.endpointFinder.close();
+    this.bind.close();
+  }
+
+  private fromUdp(datagrams: Datagram[]): void {
+    const wireguard: Datagram[] = [];
+    const now = this.options.clock();
+    for (const d of datagrams) {
+      if (isDiscoPacket(d.data)) this.onDisco(d.data, { host: d.host, port: d.port });
+      else if (isStunPacket(d.data)) this.endpointFinder.stun.receive(d.data);
+      else {
+        const e = this.byAddress.get(addressKey(d));
+        if (e === undefined) {
+          wireguard.push(d);
+          continue;
+        }
+        e.lastReceived = 'direct';
+        e.path.heard(now);
+        wireguard.push({ data: d.data, host: e.virtual.host, port: e.virtual.port });
+      }
+    }
+    if (wireguard.length > 0) this.deliver(wireguard);
+  }
+
+  private fromRelay(src: Uint8Array, packet: Uint8Array): void {
+    if (isDiscoPacket(packet)) {
+      this.onDisco(packet, 'relay', src);
+      return;
+    }
+    const e = this.byNodeKey.get(encodeKey(src));
+    if (e === undefined) {
+      this.deliver([{ data: packet, host: RELAYED + encodeKey(src), port: 0 }]);
+      return;
+    }
+    e.lastReceived = 'relay';
+    e.path.heard(this.options.clock());
+    this.deliver([{ data: packet, host: e.virtual.host, port: e.virtual.port }]);
+  }
+
+  private onDisco(packet: Uint8Array, via: Via, relaySrc?: Uint8Array): void {
+    // Only peers' disco keys are worth an X25519: a stranger's packet is dropped unopened.
+    const e = this.byDisco.get(encodeKey(packet.subarray(DISCO_MAGIC.length, DISCO_MAGIC.length + 32)));
+    if (e === undefined) {
+      this.refuse('unknown-sender');
+      return;
+    }
+    const opened = this.disco.open(packet);
+    if (!opened.ok) {
+      this.refuse(opened.reason);
+      return;
+    }
+    // Through the relay, the relay vouches for the node key: it must be the disco key's peer's.
+    if (relaySrc !== undefined && encodeKey(relaySrc) !== e.peer.nodeKey) {
+      this.refuse('relay-key-mismatch');
+      return;
+    }
+    const now = this.options.clock();
+    const out: PathAction[] = [];
+    const m: DiscoMessage = opened.message;
+    switch (m.type) {
+      case 'ping': {
+        if (encodeKey(m.nodeKey) !== e.peer.nodeKey) {
+          this.refuse('node-key-mismatch');
+          return;
+        }
+        const src = via === 'relay' ? null : via;
+        this.sendDisco(e, via, { type: 'pong', txid: m.txid, src });
+        if (via !== 'relay') {
+          this.byAddress.set(addressKey(via), e);
+          e.path.pingedFrom(via, now, out);
+        }
+        break;
+      }
+      case 'pong':
+        if (e.path.pong(m.txid, via, now) && via !== 'relay') this.byAddress.set(addressKey(via), e);
+        this.noteChange(e, now);
+        break;
+      case 'call-me-maybe':
+        if (via !== 'relay') {
+          this.refuse('call-me-maybe-not-relayed');
+          return;
+        }
+        e.path.callMeMaybe(m.endpoints, now, out);
+        break;
+    }
+    for (const a of out) this.perform(e, a);
+  }
+
+  private tick(): void {
+    const now = this.options.clock();
+    for (const e of this.byNodeKey.values()) {
+      const out: PathAction[] = [];
+      e.path.tick(now, out);
+      for (const a of out) this.perform(e, a);
+      this.noteChange(e, now);
+    }
+  }
+
+  /** Logs a path turning direct or falling back to the relay: what a user debugging reach wants. */
+  private noteChange(e: PeerEntry, now: number): void {
+    const direct = e.path.isDirect(now);
+    if (direct === e.direct) return;
+    e.direct = direct;
+    const name = e.peer.nodeKey.slice(0, 8);
+    if (direct) {
+      const s = e.path.status(now, true);
+      const first = e.everDirect ? null : e.path.timeToDirect;
+      e.everDirect = true;
+      const after = first === null ? '' : ` (${Math.round(first)} ms after the first packet)`;
+      this.options.log(`paths: ${name} direct via ${s.endpoint!.host}:${s.endpoint!.port}${after}`);
+    } else this.options.log(`paths: ${name} stopped answering directly; back to the relay`);
+  }
+
+  private perform(e: PeerEntry, a: PathAction): void {
+    if (a.kind === 'ping') {
+      this.sendDisco(e, a.via, { type: 'ping', txid: a.txid, nodeKey: this.options.node.publicKey });
+    } else {
+      const endpoints = this.endpoints().slice(0, 32).map(parseEndpoint);
+      this.sendDisco(e, 'relay', { type: 'call-me-maybe', endpoints });
+    }
+  }
+
+  private sendDisco(e: PeerEntry, via: Via, message: DiscoMessage): void {
+    const sealed = this.disco.seal(e.discoKey, message);
+    if (via === 'relay') this.relays.send(e.peer.homeRelay, e.nodeKey, sealed);
+    else this.bind.send([{ data: sealed, host: via.host, port: via.port }]);
+  }
+
+  private regionOf(e: PeerEntry): RelayRegion | null {
+    const id = e.peer.homeRelay;
+    return (id !== null ? this.relays.region(id) : undefined) ?? this.relays.home;
+  }
+
+  private forget(e: PeerEntry): void {
+    this.byNodeKey.delete(e.peer.nodeKey);
+    this.byVirtual.delete(e.virtual.host);
+    this.byDisco.delete(e.peer.discoKey);
+    for (const [k, v] of this.byAddress) if (v === e) this.byAddress.delete(k);
+  }
+
+  private refuse(reason: string): void {
+    this.refused[reason] = (this.refused[reason] ?? 0) + 1;
+  }
+}
+
+export function virtualEndpoint(nodeKey: string): Endpoint {
+  return { host: VIRTUAL + nodeKey, port: 0 };
+}
+
+function addressKey(e: { host: string; port: number }): string {
+  return `${e.host}|${e.port}`;
+}

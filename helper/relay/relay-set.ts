@@ -1,0 +1,198 @@
+import type { RelayRegion } from '../../src/control/messages.js';
+import type { CryptoProvider } from '../../src/crypto/types.js';
+import { decodeKey } from '../../src/wireguard/keys.js';
+import type { StaticKeyPair } from '../../src/wireguard/noise.js';
+import { RelayClient, type RelayClientOptions } from './relay-client.js';
+
+export interface RelaySetOptions {
+  node: StaticKeyPair;
+  crypto: CryptoProvider;
+  random: (n: number) => Uint8Array;
+  /** Every packet relayed to this device, from any region. */
+  onPacket(src: Uint8Array, packet: Uint8Array): void;
+  /** The home region changed (peers must be told: they send to us through it). */
+  onHomeChange(region: RelayRegion | null): void;
+  log(message: string): void;
+  /** For tests: options passed to every client. */
+  client?: Partial<RelayClientOptions>;
+}
+
+/** A region not used for sending this long is disconnected (the home region never is). */
+const IDLE_MS = 60_000;
+/** How often the home region's latency is compared with the others'. */
+const REPROBE_MS = 5 * 60_000;
+const PROBE_TIMEOUT_MS = 3000;
+
+interface Connection {
+  region: RelayRegion;
+  client: RelayClient;
+  lastUsed: number;
+}
+
+/**
+ * The device's relay connections: one to its home region, the region with the lowest latency,
+ * where peers send to it; others on demand, to send to peers whose home is elsewhere. Regions
+ * without a public key in the relay map are skipped: a relay is only used with its key pinned.
+ */
+export class RelaySet {
+  private regions: RelayRegion[] = [];
+  private readonly connections = new Map<number, Connection>();
+  private homeId: number | null = null;
+  private probing: Promise<void> | null = null;
+  private readonly timer: ReturnType<typeof setInterval>;
+  private closed = false;
+
+  constructor(private readonly options: RelaySetOptions) {
+    this.timer = setInterval(() => this.housekeep(), 10_000);
+    this.timer.unref();
+  }
+
+  get home(): RelayRegion | null {
+    return this.homeId === null ? null : (this.connections.get(this.homeId)?.region ?? null);
+  }
+
+  /** The relay map from the control server; a change of regions probes them again. */
+  setRegions(regions: readonly RelayRegion[]): void {
+    const usable = regions.filter((r) => r.publicKey !== undefined);
+    const same =
+      usable.length === this.regions.length &&
+      usable.every((r, i) => JSON.stringify(r) === JSON.stringify(this.regions[i]));
+    if (same) return;
+    this.regions = usable;
+    for (const [id, c] of this.connections) {
+      const now = usable.find((r) => r.id === id);
+      if (now === undefined || JSON.stringify(now) !== JSON.stringify(c.region)) this.disconnect(id);
+    }
+    if (this.homeId !== null && !this.connections.has(this.homeId)) this.setHome(null);
+    void this.probe();
+  }
+
+  region(id: number): RelayRegion | undefined {
+    return this.regions.find((r) => r.id === id);
+  }
+
+  /** Whether packets can go out through `regionId` (or the home region) now. */
+  connected(regionId: number | null): boolean {
+    const id = regionId ?? this.homeId;
+    return id !== null && this.connections.get(id)?.client.connected === true;
+  }
+
+  /**
+   * Sends a packet to the device with node key `dst` through its home region (`regionId`), or
+   * through ours when its home is not known. False if it could not go out now.
+   */
+  send(regionId: number | null, dst: Uint8Array, packet: Uint8Array): boolean {
+    const id = regionId !== null && this.region(regionId) ? regionId : this.homeId;
+    if (id === null) return false;
+    const c = this.connection(id);
+    if (c === undefined) return false;
+    c.lastUsed = performance.now();
+    return c.client.send(dst, packet);
+  }
+
+  close(): void {
+    this.closed = true;
+    clearInterval(this.timer);
+    for (const id of [...this.connections.keys()]) this.disconnect(id);
+  }
+
+  /** Connects to every region, measures each, and makes the fastest the home. */
+  private probe(): Promise<void> {
+    if (this.probing) return this.probing;
+    const run = async () => {
+      const results = await Promise.all(
+        this.regions.map(async (region) => {
+          const c = this.connection(region.id);
+          if (c === undefined) return { region, ms: Number.POSITIVE_INFINITY };
+          try {
+            await withTimeout(c.client.ready(), PROBE_TIMEOUT_MS);
+            const ms = Math.min(await c.client.ping(PROBE_TIMEOUT_MS), await c.client.ping(PROBE_TIMEOUT_MS));
+            return { region, ms };
+          } catch {
+            return { region, ms: Number.POSITIVE_INFINITY };
+          }
+        }),
+      );
+      if (this.closed) return;
+      results.sort((a, b) => a.ms - b.ms);
+      const best = results[0];
+      // Without any answer, keep a home anyway: its client keeps reconnecting, and peers need one.
+      const home = best === undefined ? null : best.region;
+      if (best && Number.isFinite(best.ms))
+        this.options.log(`relay: home region ${best.region.name} (${best.ms.toFixed(1)} ms)`);
+      if (home?.id !== this.homeId) this.setHome(home);
+      this.housekeep();
+    };
+    this.probing = run().finally(() => {
+      this.probing = null;
+    });
+    return this.probing;
+  }
+
+  private setHome(region: RelayRegion | null): void {
+    this.homeId = region?.id ?? null;
+    if (region) this.connection(region.id);
+    this.options.onHomeChange(region);
+  }
+
+  private lastProbe = performance.now();
+
+  private housekeep(): void {
+    const now = performance.now();
+    for (const [id, c] of this.connections) {
+      if (id !== this.homeId && now - c.lastUsed > IDLE_MS) this.disconnect(id);
+    }
+    if (now - this.lastProbe > REPROBE_MS || (this.homeId === null && this.regions.length > 0)) {
+      this.lastProbe = now;
+      void this.probe();
+    }
+  }
+
+  private connection(id: number): Connection | undefined {
+    const existing = this.connections.get(id);
+    if (existing) return existing;
+    if (this.closed) return undefined;
+    const region = this.region(id);
+    if (region?.publicKey === undefined) return undefined;
+    const client = new RelayClient({
+      url: region.url,
+      relayPublicKey: decodeKey(region.publicKey),
+      node: this.options.node,
+      crypto: this.options.crypto,
+      random: this.options.random,
+      now: Date.now,
+      keepaliveMs: 15_000,
+      maxBackoffMs: 5000,
+      ...this.options.client,
+    });
+    client.onPacket((src, packet) => this.options.onPacket(src, packet));
+    client.onConnectionChange((up, reason) =>
+      this.options.log(`relay ${region.name}: ${up ? 'connected' : `disconnected (${reason})`}`),
+    );
+    client.onHealth((message) => this.options.log(`relay ${region.name} says: ${message}`));
+    const c = { region, client, lastUsed: performance.now() };
+    this.connections.set(id, c);
+    return c;
+  }
+
+  private disconnect(id: number): void {
+    this.connections.get(id)?.client.close();
+    this.connections.delete(id);
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('timed out')), ms);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}

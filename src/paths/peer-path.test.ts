@@ -1,0 +1,213 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ACTIVE_MS,
+  DISCOVERY_INTERVAL_MS,
+  HEARTBEAT_MS,
+  MAX_LEARNED,
+  type PathAction,
+  PeerPath,
+  TRUST_MS,
+  UPGRADE_INTERVAL_MS,
+} from './peer-path.js';
+
+const LAN = { host: '192.168.1.7', port: 41641 };
+const WAN = { host: '203.0.113.7', port: 41641 };
+
+function counterRandom() {
+  let n = 0;
+  return (len: number) => {
+    const b = new Uint8Array(len);
+    new DataView(b.buffer).setUint32(0, ++n);
+    return b;
+  };
+}
+
+function path(endpoints = [LAN, WAN]) {
+  const p = new PeerPath(counterRandom());
+  p.setReported(endpoints);
+  return p;
+}
+
+const pings = (out: PathAction[]) =>
+  out.flatMap((a) =>
+    a.kind === 'ping' ? [a.via === 'relay' ? 'relay' : `${a.via.host}:${a.via.port}`] : [],
+  );
+const pingTo = (out: PathAction[], host: string) =>
+  out.find(
+    (a): a is Extract<PathAction, { kind: 'ping' }> =>
+      a.kind === 'ping' && a.via !== 'relay' && a.via.host === host,
+  )!;
+
+describe('PeerPath', () => {
+  it('sends the first packets through the relay while it pings every candidate and calls the peer', () => {
+    const p = path();
+    const out: PathAction[] = [];
+    expect(p.route(0, out)).toEqual({ udp: null, relay: true });
+    expect(pings(out)).toEqual(['192.168.1.7:41641', '203.0.113.7:41641', 'relay']);
+    expect(out.filter((a) => a.kind === 'call-me-maybe')).toHaveLength(1);
+    // More packets do not ping again until the discovery interval has passed.
+    const again: PathAction[] = [];
+    p.route(100, again);
+    p.tick(DISCOVERY_INTERVAL_MS - 1, again);
+    expect(pings(again)).toEqual([]);
+    p.tick(DISCOVERY_INTERVAL_MS, again);
+    expect(pings(again)).toHaveLength(3);
+    expect(p.status(DISCOVERY_INTERVAL_MS, true).path).toBe('relay');
+    expect(p.status(DISCOVERY_INTERVAL_MS, false).path).toBe('none');
+  });
+
+  it('turns direct on the first pong, and measures the time it took', () => {
+    const p = path();
+    const out: PathAction[] = [];
+    p.route(1000, out);
+    expect(p.pong(pingTo(out, WAN.host).txid, WAN, 1012)).toBe(true);
+    expect(p.route(1013, [])).toEqual({ udp: WAN, relay: false });
+    expect(p.status(1013, true)).toEqual({ path: 'direct', endpoint: WAN, latencyMs: 12 });
+    expect(p.timeToDirect).toBe(12);
+  });
+
+  it('refuses a pong it did not ask for, or from another address than the ping went to', () => {
+    const p = path();
+    const out: PathAction[] = [];
+    p.route(0, out);
+    const ping = pingTo(out, WAN.host);
+    expect(p.pong(new Uint8Array(12).fill(9), WAN, 5)).toBe(false);
+    expect(p.pong(ping.txid, LAN, 5)).toBe(false);
+    expect(p.pong(ping.txid, 'relay', 5)).toBe(false);
+    expect(p.isDirect(5)).toBe(false);
+    // Each pong settles its ping once.
+    expect(p.pong(ping.txid, WAN, 6)).toBe(true);
+    expect(p.pong(ping.txid, WAN, 7)).toBe(false);
+  });
+
+  it('keeps the path alive with heartbeats, and falls back to the relay when they go unanswered', () => {
+    const p = path([WAN]);
+    const out: PathAction[] = [];
+    p.route(0, out);
+    p.pong(pingTo(out, WAN.host).txid, WAN, 5);
+    let now = 5;
+    // Answered heartbeats keep it direct.
+    for (; now < 20_000; now += 500) {
+      p.route(now, []);
+      const beat: PathAction[] = [];
+      p.tick(now, beat);
+      for (const a of beat) if (a.kind === 'ping' && a.via !== 'relay') p.pong(a.txid, a.via, now + 1);
+      expect(p.isDirect(now + 1)).toBe(true);
+    }
+    // UDP breaks: heartbeats go out every HEARTBEAT_MS but nothing answers.
+    const broke = now;
+    let beats = 0;
+    let fellBackAt = -1;
+    for (; now < broke + 20_000; now += 500) {
+      const beat: PathAction[] = [];
+      const route = p.route(now, beat);
+      p.tick(now, beat);
+      beats += pings(beat).filter((x) => x !== 'relay').length;
+      if (route.relay && fellBackAt < 0) fellBackAt = now;
+    }
+    expect(fellBackAt - broke).toBeGreaterThan(0);
+    expect(fellBackAt - broke).toBeLessThanOrEqual(TRUST_MS);
+    expect(beats).toBeGreaterThanOrEqual(Math.floor(20_000 / DISCOVERY_INTERVAL_MS));
+    // Untrusted, packets still try the last direct address as well as the relay.
+    expect(p.route(now, [])).toEqual({ udp: WAN, relay: true });
+    // The path comes back: the next heartbeat's pong makes it direct again.
+    const beat: PathAction[] = [];
+    p.tick(now + HEARTBEAT_MS + DISCOVERY_INTERVAL_MS, beat);
+    const ping = pingTo(beat, WAN.host);
+    p.pong(ping.txid, WAN, now + HEARTBEAT_MS + DISCOVERY_INTERVAL_MS + 3);
+    expect(p.route(now + HEARTBEAT_MS + DISCOVERY_INTERVAL_MS + 4, [])).toEqual({ udp: WAN, relay: false });
+  });
+
+  it('moves to a clearly faster address, but not to one that is barely faster', () => {
+    const p = path();
+    const out: PathAction[] = [];
+    p.route(0, out);
+    p.pong(pingTo(out, WAN.host).txid, WAN, 10);
+    p.pong(pingTo(out, LAN.host).txid, LAN, 9); // 9 ms vs 10 ms: not worth a switch
+    expect(p.route(11, []).udp).toEqual(WAN);
+    // Heartbeats (answered in 10 ms) go to the address in use only, until the periodic search.
+    let lanPinged = -1;
+    for (let now = 500; now <= UPGRADE_INTERVAL_MS + 500 && lanPinged < 0; now += 500) {
+      p.route(now, []);
+      const beat: PathAction[] = [];
+      p.tick(now, beat);
+      for (const a of beat) {
+        if (a.kind !== 'ping' || a.via === 'relay') continue;
+        if (a.via.host === WAN.host) p.pong(a.txid, WAN, now + 10);
+        else {
+          lanPinged = now;
+          p.pong(a.txid, LAN, now + 2);
+        }
+      }
+    }
+    expect(lanPinged).toBeGreaterThanOrEqual(UPGRADE_INTERVAL_MS);
+    expect(p.route(lanPinged + 20, []).udp).toEqual(LAN);
+  });
+
+  it('learns where the peer pings from, and pings back at once to open its own NAT', () => {
+    const p = path([]);
+    const mapped = { host: '198.51.100.4', port: 3333 };
+    const out: PathAction[] = [];
+    p.pingedFrom(mapped, 0, out);
+    expect(pings(out)).toEqual(['198.51.100.4:3333']);
+    expect(p.has(mapped)).toBe(true);
+    p.pong(pingTo(out, mapped.host).txid, mapped, 4);
+    expect(p.isDirect(5)).toBe(true);
+    // Once direct, being pinged does not ping back (the heartbeat does that).
+    const more: PathAction[] = [];
+    p.pingedFrom(mapped, 6, more);
+    expect(more).toEqual([]);
+  });
+
+  it('pings the endpoints a call-me-maybe names', () => {
+    const p = path([]);
+    const out: PathAction[] = [];
+    p.callMeMaybe([WAN, LAN], 0, out);
+    expect(pings(out)).toEqual(['203.0.113.7:41641', '192.168.1.7:41641']);
+  });
+
+  it('keeps at most MAX_LEARNED learned addresses, dropping the oldest unanswered', () => {
+    const p = path([]);
+    for (let i = 0; i < MAX_LEARNED + 10; i++) p.pingedFrom({ host: '198.51.100.9', port: 1000 + i }, i, []);
+    let known = 0;
+    for (let i = 0; i < MAX_LEARNED + 10; i++) if (p.has({ host: '198.51.100.9', port: 1000 + i })) known++;
+    expect(known).toBe(MAX_LEARNED);
+  });
+
+  it('stops probing a peer nobody uses', () => {
+    const p = path();
+    p.route(0, []);
+    const out: PathAction[] = [];
+    p.tick(ACTIVE_MS + 1, out);
+    expect(out).toEqual([]);
+    expect(p.timeToDirect).toBeNull();
+  });
+
+  it('stops trusting the address in use when the peer no longer reports it, and searches again', () => {
+    const p = path();
+    const out: PathAction[] = [];
+    p.route(0, out);
+    p.pong(pingTo(out, WAN.host).txid, WAN, 3);
+    const moved = { host: WAN.host, port: 5555 };
+    p.setReported([moved]);
+    expect(p.has(LAN)).toBe(false);
+    // The old address is still tried, but the relay carries packets until a pong says otherwise.
+    const again: PathAction[] = [];
+    expect(p.route(4, again)).toEqual({ udp: WAN, relay: true });
+    expect(pings(again)).toEqual(['203.0.113.7:41641', '203.0.113.7:5555', 'relay']);
+    const toMoved = again.find((a) => a.kind === 'ping' && a.via !== 'relay' && a.via.port === 5555);
+    p.pong((toMoved as Extract<PathAction, { kind: 'ping' }>).txid, moved, 6);
+    expect(p.route(7, [])).toEqual({ udp: moved, relay: false });
+  });
+
+  it('forgets trust when told the peer came back, so packets take the relay until it answers', () => {
+    const p = path([WAN]);
+    const out: PathAction[] = [];
+    p.route(0, out);
+    p.pong(pingTo(out, WAN.host).txid, WAN, 3);
+    p.forgetTrust();
+    const again: PathAction[] = [];
+    expect(p.route(4, again)).toEqual({ udp: WAN, relay: true });
+    expect(pings(again)).toContain('203.0.113.7:41641');
+  });
+});

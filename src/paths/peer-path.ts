@@ -1,0 +1,277 @@
+import type { Endpoint } from '../wireguard/actions.js';
+
+/**
+ * Path selection for one peer, without I/O (the driver sends the pings it asks for and reports
+ * the pongs): which of the peer's candidate addresses answers disco pings, which answers fastest,
+ * and whether a packet should go there directly, through the relay, or both.
+ *
+ * A direct address is trusted for TRUST_MS after its last pong. While traffic flows, the chosen
+ * address is pinged every HEARTBEAT_MS, so a path that stops answering loses its trust within
+ * TRUST_MS and packets go back to the relay; untrusted, packets go through the relay (which always
+ * works) and, if there is a last known direct address, there too, so nothing waits for probing.
+ */
+
+export const TRUST_MS = 6500;
+export const HEARTBEAT_MS = 2000;
+/** Between two rounds of pinging every candidate while there is no direct path. */
+export const DISCOVERY_INTERVAL_MS = 5000;
+/** With a direct path: how often every candidate is pinged again, for a better one. */
+export const UPGRADE_INTERVAL_MS = 60_000;
+/** A peer we sent to or heard from this recently is active: it gets heartbeats and discovery. */
+export const ACTIVE_MS = 45_000;
+/** A ping without a pong after this long is forgotten. */
+export const PING_TIMEOUT_MS = 5000;
+/** Candidates learned from the network (pings, call-me-maybe) beyond the reported ones, at most. */
+export const MAX_LEARNED = 16;
+/** A new address must be this much faster than the current one to replace it (no flapping). */
+const SWITCH_RATIO = 0.8;
+
+export type Via = Endpoint | 'relay';
+
+/** What the peer path asks its driver to do. */
+export type PathAction =
+  /** Send a disco ping with `txid` to the peer, directly to `to` or through the relay. */
+  | { kind: 'ping'; via: Via; txid: Uint8Array }
+  /** Tell the peer our candidate endpoints through the relay, so it pings us while we ping it. */
+  | { kind: 'call-me-maybe' };
+
+export interface PathStatus {
+  path: 'direct' | 'relay' | 'none';
+  /** The direct address in use, `host:port` style endpoint. */
+  endpoint: Endpoint | null;
+  /** Round trip of the last pong on the path in use, ms. */
+  latencyMs: number | null;
+}
+
+export interface Route {
+  /** Send directly to this address (null: not directly). */
+  udp: Endpoint | null;
+  /** Send through the relay too. */
+  relay: boolean;
+}
+
+interface Candidate {
+  endpoint: Endpoint;
+  reported: boolean;
+  lastPing: number;
+  lastPong: number;
+  latencyMs: number | null;
+}
+
+interface PendingPing {
+  via: Via;
+  at: number;
+}
+
+const key = (e: Endpoint) => `${e.host}|${e.port}`;
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+
+export class PeerPath {
+  private readonly candidates = new Map<string, Candidate>();
+  private readonly pending = new Map<string, PendingPing>();
+  private best: Candidate | null = null;
+  private trustUntil = Number.NEGATIVE_INFINITY;
+  private relayLatency: number | null = null;
+  private lastActive = Number.NEGATIVE_INFINITY;
+  private lastDiscovery = Number.NEGATIVE_INFINITY;
+  /** When traffic first needed this peer without a direct path, and when a direct path followed. */
+  private firstSend: number | null = null;
+  private directAt: number | null = null;
+
+  constructor(private readonly random: (n: number) => Uint8Array) {}
+
+  /** The addresses the control server reports for the peer (its local and STUN-mapped endpoints). */
+  setReported(endpoints: readonly Endpoint[]): void {
+    const wanted = new Set(endpoints.map(key));
+    for (const [k, c] of this.candidates) {
+      if (!c.reported || wanted.has(k)) continue;
+      if (c !== this.best) this.candidates.delete(k);
+      else {
+        // The peer no longer has the address in use (it restarted, or moved): stop trusting it.
+        c.reported = false;
+        this.forgetTrust();
+      }
+    }
+    for (const e of endpoints) {
+      const c = this.candidates.get(key(e));
+      if (c) c.reported = true;
+      else this.candidates.set(key(e), newCandidate(e, true));
+    }
+  }
+
+  /**
+   * The peer came back after being offline: it may have a new socket, so the direct address is no
+   * longer trusted (packets take the relay too) and discovery starts with the next packet.
+   */
+  forgetTrust(): void {
+    this.trustUntil = Number.NEGATIVE_INFINITY;
+    this.lastDiscovery = Number.NEGATIVE_INFINITY;
+  }
+
+  /** Where a packet to the peer goes now. Sending counts as activity; it may start discovery. */
+  route(now: number, out: PathAction[]): Route {
+    this.lastActive = now;
+    if (this.firstSend === null) this.firstSend = now;
+    const trusted = this.best !== null && now < this.trustUntil;
+    if (!trusted && now - this.lastDiscovery >= DISCOVERY_INTERVAL_MS) this.discover(now, out);
+    if (trusted) return { udp: this.best!.endpoint, relay: false };
+    return { udp: this.best?.endpoint ?? null, relay: true };
+  }
+
+  /** A reported address to try when the relay cannot be used at all. */
+  guess(): Endpoint | null {
+    if (this.best) return this.best.endpoint;
+    let first: Endpoint | null = null;
+    for (const c of this.candidates.values()) {
+      if (!c.endpoint.host.includes(':')) return c.endpoint;
+      first ??= c.endpoint;
+    }
+    return first;
+  }
+
+  /** Heartbeats, periodic discovery and expiry; called about once a second. */
+  tick(now: number, out: PathAction[]): void {
+    for (const [id, p] of this.pending) if (now - p.at > PING_TIMEOUT_MS) this.pending.delete(id);
+    if (now - this.lastActive > ACTIVE_MS) return;
+    const interval = this.isDirect(now) ? UPGRADE_INTERVAL_MS : DISCOVERY_INTERVAL_MS;
+    if (now - this.lastDiscovery >= interval) {
+      this.discover(now, out);
+      return;
+    }
+    // Also while untrusted: a path that comes back answers the heartbeat and is trusted again.
+    const best = this.best;
+    if (best !== null && now - best.lastPing >= HEARTBEAT_MS) this.ping(best.endpoint, now, out);
+  }
+
+  /** A packet from the peer arrived (over any path): the peer is in use. */
+  heard(now: number): void {
+    this.lastActive = now;
+  }
+
+  /**
+   * The peer pinged us from `from`. That address reaches us, so it becomes a candidate; without a
+   * trusted path we ping it back at once: our ping opens our NAT toward it (a hole punch).
+   */
+  pingedFrom(from: Endpoint, now: number, out: PathAction[]): void {
+    this.lastActive = now;
+    const c = this.learn(from);
+    if (c === null) return;
+    const trusted = this.best !== null && now < this.trustUntil;
+    if (!trusted && now - c.lastPing >= HEARTBEAT_MS / 4) this.ping(c.endpoint, now, out);
+  }
+
+  /** The peer asks to be pinged at these addresses (it is pinging ours at the same moment). */
+  callMeMaybe(endpoints: readonly Endpoint[], now: number, out: PathAction[]): void {
+    this.lastActive = now;
+    for (const e of endpoints) {
+      const c = this.learn(e);
+      if (c !== null) this.ping(c.endpoint, now, out);
+    }
+  }
+
+  /** A pong for one of our pings. Returns false if no ping of ours had this txid (and that via). */
+  pong(txid: Uint8Array, via: Via, now: number): boolean {
+    const id = hex(txid);
+    const p = this.pending.get(id);
+    if (p === undefined || !sameVia(p.via, via)) return false;
+    this.pending.delete(id);
+    const rtt = now - p.at;
+    if (via === 'relay') {
+      this.relayLatency = rtt;
+      return true;
+    }
+    const c = this.candidates.get(key(via)) ?? this.learn(via);
+    if (c === null) return true;
+    c.lastPong = now;
+    c.latencyMs = rtt;
+    const best = this.best;
+    const bestTrusted = best !== null && now < this.trustUntil;
+    if (best === null || best === c || !bestTrusted || rtt < (best.latencyMs ?? Infinity) * SWITCH_RATIO) {
+      this.best = c;
+    }
+    if (this.best === c) {
+      this.trustUntil = now + TRUST_MS;
+      if (this.directAt === null) this.directAt = now;
+    }
+    return true;
+  }
+
+  status(now: number, relayAvailable: boolean): PathStatus {
+    if (this.best !== null && now < this.trustUntil) {
+      return { path: 'direct', endpoint: this.best.endpoint, latencyMs: this.best.latencyMs };
+    }
+    return relayAvailable
+      ? { path: 'relay', endpoint: null, latencyMs: this.relayLatency }
+      : { path: 'none', endpoint: null, latencyMs: null };
+  }
+
+  /** Whether packets to the peer go directly now. */
+  isDirect(now: number): boolean {
+    return this.best !== null && now < this.trustUntil;
+  }
+
+  /** Milliseconds from the first packet sent to the peer until the path was direct, if it became so. */
+  get timeToDirect(): number | null {
+    return this.firstSend !== null && this.directAt !== null
+      ? Math.max(0, this.directAt - this.firstSend)
+      : null;
+  }
+
+  /** Whether `from` is an address this peer is known to send from. */
+  has(from: Endpoint): boolean {
+    return this.candidates.has(key(from));
+  }
+
+  private discover(now: number, out: PathAction[]): void {
+    this.lastDiscovery = now;
+    for (const c of this.candidates.values()) this.ping(c.endpoint, now, out);
+    this.ping('relay', now, out);
+    out.push({ kind: 'call-me-maybe' });
+  }
+
+  private ping(via: Via, now: number, out: PathAction[]): void {
+    const txid = this.random(12);
+    this.pending.set(hex(txid), { via, at: now });
+    if (via !== 'relay') {
+      const c = this.candidates.get(key(via));
+      if (c) c.lastPing = now;
+    }
+    out.push({ kind: 'ping', via, txid });
+  }
+
+  /** Adds an address the network told us of, within the bound on learned addresses. */
+  private learn(e: Endpoint): Candidate | null {
+    const existing = this.candidates.get(key(e));
+    if (existing) return existing;
+    let learned = 0;
+    let oldest: [string, Candidate] | null = null;
+    for (const entry of this.candidates) {
+      if (entry[1].reported) continue;
+      learned++;
+      if (entry[1] !== this.best && (oldest === null || entry[1].lastPong < oldest[1].lastPong))
+        oldest = entry;
+    }
+    if (learned >= MAX_LEARNED) {
+      if (oldest === null) return null;
+      this.candidates.delete(oldest[0]);
+    }
+    const c = newCandidate(e, false);
+    this.candidates.set(key(e), c);
+    return c;
+  }
+}
+
+function newCandidate(endpoint: Endpoint, reported: boolean): Candidate {
+  return {
+    endpoint: { host: endpoint.host, port: endpoint.port },
+    reported,
+    lastPing: Number.NEGATIVE_INFINITY,
+    lastPong: Number.NEGATIVE_INFINITY,
+    latencyMs: null,
+  };
+}
+
+function sameVia(a: Via, b: Via): boolean {
+  if (a === 'relay' || b === 'relay') return a === b;
+  return a.host === b.host && a.port === b.port;
+}
