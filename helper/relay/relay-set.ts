@@ -39,6 +39,7 @@ export class RelaySet {
   private readonly connections = new Map<number, Connection>();
   private homeId: number | null = null;
   private probing: Promise<void> | null = null;
+  private lastProbe = performance.now();
   private readonly timer: ReturnType<typeof setInterval>;
   private closed = false;
 
@@ -134,8 +135,6 @@ export class RelaySet {
     if (region) this.connection(region.id);
     this.options.onHomeChange(region);
   }
-
-  private lastProbe = performance.now();
 
   private housekeep(): void {
     const now = performance.now();

@@ -1,0 +1,187 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { randomBytes, selectCrypto } from '../../src/crypto/index.js';
+import { DISCO_MAGIC, DiscoBox } from '../../src/disco/box.js';
+import { clampPrivateKey, encodeKey } from '../../src/wireguard/keys.js';
+import { Rng } from '../../test/support/rng.js';
+import type { Datagram, UdpBind } from '../bind/bind.js';
+import { PathConn, virtualEndpoint } from './path-conn.js';
+
+const crypto = selectCrypto();
+const conns: PathConn[] = [];
+afterEach(() => {
+  for (const c of conns.splice(0)) c.close();
+});
+
+/** An in-memory UDP network: datagrams reach the bind at their destination on the next microtask. */
+class FakeNetwork {
+  readonly binds = new Map<string, FakeBind>();
+  /** Drops every datagram while set, like a firewall. */
+  blocked = false;
+  bind(host: string, port: number): FakeBind {
+    const b = new FakeBind(this, host, port);
+    this.binds.set(`${host}:${port}`, b);
+    return b;
+  }
+}
+
+class FakeBind implements UdpBind {
+  private handler: (d: Datagram[]) => void = () => {};
+  constructor(
+    private readonly net: FakeNetwork,
+    readonly host: string,
+    readonly port: number,
+  ) {}
+  onDatagrams(callback: (d: Datagram[]) => void): void {
+    this.handler = callback;
+  }
+  send(datagrams: Datagram[]): void {
+    for (const d of datagrams) {
+      const to = this.net.binds.get(`${d.host}:${d.port}`);
+      if (to === undefined || this.net.blocked) continue;
+      const data = d.data.slice();
+      queueMicrotask(() => to.receive([{ data, host: this.host, port: this.port }]));
+    }
+  }
+  receive(d: Datagram[]): void {
+    this.handler(d);
+  }
+  close(): void {}
+}
+
+function node(net: FakeNetwork, host: string, port: number, realTime = false) {
+  const nodeKey = clampPrivateKey(randomBytes(32));
+  const disco = clampPrivateKey(randomBytes(32));
+  const bind = net.bind(host, port);
+  const delivered: Datagram[] = [];
+  let now = 0;
+  const conn = new PathConn({
+    bind,
+    tunName: 'burrow-test0',
+    node: { privateKey: nodeKey, publicKey: crypto.x25519PublicKey(nodeKey) },
+    discoPrivateKey: disco,
+    crypto,
+    random: randomBytes,
+    clock: () => (realTime ? performance.now() : now),
+    onSelfChange: () => {},
+    log: () => {},
+  });
+  conns.push(conn);
+  conn.onDatagrams((d) => delivered.push(...d));
+  return {
+    conn,
+    bind,
+    delivered,
+    nodeKey: encodeKey(crypto.x25519PublicKey(nodeKey)),
+    discoKey: encodeKey(crypto.x25519PublicKey(disco)),
+    discoPrivate: disco,
+    endpoint: `${host}:${port}`,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
+}
+type Node = ReturnType<typeof node>;
+
+const asPeer = (n: Node) => ({
+  nodeKey: n.nodeKey,
+  discoKey: n.discoKey,
+  endpoints: [n.endpoint],
+  homeRelay: null,
+});
+const settle = () => new Promise((r) => setTimeout(r, 5));
+/** A WireGuard transport message's shape (type 4): the conn treats it as opaque. */
+const transport = (n: number) => new Uint8Array([4, 0, 0, 0, n, ...new Array(31).fill(0)]);
+
+function pair(realTime = false) {
+  const net = new FakeNetwork();
+  const a = node(net, '192.0.2.1', 41001, realTime);
+  const b = node(net, '192.0.2.2', 41002, realTime);
+  a.conn.setPeers([asPeer(b)]);
+  b.conn.setPeers([asPeer(a)]);
+  return { net, a, b };
+}
+
+describe('PathConn', () => {
+  it('sends to the guessed address while it probes, then goes direct on the pong', async () => {
+    const { a, b } = pair();
+    const toB = virtualEndpoint(b.nodeKey);
+    a.conn.send([{ data: transport(1), host: toB.host, port: toB.port }]);
+    await settle();
+    // No relay here: the packet went to b's reported address, and b got a's disco ping too.
+    expect(b.delivered.map((d) => d.data[4])).toEqual([1]);
+    expect(a.conn.status(b.nodeKey)).toMatchObject({
+      path: 'direct',
+      endpoint: { host: '192.0.2.2', port: 41002 },
+    });
+    // b learned a's address from the ping: a's later packets come up as a's virtual endpoint.
+    a.conn.send([{ data: transport(2), host: toB.host, port: toB.port }]);
+    await settle();
+    expect(b.delivered[1]).toMatchObject({ host: virtualEndpoint(a.nodeKey).host });
+    expect(b.conn.status(a.nodeKey)?.lastReceived).toBe('direct');
+  });
+
+  it('refuses and counts disco it cannot trust, and goes on working', async () => {
+    const { a, b } = pair();
+    const stranger = new DiscoBox(crypto, clampPrivateKey(randomBytes(32)), randomBytes);
+    const asA = new DiscoBox(crypto, a.discoPrivate, randomBytes);
+    const bDiscoKey = Buffer.from(b.discoKey, 'base64');
+    const txid = new Uint8Array(12);
+    const inject = (data: Uint8Array) => b.bind.receive([{ data, host: '192.0.2.1', port: 41001 }]);
+    inject(stranger.seal(bDiscoKey, { type: 'ping', txid, nodeKey: new Uint8Array(32) }));
+    inject(asA.seal(bDiscoKey, { type: 'ping', txid, nodeKey: new Uint8Array(32).fill(7) }));
+    inject(asA.seal(bDiscoKey, { type: 'call-me-maybe', endpoints: [{ host: '203.0.113.1', port: 1 }] }));
+    const tampered = asA.seal(bDiscoKey, { type: 'pong', txid, src: null });
+    tampered[tampered.length - 1]! ^= 1;
+    inject(tampered);
+    expect(b.conn.refused).toEqual({
+      'unknown-sender': 1,
+      'node-key-mismatch': 1,
+      'call-me-maybe-not-relayed': 1,
+      'decrypt-failed': 1,
+    });
+    // Fuzz: random datagrams, some made to look like disco from a known sender, never break it.
+    const rng = new Rng(7);
+    for (let i = 0; i < 5000; i++) {
+      const data = rng.bytes(1 + rng.int(700));
+      if (i % 2 === 0 && data.length > 80) {
+        data.set(DISCO_MAGIC, 0);
+        data.set(Buffer.from(a.discoKey, 'base64'), DISCO_MAGIC.length);
+      }
+      if (data[0] === 1 || data[0] === 2 || data[0] === 3 || data[0] === 4) data[0] = 9;
+      inject(data);
+    }
+    await settle();
+    const toB = virtualEndpoint(b.nodeKey);
+    a.conn.send([{ data: transport(3), host: toB.host, port: toB.port }]);
+    await settle();
+    expect(a.conn.status(b.nodeKey)?.path).toBe('direct');
+    expect(b.delivered.some((d) => d.data[0] === 4 && d.data[4] === 3)).toBe(true);
+  });
+
+  it('falls back when heartbeats go unanswered, and returns when they are answered again', async () => {
+    const { net, a, b } = pair(true);
+    const toB = virtualEndpoint(b.nodeKey);
+    const send = () => a.conn.send([{ data: transport(0), host: toB.host, port: toB.port }]);
+    send();
+    await settle();
+    expect(a.conn.status(b.nodeKey)?.path).toBe('direct');
+    net.blocked = true;
+    const blockedAt = performance.now();
+    // Traffic keeps flowing (so the peer counts as active); the conn's own timer sends heartbeats.
+    while (a.conn.status(b.nodeKey)?.path === 'direct' && performance.now() - blockedAt < 10_000) {
+      send();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const fellBack = performance.now() - blockedAt;
+    expect(fellBack).toBeLessThan(7000);
+    expect(fellBack).toBeGreaterThan(4000); // heartbeats had kept it trusted until they went unanswered
+    expect(a.conn.status(b.nodeKey)?.path).toBe('none'); // untrusted, and no relay to fall back to here
+    net.blocked = false;
+    const unblockedAt = performance.now();
+    while (a.conn.status(b.nodeKey)?.path !== 'direct' && performance.now() - unblockedAt < 10_000) {
+      send();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(performance.now() - unblockedAt).toBeLessThan(3000);
+  }, 30_000);
+});
