@@ -26,11 +26,13 @@ describe('server config file', () => {
       "listen": "127.0.0.1:8080",
       "relays": [{"id": 1, "name": "home", "url": "https://relay.example.com", "stun": "203.0.113.1:3478"},],
       "policyFiles": [{"network": "family", "file": "family.hujson"}],
+      "relayLimits": {"bytesPerSecond": 16777216, "maxQueueBytes": 2097152},
     }`);
     expect(loadConfig(path)).toEqual({
       db: join(dir, 'data/burrow.db'),
       listen: '127.0.0.1:8080',
       relays: [{ id: 1, name: 'home', url: 'https://relay.example.com', stun: '203.0.113.1:3478' }],
+      relayLimits: { bytesPerSecond: 16 << 20, maxQueueBytes: 2 << 20 },
       policyFiles: [{ network: 'family', file: join(dir, 'family.hujson') }],
     });
   });
@@ -47,6 +49,16 @@ describe('server config file', () => {
       'a relay id used twice',
       '{"db": "x", "relays": [{"id": 1, "name": "a", "url": "https://a"}, {"id": 1, "name": "b", "url": "https://b"}]}',
       /id 1 is used twice/,
+    ],
+    [
+      'a relay limit too small to carry a packet',
+      '{"db": "x", "relayLimits": {"byteBurst": 1500}}',
+      /config\.relayLimits\.byteBurst/,
+    ],
+    [
+      'an unknown relay limit',
+      '{"db": "x", "relayLimits": {"speed": 1}}',
+      /config\.relayLimits\.speed: unknown field/,
     ],
     ['broken HuJSON', '{"db": ', /server\.hujson/],
   ])('refuses %s, naming the file and the key', (_what, text, message) => {

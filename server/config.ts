@@ -4,6 +4,7 @@ import { type RelayRegion, relayRegion } from '../src/control/messages.js';
 import { array, type Infer, integer, object, optional, SchemaError, string } from '../src/control/schema.js';
 import { HujsonError, parseHujson } from '../src/policy/index.js';
 import { UsageError } from './cli/args.js';
+import type { RelayLimits } from './relay/relay-limits.js';
 
 /**
  * burrow-server's config file (HuJSON: comments and trailing commas allowed), for what does not
@@ -17,6 +18,9 @@ import { UsageError } from './cli/args.js';
  *     "stunPort": 3478, // STUN binding requests, so devices learn their public endpoint
  *     // Relays every device is told about besides this server's own (the relay map in each full map).
  *     "relays": [{ "id": 1, "name": "home", "url": "https://relay.example.com", "stun": "203.0.113.1:3478" }],
+ *     // What one device may cost this server's relay (defaults: 8 MiB/s, 1 MiB burst, 20,000
+ *     // frames/s, 2,000 burst, 1 MiB queued toward a slow receiver).
+ *     "relayLimits": { "bytesPerSecond": 16777216 },
  *     // Networks whose policy is kept in a file: applied at start and on SIGHUP, tests first.
  *     "policyFiles": [{ "network": "family", "file": "family.hujson" }]
  *   }
@@ -28,6 +32,15 @@ const configSchema = object({
   /** UDP port for STUN binding requests (off without it). */
   stunPort: optional(integer({ min: 1, max: 65535 })),
   relays: optional(array(relayRegion, { max: 64 })),
+  relayLimits: optional(
+    object({
+      bytesPerSecond: optional(integer({ min: 1024, max: 2 ** 40 })),
+      byteBurst: optional(integer({ min: 65536, max: 2 ** 40 })),
+      packetsPerSecond: optional(integer({ min: 10, max: 10_000_000 })),
+      packetBurst: optional(integer({ min: 10, max: 10_000_000 })),
+      maxQueueBytes: optional(integer({ min: 65536, max: 2 ** 32 })),
+    }),
+  ),
   policyFiles: optional(
     array(object({ network: string({ min: 1, max: 128 }), file: string({ min: 1, max: 4096 }) }), {
       max: 10_000,
@@ -41,6 +54,7 @@ export interface ServerConfig {
   publicUrl?: string;
   stunPort?: number;
   relays: RelayRegion[];
+  relayLimits: Partial<RelayLimits>;
   policyFiles: { network: string; file: string }[];
 }
 
@@ -72,6 +86,13 @@ export function loadConfig(path: string): ServerConfig {
     ...(parsed.publicUrl !== undefined ? { publicUrl: parsed.publicUrl } : {}),
     ...(parsed.stunPort !== undefined ? { stunPort: parsed.stunPort } : {}),
     relays: parsed.relays ?? [],
+    relayLimits: withoutUndefined(parsed.relayLimits ?? {}),
     policyFiles: (parsed.policyFiles ?? []).map((p) => ({ network: p.network, file: resolve(base, p.file) })),
+  };
+}
+
+function withoutUndefined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]: Exclude<T[K], undefined>;
   };
 }

@@ -188,6 +188,7 @@ function serve(argv: string[], io: Io): Promise<number> {
       port,
       ...(publicUrl !== undefined ? { publicUrl } : {}),
       relays: config?.relays ?? [],
+      ...(config ? { relayLimits: config.relayLimits } : {}),
       ...(stunPort !== undefined ? { stunPort } : {}),
       log: (m) => io.err(`${m}\n`),
     });

@@ -8,6 +8,7 @@ import { attachControl, CONTROL_PATH } from './control/listener.js';
 import { Coordinator } from './coordinator/coordinator.js';
 import { adminApi } from './http/admin-api.js';
 import { Metrics } from './metrics.js';
+import type { RelayLimits } from './relay/relay-limits.js';
 import { attachRelay } from './relay/relay-server.js';
 import { loadOrCreateServerKey } from './server-key.js';
 import { StoreError } from './store/errors.js';
@@ -28,6 +29,8 @@ export interface ServeOptions {
   relays?: RelayRegion[];
   /** Serve STUN binding requests on this UDP port (off without it). */
   stunPort?: number;
+  /** What one relay client may cost (the defaults otherwise). */
+  relayLimits?: Partial<RelayLimits>;
   log?: (message: string) => void;
 }
 
@@ -208,7 +211,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   attachControl(http, { crypto, serverKey, random: randomBytes, now: Date.now }, (c) =>
     coordinator.accept(c),
   );
-  const relay = attachRelay(http, { crypto, relayKey, random: randomBytes, now: Date.now });
+  const relay = attachRelay(http, {
+    crypto,
+    relayKey,
+    random: randomBytes,
+    now: Date.now,
+    ...(options.relayLimits ? { limits: options.relayLimits } : {}),
+  });
   // Each upgrade listener takes only its own path; anything else is answered here.
   http.on('upgrade', (request: IncomingMessage, socket: Duplex) => {
     if (request.url !== CONTROL_PATH && request.url !== RELAY_PATH)
