@@ -62,6 +62,7 @@ interface Link {
   socket: Socket;
   session: ControlSession;
   since: number;
+  corked: boolean;
 }
 
 interface PendingPing {
@@ -180,6 +181,16 @@ export class RelayClient {
   }
 
   private write(link: Link, plain: Uint8Array): void {
+    // Frames sent in one turn of the event loop (a batch from the datapath) go out in one system
+    // call rather than one each.
+    if (!link.corked) {
+      link.corked = true;
+      link.socket.cork();
+      process.nextTick(() => {
+        link.corked = false;
+        link.socket.uncork();
+      });
+    }
     link.socket.write(encodeFrame(link.session.seal(plain)));
   }
 
@@ -242,7 +253,7 @@ export class RelayClient {
         if (done === null) return end('the relay did not prove the pinned key');
         if (!isRelayHello(done.payload)) return end('the relay speaks another version of the protocol');
         clearTimeout(timer);
-        link = { socket: upgraded, session: done.session, since: performance.now() };
+        link = { socket: upgraded, session: done.session, since: performance.now(), corked: false };
         const keepaliveMs = this.options.keepaliveMs ?? 30_000;
         keepalive = setInterval(() => {
           this.ping(keepaliveMs).catch(() => end('the relay stopped answering pings'));
