@@ -5,7 +5,7 @@
  * driven through the real burrow CLI. Everything is removed by `destroy` (and by cleanupAll).
  */
 import { type ChildProcess, execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -127,11 +127,16 @@ export class MeshLab {
   }
 
   /** Starts burrow-server; with `stunPort` it also answers STUN there and puts it in its relay map. */
-  async startServer(options: { stunPort?: number } = {}): Promise<void> {
+  async startServer(
+    options: { stunPort?: number; relayLimits?: Record<string, number> } = {},
+  ): Promise<void> {
+    // Relay limits only go in a config file, which then names the database too.
+    const config = join(this.dir, 'server.hujson');
+    if (options.relayLimits)
+      writeFileSync(config, JSON.stringify({ db: this.db, relayLimits: options.relayLimits }));
     const proc = this.serverNs.spawn(join(REPO, 'bin/burrow-server'), [
       'serve',
-      '--db',
-      this.db,
+      ...(options.relayLimits ? ['--config', config] : ['--db', this.db]),
       '--listen',
       `0.0.0.0:${SERVER_PORT}`,
       '--public-url',

@@ -1,0 +1,136 @@
+/**
+ * bench:relay — the relay against the direct path, in the NAT lab (router namespaces with real
+ * masquerade, the real burrow-server with its relay and STUN, one real burrowd per device). Needs
+ * root and nft.
+ *
+ * - Throughput (iperf3 TCP, BENCH_SECONDS each): E1 -> H through the relay (H's outbound UDP is
+ *   blocked), next to E1 -> E2 directly (both behind easy NATs), in the same run. The relay is
+ *   measured with its per-device limits raised (its own capacity), then with the defaults (what a
+ *   device gets from a stock server).
+ * - Time to direct: BENCH_ROUNDS fresh pairs behind easy NATs; from the first packet one sends the
+ *   other until the path is direct, as burrowd itself measures and logs it.
+ */
+import { MeshLab, type NatDevice } from '../test/support/mesh-lab.js';
+import { cleanupAll, waitFor } from '../test/support/netns.js';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const STUN_PORT = 3478;
+const RAISED = {
+  bytesPerSecond: 2 ** 34,
+  byteBurst: 2 ** 30,
+  packetsPerSecond: 10_000_000,
+  packetBurst: 1_000_000,
+};
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const ipOf = async (d: NatDevice) => (await d.status()).self!.ips[0]!;
+
+async function iperf(from: NatDevice, to: NatDevice): Promise<number> {
+  const ip = await ipOf(to);
+  await from.ns.exec('ping', ['-c', '3', '-i', '0.2', '-W', '5', ip]);
+  const server = to.ns.spawn('iperf3', ['-s', '-1', '-B', ip]);
+  try {
+    await new Promise((r) => setTimeout(r, 500));
+    const { stdout } = await from.ns.exec('iperf3', ['-c', ip, '-t', String(SECONDS), '-J'], {
+      timeout: 120_000,
+    });
+    return JSON.parse(stdout).end.sum_received.bits_per_second / 1e9;
+  } finally {
+    server.kill();
+  }
+}
+
+async function pathOf(from: NatDevice, name: string): Promise<string> {
+  const peer = (await from.status()).peers.find((p) => p.hostName === name) as unknown as { path: string };
+  return peer.path;
+}
+
+async function main(): Promise<void> {
+  const lab = await MeshLab.create();
+  try {
+    await lab.admin('users', 'create', 'alice');
+    await lab.startServer({ stunPort: STUN_PORT, relayLimits: RAISED });
+    const E1 = await lab.natDevice('e1', 'easy');
+    const E2 = await lab.natDevice('e2', 'easy');
+    const H = await lab.natDevice('h', 'udp-blocked');
+    for (const d of [E1, E2, H]) await lab.join(d, 'alice');
+    await waitFor(
+      'the devices to see each other',
+      async () => (await E1.status()).peers.length === 2,
+      30_000,
+    );
+
+    const direct = await iperf(E1, E2);
+    if ((await pathOf(E1, 'e2')) !== 'direct') throw new Error('E1 -> E2 was not direct');
+    const relay = await iperf(E1, H);
+    if ((await pathOf(E1, 'h')) !== 'relay') throw new Error('E1 -> H was not relayed');
+    await lab.stopServer();
+    await lab.startServer({ stunPort: STUN_PORT });
+    await waitFor(
+      'relayed pings to work again',
+      async () =>
+        E1.ns.exec('ping', ['-c', '1', '-W', '1', await ipOf(H)]).then(
+          () => true,
+          () => false,
+        ),
+      30_000,
+    );
+    const relayDefault = await iperf(E1, H);
+
+    const toDirect: number[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const a = await lab.natDevice(`a${r}`, 'easy');
+      const b = await lab.natDevice(`b${r}`, 'easy');
+      await lab.join(a, 'alice');
+      await lab.join(b, 'alice');
+      await waitFor(
+        'the pair to see each other',
+        async () => (await a.status()).peers.some((p) => p.hostName === `b${r}`),
+        30_000,
+      );
+      const target = await ipOf(b);
+      void a.ns.exec('ping', ['-c', '20', '-i', '0.2', target]).catch(() => {});
+      const line = await waitFor(
+        'the path to turn direct',
+        async () =>
+          new RegExp(`direct via ${b.publicIp.replace(/\./g, '\\.')}:\\d+ \\((\\d+) ms after`).exec(
+            a.output(),
+          ) ?? false,
+        20_000,
+        20,
+      );
+      toDirect.push(Number(line[1]));
+      console.log(`  round ${r + 1}: direct ${line[1]} ms after the first packet`);
+      await a.burrow('down');
+      await b.burrow('down');
+    }
+
+    const fmt = (x: number) => x.toFixed(3);
+    const ms = median(toDirect);
+    console.log(
+      `bench:relay  iperf3 TCP ${SECONDS} s, NAT lab; relay through burrow-server vs the direct path, same run`,
+    );
+    console.log(`  direct (easy NAT <-> easy NAT):        ${fmt(direct)} Gbit/s`);
+    console.log(
+      `  relay, limits raised (its capacity):   ${fmt(relay)} Gbit/s  (${(relay / direct).toFixed(2)}x direct)`,
+    );
+    console.log(
+      `  relay, default per-device limits:      ${fmt(relayDefault)} Gbit/s  (${(relayDefault / direct).toFixed(2)}x direct; limit 8 MiB/s = 0.067 Gbit/s)`,
+    );
+    console.log(
+      `  first packet -> direct path: median ${ms} ms of ${ROUNDS} (${toDirect.join(', ')}); bar 5000 ms: ${(ms / 5000).toFixed(3)}x`,
+    );
+    console.log(
+      `relay: direct_gbps=${fmt(direct)} relay_gbps=${fmt(relay)} relay_default_gbps=${fmt(relayDefault)} ratio=${(relay / direct).toFixed(2)} to_direct_ms=${ms}`,
+    );
+  } finally {
+    await lab.destroy();
+    await cleanupAll();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
