@@ -72,7 +72,7 @@ describe('installing burrowd', () => {
     expect(unit).toContain(
       '\nExecStart=/usr/local/lib/burrow/burrowd --socket /run/burrow/burrowd.sock --operator 1000\n',
     );
-    expect(unit).toContain('\nRestart=on-failure\n');
+    expect(unit).toContain('\nRestart=always\n');
     expect(unit).toContain('\nRuntimeDirectory=burrow\nRuntimeDirectoryMode=0755\n');
     expect(unit).toContain('\nStateDirectory=burrow\n');
     expect(unit).toMatch(/\[Install\]\nWantedBy=multi-user\.target\n$/);

@@ -1,29 +1,127 @@
 #!/usr/bin/env bash
 # Installs burrowd, Burrow's privileged helper, as a systemd service (Linux). The desktop app runs
-# this file as root after asking for the administrator password (main/helper-install.ts); by hand:
+# this file as root after asking for the administrator password (main/helper-install.ts); the deb
+# and rpm packages run it after installing (packaging/deb/after-install.sh); by hand:
 #   sudo scripts/install-helper.sh
 # It takes no arguments, so nothing a user types in the app can reach it. Environment:
-#   BURROW_HELPER_BINARY=PATH       the packaged burrowd to copy in (set by the packaged app);
-#                                   without it, a launcher for this checkout's bin/burrowd
+#   BURROW_HELPER_DIR=DIR           a packaged helper: DIR/burrowd, DIR/burrow (the CLI) and the
+#                                   native addons DIR/*.node, copied into /usr/local/lib/burrow
+#   BURROW_HELPER_BINARY=PATH       the same for the packaged burrowd PATH (the CLI and the addons
+#                                   beside it come along)
+#   BURROW_HELPER_IN_PLACE=1        with BURROW_HELPER_DIR: a system package owns DIR (the deb's
+#                                   /opt/Burrow/resources/helper), so burrowd runs from there and the
+#                                   CLI is linked into /usr/bin; nothing is copied
+#   (neither)                       launchers for this checkout's bin/burrowd and bin/burrow
 #   DESTDIR=DIR                     write the files under DIR instead of / (tests, packaging)
 #   BURROW_INSTALL_NO_SYSTEMCTL=1   write the files only: no daemon-reload, enable or start
 # The user who asked for the install (PKEXEC_UID or SUDO_UID, set by pkexec or sudo) becomes
 # burrowd's operator, who may change settings without root: that is how the app turns things on.
+# Without one (root itself, or a package upgrade), the operator of the unit being replaced stays.
+# The unit is packaging/systemd/burrowd.service (../systemd/ beside this script in the packaged
+# app). scripts/uninstall-helper.sh removes all of this again; a copying install puts it beside
+# burrowd, as /usr/local/lib/burrow/uninstall-helper.sh. Running this again updates in place.
 set -euo pipefail
 umask 022
+shopt -s nullglob
 
 dest=${DESTDIR:-}
 libdir=/usr/local/lib/burrow
 unit=/etc/systemd/system/burrowd.service
-socket=/run/burrow/burrowd.sock
-checkout=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
+dropin=/etc/systemd/system/burrowd.service.d/checkout.conf
+marker="# Written by Burrow's scripts/install-helper.sh"
+here=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
+checkout=$(cd "$here/.." && pwd)
 
 fail() {
   echo "install-helper: $*" >&2
   exit 1
 }
 
+# Everything is checked before anything is written: a failed install changes nothing.
 [[ $(id -u) == 0 || -n $dest ]] || fail "must run as root"
+[[ ${BURROW_INSTALL_NO_SYSTEMCTL:-} == 1 || -z $dest ]] ||
+  fail "DESTDIR is set: not starting a service from outside /"
+
+helper_dir=${BURROW_HELPER_DIR:-}
+binary=${BURROW_HELPER_BINARY:-}
+in_place=${BURROW_HELPER_IN_PLACE:-}
+[[ -z $helper_dir || -z $binary ]] || fail "give BURROW_HELPER_DIR or BURROW_HELPER_BINARY, not both"
+[[ -z $in_place || $in_place == 1 ]] || fail "BURROW_HELPER_IN_PLACE=$in_place: only 1 means anything"
+[[ -z $in_place || -n $helper_dir ]] || fail "BURROW_HELPER_IN_PLACE=1 needs BURROW_HELPER_DIR"
+
+source_dir= # where the packaged files are read from, if any
+if [[ -n $binary ]]; then
+  [[ $binary == /* && -f $binary && -x $binary ]] ||
+    fail "BURROW_HELPER_BINARY=$binary is not an executable file"
+  source_dir=$(dirname "$binary")
+elif [[ -n $helper_dir ]]; then
+  [[ $helper_dir == /* ]] || fail "BURROW_HELPER_DIR=$helper_dir is not an absolute path"
+  source_dir=$helper_dir
+  if [[ -n $in_place ]]; then
+    # The unit names the directory in ExecStart=, where spaces, quotes, % and $ mean something.
+    [[ $helper_dir =~ ^/[A-Za-z0-9_.+/-]+$ ]] ||
+      fail "BURROW_HELPER_DIR=$helper_dir: only letters, digits and _.+/- can run in place"
+    source_dir=$dest$helper_dir # the package's files, under DESTDIR like the rest
+  fi
+  [[ -d $source_dir ]] || fail "BURROW_HELPER_DIR=$helper_dir is not a directory"
+  binary=$source_dir/burrowd
+  [[ -f $binary && -x $binary ]] || fail "BURROW_HELPER_DIR=$helper_dir has no executable burrowd"
+fi
+
+cli= # the packaged CLI, if there is one
+addons=()
+if [[ -n $source_dir ]]; then
+  if [[ -e $source_dir/burrow ]]; then
+    cli=$source_dir/burrow
+    [[ -f $cli && -x $cli ]] || fail "$cli is not an executable file"
+  fi
+  addons=("$source_dir"/*.node)
+  for addon in "${addons[@]}"; do
+    [[ -f $addon ]] || fail "$addon is not a file"
+  done
+else
+  [[ -x $checkout/bin/burrowd ]] || fail "$checkout/bin/burrowd is missing"
+  # The unit file treats these specially; a launcher quotes for bash, the drop-in cannot.
+  [[ $checkout != *[[:cntrl:]\"\\%\$]* ]] ||
+    fail "$checkout: a checkout path with quotes, backslashes, % or \$ cannot go in a unit file"
+fi
+
+template=
+for candidate in "$here/../packaging/systemd/burrowd.service" "$here/../systemd/burrowd.service"; do
+  if [[ -f $candidate ]]; then
+    template=$candidate
+    break
+  fi
+done
+[[ -n $template ]] || fail "the unit template burrowd.service is not in $here/../packaging/systemd or $here/../systemd"
+
+uninstaller=$here/uninstall-helper.sh
+[[ -f $uninstaller ]] || uninstaller=
+
+if [[ -n $in_place ]]; then
+  exec_path=$helper_dir/burrowd
+  link=/usr/bin/burrow
+  link_target=$helper_dir/burrow
+else
+  exec_path=$libdir/burrowd
+  link=/usr/local/bin/burrow
+  link_target=$libdir/burrow
+fi
+
+# Whether FILE was written by this script (and so may be replaced or removed).
+ours() { [[ -f $1 ]] && grep -qF "$marker" "$1"; }
+
+operator=${PKEXEC_UID:-${SUDO_UID:-}}
+[[ $operator =~ ^[1-9][0-9]*$ ]] || operator=
+if [[ -z $operator ]] && ours "$dest$unit"; then
+  operator=$(sed -n 's/^ExecStart=.* --operator \([1-9][0-9]*\)$/\1/p' "$dest$unit" | head -n 1)
+fi
+
+unit_text=$(grep -v '^#@' "$template")
+unit_text=${unit_text//"{{burrowd}}"/"$exec_path"}
+unit_text=${unit_text//"{{operator}}"/"${operator:+ --operator $operator}"}
+[[ $unit_text != *"{{"* ]] || fail "$template has a placeholder this script does not know"
+grep -qF "$marker" <<<"$unit_text" || fail "$template lacks the line: $marker"
 
 # write FILE MODE: stdin to FILE, replaced in one step (a running burrowd keeps its old binary).
 write() {
@@ -34,57 +132,100 @@ write() {
   mv -f "$tmp" "$1"
 }
 
-install -d -m 0755 "$dest$libdir" "$dest$(dirname "$unit")"
-
-if [[ -n ${BURROW_HELPER_BINARY:-} ]]; then
-  [[ $BURROW_HELPER_BINARY == /* && -f $BURROW_HELPER_BINARY && -x $BURROW_HELPER_BINARY ]] ||
-    fail "BURROW_HELPER_BINARY=$BURROW_HELPER_BINARY is not an executable file"
-  write "$dest$libdir/burrowd" 0755 <"$BURROW_HELPER_BINARY"
-  echo "installed $BURROW_HELPER_BINARY as $libdir/burrowd"
-else
-  target=$checkout/bin/burrowd
-  [[ -x $target ]] || fail "$target is missing"
-  # Root will run code from the checkout at every boot: whoever can write there can become root.
-  if [[ $(stat -c %u "$checkout") != 0 ]]; then
-    echo "warning: $checkout is not owned by root; this install is for development only" >&2
+# Removes the files of a copying install, for an in-place one replacing it.
+remove_copy() {
+  local f
+  for f in "$dest$libdir"/{burrowd,burrow,uninstall-helper.sh} "$dest$libdir"/*.node; do
+    [[ -e $f || -L $f ]] && rm -f "$f"
+  done
+  rmdir "$dest$libdir" 2>/dev/null || echo "warning: $libdir is not empty: left alone" >&2
+  if [[ -L $dest/usr/local/bin/burrow && $(readlink "$dest/usr/local/bin/burrow") == "$libdir/burrow" ]]; then
+    rm -f "$dest/usr/local/bin/burrow"
   fi
-  write "$dest$libdir/burrowd" 0755 <<EOF
+  return 0
+}
+
+if [[ -n $in_place ]]; then
+  if [[ -d $dest$libdir ]]; then
+    remove_copy
+    echo "removed the earlier install in $libdir"
+  fi
+  echo "burrowd runs from $helper_dir"
+else
+  install -d -m 0755 "$dest$libdir"
+  if [[ -n $source_dir ]]; then
+    write "$dest$libdir/burrowd" 0755 <"$binary"
+    [[ -z $cli ]] || write "$dest$libdir/burrow" 0755 <"$cli"
+    for addon in "${addons[@]}"; do
+      write "$dest$libdir/${addon##*/}" 0644 <"$addon"
+    done
+    echo "installed $binary${cli:+, $cli}${addons[*]:+ and ${#addons[@]} addon(s)} into $libdir"
+  else
+    # Root will run code from the checkout at every boot: whoever can write there can become root.
+    if [[ $(stat -c %u "$checkout") != 0 ]]; then
+      echo "warning: $checkout is not owned by root; this install is for development only" >&2
+    fi
+    write "$dest$libdir/burrowd" 0755 <<EOF
 #!/bin/bash
 # Written by scripts/install-helper.sh: runs burrowd from a development checkout.
-exec $(printf '%q' "$target") "\$@"
+exec $(printf '%q' "$checkout/bin/burrowd") "\$@"
 EOF
-  echo "installed a launcher for $target as $libdir/burrowd"
+    write "$dest$libdir/burrow" 0755 <<EOF
+#!/bin/bash
+# Written by scripts/install-helper.sh: runs the burrow CLI from a development checkout.
+exec $(printf '%q' "$checkout/bin/burrow") "\$@"
+EOF
+    cli=$checkout/bin/burrow
+    addons=()
+    echo "installed launchers for $checkout/bin/burrowd and bin/burrow into $libdir"
+  fi
+  # What an earlier install had and this one has not.
+  [[ -n $cli ]] || rm -f "$dest$libdir/burrow"
+  for old in "$dest$libdir"/*.node; do
+    [[ " ${addons[*]##*/} " == *" ${old##*/} "* ]] || rm -f "$old"
+  done
+  if [[ -n $uninstaller ]]; then
+    write "$dest$libdir/uninstall-helper.sh" 0755 <"$uninstaller"
+  fi
 fi
 
-operator=${PKEXEC_UID:-${SUDO_UID:-}}
-[[ $operator =~ ^[1-9][0-9]*$ ]] || operator=
+if [[ -n $cli ]]; then
+  if [[ -L $dest$link || ! -e $dest$link ]]; then
+    install -d -m 0755 "$dest$(dirname "$link")"
+    ln -sfn "$link_target" "$dest$link"
+    echo "linked $link to $link_target"
+  else
+    echo "warning: $link exists and is not a symlink: left alone (the CLI is $link_target)" >&2
+  fi
+elif [[ -L $dest$link && $(readlink "$dest$link") == "$link_target" ]]; then
+  rm -f "$dest$link"
+fi
 
-write "$dest$unit" 0644 <<EOF
-# Written by Burrow's scripts/install-helper.sh.
-[Unit]
-Description=Burrow mesh VPN helper (burrowd)
-Wants=network-online.target
-After=network-online.target
-
-[Service]
-ExecStart=$libdir/burrowd --socket $socket${operator:+ --operator $operator}
-Restart=on-failure
-RestartSec=2s
-RuntimeDirectory=burrow
-RuntimeDirectoryMode=0755
-StateDirectory=burrow
-StateDirectoryMode=0700
-
-[Install]
-WantedBy=multi-user.target
-EOF
+install -d -m 0755 "$dest$(dirname "$unit")"
+write "$dest$unit" 0644 <<<"$unit_text"
 echo "wrote $unit${operator:+ (operator: uid $operator)}"
+
+if [[ -z $source_dir ]]; then
+  # The hardened unit would hide a checkout under /home and keep run-built from rebuilding it.
+  install -d -m 0755 "$dest$(dirname "$dropin")"
+  write "$dest$dropin" 0644 <<EOF
+$marker
+# burrowd runs from the development checkout $checkout, which the unit would hide (ProtectHome=)
+# or keep from being rebuilt (ProtectSystem=). A packaged install has no such file.
+[Service]
+ProtectHome=read-only
+ReadWritePaths="$checkout"
+EOF
+  echo "wrote $dropin"
+elif ours "$dest$dropin"; then
+  rm -f "$dest$dropin"
+  rmdir "$dest$(dirname "$dropin")" 2>/dev/null || true
+fi
 
 if [[ ${BURROW_INSTALL_NO_SYSTEMCTL:-} == 1 ]]; then
   echo "burrowd is installed (not started: BURROW_INSTALL_NO_SYSTEMCTL=1)"
   exit 0
 fi
-[[ -z $dest ]] || fail "DESTDIR is set: not starting a service from outside /"
 systemctl daemon-reload
 # A reinstall replaced the binary: a running burrowd restarts into it.
 systemctl try-restart burrowd.service
