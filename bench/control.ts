@@ -27,6 +27,7 @@ import { parseJson } from '../src/control/schema.js';
 import { randomBytes, selectCrypto } from '../src/crypto/index.js';
 import { clampPrivateKey } from '../src/wireguard/keys.js';
 import { freePort } from '../test/support/ports.js';
+import { BURROW_SERVER } from '../test/support/programs.js';
 
 const DEVICES = Number(process.env.BENCH_DEVICES ?? 10_000);
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 2_000);
@@ -152,7 +153,7 @@ async function main(): Promise<void> {
   console.log(`seeded ${DEVICES} devices in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
   const port = await freePort();
-  const server = spawn('./bin/burrow-server', ['serve', '--db', db, '--listen', `127.0.0.1:${port}`], {
+  const server = spawn(BURROW_SERVER, ['serve', '--db', db, '--listen', `127.0.0.1:${port}`], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { cleanupAll, link, Netns } from '../test/support/netns.js';
+import { BURROWD } from '../test/support/programs.js';
 import {
   genKeyPair,
   type InterfaceSpec,
@@ -78,7 +79,7 @@ async function measure(kindA: Kind, kindB: Kind): Promise<Figures> {
     server.kill();
     const ping = (await nsA.exec('ping', ['-c', '50', '-i', '0.02', '-q', '10.9.0.2'])).stdout;
     const sum = udp.end.sum;
-    const rss = [peerA, peerB].filter((p) => p.process.spawnargs.some((x) => x.endsWith('bin/burrowd')));
+    const rss = [peerA, peerB].filter((p) => p.process.spawnargs.includes(BURROWD));
     return {
       tcpGbps: tcp.end.sum_received.bits_per_second / 1e9,
       udpPps: (sum.packets - sum.lost_packets) / sum.seconds,

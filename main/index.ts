@@ -3,7 +3,8 @@
  * wires is tested under Node; this file only type-checks here (Electron cannot run in this
  * repository's environment). Paths are the packaged layout, relative to the app's root:
  * dist/renderer/index.html (npm run build:ui), dist/main/preload.cjs (the bundled preload) and
- * assets/ (tray icons); scripts/install-helper.sh, packaged outside the asar as a resource.
+ * assets/ (tray icons); the helper and scripts/install-helper.sh, packaged outside the asar as
+ * resources.
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -42,12 +43,13 @@ function start(): void {
       installHelper: () =>
         installHelper({
           elevator: sudoPrompt,
-          // bash cannot read from inside app.asar: the packaged app ships the script as a resource.
+          // bash cannot read from inside app.asar: the packaged app ships the script, the unit and
+          // the helper (burrowd, the CLI and their addons) as resources (electron-builder.yml).
           scriptPath: app.isPackaged
-            ? join(process.resourcesPath, 'install-helper.sh')
+            ? join(process.resourcesPath, 'scripts/install-helper.sh')
             : join(root, 'scripts/install-helper.sh'),
-          // Set by the packaged app's launcher; a checkout installs a launcher for bin/burrowd.
-          helperBinary: process.env.BURROW_HELPER_BINARY,
+          // From a checkout the script installs launchers for bin/burrowd and bin/burrow instead.
+          helperBinary: app.isPackaged ? join(process.resourcesPath, 'helper/burrowd') : undefined,
         }),
     },
   });

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { MeshLab } from '../test/support/mesh-lab.js';
 import { cleanupAll, isRoot, waitFor } from '../test/support/netns.js';
+import { BURROW } from '../test/support/programs.js';
 import { REPO } from '../test/support/wg-peers.js';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -85,7 +86,7 @@ async function run(): Promise<void> {
     say(`${where} the laptop's Burrow UI is in web mode at`);
     say(`  ${url}`);
     say('(the link holds an access token). The CLI works too, for example:');
-    say(`  ip netns exec ${laptop!.ns.name} ${join(REPO, 'bin/burrow')} --socket ${laptop!.socket} status`);
+    say(`  ip netns exec ${laptop!.ns.name} ${BURROW} --socket ${laptop!.socket} status`);
     say('Ctrl-C stops the demo and removes everything it made.');
     const seconds = Number(process.env.DEMO_SECONDS ?? 0);
     await new Promise<void>((resolve) => {

@@ -2,10 +2,11 @@
  * burrow-server: the coordination server, and its admin commands. Every admin subcommand takes the
  * same --db PATH as `serve` and works while the server runs (SQLite in WAL mode; the server picks
  * up changes from the change feed).
- * Exit codes: 0 success, 1 failure, 2 usage error.
+ * Exit codes: 0 success (and --help), 1 failure, 2 usage error.
  */
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { AddonError } from '../src/packaged.js';
 import { HujsonError, PolicyError } from '../src/policy/index.js';
 import {
   apikeysCreate,
@@ -91,6 +92,10 @@ function takeDb(argv: string[]): { db: string; config: ServerConfig | null; rest
 }
 
 export function main(argv: string[], io: Io, now = Date.now()): number {
+  if (argv[0] === 'help' || argv[0] === '--help' || argv[0] === '-h') {
+    io.out(`${USAGE}\n`);
+    return 0;
+  }
   try {
     const key = argv.slice(0, 2).join(' ');
     const command = COMMANDS[key];
@@ -108,7 +113,12 @@ export function main(argv: string[], io: Io, now = Date.now()): number {
       io.err(`burrow-server: ${error.message}\n${USAGE}\n`);
       return 2;
     }
-    if (error instanceof StoreError || error instanceof PolicyError || error instanceof HujsonError) {
+    if (
+      error instanceof StoreError ||
+      error instanceof PolicyError ||
+      error instanceof HujsonError ||
+      error instanceof AddonError
+    ) {
       io.err(`burrow-server: ${error.message}\n`);
       return 1;
     }
@@ -226,10 +236,15 @@ function relay(argv: string[], io: Io): Promise<number> {
   });
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+/** The program: the command on this process's arguments and stdio, setting its exit code. */
+export async function run(): Promise<void> {
   const io: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
   const argv = process.argv.slice(2);
   if (argv[0] === 'serve') process.exitCode = await serve(argv.slice(1), io);
   else if (argv[0] === 'relay') process.exitCode = await relay(argv.slice(1), io);
   else process.exitCode = main(argv, io);
 }
+
+// Run as a script (bin/burrow-server runs dist/server/main.js). The packaged burrow-server bundles
+// this file into CommonJS, where import.meta.url is undefined, and calls run() itself.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) void run();

@@ -4,8 +4,11 @@
  *   burrowd [--state-dir DIR] [--socket PATH] [--tun NAME] [--port N] [--operator USER]
  * or a standalone WireGuard interface from a wg-quick file:
  *   burrowd --wg-config /etc/wireguard/wg0.conf [--interface wg0]
- * Exit codes: 0 after a clean shutdown, 1 on a runtime failure, 2 on bad flags or config.
+ * Exit codes: 0 after a clean shutdown (or --help), 1 on a runtime failure (a missing addon among
+ * them), 2 on bad flags or config.
  */
+import { AddonError } from '../../src/packaged.js';
+import { native } from '../native/index.js';
 import { WgConfigError } from '../wgconfig/types.js';
 import { FlagError, parseFlags, USAGE } from './flags.js';
 import { stderrLog } from './log.js';
@@ -14,6 +17,10 @@ import { runStandalone } from './standalone.js';
 import { StateError } from './state-dir.js';
 
 async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
   let flags: ReturnType<typeof parseFlags>;
   try {
     flags = parseFlags(argv);
@@ -24,6 +31,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const log = stderrLog(flags.verbose);
   try {
+    // Without the addon there is no TUN and no socket: refuse before touching anything.
+    native();
     if (flags.wgConfig === undefined) await runMesh(flags, log);
     else await runStandalone({ ...flags, wgConfig: flags.wgConfig }, log);
     return 0;
@@ -32,11 +41,18 @@ async function main(argv: string[]): Promise<number> {
       log.error(error.message);
       return 2;
     }
+    if (error instanceof AddonError) {
+      log.error(error.message);
+      return 1;
+    }
     log.error((error as Error).stack ?? String(error));
     return 1;
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
-// Handles of a torn-down interface must not keep the process alive.
-setTimeout(() => process.exit(), 1000).unref();
+// No top-level await: the packaged burrowd is this file bundled into CommonJS (scripts/build-package.ts).
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+  // Handles of a torn-down interface must not keep the process alive.
+  setTimeout(() => process.exit(), 1000).unref();
+});

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { packagedVersion } from '../../src/packaged.js';
 import { type Handlers, startLocalApi } from '../localapi/server.js';
 import type { BurrowdFlags } from './flags.js';
 import type { Log } from './log.js';
@@ -16,8 +17,13 @@ export function operatorUid(operator: string | undefined, passwd = '/etc/passwd'
   throw new Error(`--operator: no user "${operator}" in ${passwd}`);
 }
 
-/** The package's version, read from the sources (tsx) or from dist/ (built), whichever this is. */
+/**
+ * The package's version: baked into a packaged burrowd, else read from the sources (tsx) or from
+ * dist/ (built), whichever this is.
+ */
 export function packageVersion(): string {
+  const packaged = packagedVersion();
+  if (packaged !== undefined) return packaged;
   for (const up of ['../../', '../../../']) {
     try {
       return String(JSON.parse(readFileSync(new URL(`${up}package.json`, import.meta.url), 'utf8')).version);

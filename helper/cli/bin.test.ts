@@ -3,18 +3,19 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { BURROW } from '../../test/support/programs.js';
 
 const root = join(import.meta.dirname, '../..');
-const burrow = join(root, 'bin/burrow');
-const run = (...args: string[]) => promisify(execFile)(burrow, args, { timeout: 180_000 });
+const run = (...args: string[]) => promisify(execFile)(BURROW, args, { timeout: 180_000 });
 
-describe('bin/burrow', () => {
+// bin/burrow, or the packaged burrow with BURROW_PROGRAMS set (test/support/programs.ts).
+describe('the burrow program', () => {
   // The first run may build the checkout (scripts/run-built), which takes a while.
   beforeAll(async () => {
     await run('help');
   }, 180_000);
 
-  it('prints its version from a checkout, and says why burrowd had nothing to add', async () => {
+  it('prints its version, and says why burrowd had nothing to add', async () => {
     const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
     const { stdout, stderr } = await run('--socket', '/nonexistent/burrowd.sock', 'version');
     expect(stdout).toBe(`burrow ${version}\n`);

@@ -137,7 +137,12 @@ export async function main(
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+/** The program: main() on this process's arguments and stdio, setting its exit code. */
+export async function run(): Promise<void> {
   const io: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
   process.exitCode = await main(process.argv.slice(2), io);
 }
+
+// Run as a script (bin/burrow runs dist/helper/cli/main.js). The packaged burrow bundles this file
+// into CommonJS, where import.meta.url is undefined, and calls run() itself (scripts/build-package.ts).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) void run();

@@ -2,14 +2,18 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { packagedVersion } from '../../src/packaged.js';
 import { LocalApiCallError } from '../localapi/client.js';
 import { type Command, printJson } from './command.js';
 
 /**
- * The version in the checkout's package.json, found by walking up: this file runs both from
- * helper/cli (tests, tsx) and from dist/helper/cli (built), at different depths.
+ * The version baked into a packaged burrow, else the one in the checkout's package.json, found by
+ * walking up: this file runs both from helper/cli (tests, tsx) and from dist/helper/cli (built), at
+ * different depths.
  */
 function cliVersion(): string {
+  const packaged = packagedVersion();
+  if (packaged !== undefined) return packaged;
   for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
     const file = join(dir, 'package.json');
     if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { nodeCrypto, selectCrypto, selfTest } from '../../src/crypto/index.js';
 import type { Aead, CryptoProvider } from '../../src/crypto/types.js';
-import { addonPath, type NativeHandle } from '../native/index.js';
+import { requireAddon } from '../../src/packaged.js';
+import { addonPath, missingAddon, type NativeHandle } from '../native/index.js';
 
 /** The burrow_crypto addon (helper/crypto/native/aead.c). */
 interface CryptoAddon {
@@ -29,9 +29,8 @@ let loaded: CryptoAddon | undefined;
 function cryptoAddon(): CryptoAddon {
   if (loaded) return loaded;
   const path = addonPath('burrow_crypto');
-  if (!existsSync(path))
-    throw new Error(`burrow_crypto is not built (${path} is missing): run "npm run install"`);
-  loaded = createRequire(import.meta.url)(path) as CryptoAddon;
+  if (!existsSync(path)) throw missingAddon('burrow_crypto', path);
+  loaded = requireAddon(path) as CryptoAddon;
   return loaded;
 }
 

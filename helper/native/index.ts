@@ -4,8 +4,9 @@
  * helper/tun/linux-tun.ts and helper/bind/linux-bind.ts wrap it; nothing else should call it.
  */
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AddonError, packagedDir, requireAddon } from '../../src/packaged.js';
 
 /** Must equal BN_ABI_VERSION in common.h: a stale build/ is refused rather than misread. */
 const ABI_VERSION = 4;
@@ -82,9 +83,11 @@ export interface NativeAddon {
 
 /**
  * Where the addon file is: the one place that knows. From a checkout it is build/Release under the
- * repository root; a packaged burrowd will keep it beside its binary and resolve it here.
+ * repository root; a packaged burrowd keeps it beside its executable (src/packaged.ts).
  */
 export function addonPath(name = 'burrow_native'): string {
+  const packaged = packagedDir();
+  if (packaged !== undefined) return join(packaged, `${name}.node`);
   // This file runs from helper/native (through tsx) or from dist/helper/native (built).
   for (const up of ['../../', '../../../']) {
     const path = fileURLToPath(new URL(`${up}build/Release/${name}.node`, import.meta.url));
@@ -93,24 +96,46 @@ export function addonPath(name = 'burrow_native'): string {
   return fileURLToPath(new URL(`../../build/Release/${name}.node`, import.meta.url));
 }
 
+/** What to do about a missing or stale addon: rebuild it in a checkout, reinstall a package. */
+export function addonRemedy(): string {
+  return packagedDir() === undefined
+    ? 'run "npm ci" or "npm run install" (node-gyp rebuild)'
+    : 'it ships beside the executable: reinstall Burrow';
+}
+
+/** The error for an addon file that is not there. */
+export function missingAddon(name: string, path: string): AddonError {
+  return new AddonError(
+    packagedDir() === undefined
+      ? `${name} is not built (${path} is missing): ${addonRemedy()}`
+      : `${name} is missing (no ${path}): ${addonRemedy()}`,
+  );
+}
+
 let loaded: NativeAddon | undefined;
 
-/** The addon, loaded on first use (so that importing the wrappers never fails by itself). */
+/**
+ * The addon, loaded on first use (so that importing the wrappers never fails by itself). Throws an
+ * AddonError when it is missing, does not load or is stale.
+ */
 export function native(): NativeAddon {
   if (loaded) return loaded;
   if (process.platform !== 'linux') {
-    throw new Error(`burrow_native is Linux only (this is ${process.platform})`);
+    throw new AddonError(`burrow_native is Linux only (this is ${process.platform})`);
   }
   const path = addonPath();
-  if (!existsSync(path)) {
-    throw new Error(
-      `burrow_native is not built (${path} is missing): run "npm ci" or "npm run install" (node-gyp rebuild)`,
+  if (!existsSync(path)) throw missingAddon('burrow_native', path);
+  let addon: NativeAddon;
+  try {
+    addon = requireAddon(path) as NativeAddon;
+  } catch (error) {
+    throw new AddonError(
+      `burrow_native at ${path} does not load (${(error as Error).message}): ${addonRemedy()}`,
     );
   }
-  const addon = createRequire(import.meta.url)(path) as NativeAddon;
   if (addon.abiVersion !== ABI_VERSION) {
-    throw new Error(
-      `burrow_native at ${path} is stale (ABI ${addon.abiVersion}, expected ${ABI_VERSION}): run "npm run install" (node-gyp rebuild)`,
+    throw new AddonError(
+      `burrow_native at ${path} is stale (ABI ${addon.abiVersion}, expected ${ABI_VERSION}): ${addonRemedy()}`,
     );
   }
   loaded = addon;

@@ -1,5 +1,5 @@
 /**
- * burrow-server as a real process (./bin/burrow-server) with devices streaming their maps through
+ * burrow-server as a real process (bin/burrow-server, or the packaged one: support/programs.ts) with devices streaming their maps through
  * ControlClient over real sockets, and changes made by other processes: the admin CLI, and another
  * writer of the same SQLite file. Covers a kill -9 while streaming, and sharing between networks.
  */
@@ -18,10 +18,10 @@ import { canonicalNetmap } from '../../src/control/netmap-state.js';
 import { randomBytes, selectCrypto } from '../../src/crypto/index.js';
 import { clampPrivateKey, encodeKey } from '../../src/wireguard/keys.js';
 import { freePort } from '../support/ports.js';
-import { REPO } from '../support/wg-peers.js';
+import { BURROW_SERVER } from '../support/programs.js';
 
 const crypto = selectCrypto();
-const SERVER = join(REPO, 'bin/burrow-server');
+const SERVER = BURROW_SERVER;
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

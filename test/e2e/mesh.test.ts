@@ -1,6 +1,7 @@
 /**
  * The journey of a packet, end to end, between real processes: burrow-server, one burrowd per
- * device (each in its own namespace, on a shared LAN), driven through the burrow CLI.
+ * device (each in its own namespace, on a shared LAN), driven through the burrow CLI. The programs
+ * are the checkout's or, with BURROW_PROGRAMS set, the packaged ones (support/programs.ts).
  *
  * Cast: alice and bob share the network "team"; yves has a network of his own.
  *   A (alice), B (bob, with the sloth webcam on port 80), C (bob; becomes an exit node), D (yves).
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INTERNET_IP, type LabDevice, MeshLab } from '../support/mesh-lab.js';
 import { cleanupAll, isRoot, waitFor } from '../support/netns.js';
-import { REPO } from '../support/wg-peers.js';
+import { BURROW } from '../support/programs.js';
 
 const T = 120_000;
 
@@ -305,7 +306,7 @@ describe.skipIf(!isRoot())('mesh, end to end', () => {
             '--regid',
             '65534',
             '--clear-groups',
-            join(REPO, 'bin/burrow'),
+            BURROW,
             '--socket',
             A.socket,
             ...args,
@@ -351,7 +352,7 @@ describe.skipIf(!isRoot())('mesh, end to end', () => {
       writeFileSync(pw, 'sloths are fast\n');
       await lab.admin('users', 'create', 'lena', '--network', 'team', '--password-file', pw);
       const F = await lab.device('f');
-      const up = F.ns.spawn(join(REPO, 'bin/burrow'), [
+      const up = F.ns.spawn(BURROW, [
         '--socket',
         F.socket,
         'up',

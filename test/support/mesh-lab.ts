@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { configureNat, type NatKind, setUdpBlocked } from './nat-router.js';
 import { link, Netns, run, uniqueName, waitFor } from './netns.js';
-import { REPO } from './wg-peers.js';
+import { BURROW, BURROW_SERVER, BURROWD } from './programs.js';
 
 const exec = promisify(execFile);
 export const INTERNET_IP = '198.51.100.2';
@@ -134,7 +134,7 @@ export class MeshLab {
     const config = join(this.dir, 'server.hujson');
     if (options.relayLimits)
       writeFileSync(config, JSON.stringify({ db: this.db, relayLimits: options.relayLimits }));
-    const proc = this.serverNs.spawn(join(REPO, 'bin/burrow-server'), [
+    const proc = this.serverNs.spawn(BURROW_SERVER, [
       'serve',
       ...(options.relayLimits ? ['--config', config] : ['--db', this.db]),
       '--listen',
@@ -167,7 +167,7 @@ export class MeshLab {
 
   /** `burrow-server ARGS... --db DB`, its stdout trimmed. */
   async admin(...args: string[]): Promise<string> {
-    const { stdout } = await exec(join(REPO, 'bin/burrow-server'), [...args, '--db', this.db]);
+    const { stdout } = await exec(BURROW_SERVER, [...args, '--db', this.db]);
     return stdout.trim();
   }
 
@@ -223,7 +223,7 @@ export class MeshLab {
     let log = '';
     const burrow = async (...args: string[]) => {
       try {
-        const { stdout, stderr } = await ns.exec(join(REPO, 'bin/burrow'), ['--socket', socket, ...args], {
+        const { stdout, stderr } = await ns.exec(BURROW, ['--socket', socket, ...args], {
           timeout: 60_000,
         });
         return { code: 0, stdout, stderr };
@@ -233,7 +233,7 @@ export class MeshLab {
     };
     const start = async () => {
       const args = ['--state-dir', stateDir, '--socket', socket, '--tun', 'burrow0'];
-      const proc = ns.spawn(join(REPO, 'bin/burrowd'), args);
+      const proc = ns.spawn(BURROWD, args);
       proc.stdout?.on('data', (d) => (log += d));
       proc.stderr?.on('data', (d) => (log += d));
       await waitFor(

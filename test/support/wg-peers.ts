@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Netns, run, uniqueName, waitFor } from './netns.js';
+import { BURROWD } from './programs.js';
 
 export const REPO = resolve(import.meta.dirname, '../..');
 
@@ -107,7 +108,7 @@ export async function startWireguardGo(ns: Netns, spec: InterfaceSpec): Promise<
   return peer;
 }
 
-/** Starts `bin/burrowd --wg-config` in `ns`; resolves once its interface is up and `wg` can talk to it. */
+/** Starts `burrowd --wg-config` (support/programs.ts) in `ns`; resolves once its interface is up and `wg` can talk to it. */
 export async function startBurrowd(
   ns: Netns,
   spec: InterfaceSpec,
@@ -117,7 +118,7 @@ export async function startBurrowd(
   const dir = mkdtempSync(join(tmpdir(), 'burrowd-test-'));
   const file = join(dir, `${iface}.conf`);
   writeFileSync(file, wgQuickConfig(spec), { mode: 0o600 });
-  const child = ns.spawn(join(REPO, 'bin/burrowd'), ['--wg-config', file], {
+  const child = ns.spawn(BURROWD, ['--wg-config', file], {
     env: { ...process.env, ...options.env },
   });
   const peer = track(ns, iface, child, () => rmSync(dir, { recursive: true, force: true }));

@@ -1,11 +1,30 @@
-import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
+import { AddonError, packagedDir, requireAddon } from '../../../src/packaged.js';
 import { StoreError } from '../errors.js';
 
 /** SQLite values better-sqlite3 binds; booleans are not among them (pass 0/1). */
 export type SqlValue = string | number | bigint | null;
 type Params = SqlValue[] | [Record<string, SqlValue>];
+
+let packagedSqlite: object | undefined;
+
+/**
+ * better-sqlite3's addon for a packaged burrow-server: better_sqlite3.node beside the executable,
+ * loaded here because the bundled better-sqlite3 cannot find it (src/packaged.ts). From a checkout,
+ * undefined: better-sqlite3 finds its own build.
+ */
+function sqliteAddon(): object | undefined {
+  const dir = packagedDir();
+  if (dir === undefined) return undefined;
+  if (packagedSqlite) return packagedSqlite;
+  const file = join(dir, 'better_sqlite3.node');
+  if (!existsSync(file))
+    throw new AddonError(`better-sqlite3's addon is missing (no ${file}): it ships beside the executable`);
+  packagedSqlite = requireAddon(file) as object;
+  return packagedSqlite;
+}
 
 /**
  * Opens (creating if needed) the database file, readable by its owner only: it holds password and
@@ -16,7 +35,12 @@ export function openDatabase(path: string): Database.Database {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   closeSync(openSync(path, 'a', 0o600));
   chmodSync(path, 0o600);
-  const db = new Database(path);
+  const nativeBinding = sqliteAddon();
+  // better-sqlite3 takes the loaded addon as nativeBinding too; its types know only a path.
+  const db = new Database(
+    path,
+    nativeBinding === undefined ? {} : { nativeBinding: nativeBinding as unknown as string },
+  );
   // WAL: readers do not block the writer. synchronous=NORMAL is WAL's recommended pairing: a commit
   // survives a process crash and the file never corrupts; a power cut may lose the last commits,
   // which devices recover from by re-registering and the change feed by answering "full map".
