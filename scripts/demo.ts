@@ -90,9 +90,21 @@ async function run(): Promise<void> {
     say('Ctrl-C stops the demo and removes everything it made.');
     const seconds = Number(process.env.DEMO_SECONDS ?? 0);
     await new Promise<void>((resolve) => {
-      process.once('SIGINT', () => resolve());
-      process.once('SIGTERM', () => resolve());
-      if (seconds > 0) setTimeout(resolve, seconds * 1000);
+      // Handlers stay installed through the clean-up: Ctrl-C reaches this process twice (from the
+      // terminal and relayed by npm/tsx), and a signal without a handler would end it half-way,
+      // leaving namespaces behind.
+      let stopping = false;
+      const stop = () => {
+        if (stopping) {
+          say('still cleaning up, one moment...');
+          return;
+        }
+        stopping = true;
+        resolve();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      if (seconds > 0) setTimeout(stop, seconds * 1000);
     });
   } finally {
     say('stopping: removing namespaces, processes and files...');
