@@ -62,6 +62,9 @@ export class MeshNode {
   private readonly subscribers = new Set<(e: Event) => void>();
   /** Tunnel changes run one at a time, in order. */
   private queue: Promise<void> = Promise.resolve();
+  /** Peers' paths as last told to subscribers (see notePathChanges). */
+  private lastPaths = '';
+  private readonly pathTimer: ReturnType<typeof setInterval>;
 
   constructor(private readonly options: MeshOptions) {
     this.state = new StateDir(options.stateDir);
@@ -70,6 +73,8 @@ export class MeshNode {
     this.netmap = this.state.netmap()?.map ?? null;
     this.nat = new ExitNodeNat(options.tun);
     this.pinger = new Pinger((p) => this.tunnel?.inject(p), monotonic);
+    this.pathTimer = setInterval(() => this.notePathChanges(), 1000);
+    this.pathTimer.unref();
   }
 
   /** Comes back as the user left it: up if they wanted it up. */
@@ -79,6 +84,7 @@ export class MeshNode {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.pathTimer);
     await this.stopControl();
     await this.serial(() => this.closeTunnel());
   }
@@ -349,6 +355,22 @@ export class MeshNode {
     this.backend = state;
     this.authUrl = authUrl;
     this.emit({ type: 'state', backendState: state, authUrl });
+  }
+
+  /**
+   * Paths change without a netmap change (a handshake completes, a path turns direct or falls back
+   * to the relay): subscribers hear of it within a second, so the app never shows a stale path.
+   * Byte counters and latencies are left out of the comparison: they change all the time.
+   */
+  private notePathChanges(): void {
+    if (this.subscribers.size === 0) return;
+    const status = this.status();
+    const paths = JSON.stringify(
+      status.peers.map((p) => [p.id, p.path, p.endpoint, p.relay, p.lastHandshake]),
+    );
+    if (paths === this.lastPaths) return;
+    this.lastPaths = paths;
+    this.emit({ type: 'netmap', status });
   }
 
   private emit(event: Event): void {

@@ -86,10 +86,18 @@ describe.skipIf(!isRoot() || !existsSync(CHROMIUM))('the UI, end to end', () => 
   }, 60_000);
 
   it(
-    "copies a peer's address to the clipboard",
+    'shows how a peer is reached once there is traffic, and copies its address to the clipboard',
     async () => {
       await page.getByTestId('tab-devices').click();
       await page.getByTestId('peer-b').waitFor();
+      // Traffic to B: the list then shows how B is reached, without a reload.
+      await A.ns.exec('ping', ['-c', '2', '-i', '0.3', '-W', '2', await ip(B)]);
+      const path = page.getByTestId('peer-b').getByTestId('peer-path');
+      await waitFor(
+        'the path to B on screen',
+        async () => /^Direct 10\.99\.0\.\d+:\d+/.test((await path.textContent()) ?? ''),
+        10_000,
+      );
       await shot('devices');
       await page.getByTestId('copy-b').click();
       // A string: this file is compiled without the DOM's types; it runs in the page.
