@@ -183,9 +183,8 @@ export class PathConn implements UdpBind {
         const route = e.path.route(now, out);
         for (const a of out) actions.push([e, a]);
         const region = e.peer.homeRelay;
-        const relayed = route.relay && this.relays.send(region, e.nodeKey, d.data);
-        const direct = route.udp ?? (relayed ? null : e.path.guess());
-        if (direct !== null) udp.push({ data: d.data, host: direct.host, port: direct.port });
+        if (route.relay) this.relays.send(region, e.nodeKey, d.data);
+        if (route.udp !== null) udp.push({ data: d.data, host: route.udp.host, port: route.udp.port });
       } else if (d.host.startsWith(RELAYED)) {
         this.relays.send(null, decodeKey(d.host.slice(RELAYED.length)), d.data);
       } else udp.push(d);

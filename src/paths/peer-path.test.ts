@@ -42,7 +42,9 @@ describe('PeerPath', () => {
   it('sends the first packets through the relay while it pings every candidate and calls the peer', () => {
     const p = path();
     const out: PathAction[] = [];
-    expect(p.route(0, out)).toEqual({ udp: null, relay: true });
+    // Through the relay, and to the likeliest address (the first IPv4 one the peer reported).
+    expect(p.route(0, out)).toEqual({ udp: LAN, relay: true });
+    expect(path([]).route(0, [])).toEqual({ udp: null, relay: true });
     expect(pings(out)).toEqual(['192.168.1.7:41641', '203.0.113.7:41641', 'relay']);
     expect(out.filter((a) => a.kind === 'call-me-maybe')).toHaveLength(1);
     // More packets do not ping again until the discovery interval has passed.

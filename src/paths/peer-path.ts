@@ -8,7 +8,7 @@ import type { Endpoint } from '../wireguard/actions.js';
  * A direct address is trusted for TRUST_MS after its last pong. While traffic flows, the chosen
  * address is pinged every HEARTBEAT_MS, so a path that stops answering loses its trust within
  * TRUST_MS and packets go back to the relay; untrusted, packets go through the relay (which always
- * works) and, if there is a last known direct address, there too, so nothing waits for probing.
+ * works) and to the likeliest direct address too, so nothing waits for probing.
  */
 
 export const TRUST_MS = 6500;
@@ -115,10 +115,12 @@ export class PeerPath {
     const trusted = this.best !== null && now < this.trustUntil;
     if (!trusted && now - this.lastDiscovery >= DISCOVERY_INTERVAL_MS) this.discover(now, out);
     if (trusted) return { udp: this.best!.endpoint, relay: false };
-    return { udp: this.best?.endpoint ?? null, relay: true };
+    // Also straight to the likeliest address: on a LAN it arrives even while the relay cannot
+    // deliver (the peer's relay connection is still coming back), and elsewhere it costs a datagram.
+    return { udp: this.guess(), relay: true };
   }
 
-  /** A reported address to try when the relay cannot be used at all. */
+  /** The address to try while none is trusted: the last one that answered, else a reported one. */
   guess(): Endpoint | null {
     if (this.best) return this.best.endpoint;
     let first: Endpoint | null = null;
