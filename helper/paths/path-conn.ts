@@ -158,10 +158,6 @@ export class PathConn implements UdpBind {
     return { ...s, relay: s.path === 'relay' ? (region?.name ?? null) : null, lastReceived: e.lastReceived };
   }
 
-  timeToDirect(nodeKey: string): number | null {
-    return this.byNodeKey.get(nodeKey)?.path.timeToDirect ?? null;
-  }
-
   /** Our endpoints for the control server. */
   endpoints(): string[] {
     return this.endpointFinder.endpoints();

@@ -112,7 +112,7 @@ export class PeerPath {
   route(now: number, out: PathAction[]): Route {
     this.lastActive = now;
     if (this.firstSend === null) this.firstSend = now;
-    const trusted = this.best !== null && now < this.trustUntil;
+    const trusted = this.isDirect(now);
     if (!trusted && now - this.lastDiscovery >= DISCOVERY_INTERVAL_MS) this.discover(now, out);
     if (trusted) return { udp: this.best!.endpoint, relay: false };
     // Also straight to the likeliest address: on a LAN it arrives even while the relay cannot
@@ -158,8 +158,7 @@ export class PeerPath {
     this.lastActive = now;
     const c = this.learn(from);
     if (c === null) return;
-    const trusted = this.best !== null && now < this.trustUntil;
-    if (!trusted && now - c.lastPing >= HEARTBEAT_MS / 4) this.ping(c.endpoint, now, out);
+    if (!this.isDirect(now) && now - c.lastPing >= HEARTBEAT_MS / 4) this.ping(c.endpoint, now, out);
   }
 
   /** The peer asks to be pinged at these addresses (it is pinging ours at the same moment). */
@@ -187,8 +186,12 @@ export class PeerPath {
     c.lastPong = now;
     c.latencyMs = rtt;
     const best = this.best;
-    const bestTrusted = best !== null && now < this.trustUntil;
-    if (best === null || best === c || !bestTrusted || rtt < (best.latencyMs ?? Infinity) * SWITCH_RATIO) {
+    if (
+      best === null ||
+      best === c ||
+      !this.isDirect(now) ||
+      rtt < (best.latencyMs ?? Infinity) * SWITCH_RATIO
+    ) {
       this.best = c;
     }
     if (this.best === c) {
@@ -199,8 +202,8 @@ export class PeerPath {
   }
 
   status(now: number, relayAvailable: boolean): PathStatus {
-    if (this.best !== null && now < this.trustUntil) {
-      return { path: 'direct', endpoint: this.best.endpoint, latencyMs: this.best.latencyMs };
+    if (this.isDirect(now)) {
+      return { path: 'direct', endpoint: this.best!.endpoint, latencyMs: this.best!.latencyMs };
     }
     return relayAvailable
       ? { path: 'relay', endpoint: null, latencyMs: this.relayLatency }
