@@ -10,10 +10,11 @@ describe('login sessions', () => {
   it('wait for a sign-in, then register the device in the same transaction', () => {
     const ana = t.store.createUser({ name: 'ana' }, T0);
     const id = identity('Ana Laptop');
-    const session = t.store.createLoginSession(id, T0);
+    const session = t.store.createLoginSession({ ...id, requestedFrom: '203.0.113.9' }, T0);
     expect(session).toEqual({
       id: session.id,
       ...id,
+      requestedFrom: '203.0.113.9',
       createdAt: T0,
       expiresAt: T0 + DEFAULTS.loginSessionLifetimeMs,
       userId: null,
@@ -66,6 +67,15 @@ describe('login sessions', () => {
     expect(t.store.getLoginSession(live.id).id).toBe(live.id);
     expect(() => t.store.expireLoginSession('nope', T0)).toThrow(code('not-found'));
     expect(() => t.store.createLoginSession({ ...identity(), nodeKey: 'x' }, T0)).toThrow(code('invalid'));
+  });
+
+  it('are found completed in one query, whatever their number', () => {
+    const ana = t.store.createUser({ name: 'ana' }, T0);
+    const waiting = Array.from({ length: 500 }, () => t.store.createLoginSession(identity(), T0).id);
+    expect(t.store.completedLoginSessions(waiting).size).toBe(0);
+    const device = t.store.completeLoginSession(waiting[321]!, ana.id, T0 + 1).device;
+    expect([...t.store.completedLoginSessions([...waiting, 'unknown'])]).toEqual([[waiting[321], device.id]]);
+    expect(t.store.completedLoginSessions([]).size).toBe(0);
   });
 
   it('a failed registration leaves the session open', () => {

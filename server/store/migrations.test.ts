@@ -57,18 +57,21 @@ describe('migrations', () => {
     db.close();
   });
 
-  it('upgrade a version 1 database in place: its devices read as having no home relay', () => {
+  it('upgrade a version 1 database in place: no home relay, login sessions from an unknown address', () => {
     const store = openSqliteStore({ path, now: T0 });
     const ana = store.createUser({ name: 'ana' }, T0);
     const d = store.registerDevice({ ...identity('pc'), userId: ana.id }, T0);
+    const login = store.createLoginSession({ ...identity('laptop'), requestedFrom: '192.0.2.1' }, T0);
     store.close();
     // Back to what a burrow-server of schema version 1 left.
     const db = new Database(path);
-    db.exec('ALTER TABLE devices DROP COLUMN home_relay; DELETE FROM schema_version WHERE version > 1');
+    db.exec(`ALTER TABLE devices DROP COLUMN home_relay; ALTER TABLE login_sessions DROP COLUMN requested_from;
+      DELETE FROM schema_version WHERE version > 1`);
     db.close();
 
     const upgraded = openSqliteStore({ path, now: T0 + 1 });
     expect(upgraded.getDevice(d.id)).toEqual({ ...d, homeRelay: null });
+    expect(upgraded.getLoginSession(login.id)).toEqual({ ...login, requestedFrom: '' });
     expect(upgraded.setDeviceStatus(d.id, { homeRelay: 7 }, T0 + 1).homeRelay).toBe(7);
     upgraded.close();
   });

@@ -163,6 +163,15 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE devices ADD COLUMN home_relay INTEGER CHECK (home_relay BETWEEN 1 AND 65535);
     `,
   },
+  {
+    version: 3,
+    name: 'login session origin',
+    // Where the request for a login link came from, shown on the sign-in page so that whoever
+    // opens a link someone else sent them can see it was not their own `burrow up`.
+    sql: `
+      ALTER TABLE login_sessions ADD COLUMN requested_from TEXT NOT NULL DEFAULT '';
+    `,
+  },
 ];
 
 /** Brings the database up to the last of `migrations`; returns the version it is at. */

@@ -199,6 +199,9 @@ export class SqliteStore implements Store {
   getLoginSession(id: string) {
     return logins.get(this.sql, id);
   }
+  completedLoginSessions(ids: readonly string[]) {
+    return logins.completed(this.sql, ids);
+  }
   completeLoginSession(id: string, userId: string, now: number) {
     return logins.complete(this.sql, this.pool, id, userId, now);
   }

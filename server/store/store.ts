@@ -122,6 +122,8 @@ export interface Store {
   createLoginSession(input: NewLoginSession, now: number): LoginSession;
   /** Returned even when expired or completed: the waiting device polls it for the outcome. */
   getLoginSession(id: string): LoginSession;
+  /** Of these sessions, the completed ones with the device each registered, in one query. */
+  completedLoginSessions(ids: readonly string[]): Map<string, string>;
   /** Registers (or re-authenticates) the waiting device for `userId`. login-expired, login-completed. */
   completeLoginSession(id: string, userId: string, now: number): { session: LoginSession; device: Device };
   /** Ends a session early (the user cancelled). */
@@ -203,6 +205,8 @@ export interface NewInvite {
 export type InviteRef = { code: string } | { id: string };
 
 export interface NewLoginSession extends DeviceIdentity {
+  /** The address the request came from, shown on the sign-in page. */
+  requestedFrom?: string;
   /** Default DEFAULTS.loginSessionLifetimeMs from now. */
   expiresAt?: number;
 }

@@ -13,8 +13,11 @@ export const DEFAULTS = {
   deviceKeyLifetimeMs: 180 * DAY,
   authKeyLifetimeMs: 90 * DAY,
   inviteLifetimeMs: 30 * DAY,
-  /** How long a login URL stays usable: long enough to sign in, short enough not to linger. */
-  loginSessionLifetimeMs: 15 * 60_000,
+  /**
+   * How long a login URL stays usable: long enough to sign in, short enough that a link sent to
+   * someone else (phishing) goes stale before it is likely to be opened.
+   */
+  loginSessionLifetimeMs: 10 * 60_000,
 } as const;
 
 /** A tailnet-like namespace: its users' devices see each other, subject to its policy. */
@@ -140,6 +143,8 @@ export interface LoginSession {
   nodeKey: string;
   discoKey: string;
   hostname: string;
+  /** The network address the request came from ('' when unknown). */
+  requestedFrom: string;
   createdAt: number;
   expiresAt: number;
   /** Set when a user signed in and the session completed. */

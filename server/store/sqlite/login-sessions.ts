@@ -13,6 +13,7 @@ interface Row {
   node_key: string;
   disco_key: string;
   hostname: string;
+  requested_from: string;
   created_at: number;
   expires_at: number;
   user_id: string | null;
@@ -25,6 +26,7 @@ const toSession = (r: Row): LoginSession => ({
   nodeKey: r.node_key,
   discoKey: r.disco_key,
   hostname: r.hostname,
+  requestedFrom: r.requested_from,
   createdAt: r.created_at,
   expiresAt: r.expires_at,
   userId: r.user_id,
@@ -43,14 +45,16 @@ export function create(sql: Sql, input: NewLoginSession, now: number): LoginSess
       node_key: input.nodeKey,
       disco_key: input.discoKey,
       hostname: input.hostname,
+      requested_from: (input.requestedFrom ?? '').slice(0, 64),
       created_at: now,
       expires_at: input.expiresAt ?? now + DEFAULTS.loginSessionLifetimeMs,
       user_id: null,
       completed_device_id: null,
     };
     sql.run(
-      `INSERT INTO login_sessions (id, machine_key, node_key, disco_key, hostname, created_at, expires_at)
-       VALUES (@id, @machine_key, @node_key, @disco_key, @hostname, @created_at, @expires_at)`,
+      `INSERT INTO login_sessions
+         (id, machine_key, node_key, disco_key, hostname, requested_from, created_at, expires_at)
+       VALUES (@id, @machine_key, @node_key, @disco_key, @hostname, @requested_from, @created_at, @expires_at)`,
       { ...row },
     );
     return toSession(row);
@@ -59,6 +63,17 @@ export function create(sql: Sql, input: NewLoginSession, now: number): LoginSess
 
 export function get(sql: Sql, id: string): LoginSession {
   return toSession(row(sql, id));
+}
+
+export function completed(sql: Sql, ids: readonly string[]): Map<string, string> {
+  if (ids.length === 0) return new Map();
+  // One statement for any number of sessions: the ids travel as one JSON array parameter.
+  const rows = sql.all<{ id: string; completed_device_id: string }>(
+    `SELECT id, completed_device_id FROM login_sessions
+     WHERE id IN (SELECT value FROM json_each(?)) AND completed_device_id IS NOT NULL`,
+    JSON.stringify(ids),
+  );
+  return new Map(rows.map((r) => [r.id, r.completed_device_id]));
 }
 
 /** The sign-in and the device it registers commit together: no signed-in session without its device. */
