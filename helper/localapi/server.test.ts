@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Event, Prefs, Status } from '../../src/localapi/api.js';
 import { DEFAULT_PREFS } from '../../src/localapi/defaults.js';
+import { endlessUpload } from '../../test/support/endless-upload.js';
 import { isRoot } from '../../test/support/netns.js';
 import { LocalApiCallError, LocalApiClient } from './client.js';
 import { type Handlers, LocalApiError, startLocalApi } from './server.js';
@@ -181,6 +182,15 @@ describe('LocalAPI', () => {
       expect((await client.call('getPrefs', {})).shieldsUp).toBe(false); // nothing half-applied
     },
   );
+
+  it('answers an endless chunked body with 413, stops reading it and closes the connection', async () => {
+    const { socketPath, client } = await serve();
+    const res = await endlessUpload(socketPath, 'PATCH', '/localapi/v1/prefs');
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.body).error).toMatch(/request body over 65536 bytes/);
+    expect(res.sent).toBeLessThan(16 * 1024 * 1024); // it hung up, rather than swallow the upload
+    expect((await client.call('getPrefs', {})).shieldsUp).toBe(false);
+  });
 
   it("passes a handler's refusal on with its status", async () => {
     const { client } = await serve();

@@ -62,26 +62,43 @@ function callerOf(socket: Socket, operatorUid: number | null): Caller {
   return { pid, uid, gid, mayChange: uid === 0 || (operatorUid !== null && uid === operatorUid) };
 }
 
-function reply(res: ServerResponse, status: number, body: unknown): void {
+/**
+ * Answers with a JSON body. An answer sent before the request's body was read in full (refused
+ * unread, or over MAX_BODY) says `connection: close`, and Node closes the connection once it is
+ * sent: the rest of the body is never read, so a client cannot make burrowd swallow an endless
+ * upload (with keep-alive, Node would read on to find where the next request starts).
+ */
+function reply(req: IncomingMessage, res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  const early = !req.complete;
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...(early ? { connection: 'close' } : {}),
+  });
   res.end(text);
 }
 
-/** The request body, at most MAX_BODY bytes (a larger one is refused before it is all read). */
+/**
+ * The request body, at most MAX_BODY bytes. A larger one is refused as soon as that is known: from
+ * its content-length, before any of it is read, or (chunked) once MAX_BODY bytes have come; reading
+ * stops there, and `reply` closes the connection after the 413.
+ */
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
+    const tooLarge = () => new LocalApiError(413, `request body over ${MAX_BODY} bytes`);
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > MAX_BODY) return reject(new LocalApiError(413, `request body over ${MAX_BODY} bytes`));
+    if (declared > MAX_BODY) return reject(tooLarge());
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_BODY) {
-        reject(new LocalApiError(413, `request body over ${MAX_BODY} bytes`));
-        req.destroy();
-      } else chunks.push(chunk);
-    });
+      if (size <= MAX_BODY) return void chunks.push(chunk);
+      req.off('data', onData);
+      req.pause();
+      reject(tooLarge());
+    };
+    req.on('data', onData);
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', reject);
   });
@@ -133,7 +150,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApiS
     if (name === 'events') return stream(res);
     const handler = options.handlers[name as Unary] as (b: unknown, c: Caller) => unknown;
     const result = await handler(body, caller);
-    reply(res, 200, op.response.parse(result, 'response'));
+    reply(req, res, 200, op.response.parse(result, 'response'));
   };
 
   const stream = (res: ServerResponse) => {
@@ -146,9 +163,9 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApiS
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error) => {
-      if (error instanceof LocalApiError) return reply(res, error.status, { error: error.message });
+      if (error instanceof LocalApiError) return reply(req, res, error.status, { error: error.message });
       options.log?.(`localapi: ${(error as Error).stack}`);
-      reply(res, 500, { error: `internal error: ${(error as Error).message}` });
+      reply(req, res, 500, { error: `internal error: ${(error as Error).message}` });
     });
   });
   server.on('connection', (socket: Socket) => {
