@@ -105,6 +105,13 @@ describe.skipIf(!existsSync(CHROMIUM))('the built UI in Chromium (web mode)', ()
     expect(await page.getByTestId('backend-state').textContent()).toBe('Needs sign-in');
   });
 
+  it('needing a login without the page (not root or the operator), says who can sign in', async () => {
+    broker.send(JSON.stringify({ type: 'state', backendState: 'needs-login', authUrl: null }));
+    await page.getByTestId('login-who').waitFor();
+    expect(await page.getByTestId('login-who').textContent()).toMatch(/root.*operator/);
+    expect(await page.getByTestId('open-login').count()).toBe(0);
+  });
+
   it('ran without script errors or CSP violations', () => {
     expect(pageErrors).toEqual([]);
   });

@@ -3,6 +3,7 @@ import { packagedVersion } from '../../src/packaged.js';
 import { type Handlers, startLocalApi } from '../localapi/server.js';
 import type { BurrowdFlags } from './flags.js';
 import type { Log } from './log.js';
+import { eventFor, statusFor } from './login-url.js';
 import { MeshNode } from './mesh.js';
 import { shareHandlers } from './mesh-shares.js';
 
@@ -45,7 +46,7 @@ export async function runMesh(flags: BurrowdFlags, log: Log): Promise<void> {
     log,
   });
   const handlers: Handlers = {
-    status: () => node.status(),
+    status: (_, caller) => statusFor(caller, node.status()),
     peers: () => node.status().peers,
     getPrefs: () => node.getPrefs(),
     setPrefs: (patch) => node.setPrefs(patch),
@@ -67,7 +68,7 @@ export async function runMesh(flags: BurrowdFlags, log: Log): Promise<void> {
     socketPath: flags.socket,
     operatorUid: operatorUid(flags.operator),
     handlers,
-    subscribe: (send) => node.subscribe(send),
+    subscribe: (send, caller) => node.subscribe((event) => send(eventFor(caller, event))),
     log: (m) => log.error(m),
   });
   try {

@@ -76,6 +76,14 @@ describe('burrow against a LocalAPI', () => {
     expect((await fake.run('status')).out).toBe(`Logged out.\nLog in at: ${authUrl}\n`);
   });
 
+  it('status says who may log in when burrowd withholds the login URL', async () => {
+    const fake = await startFakeBurrowd();
+    fake.handlers.status = () => ({ ...STATUS, backendState: 'needs-login', self: null, health: [] });
+    expect((await fake.run('status')).out).toBe(
+      "Logged out.\nLog in with `burrow up`, as root or burrowd's operator (only they see the login URL).\n",
+    );
+  });
+
   it("ip prints this device's addresses or a peer's, of one family with -4/-6", async () => {
     const fake = await startFakeBurrowd();
     expect((await fake.run('ip')).out).toBe('100.64.0.1\nfd7a:115c:a1e0::1\n');

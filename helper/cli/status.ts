@@ -30,6 +30,9 @@ function formatStatus(status: Status): string {
   if (status.backendState !== 'running') {
     text += `${NOT_RUNNING[status.backendState]}\n`;
     if (status.authUrl) text += `Log in at: ${status.authUrl}\n`;
+    // burrowd shows the URL only to those who may use it: anyone else needs to know who can.
+    else if (status.backendState === 'needs-login')
+      text += "Log in with `burrow up`, as root or burrowd's operator (only they see the login URL).\n";
   }
   if (status.self) {
     const { self } = status;

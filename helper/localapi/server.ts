@@ -44,8 +44,12 @@ export interface LocalApiOptions {
   /** The uid allowed to change things besides root (`--operator`); null for root only. */
   operatorUid: number | null;
   handlers: Handlers;
-  /** Subscribes to events; returns the unsubscribe function. The current state is sent first. */
-  subscribe(send: (event: Event) => void): () => void;
+  /**
+   * Subscribes one connection to events; returns the unsubscribe function. The current state is
+   * sent first. What a subscriber may see depends on who it is (the login URL: only callers who
+   * may change things), hence the caller.
+   */
+  subscribe(send: (event: Event) => void, caller: Caller): () => void;
   log?: (message: string) => void;
 }
 
@@ -147,17 +151,17 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApiS
       if (error instanceof SchemaError) throw new LocalApiError(400, error.message);
       throw new LocalApiError(400, `request: not valid JSON (${(error as Error).message})`);
     }
-    if (name === 'events') return stream(res);
+    if (name === 'events') return stream(res, caller);
     const handler = options.handlers[name as Unary] as (b: unknown, c: Caller) => unknown;
     const result = await handler(body, caller);
     reply(req, res, 200, op.response.parse(result, 'response'));
   };
 
-  const stream = (res: ServerResponse) => {
+  const stream = (res: ServerResponse, caller: Caller) => {
     res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
     const unsubscribe = options.subscribe((event) => {
       res.write(`${JSON.stringify(operations.events.response.parse(event, 'event'))}\n`);
-    });
+    }, caller);
     res.on('close', unsubscribe);
   };
 

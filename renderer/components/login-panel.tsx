@@ -1,13 +1,16 @@
 /**
  * Signing in, while burrowd is stopped or needs a login: the control server's URL (and an auth
  * key, for unattended sign-in) go to `up`; when the server answers with a login page, a button
- * opens it in the user's browser.
+ * opens it in the user's browser. burrowd shows that page only to root and its operator user (it
+ * is the power to sign the device in): needing a login without a page, the panel says so, since
+ * for any other user the form cannot work.
  */
 import { type FormEvent, useId, useState } from 'react';
 import { useBurrow } from '../store-context.js';
 
 export function LoginPanel() {
   const authUrl = useBurrow((s) => s.authUrl);
+  const needsLogin = useBurrow((s) => s.backendState === 'needs-login');
   const savedUrl = useBurrow((s) => s.prefs?.controlUrl ?? '');
   const connect = useBurrow((s) => s.connect);
   const openLogin = useBurrow((s) => s.openLogin);
@@ -27,6 +30,12 @@ export function LoginPanel() {
   return (
     <section className="card login" aria-label="Sign in" data-testid="login-panel">
       <h2>Sign in to a Burrow network</h2>
+      {needsLogin && !authUrl && (
+        <p data-testid="login-who">
+          Only an administrator (root) or burrowd’s operator user can sign this device in; the sign-in page is
+          shown only to them. If that is you, sign in below.
+        </p>
+      )}
       {authUrl && (
         <div className="login-url">
           <p>Finish signing in on your control server’s page.</p>

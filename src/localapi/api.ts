@@ -106,7 +106,10 @@ export type PeerStatus = Infer<typeof peerStatus>;
 export const status = object({
   version: text(64),
   backendState,
-  /** Where to sign in, while the state is needs-login. */
+  /**
+   * Where to sign in, while the state is needs-login; null for a caller who may not change
+   * burrowd (only root and the operator see it: it is the power to sign the device in).
+   */
   authUrl: nullable(url),
   self: nullable(
     object({
@@ -159,6 +162,7 @@ export const exitNodeOption = object({
 });
 
 export const event = tagged('type', {
+  /** authUrl as in status: null for a subscriber who may not change burrowd. */
   state: object({ type: literal('state'), backendState, authUrl: nullable(url) }),
   netmap: object({ type: literal('netmap'), status }),
   invites: object({ type: literal('invites'), shares: shareList }),

@@ -179,12 +179,12 @@ export class MeshLab {
     if (up.code !== 0) throw new Error(`${device.name}: burrow up failed: ${up.stderr}`);
   }
 
-  /** A device on the LAN, running burrowd. */
-  async device(name: string): Promise<LabDevice> {
+  /** A device on the LAN, running burrowd (with `operator`: `--operator` that uid or user). */
+  async device(name: string, options: { operator?: string } = {}): Promise<LabDevice> {
     const ns = await Netns.create(`l${name.slice(0, 4)}`);
     const lanIp = `10.99.0.${this.nextHost++}`;
     await this.attach(ns, lanIp);
-    return this.startDevice(name, ns, lanIp);
+    return this.startDevice(name, ns, lanIp, options.operator);
   }
 
   /** A device behind a NAT router of `nat`'s kind, running burrowd. */
@@ -217,7 +217,7 @@ export class MeshLab {
   }
 
   /** Starts burrowd in `ns` and waits for its LocalAPI. */
-  private async startDevice(name: string, ns: Netns, lanIp: string): Promise<LabDevice> {
+  private async startDevice(name: string, ns: Netns, lanIp: string, operator?: string): Promise<LabDevice> {
     const socket = join(this.dir, `${name}.sock`);
     const stateDir = join(this.dir, `${name}-state`);
     let log = '';
@@ -233,6 +233,7 @@ export class MeshLab {
     };
     const start = async () => {
       const args = ['--state-dir', stateDir, '--socket', socket, '--tun', 'burrow0'];
+      if (operator !== undefined) args.push('--operator', operator);
       const proc = ns.spawn(BURROWD, args);
       proc.stdout?.on('data', (d) => (log += d));
       proc.stderr?.on('data', (d) => (log += d));
