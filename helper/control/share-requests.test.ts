@@ -94,7 +94,7 @@ describe('sharing over the control channel', () => {
     // Refusals are answers: the channel stays up and keeps working.
     const refusal = await phone.client.createShare(nasId).catch((error: Error) => error);
     expect(refusal).toBeInstanceOf(RequestRefused);
-    expect((refusal as Error).message).toBe('only the device owner can share it');
+    expect((refusal as Error).message).toBe(`no device ${nasId} that you can share`);
     await expect(laptop.client.createShare(nasId, { recipient: 'nobody' })).rejects.toThrow(
       'no user "nobody"',
     );

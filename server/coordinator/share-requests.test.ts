@@ -87,22 +87,24 @@ describe('share requests', () => {
     expect(boPhone({ type: 'share-list' }).result).toMatchObject({ accepted: [] });
   });
 
-  it("refuses with the store's reasons, and hides others' shares", () => {
+  it("refuses with the store's reasons, and others' devices, invites and shares as missing ones", () => {
     const { ids, laptop, boPhone, cyPhone } = setup();
-    expect(() => boPhone({ type: 'share-create', deviceId: ids.printer })).toThrow(
-      'only the device owner can share it',
-    );
+    const notBos = `no device ${ids.printer} that you can share`;
+    expect(() => boPhone({ type: 'share-create', deviceId: ids.printer })).toThrow(notBos);
+    // Whether the recipient exists is not told to someone who may not share the device.
+    for (const recipient of ['cy', 'nobody']) {
+      expect(() => boPhone({ type: 'share-create', deviceId: ids.printer, recipient })).toThrow(notBos);
+    }
     expect(() => laptop({ type: 'share-create', deviceId: ids.printer, recipient: 'nobody' })).toThrow(
       'no user "nobody"',
     );
     const created = laptop({ type: 'share-create', deviceId: ids.printer, recipient: 'bo' });
     const { invite } = resultOf(created, 'share-create');
-    expect(() => cyPhone({ type: 'share-accept', inviteId: invite.id })).toThrow(
-      'this invite is for another user',
-    );
-    expect(() => cyPhone({ type: 'share-decline', inviteId: invite.id })).toThrow('not your invite');
+    const notCys = `no invite ${invite.id} for you (a link is accepted with its code)`;
+    expect(() => cyPhone({ type: 'share-accept', inviteId: invite.id })).toThrow(notCys);
+    expect(() => cyPhone({ type: 'share-decline', inviteId: invite.id })).toThrow(notCys);
     const shareId = resultOf(boPhone({ type: 'share-accept', inviteId: invite.id }), 'share-accept').share.id;
-    expect(() => cyPhone({ type: 'share-revoke', shareId })).toThrow(`no share ${shareId}`);
+    expect(() => cyPhone({ type: 'share-revoke', shareId })).toThrow(`no share ${shareId} of yours`);
     expect(() => boPhone({ type: 'share-accept', inviteId: invite.id })).toThrow(/already accepted/);
 
     // A device past its key expiry no longer acts for its user.

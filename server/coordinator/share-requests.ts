@@ -5,7 +5,7 @@ import {
   type ShareRequest,
   type ShareResult,
 } from '../../src/control/messages.js';
-import { StoreError } from '../store/errors.js';
+import { notYours, StoreError } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import type { Invite, Share } from '../store/types.js';
 
@@ -20,7 +20,9 @@ export interface ShareOutcome {
  * Sharing over a device's control channel. The device acts as the user who owns it and as no one
  * else: the user comes from the device the channel registered as, never from the request. Who may
  * do what (only an owner shares, only the named recipient accepts by id, ...) is the store's to
- * enforce, and its StoreErrors are what the device is told.
+ * enforce, and its StoreErrors are what the device is told. Someone else's device, invite or share
+ * is refused in the same words as one that never existed, so no answer tells whether an id exists
+ * in another network.
  */
 export function handleShareRequest(
   store: Store,
@@ -33,6 +35,11 @@ export function handleShareRequest(
     const names = new Names(store);
     switch (request.type) {
       case 'share-create': {
+        // The device before the recipient: whoever may not share it learns nothing, not even
+        // whether the user name exists. The store checks again; this check only comes first.
+        if (!store.listUserDevices(userId).some((d) => d.id === request.deviceId)) {
+          throw notYours.device(request.deviceId);
+        }
         const recipient = request.recipient === undefined ? null : userNamed(store, request.recipient);
         const { invite, code } = store.createInvite(
           {
@@ -100,7 +107,7 @@ function revoke(
   }
   // Someone else's share is not the user's to know of: it reads as missing, as a made-up id does.
   const share = sharesOf(store, userId).find((s) => s.id === request.shareId);
-  if (!share) throw new StoreError('not-found', `no share ${request.shareId}`);
+  if (!share) throw notYours.share(request.shareId);
   store.revokeShare(share.id, userId, now);
   return [share.ownerUserId, share.recipientUserId];
 }

@@ -3,7 +3,7 @@
  * layers can map codes to answers (404, 409, "key expired" to the device) without parsing messages.
  */
 export type StoreErrorCode =
-  /** The record named by an id does not exist. */
+  /** The record named by an id does not exist, or is not the acting user's to know of (see notYours). */
   | 'not-found'
   /** A name already taken where names are unique (user, network, device in its network). */
   | 'duplicate-name'
@@ -11,7 +11,10 @@ export type StoreErrorCode =
   | 'duplicate-key'
   /** An argument is malformed (empty name, bad route prefix, ...). */
   | 'invalid'
-  /** The acting user may not do this (not the device's owner, not the invite's recipient). */
+  /**
+   * The caller may not do this at all (a device that has not registered, or whose key expired).
+   * Someone else's record is never refused as forbidden: see notYours.
+   */
   | 'forbidden'
   | 'address-exhausted'
   | 'auth-key-unknown'
@@ -22,7 +25,7 @@ export type StoreErrorCode =
   /** Unknown, malformed or revoked (revoking deletes the key). */
   | 'api-key-unknown'
   | 'api-key-expired'
-  /** No invite with that code or id. */
+  /** No invite with that code or id for the acting user. */
   | 'invite-unknown'
   | 'invite-expired'
   /** Already accepted (single-use), declined or revoked. */
@@ -42,3 +45,16 @@ export class StoreError extends Error {
     super(message);
   }
 }
+
+/**
+ * Refusals for a record the acting user may not touch. Each is worded and coded the same whether
+ * the record is someone else's (in their network or another) or never existed, so that a device
+ * cannot learn from a refusal which ids exist in other networks.
+ */
+export const notYours = {
+  device: (id: string) => new StoreError('not-found', `no device ${id} that you can share`),
+  invite: (id: string) =>
+    new StoreError('invite-unknown', `no invite ${id} for you (a link is accepted with its code)`),
+  code: () => new StoreError('invite-unknown', 'no invite with this code for you'),
+  share: (id: string) => new StoreError('not-found', `no share ${id} of yours`),
+};

@@ -1,8 +1,20 @@
 import { describe, expect, it } from 'vitest';
+import { StoreError } from './errors.js';
 import { DAY, identity, T0, withTempStore } from './testing.js';
 import { DEFAULTS } from './types.js';
 
 const code = (c: string) => expect.objectContaining({ name: 'StoreError', code: c });
+
+/** How `act` is refused, with the id or code it was given written as ID: what the caller learns. */
+function refusal(act: () => unknown, id: string): { code: string; message: string } {
+  try {
+    act();
+  } catch (error) {
+    if (!(error instanceof StoreError)) throw error;
+    return { code: error.code, message: error.message.replaceAll(id, 'ID') };
+  }
+  throw new Error('not refused');
+}
 
 describe('sharing', () => {
   const t = withTempStore();
@@ -65,9 +77,9 @@ describe('sharing', () => {
       { deviceId: printer.id, byUserId: ana.id, recipientUserId: bo.id },
       T0,
     );
-    expect(() => t.store.acceptInvite({ id: invite.id }, cy.id, T0)).toThrow(code('forbidden'));
-    expect(() => t.store.acceptInvite({ code: secret }, cy.id, T0)).toThrow(code('forbidden'));
-    expect(() => t.store.declineInvite(invite.id, cy.id, T0)).toThrow(code('forbidden'));
+    expect(() => t.store.acceptInvite({ id: invite.id }, cy.id, T0)).toThrow(code('invite-unknown'));
+    expect(() => t.store.acceptInvite({ code: secret }, cy.id, T0)).toThrow(code('invite-unknown'));
+    expect(() => t.store.declineInvite(invite.id, cy.id, T0)).toThrow(code('invite-unknown'));
     expect(t.store.acceptInvite({ code: secret }, bo.id, T0).recipientUserId).toBe(bo.id);
   });
 
@@ -75,7 +87,7 @@ describe('sharing', () => {
     const { ana, bo, cy, printer } = setup();
     const { invite, code: secret } = t.store.createInvite({ deviceId: printer.id, byUserId: ana.id }, T0);
     expect(invite.recipientUserId).toBeNull();
-    expect(() => t.store.acceptInvite({ id: invite.id }, bo.id, T0)).toThrow(code('forbidden'));
+    expect(() => t.store.acceptInvite({ id: invite.id }, bo.id, T0)).toThrow(code('invite-unknown'));
     expect(() => t.store.acceptInvite({ code: `${secret}x` }, bo.id, T0)).toThrow(code('invite-unknown'));
     t.store.acceptInvite({ code: secret }, bo.id, T0);
     expect(() => t.store.acceptInvite({ code: secret }, cy.id, T0)).toThrow(code('invite-not-pending'));
@@ -135,7 +147,7 @@ describe('sharing', () => {
 
     // A recipient "revoking" a pending invite declines it; strangers may do neither.
     const pending = named(bo.id);
-    expect(() => t.store.revokeInvite(pending.id, cy.id, T0)).toThrow(code('forbidden'));
+    expect(() => t.store.revokeInvite(pending.id, cy.id, T0)).toThrow(code('invite-unknown'));
     expect(t.store.revokeInvite(pending.id, bo.id, T0 + 5).state).toBe('declined');
   });
 
@@ -147,7 +159,7 @@ describe('sharing', () => {
     );
     const toBo = t.store.acceptInvite({ code: secret }, bo.id, T0);
     t.store.acceptInvite({ code: secret }, cy.id, T0);
-    expect(() => t.store.revokeShare(toBo.id, cy.id, T0)).toThrow(code('forbidden'));
+    expect(() => t.store.revokeShare(toBo.id, cy.id, T0)).toThrow(code('not-found'));
     t.store.revokeShare(toBo.id, bo.id, T0 + 1);
     expect(t.store.sharesOfDevice(printer.id).map((s) => s.recipientUserId)).toEqual([cy.id]);
     expect(t.store.listInvites(ana.id, T0).outgoing[0]?.state).toBe('pending');
@@ -165,7 +177,7 @@ describe('sharing', () => {
     const { ana, bo, printer } = setup();
     const mate = t.store.createUser({ name: 'mate', networkId: ana.networkId }, T0);
     expect(() => t.store.createInvite({ deviceId: printer.id, byUserId: bo.id }, T0)).toThrow(
-      code('forbidden'),
+      code('not-found'),
     );
     expect(() =>
       t.store.createInvite({ deviceId: printer.id, byUserId: ana.id, recipientUserId: mate.id }, T0),
@@ -179,6 +191,44 @@ describe('sharing', () => {
     const link = t.store.createInvite({ deviceId: printer.id, byUserId: ana.id }, T0);
     expect(() => t.store.acceptInvite({ code: link.code }, ana.id, T0)).toThrow(code('invalid'));
     expect(() => t.store.createInvite({ deviceId: 'nope', byUserId: ana.id }, T0)).toThrow(code('not-found'));
+  });
+
+  it("refuses someone else's device, invite or share exactly as one that never existed", () => {
+    const { ana, bo, cy, printer } = setup();
+    const named = () =>
+      t.store.createInvite({ deviceId: printer.id, byUserId: ana.id, recipientUserId: bo.id }, T0);
+    const accepted = named();
+    const share = t.store.acceptInvite({ id: accepted.invite.id }, bo.id, T0);
+    const pending = named();
+    const link = t.store.createInvite({ deviceId: printer.id, byUserId: ana.id }, T0);
+    const seq = t.store.currentSeq();
+    // Cy, in a network of her own, tries each with a real id and with one that never existed.
+    const attempts: [string, (id: string) => unknown, string][] = [
+      ['share a device', (id) => t.store.createInvite({ deviceId: id, byUserId: cy.id }, T0), printer.id],
+      ['accept a named invite', (id) => t.store.acceptInvite({ id }, cy.id, T0), pending.invite.id],
+      ['accept a link by id', (id) => t.store.acceptInvite({ id }, cy.id, T0), link.invite.id],
+      ['accept by code', (c) => t.store.acceptInvite({ code: c }, cy.id, T0), pending.code],
+      ['decline', (id) => t.store.declineInvite(id, cy.id, T0), pending.invite.id],
+      ['revoke an invite', (id) => t.store.revokeInvite(id, cy.id, T0), accepted.invite.id],
+      ['revoke a share', (id) => t.store.revokeShare(id, cy.id, T0), share.id],
+    ];
+    const madeUp = (real: string) =>
+      real.startsWith('binv-') ? `binv-000000000000-${'A'.repeat(43)}` : 'A'.repeat(real.length);
+    for (const [what, act, real] of attempts) {
+      const fake = madeUp(real);
+      expect(
+        refusal(() => act(real), real),
+        what,
+      ).toEqual(refusal(() => act(fake), fake));
+    }
+    expect(t.store.currentSeq()).toBe(seq); // and nothing changed
+    expect(
+      t.store
+        .listInvites(bo.id, T0)
+        .incoming.map((i) => i.state)
+        .sort(),
+    ).toEqual(['accepted', 'pending']);
+    expect(t.store.listAcceptedShares(bo.id)).toEqual([share]);
   });
 
   it('a shared device changing or going away reaches the recipient network too', () => {

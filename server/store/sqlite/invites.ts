@@ -1,4 +1,4 @@
-import { StoreError } from '../errors.js';
+import { notYours, StoreError } from '../errors.js';
 import { newSecret, randomId, secretHash } from '../secrets.js';
 import type { InviteRef, NewInvite } from '../store.js';
 import { DEFAULTS, type Invite, type InviteState, type Share } from '../types.js';
@@ -56,9 +56,7 @@ const toShare = (r: ShareRow): Share => ({
 
 export function create(sql: Sql, input: NewInvite, now: number): { invite: Invite; code: string } {
   return sql.write(() => {
-    const device = devices.get(sql, input.deviceId);
-    if (device.userId !== input.byUserId)
-      throw new StoreError('forbidden', 'only the device owner can share it');
+    const device = ownDevice(sql, input.deviceId, input.byUserId);
     if (input.recipientUserId !== undefined) {
       const recipient = users.get(sql, input.recipientUserId);
       if (recipient.networkId === device.networkId)
@@ -103,14 +101,13 @@ export function listForUser(
 export function accept(sql: Sql, ref: InviteRef, recipientUserId: string, now: number): Share {
   return sql.write(() => {
     const recipient = users.get(sql, recipientUserId);
-    const invite = 'code' in ref ? byCode(sql, ref.code) : row(sql, ref.id);
-    if (invite.recipient_user_id !== null && invite.recipient_user_id !== recipient.id) {
-      throw new StoreError('forbidden', 'this invite is for another user');
-    }
-    // An id is shown in lists and logs; for a link, only the code is the capability.
-    if (invite.recipient_user_id === null && !('code' in ref)) {
-      throw new StoreError('forbidden', 'a link invite is accepted with its code');
-    }
+    const invite = 'code' in ref ? byCode(sql, ref.code) : find(sql, ref.id);
+    // A named invite is for its recipient only. An id is shown in lists and logs; for a link, only
+    // the code is the capability. Either way, someone else's invite reads as no invite at all.
+    const forThem =
+      invite !== undefined &&
+      (invite.recipient_user_id === null ? 'code' in ref : invite.recipient_user_id === recipient.id);
+    if (!forThem) throw 'code' in ref ? notYours.code() : notYours.invite(ref.id);
     checkPending(invite, now);
     const device = devices.get(sql, invite.device_id);
     if (device.networkId === recipient.networkId)
@@ -138,8 +135,8 @@ export function accept(sql: Sql, ref: InviteRef, recipientUserId: string, now: n
 
 export function decline(sql: Sql, id: string, recipientUserId: string, now: number): Invite {
   return sql.write(() => {
-    const invite = row(sql, id);
-    if (invite.recipient_user_id !== recipientUserId) throw new StoreError('forbidden', 'not your invite');
+    const invite = find(sql, id);
+    if (invite?.recipient_user_id !== recipientUserId) throw notYours.invite(id);
     checkPending(invite, now);
     setState(sql, id, 'declined', now);
     return toInvite(row(sql, id), now);
@@ -148,9 +145,10 @@ export function decline(sql: Sql, id: string, recipientUserId: string, now: numb
 
 export function revoke(sql: Sql, id: string, byUserId: string, now: number): Invite {
   return sql.write(() => {
-    const invite = row(sql, id);
+    const invite = find(sql, id);
+    // Read whether or not the invite exists: a missing one costs the same lookups as someone else's.
     const shares = sql.all<ShareRow>(`${SHARES} WHERE s.invite_id = ?`, id);
-    if (byUserId === invite.owner_user_id) {
+    if (invite?.owner_user_id === byUserId) {
       if (invite.state !== 'pending' && invite.state !== 'accepted') {
         throw new StoreError('invite-not-pending', `invite ${invite.prefix} is already ${invite.state}`);
       }
@@ -159,8 +157,8 @@ export function revoke(sql: Sql, id: string, byUserId: string, now: number): Inv
     } else {
       const mine = shares.find((s) => s.recipient_user_id === byUserId);
       if (mine) revokeShare(sql, mine.id, byUserId, now);
-      else if (invite.recipient_user_id === byUserId) decline(sql, id, byUserId, now);
-      else throw new StoreError('forbidden', 'neither the owner nor a recipient of this invite');
+      else if (invite !== undefined && invite.recipient_user_id === byUserId) decline(sql, id, byUserId, now);
+      else throw notYours.invite(id);
     }
     return toInvite(row(sql, id), now);
   });
@@ -169,9 +167,9 @@ export function revoke(sql: Sql, id: string, byUserId: string, now: number): Inv
 /** A single-use invite's only share ending revokes the invite too; a multi-use link stays open. */
 export function revokeShare(sql: Sql, id: string, byUserId: string, now: number): void {
   sql.write(() => {
-    const share = shareRow(sql, id);
-    if (byUserId !== share.owner_user_id && byUserId !== share.recipient_user_id) {
-      throw new StoreError('forbidden', 'neither the owner nor the recipient of this share');
+    const share = sql.get<ShareRow>(`${SHARES} WHERE s.id = ?`, id);
+    if (share === undefined || (byUserId !== share.owner_user_id && byUserId !== share.recipient_user_id)) {
+      throw notYours.share(id);
     }
     endShare(sql, share, now);
     sql.run(
@@ -216,21 +214,31 @@ function setState(sql: Sql, id: string, state: InviteRow['state'], now: number):
   sql.run('UPDATE invites SET state = ?, updated_at = ? WHERE id = ?', state, now, id);
 }
 
+/** The device if `userId` owns it. One query either way, so someone else's device and none take as long. */
+function ownDevice(sql: Sql, id: string, userId: string) {
+  const owned = sql.get<{ id: string }>('SELECT id FROM devices WHERE id = ? AND user_id = ?', id, userId);
+  if (!owned) throw notYours.device(id);
+  return devices.get(sql, id);
+}
+
+function find(sql: Sql, id: string): InviteRow | undefined {
+  return sql.get<InviteRow>('SELECT * FROM invites WHERE id = ?', id);
+}
+
+/** A row this transaction wrote or just found, so it exists. */
 function row(sql: Sql, id: string): InviteRow {
-  const r = sql.get<InviteRow>('SELECT * FROM invites WHERE id = ?', id);
-  if (!r) throw new StoreError('invite-unknown', `no invite ${id}`);
+  const r = find(sql, id);
+  if (!r) throw new Error(`invite ${id} vanished inside its transaction`);
   return r;
 }
 
-function byCode(sql: Sql, code: string): InviteRow {
+function byCode(sql: Sql, code: string): InviteRow | undefined {
   const hash = secretHash('binv', code);
-  const r = hash === null ? undefined : sql.get<InviteRow>('SELECT * FROM invites WHERE code_hash = ?', hash);
-  if (!r) throw new StoreError('invite-unknown', 'unknown invite code');
-  return r;
+  return hash === null ? undefined : sql.get<InviteRow>('SELECT * FROM invites WHERE code_hash = ?', hash);
 }
 
 function shareRow(sql: Sql, id: string): ShareRow {
   const r = sql.get<ShareRow>(`${SHARES} WHERE s.id = ?`, id);
-  if (!r) throw new StoreError('not-found', `no share ${id}`);
+  if (!r) throw new Error(`share ${id} vanished inside its transaction`);
   return r;
 }
