@@ -1,40 +1,51 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import {
+  fakePackage,
+  HELPER_FILES,
+  INSTALL,
+  listing,
+  ROOT,
+  removeTempDirs,
+  systemRoot,
+  tempDir,
+  UNINSTALL,
+  UNIT_TEMPLATE,
+} from '../test/support/install-lab.js';
 import { DECLINED, type Elevator, installHelper } from './helper-install.js';
 
-const SCRIPT = fileURLToPath(new URL('../scripts/install-helper.sh', import.meta.url));
 const CHECKOUT = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
 
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'burrow-install-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+afterAll(removeTempDirs);
 
 /**
  * The user who types the password: runs the command for real, as pkexec would (as root, which the
- * tests are), but into DESTDIR and without systemctl. PKEXEC_UID is what pkexec sets.
+ * tests are), with pkexec's bare environment (nothing of the app's), into DESTDIR and without
+ * systemctl. PKEXEC_UID is what pkexec sets. `wrap` puts the command inside another one.
  */
-function accepting(destdir: string, extra: Record<string, string> = {}) {
-  const commands: { command: string; env: Record<string, string> }[] = [];
+function accepting(destdir: string, extra: Record<string, string> = {}, wrap = (c: string) => ['-c', c]) {
+  const commands: string[] = [];
   const elevator: Elevator = {
-    run: async (command, env) => {
-      commands.push({ command, env });
-      return promisify(execFile)('/bin/bash', ['-c', command], {
+    run: async (command) => {
+      commands.push(command);
+      return promisify(execFile)('/bin/bash', wrap(command), {
         env: {
           PATH: process.env.PATH,
           SHLVL: '1', // else bash, its stdin a socket, takes itself for an ssh session and reads ~/.bashrc
-          ...env,
           DESTDIR: destdir,
           BURROW_INSTALL_NO_SYSTEMCTL: '1',
           PKEXEC_UID: '1000',
@@ -46,19 +57,32 @@ function accepting(destdir: string, extra: Record<string, string> = {}) {
   return { elevator, commands };
 }
 
+/** A packaged app's resources directory, laid out as electron-builder.yml's extraResources. */
+function resources(): string {
+  const dir = tempDir('burrow-resources-');
+  fakePackage(HELPER_FILES, join(dir, 'helper'));
+  for (const sub of ['scripts', 'systemd']) mkdirSync(join(dir, sub));
+  copyFileSync(INSTALL, join(dir, 'scripts/install-helper.sh'));
+  copyFileSync(UNINSTALL, join(dir, 'scripts/uninstall-helper.sh'));
+  copyFileSync(UNIT_TEMPLATE, join(dir, 'systemd/burrowd.service'));
+  return dir;
+}
+
 const read = (dest: string, path: string) => readFileSync(join(dest, path), 'utf8');
 const mode = (dest: string, path: string) => statSync(join(dest, path)).mode & 0o7777;
+const STAGED_COMMAND =
+  /^BURROW_HELPER_DIR='(\/[^']+)\/helper' BURROW_HELPER_SHA256='([^']+)' \/bin\/bash '\1\/scripts\/install-helper\.sh'$/;
 
-describe('installing burrowd', () => {
-  it('runs the one fixed script, which installs a launcher for this checkout and the unit', async () => {
-    const dest = tempDir();
+describe('installing burrowd from a checkout', () => {
+  it('runs the checkout’s script, which installs a launcher and the unit', async () => {
+    const dest = systemRoot();
     const { elevator, commands } = accepting(dest);
-    const result = await installHelper({ elevator, scriptPath: SCRIPT });
+    const result = await installHelper({ elevator, source: { checkout: CHECKOUT } });
     expect(result).toEqual({
       installed: true,
       detail: 'burrowd is installed (not started: BURROW_INSTALL_NO_SYSTEMCTL=1)',
     });
-    expect(commands).toEqual([{ command: `/bin/bash '${SCRIPT}'`, env: {} }]);
+    expect(commands).toEqual([`/bin/bash '${CHECKOUT}/scripts/install-helper.sh'`]);
 
     expect(read(dest, 'usr/local/lib/burrow/burrowd')).toBe(
       '#!/bin/bash\n' +
@@ -77,70 +101,157 @@ describe('installing burrowd', () => {
     expect(unit).toContain('\nStateDirectory=burrow\n');
     expect(unit).toMatch(/\[Install\]\nWantedBy=multi-user\.target\n$/);
   });
+});
 
-  it('copies the packaged binary when the packager names one', async () => {
-    const dest = tempDir();
-    const binary = join(tempDir(), 'burrowd');
-    writeFileSync(binary, '#!/bin/sh\necho packaged burrowd\n', { mode: 0o755 });
+describe('installing the packaged burrowd', () => {
+  it('stages the helper in a private directory, hashes it, installs from there and removes it', async () => {
+    const res = resources();
+    const tmp = tempDir('burrow-tmp-');
+    const dest = systemRoot();
     const { elevator, commands } = accepting(dest, { PKEXEC_UID: '0' });
-    expect(await installHelper({ elevator, scriptPath: SCRIPT, helperBinary: binary })).toMatchObject({
+    const seen: string[] = [];
+    const watching: Elevator = {
+      run: (command) => {
+        const stage = STAGED_COMMAND.exec(command)![1]!;
+        const st = statSync(stage);
+        seen.push(`${st.mode & 0o7777} ${readdirSync(join(stage, 'helper')).sort().join(' ')}`);
+        return elevator.run(command);
+      },
+    };
+    expect(await installHelper({ elevator: watching, source: { resources: res }, tmpDir: tmp })).toEqual({
       installed: true,
+      detail: 'burrowd is installed (not started: BURROW_INSTALL_NO_SYSTEMCTL=1)',
     });
-    expect(commands[0]!.env).toEqual({ BURROW_HELPER_BINARY: binary });
-    expect(read(dest, 'usr/local/lib/burrow/burrowd')).toBe('#!/bin/sh\necho packaged burrowd\n');
-    expect(mode(dest, 'usr/local/lib/burrow/burrowd')).toBe(0o755);
+    expect(seen).toEqual([`${0o700} burrow burrow_crypto.node burrow_native.node burrowd`]);
+    const [, stage, sums] = STAGED_COMMAND.exec(commands[0]!)!;
+    expect(stage).toMatch(new RegExp(`^${tmp}/burrow-helper-\\w{6}$`));
+    // The script is never given the app's own files, only the copy.
+    expect(commands[0]).not.toContain(res);
+    const sha256 = (f: string) =>
+      createHash('sha256')
+        .update(readFileSync(join(res, f)))
+        .digest('hex');
+    expect(sums!.split(' ')).toEqual([
+      `burrow=${sha256('helper/burrow')}`,
+      `burrow_crypto.node=${sha256('helper/burrow_crypto.node')}`,
+      `burrow_native.node=${sha256('helper/burrow_native.node')}`,
+      `burrowd=${sha256('helper/burrowd')}`,
+      `uninstall-helper.sh=${sha256('scripts/uninstall-helper.sh')}`,
+      `burrowd.service=${sha256('systemd/burrowd.service')}`,
+    ]);
+    for (const f of HELPER_FILES)
+      expect(read(dest, `usr/local/lib/burrow/${f}`)).toBe(read(res, `helper/${f}`));
     // Root asked: no operator.
     expect(read(dest, 'etc/systemd/system/burrowd.service')).toContain(
       '\nExecStart=/usr/local/lib/burrow/burrowd --socket /run/burrow/burrowd.sock\n',
     );
+    expect(readdirSync(tmp)).toEqual([]);
   });
 
-  it('says so, gracefully, when the user declines the password prompt', async () => {
+  // An AppImage's resources are on the user's FUSE mount, where root gets "permission denied".
+  // FUSE is not available here, so the elevated command runs in a mount namespace where an empty
+  // tmpfs hides the resources directory: root cannot see a file of it, as on the FUSE mount. Not
+  // reproduced: FUSE's own refusal (EACCES rather than an empty directory).
+  it.skipIf(!ROOT)(
+    'works when root cannot read the app’s resources (needs root: a mount namespace)',
+    async () => {
+      const res = resources();
+      const dest = systemRoot();
+      const hidden = (command: string) => [
+        '-c',
+        'unshare --mount --propagation private -- /bin/bash -c "mount -t tmpfs -o mode=0 hidden \\"$0\\" && exec /bin/bash -c \\"$1\\""',
+        res,
+        command,
+      ];
+      const { elevator } = accepting(dest, {}, hidden);
+      expect(await installHelper({ elevator, source: { resources: res } })).toMatchObject({
+        installed: true,
+      });
+      expect(read(dest, 'usr/local/lib/burrow/burrowd')).toBe(read(res, 'helper/burrowd'));
+      // And the hiding is real: the app's own script cannot be run that way.
+      const direct = await accepting(dest, {}, hidden)
+        .elevator.run(`/bin/bash '${res}/scripts/install-helper.sh'`)
+        .then(
+          () => 'ran',
+          (error: { stderr: string }) => error.stderr,
+        );
+      expect(direct).toMatch(/No such file or directory/);
+    },
+  );
+
+  it('refuses a staged file swapped after the app hashed it; nothing is installed', async () => {
+    const res = resources();
+    const tmp = tempDir('burrow-tmp-');
+    const dest = systemRoot();
+    const before = listing(dest);
+    const { elevator } = accepting(dest);
+    const swapping: Elevator = {
+      run: (command) => {
+        const stage = STAGED_COMMAND.exec(command)![1]!;
+        writeFileSync(join(stage, 'helper/burrowd'), '#!/bin/sh\necho not burrowd\n');
+        return elevator.run(command);
+      },
+    };
+    const result = await installHelper({ elevator: swapping, source: { resources: res }, tmpDir: tmp });
+    expect(result).toEqual({
+      installed: false,
+      detail: expect.stringMatching(
+        /^Installing burrowd failed: install-helper: \/\S+\/helper\/burrowd is not the file the app checked: its sha256 is [0-9a-f]{64}, not [0-9a-f]{64}$/,
+      ),
+    });
+    expect(listing(dest)).toEqual(before);
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  it('says so, gracefully, when the user declines the password prompt, and leaves no copy', async () => {
+    const tmp = tempDir('burrow-tmp-');
     const run = vi.fn(async () => {
       throw new Error(DECLINED);
     });
-    expect(await installHelper({ elevator: { run }, scriptPath: SCRIPT })).toEqual({
+    expect(
+      await installHelper({ elevator: { run }, source: { resources: resources() }, tmpDir: tmp }),
+    ).toEqual({
       installed: false,
       detail: 'Installation cancelled: the administrator password was not given.',
     });
     expect(run).toHaveBeenCalledTimes(1);
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  it('does not ask when the app’s copy of the helper is incomplete', async () => {
+    const res = resources();
+    const tmp = tempDir('burrow-tmp-');
+    const run = vi.fn();
+    rmSync(join(res, 'helper/burrowd'));
+    const result = await installHelper({ elevator: { run }, source: { resources: res }, tmpDir: tmp });
+    expect(result).toEqual({
+      installed: false,
+      detail: expect.stringMatching(/^The app's copy of burrowd is incomplete: ENOENT: .*helper\/burrowd/),
+    });
+    expect(run).not.toHaveBeenCalled();
+    expect(readdirSync(tmp)).toEqual([]);
   });
 
   it("reports the script's own failure", async () => {
-    const dest = tempDir();
-    const { elevator } = accepting(dest);
-    const result = await installHelper({
-      elevator,
-      scriptPath: SCRIPT,
-      helperBinary: '/nonexistent/burrowd',
-    });
-    expect(result).toEqual({
-      installed: false,
-      detail:
-        'Installing burrowd failed: install-helper: BURROW_HELPER_BINARY=/nonexistent/burrowd is not an executable file',
-    });
-    expect(existsSync(join(dest, 'usr/local/lib/burrow/burrowd'))).toBe(false);
-  });
-
-  it('never starts a service from a DESTDIR', async () => {
-    const dest = tempDir();
+    const dest = systemRoot();
     const { elevator } = accepting(dest, { BURROW_INSTALL_NO_SYSTEMCTL: '' });
-    expect(await installHelper({ elevator, scriptPath: SCRIPT })).toEqual({
+    expect(await installHelper({ elevator, source: { resources: resources() } })).toEqual({
       installed: false,
       detail:
         'Installing burrowd failed: install-helper: DESTDIR is set: not starting a service from outside /',
     });
+    expect(existsSync(join(dest, 'usr/local/lib/burrow'))).toBe(false);
   });
 
   it('refuses paths that would mean something to the shell, without asking', async () => {
     const run = vi.fn();
-    for (const [scriptPath, helperBinary] of [
-      ['/tmp/$(reboot)/install-helper.sh', undefined],
-      [SCRIPT, '/opt/burrow/`id`'],
-      [SCRIPT, "/opt/it's/burrowd"],
-      ['relative/install-helper.sh', undefined],
-    ]) {
-      const result = await installHelper({ elevator: { run }, scriptPath: scriptPath!, helperBinary });
+    for (const [source, tmpDir] of [
+      [{ checkout: '/tmp/$(reboot)' }, undefined],
+      [{ checkout: 'relative' }, undefined],
+      [{ resources: resources() }, '/tmp/`id`'],
+      [{ resources: resources() }, "/tmp/it's"],
+    ] as const) {
+      const result = await installHelper({ elevator: { run }, source, tmpDir });
       expect(result).toMatchObject({ installed: false, detail: expect.stringMatching(/unusual characters/) });
     }
     expect(run).not.toHaveBeenCalled();

@@ -45,11 +45,8 @@ function start(): void {
           elevator: sudoPrompt,
           // bash cannot read from inside app.asar: the packaged app ships the script, the unit and
           // the helper (burrowd, the CLI and their addons) as resources (electron-builder.yml).
-          scriptPath: app.isPackaged
-            ? join(process.resourcesPath, 'scripts/install-helper.sh')
-            : join(root, 'scripts/install-helper.sh'),
           // From a checkout the script installs launchers for bin/burrowd and bin/burrow instead.
-          helperBinary: app.isPackaged ? join(process.resourcesPath, 'helper/burrowd') : undefined,
+          source: app.isPackaged ? { resources: process.resourcesPath } : { checkout: root },
         }),
     },
   });

@@ -34,7 +34,9 @@ export const webPlatform: AppPlatform = {
   openExternal: () => undefined,
   installHelper: async () => ({
     installed: false,
-    detail: 'In web mode, install burrowd from a terminal: sudo scripts/install-helper.sh',
+    detail:
+      'In web mode, install burrowd from a terminal: npm run build:helper && ' +
+      'sudo BURROW_HELPER_DIR=$PWD/dist/package/helper scripts/install-helper.sh',
   }),
 };
 

@@ -2,12 +2,15 @@
 # Installs burrowd, Burrow's privileged helper, as a systemd service (Linux). The desktop app runs
 # this file as root after asking for the administrator password (main/helper-install.ts); the deb
 # and rpm packages run it after installing (packaging/deb/after-install.sh); by hand:
-#   sudo scripts/install-helper.sh
+#   sudo BURROW_HELPER_DIR=$PWD/dist/package/helper scripts/install-helper.sh
 # It takes no arguments, so nothing a user types in the app can reach it. Environment:
 #   BURROW_HELPER_DIR=DIR           a packaged helper: DIR/burrowd, DIR/burrow (the CLI) and the
 #                                   native addons DIR/*.node, copied into /usr/local/lib/burrow
-#   BURROW_HELPER_BINARY=PATH       the same for the packaged burrowd PATH (the CLI and the addons
-#                                   beside it come along)
+#   BURROW_HELPER_SHA256='NAME=HEX ...'
+#                                   with BURROW_HELPER_DIR: the sha256 of each file the install
+#                                   reads (the helper's, uninstall-helper.sh, burrowd.service), as
+#                                   the app computed them before asking for the password; a file
+#                                   that differs, is missing or is not listed stops the install
 #   BURROW_HELPER_IN_PLACE=1        with BURROW_HELPER_DIR: a system package owns DIR (the deb's
 #                                   /opt/Burrow/resources/helper), so burrowd runs from there and the
 #                                   CLI is linked into /usr/bin; nothing is copied
@@ -20,6 +23,13 @@
 # The unit is packaging/systemd/burrowd.service (../systemd/ beside this script in the packaged
 # app). scripts/uninstall-helper.sh removes all of this again; a copying install puts it beside
 # burrowd, as /usr/local/lib/burrow/uninstall-helper.sh. Running this again updates in place.
+#
+# What root will run must not be anybody else's to change. Every file the install reads is copied
+# into a directory of root's own (mode 0700) through one open descriptor, whose file is checked
+# first: a regular file owned by root or by the user who asked, writable by nobody else. Only those
+# copies are hashed and installed, so nothing can change between the check and the use. What stays
+# where it is (the deb's helper in place, a checkout's launchers) must be root's alone: owned by
+# root and writable by nobody else, and so every directory above it.
 set -euo pipefail
 umask 022
 shopt -s nullglob
@@ -30,7 +40,8 @@ unit=/etc/systemd/system/burrowd.service
 dropin=/etc/systemd/system/burrowd.service.d/checkout.conf
 marker="# Written by Burrow's scripts/install-helper.sh"
 here=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
-checkout=$(cd "$here/.." && pwd)
+checkout=$(cd "$here/.." && pwd -P) # or, packaged, the app's resources (scripts/, systemd/, helper/)
+me=$(id -u)
 
 fail() {
   echo "install-helper: $*" >&2
@@ -38,23 +49,54 @@ fail() {
 }
 
 # Everything is checked before anything is written: a failed install changes nothing.
-[[ $(id -u) == 0 || -n $dest ]] || fail "must run as root"
+[[ $me == 0 || -n $dest ]] || fail "must run as root"
 [[ ${BURROW_INSTALL_NO_SYSTEMCTL:-} == 1 || -z $dest ]] ||
   fail "DESTDIR is set: not starting a service from outside /"
 
+# The app's former way to name the helper: refused rather than ignored, which would install launchers.
+[[ -z ${BURROW_HELPER_BINARY:-} ]] || fail "BURROW_HELPER_BINARY is not supported any more: give BURROW_HELPER_DIR"
 helper_dir=${BURROW_HELPER_DIR:-}
-binary=${BURROW_HELPER_BINARY:-}
 in_place=${BURROW_HELPER_IN_PLACE:-}
-[[ -z $helper_dir || -z $binary ]] || fail "give BURROW_HELPER_DIR or BURROW_HELPER_BINARY, not both"
+hashes=${BURROW_HELPER_SHA256:-}
 [[ -z $in_place || $in_place == 1 ]] || fail "BURROW_HELPER_IN_PLACE=$in_place: only 1 means anything"
 [[ -z $in_place || -n $helper_dir ]] || fail "BURROW_HELPER_IN_PLACE=1 needs BURROW_HELPER_DIR"
+[[ -z $hashes || (-n $helper_dir && -z $in_place) ]] ||
+  fail "BURROW_HELPER_SHA256 is for copying from BURROW_HELPER_DIR, not for an install in place"
+
+# The user who asked (pkexec or sudo): the operator, and a trusted owner of the files to copy.
+invoker=${PKEXEC_UID:-${SUDO_UID:-}}
+[[ $invoker =~ ^[1-9][0-9]*$ ]] || invoker=
+
+declare -A expected=() # file name -> the sha256 the app computed
+for entry in $hashes; do
+  [[ $entry =~ ^([A-Za-z0-9_.+-]+)=([0-9a-f]{64})$ ]] ||
+    fail "BURROW_HELPER_SHA256: '$entry' is not NAME=SHA256 (64 lowercase hex digits)"
+  [[ -z ${expected[${BASH_REMATCH[1]}]:-} ]] || fail "BURROW_HELPER_SHA256 names ${BASH_REMATCH[1]} twice"
+  expected[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
+done
+[[ -z $hashes || ${#expected[@]} -gt 0 ]] || fail "BURROW_HELPER_SHA256 is set but names no file"
+
+# root_only PATH: refuses PATH unless only root (or whoever runs this script into a DESTDIR) can
+# change it: PATH and every directory above it owned by root and writable by nobody else. A
+# sticky directory above (/tmp) may be open to all: nobody else can replace what root has in it.
+root_only() {
+  local path=$1 top owner mode
+  top=${dest:+$(readlink -f "$dest")}
+  top=${top:-/}
+  [[ $(readlink -f "$path") == "$path" ]] || fail "$path goes through a symbolic link: root runs it in place"
+  while :; do
+    read -r owner mode <<<"$(stat -c '%u %a' "$path")"
+    [[ $owner == 0 || $owner == "$me" ]] ||
+      fail "$path is owned by uid $owner: root runs it in place, so it must be root's"
+    ((8#$mode & 8#022)) && ! [[ $path != "$1" && -d $path && -k $path ]] &&
+      fail "$path is writable by others than its owner (mode $mode): root runs it in place"
+    [[ $path != "$top" && $path != / ]] || break
+    path=$(dirname "$path")
+  done
+}
 
 source_dir= # where the packaged files are read from, if any
-if [[ -n $binary ]]; then
-  [[ $binary == /* && -f $binary && -x $binary ]] ||
-    fail "BURROW_HELPER_BINARY=$binary is not an executable file"
-  source_dir=$(dirname "$binary")
-elif [[ -n $helper_dir ]]; then
+if [[ -n $helper_dir ]]; then
   [[ $helper_dir == /* ]] || fail "BURROW_HELPER_DIR=$helper_dir is not an absolute path"
   source_dir=$helper_dir
   if [[ -n $in_place ]]; then
@@ -79,24 +121,82 @@ if [[ -n $source_dir ]]; then
   for addon in "${addons[@]}"; do
     [[ -f $addon ]] || fail "$addon is not a file"
   done
+  if [[ -n $in_place ]]; then
+    for f in "$binary" ${cli:+"$cli"} "${addons[@]}"; do root_only "$f"; done
+  fi
 else
   [[ -x $checkout/bin/burrowd ]] || fail "$checkout/bin/burrowd is missing"
   # The unit file treats these specially; a launcher quotes for bash, the drop-in cannot.
   [[ $checkout != *[[:cntrl:]\"\\%\$]* ]] ||
     fail "$checkout: a checkout path with quotes, backslashes, % or \$ cannot go in a unit file"
+  # Root will run the checkout's code at every boot: whoever can change any of it could become
+  # root. (Symbolic links are not followed; what they point to outside the checkout is not checked.)
+  root_only "$checkout"
+  foreign=$(find "$checkout" ! -type l \( ! \( -uid 0 -o -uid "$me" \) -o -perm /022 \) -print -quit 2>/dev/null || true)
+  [[ -z $foreign ]] ||
+    fail "$foreign is not root's alone (owner or mode): launchers for a checkout need a checkout only root can change; install a packaged helper with BURROW_HELPER_DIR instead"
 fi
 
 template=
-for candidate in "$here/../packaging/systemd/burrowd.service" "$here/../systemd/burrowd.service"; do
+for candidate in "$checkout/packaging/systemd/burrowd.service" "$checkout/systemd/burrowd.service"; do
   if [[ -f $candidate ]]; then
     template=$candidate
     break
   fi
 done
-[[ -n $template ]] || fail "the unit template burrowd.service is not in $here/../packaging/systemd or $here/../systemd"
+[[ -n $template ]] || fail "the unit template burrowd.service is not in $checkout/packaging/systemd or $checkout/systemd"
 
 uninstaller=$here/uninstall-helper.sh
-[[ -f $uninstaller ]] || uninstaller=
+[[ -z $in_place && -f $uninstaller ]] || uninstaller=
+
+# The stage: root's own copies of what the install reads, removed whatever happens.
+stage=$(mktemp -d "${TMPDIR:-/tmp}/burrow-install.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+declare -A staged=()
+
+# take SRC: copies the file SRC into the stage through one open descriptor, after checking the
+# file that descriptor holds; with BURROW_HELPER_SHA256, the copy must have the app's hash.
+take() {
+  local src=$1 name=${1##*/} fd owner mode sum
+  [[ -f $src ]] || fail "$src is not a file"
+  [[ -z ${staged[$name]:-} ]] || fail "$src: a second file named $name"
+  { exec {fd}<"$src"; } 2>/dev/null || fail "cannot read $src"
+  [[ -f /dev/fd/$fd ]] || fail "$src is not a file"
+  read -r owner mode <<<"$(stat -L -c '%u %a' "/dev/fd/$fd")"
+  [[ $owner == 0 || $owner == "$me" || $owner == "$invoker" ]] ||
+    fail "$src is owned by uid $owner, not by root or the user installing${invoker:+ (uid $invoker)}"
+  ((8#$mode & 8#022)) && fail "$src is writable by others than its owner (mode $mode)"
+  cat <&"$fd" >"$stage/$name"
+  exec {fd}<&-
+  staged[$name]=$src
+  [[ -n $hashes ]] || return 0
+  [[ -n ${expected[$name]:-} ]] || fail "BURROW_HELPER_SHA256 has no sha256 for $name"
+  sum=$(sha256sum <"$stage/$name")
+  [[ ${sum%% *} == "${expected[$name]}" ]] ||
+    fail "$src is not the file the app checked: its sha256 is ${sum%% *}, not ${expected[$name]}"
+}
+
+take "$template"
+template=$stage/${template##*/}
+if [[ -n $uninstaller ]]; then
+  take "$uninstaller"
+  uninstaller=$stage/${uninstaller##*/}
+fi
+if [[ -n $source_dir && -z $in_place ]]; then
+  take "$binary"
+  binary=$stage/burrowd
+  if [[ -n $cli ]]; then
+    take "$cli"
+    cli=$stage/burrow
+  fi
+  for i in "${!addons[@]}"; do
+    take "${addons[$i]}"
+    addons[i]=$stage/${addons[$i]##*/}
+  done
+fi
+for name in "${!expected[@]}"; do
+  [[ -n ${staged[$name]:-} ]] || fail "BURROW_HELPER_SHA256 names $name, which this install does not read"
+done
 
 if [[ -n $in_place ]]; then
   exec_path=$helper_dir/burrowd
@@ -111,8 +211,7 @@ fi
 # Whether FILE was written by this script (and so may be replaced or removed).
 ours() { [[ -f $1 ]] && grep -qF "$marker" "$1"; }
 
-operator=${PKEXEC_UID:-${SUDO_UID:-}}
-[[ $operator =~ ^[1-9][0-9]*$ ]] || operator=
+operator=$invoker
 if [[ -z $operator ]] && ours "$dest$unit"; then
   operator=$(sed -n 's/^ExecStart=.* --operator \([1-9][0-9]*\)$/\1/p' "$dest$unit" | head -n 1)
 fi
@@ -120,8 +219,8 @@ fi
 unit_text=$(grep -v '^#@' "$template")
 unit_text=${unit_text//"{{burrowd}}"/"$exec_path"}
 unit_text=${unit_text//"{{operator}}"/"${operator:+ --operator $operator}"}
-[[ $unit_text != *"{{"* ]] || fail "$template has a placeholder this script does not know"
-grep -qF "$marker" <<<"$unit_text" || fail "$template lacks the line: $marker"
+[[ $unit_text != *"{{"* ]] || fail "${staged[burrowd.service]} has a placeholder this script does not know"
+grep -qF "$marker" <<<"$unit_text" || fail "${staged[burrowd.service]} lacks the line: $marker"
 
 # write FILE MODE: stdin to FILE, replaced in one step (a running burrowd keeps its old binary).
 write() {
@@ -159,12 +258,8 @@ else
     for addon in "${addons[@]}"; do
       write "$dest$libdir/${addon##*/}" 0644 <"$addon"
     done
-    echo "installed $binary${cli:+, $cli}${addons[*]:+ and ${#addons[@]} addon(s)} into $libdir"
+    echo "installed ${staged[burrowd]}${cli:+, ${staged[burrow]}}${addons[*]:+ and ${#addons[@]} addon(s)} into $libdir"
   else
-    # Root will run code from the checkout at every boot: whoever can write there can become root.
-    if [[ $(stat -c %u "$checkout") != 0 ]]; then
-      echo "warning: $checkout is not owned by root; this install is for development only" >&2
-    fi
     write "$dest$libdir/burrowd" 0755 <<EOF
 #!/bin/bash
 # Written by scripts/install-helper.sh: runs burrowd from a development checkout.

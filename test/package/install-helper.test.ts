@@ -184,19 +184,6 @@ describe('install-helper.sh and uninstall-helper.sh', () => {
     expect(execStart()).toMatch(/ --operator 1002$/);
   });
 
-  it('copies the CLI and the addons beside BURROW_HELPER_BINARY too', () => {
-    const root = systemRoot();
-    const pkg = fakePackage(HELPER_FILES);
-    ok(INSTALL, { ...files(root), BURROW_HELPER_BINARY: join(pkg, 'burrowd') });
-    expect(readdirSync(join(root, 'usr/local/lib/burrow')).sort()).toEqual([
-      'burrow',
-      'burrow_crypto.node',
-      'burrow_native.node',
-      'burrowd',
-      'uninstall-helper.sh',
-    ]);
-  });
-
   it('from a checkout: launchers, and a drop-in that lets the hardened unit reach the checkout', () => {
     const root = systemRoot();
     const before = listing(root);
@@ -296,14 +283,9 @@ describe('install-helper.sh and uninstall-helper.sh', () => {
       'BURROW_HELPER_DIR=PKG-WITHOUT-BURROWD has no executable burrowd',
     ],
     [
-      'a missing BURROW_HELPER_BINARY',
-      { BURROW_HELPER_BINARY: '/nonexistent/burrowd' },
-      'BURROW_HELPER_BINARY=/nonexistent/burrowd is not an executable file',
-    ],
-    [
-      'both',
-      { BURROW_HELPER_DIR: 'PKG', BURROW_HELPER_BINARY: 'PKG/burrowd' },
-      'give BURROW_HELPER_DIR or BURROW_HELPER_BINARY, not both',
+      "the app's former BURROW_HELPER_BINARY",
+      { BURROW_HELPER_BINARY: 'PKG/burrowd' },
+      'BURROW_HELPER_BINARY is not supported any more: give BURROW_HELPER_DIR',
     ],
     [
       'in place without a directory',
