@@ -6,8 +6,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { randomBytes, selectCrypto } from '../src/crypto/index.js';
 import { AddonError } from '../src/packaged.js';
 import { HujsonError, PolicyError } from '../src/policy/index.js';
+import { decodeKey } from '../src/wireguard/keys.js';
 import {
   apikeysCreate,
   authkeysCreate,
@@ -24,6 +26,7 @@ import {
 } from './cli/admin.js';
 import { parseArgs, parseListen, UsageError } from './cli/args.js';
 import { loadConfig, type ServerConfig } from './config.js';
+import { KeyFeedClient } from './relay/key-feed-client.js';
 import { startRelay } from './relay/relay-server.js';
 import { startServer } from './serve.js';
 import { StoreError } from './store/errors.js';
@@ -32,7 +35,10 @@ import type { Store } from './store/store.js';
 
 const USAGE = `usage: burrow-server COMMAND (--db PATH | --config FILE) [options]
   serve --listen HOST:PORT [--public-url URL] [--stun-port N]   (or these in the config file)
-  relay --listen HOST:PORT --key PATH                              (a relay on its own; no --db)
+  relay --listen HOST:PORT --key PATH --control-url URL --control-key KEY
+        a relay on its own (no --db): serves only the devices registered at the burrow-server at
+        URL, whose control key (printed by serve, and at URL/control/key) is KEY; it refuses to
+        start without them, and that server must list this relay's key in its config's relays
   users create NAME [--network NET] [--password-file PATH]
   authkeys create --user NAME [--reusable] [--ephemeral] [--expiry DUR] [--tags tag:a,...]
   apikeys create [--expiry DUR]
@@ -221,15 +227,54 @@ function serve(argv: string[], io: Io): Promise<number> {
 
 /**
  * `relay`: a relay on its own, for another region (devices find it through the relay map of the
- * server's config: its URL and the public key this prints). Runs until SIGINT or SIGTERM.
+ * server's config: its URL and the public key this prints). It serves the devices its coordination
+ * server registered, following that server's key feed; there is no open mode. Runs until SIGINT or
+ * SIGTERM.
  */
 function relay(argv: string[], io: Io): Promise<number> {
   return runLongCommand(io, async () => {
-    const { flags, positional } = parseArgs(argv, { listen: 'string', key: 'string' });
-    if (positional.length || typeof flags.listen !== 'string' || typeof flags.key !== 'string')
-      throw new UsageError('usage: burrow-server relay --listen HOST:PORT --key PATH');
-    const { host, port } = parseListen(flags.listen);
-    const running = await startRelay({ host, port, keyPath: flags.key });
+    const { flags, positional } = parseArgs(argv, {
+      listen: 'string',
+      key: 'string',
+      'control-url': 'string',
+      'control-key': 'string',
+    });
+    const { listen, key, 'control-url': controlUrl, 'control-key': controlKey } = flags;
+    if (
+      positional.length ||
+      typeof listen !== 'string' ||
+      typeof key !== 'string' ||
+      typeof controlUrl !== 'string' ||
+      typeof controlKey !== 'string'
+    )
+      throw new UsageError(
+        'usage: burrow-server relay --listen HOST:PORT --key PATH --control-url URL --control-key KEY',
+      );
+    if (!/^https?:\/\/[^\s/]+\/?$/.test(controlUrl))
+      throw new UsageError(`--control-url: "${controlUrl}" is not http(s)://HOST:PORT`);
+    let serverPublicKey: Uint8Array;
+    try {
+      serverPublicKey = decodeKey(controlKey, '--control-key');
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    const { host, port } = parseListen(listen);
+    const crypto = selectCrypto();
+    const running = await startRelay({
+      host,
+      port,
+      keyPath: key,
+      allowed: (relayKey) =>
+        new KeyFeedClient({
+          url: controlUrl,
+          serverPublicKey,
+          relayKey,
+          crypto,
+          random: randomBytes,
+          now: Date.now,
+          log: (m) => io.err(`${m}\n`),
+        }),
+    });
     io.err(`burrow-server relay on ${running.url} (relay key ${running.publicKey})\n`);
     await untilStopped();
     await running.close();

@@ -3,13 +3,12 @@ import { isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { RelayRegion } from '../src/control/messages.js';
 import { randomBytes, selectCrypto } from '../src/crypto/index.js';
-import { RELAY_PATH } from '../src/relay/hello.js';
 import { attachControl, CONTROL_PATH } from './control/listener.js';
 import { Coordinator } from './coordinator/coordinator.js';
 import { adminApi } from './http/admin-api.js';
 import { Metrics } from './metrics.js';
+import { attachHostedRelay, isRelayPath } from './relay/hosted-relay.js';
 import type { RelayLimits } from './relay/relay-limits.js';
-import { attachRelay } from './relay/relay-server.js';
 import { loadOrCreateServerKey } from './server-key.js';
 import { StoreError } from './store/errors.js';
 import { openSqliteStore } from './store/sqlite-store.js';
@@ -211,16 +210,20 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   attachControl(http, { crypto, serverKey, random: randomBytes, now: Date.now }, (c) =>
     coordinator.accept(c),
   );
-  const relay = attachRelay(http, {
+  const relay = attachHostedRelay(http, {
     crypto,
     relayKey,
+    controlKey: serverKey,
     random: randomBytes,
     now: Date.now,
+    store,
+    relays: () => relayMap,
     ...(options.relayLimits ? { limits: options.relayLimits } : {}),
+    ...(options.log ? { log: options.log } : {}),
   });
   // Each upgrade listener takes only its own path; anything else is answered here.
   http.on('upgrade', (request: IncomingMessage, socket: Duplex) => {
-    if (request.url !== CONTROL_PATH && request.url !== RELAY_PATH)
+    if (request.url !== CONTROL_PATH && !isRelayPath(request.url))
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
   });
   const timer = setInterval(() => coordinator.poll(), options.pollMs ?? 100);

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startRelay } from '../../server/relay/relay-server.js';
 import {
   afterTest,
+  anyKey,
   crypto,
   device,
   keyPair,
@@ -33,7 +34,7 @@ describe('relay client', () => {
     const dir = mkdtempSync(join(tmpdir(), 'burrow-relay-'));
     afterTest(() => rmSync(dir, { recursive: true, force: true }));
     const keyPath = join(dir, 'relay.key');
-    let running = await startRelay({ host: '127.0.0.1', port: 0, keyPath });
+    let running = await startRelay({ host: '127.0.0.1', port: 0, keyPath, allowed: anyKey });
     afterTest(() => running.close());
     const port = Number(new URL(running.url).port);
     const relay = { url: running.url, relayPublicKey: decodeKey(running.publicKey) };
@@ -50,7 +51,7 @@ describe('relay client', () => {
     expect(a.client.stats().dropped.disconnected).toBe(1);
     expect(a.health).toContain('closing: the relay is shutting down');
 
-    running = await startRelay({ host: '127.0.0.1', port, keyPath });
+    running = await startRelay({ host: '127.0.0.1', port, keyPath, allowed: anyKey });
     expect(decodeKey(running.publicKey)).toEqual(relay.relayPublicKey);
     await Promise.all([a.client.ready(), b.client.ready()]);
     await delivered(a, b);
@@ -65,7 +66,7 @@ describe('relay client', () => {
     const dir = mkdtempSync(join(tmpdir(), 'burrow-relay-'));
     afterTest(() => rmSync(dir, { recursive: true, force: true }));
     const keyPath = join(dir, 'relay.key');
-    const first = await startRelay({ host: '127.0.0.1', port: 0, keyPath });
+    const first = await startRelay({ host: '127.0.0.1', port: 0, keyPath, allowed: anyKey });
     const port = Number(new URL(first.url).port);
     const relay = { url: first.url, relayPublicKey: decodeKey(first.publicKey) };
     await first.close();
@@ -74,7 +75,7 @@ describe('relay client', () => {
     a.client.onConnectionChange((up, reason) => !up && downs.push(reason));
     await new Promise((r) => setTimeout(r, 400));
     expect(a.client.connected).toBe(false);
-    const again = await startRelay({ host: '127.0.0.1', port, keyPath });
+    const again = await startRelay({ host: '127.0.0.1', port, keyPath, allowed: anyKey });
     afterTest(() => again.close());
     await a.client.ready();
     // Failed attempts never counted as connections, and nothing was reported as lost.
@@ -126,6 +127,7 @@ describe('relay client', () => {
       port: 0,
       keyPath: join(dir, 'relay.key'),
       limits: { bytesPerSecond: 64 * 1024, byteBurst: 64 * 1024 },
+      allowed: anyKey,
     });
     afterTest(() => running.close());
     const relay = { url: running.url, relayPublicKey: decodeKey(running.publicKey) };

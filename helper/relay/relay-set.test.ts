@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startRelay } from '../../server/relay/relay-server.js';
-import { afterTest, crypto, keyPair, runCleanups, waitFor } from '../../server/relay/testing.js';
+import { afterTest, anyKey, crypto, keyPair, runCleanups, waitFor } from '../../server/relay/testing.js';
 import type { RelayRegion } from '../../src/control/messages.js';
 import { randomBytes } from '../../src/crypto/index.js';
 import { RelaySet } from './relay-set.js';
@@ -36,7 +36,12 @@ async function slowProxy(port: number, delayMs: number): Promise<number> {
 async function relayRegion(id: number, name: string, delayMs = 0): Promise<RelayRegion> {
   const dir = mkdtempSync(join(tmpdir(), 'burrow-relayset-'));
   afterTest(() => rmSync(dir, { recursive: true, force: true }));
-  const running = await startRelay({ host: '127.0.0.1', port: 0, keyPath: join(dir, 'relay.key') });
+  const running = await startRelay({
+    host: '127.0.0.1',
+    port: 0,
+    keyPath: join(dir, 'relay.key'),
+    allowed: anyKey,
+  });
   afterTest(() => running.close());
   const port = Number(new URL(running.url).port);
   const url = delayMs > 0 ? `http://127.0.0.1:${await slowProxy(port, delayMs)}` : running.url;

@@ -24,6 +24,11 @@ export interface RelayLimits {
   handshakesPerSecond: number;
   /** Handshakes one address may make at once, e.g. when every device reconnects after a restart. */
   handshakeBurst: number;
+  /**
+   * Connections one address may hold at once, handshaking and connected together: each device
+   * keeps one, so this bounds the devices behind one NAT, and what one host can make the relay hold.
+   */
+  maxConnectionsPerAddress: number;
 }
 
 export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = {
@@ -37,4 +42,5 @@ export const DEFAULT_RELAY_LIMITS: Readonly<RelayLimits> = {
   helloWindowMs: 120_000,
   handshakesPerSecond: 20,
   handshakeBurst: 200,
+  maxConnectionsPerAddress: 256,
 };

@@ -19,6 +19,7 @@ import type { StaticKeyPair } from '../../src/wireguard/noise.js';
 import { RateLimiter } from '../../src/wireguard/rate-limiter.js';
 import { loadOrCreateServerKey } from '../server-key.js';
 import { type ClientHooks, ConnectedClient } from './connected-client.js';
+import type { KeyGate } from './key-gate.js';
 import { DEFAULT_RELAY_LIMITS, type RelayLimits } from './relay-limits.js';
 import { newCounters, type RefuseReason, type RelayStats } from './relay-stats.js';
 
@@ -30,6 +31,8 @@ export interface RelayOptions {
   /** Unix wall-clock ms, for hello timestamps. */
   now: () => number;
   limits?: Partial<RelayLimits>;
+  /** The node keys this relay serves; any other is refused at its handshake. */
+  allowed: KeyGate;
 }
 
 export interface Relay {
@@ -43,8 +46,9 @@ const keyId = (key: Uint8Array) => Buffer.from(key.buffer, key.byteOffset, key.l
 /**
  * Serves the relay on an HTTP server: `GET /relay/v1` with `Upgrade: burrow-relay/1` switches to
  * length-prefixed frames; the first is a Noise IK message proving the device's node key, accepted
- * once and only near its timestamp; then relay frames (src/relay/frames.ts). Upgrades to other
- * paths are left to the server's other listeners.
+ * once, only near its timestamp and only for a node key the gate allows; then relay frames
+ * (src/relay/frames.ts). A connection whose key stops being allowed (its device deleted, its key
+ * expired or rotated) is closed. Upgrades to other paths are left to the server's other listeners.
  *
  * The relay only ever sees WireGuard ciphertext inside its own Noise transport: it forwards by
  * destination key and stamps each packet with the sender's authenticated key, never a claimed one.
@@ -59,7 +63,13 @@ export function attachRelay(server: Server, options: RelayOptions): Relay {
   });
   const clients = new Map<string, ConnectedClient>();
   const handshaking = new Set<Socket>();
+  // Sockets per source address, handshaking and connected: one address cannot take every socket.
+  const perAddress = new Map<string, number>();
   let closed = false;
+  const stopFollowing = options.allowed.onRevoked((keys) => {
+    for (const key of keys)
+      clients.get(key)?.close('revoked', 'closing: this node key may no longer use this relay');
+  });
 
   const hooks: ClientHooks = {
     send(from, dst, packet) {
@@ -111,13 +121,15 @@ export function attachRelay(server: Server, options: RelayOptions): Relay {
       if (accepted === null) return refuse(socket, 'handshake');
       const ts = parseClientHello(accepted.payload);
       if (ts === null) return refuse(socket, 'hello');
+      const id = keyId(accepted.machineKey);
+      // Before the replay guard, so that unknown keys cost no memory: only the handshake's work.
+      if (!options.allowed.allows(id)) return refuse(socket, 'notAllowed');
       const verdict = guard.check(keyId(accepted.ephemeralKey), ts, options.now());
       if (verdict !== 'ok') return refuse(socket, verdict);
       const { message, session } = accepted.reply(encodeRelayHello());
       socket.write(encodeFrame(message));
       handshaking.delete(socket);
       counters.accepted++;
-      const id = keyId(accepted.machineKey);
       client = new ConnectedClient(accepted.machineKey, id, socket, session, limits, counters, hooks);
       const older = clients.get(id);
       clients.set(id, client);
@@ -149,12 +161,25 @@ export function attachRelay(server: Server, options: RelayOptions): Relay {
       socket.end(`HTTP/1.1 ${closed ? 503 : 400} Relay Unavailable\r\nConnection: close\r\n\r\n`);
       return;
     }
-    // Checked before any Diffie-Hellman work, so a handshake flood is cheap to refuse.
-    if (!handshakeLimiter.allow(socket.remoteAddress ?? '', performance.now())) {
+    // Both checked before any Diffie-Hellman work, so a flood is cheap to refuse.
+    const address = socket.remoteAddress ?? '';
+    const open = perAddress.get(address) ?? 0;
+    if (open >= limits.maxConnectionsPerAddress) {
+      counters.refused.tooManyConnections++;
+      socket.end('HTTP/1.1 429 Too Many Connections\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    if (!handshakeLimiter.allow(address, performance.now())) {
       counters.refused.rateLimited++;
       socket.end('HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\n\r\n');
       return;
     }
+    perAddress.set(address, open + 1);
+    socket.once('close', () => {
+      const left = (perAddress.get(address) ?? 1) - 1;
+      if (left > 0) perAddress.set(address, left);
+      else perAddress.delete(address);
+    });
     socket.setNoDelay(true);
     socket.write(
       `HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${RELAY_UPGRADE}\r\nConnection: Upgrade\r\n\r\n`,
@@ -170,6 +195,7 @@ export function attachRelay(server: Server, options: RelayOptions): Relay {
     },
     close() {
       closed = true;
+      stopFollowing();
       for (const c of [...clients.values()]) c.close('shutdown', 'closing: the relay is shutting down');
       for (const s of handshaking) s.destroy();
     },
@@ -182,6 +208,8 @@ export interface StartRelayOptions {
   /** The relay's key file (base64 private key, mode 0600), created on first start. */
   keyPath: string;
   limits?: Partial<RelayLimits>;
+  /** Who may use the relay, made with the relay's key (which the key feed authenticates with). */
+  allowed: (relayKey: StaticKeyPair) => KeyGate & { close(): void };
 }
 
 export interface RunningRelay {
@@ -196,12 +224,14 @@ export interface RunningRelay {
 export async function startRelay(options: StartRelayOptions): Promise<RunningRelay> {
   const crypto = selectCrypto();
   const relayKey = loadOrCreateServerKey(crypto, options.keyPath);
+  const allowed = options.allowed(relayKey);
   const http = createServer((_req, res) => res.writeHead(404).end());
   const relay = attachRelay(http, {
     crypto,
     relayKey,
     random: randomBytes,
     now: Date.now,
+    allowed,
     ...(options.limits ? { limits: options.limits } : {}),
   });
   // attachRelay leaves other upgrades to other listeners; here there are none.
@@ -220,6 +250,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     stats: () => relay.stats(),
     close: async () => {
       relay.close();
+      allowed.close();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },

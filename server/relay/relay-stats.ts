@@ -17,6 +17,10 @@ export interface RefusedCounters {
   busy: number;
   /** Too many handshakes from one address. */
   rateLimited: number;
+  /** Too many connections (handshaking or connected) from one address at once. */
+  tooManyConnections: number;
+  /** Authenticated, but the node key is not a registered, unexpired device's. */
+  notAllowed: number;
   /** No complete first message in time. */
   timeout: number;
 }
@@ -31,6 +35,8 @@ export interface ClosedCounters {
   oversize: number;
   /** A newer connection authenticated with the same node key. */
   replaced: number;
+  /** The node key stopped being allowed: its device was deleted, or its key expired or rotated. */
+  revoked: number;
   /** Nothing received for the idle timeout. */
   idle: number;
   /** The client hung up. */
@@ -70,12 +76,23 @@ export type RefuseReason = keyof RefusedCounters;
 export function newCounters(): RelayCounters {
   return {
     accepted: 0,
-    refused: { handshake: 0, hello: 0, stale: 0, replayed: 0, busy: 0, rateLimited: 0, timeout: 0 },
+    refused: {
+      handshake: 0,
+      hello: 0,
+      stale: 0,
+      replayed: 0,
+      busy: 0,
+      rateLimited: 0,
+      tooManyConnections: 0,
+      notAllowed: 0,
+      timeout: 0,
+    },
     closed: {
       malformed: 0,
       undecryptable: 0,
       oversize: 0,
       replaced: 0,
+      revoked: 0,
       idle: 0,
       disconnected: 0,
       shutdown: 0,

@@ -8,6 +8,7 @@ import { MAX_SEALED_RELAY_FRAME, parseRelayFrame, type RelayFrame } from '../../
 import { encodeClientHello, RELAY_PATH, RELAY_PROLOGUE, RELAY_UPGRADE } from '../../src/relay/hello.js';
 import type { StaticKeyPair } from '../../src/wireguard/noise.js';
 import { keyPair, sleep, waitFor } from '../../test/support/polling.js';
+import { type KeyGate, Listeners } from './key-gate.js';
 import type { RelayLimits } from './relay-limits.js';
 import { attachRelay, type Relay } from './relay-server.js';
 
@@ -30,18 +31,62 @@ export function afterTest(cleanup: () => Promise<void> | void): void {
   cleanups.push(cleanup);
 }
 
+const b64 = (key: Uint8Array) => Buffer.from(key).toString('base64');
+
+/** A gate the test holds: it allows exactly the keys the test registers, as the store would. */
+export class TestGate implements KeyGate {
+  private readonly keys = new Set<string>();
+  private readonly revoked = new Listeners<readonly string[]>();
+
+  allows(nodeKey: string): boolean {
+    return this.keys.has(nodeKey);
+  }
+
+  onRevoked(listener: (nodeKeys: readonly string[]) => void): () => void {
+    return this.revoked.add(listener);
+  }
+
+  allow(key: Uint8Array): void {
+    this.keys.add(b64(key));
+  }
+
+  /** Takes the key out and tells the relay, as a deleted device or an expired key would. */
+  revoke(key: Uint8Array): void {
+    if (this.keys.delete(b64(key))) this.revoked.emit([b64(key)]);
+  }
+
+  close(): void {}
+}
+
+/** A gate that lets every key in: for tests of the relay client, which are not about access. */
+export const anyKey = (): KeyGate & { close(): void } => ({
+  allows: () => true,
+  onRevoked: () => () => {},
+  close() {},
+});
+
 export interface TestRelay {
   url: string;
   port: number;
   relayKey: StaticKeyPair;
   relay: Relay;
+  /** Who may connect; connectedDevice, rawClient and firstMessage register their keys here. */
+  gate: TestGate;
 }
 
 /** A relay attached to an HTTP server of the test's own, as burrow-server would host it. */
 export async function startTestRelay(limits: Partial<RelayLimits> = {}): Promise<TestRelay> {
   const relayKey = keyPair();
+  const gate = new TestGate();
   const http = createServer((_req, res) => res.writeHead(404).end());
-  const relay = attachRelay(http, { crypto, relayKey, random: randomBytes, now: Date.now, limits });
+  const relay = attachRelay(http, {
+    crypto,
+    relayKey,
+    random: randomBytes,
+    now: Date.now,
+    limits,
+    allowed: gate,
+  });
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   afterTest(async () => {
     relay.close();
@@ -49,7 +94,7 @@ export async function startTestRelay(limits: Partial<RelayLimits> = {}): Promise
     await new Promise((r) => http.close(r));
   });
   const { port } = http.address() as { port: number };
-  return { url: `http://127.0.0.1:${port}`, port, relayKey, relay };
+  return { url: `http://127.0.0.1:${port}`, port, relayKey, relay, gate };
 }
 
 /** A device connected through a RelayClient, with the packets it received. */
@@ -85,9 +130,11 @@ export function device(
   return d;
 }
 
-/** A connected device on a relay from startTestRelay. */
+/** A registered device (its key allowed), connected to a relay from startTestRelay. */
 export async function connectedDevice(relay: TestRelay, extra: Partial<RelayClientOptions> = {}) {
-  const d = device({ url: relay.url, relayPublicKey: relay.relayKey.publicKey }, extra);
+  const node = extra.node ?? keyPair();
+  relay.gate.allow(node.publicKey);
+  const d = device({ url: relay.url, relayPublicKey: relay.relayKey.publicKey }, { ...extra, node });
   await d.client.ready();
   return d;
 }
@@ -115,9 +162,18 @@ export function closedBy(socket: Socket): Promise<void> {
   return closed;
 }
 
-/** A first handshake message from `node` to the relay, with a hello stamped `ts`. */
-export const firstMessage = (relay: TestRelay, node = keyPair(), ts = Date.now()) =>
-  clientHandshake(crypto, node, relay.relayKey.publicKey, encodeClientHello(ts), randomBytes, RELAY_PROLOGUE);
+/** A first handshake message from `node` (registered unless told) to the relay, stamped `ts`. */
+export function firstMessage(relay: TestRelay, node = keyPair(), ts = Date.now(), registered = true) {
+  if (registered) relay.gate.allow(node.publicKey);
+  return clientHandshake(
+    crypto,
+    node,
+    relay.relayKey.publicKey,
+    encodeClientHello(ts),
+    randomBytes,
+    RELAY_PROLOGUE,
+  );
+}
 
 /** Sends `frame` as a first message; resolves with whether the relay answered rather than hung up. */
 export async function handshakeAnswered(relay: TestRelay, frame: Uint8Array): Promise<boolean> {
@@ -143,6 +199,7 @@ export interface RawClient {
   sendPlain(plain: Uint8Array): void;
 }
 
+/** A registered device's connection, driven by hand. */
 export async function rawClient(relay: TestRelay, node = keyPair()): Promise<RawClient> {
   const socket = await rawUpgrade(relay.port);
   const handshake = firstMessage(relay, node);

@@ -1,0 +1,177 @@
+import { type AllowedKey, AllowedKeySet } from '../../src/relay/allowed-keys.js';
+import { StoreError } from '../store/errors.js';
+import type { Store } from '../store/store.js';
+import type { ChangeKind, Device } from '../store/types.js';
+import { type KeyGate, Listeners } from './key-gate.js';
+
+/** Keys newly allowed (or with a new expiry) and keys no longer allowed, as the key feed sends them. */
+export interface KeyChanges {
+  allow: AllowedKey[];
+  revoke: string[];
+}
+
+export interface StoreAllowedKeysOptions {
+  /** Unix wall-clock ms. */
+  now: () => number;
+  /** How often the change feed is read, ms. Default 250. */
+  pollMs?: number;
+  log?: (message: string) => void;
+}
+
+const DEVICE_CHANGES: ReadonlySet<ChangeKind> = new Set(['device-added', 'device-removed', 'device-changed']);
+
+const isLive = (d: Device, now: number) => d.keyExpiry === null || d.keyExpiry > now;
+
+/**
+ * The node keys of the store's registered, unexpired devices, for burrow-server's own relay and
+ * for the key feed to standalone relays. Loads them once, then follows the store's change feed on
+ * its own (its own position, a cheap poll), so changes by any process, the admin CLI included,
+ * reach the relay: a deleted device's key, a rotated-away key and an expired key are revoked
+ * within one poll. A key not yet known is looked up again at once (one change-feed read) before it
+ * is refused, so a device that registered a moment ago is not turned away.
+ */
+export class StoreAllowedKeys implements KeyGate {
+  private readonly keys = new AllowedKeySet();
+  /** Node key of each device whose key is in `keys`, and the reverse. */
+  private readonly keyOf = new Map<string, string>();
+  private readonly deviceOf = new Map<string, string>();
+  private readonly revoked = new Listeners<readonly string[]>();
+  private readonly changed = new Listeners<KeyChanges>();
+  private readonly timer: ReturnType<typeof setInterval>;
+  private seq = 0;
+  private closed = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: StoreAllowedKeysOptions,
+  ) {
+    this.reload();
+    this.timer = setInterval(() => {
+      try {
+        this.poll();
+      } catch (error) {
+        // A busy or briefly unreadable database: the next poll reads from the same position.
+        options.log?.(`relay: reading the change feed: ${(error as Error).message}`);
+      }
+    }, options.pollMs ?? 250);
+  }
+
+  allows(nodeKey: string): boolean {
+    if (this.keys.has(nodeKey, this.options.now())) return true;
+    if (this.closed) return false;
+    this.poll();
+    return this.keys.has(nodeKey, this.options.now());
+  }
+
+  onRevoked(listener: (nodeKeys: readonly string[]) => void): () => void {
+    return this.revoked.add(listener);
+  }
+
+  /** Tells `listener` every change to the set from now on (what the key feed streams). */
+  onChange(listener: (changes: KeyChanges) => void): () => void {
+    return this.changed.add(listener);
+  }
+
+  /** Every key allowed now. */
+  entries(): AllowedKey[] {
+    return this.keys.entries();
+  }
+
+  /** Stops following the store (before it is closed). */
+  close(): void {
+    this.closed = true;
+    clearInterval(this.timer);
+  }
+
+  /** Brings the set up to the store's change feed, and takes out keys that have expired. */
+  poll(): void {
+    if (this.closed) return;
+    const now = this.options.now();
+    const allow = new Map<string, number | null>();
+    const revoke: string[] = [];
+    const current = this.store.currentSeq();
+    if (current !== this.seq) {
+      const records = this.store.changesAfter(this.seq);
+      if (records === null) {
+        this.reload(); // the feed was pruned past our position
+        return;
+      }
+      this.seq = Math.max(current, records.at(-1)?.seq ?? current);
+      const devices = new Set<string>();
+      for (const r of records) if (r.deviceId !== null && DEVICE_CHANGES.has(r.kind)) devices.add(r.deviceId);
+      for (const id of devices) this.refresh(id, now, allow, revoke);
+    }
+    for (const key of this.keys.expire(now)) {
+      this.forget(key);
+      revoke.push(key);
+    }
+    this.publish(allow, revoke, now);
+  }
+
+  /** Reads one device again: allows its current key, revokes a key it no longer has. */
+  private refresh(id: string, now: number, allow: Map<string, number | null>, revoke: string[]): void {
+    const device = this.findDevice(id);
+    const live = device !== null && isLive(device, now);
+    const old = this.keyOf.get(id);
+    if (old !== undefined && (!live || old !== device.nodeKey)) {
+      this.keyOf.delete(id);
+      if (this.deviceOf.get(old) === id) {
+        this.forget(old);
+        this.keys.revoke(old);
+        revoke.push(old);
+      }
+    }
+    if (!live || (old === device.nodeKey && this.keys.expiryOf(old) === device.keyExpiry)) return;
+    this.keyOf.set(id, device.nodeKey);
+    this.deviceOf.set(device.nodeKey, id);
+    this.keys.allow(device.nodeKey, device.keyExpiry, now);
+    allow.set(device.nodeKey, device.keyExpiry);
+  }
+
+  /** Loads every live key, replacing the set; tells listeners what changed. */
+  private reload(): void {
+    const now = this.options.now();
+    // Read the position first: a change made while loading is then read again by the next poll,
+    // and reading a device again is harmless.
+    this.seq = this.store.currentSeq();
+    const before = new Map(this.keys.entries().map((e) => [e.key, e.expires]));
+    const entries: AllowedKey[] = [];
+    this.keyOf.clear();
+    this.deviceOf.clear();
+    for (const network of this.store.listNetworks()) {
+      for (const d of this.store.listDevices(network.id)) {
+        if (!isLive(d, now)) continue;
+        this.keyOf.set(d.id, d.nodeKey);
+        this.deviceOf.set(d.nodeKey, d.id);
+        entries.push({ key: d.nodeKey, expires: d.keyExpiry });
+      }
+    }
+    const revoke = this.keys.replace(entries, now);
+    const allow = new Map<string, number | null>();
+    for (const e of entries) if (before.get(e.key) !== e.expires) allow.set(e.key, e.expires);
+    this.publish(allow, revoke, now);
+  }
+
+  private forget(key: string): void {
+    const id = this.deviceOf.get(key);
+    this.deviceOf.delete(key);
+    if (id !== undefined && this.keyOf.get(id) === key) this.keyOf.delete(id);
+  }
+
+  private findDevice(id: string): Device | null {
+    try {
+      return this.store.getDevice(id);
+    } catch (error) {
+      if (error instanceof StoreError && error.code === 'not-found') return null;
+      throw error;
+    }
+  }
+
+  // A key revoked and allowed again in one batch (moved to another device) is only allowed.
+  private publish(allow: Map<string, number | null>, revoke: string[], now: number): void {
+    const gone = [...new Set(revoke)].filter((key) => !this.keys.has(key, now));
+    if (gone.length === 0 && allow.size === 0) return;
+    if (gone.length > 0) this.revoked.emit(gone);
+    this.changed.emit({ allow: [...allow].map(([key, expires]) => ({ key, expires })), revoke: gone });
+  }
+}
