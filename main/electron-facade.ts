@@ -18,19 +18,24 @@ import {
 } from 'electron';
 import { CSP } from './csp.js';
 import { isTrustedPage, type TrustedPages } from './ipc-handlers.js';
+import { permissionHandlers } from './permissions.js';
 import type { TrayAction, TrayItem } from './tray-menu.js';
 
 export { app, ipcMain };
 
 /**
  * For every window and webview, ever: our CSP on every response, no navigation away from our own
- * page, no new windows, no webviews, and no permission (camera, notifications, …) for the page.
+ * page, no new windows, no webviews, and no permission (camera, notifications, devices, …) for
+ * the page (permissions.ts).
  */
 export function hardenApp(trusted: TrustedPages): void {
-  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
+  const ses = session.defaultSession;
+  ses.webRequest.onHeadersReceived((details, callback) => {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } });
   });
-  session.defaultSession.setPermissionRequestHandler((_contents, _permission, callback) => callback(false));
+  ses.setPermissionRequestHandler(permissionHandlers.request);
+  ses.setPermissionCheckHandler(permissionHandlers.check);
+  ses.setDevicePermissionHandler(permissionHandlers.device);
   app.on('web-contents-created', (_event, contents) => {
     contents.on('will-navigate', (event) => {
       if (!isTrustedPage(event.url, trusted)) event.preventDefault();
