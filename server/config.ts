@@ -17,9 +17,12 @@ import type { RelayLimits } from './relay/relay-limits.js';
  *     "publicUrl": "https://burrow.example.com",
  *     "stunPort": 3478, // STUN binding requests, so devices learn their public endpoint
  *     // Relays every device is told about besides this server's own (the relay map in each full map).
- *     "relays": [{ "id": 1, "name": "home", "url": "https://relay.example.com", "stun": "203.0.113.1:3478" }],
+ *     // A relay whose publicKey is here may follow this server's key feed (burrow-server relay
+ *     // --control-url), and so serve the devices registered here.
+ *     "relays": [{ "id": 1, "name": "home", "url": "https://relay.example.com", "publicKey": "...", "stun": "203.0.113.1:3478" }],
  *     // What one device may cost this server's relay (defaults: 8 MiB/s, 1 MiB burst, 20,000
- *     // frames/s, 2,000 burst, 1 MiB queued toward a slow receiver).
+ *     // frames/s, 2,000 burst, 1 MiB queued toward a slow receiver), and how many connections one
+ *     // address may hold (default 256: devices behind one NAT share an address).
  *     "relayLimits": { "bytesPerSecond": 16777216 },
  *     // Networks whose policy is kept in a file: applied at start and on SIGHUP, tests first.
  *     "policyFiles": [{ "network": "family", "file": "family.hujson" }]
@@ -39,6 +42,7 @@ const configSchema = object({
       packetsPerSecond: optional(integer({ min: 10, max: 10_000_000 })),
       packetBurst: optional(integer({ min: 10, max: 10_000_000 })),
       maxQueueBytes: optional(integer({ min: 65536, max: 2 ** 32 })),
+      maxConnectionsPerAddress: optional(integer({ min: 1, max: 1_000_000 })),
     }),
   ),
   policyFiles: optional(
