@@ -76,20 +76,19 @@ for entry in $hashes; do
 done
 [[ -z $hashes || ${#expected[@]} -gt 0 ]] || fail "BURROW_HELPER_SHA256 is set but names no file"
 
-# root_only PATH: refuses PATH unless only root (or whoever runs this script into a DESTDIR) can
-# change it: PATH and every directory above it owned by root and writable by nobody else. A
-# sticky directory above (/tmp) may be open to all: nobody else can replace what root has in it.
+# root_only PATH WHY: refuses PATH unless only root (or whoever runs this script into a DESTDIR)
+# can change it: PATH and every directory above it owned by root and writable by nobody else. A
+# sticky directory (/tmp) may be open to all: nobody else can replace what root has in it.
 root_only() {
-  local path=$1 top owner mode
+  local path=$1 why=$2 top owner mode
   top=${dest:+$(readlink -f "$dest")}
   top=${top:-/}
-  [[ $(readlink -f "$path") == "$path" ]] || fail "$path goes through a symbolic link: root runs it in place"
+  [[ $(readlink -f "$path") == "$path" ]] || fail "$path goes through a symbolic link: $why"
   while :; do
     read -r owner mode <<<"$(stat -c '%u %a' "$path")"
-    [[ $owner == 0 || $owner == "$me" ]] ||
-      fail "$path is owned by uid $owner: root runs it in place, so it must be root's"
-    ((8#$mode & 8#022)) && ! [[ $path != "$1" && -d $path && -k $path ]] &&
-      fail "$path is writable by others than its owner (mode $mode): root runs it in place"
+    [[ $owner == 0 || $owner == "$me" ]] || fail "$path is owned by uid $owner: $why, so it must be root's"
+    ((8#$mode & 8#022)) && ! [[ -d $path && -k $path ]] &&
+      fail "$path is writable by others than its owner (mode $mode): $why"
     [[ $path != "$top" && $path != / ]] || break
     path=$(dirname "$path")
   done
@@ -122,7 +121,7 @@ if [[ -n $source_dir ]]; then
     [[ -f $addon ]] || fail "$addon is not a file"
   done
   if [[ -n $in_place ]]; then
-    for f in "$binary" ${cli:+"$cli"} "${addons[@]}"; do root_only "$f"; done
+    for f in "$binary" ${cli:+"$cli"} "${addons[@]}"; do root_only "$f" "root runs it in place"; done
   fi
 else
   [[ -x $checkout/bin/burrowd ]] || fail "$checkout/bin/burrowd is missing"
@@ -131,7 +130,7 @@ else
     fail "$checkout: a checkout path with quotes, backslashes, % or \$ cannot go in a unit file"
   # Root will run the checkout's code at every boot: whoever can change any of it could become
   # root. (Symbolic links are not followed; what they point to outside the checkout is not checked.)
-  root_only "$checkout"
+  root_only "$checkout" "root runs it in place"
   foreign=$(find "$checkout" ! -type l \( ! \( -uid 0 -o -uid "$me" \) -o -perm /022 \) -print -quit 2>/dev/null || true)
   [[ -z $foreign ]] ||
     fail "$foreign is not root's alone (owner or mode): launchers for a checkout need a checkout only root can change; install a packaged helper with BURROW_HELPER_DIR instead"
@@ -149,8 +148,11 @@ done
 uninstaller=$here/uninstall-helper.sh
 [[ -z $in_place && -f $uninstaller ]] || uninstaller=
 
-# The stage: root's own copies of what the install reads, removed whatever happens.
-stage=$(mktemp -d "${TMPDIR:-/tmp}/burrow-install.XXXXXX")
+# The stage: root's own copies of what the install reads, removed whatever happens. Whoever could
+# change the directory it is made in could swap the stage for another.
+tmp=$(readlink -f "${TMPDIR:-/tmp}")
+root_only "$tmp" "root copies the files to install there"
+stage=$(mktemp -d "$tmp/burrow-install.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 declare -A staged=()
 

@@ -110,6 +110,16 @@ describe.skipIf(!ROOT)(
       );
     });
 
+    it('refuses to stage its copies where another user could swap them', () => {
+      const tmp = tempDir('burrow-tmp-');
+      chownSync(tmp, NOBODY, NOBODY);
+      refused(
+        systemRoot(),
+        { BURROW_HELPER_DIR: fakePackage(HELPER_FILES), TMPDIR: tmp },
+        `${tmp} is owned by uid ${NOBODY}: root copies the files to install there, so it must be root's`,
+      );
+    });
+
     it('refuses a unit template or uninstaller beside the script that is not root’s', () => {
       // The script and its siblings as the packaged app ships them: scripts/ and systemd/.
       const app = tempDir('burrow-app-');
