@@ -66,11 +66,14 @@ function callerOf(socket: Socket, operatorUid: number | null): Caller {
   return { pid, uid, gid, mayChange: uid === 0 || (operatorUid !== null && uid === operatorUid) };
 }
 
+/** How long a connection whose request body went unread stays half-closed after the answer. */
+const LINGER_MS = 500;
+
 /**
  * Answers with a JSON body. An answer sent before the request's body was read in full (refused
- * unread, or over MAX_BODY) says `connection: close`, and Node closes the connection once it is
- * sent: the rest of the body is never read, so a client cannot make burrowd swallow an endless
- * upload (with keep-alive, Node would read on to find where the next request starts).
+ * unread, or over MAX_BODY) says `connection: close`: the rest of the body is never read, so a
+ * client cannot make burrowd swallow an endless upload (with keep-alive, Node would read on to
+ * find where the next request starts).
  */
 function reply(req: IncomingMessage, res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -80,7 +83,22 @@ function reply(req: IncomingMessage, res: ServerResponse, status: number, body: 
     'content-length': Buffer.byteLength(text),
     ...(early ? { connection: 'close' } : {}),
   });
+  if (early) lingerBeforeClosing(req.socket as Socket);
   res.end(text);
+}
+
+/**
+ * Node ends a `connection: close` answer with destroySoon: FIN, then close as soon as the answer is
+ * out. Closed with the client's upload unread, the connection is reset, and a client still
+ * uploading can lose the answer to its next write (EPIPE) before it reads it. So, like Go's
+ * net/http and nginx, the close waits a moment after the FIN: the client reads the answer and the
+ * end of the stream, and hangs up itself, or is cut off LINGER_MS later.
+ */
+function lingerBeforeClosing(socket: Socket): void {
+  socket.destroySoon = () => {
+    socket.end();
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
+  };
 }
 
 /**
