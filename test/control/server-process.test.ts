@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ControlClient } from '../../helper/control/client.js';
-import { RelayClient } from '../../helper/relay/relay-client.js';
 import { MapEngine } from '../../server/coordinator/map-engine.js';
 import { openSqliteStore, type SqliteStore } from '../../server/store/sqlite-store.js';
 import type { Netmap, NodeInfo } from '../../src/control/messages.js';
@@ -264,39 +263,5 @@ describe('burrow-server process', () => {
     d.hangUp();
     await waitFor('the new policy in the filter', () => ports().includes(443));
     expect(ports()).not.toContain(22);
-  }, 60_000);
-
-  it('runs a relay on its own: devices exchange packets through it, and SIGTERM ends it cleanly', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'burrow-relay-process-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const port = await freePort();
-    const proc = spawn(SERVER, ['relay', '--listen', `127.0.0.1:${port}`, '--key', join(dir, 'relay.key')], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    cleanups.push(() => proc.kill('SIGKILL'));
-    let said = '';
-    proc.stderr?.on('data', (d) => (said += d));
-    const key = await waitFor('the relay key', () => /relay key (\S+)\)/.exec(said)?.[1], 30_000);
-    const node = () => {
-      const privateKey = clampPrivateKey(randomBytes(32));
-      return { privateKey, publicKey: crypto.x25519PublicKey(privateKey) };
-    };
-    const [n1, n2] = [node(), node()];
-    const relayPublicKey = new Uint8Array(Buffer.from(key, 'base64'));
-    const url = `http://127.0.0.1:${port}`;
-    const [c1, c2] = [n1, n2].map(
-      (n) => new RelayClient({ url, relayPublicKey, node: n, crypto, random: randomBytes, now: Date.now }),
-    ) as [RelayClient, RelayClient];
-    cleanups.push(
-      () => c1.close(),
-      () => c2.close(),
-    );
-    await Promise.all([c1.ready(), c2.ready()]);
-    const got = new Promise<Uint8Array>((r) => c2.onPacket((_src, packet) => r(packet)));
-    c1.send(n2.publicKey, new Uint8Array([7, 7, 7]));
-    expect([...(await got)]).toEqual([7, 7, 7]);
-    const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-    proc.kill('SIGTERM');
-    expect(await exited).toBe(0);
   }, 60_000);
 });
