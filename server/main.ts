@@ -12,6 +12,8 @@ import { HujsonError, PolicyError } from '../src/policy/index.js';
 import { decodeKey } from '../src/wireguard/keys.js';
 import {
   apikeysCreate,
+  apikeysList,
+  apikeysRevoke,
   authkeysCreate,
   checkPolicy,
   devicesDelete,
@@ -41,7 +43,8 @@ const USAGE = `usage: burrow-server COMMAND (--db PATH | --config FILE) [options
         start without them, and that server must list this relay's key in its config's relays
   users create NAME [--network NET] [--password-file PATH]
   authkeys create --user NAME [--reusable] [--ephemeral] [--expiry DUR] [--tags tag:a,...]
-  apikeys create [--expiry DUR]
+  apikeys create --network NET [--expiry DUR]                     (expires in 90d unless told)
+  apikeys list [--json] | revoke ID|PREFIX
   devices list [--network NET] [--json]
   devices rename DEVICE NEW-NAME [--network NET]
   devices delete DEVICE [--network NET]
@@ -56,6 +59,8 @@ const COMMANDS: Record<string, Command> = {
   'users create': usersCreate,
   'authkeys create': authkeysCreate,
   'apikeys create': apikeysCreate,
+  'apikeys list': apikeysList,
+  'apikeys revoke': apikeysRevoke,
   'devices list': devicesList,
   'devices rename': devicesRename,
   'devices delete': devicesDelete,

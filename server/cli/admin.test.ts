@@ -124,7 +124,34 @@ describe('burrow-server admin commands', () => {
     });
   });
 
+  it('makes API keys for one named network, lists them with it, and revokes them by prefix', () => {
+    const { run } = setup();
+    run('users', 'create', 'alice', '--network', 'home');
+    const made = run('apikeys', 'create', '--network', 'home', '--expiry', '30d');
+    expect(made.out).toMatch(/^bapi-[0-9a-f]{12}-[A-Za-z0-9_-]{43}\n$/);
+    const prefix = made.out.split('-')[1]!;
+    expect(made.err).toBe(`API key ${prefix} for network home, expires 2027-02-14T08:00:00.000Z\n`);
+    // Without --expiry, 90 days.
+    expect(run('apikeys', 'create', '--network', 'home').err).toMatch(/expires 2027-04-15T08:00:00\.000Z\n$/);
+    const list = run('apikeys', 'list').out.split('\n');
+    expect(list[0]).toMatch(/^PREFIX\s+ID\s+NETWORK\s+CREATED\s+EXPIRES\s+LAST USED$/);
+    expect(list[1]).toMatch(
+      new RegExp(`^${prefix}\\s+\\S+\\s+home\\s+2027-01-15T08:00:00\\.000Z\\s+2027-02-14`),
+    );
+    expect(run('apikeys', 'revoke', prefix)).toMatchObject({ code: 0, err: `API key ${prefix} revoked\n` });
+    expect(JSON.parse(run('apikeys', 'list', '--json').out)).toEqual([
+      expect.objectContaining({ network: 'home', expiresAt: 1_800_000_000_000 + 90 * 86_400_000 }),
+    ]);
+    expect(run('apikeys', 'revoke', prefix)).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/no API key/),
+    });
+  });
+
   it.each([
+    [['apikeys', 'create'], 2, /usage: burrow-server apikeys create --network NET \[--expiry DUR\]/],
+    [['apikeys', 'create', '--network', 'nowhere'], 2, /no network "nowhere"/],
+    [['apikeys', 'create', '--network', 'alice', '--expiry', 'never'], 2, /API keys always expire/],
     [['users', 'create'], 2, /usage: burrow-server users create NAME/],
     [['nope', 'x'], 2, /unknown command "nope x"/],
     [['authkeys', 'create', '--user', 'ghost'], 2, /no user "ghost"/],

@@ -306,11 +306,62 @@ export function policyCommand(store: Store, argv: string[], io: Io, now: number)
   io.err(`policy of network ${network.name} updated\n`);
 }
 
+/**
+ * `apikeys create --network NET [--expiry DUR]`: a key for the admin API that sees and changes one
+ * network. --network is required even where there is only one network: a key's reach is stated,
+ * never inferred, and the same command means the same on every server. Keys always expire (in 90
+ * days unless told); `never` is refused: a long-lived script takes a long expiry and a new key in time.
+ */
 export function apikeysCreate(store: Store, argv: string[], io: Io, now: number): void {
-  const { flags, positional } = parseArgs(argv, { expiry: 'string' });
-  if (positional.length) throw new UsageError('usage: burrow-server apikeys create [--expiry DUR]');
-  const expiresAt = typeof flags.expiry === 'string' ? now + parseDuration('--expiry', flags.expiry) : null;
-  const { secret, apiKey } = store.createApiKey({ expiresAt }, now);
+  const { flags, positional } = parseArgs(argv, { network: 'string', expiry: 'string' });
+  if (positional.length || typeof flags.network !== 'string')
+    throw new UsageError('usage: burrow-server apikeys create --network NET [--expiry DUR]');
+  if (flags.expiry === 'never')
+    throw new UsageError('--expiry: API keys always expire; give a duration such as 365d');
+  const network = mustNetwork(store, flags.network);
+  const expiry = typeof flags.expiry === 'string' ? parseDuration('--expiry', flags.expiry) : undefined;
+  const { secret, apiKey } = store.createApiKey(
+    { networkId: network.id, ...(expiry !== undefined ? { expiresAt: now + expiry } : {}) },
+    now,
+  );
   io.out(`${secret}\n`);
-  io.err(`API key ${apiKey.prefix}, expires ${iso(apiKey.expiresAt)}\n`);
+  io.err(`API key ${apiKey.prefix} for network ${network.name}, expires ${iso(apiKey.expiresAt)}\n`);
+}
+
+/** `apikeys list`: keys from before keys had networks show as for every network. */
+export function apikeysList(store: Store, argv: string[], io: Io, now: number): void {
+  const { flags, positional } = parseArgs(argv, { json: 'boolean' });
+  if (positional.length) throw new UsageError('usage: burrow-server apikeys list [--json]');
+  const keys = store.listApiKeys().map((k) => ({
+    ...k,
+    network: k.networkId === null ? null : store.getNetwork(k.networkId).name,
+  }));
+  if (flags.json) {
+    io.out(`${JSON.stringify(keys, null, 2)}\n`);
+    return;
+  }
+  io.out(
+    table([
+      ['PREFIX', 'ID', 'NETWORK', 'CREATED', 'EXPIRES', 'LAST USED'],
+      ...keys.map((k) => [
+        k.prefix,
+        k.id,
+        k.network ?? '(every network)',
+        iso(k.createdAt),
+        `${iso(k.expiresAt)}${now >= k.expiresAt ? ' (expired)' : ''}`,
+        iso(k.lastUsedAt),
+      ]),
+    ]),
+  );
+}
+
+/** `apikeys revoke KEY`: by id or by the prefix shown in lists and logs; the key stops working at once. */
+export function apikeysRevoke(store: Store, argv: string[], io: Io): void {
+  const { positional } = parseArgs(argv, {});
+  if (positional.length !== 1) throw new UsageError('usage: burrow-server apikeys revoke ID|PREFIX');
+  const ref = positional[0]!;
+  const key = store.listApiKeys().find((k) => k.id === ref || k.prefix === ref);
+  if (!key) throw new UsageError(`no API key "${ref}"`);
+  store.revokeApiKey(key.id);
+  io.err(`API key ${key.prefix} revoked\n`);
 }

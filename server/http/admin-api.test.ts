@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../main.js';
 import { type RunningServer, startServer } from '../serve.js';
@@ -16,46 +17,75 @@ async function setup() {
   const db = join(dir, 'burrow.db');
   const running: RunningServer = await startServer({ db, host: '127.0.0.1', port: 0, pollMs: 25 });
   cleanups.push(() => running.close());
-  let key = '';
-  main(['apikeys', 'create', '--expiry', '1d', '--db', db], { out: (t) => (key += t), err: () => undefined });
+  const cli = (...argv: string[]) => {
+    let out = '';
+    expect(main([...argv, '--db', db], { out: (t) => (out += t), err: () => undefined })).toBe(0);
+    return out.trim();
+  };
+  // Alice in network home, and a key for home.
+  cli('users', 'create', 'alice', '--network', 'home');
+  const key = cli('apikeys', 'create', '--network', 'home', '--expiry', '1d');
   const api = (path: string, init: RequestInit & { auth?: string | null } = {}) =>
     fetch(`${running.url}/api/v1${path}`, {
       ...init,
       headers: {
-        ...(init.auth === null ? {} : { authorization: `Bearer ${init.auth ?? key.trim()}` }),
+        ...(init.auth === null ? {} : { authorization: `Bearer ${init.auth ?? key}` }),
         ...(init.body && typeof init.body === 'string' && init.body.startsWith('{')
           ? { 'content-type': 'application/json' }
           : {}),
         ...(init.headers as Record<string, string> | undefined),
       },
     });
-  return { api };
+  return { api, cli, db };
 }
 
 describe('admin HTTP API', () => {
-  it('creates users and auth keys, lists them, and sets a policy whose tests pass', async () => {
+  it("creates users and auth keys in its key's network, lists them, and sets a policy whose tests pass", async () => {
     const { api } = await setup();
     const created = await api('/users', {
       method: 'POST',
-      body: JSON.stringify({ name: 'alice', network: 'home', password: 'long enough' }),
+      body: JSON.stringify({ name: 'bob', network: 'home', password: 'long enough' }),
     });
     expect(created.status).toBe(201);
-    expect(await created.json()).toMatchObject({ name: 'alice', hasPassword: true });
+    expect(await created.json()).toMatchObject({ name: 'bob', hasPassword: true });
+    // Without a network, a user joins the key's network.
+    expect((await api('/users', { method: 'POST', body: '{"name": "cy"}' })).status).toBe(201);
     const key = await api('/authkeys', {
       method: 'POST',
-      body: JSON.stringify({ user: 'alice', reusable: true, expiresInSeconds: 3600 }),
+      body: JSON.stringify({ user: 'bob', reusable: true, expiresInSeconds: 3600 }),
     });
     expect(key.status).toBe(201);
     expect((await key.json()) as { key: string }).toMatchObject({ key: expect.stringMatching(/^bkey-/) });
     expect(
-      ((await (await api('/users')).json()) as { name: string; network: string }[]).map(
-        (u) => `${u.name}@${u.network}`,
-      ),
-    ).toEqual(['alice@home']);
+      ((await (await api('/users')).json()) as { name: string; network: string }[])
+        .map((u) => `${u.name}@${u.network}`)
+        .sort(),
+    ).toEqual(['alice@home', 'bob@home', 'cy@home']);
     const policy =
-      '{"acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]}], "tests": [{"src": "alice", "accept": ["alice:22"]}]}';
+      '{"acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]}], "tests": [{"src": "bob", "accept": ["bob:22"]}]}';
     expect((await api('/policy?network=home', { method: 'PUT', body: policy })).status).toBe(200);
-    expect(await (await api('/policy?network=home')).json()).toEqual({ network: 'home', policy });
+    expect(await (await api('/policy')).json()).toEqual({ network: 'home', policy });
+  });
+
+  it('lets a key from before keys had networks reach every network until it expires', async () => {
+    const { api, cli, db } = await setup();
+    cli('users', 'create', 'bob', '--network', 'work');
+    const legacy = cli('apikeys', 'create', '--network', 'work');
+    const sqlite = new Database(db);
+    sqlite.prepare('UPDATE api_keys SET network_id = NULL WHERE prefix = ?').run(legacy.split('-')[1]);
+    sqlite.close();
+    const names = async (auth: string) =>
+      ((await (await api('/users', { auth })).json()) as { name: string }[]).map((u) => u.name).sort();
+    expect(await names(legacy)).toEqual(['alice', 'bob']);
+    expect(cli('apikeys', 'list')).toMatch(/\(every network\)/);
+    const created = await api('/users', {
+      auth: legacy,
+      method: 'POST',
+      body: '{"name": "dan", "network": "lab"}',
+    });
+    expect(created.status).toBe(201);
+    // A key of home sees none of it.
+    expect(await (await api('/users')).json()).toEqual([expect.objectContaining({ name: 'alice' })]);
   });
 
   it.each([
@@ -93,11 +123,17 @@ describe('admin HTTP API', () => {
       /./,
     ],
     ['a bad policy', '/policy', { method: 'PUT', body: '{"acl": []}' }, 400, /unknown section/],
+    [
+      'a user in a network the key does not reach',
+      '/users',
+      { method: 'POST', body: '{"name": "x", "network": "elsewhere"}' },
+      404,
+      /^no network "elsewhere"$/,
+    ],
     ['a rename without a name', '/devices/nope', { method: 'PATCH', body: '{}' }, 400, /body\.name/],
     ['a rename of an unknown device', '/devices/nope', { method: 'PATCH', body: '{"name": "x"}' }, 404, /./],
   ])('refuses %s with a clear error', async (_what, path, init, status, message) => {
     const { api } = await setup();
-    await api('/users', { method: 'POST', body: '{"name": "alice", "network": "home"}' });
     const res = await api(path, init as RequestInit & { auth?: string | null });
     expect(res.status).toBe(status);
     expect(((await res.json()) as { error: string }).error).toMatch(message);

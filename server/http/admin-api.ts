@@ -13,12 +13,18 @@ import { HujsonError, PolicyError, parsePolicy, runPolicyTests } from '../../src
 import { policyContext } from '../policy-context.js';
 import { StoreError, type StoreErrorCode } from '../store/errors.js';
 import type { Store } from '../store/store.js';
+import type { ApiKey, Device, Network, User } from '../store/types.js';
 
 /**
  * The admin HTTP API under /api/v1, for scripts and dashboards. Every request carries
  * `Authorization: Bearer bapi-...` (an API key from `burrow-server apikeys create`); bodies are JSON
  * (a policy is HuJSON text), at most 64 KiB, checked against a schema; answers are JSON, errors
  * `{"error": "..."}` with a status that says what went wrong.
+ *
+ * A key sees and changes its own network only. Whatever is in another network is answered exactly
+ * as a missing one (404, the same words), never 403: a key learns nothing of other networks, not
+ * even which ids or names exist there. The one thing that cannot be hidden: user names are unique
+ * server-wide, so creating a user whose name is taken in another network is refused as taken (409).
  */
 
 const MAX_BODY = 64 * 1024;
@@ -74,15 +80,61 @@ function send(res: ServerResponse, status: number, value: unknown): void {
     .end(`${JSON.stringify(value)}\n`);
 }
 
-function network(store: Store, name: string | null) {
-  if (name) {
-    const n = store.findNetworkByName(name);
-    if (!n) throw new HttpError(404, `no network "${name}"`);
+/**
+ * What one key may reach: its network, or every network for a key made before keys had networks.
+ * Every lookup of a record by id or name goes through here, and one in another network reads as
+ * missing.
+ */
+class KeyScope {
+  constructor(
+    private readonly store: Store,
+    private readonly key: ApiKey,
+  ) {}
+
+  private sees(networkId: string): boolean {
+    return this.key.networkId === null || this.key.networkId === networkId;
+  }
+
+  networks(): Network[] {
+    const { networkId } = this.key;
+    return networkId === null ? this.store.listNetworks() : [this.store.getNetwork(networkId)];
+  }
+
+  /** By name, or without one the key's network (a key for every network: the only one there is). */
+  network(name: string | null): Network {
+    if (name === null) {
+      const all = this.networks();
+      if (all.length !== 1) throw new HttpError(400, 'name the network: ?network=NAME');
+      return all[0]!;
+    }
+    const n = this.store.findNetworkByName(name);
+    if (!n || !this.sees(n.id)) throw new HttpError(404, `no network "${name}"`);
     return n;
   }
-  const all = store.listNetworks();
-  if (all.length !== 1) throw new HttpError(400, 'name the network: ?network=NAME');
-  return all[0]!;
+
+  device(id: string): Device {
+    let device: Device | null = null;
+    try {
+      device = this.store.getDevice(id);
+    } catch (error) {
+      if (!(error instanceof StoreError && error.code === 'not-found')) throw error;
+    }
+    if (!device || !this.sees(device.networkId)) throw new StoreError('not-found', `no device ${id}`);
+    return device;
+  }
+
+  user(name: string): User {
+    const user = this.store.findUserByName(name);
+    if (!user || !this.sees(user.networkId)) throw new HttpError(404, `no user "${name}"`);
+    return user;
+  }
+
+  /** Where a new user goes: the named network, or the key's; a key for every network may make one. */
+  networkForNewUser(name: string | undefined, now: number): string | undefined {
+    if (this.key.networkId !== null) return this.network(name ?? null).id;
+    if (name === undefined) return undefined; // a personal network named after the user
+    return (this.store.findNetworkByName(name) ?? this.store.createNetwork({ name }, now)).id;
+  }
 }
 
 /** Handles a request under /api/v1; returns false for other paths. */
@@ -100,7 +152,7 @@ export async function adminApi(
     if (req.headers.origin !== undefined) throw new HttpError(403, 'cross-origin requests are refused');
     const auth = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
     if (!auth) throw new HttpError(401, 'missing Authorization: Bearer <api key>');
-    store.verifyApiKey(auth[1]!, now);
+    const scope = new KeyScope(store, store.verifyApiKey(auth[1]!, now));
     const path = url.pathname.slice('/api/v1'.length);
     const method = req.method ?? 'GET';
     const deviceRoute = /^\/devices\/([A-Za-z0-9_-]{1,64})(\/routes)?$/.exec(path);
@@ -108,29 +160,27 @@ export async function adminApi(
       send(
         res,
         200,
-        store.listNetworks().flatMap((n) => store.listDevices(n.id).map((d) => ({ ...d, network: n.name }))),
+        scope.networks().flatMap((n) => store.listDevices(n.id).map((d) => ({ ...d, network: n.name }))),
       );
     } else if (deviceRoute && method === 'DELETE' && !deviceRoute[2]) {
-      store.deleteDevice(deviceRoute[1]!, now);
+      store.deleteDevice(scope.device(deviceRoute[1]!).id, now);
       send(res, 200, { deleted: deviceRoute[1] });
     } else if (deviceRoute && method === 'PATCH' && !deviceRoute[2]) {
       const b = parseJson(renameBody, await body(req), 'body');
-      send(res, 200, store.renameDevice(deviceRoute[1]!, b.name, now));
+      send(res, 200, store.renameDevice(scope.device(deviceRoute[1]!).id, b.name, now));
     } else if (deviceRoute && method === 'POST' && deviceRoute[2]) {
       const b = parseJson(routesBody, await body(req), 'body');
-      send(res, 200, store.approveRoutes(deviceRoute[1]!, b, now));
+      send(res, 200, store.approveRoutes(scope.device(deviceRoute[1]!).id, b, now));
     } else if (method === 'GET' && path === '/users') {
       send(
         res,
         200,
-        store.listNetworks().flatMap((n) => store.listUsers(n.id).map((u) => ({ ...u, network: n.name }))),
+        scope.networks().flatMap((n) => store.listUsers(n.id).map((u) => ({ ...u, network: n.name }))),
       );
     } else if (method === 'POST' && path === '/users') {
       const b = parseJson(userBody, await body(req), 'body');
       const user = store.transaction(() => {
-        const networkId = b.network
-          ? (store.findNetworkByName(b.network) ?? store.createNetwork({ name: b.network }, now)).id
-          : undefined;
+        const networkId = scope.networkForNewUser(b.network, now);
         return store.createUser(
           {
             name: b.name,
@@ -143,8 +193,7 @@ export async function adminApi(
       send(res, 201, user);
     } else if (method === 'POST' && path === '/authkeys') {
       const b = parseJson(authKeyBody, await body(req), 'body');
-      const user = store.findUserByName(b.user);
-      if (!user) throw new HttpError(404, `no user "${b.user}"`);
+      const user = scope.user(b.user);
       const { authKey, secret } = store.createAuthKey(
         {
           userId: user.id,
@@ -156,10 +205,10 @@ export async function adminApi(
       );
       send(res, 201, { key: secret, authKey });
     } else if (path === '/policy' && method === 'GET') {
-      const n = network(store, url.searchParams.get('network'));
+      const n = scope.network(url.searchParams.get('network'));
       send(res, 200, { network: n.name, policy: store.getPolicy(n.id)?.text ?? null });
     } else if (path === '/policy' && method === 'PUT') {
-      const n = network(store, url.searchParams.get('network'));
+      const n = scope.network(url.searchParams.get('network'));
       const text = await body(req);
       const result = runPolicyTests(parsePolicy(text, 'body'), policyContext(store, n.id));
       if (!result.ok) throw new HttpError(400, `policy tests failed: ${result.failures.join('; ')}`);

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Migration, migrate, SQLITE_MIGRATIONS } from './migrations.js';
+import { newSecret } from './secrets.js';
 import { openSqliteStore } from './sqlite-store.js';
-import { identity, T0 } from './testing.js';
+import { DAY, identity, T0 } from './testing.js';
 
 describe('migrations', () => {
   let dir: string;
@@ -66,7 +67,7 @@ describe('migrations', () => {
     // Back to what a burrow-server of schema version 1 left.
     const db = new Database(path);
     db.exec(`ALTER TABLE devices DROP COLUMN home_relay; ALTER TABLE login_sessions DROP COLUMN requested_from;
-      DELETE FROM schema_version WHERE version > 1`);
+      ALTER TABLE api_keys DROP COLUMN network_id; DELETE FROM schema_version WHERE version > 1`);
     db.close();
 
     const upgraded = openSqliteStore({ path, now: T0 + 1 });
@@ -74,6 +75,34 @@ describe('migrations', () => {
     expect(upgraded.getLoginSession(login.id)).toEqual({ ...login, requestedFrom: '' });
     expect(upgraded.setDeviceStatus(d.id, { homeRelay: 7 }, T0 + 1).homeRelay).toBe(7);
     upgraded.close();
+  });
+
+  it('keep API keys made before keys had networks for every network, but expiring within 90 days', () => {
+    const db = new Database(path);
+    migrate(db, T0, SQLITE_MIGRATIONS.slice(0, 3));
+    const old = (id: string, expiresAt: number | null) => {
+      const { secret, prefix, hash } = newSecret('bapi');
+      db.prepare(
+        'INSERT INTO api_keys (id, prefix, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
+      ).run(id, prefix, hash, T0, expiresAt);
+      return { secret, key: { id, prefix, networkId: null, createdAt: T0, lastUsedAt: null } };
+    };
+    const [never, soon, late] = [old('never', null), old('soon', T0 + 5 * DAY), old('late', T0 + 999 * DAY)];
+    db.close();
+
+    const migratedAt = T0 + DAY;
+    const latest = migratedAt + 90 * DAY;
+    const store = openSqliteStore({ path, now: migratedAt });
+    expect(store.listApiKeys()).toEqual([
+      { ...late.key, expiresAt: latest },
+      { ...never.key, expiresAt: latest },
+      { ...soon.key, expiresAt: T0 + 5 * DAY },
+    ]);
+    expect(store.verifyApiKey(never.secret, latest - 1)).toMatchObject({ id: 'never', networkId: null });
+    expect(() => store.verifyApiKey(never.secret, latest)).toThrow(
+      expect.objectContaining({ code: 'api-key-expired' }),
+    );
+    store.close();
   });
 
   it('refuse a database from a newer burrow-server', () => {

@@ -10,6 +10,8 @@ export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** Data changes that need the time of the migration: run after `sql`, in the same transaction. */
+  data?: (db: Database.Database, now: number) => void;
 }
 
 export const SQLITE_MIGRATIONS: readonly Migration[] = [
@@ -172,6 +174,23 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE login_sessions ADD COLUMN requested_from TEXT NOT NULL DEFAULT '';
     `,
   },
+  {
+    version: 4,
+    name: 'api keys per network',
+    // A key now belongs to one network and always expires. Keys made before were global and could
+    // be made never to expire: they keep every network (network_id NULL, which only they have) but
+    // expire at the latest 90 days after this migration, so a forgotten one stops working by itself
+    // and the admin replaces it with keys for one network each.
+    sql: `
+      ALTER TABLE api_keys ADD COLUMN network_id TEXT REFERENCES networks (id);
+    `,
+    data: (db, now) => {
+      const latest = now + 90 * 86_400_000;
+      db.prepare('UPDATE api_keys SET expires_at = min(coalesce(expires_at, @latest), @latest)').run({
+        latest,
+      });
+    },
+  },
 ];
 
 /** Brings the database up to the last of `migrations`; returns the version it is at. */
@@ -196,6 +215,7 @@ export function migrate(db: Database.Database, now: number, migrations = SQLITE_
     if (m.version <= current) return;
     db.transaction(() => {
       db.exec(m.sql);
+      m.data?.(db, now);
       record.run(m.version, m.name, now);
     }).immediate();
   });

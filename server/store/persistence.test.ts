@@ -20,7 +20,7 @@ describe('the database file', () => {
   it('keeps everything across a restart; sequences and the address cursor carry on', () => {
     const ana = t.store.createUser({ name: 'ana', password: 'pw-long-enough' }, T0);
     const { secret } = t.store.createAuthKey({ userId: ana.id, reusable: true }, T0);
-    const api = t.store.createApiKey({ expiresAt: null }, T0);
+    const api = t.store.createApiKey({ networkId: ana.networkId }, T0);
     const a = t.store.registerDeviceWithAuthKey(secret, identity('host'), T0);
     const b = t.store.registerDeviceWithAuthKey(secret, identity('host'), T0);
     const bo = t.store.createUser({ name: 'bo' }, T0);
@@ -39,7 +39,10 @@ describe('the database file', () => {
     expect(store.listAcceptedShares(bo.id)).toEqual([share]);
     expect(store.getPolicy(ana.networkId)?.text).toBe('{"acls": []}');
     expect(store.getLoginSession(login.id)).toEqual(login);
-    expect(store.verifyApiKey(api.secret, T0 + 2).id).toBe(api.apiKey.id);
+    expect(store.verifyApiKey(api.secret, T0 + 2)).toMatchObject({
+      id: api.apiKey.id,
+      networkId: ana.networkId,
+    });
     expect(store.currentSeq()).toBe(seq);
     expect(store.changesSince(ana.networkId, 0)).toEqual(changes);
 

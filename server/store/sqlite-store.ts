@@ -14,6 +14,7 @@ import type {
   DeviceIdentity,
   DeviceStatus,
   InviteRef,
+  NewApiKey,
   NewAuthKey,
   NewDevice,
   NewInvite,
@@ -180,8 +181,8 @@ export class SqliteStore implements Store {
     return policies.set(this.sql, networkId, text, now);
   }
 
-  createApiKey(input: { expiresAt: number | null }, now: number) {
-    return apiKeys.create(this.sql, input.expiresAt, now);
+  createApiKey(input: NewApiKey, now: number) {
+    return apiKeys.create(this.sql, input, now);
   }
   listApiKeys() {
     return apiKeys.list(this.sql);

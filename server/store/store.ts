@@ -111,7 +111,9 @@ export interface Store {
   setPolicy(networkId: string, text: string, now: number): Policy;
 
   // --- admin API keys ---
-  createApiKey(input: { expiresAt: number | null }, now: number): { apiKey: ApiKey; secret: string };
+  /** `secret` is returned only here. not-found if the network is missing; invalid if already expired. */
+  createApiKey(input: NewApiKey, now: number): { apiKey: ApiKey; secret: string };
+  /** Expired ones too, until revoked. */
   listApiKeys(): ApiKey[];
   /** api-key-unknown or api-key-expired; else records the use and returns the key. */
   verifyApiKey(secret: string, now: number): ApiKey;
@@ -150,6 +152,13 @@ export interface NewUser {
   /** Omitted for users who sign in only through an identity provider. */
   password?: string;
   networkId?: string;
+}
+
+export interface NewApiKey {
+  /** The one network the key may see and change. */
+  networkId: string;
+  /** Default DEFAULTS.apiKeyLifetimeMs from now. There is no key that never expires. */
+  expiresAt?: number;
 }
 
 export interface NewAuthKey {

@@ -13,6 +13,8 @@ export const DEFAULTS = {
   deviceKeyLifetimeMs: 180 * DAY,
   authKeyLifetimeMs: 90 * DAY,
   inviteLifetimeMs: 30 * DAY,
+  /** Admin API keys always expire: a key forgotten in a script or a paste stops working by itself. */
+  apiKeyLifetimeMs: 90 * DAY,
   /**
    * How long a login URL stays usable: long enough to sign in, short enough that a link sent to
    * someone else (phishing) goes stale before it is likely to be opened.
@@ -131,8 +133,13 @@ export interface Policy {
 export interface ApiKey {
   id: string;
   prefix: string;
+  /**
+   * The one network the key sees and changes. null only for a key made before keys had networks
+   * (schema version 4): it sees every network until it expires.
+   */
+  networkId: string | null;
   createdAt: number;
-  expiresAt: number | null;
+  expiresAt: number;
   lastUsedAt: number | null;
 }
 
