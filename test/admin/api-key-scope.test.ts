@@ -129,7 +129,7 @@ describe('an admin API key for one network', () => {
       expiresAt: number;
     }[];
     expect(keys.map((k) => k.network)).toEqual(['a', 'a']);
-    expect(keys[0]!.expiresAt - Date.now()).toBeGreaterThan(89 * 86_400_000); // the default: 90 days
+    expect(Math.max(...keys.map((k) => k.expiresAt)) - Date.now()).toBeGreaterThan(89 * 86_400_000); // 90 days by default
 
     for (const [argv, message] of [
       [[], /usage: burrow-server apikeys create --network NET/],
