@@ -3,9 +3,12 @@ import { isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { RelayRegion } from '../src/control/messages.js';
 import { randomBytes, selectCrypto } from '../src/crypto/index.js';
-import { attachControl, CONTROL_PATH } from './control/listener.js';
+import { attachControl, CONTROL_PATH, type HandshakeLimits } from './control/listener.js';
 import { Coordinator } from './coordinator/coordinator.js';
+import type { LoginLimits } from './coordinator/pending-logins.js';
+import type { StrangerLimits } from './coordinator/strangers.js';
 import { adminApi } from './http/admin-api.js';
+import { loginPages } from './http/login-page.js';
 import { Metrics } from './metrics.js';
 import { attachHostedRelay, isRelayPath } from './relay/hosted-relay.js';
 import type { RelayLimits } from './relay/relay-limits.js';
@@ -30,6 +33,12 @@ export interface ServeOptions {
   stunPort?: number;
   /** What one relay client may cost (the defaults otherwise). */
   relayLimits?: Partial<RelayLimits>;
+  /** What strangers on the control protocol may cost (the defaults otherwise; tests lower them). */
+  controlLimits?: {
+    handshakes?: Partial<HandshakeLimits>;
+    logins?: Partial<LoginLimits>;
+    strangers?: Partial<StrangerLimits>;
+  };
   log?: (message: string) => void;
 }
 
@@ -41,32 +50,6 @@ export interface RunningServer {
   publicKey: string;
   coordinator: Coordinator;
   close(): Promise<void>;
-}
-
-const MAX_FORM = 4096;
-const html = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-function page(res: ServerResponse, status: number, title: string, body: string): void {
-  res.writeHead(status, {
-    'content-type': 'text/html; charset=utf-8',
-    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
-    'x-frame-options': 'DENY',
-  });
-  res.end(
-    `<!doctype html><meta charset="utf-8"><title>${html(title)}</title><body style="font-family:sans-serif;max-width:28em;margin:4em auto">${body}</body>`,
-  );
-}
-
-async function readForm(req: IncomingMessage): Promise<URLSearchParams | null> {
-  if (!(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded')) return null;
-  let size = 0;
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_FORM) return null;
-    chunks.push(chunk as Buffer);
-  }
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }
 
 /** Starts burrow-server: the control protocol, the login page, health and metrics. */
@@ -106,8 +89,24 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     relays: () => [...relayMap, ownRegion()],
     now: Date.now,
     ...(options.log ? { log: options.log } : {}),
+    ...(options.controlLimits?.logins ? { loginLimits: options.controlLimits.logins } : {}),
+    ...(options.controlLimits?.strangers ? { strangerLimits: options.controlLimits.strangers } : {}),
   });
   metrics.gauge('burrow_control_streams', 'Devices streaming their map.', () => coordinator.streamCount);
+  metrics.gauge(
+    'burrow_control_pending_logins',
+    'Interactive logins waiting for a sign-in.',
+    () => coordinator.pendingLoginCount,
+  );
+  metrics.gauge(
+    'burrow_control_unregistered_channels',
+    'Control channels that do not speak for a device yet.',
+    () => coordinator.strangerCount,
+  );
+  const handshakeRefusals = metrics.counter(
+    'burrow_control_handshakes_refused_total',
+    'Control handshakes refused, by reason.',
+  );
   metrics.gauge('burrow_change_seq', 'The change feed position.', () => store.currentSeq());
   metrics.gauge('burrow_relay_clients', 'Devices connected to the relay.', () => relay.stats().clients);
   metrics.gauge(
@@ -128,6 +127,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     ...relay.stats().dropped,
   }));
 
+  const logins = loginPages(store, Date.now);
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<string> => {
     if (await adminApi(store, req, res, Date.now())) return '/api';
     const url = new URL(req.url ?? '/', 'http://x');
@@ -147,49 +147,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         .end(JSON.stringify({ version: 1, publicKey }));
       return '/control/key';
     }
-    const login = /^\/login\/([A-Za-z0-9_-]{1,64})$/.exec(url.pathname);
-    if (login) {
-      const id = login[1]!;
-      let session: ReturnType<typeof store.getLoginSession>;
-      try {
-        session = store.getLoginSession(id);
-      } catch {
-        page(res, 404, 'Unknown login', '<h1>This login link is not valid.</h1>');
-        return '/login';
-      }
-      if (session.expiresAt <= Date.now() || session.completedDeviceId) {
-        page(res, 410, 'Login link used', '<h1>This login link has expired or was already used.</h1>');
-        return '/login';
-      }
-      if (req.method === 'POST') {
-        const form = await readForm(req);
-        const user = form && store.verifyPassword(form.get('name') ?? '', form.get('password') ?? '');
-        if (!user) {
-          page(
-            res,
-            401,
-            'Sign-in failed',
-            `<h1>Wrong name or password.</h1><p><a href="${html(url.pathname)}">Try again</a></p>`,
-          );
-          return '/login';
-        }
-        store.completeLoginSession(id, user.id, Date.now());
-        page(
-          res,
-          200,
-          'Device added',
-          `<h1>${html(session.hostname)} is now on your network.</h1><p>You can close this page.</p>`,
-        );
-        return '/login';
-      }
-      page(
-        res,
-        200,
-        'Sign in to Burrow',
-        `<h1>Add ${html(session.hostname)} to your network</h1><form method="post"><p><label>Name <input name="name" autocomplete="username" required></label></p><p><label>Password <input name="password" type="password" autocomplete="current-password" required></label></p><p><button>Sign in</button></p></form>`,
-      );
-      return '/login';
-    }
+    if (await logins.handle(req, res, url.pathname)) return '/login';
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
     return 'other';
   };
@@ -207,8 +165,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  attachControl(http, { crypto, serverKey, random: randomBytes, now: Date.now }, (c) =>
-    coordinator.accept(c),
+  attachControl(
+    http,
+    {
+      crypto,
+      serverKey,
+      random: randomBytes,
+      now: Date.now,
+      ...(options.controlLimits?.handshakes ? { limits: options.controlLimits.handshakes } : {}),
+      refused: (reason) => handshakeRefusals.inc({ reason }),
+    },
+    (c) => coordinator.accept(c),
   );
   const relay = attachHostedRelay(http, {
     crypto,

@@ -84,7 +84,7 @@ describe('burrow-server admin commands', () => {
     });
   });
 
-  it('creates a user with a password from a file, so they can sign in; a short one is refused', () => {
+  it('creates a user with a password from a file, so they can sign in; a short one is refused', async () => {
     const { db, run, dir } = setup();
     writeFileSync(join(dir, 'pw'), 'correct horse\n');
     writeFileSync(join(dir, 'short'), 'abc');
@@ -94,7 +94,7 @@ describe('burrow-server admin commands', () => {
       err: expect.stringMatching(/a password must be 8-256 characters/),
     });
     const store = openSqliteStore({ path: db });
-    expect(store.verifyPassword('lena', 'correct horse')?.name).toBe('lena');
+    expect((await store.verifyPassword('lena', 'correct horse'))?.name).toBe('lena');
     expect(store.findUserByName('max')).toBeNull(); // nothing half-made
     store.close();
   });

@@ -12,14 +12,40 @@ import {
 import { serverHandshake } from '../../src/control/noise-session.js';
 import { parseJson } from '../../src/control/schema.js';
 import type { CryptoProvider } from '../../src/crypto/types.js';
+import { ReplayGuard } from '../../src/relay/replay-guard.js';
 import type { StaticKeyPair } from '../../src/wireguard/noise.js';
+import { RateLimiter } from '../../src/wireguard/rate-limiter.js';
+import { clientKey } from '../client-address.js';
 
 export const CONTROL_PATH = '/control/v1';
 export const CONTROL_UPGRADE = 'burrow-control/1';
 /** First messages older or newer than this are refused; within it, each is accepted once. */
 const HELLO_WINDOW_MS = 120_000;
-const HANDSHAKE_TIMEOUT_MS = 10_000;
 const MAX_HELLO_FRAME = 1024;
+
+/** What strangers may cost before they have proven anything but a key of their own. */
+export interface HandshakeLimits {
+  /** Sustained control handshakes per second per client address (an IPv6 /64 counts as one). */
+  perAddressPerSecond: number;
+  /** Handshakes an address may start at once after being quiet (a NAT of devices starting up). */
+  perAddressBurst: number;
+  /** Connections between the upgrade and a completed handshake, server-wide. */
+  maxHandshaking: number;
+  /** A connection that has not completed its handshake by then is closed. */
+  timeoutMs: number;
+  /** First messages remembered against replay (a flood beyond it is refused, not forgotten early). */
+  maxRemembered: number;
+}
+
+export type HandshakeRefusal = 'rate-limited' | 'busy' | 'handshake' | 'stale' | 'replayed' | 'timeout';
+
+export const DEFAULT_HANDSHAKE_LIMITS: HandshakeLimits = {
+  perAddressPerSecond: 10,
+  perAddressBurst: 50,
+  maxHandshaking: 1024,
+  timeoutMs: 10_000,
+  maxRemembered: 200_000,
+};
 
 export interface ControlListenerOptions {
   crypto: CryptoProvider;
@@ -27,6 +53,9 @@ export interface ControlListenerOptions {
   random: (n: number) => Uint8Array;
   /** Unix wall-clock ms. */
   now: () => number;
+  limits?: Partial<HandshakeLimits>;
+  /** Counts refusals by reason, for /metrics. */
+  refused?: (reason: HandshakeRefusal) => void;
 }
 
 export type ServerChannel = ControlChannel<ClientMessage, ServerMessage>;
@@ -35,6 +64,8 @@ export interface ControlConnection {
   /** The machine key the device proved it holds. */
   machineKey: Uint8Array;
   channel: ServerChannel;
+  /** The client's address as the socket saw it (behind a reverse proxy: the proxy's). */
+  address: string;
 }
 
 /**
@@ -42,15 +73,24 @@ export interface ControlConnection {
  * switches the connection to length-prefixed frames; the device's first frame is a Noise IK message
  * proving its machine key, the server answers, and typed messages follow. First messages are
  * accepted only within a time window and only once (by ephemeral key), so they cannot be replayed.
+ * Anyone can make a key, so handshakes are limited per address before any Diffie-Hellman work, and
+ * the connections still in their handshake are capped server-wide.
  */
 export function attachControl(
   server: Server,
   options: ControlListenerOptions,
   onConnection: (connection: ControlConnection) => void,
 ): void {
-  const seen = new Map<string, number>();
-  const forgetOld = (now: number) => {
-    for (const [k, at] of seen) if (now - at > 2 * HELLO_WINDOW_MS) seen.delete(k);
+  const limits = { ...DEFAULT_HANDSHAKE_LIMITS, ...options.limits };
+  const guard = new ReplayGuard({ windowMs: HELLO_WINDOW_MS, maxEntries: limits.maxRemembered });
+  const perAddress = new RateLimiter({
+    packetsPerSecond: limits.perAddressPerSecond,
+    burst: limits.perAddressBurst,
+  });
+  let handshaking = 0;
+  const refuse = (socket: Duplex, reason: HandshakeRefusal) => {
+    options.refused?.(reason);
+    socket.destroy();
   };
 
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -60,16 +100,30 @@ export function attachControl(
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       return;
     }
+    const address = request.socket.remoteAddress ?? '';
+    const tooMany = (reason: 'rate-limited' | 'busy') => {
+      options.refused?.(reason);
+      socket.end('HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nConnection: close\r\n\r\n');
+    };
+    if (!perAddress.allow(clientKey(address), performance.now())) return tooMany('rate-limited');
+    if (handshaking >= limits.maxHandshaking) return tooMany('busy');
+    handshaking++;
+    let counted = true;
+    const handshakeOver = () => {
+      if (counted) handshaking--;
+      counted = false;
+    };
     socket.write(
       `HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${CONTROL_UPGRADE}\r\nConnection: Upgrade\r\n\r\n`,
     );
     const stream = socketStream(socket);
     const first = new FirstFrameReader(MAX_HELLO_FRAME);
     let channel: ServerChannel | undefined;
-    const timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
+    const timer = setTimeout(() => refuse(socket, 'timeout'), limits.timeoutMs);
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
       clearTimeout(timer);
+      handshakeOver();
       channel?.close('connection closed');
     });
     // The device's end of the stream: close ours too (upgraded sockets stay half-open otherwise).
@@ -77,18 +131,17 @@ export function attachControl(
 
     const onFirstFrame = (frame: Uint8Array, rest: Uint8Array) => {
       const accepted = serverHandshake(options.crypto, options.serverKey, frame, options.random);
-      if (accepted === null) return socket.destroy();
-      const now = options.now();
+      if (accepted === null) return refuse(socket, 'handshake');
       let hello: { ts: number };
       try {
         hello = parseJson(clientHello, new TextDecoder().decode(accepted.payload));
       } catch {
-        return socket.destroy();
+        return refuse(socket, 'handshake');
       }
       const id = Buffer.from(accepted.ephemeralKey).toString('hex');
-      if (Math.abs(now - hello.ts) > HELLO_WINDOW_MS || seen.has(id)) return socket.destroy();
-      forgetOld(now);
-      seen.set(id, now);
+      const verdict = guard.check(id, hello.ts, options.now());
+      if (verdict !== 'ok') return refuse(socket, verdict);
+      handshakeOver();
       const { message, session } = accepted.reply(
         new TextEncoder().encode(JSON.stringify({ v: PROTOCOL_VERSION })),
       );
@@ -100,7 +153,7 @@ export function attachControl(
         clientMessage,
         MAX_CLIENT_FRAME,
       );
-      onConnection({ machineKey: accepted.machineKey, channel });
+      onConnection({ machineKey: accepted.machineKey, channel, address });
       channel.receive(rest);
     };
 
@@ -110,7 +163,7 @@ export function attachControl(
       try {
         got = first.push(chunk);
       } catch (error) {
-        if (error instanceof FrameError) return socket.destroy();
+        if (error instanceof FrameError) return refuse(socket, 'handshake');
         throw error;
       }
       if (got !== null) onFirstFrame(got.frame, got.rest);

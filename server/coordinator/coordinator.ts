@@ -5,7 +5,9 @@ import { policyContext } from '../policy-context.js';
 import { StoreError } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import { MapEngine, type StreamSink } from './map-engine.js';
+import { type LoginLimits, PendingLogins } from './pending-logins.js';
 import { handleShareRequest, type ShareOutcome } from './share-requests.js';
+import { type StrangerLimits, Strangers } from './strangers.js';
 
 export interface CoordinatorOptions {
   store: Store;
@@ -16,6 +18,8 @@ export interface CoordinatorOptions {
   /** The relay map every device is sent. */
   relays?: () => readonly RelayRegion[];
   log?: (message: string) => void;
+  loginLimits?: Partial<LoginLimits>;
+  strangerLimits?: Partial<StrangerLimits>;
 }
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
@@ -32,11 +36,10 @@ const SHARES_CHANGED = JSON.stringify({ type: 'shares-changed' } satisfies Serve
  */
 export class Coordinator {
   private readonly engine: MapEngine;
-  /** Channels waiting for someone to sign in at their login URL, by login session. */
-  private readonly pendingLogins = new Map<
-    string,
-    { channel: ServerChannel; registered: (deviceId: string) => void }
-  >();
+  /** Channels waiting for someone to sign in at their login URL. */
+  private readonly logins: PendingLogins;
+  /** Channels that do not speak for a device yet. */
+  private readonly strangers: Strangers;
   /** Registered channels by the user owning their device: who to tell that the user's shares changed. */
   private readonly userChannels = new Map<string, Set<ServerChannel>>();
   private seq: number;
@@ -46,15 +49,28 @@ export class Coordinator {
   constructor(private readonly options: CoordinatorOptions) {
     this.seq = options.store.currentSeq();
     this.engine = new MapEngine(options.store, options.now, options.relays);
+    this.logins = new PendingLogins(options.store, options.now, options.loginLimits);
+    this.strangers = new Strangers(options.strangerLimits);
   }
 
   /** Stops touching the store: connections closing during shutdown leave devices as they were. */
   stop(): void {
     this.stopped = true;
+    this.logins.stop();
   }
 
   get streamCount(): number {
     return this.engine.streamCount;
+  }
+
+  /** Logins waiting for a sign-in. */
+  get pendingLoginCount(): number {
+    return this.logins.size;
+  }
+
+  /** Channels that have not registered (yet). */
+  get strangerCount(): number {
+    return this.strangers.size;
   }
 
   /** The map the device would be sent now (for the admin API and tests). */
@@ -64,11 +80,19 @@ export class Coordinator {
 
   accept(connection: ControlConnection): void {
     const machineKey = b64(connection.machineKey);
-    const { channel } = connection;
+    const { channel, address } = connection;
+    if (!this.strangers.admit(channel, address)) {
+      const reason = 'too many unregistered connections from your address: try again later';
+      channel.send({ type: 'error', reason });
+      channel.close(reason);
+      return;
+    }
     let deviceId: string | null = null;
     let userId: string | null = null;
     /** From now on the channel speaks for this device (registered, or signed in at its login URL). */
     const speakFor = (id: string) => {
+      this.strangers.forget(channel);
+      this.logins.end(channel);
       if (userId !== null) this.forgetChannel(userId, channel);
       deviceId = id;
       userId = this.options.store.getDevice(id).userId;
@@ -84,7 +108,7 @@ export class Coordinator {
     };
     channel.onMessage((message) => {
       try {
-        const registered = this.handle(message, machineKey, deviceId, channel, sink, speakFor);
+        const registered = this.handle(message, machineKey, deviceId, address, channel, sink, speakFor);
         if (registered !== null) speakFor(registered);
       } catch (error) {
         const reason = error instanceof StoreError ? error.message : 'internal error';
@@ -94,7 +118,8 @@ export class Coordinator {
       }
     });
     channel.onClose(() => {
-      for (const [id, p] of this.pendingLogins) if (p.channel === channel) this.pendingLogins.delete(id);
+      this.strangers.forget(channel);
+      if (!this.stopped) this.logins.end(channel);
       if (userId !== null) this.forgetChannel(userId, channel);
       if (deviceId === null || this.stopped || !this.engine.detach(deviceId, sink)) return;
       const { store } = this.options;
@@ -112,6 +137,7 @@ export class Coordinator {
     message: ClientMessage,
     machineKey: string,
     deviceId: string | null,
+    address: string,
     channel: ServerChannel,
     sink: StreamSink,
     registered: (deviceId: string) => void,
@@ -140,12 +166,26 @@ export class Coordinator {
           channel.send(this.registered(device.id));
           return device.id;
         }
-        const session = store.createLoginSession(who, now);
-        this.pendingLogins.set(session.id, { channel, registered });
+        const login = this.logins.start(channel, address, who, {
+          // From now on the channel speaks for the device the sign-in made.
+          completed: (id) => {
+            registered(id);
+            channel.send(this.registered(id));
+          },
+          expired: () => {
+            this.strangers.idle(channel);
+            channel.send({ type: 'register-result', status: 'refused', reason: 'the login link expired' });
+          },
+        });
+        if ('refused' in login) {
+          channel.send({ type: 'register-result', status: 'refused', reason: login.refused });
+          return null;
+        }
+        this.strangers.waiting(channel);
         channel.send({
           type: 'register-result',
           status: 'login-required',
-          url: `${this.options.publicUrl()}/login/${session.id}`,
+          url: `${this.options.publicUrl()}/login/${login.sessionId}`,
         });
         return null;
       }
@@ -263,19 +303,8 @@ export class Coordinator {
   poll(): void {
     if (this.stopped) return;
     const { store } = this.options;
-    for (const [id, { channel, registered }] of this.pendingLogins) {
-      const session = store.getLoginSession(id);
-      if (session.completedDeviceId) {
-        this.pendingLogins.delete(id);
-        this.poll();
-        // From now on the channel speaks for the device the sign-in made.
-        registered(session.completedDeviceId);
-        channel.send(this.registered(session.completedDeviceId));
-      } else if (session.expiresAt <= this.options.now()) {
-        this.pendingLogins.delete(id);
-        channel.send({ type: 'register-result', status: 'refused', reason: 'the login link expired' });
-      }
-    }
+    // Taken before the change feed is read, so the devices these sign-ins made are in the maps.
+    const signedIn = this.logins.poll();
     const current = store.currentSeq();
     if (current !== this.seq) {
       const changes = store.changesAfter(this.seq);
@@ -283,5 +312,6 @@ export class Coordinator {
       this.engine.apply(changes, this.seq);
     }
     this.engine.expire(this.seq);
+    for (const { completed, deviceId } of signedIn) completed(deviceId);
   }
 }

@@ -17,7 +17,7 @@ describe('the database file', () => {
     expect(mode(dirname(t.path))).toBe(0o700);
   });
 
-  it('keeps everything across a restart; sequences and the address cursor carry on', () => {
+  it('keeps everything across a restart; sequences and the address cursor carry on', async () => {
     const ana = t.store.createUser({ name: 'ana', password: 'pw-long-enough' }, T0);
     const { secret } = t.store.createAuthKey({ userId: ana.id, reusable: true }, T0);
     const api = t.store.createApiKey({ networkId: ana.networkId }, T0);
@@ -34,7 +34,7 @@ describe('the database file', () => {
 
     const store = t.reopen();
     expect(store.getUser(ana.id)).toEqual(ana);
-    expect(store.verifyPassword('ana', 'pw-long-enough')?.id).toBe(ana.id);
+    expect((await store.verifyPassword('ana', 'pw-long-enough'))?.id).toBe(ana.id);
     expect(store.listDevices(ana.networkId)).toEqual([a]);
     expect(store.listAcceptedShares(bo.id)).toEqual([share]);
     expect(store.getPolicy(ana.networkId)?.text).toBe('{"acls": []}');

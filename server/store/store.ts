@@ -15,7 +15,8 @@ import type {
  * burrow-server's storage, independent of the database behind it (SQLite now, PostgreSQL later).
  *
  * Rules every implementation keeps:
- * - Synchronous: a call returns when its data is committed.
+ * - Synchronous: a call returns when its data is committed (verifyPassword alone returns a promise:
+ *   its work is a deliberately slow hash, not the database).
  * - Each write is one transaction: it happens whole, with its change-feed records, or not at all.
  *   `transaction(fn)` joins several calls into one.
  * - Time comes from the caller: every call that records or checks a time takes `now` (Unix ms),
@@ -41,8 +42,11 @@ export interface Store {
   getUser(id: string): User;
   findUserByName(name: string): User | null;
   listUsers(networkId: string): User[];
-  /** The user if `name` has a password and it matches; null otherwise, in about the same time. */
-  verifyPassword(name: string, password: string): User | null;
+  /**
+   * The user if `name` has a password and it matches; null otherwise, in about the same time. The
+   * one asynchronous call: it reads at once, then hashes off the event loop (scrypt takes ~100 ms).
+   */
+  verifyPassword(name: string, password: string): Promise<User | null>;
 
   // --- pre-auth keys ---
   /** `secret` is returned only here. */

@@ -64,16 +64,16 @@ describe('users', () => {
     expect(t.store.findNetworkByName('ANA')).toBeNull();
   });
 
-  it('verify passwords; the hash is scrypt in the file and never in the record', () => {
+  it('verify passwords; the hash is scrypt in the file and never in the record', async () => {
     const ana = t.store.createUser({ name: 'ana', password: 'hunter2!' }, T0);
     t.store.createUser({ name: 'bo' }, T0);
     expect(ana.hasPassword).toBe(true);
     expect(ana).not.toHaveProperty('passwordHash');
-    expect(t.store.verifyPassword('ana', 'hunter2!')).toEqual(ana);
-    expect(t.store.verifyPassword('Ana', 'hunter2!')).toEqual(ana);
-    expect(t.store.verifyPassword('ana', 'hunter2')).toBeNull();
-    expect(t.store.verifyPassword('nobody', 'hunter2!')).toBeNull();
-    expect(t.store.verifyPassword('bo', '')).toBeNull();
+    expect(await t.store.verifyPassword('ana', 'hunter2!')).toEqual(ana);
+    expect(await t.store.verifyPassword('Ana', 'hunter2!')).toEqual(ana);
+    expect(await t.store.verifyPassword('ana', 'hunter2')).toBeNull();
+    expect(await t.store.verifyPassword('nobody', 'hunter2!')).toBeNull();
+    expect(await t.store.verifyPassword('bo', '')).toBeNull();
 
     const raw = new Database(t.path, { readonly: true });
     const row = raw.prepare('SELECT password_hash FROM users WHERE id = ?').get(ana.id) as {
@@ -90,16 +90,16 @@ describe('users', () => {
     expect(t.store.findNetworkByName('cy')).toBeNull();
   });
 
-  it('take about as long to refuse an unknown name as a wrong password', () => {
+  it('take about as long to refuse an unknown name as a wrong password', async () => {
     t.store.createUser({ name: 'ana', password: 'hunter2!' }, T0);
-    t.store.verifyPassword('nobody', 'x'); // builds the decoy hash once
-    const time = (fn: () => void) => {
+    await t.store.verifyPassword('nobody', 'x'); // builds the decoy hash once
+    const time = async (fn: () => Promise<unknown>) => {
       const start = performance.now();
-      fn();
+      await fn();
       return performance.now() - start;
     };
-    const wrong = time(() => t.store.verifyPassword('ana', 'wrong'));
-    const unknown = time(() => t.store.verifyPassword('nobody', 'wrong'));
+    const wrong = await time(() => t.store.verifyPassword('ana', 'wrong'));
+    const unknown = await time(() => t.store.verifyPassword('nobody', 'wrong'));
     expect(unknown).toBeGreaterThan(wrong / 3);
   });
 });

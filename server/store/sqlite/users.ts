@@ -65,8 +65,8 @@ export function list(sql: Sql, networkId: string): User[] {
     .map(toUser);
 }
 
-export function verifyPassword(sql: Sql, name: string, password: string): User | null {
+export async function verifyPassword(sql: Sql, name: string, password: string): Promise<User | null> {
   const row = sql.get<Row>('SELECT * FROM users WHERE name = ?', name);
-  const ok = verifyPasswordHash(password, row?.password_hash ?? decoyHash());
+  const ok = await verifyPasswordHash(password, row?.password_hash ?? decoyHash());
   return ok && row?.password_hash ? toUser(row) : null;
 }
