@@ -3,6 +3,7 @@ import { isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { RelayRegion } from '../src/control/messages.js';
 import { randomBytes, selectCrypto } from '../src/crypto/index.js';
+import { ClientAddresses } from './client-address.js';
 import { attachControl, CONTROL_PATH, type HandshakeLimits } from './control/listener.js';
 import { Coordinator } from './coordinator/coordinator.js';
 import type { LoginLimits } from './coordinator/pending-logins.js';
@@ -33,6 +34,8 @@ export interface ServeOptions {
   stunPort?: number;
   /** What one relay client may cost (the defaults otherwise). */
   relayLimits?: Partial<RelayLimits>;
+  /** Reverse proxies whose X-Forwarded-For names the client (default: this host's loopback). */
+  trustedProxies?: readonly string[];
   /** What strangers on the control protocol may cost (the defaults otherwise; tests lower them). */
   controlLimits?: {
     handshakes?: Partial<HandshakeLimits>;
@@ -55,6 +58,9 @@ export interface RunningServer {
 /** Starts burrow-server: the control protocol, the login page, health and metrics. */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const crypto = selectCrypto();
+  // Checked before anything is opened: a bad entry is the caller's error, not a half-started server.
+  const addresses = new ClientAddresses(options.trustedProxies);
+  const clientAddress = (req: IncomingMessage) => addresses.of(req);
   const store = openSqliteStore({ path: options.db });
   const serverKey = loadOrCreateServerKey(crypto, options.keyPath ?? `${options.db}.key`);
   const publicKey = Buffer.from(serverKey.publicKey).toString('base64');
@@ -127,7 +133,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     ...relay.stats().dropped,
   }));
 
-  const logins = loginPages(store, Date.now);
+  const logins = loginPages(store, Date.now, clientAddress);
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<string> => {
     if (await adminApi(store, req, res, Date.now())) return '/api';
     const url = new URL(req.url ?? '/', 'http://x');
@@ -173,6 +179,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       random: randomBytes,
       now: Date.now,
       ...(options.controlLimits?.handshakes ? { limits: options.controlLimits.handshakes } : {}),
+      clientAddress,
       refused: (reason) => handshakeRefusals.inc({ reason }),
     },
     (c) => coordinator.accept(c),

@@ -54,6 +54,8 @@ export interface ControlListenerOptions {
   /** Unix wall-clock ms. */
   now: () => number;
   limits?: Partial<HandshakeLimits>;
+  /** The client's address (behind a trusted reverse proxy, from X-Forwarded-For); the peer's by default. */
+  clientAddress?: (request: IncomingMessage) => string;
   /** Counts refusals by reason, for /metrics. */
   refused?: (reason: HandshakeRefusal) => void;
 }
@@ -64,7 +66,7 @@ export interface ControlConnection {
   /** The machine key the device proved it holds. */
   machineKey: Uint8Array;
   channel: ServerChannel;
-  /** The client's address as the socket saw it (behind a reverse proxy: the proxy's). */
+  /** The client's address (see ControlListenerOptions.clientAddress). */
   address: string;
 }
 
@@ -100,7 +102,7 @@ export function attachControl(
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       return;
     }
-    const address = request.socket.remoteAddress ?? '';
+    const address = options.clientAddress?.(request) ?? request.socket.remoteAddress ?? '';
     const tooMany = (reason: 'rate-limited' | 'busy') => {
       options.refused?.(reason);
       socket.end('HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nConnection: close\r\n\r\n');

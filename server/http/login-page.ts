@@ -90,7 +90,11 @@ export interface LoginPages {
   handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean>;
 }
 
-export function loginPages(store: Store, now: () => number): LoginPages {
+export function loginPages(
+  store: Store,
+  now: () => number,
+  clientAddress: (req: IncomingMessage) => string = (req) => req.socket.remoteAddress ?? '',
+): LoginPages {
   const byAddress = new AttemptLimiter(LIMITS.address);
   const byName = new AttemptLimiter(LIMITS.name);
   const hashes = new ConcurrencyGate(HASHES_RUNNING, HASHES_WAITING);
@@ -110,7 +114,7 @@ export function loginPages(store: Store, now: () => number): LoginPages {
     const form = await readForm(req);
     if (!form) return page(res, 400, 'Bad request', '<h1>The form could not be read.</h1>');
     const name = (form.get('name') ?? '').slice(0, 256);
-    const address = [clientKey(req.socket.remoteAddress)];
+    const address = [clientKey(clientAddress(req))];
     const names = [name.toLowerCase()];
     // The address first: a client already told to wait does not spend the name's attempts too.
     const waitMs = byAddress.take(address, now()) || byName.take(names, now());
