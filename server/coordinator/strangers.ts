@@ -64,10 +64,11 @@ export class Strangers {
     if (!entry) return;
     clearTimeout(entry.timer);
     const seconds = Math.round(this.limits.registerWithinMs / 1000);
-    entry.timer = setTimeout(
-      () => channel.close(`closing: the device did not register within ${seconds} s`),
-      this.limits.registerWithinMs,
-    );
+    const reason = `closing: the device did not register within ${seconds} s`;
+    entry.timer = setTimeout(() => {
+      channel.send({ type: 'error', reason });
+      channel.close(reason);
+    }, this.limits.registerWithinMs);
   }
 
   /** The channel registered, or closed: it no longer counts. */
