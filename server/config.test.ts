@@ -27,6 +27,8 @@ describe('server config file', () => {
       "relays": [{"id": 1, "name": "home", "url": "https://relay.example.com", "stun": "203.0.113.1:3478"},],
       "policyFiles": [{"network": "family", "file": "family.hujson"}],
       "relayLimits": {"bytesPerSecond": 16777216, "maxQueueBytes": 2097152},
+      "trustedProxies": ["10.0.0.0/8", "::1"],
+      "controlLimits": {"handshakesPerSecond": 100, "unregisteredPerAddress": 500, "loginsPerMinute": 30},
     }`);
     expect(loadConfig(path)).toEqual({
       db: join(dir, 'data/burrow.db'),
@@ -34,6 +36,19 @@ describe('server config file', () => {
       relays: [{ id: 1, name: 'home', url: 'https://relay.example.com', stun: '203.0.113.1:3478' }],
       relayLimits: { bytesPerSecond: 16 << 20, maxQueueBytes: 2 << 20 },
       policyFiles: [{ network: 'family', file: join(dir, 'family.hujson') }],
+      trustedProxies: ['10.0.0.0/8', '::1'],
+      controlLimits: {
+        handshakes: { perAddressPerSecond: 100 },
+        strangers: { perAddress: 500 },
+        logins: { perAddressPerMinute: 30 },
+      },
+    });
+    expect(loadConfig(file('{"db": "x"}').path)).toEqual({
+      db: expect.any(String),
+      relays: [],
+      relayLimits: {},
+      policyFiles: [],
+      controlLimits: { handshakes: {}, strangers: {}, logins: {} },
     });
   });
 
@@ -59,6 +74,16 @@ describe('server config file', () => {
       'an unknown relay limit',
       '{"db": "x", "relayLimits": {"speed": 1}}',
       /config\.relayLimits\.speed: unknown field/,
+    ],
+    [
+      'a trusted proxy that is not an address',
+      '{"db": "x", "trustedProxies": ["127.0.0.1", "proxy.local"]}',
+      /config\.trustedProxies\[1\]: "proxy\.local" is not a valid IP address or CIDR/,
+    ],
+    [
+      'a limit of zero',
+      '{"db": "x", "controlLimits": {"handshakeBurst": 0}}',
+      /config\.controlLimits\.handshakeBurst/,
     ],
     ['broken HuJSON', '{"db": ', /server\.hujson/],
   ])('refuses %s, naming the file and the key', (_what, text, message) => {

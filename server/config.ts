@@ -3,7 +3,11 @@ import { dirname, resolve } from 'node:path';
 import { type RelayRegion, relayRegion } from '../src/control/messages.js';
 import { array, type Infer, integer, object, optional, SchemaError, string } from '../src/control/schema.js';
 import { HujsonError, parseHujson } from '../src/policy/index.js';
+import { parsePrefix } from '../src/policy/prefix.js';
 import { UsageError } from './cli/args.js';
+import type { HandshakeLimits } from './control/listener.js';
+import type { LoginLimits } from './coordinator/pending-logins.js';
+import type { StrangerLimits } from './coordinator/strangers.js';
 import type { RelayLimits } from './relay/relay-limits.js';
 
 /**
@@ -25,7 +29,11 @@ import type { RelayLimits } from './relay/relay-limits.js';
  *     // address may hold (default 256: devices behind one NAT share an address).
  *     "relayLimits": { "bytesPerSecond": 16777216 },
  *     // Networks whose policy is kept in a file: applied at start and on SIGHUP, tests first.
- *     "policyFiles": [{ "network": "family", "file": "family.hujson" }]
+ *     "policyFiles": [{ "network": "family", "file": "family.hujson" }],
+ *     // Reverse proxies whose X-Forwarded-For names the client (default: this host's loopback).
+ *     "trustedProxies": ["127.0.0.1", "::1"],
+ *     // What strangers may cost, per client address (defaults shown in packaging/server/config.hujson).
+ *     "controlLimits": { "handshakesPerSecond": 10 }
  *   }
  */
 const configSchema = object({
@@ -50,7 +58,29 @@ const configSchema = object({
       max: 10_000,
     }),
   ),
+  trustedProxies: optional(array(string({ min: 1, max: 64 }), { max: 256 })),
+  controlLimits: optional(
+    object({
+      /** Control handshakes per second per client address, and the burst (a NAT of devices starting). */
+      handshakesPerSecond: optional(integer({ min: 1, max: 1_000_000 })),
+      handshakeBurst: optional(integer({ min: 1, max: 1_000_000 })),
+      /** Connections per client address that have not registered a device (yet). */
+      unregisteredPerAddress: optional(integer({ min: 1, max: 1_000_000 })),
+      /** Key-less registrations (each makes a login link) per minute per client address, and the burst. */
+      loginsPerMinute: optional(integer({ min: 1, max: 1_000_000 })),
+      loginBurst: optional(integer({ min: 1, max: 1_000_000 })),
+      /** Logins waiting for a sign-in, server-wide. */
+      maxPendingLogins: optional(integer({ min: 1, max: 1_000_000 })),
+    }),
+  ),
 });
+
+/** The config's controlLimits, as startServer takes them. */
+export interface ControlLimits {
+  handshakes?: Partial<HandshakeLimits>;
+  logins?: Partial<LoginLimits>;
+  strangers?: Partial<StrangerLimits>;
+}
 
 export interface ServerConfig {
   db: string;
@@ -60,6 +90,8 @@ export interface ServerConfig {
   relays: RelayRegion[];
   relayLimits: Partial<RelayLimits>;
   policyFiles: { network: string; file: string }[];
+  trustedProxies?: string[];
+  controlLimits: ControlLimits;
 }
 
 /** Reads and checks a config file; throws UsageError naming the file and the bad key. */
@@ -83,6 +115,13 @@ export function loadConfig(path: string): ServerConfig {
     if (ids.has(r.id)) throw new UsageError(`${path}: config.relays: id ${r.id} is used twice`);
     ids.add(r.id);
   }
+  for (const [i, entry] of (parsed.trustedProxies ?? []).entries()) {
+    try {
+      parsePrefix(entry);
+    } catch (error) {
+      throw new UsageError(`${path}: config.trustedProxies[${i}]: ${(error as Error).message}`);
+    }
+  }
   const base = dirname(resolve(path));
   return {
     db: resolve(base, parsed.db),
@@ -92,6 +131,23 @@ export function loadConfig(path: string): ServerConfig {
     relays: parsed.relays ?? [],
     relayLimits: withoutUndefined(parsed.relayLimits ?? {}),
     policyFiles: (parsed.policyFiles ?? []).map((p) => ({ network: p.network, file: resolve(base, p.file) })),
+    ...(parsed.trustedProxies !== undefined ? { trustedProxies: parsed.trustedProxies } : {}),
+    controlLimits: controlLimits(parsed.controlLimits ?? {}),
+  };
+}
+
+function controlLimits(c: NonNullable<Infer<typeof configSchema>['controlLimits']>): ControlLimits {
+  return {
+    handshakes: withoutUndefined({
+      perAddressPerSecond: c.handshakesPerSecond,
+      perAddressBurst: c.handshakeBurst,
+    }),
+    strangers: withoutUndefined({ perAddress: c.unregisteredPerAddress }),
+    logins: withoutUndefined({
+      perAddressPerMinute: c.loginsPerMinute,
+      perAddressBurst: c.loginBurst,
+      maxPending: c.maxPendingLogins,
+    }),
   };
 }
 

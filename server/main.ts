@@ -209,7 +209,8 @@ function serve(argv: string[], io: Io): Promise<number> {
       port,
       ...(publicUrl !== undefined ? { publicUrl } : {}),
       relays: config?.relays ?? [],
-      ...(config ? { relayLimits: config.relayLimits } : {}),
+      ...(config ? { relayLimits: config.relayLimits, controlLimits: config.controlLimits } : {}),
+      ...(config?.trustedProxies ? { trustedProxies: config.trustedProxies } : {}),
       ...(stunPort !== undefined ? { stunPort } : {}),
       log: (m) => io.err(`${m}\n`),
     });

@@ -4,10 +4,9 @@ import type { Duplex } from 'node:stream';
 import type { RelayRegion } from '../src/control/messages.js';
 import { randomBytes, selectCrypto } from '../src/crypto/index.js';
 import { ClientAddresses } from './client-address.js';
-import { attachControl, CONTROL_PATH, type HandshakeLimits } from './control/listener.js';
+import type { ControlLimits } from './config.js';
+import { attachControl, CONTROL_PATH } from './control/listener.js';
 import { Coordinator } from './coordinator/coordinator.js';
-import type { LoginLimits } from './coordinator/pending-logins.js';
-import type { StrangerLimits } from './coordinator/strangers.js';
 import { adminApi } from './http/admin-api.js';
 import { loginPages } from './http/login-page.js';
 import { Metrics } from './metrics.js';
@@ -36,12 +35,8 @@ export interface ServeOptions {
   relayLimits?: Partial<RelayLimits>;
   /** Reverse proxies whose X-Forwarded-For names the client (default: this host's loopback). */
   trustedProxies?: readonly string[];
-  /** What strangers on the control protocol may cost (the defaults otherwise; tests lower them). */
-  controlLimits?: {
-    handshakes?: Partial<HandshakeLimits>;
-    logins?: Partial<LoginLimits>;
-    strangers?: Partial<StrangerLimits>;
-  };
+  /** What strangers on the control protocol may cost (the defaults otherwise). */
+  controlLimits?: ControlLimits;
   log?: (message: string) => void;
 }
 

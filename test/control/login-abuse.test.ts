@@ -59,6 +59,20 @@ describe('the sign-in page', () => {
     expect((await signIn(link, 'alice', 'correct horse', '127.0.0.77')).status).toBe(200);
   });
 
+  it('counts each client behind a reverse proxy on this host by its X-Forwarded-For address', async () => {
+    const { link } = await loginLink();
+    const via = (client: string, password: string) =>
+      http(link, {
+        method: 'POST',
+        body: new URLSearchParams({ name: 'alice', password }).toString(),
+        headers: { 'x-forwarded-for': client },
+      });
+    for (let i = 0; i < 5; i++) expect((await via('203.0.113.1', `guess ${i}`)).status).toBe(401);
+    expect((await via('203.0.113.1', 'guess 5')).status).toBe(429);
+    // The proxy's other clients are not held up by that one.
+    expect((await via('203.0.113.2', 'correct horse')).status).toBe(200);
+  });
+
   it('makes a user name wait after 10 wrong passwords, from however many addresses', async () => {
     const { link } = await loginLink();
     for (let i = 1; i <= 10; i++) {

@@ -6,6 +6,9 @@ import { copyFileSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFile
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../server/config.js';
+import { DEFAULT_HANDSHAKE_LIMITS } from '../../server/control/listener.js';
+import { DEFAULT_LOGIN_LIMITS } from '../../server/coordinator/pending-logins.js';
+import { DEFAULT_STRANGER_LIMITS } from '../../server/coordinator/strangers.js';
 import {
   COMMON_HARDENING,
   directives,
@@ -64,6 +67,7 @@ describe('burrow-server: unit, sample config, install-server.sh and uninstall-se
       relays: [],
       relayLimits: {},
       policyFiles: [],
+      controlLimits: { handshakes: {}, strangers: {}, logins: {} },
     });
 
     // Every key the loader knows is shown, and each example is right.
@@ -76,6 +80,20 @@ describe('burrow-server: unit, sample config, install-server.sh and uninstall-se
     ]);
     expect(full.relayLimits).toEqual({ bytesPerSecond: 16 << 20, maxQueueBytes: 2 << 20 });
     expect(full.policyFiles).toEqual([{ network: 'family', file: join(dir, 'family.hujson') }]);
+    expect(full.trustedProxies).toEqual(['127.0.0.1', '::1', '10.0.0.5']);
+    // The limits shown are the defaults.
+    expect(full.controlLimits).toEqual({
+      handshakes: {
+        perAddressPerSecond: DEFAULT_HANDSHAKE_LIMITS.perAddressPerSecond,
+        perAddressBurst: DEFAULT_HANDSHAKE_LIMITS.perAddressBurst,
+      },
+      strangers: { perAddress: DEFAULT_STRANGER_LIMITS.perAddress },
+      logins: {
+        perAddressPerMinute: DEFAULT_LOGIN_LIMITS.perAddressPerMinute,
+        perAddressBurst: DEFAULT_LOGIN_LIMITS.perAddressBurst,
+        maxPending: DEFAULT_LOGIN_LIMITS.maxPending,
+      },
+    });
 
     // The database is where the service may write; the ports need no capability.
     expect(dirname(config.db)).toBe(`/var/lib/${unit.get('StateDirectory')}`);
