@@ -18,7 +18,6 @@ import {
   KEY_FEED_VERSION,
   MAX_ALLOWED_KEYS,
   MAX_FEED_FRAME,
-  MAX_FEED_HELLO_FRAME,
 } from '../../src/relay/key-feed.js';
 import type { StaticKeyPair } from '../../src/wireguard/noise.js';
 import { type KeyGate, Listeners } from './key-gate.js';
@@ -140,7 +139,8 @@ export class KeyFeedClient implements KeyGate {
       const hello = new TextEncoder().encode(JSON.stringify({ v: KEY_FEED_VERSION, ts: this.options.now() }));
       const { crypto, relayKey, serverPublicKey, random } = this.options;
       const handshake = clientHandshake(crypto, relayKey, serverPublicKey, hello, random, KEY_FEED_PROLOGUE);
-      const first = new FirstFrameReader(MAX_FEED_HELLO_FRAME);
+      // The server's first messages may arrive with its reply, so the reader takes feed-sized frames.
+      const first = new FirstFrameReader(MAX_FEED_FRAME);
       let channel: FeedChannel | undefined;
       const timer = setTimeout(() => fail('the handshake timed out'), CONNECT_TIMEOUT_MS);
       const failHere = (reason: string, refused = false) => {
