@@ -28,7 +28,8 @@ describe('allowed keys from the store', () => {
     const b = register('b', T0 + 5000);
     const old = register('old', T0 - 1);
     const { f, revoked, changes } = follow();
-    expect(f.entries().map((e) => e.key).sort()).toEqual([a.nodeKey, b.nodeKey].sort());
+    const keys = f.entries().map((e) => e.key);
+    expect(keys.sort()).toEqual([a.nodeKey, b.nodeKey].sort());
     expect(f.allows(old.nodeKey)).toBe(false);
 
     // Registered a moment ago: allowed at once, without waiting for the next poll.
