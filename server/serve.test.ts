@@ -179,6 +179,15 @@ describe('burrow-server serve', () => {
       return { privateKey, publicKey: crypto.x25519PublicKey(privateKey) };
     };
     const [n1, n2] = [node(), node()];
+    // The relay serves registered devices only: these two node keys become alice's devices.
+    const store = openSqliteStore({ path: db });
+    cleanups.push(() => store.close());
+    const alice = store.findUserByName('alice')!;
+    for (const n of [n1, n2]) {
+      const nodeKey = Buffer.from(n.publicKey).toString('base64');
+      const identity = { machineKey: key(), nodeKey, discoKey: key(), hostname: 'relayed' };
+      store.registerDevice({ ...identity, userId: alice.id }, Date.now());
+    }
     const relayPublicKey = new Uint8Array(Buffer.from(region.publicKey!, 'base64'));
     const [c1, c2] = [n1, n2].map(
       (n) =>
