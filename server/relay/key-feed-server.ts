@@ -50,7 +50,10 @@ const HANDSHAKE_TIMEOUT_MS = 10_000;
 const HELLO_WINDOW_MS = 120_000;
 /** Handshakes waiting for their first frame, over all addresses: each holds a socket. */
 const MAX_HANDSHAKING = 64;
-/** A relay that lets this much go unread is dropped; it gets the full set when it comes back. */
+/**
+ * A relay that lets this much go unread beyond its full set is dropped; it gets the full set again
+ * when it comes back. (Counted beyond the full set, which may be larger on its own.)
+ */
 const MAX_UNSENT_BYTES = 16 << 20;
 
 type FeedChannel = ControlChannel<never, FeedMessage>;
@@ -69,14 +72,15 @@ const encoder = new TextEncoder();
 export function attachKeyFeed(server: Server, options: KeyFeedOptions): KeyFeed {
   const guard = new ReplayGuard({ windowMs: HELLO_WINDOW_MS, maxEntries: 10_000 });
   const limiter = new RateLimiter({ packetsPerSecond: 2, burst: 10 });
-  const feeds = new Map<string, FeedChannel>();
+  /** The channel of each relay following, and the unsent bytes it may reach before it is dropped. */
+  const feeds = new Map<string, { channel: FeedChannel; maxUnsent: number }>();
   const handshaking = new Set<Duplex>();
   let closed = false;
 
   const broadcast = (message: FeedMessage) => {
     const json = JSON.stringify(message);
-    for (const channel of feeds.values()) {
-      if (channel.unsentBytes > MAX_UNSENT_BYTES) channel.close('too slow reading the key feed');
+    for (const { channel, maxUnsent } of feeds.values()) {
+      if (channel.unsentBytes > maxUnsent) channel.close('too slow reading the key feed');
       else channel.sendJson(json);
     }
   };
@@ -90,10 +94,11 @@ export function attachKeyFeed(server: Server, options: KeyFeedOptions): KeyFeed 
 
   const follow = (relayKey: string, channel: FeedChannel) => {
     const older = feeds.get(relayKey);
-    feeds.set(relayKey, channel);
-    older?.close('replaced by a newer connection from this relay');
+    const feed = { channel, maxUnsent: Number.POSITIVE_INFINITY };
+    feeds.set(relayKey, feed);
+    older?.channel.close('replaced by a newer connection from this relay');
     channel.onClose(() => {
-      if (feeds.get(relayKey) === channel) feeds.delete(relayKey);
+      if (feeds.get(relayKey) === feed) feeds.delete(relayKey);
     });
     const all = options.source.entries();
     // At least one part, so that an empty set is a complete one too.
@@ -101,6 +106,7 @@ export function attachKeyFeed(server: Server, options: KeyFeedOptions): KeyFeed 
       const keys = all.slice(i, i + MAX_KEYS_PER_MESSAGE);
       channel.send({ type: 'full', keys, more: i + MAX_KEYS_PER_MESSAGE < all.length });
     }
+    feed.maxUnsent = channel.unsentBytes + MAX_UNSENT_BYTES;
     options.log?.(`key feed: relay ${relayKey} is following (${all.length} keys)`);
   };
 
@@ -202,7 +208,7 @@ export function attachKeyFeed(server: Server, options: KeyFeedOptions): KeyFeed 
       closed = true;
       stopFollowing();
       clearInterval(keepalive);
-      for (const channel of [...feeds.values()]) channel.close('the server is shutting down');
+      for (const { channel } of [...feeds.values()]) channel.close('the server is shutting down');
       for (const socket of handshaking) socket.destroy();
     },
   };

@@ -46,20 +46,12 @@ export class StoreAllowedKeys implements KeyGate {
     private readonly options: StoreAllowedKeysOptions,
   ) {
     this.reload();
-    this.timer = setInterval(() => {
-      try {
-        this.poll();
-      } catch (error) {
-        // A busy or briefly unreadable database: the next poll reads from the same position.
-        options.log?.(`relay: reading the change feed: ${(error as Error).message}`);
-      }
-    }, options.pollMs ?? 250);
+    this.timer = setInterval(() => this.tryPoll(), options.pollMs ?? 250);
   }
 
   allows(nodeKey: string): boolean {
     if (this.keys.has(nodeKey, this.options.now())) return true;
-    if (this.closed) return false;
-    this.poll();
+    this.tryPoll();
     return this.keys.has(nodeKey, this.options.now());
   }
 
@@ -81,6 +73,16 @@ export class StoreAllowedKeys implements KeyGate {
   close(): void {
     this.closed = true;
     clearInterval(this.timer);
+  }
+
+  // A busy or briefly unreadable database must not take the server down (this also runs inside a
+  // relay handshake): the next poll reads from the same position.
+  private tryPoll(): void {
+    try {
+      this.poll();
+    } catch (error) {
+      this.options.log?.(`relay: reading the change feed: ${(error as Error).message}`);
+    }
   }
 
   /** Brings the set up to the store's change feed, and takes out keys that have expired. */
