@@ -142,12 +142,13 @@ export class KeyFeedClient implements KeyGate {
       // The server's first messages may arrive with its reply, so the reader takes feed-sized frames.
       const first = new FirstFrameReader(MAX_FEED_FRAME);
       let channel: FeedChannel | undefined;
-      const timer = setTimeout(() => fail('the handshake timed out'), CONNECT_TIMEOUT_MS);
       const failHere = (reason: string, refused = false) => {
         clearTimeout(timer);
         socket.destroy();
         fail(reason, refused);
       };
+      const timer = setTimeout(() => failHere('the handshake timed out'), CONNECT_TIMEOUT_MS);
+      this.abort = failHere;
       const onReply = (frame: Uint8Array, rest: Uint8Array) => {
         clearTimeout(timer);
         const done = handshake.finish(frame);
