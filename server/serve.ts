@@ -187,6 +187,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     now: Date.now,
     store,
     relays: () => relayMap,
+    clientAddress,
     ...(options.relayLimits ? { limits: options.relayLimits } : {}),
     ...(options.log ? { log: options.log } : {}),
   });

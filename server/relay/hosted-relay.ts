@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { RelayRegion } from '../../src/control/messages.js';
 import type { CryptoProvider } from '../../src/crypto/types.js';
 import { RELAY_PATH } from '../../src/relay/hello.js';
@@ -22,6 +22,8 @@ export interface HostedRelayOptions {
   store: Store;
   /** The configured regions besides the server's own: their relays may follow the key feed. */
   relays: () => readonly RelayRegion[];
+  /** Who a request is from (behind a trusted reverse proxy, the client it forwards for). */
+  clientAddress: (request: IncomingMessage) => string;
   limits?: Partial<RelayLimits>;
   log?: (message: string) => void;
 }
@@ -34,7 +36,7 @@ export const isRelayPath = (url: string | undefined): boolean => url === RELAY_P
  * to the standalone relays of the relay map, so that every region serves the same devices.
  */
 export function attachHostedRelay(http: Server, options: HostedRelayOptions): Relay {
-  const { crypto, random, now, log } = options;
+  const { crypto, random, now, log, clientAddress } = options;
   const allowed = new StoreAllowedKeys(options.store, { now, ...(log ? { log } : {}) });
   const relay = attachRelay(http, {
     crypto,
@@ -42,6 +44,7 @@ export function attachHostedRelay(http: Server, options: HostedRelayOptions): Re
     random,
     now,
     allowed,
+    clientAddress,
     ...(options.limits ? { limits: options.limits } : {}),
   });
   const feed = attachKeyFeed(http, {
@@ -51,6 +54,7 @@ export function attachHostedRelay(http: Server, options: HostedRelayOptions): Re
     now,
     relayKeys: () => options.relays().flatMap((r) => (r.publicKey ? [r.publicKey] : [])),
     source: allowed,
+    clientAddress,
     ...(log ? { log } : {}),
   });
   return {

@@ -23,6 +23,7 @@ import {
 import { ReplayGuard } from '../../src/relay/replay-guard.js';
 import type { StaticKeyPair } from '../../src/wireguard/noise.js';
 import { RateLimiter } from '../../src/wireguard/rate-limiter.js';
+import { clientKey } from '../client-address.js';
 import type { KeyChanges } from './store-allowed-keys.js';
 
 export interface KeyFeedOptions {
@@ -34,6 +35,8 @@ export interface KeyFeedOptions {
   now: () => number;
   /** The public keys (base64) of the relays that may follow the feed: the relay map's. */
   relayKeys: () => readonly string[];
+  /** Who a request is from, for the per-address rate limit. */
+  clientAddress: (request: IncomingMessage) => string;
   /** The allowed keys and their changes. */
   source: {
     entries(): AllowedKey[];
@@ -192,7 +195,7 @@ export function attachKeyFeed(server: Server, options: KeyFeedOptions): KeyFeed 
       socket.end(`HTTP/1.1 ${closed ? 503 : 400} Key Feed Unavailable\r\nConnection: close\r\n\r\n`);
       return;
     }
-    const address = (socket as Socket).remoteAddress ?? '';
+    const address = clientKey(options.clientAddress(request));
     if (handshaking.size >= MAX_HANDSHAKING || !limiter.allow(address, performance.now())) {
       socket.end('HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\n\r\n');
       return;

@@ -94,6 +94,7 @@ describe('key feed', () => {
       random: randomBytes,
       now: Date.now,
       relayKeys: () => relayKeys,
+      clientAddress: (request) => request.socket.remoteAddress ?? '',
       source: allowed,
     });
     const { url, stop } = await listen(http, port);

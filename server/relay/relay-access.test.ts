@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from '../../src/crypto/index.js';
+import { ClientAddresses } from '../client-address.js';
 import {
   connectedDevice,
   device,
@@ -16,8 +17,8 @@ import {
 afterEach(runCleanups);
 
 /** The status line the relay answers an upgrade with. */
-async function upgradeAnswer(port: number): Promise<string> {
-  const socket = await rawUpgrade(port);
+async function upgradeAnswer(port: number, headers = ''): Promise<string> {
+  const socket = await rawUpgrade(port, headers);
   const first = new Promise<string>((r) => socket.once('data', (d: Buffer) => r(d.toString('latin1'))));
   socket.resume();
   return (await first).split('\r\n')[0]!;
@@ -82,5 +83,15 @@ describe('who may use the relay', () => {
     const third = await connectedDevice(relay);
     expect(third.client.connected).toBe(true);
     expect(relay.relay.stats().clients).toBe(3);
+  });
+
+  it('counts the clients a trusted reverse proxy forwards for, not the proxy', async () => {
+    const addresses = new ClientAddresses(); // this host's loopback is the trusted proxy
+    const relay = await startTestRelay({ maxConnectionsPerAddress: 1 }, (r) => addresses.of(r));
+    const via = (client: string) => `X-Forwarded-For: ${client}\r\n`;
+    const first = await rawUpgrade(relay.port, via('198.51.100.7'));
+    await new Promise((r) => first.once('data', r));
+    expect(await upgradeAnswer(relay.port, via('198.51.100.8'))).toBe('HTTP/1.1 101 Switching Protocols');
+    expect(await upgradeAnswer(relay.port, via('198.51.100.7'))).toBe('HTTP/1.1 429 Too Many Connections');
   });
 });

@@ -17,6 +17,7 @@ import {
 import { ReplayGuard } from '../../src/relay/replay-guard.js';
 import type { StaticKeyPair } from '../../src/wireguard/noise.js';
 import { RateLimiter } from '../../src/wireguard/rate-limiter.js';
+import { ClientAddresses, clientKey } from '../client-address.js';
 import { loadOrCreateServerKey } from '../server-key.js';
 import { type ClientHooks, ConnectedClient } from './connected-client.js';
 import type { KeyGate } from './key-gate.js';
@@ -33,6 +34,8 @@ export interface RelayOptions {
   limits?: Partial<RelayLimits>;
   /** The node keys this relay serves; any other is refused at its handshake. */
   allowed: KeyGate;
+  /** Who a request is from, for the per-address limits; the peer address by default. */
+  clientAddress?: (request: IncomingMessage) => string;
 }
 
 export interface Relay {
@@ -162,7 +165,7 @@ export function attachRelay(server: Server, options: RelayOptions): Relay {
       return;
     }
     // Both checked before any Diffie-Hellman work, so a flood is cheap to refuse.
-    const address = socket.remoteAddress ?? '';
+    const address = clientKey(options.clientAddress?.(request) ?? socket.remoteAddress);
     const open = perAddress.get(address) ?? 0;
     if (open >= limits.maxConnectionsPerAddress) {
       counters.refused.tooManyConnections++;
@@ -225,6 +228,8 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
   const crypto = selectCrypto();
   const relayKey = loadOrCreateServerKey(crypto, options.keyPath);
   const allowed = options.allowed(relayKey);
+  // Behind a reverse proxy on this host, the limits count the clients it forwards for.
+  const addresses = new ClientAddresses();
   const http = createServer((_req, res) => res.writeHead(404).end());
   const relay = attachRelay(http, {
     crypto,
@@ -232,6 +237,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     random: randomBytes,
     now: Date.now,
     allowed,
+    clientAddress: (request) => addresses.of(request),
     ...(options.limits ? { limits: options.limits } : {}),
   });
   // attachRelay leaves other upgrades to other listeners; here there are none.

@@ -1,4 +1,4 @@
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { RelayClient, type RelayClientOptions } from '../../helper/relay/relay-client.js';
 import { encodeFrame, FirstFrameReader, FrameReader } from '../../src/control/framing.js';
@@ -75,7 +75,10 @@ export interface TestRelay {
 }
 
 /** A relay attached to an HTTP server of the test's own, as burrow-server would host it. */
-export async function startTestRelay(limits: Partial<RelayLimits> = {}): Promise<TestRelay> {
+export async function startTestRelay(
+  limits: Partial<RelayLimits> = {},
+  clientAddress?: (request: IncomingMessage) => string,
+): Promise<TestRelay> {
   const relayKey = keyPair();
   const gate = new TestGate();
   const http = createServer((_req, res) => res.writeHead(404).end());
@@ -86,6 +89,7 @@ export async function startTestRelay(limits: Partial<RelayLimits> = {}): Promise
     now: Date.now,
     limits,
     allowed: gate,
+    ...(clientAddress ? { clientAddress } : {}),
   });
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   afterTest(async () => {
@@ -139,8 +143,8 @@ export async function connectedDevice(relay: TestRelay, extra: Partial<RelayClie
   return d;
 }
 
-/** A TCP connection upgraded to the relay protocol, with no handshake yet. */
-export async function rawUpgrade(port: number): Promise<Socket> {
+/** A TCP connection upgraded to the relay protocol, with no handshake yet; `headers` are added. */
+export async function rawUpgrade(port: number, headers = ''): Promise<Socket> {
   const socket = connect(port, '127.0.0.1');
   afterTest(() => {
     socket.destroy();
@@ -150,7 +154,7 @@ export async function rawUpgrade(port: number): Promise<Socket> {
     socket.once('error', reject);
   });
   socket.write(
-    `GET ${RELAY_PATH} HTTP/1.1\r\nHost: relay\r\nConnection: Upgrade\r\nUpgrade: ${RELAY_UPGRADE}\r\n\r\n`,
+    `GET ${RELAY_PATH} HTTP/1.1\r\nHost: relay\r\nConnection: Upgrade\r\nUpgrade: ${RELAY_UPGRADE}\r\n${headers}\r\n`,
   );
   return socket;
 }
