@@ -30,6 +30,11 @@ export interface ConnectOptions {
    * the same large maps; a device always uses the default.
    */
   readMessage?: (text: string) => ServerMessage;
+  /**
+   * The source address to connect from. Only for tests and load generators on one machine, which
+   * play devices at different addresses from loopback (127.0.0.0/8 all reach a loopback server).
+   */
+  localAddress?: string;
 }
 
 const CONTROL_PATH = '/control/v1';
@@ -46,6 +51,7 @@ export function connectControl(baseUrl: string, options: ConnectOptions): Promis
       method: 'GET',
       headers: { Connection: 'Upgrade', Upgrade: CONTROL_UPGRADE },
       timeout: options.timeoutMs ?? 10_000,
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
     });
     req.on('timeout', () => req.destroy(new Error(`control connection to ${url.host} timed out`)));
     req.on('error', reject);

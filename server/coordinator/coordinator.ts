@@ -4,6 +4,7 @@ import type { ControlConnection, ServerChannel } from '../control/listener.js';
 import { policyContext } from '../policy-context.js';
 import { StoreError } from '../store/errors.js';
 import type { Store } from '../store/store.js';
+import { ChannelBudget } from './channel-budget.js';
 import { MapEngine, type StreamSink } from './map-engine.js';
 import { type LoginLimits, PendingLogins } from './pending-logins.js';
 import { handleShareRequest, type ShareOutcome } from './share-requests.js';
@@ -106,7 +107,14 @@ export class Coordinator {
       },
       close: (reason) => channel.close(reason),
     };
+    const budget = new ChannelBudget(performance.now());
     channel.onMessage((message) => {
+      const over = budget.take(message.type, performance.now());
+      if (over !== null) {
+        channel.send({ type: 'error', reason: over });
+        channel.close(over);
+        return;
+      }
       try {
         const registered = this.handle(message, machineKey, deviceId, address, channel, sink, speakFor);
         if (registered !== null) speakFor(registered);

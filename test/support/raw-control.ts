@@ -28,8 +28,15 @@ export interface RawChannel {
   next(match: (m: ServerMessage) => boolean, from?: number, timeoutMs?: number): Promise<ServerMessage>;
 }
 
-/** A control channel with a fresh machine key; rejects if the server refuses the handshake. */
-export async function rawChannel(url: string, serverKey: Uint8Array): Promise<RawChannel> {
+/**
+ * A control channel with a fresh machine key, from `localAddress` if given; rejects if the server
+ * refuses the handshake.
+ */
+export async function rawChannel(
+  url: string,
+  serverKey: Uint8Array,
+  localAddress?: string,
+): Promise<RawChannel> {
   const privateKey = clampPrivateKey(randomBytes(32));
   const machine = { privateKey, publicKey: crypto.x25519PublicKey(privateKey) };
   const channel = await connectControl(url, {
@@ -38,6 +45,7 @@ export async function rawChannel(url: string, serverKey: Uint8Array): Promise<Ra
     serverPublicKey: serverKey,
     random: randomBytes,
     now: Date.now,
+    ...(localAddress ? { localAddress } : {}),
   });
   const inbox: ServerMessage[] = [];
   const waiters = new Set<() => void>();

@@ -46,5 +46,5 @@ export async function serverProcess() {
         resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr }),
       );
     });
-  return { url, db, store, cli };
+  return { url, db, store, cli, pid: proc.pid! };
 }
