@@ -11,6 +11,7 @@ files=(
   test/package/installer.test.ts      # electron-builder packs the app with this helper (offline, dir target)
   helper/cli/bin.test.ts              # burrow version, usage errors
   test/control/server-process.test.ts # burrow-server serving, admin commands, relay
+  test/control/login-abuse.test.ts    # the sign-in page's limits and hashing off the event loop
   test/interop/datapath.test.ts       # burrowd against wireguard-go (root: namespaces)
   test/e2e/mesh.test.ts               # burrow-server, burrowd and burrow end to end (root: namespaces)
 )
