@@ -301,7 +301,12 @@ export function watch(
   const rows = new Database(db, { readonly: true });
   const count = rows.prepare('SELECT count(*) AS n FROM login_sessions');
   const sample = () => {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    let status: string;
+    try {
+      status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    } catch {
+      return; // the server is gone (a failed run is being cleaned up)
+    }
     watched.peakRssMb = Math.max(watched.peakRssMb, Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1]) / 1024);
     watched.maxLoginRows = Math.max(watched.maxLoginRows, (count.get() as { n: number }).n);
   };
