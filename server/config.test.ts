@@ -85,6 +85,11 @@ describe('server config file', () => {
       '{"db": "x", "controlLimits": {"handshakeBurst": 0}}',
       /config\.controlLimits\.handshakeBurst/,
     ],
+    [
+      'a network with two policy files',
+      '{"db": "x", "policyFiles": [{"network": "family", "file": "a"}, {"network": "Family", "file": "b"}]}',
+      /config\.policyFiles: network "Family" has two files/,
+    ],
     ['broken HuJSON', '{"db": ', /server\.hujson/],
   ])('refuses %s, naming the file and the key', (_what, text, message) => {
     const { path } = file(text);

@@ -115,6 +115,13 @@ export function loadConfig(path: string): ServerConfig {
     if (ids.has(r.id)) throw new UsageError(`${path}: config.relays: id ${r.id} is used twice`);
     ids.add(r.id);
   }
+  // Reloads apply every file or none; two files for one network would leave which one wins unclear.
+  const policyNetworks = new Set<string>();
+  for (const { network } of parsed.policyFiles ?? []) {
+    if (policyNetworks.has(network.toLowerCase()))
+      throw new UsageError(`${path}: config.policyFiles: network "${network}" has two files`);
+    policyNetworks.add(network.toLowerCase());
+  }
   for (const [i, entry] of (parsed.trustedProxies ?? []).entries()) {
     try {
       parsePrefix(entry);

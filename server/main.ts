@@ -4,7 +4,6 @@
  * up changes from the change feed).
  * Exit codes: 0 success (and --help), 1 failure, 2 usage error.
  */
-import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { randomBytes, selectCrypto } from '../src/crypto/index.js';
 import { AddonError } from '../src/packaged.js';
@@ -22,6 +21,7 @@ import {
   devicesRename,
   type Io,
   policyCommand,
+  readPolicyFile,
   routesApprove,
   sharesList,
   usersCreate,
@@ -161,22 +161,27 @@ async function runLongCommand(io: Io, body: () => Promise<void>): Promise<number
 }
 
 /**
- * Applies the config's policy files to their networks, each checked (parsed, its tests run) before
- * it replaces anything. Throws naming the file and the failing case.
+ * Applies the config's policy files to their networks, all or none: every file is read, parsed
+ * and its tests run before any policy changes, and the changes are then made in one transaction.
+ * Throws naming the file and the failing case, having changed nothing.
  */
 function applyPolicyFiles(db: string, config: ServerConfig | null, io: Io): void {
   if (!config?.policyFiles.length) return;
   const store = openSqliteStore({ path: db });
   try {
-    for (const { network: name, file } of config.policyFiles) {
+    const checked = config.policyFiles.map(({ network: name, file }) => {
       const network = store.findNetworkByName(name);
       if (!network) throw new UsageError(`policyFiles: no network "${name}"`);
-      checkPolicy(store, network.id, file);
-      const text = readFileSync(file, 'utf8');
-      if (store.getPolicy(network.id)?.text === text) continue;
-      store.setPolicy(network.id, text, Date.now());
-      io.err(`policy of network ${name} set from ${file}\n`);
-    }
+      const text = readPolicyFile(file);
+      checkPolicy(store, network.id, text, file);
+      return { network, file, text };
+    });
+    const changed = checked.filter(({ network, text }) => store.getPolicy(network.id)?.text !== text);
+    const now = Date.now();
+    store.transaction(() => {
+      for (const { network, text } of changed) store.setPolicy(network.id, text, now);
+    });
+    for (const { network, file } of changed) io.err(`policy of network ${network.name} set from ${file}\n`);
   } finally {
     store.close();
   }

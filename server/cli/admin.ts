@@ -258,14 +258,20 @@ function targetNetwork(store: Store, flag: string | boolean | undefined) {
   );
 }
 
-/** Parses a policy file and runs its tests against the network as it is now; throws naming the problem. */
-export function checkPolicy(store: Store, networkId: string, file: string): void {
-  let text: string;
+/** Reads a policy file; throws UsageError naming it. */
+export function readPolicyFile(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (error) {
     throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
   }
+}
+
+/**
+ * Parses a policy (the text of `file`) and runs its tests against the network as it is now;
+ * throws naming the file and the problem.
+ */
+export function checkPolicy(store: Store, networkId: string, text: string, file: string): void {
   let policy: ReturnType<typeof parsePolicy>;
   try {
     policy = parsePolicy(text, file);
@@ -297,12 +303,14 @@ export function policyCommand(store: Store, argv: string[], io: Io, now: number)
     else io.err(`network ${network.name} has no policy: its members can all reach each other\n`);
     return;
   }
-  checkPolicy(store, network.id, file!);
+  // Read once: what was checked is what is saved.
+  const text = readPolicyFile(file!);
+  checkPolicy(store, network.id, text, file!);
   if (verb === 'test') {
     io.err(`${file}: valid, and its tests pass against network ${network.name}\n`);
     return;
   }
-  store.setPolicy(network.id, readFileSync(file!, 'utf8'), now);
+  store.setPolicy(network.id, text, now);
   io.err(`policy of network ${network.name} updated\n`);
 }
 

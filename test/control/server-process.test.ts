@@ -52,11 +52,13 @@ async function deployment(config?: (dir: string, port: number) => string) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let child: ChildProcess | null = null;
+  let log = '';
   const configFile = config ? join(dir, 'server.hujson') : null;
   if (configFile && config) writeFileSync(configFile, config(dir, port));
   const args = configFile ? ['--config', configFile] : ['--db', db, '--listen', `127.0.0.1:${port}`];
   const start = async () => {
-    const proc = spawn(SERVER, ['serve', ...args], { stdio: 'ignore' });
+    const proc = spawn(SERVER, ['serve', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    proc.stderr?.on('data', (d) => (log += d));
     child = proc;
     await waitFor('the server to answer', () => proc.exitCode === null && true);
     for (let i = 0; ; i++) {
@@ -81,7 +83,7 @@ async function deployment(config?: (dir: string, port: number) => string) {
   const store = openSqliteStore({ path: db });
   cleanups.push(() => store.close());
   const hangUp = () => child?.kill('SIGHUP');
-  return { url, db, dir, start, kill, hangUp, cli, store };
+  return { url, db, dir, start, kill, hangUp, cli, store, log: () => log };
 }
 
 /** A device: a ControlClient with fresh keys, started. */
@@ -263,5 +265,48 @@ describe('burrow-server process', () => {
     d.hangUp();
     await waitFor('the new policy in the filter', () => ports().includes(443));
     expect(ports()).not.toContain(22);
+  }, 60_000);
+
+  it('a SIGHUP reload whose second policy file fails applies none of them', async () => {
+    const policy = (user: string, dst: string) =>
+      `{"acls": [{"action": "accept", "src": ["autogroup:member"], "dst": ["${dst}"]}], "tests": [{"src": "${user}", "accept": ["${dst}"]}]}`;
+    const d = await deployment((dir, port) => {
+      writeFileSync(join(dir, 'family.hujson'), policy('ana', 'ana:22'));
+      writeFileSync(join(dir, 'work.hujson'), policy('wes', 'wes:22'));
+      return `{
+        "db": "burrow.db",
+        "listen": "127.0.0.1:${port}",
+        "policyFiles": [
+          {"network": "family", "file": "family.hujson"},
+          {"network": "work", "file": "work.hujson"},
+        ],
+      }`;
+    });
+    const family = d.store.createNetwork({ name: 'family' }, Date.now());
+    const work = d.store.createNetwork({ name: 'work' }, Date.now());
+    user(d.store, 'ana', family.id);
+    user(d.store, 'wes', work.id);
+    await d.start();
+    const before = d.store.getPolicy(family.id)!;
+    expect(before.text).toBe(policy('ana', 'ana:22'));
+    expect(d.store.getPolicy(work.id)!.text).toBe(policy('wes', 'wes:22'));
+
+    // The first file is good; the second's tests fail.
+    writeFileSync(join(d.dir, 'family.hujson'), policy('ana', 'ana:443'));
+    writeFileSync(
+      join(d.dir, 'work.hujson'),
+      policy('wes', 'wes:443').replace('"accept": ["wes:443"]', '"deny": ["wes:443"]'),
+    );
+    d.hangUp();
+    await waitFor('the reload to be refused', () => d.log().includes('the old policies stay'));
+    expect(d.log()).toContain('work.hujson: policy tests failed');
+    expect(d.store.getPolicy(family.id)).toEqual(before);
+    expect(d.store.getPolicy(work.id)!.text).toBe(policy('wes', 'wes:22'));
+
+    // Both good: both apply.
+    writeFileSync(join(d.dir, 'work.hujson'), policy('wes', 'wes:443'));
+    d.hangUp();
+    await waitFor('both policies to change', () => d.store.getPolicy(work.id)!.text.includes('443'));
+    expect(d.store.getPolicy(family.id)!.text).toBe(policy('ana', 'ana:443'));
   }, 60_000);
 });
