@@ -11,6 +11,8 @@ export default defineConfig({
       'renderer/**/*.test.tsx',
       'test/**/*.test.ts',
     ],
+    // Every skipped test is printed with why it may skip here; one that may not fails the run.
+    reporters: ['default', './test/skip-check/skip-reporter.ts'],
     testTimeout: 60_000,
     pool: 'forks',
     // One file at a time: namespace tests measure loss and timing, and the machine has 2 cores, so

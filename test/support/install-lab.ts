@@ -35,8 +35,9 @@ export const SAMPLE_CONFIG = script('packaging/server/config.hujson');
 
 export const ROOT = process.getuid?.() === 0;
 export const NOBODY = 65534;
-export const canBecomeNobody = ROOT && existsSync('/usr/bin/setpriv');
-export const systemdAnalyze = ['/usr/bin/systemd-analyze', '/bin/systemd-analyze'].find((p) => existsSync(p));
+/** The uid `run(..., { unprivileged: true })` runs as: nobody (through setpriv) for root, else the caller's own. */
+export const UNPRIVILEGED_UID = ROOT ? NOBODY : process.getuid!();
+const SYSTEMD_ANALYZE = '/usr/bin/systemd-analyze';
 
 const dirs: string[] = [];
 /** Removes every directory tempDir made; each test file calls it from afterAll. */
@@ -103,18 +104,19 @@ export interface Run {
 
 /**
  * Runs a script with only PATH and `env` in its environment (no SUDO_UID from whoever runs the
- * tests), as nobody when `asNobody`.
+ * tests); with `unprivileged`, as an uid without root's powers (UNPRIVILEGED_UID).
  */
 export function run(
   path: string,
   env: Record<string, string>,
-  options: { args?: string[]; shell?: string; asNobody?: boolean } = {},
+  options: { args?: string[]; shell?: string; unprivileged?: boolean } = {},
 ): Run {
   const shell = options.shell ?? '/bin/bash';
   const argv = [shell, path, ...(options.args ?? [])];
-  const [command, ...args] = options.asNobody
-    ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ...argv]
-    : argv;
+  const [command, ...args] =
+    options.unprivileged && ROOT
+      ? ['setpriv', `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', ...argv]
+      : argv;
   const result = spawnSync(command!, args, {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
     encoding: 'utf8',
@@ -153,16 +155,19 @@ export function directives(unit: string): Map<string, string> {
 /**
  * `systemd-analyze verify` on a unit, with its ExecStart= program pointed into the scratch root
  * (verify insists that it exists). Resolves with everything it printed: nothing when all is well.
+ * Without systemd-analyze it fails: scripts/setup installs it.
  */
 export function verifyUnit(
   root: string,
   unitText: string,
   name: string,
 ): { status: number | null; output: string } {
+  if (!existsSync(SYSTEMD_ANALYZE))
+    throw new Error(`${SYSTEMD_ANALYZE} missing: scripts/setup installs systemd`);
   const text = unitText.replace(/^ExecStart=(\S+)/m, (_, exe: string) => `ExecStart=${root}${exe}`);
   const dir = tempDir('burrow-verify-');
   writeFileSync(join(dir, name), text);
-  const result = spawnSync(systemdAnalyze!, ['verify', '--man=no', join(dir, name)], { encoding: 'utf8' });
+  const result = spawnSync(SYSTEMD_ANALYZE, ['verify', '--man=no', join(dir, name)], { encoding: 'utf8' });
   return { status: result.status, output: `${result.stdout}${result.stderr}`.trim() };
 }
 
