@@ -71,7 +71,10 @@ export class MeshNode {
     this.prefs = this.state.prefs();
     this.keys = this.state.keys(randomBytes, clampPrivateKey);
     this.netmap = this.state.netmap()?.map ?? null;
-    this.nat = new ExitNodeNat(options.tun);
+    this.nat = new ExitNodeNat(options.tun, {
+      load: () => this.state.forwarding(),
+      save: (values) => this.state.saveForwarding(values),
+    });
     this.pinger = new Pinger((p) => this.tunnel?.inject(p), monotonic);
     this.pathTimer = setInterval(() => this.notePathChanges(), 1000);
     this.pathTimer.unref();

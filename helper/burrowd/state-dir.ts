@@ -5,6 +5,7 @@ import { integer, object, parseJson, type Schema, SchemaError, string } from '..
 import { type Prefs, prefs as prefsSchema } from '../../src/localapi/api.js';
 import { DEFAULT_PREFS } from '../../src/localapi/defaults.js';
 import { decodeKey, encodeKey } from '../../src/wireguard/keys.js';
+import type { ForwardingValues } from '../routing/exit-node.js';
 
 /** A state file that exists but cannot be used: named, with what is wrong, so the user can act. */
 export class StateError extends Error {}
@@ -17,6 +18,8 @@ const keysSchema = object({
   disco: KEY_TEXT,
 });
 const controlSchema = object({ url: string({ min: 1, max: 2048 }), publicKey: KEY_TEXT });
+const sysctlValue = string({ min: 1, max: 8, pattern: /^\d+$/, what: 'a sysctl value' });
+const forwardingSchema = object({ ipv4: sysctlValue, ipv6: sysctlValue });
 const cachedMap = object({ seq: integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), map: netmapSchema });
 
 /** The device's private keys: the machine key (this install), the node key (WireGuard) and the disco key. */
@@ -27,9 +30,10 @@ export interface DeviceKeys {
 }
 
 /**
- * burrowd's state directory (`--state-dir`): its keys, prefs, the control server's pinned key and
- * the last netmap, each in its own file, written atomically (a temp file renamed over the old one)
- * with mode 0600, since the keys are secrets and never leave this machine. A file that does not
+ * burrowd's state directory (`--state-dir`): its keys, prefs, the control server's pinned key,
+ * the last netmap and the forwarding settings it changed, each in its own file, written atomically
+ * (a temp file renamed over the old one) with mode 0600, since the keys are secrets and never leave
+ * this machine. A file that does not
  * parse is an error naming it, never silently replaced: losing the keys would make a new device.
  */
 export class StateDir {
@@ -87,6 +91,18 @@ export class StateDir {
 
   saveNetmap(seq: number, map: Netmap | null): void {
     this.write('netmap.json', map === null ? null : { seq, map });
+  }
+
+  /**
+   * The forwarding sysctls as they were before this device began serving as an exit node or
+   * subnet router; null while it is not (see ExitNodeNat).
+   */
+  forwarding(): ForwardingValues | null {
+    return this.read('forwarding.json', forwardingSchema);
+  }
+
+  saveForwarding(values: ForwardingValues | null): void {
+    this.write('forwarding.json', values);
   }
 
   private read<T>(name: string, schema: Schema<T>): T | null {

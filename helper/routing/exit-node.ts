@@ -12,7 +12,32 @@ function run(command: string, args: string[], input?: string): Promise<string> {
   });
 }
 
-const SYSCTLS = ['/proc/sys/net/ipv4/ip_forward', '/proc/sys/net/ipv6/conf/all/forwarding'] as const;
+const SYSCTLS = {
+  ipv4: '/proc/sys/net/ipv4/ip_forward',
+  ipv6: '/proc/sys/net/ipv6/conf/all/forwarding',
+} as const;
+
+/** The forwarding sysctls' values, as read from /proc. */
+export type ForwardingValues = Record<keyof typeof SYSCTLS, string>;
+
+/**
+ * Where the forwarding values from before burrowd turned forwarding on are kept (the state
+ * directory): on disk, so that after a `kill -9` the next start can still put them back.
+ */
+export interface ForwardingRecord {
+  load(): ForwardingValues | null;
+  save(values: ForwardingValues | null): void;
+}
+
+const readForwarding = (): ForwardingValues => ({
+  ipv4: readFileSync(SYSCTLS.ipv4, 'utf8').trim(),
+  ipv6: readFileSync(SYSCTLS.ipv6, 'utf8').trim(),
+});
+
+function writeForwarding(values: ForwardingValues): void {
+  writeFileSync(SYSCTLS.ipv4, values.ipv4);
+  writeFileSync(SYSCTLS.ipv6, values.ipv6);
+}
 
 /** nftables table names carry the interface, so that instances in one namespace cannot collide. */
 const tableName = (iface: string) => `burrow_exit_${iface.replace(/[^A-Za-z0-9_]/g, '_')}`;
@@ -20,20 +45,26 @@ const tableName = (iface: string) => `burrow_exit_${iface.replace(/[^A-Za-z0-9_]
 /**
  * Serving as an exit node: forwarding on, and traffic arriving from the tunnel leaves masqueraded
  * as this machine (IPv4 and IPv6), in an nftables table of our own. `disable` removes the table
- * and puts the forwarding sysctls back as they were, so nothing stays behind; `removeStale`
- * clears a table a killed instance left.
+ * and puts the forwarding sysctls back as they were, so nothing stays behind; `removeStale` does
+ * the same for what a killed instance left: its table, and forwarding as it was recorded before
+ * that instance turned it on.
  */
 export class ExitNodeNat {
-  private saved: string[] | null = null;
+  /** The values from before `enable`, while enabled. */
+  private saved: ForwardingValues | null = null;
 
-  constructor(private readonly iface: string) {}
+  constructor(
+    private readonly iface: string,
+    private readonly record: ForwardingRecord,
+  ) {}
 
   async removeStale(): Promise<void> {
     await run('nft', ['delete', 'table', 'inet', tableName(this.iface)]).catch(() => undefined);
-  }
-
-  get enabled(): boolean {
-    return this.saved !== null;
+    const recorded = this.record.load();
+    if (recorded !== null) {
+      writeForwarding(recorded);
+      this.record.save(null);
+    }
   }
 
   async enable(): Promise<void> {
@@ -53,17 +84,18 @@ table inet ${table} {
 }
 `,
     );
-    this.saved = SYSCTLS.map((path) => readFileSync(path, 'utf8').trim());
-    for (const path of SYSCTLS) writeFileSync(path, '1');
+    // Recorded on disk before anything changes: however burrowd ends from here on, it or the next
+    // start puts them back.
+    this.saved = readForwarding();
+    this.record.save(this.saved);
+    writeForwarding({ ipv4: '1', ipv6: '1' });
   }
 
   async disable(): Promise<void> {
     if (this.saved === null) return;
-    const saved = this.saved;
+    writeForwarding(this.saved);
     this.saved = null;
-    SYSCTLS.forEach((path, i) => {
-      writeFileSync(path, saved[i]!);
-    });
+    this.record.save(null);
     await run('nft', ['delete', 'table', 'inet', tableName(this.iface)]).catch(() => undefined);
   }
 }

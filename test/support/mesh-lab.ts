@@ -23,8 +23,11 @@ export interface LabDevice {
   lanIp: string;
   socket: string;
   process: ChildProcess;
-  /** Stops burrowd (SIGTERM) and starts it again on the same state directory. */
-  restart(): Promise<void>;
+  /**
+   * Stops burrowd with `signal` (SIGTERM by default; SIGKILL as if it crashed, leaving whatever it
+   * had set up) and starts it again on the same state directory.
+   */
+  restart(signal?: NodeJS.Signals): Promise<void>;
   /** Runs `burrow --socket S ARGS...`; resolves with its exit code and output (never rejects). */
   burrow(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   /** `burrow status --json`, parsed. */
@@ -254,9 +257,9 @@ export class MeshLab {
       lanIp,
       socket,
       process: await start(),
-      restart: async () => {
+      restart: async (signal = 'SIGTERM') => {
         const exited = new Promise((r) => device.process.once('exit', r));
-        device.process.kill('SIGTERM');
+        device.process.kill(signal);
         await exited;
         device.process = await start();
       },
