@@ -1,18 +1,18 @@
 /**
  * The Electron main process: wires the facade, the broker, the tray and the window. Everything it
- * wires is tested under Node; this file only type-checks here (Electron cannot run in this
- * repository's environment). Paths are the packaged layout, relative to the app's root:
- * dist/renderer/index.html (npm run build:ui), dist/main/preload.cjs (the bundled preload) and
- * assets/ (tray icons); the helper and scripts/install-helper.sh, packaged outside the asar as
- * resources.
+ * wires is tested under Node (and this bundle under a stand-in Electron, test/package/); Electron
+ * itself cannot run in this repository's environment. Paths are the packaged layout, relative to
+ * the app's root: dist/renderer/index.html (npm run build:ui), dist/main/preload.cjs (the bundled
+ * preload) and assets/ (tray icons); the helper and scripts/install-helper.sh, packaged outside
+ * the asar as resources. Flags: app-flags.ts.
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { EVENT_CHANNEL } from '../src/ipc/schema.js';
+import { APP_USAGE, type AppFlags, FlagError, parseAppFlags } from './app-flags.js';
+import { windowKeeper } from './app-window.js';
 import { createBroker } from './broker.js';
 import { app, createTray, createWindow, desktop, hardenApp, ipcMain } from './electron-facade.js';
 import { installHelper, sudoPrompt } from './helper-install.js';
-import { DEFAULT_SOCKET } from './helper-state.js';
 import { registerIpcHandlers } from './ipc-handlers.js';
 import { runTrayAction } from './tray-actions.js';
 import { trayIconFile } from './tray-icons.js';
@@ -31,11 +31,12 @@ const preloadPath = join(root, 'dist/main/preload.cjs');
 const iconPath = (state: TrayState) => join(root, 'assets', trayIconFile(trayIcon(state), process.platform));
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
-function start(): void {
+function start(flags: AppFlags): void {
   const trusted = { indexUrl: pathToFileURL(indexPath).href };
   hardenApp(trusted);
   const broker = createBroker({
-    socketPath: DEFAULT_SOCKET,
+    socketPath: flags.socket,
+    socketOwner: flags.socketOwner,
     log,
     platform: {
       copyText: desktop.copyText,
@@ -52,22 +53,7 @@ function start(): void {
   });
   registerIpcHandlers(ipcMain, broker, trusted);
 
-  let window: ReturnType<typeof createWindow> | null = null;
-  const showWindow = () => {
-    if (window) return window.show();
-    const opened = createWindow(indexPath, preloadPath);
-    window = opened;
-    // Each page load gets the latest events replayed, then the live ones.
-    let unsubscribe: (() => void) | null = null;
-    opened.webContents.on('did-finish-load', () => {
-      unsubscribe?.();
-      unsubscribe = broker.subscribe((event) => opened.webContents.send(EVENT_CHANNEL, event));
-    });
-    opened.on('closed', () => {
-      unsubscribe?.();
-      window = null;
-    });
-  };
+  const showWindow = windowKeeper(() => createWindow(indexPath, preloadPath), broker.subscribe);
 
   let state = INITIAL_TRAY_STATE;
   const render = () => tray.show(iconPath(state), `Burrow: ${statusLine(state)}`, trayMenu(state));
@@ -93,9 +79,25 @@ function start(): void {
     if (event.type !== 'invites') void refresh();
   });
   render();
-  // The tray app lives on with its window closed.
+  // The tray app lives on with its window closed. Without a tray (GNOME), launching it again is
+  // the way back to the window: that launch quits at once and this instance opens the window.
   app.on('window-all-closed', () => undefined);
+  app.on('second-instance', showWindow);
+  app.on('activate', showWindow); // macOS: a click on the Dock icon
+  showWindow();
 }
 
-if (app.requestSingleInstanceLock()) void app.whenReady().then(start);
+function readFlags(): AppFlags | null {
+  try {
+    return parseAppFlags(process.argv.slice(1));
+  } catch (error) {
+    if (!(error instanceof FlagError)) throw error;
+    log(`Burrow: ${error.message}\n${APP_USAGE}`);
+    return null;
+  }
+}
+
+const flags = readFlags();
+if (flags === null) app.exit(2);
+else if (app.requestSingleInstanceLock()) void app.whenReady().then(() => start(flags));
 else app.quit();

@@ -22,7 +22,8 @@ export const USAGE = `usage: npm run web -- [--socket PATH] [--port N] [--socket
   --socket-owner UID  the uid that must own the socket (default 0, root); for development
                       against a burrowd you run as yourself`;
 
-const number = (flag: string, text: string, max: number): number => {
+/** A flag's whole-number value, from 0 to `max`. */
+export const flagNumber = (flag: string, text: string, max: number): number => {
   if (!/^\d{1,10}$/.test(text) || Number(text) > max)
     throw new FlagError(`${flag}: "${text}" is not a number from 0 to ${max}`);
   return Number(text);
@@ -48,10 +49,10 @@ export function parseWebFlags(argv: readonly string[]): WebFlags {
         flags.socket = value();
         break;
       case '--port':
-        flags.port = number(name, value(), 65535);
+        flags.port = flagNumber(name, value(), 65535);
         break;
       case '--socket-owner':
-        flags.socketOwner = number(name, value(), 4294967294);
+        flags.socketOwner = flagNumber(name, value(), 4294967294);
         break;
       case '--help':
       case '-h':
