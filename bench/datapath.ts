@@ -1,12 +1,12 @@
 /**
  * bench:datapath — the same two-namespace topology (MTU 1420) three times in one run:
  * wireguard-go ↔ wireguard-go, burrowd ↔ wireguard-go, burrowd ↔ burrowd. For each: iperf3 TCP
- * throughput (A → B), 64-byte UDP packets/s delivered, ping RTT and burrowd's peak RSS, each with its
- * ratio to wireguard-go ↔ wireguard-go. Needs root. BENCH_SECONDS sets each iperf3 run's length.
+ * throughput (A → B), 64-byte UDP packets/s delivered, ping RTT and each daemon's peak RSS, each with
+ * its ratio to wireguard-go ↔ wireguard-go (for RSS: to wireguard-go's peak there). Needs root.
+ * BENCH_SECONDS sets each iperf3 run's length.
  */
 import { readFileSync } from 'node:fs';
 import { cleanupAll, link, Netns } from '../test/support/netns.js';
-import { BURROWD } from '../test/support/programs.js';
 import {
   genKeyPair,
   type InterfaceSpec,
@@ -22,7 +22,8 @@ interface Figures {
   tcpGbps: number;
   udpPps: number;
   rttMs: number;
-  rssMb: number | null;
+  /** Peak RSS in MB of each kind of daemon in the topology (the larger of two alike). */
+  rssMb: Partial<Record<Kind, number>>;
 }
 
 async function topology(kindA: Kind, kindB: Kind) {
@@ -57,6 +58,12 @@ function peakRssMb(peer: RunningPeer): number {
   return kb / 1024;
 }
 
+function peakRssByKind(peers: [Kind, RunningPeer][]): Partial<Record<Kind, number>> {
+  const out: Partial<Record<Kind, number>> = {};
+  for (const [kind, peer] of peers) out[kind] = Math.max(out[kind] ?? 0, peakRssMb(peer));
+  return out;
+}
+
 async function measure(kindA: Kind, kindB: Kind): Promise<Figures> {
   const { nsA, nsB, peerA, peerB } = await topology(kindA, kindB);
   try {
@@ -79,12 +86,14 @@ async function measure(kindA: Kind, kindB: Kind): Promise<Figures> {
     server.kill();
     const ping = (await nsA.exec('ping', ['-c', '50', '-i', '0.02', '-q', '10.9.0.2'])).stdout;
     const sum = udp.end.sum;
-    const rss = [peerA, peerB].filter((p) => p.process.spawnargs.includes(BURROWD));
     return {
       tcpGbps: tcp.end.sum_received.bits_per_second / 1e9,
       udpPps: (sum.packets - sum.lost_packets) / sum.seconds,
       rttMs: Number(/= [\d.]+\/([\d.]+)\//.exec(ping)?.[1]),
-      rssMb: rss.length ? Math.max(...rss.map(peakRssMb)) : null,
+      rssMb: peakRssByKind([
+        [kindA, peerA],
+        [kindB, peerB],
+      ]),
     };
   } finally {
     await cleanupAll();
@@ -97,6 +106,12 @@ const ratio = (x: number, base: number) => `${fmt(x / base)}x`;
 const base = await measure('wireguard-go', 'wireguard-go');
 const mixed = await measure('burrowd', 'wireguard-go');
 const ours = await measure('burrowd', 'burrowd');
+const baseRss = base.rssMb['wireguard-go']!;
+const rssText = (f: Figures) =>
+  (['burrowd', 'wireguard-go'] as const)
+    .filter((kind) => f.rssMb[kind] !== undefined)
+    .map((kind) => `${kind} ${fmt(f.rssMb[kind]!, 0)} MB (${ratio(f.rssMb[kind]!, baseRss)})`)
+    .join(' ');
 console.log(
   `bench:datapath  ${SECONDS} s iperf3 runs, MTU 1420, A -> B; ratios against wireguard-go <-> wireguard-go`,
 );
@@ -106,9 +121,10 @@ for (const [name, f] of [
   ['burrowd <-> burrowd', ours],
 ] as const) {
   console.log(
-    `${name.padEnd(30)} TCP ${fmt(f.tcpGbps)} Gbit/s (${ratio(f.tcpGbps, base.tcpGbps)})  UDP-64 ${Math.round(f.udpPps)} pkt/s (${ratio(f.udpPps, base.udpPps)})  RTT ${fmt(f.rttMs, 3)} ms (${ratio(f.rttMs, base.rttMs)})${f.rssMb === null ? '' : `  burrowd peak RSS ${fmt(f.rssMb, 0)} MB`}`,
+    `${name.padEnd(30)} TCP ${fmt(f.tcpGbps)} Gbit/s (${ratio(f.tcpGbps, base.tcpGbps)})  UDP-64 ${Math.round(f.udpPps)} pkt/s (${ratio(f.udpPps, base.udpPps)})  RTT ${fmt(f.rttMs, 3)} ms (${ratio(f.rttMs, base.rttMs)})  peak RSS ${rssText(f)}`,
   );
 }
+const burrowdRss = Math.max(mixed.rssMb.burrowd!, ours.rssMb.burrowd!);
 console.log(
-  `datapath: tcp_ratio=${fmt(ours.tcpGbps / base.tcpGbps)} mixed_tcp_ratio=${fmt(mixed.tcpGbps / base.tcpGbps)} burrowd_tcp_gbps=${fmt(ours.tcpGbps)} wggo_tcp_gbps=${fmt(base.tcpGbps)} peak_rss_mb=${fmt(Math.max(mixed.rssMb ?? 0, ours.rssMb ?? 0), 0)}`,
+  `datapath: tcp_ratio=${fmt(ours.tcpGbps / base.tcpGbps)} mixed_tcp_ratio=${fmt(mixed.tcpGbps / base.tcpGbps)} burrowd_tcp_gbps=${fmt(ours.tcpGbps)} wggo_tcp_gbps=${fmt(base.tcpGbps)} peak_rss_mb=${fmt(burrowdRss, 0)} wggo_peak_rss_mb=${fmt(baseRss, 0)} rss_ratio=${fmt(burrowdRss / baseRss)}`,
 );
