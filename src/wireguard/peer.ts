@@ -40,7 +40,7 @@ export class Peer {
   current: Keypair | null = null;
   next: Keypair | null = null;
 
-  /** Sessions rotated out of the slots that still accept packets until `until` (see Device.drain). */
+  /** Sessions rotated out of the slots that still accept packets until `until` (see SessionTable.drain). */
   draining: { kp: Keypair; until: number }[] = [];
 
   /** Packets waiting for a session, oldest first. */
