@@ -17,16 +17,28 @@ export class MeshFilter {
   private quarantinedKeys = new Set<string>();
   // Per WireGuard peer, so the per-packet check needs no key encoding; cleared with each netmap.
   private quarantine = new WeakMap<Peer, boolean>();
+  /** Why the netmap's rules were refused, while they are; the previous rules are then in force. */
+  refusal: string | null = null;
 
   /**
-   * Takes Shields Up, the quarantine and the netmap's rules. A rule set that does not parse is
-   * refused whole (the old rules stay) and reported by the throw, after everything else applied.
+   * Takes Shields Up, the quarantine and the netmap's rules. A rule set this burrowd cannot use (a
+   * newer server's, or a broken one) is refused whole and must not stop the rest of the map: the
+   * previous rules stay in force (before the first usable set, none: nothing new gets in), and
+   * `refusal` says why. Returns whether `refusal` changed.
    */
-  update(map: Netmap, shieldsUp: boolean): void {
+  update(map: Netmap, shieldsUp: boolean): boolean {
     this.inbound.setShieldsUp(shieldsUp);
     this.quarantinedKeys = new Set(map.peers.filter((p) => p.shared).map((p) => p.nodeKey));
     this.quarantine = new WeakMap();
-    this.inbound.setRules(map.filter);
+    let refusal: string | null = null;
+    try {
+      this.inbound.setRules(map.filter);
+    } catch (error) {
+      refusal = (error as Error).message;
+    }
+    const changed = refusal !== this.refusal;
+    this.refusal = refusal;
+    return changed;
   }
 
   gate(pinger: Pinger): PacketGate {

@@ -55,7 +55,10 @@ export class MeshNode {
   private backend: BackendState = 'stopped';
   private authUrl: string | null = null;
   private controlConnected = false;
+  /** What is wrong with the control connection, for `burrow status`. */
   private health: string[] = [];
+  /** What is wrong with the map as applied (the exit node, the packet filter), for `burrow status`. */
+  private mapHealth: string[] = [];
   private readonly filter = new MeshFilter();
   private readonly nat: ExitNodeNat;
   private readonly pinger: Pinger;
@@ -110,7 +113,7 @@ export class MeshNode {
       peer: (nodeKey) => this.wgPeer(nodeKey),
       path: (nodeKey) => this.tunnel?.pathOf(nodeKey) ?? null,
       now: Date.now(),
-      health: this.health,
+      health: [...this.health, ...this.mapHealth],
     });
   }
 
@@ -311,7 +314,11 @@ export class MeshNode {
     const tunnel = this.tunnel;
     const map = this.netmap;
     if (tunnel === null || map === null) return;
-    this.filter.update(map, this.prefs.shieldsUp);
+    if (this.filter.update(map, this.prefs.shieldsUp)) {
+      const refusal = this.filter.refusal;
+      if (refusal === null) this.options.log.info("filter: the control server's packet filter applies again");
+      else this.options.log.error(`filter: refused the control server's packet filter: ${refusal}`);
+    }
     const plan = planMesh(map, this.prefs, Date.now());
     const throws: string[] = [];
     if (this.prefs.exitNode !== null) {
@@ -321,10 +328,14 @@ export class MeshNode {
       for (const host of hosts) throws.push(...(await resolveHost(host)));
       if (this.prefs.exitNodeAllowLanAccess) throws.push(...(await lanPrefixes(this.options.tun)));
     }
-    this.health = this.health.filter((h) => !h.startsWith('exit node'));
+    this.mapHealth = [];
     if (plan.exitNodeMissing)
-      this.health.push(
+      this.mapHealth.push(
         'exit node unavailable: internet traffic is blocked until it returns or you choose another',
+      );
+    if (this.filter.refusal !== null)
+      this.mapHealth.push(
+        `the control server's packet filter was refused (${this.filter.refusal}); the previous one stays in force`,
       );
     await tunnel.apply(map.self.ips, plan, [...new Set(throws)], map.relays);
     const serve = this.prefs.advertiseExitNode || this.prefs.advertiseRoutes.length > 0;

@@ -6,13 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LabDevice, MeshLab } from '../support/mesh-lab.js';
-import { hasNft } from '../support/nat-router.js';
 import { cleanupAll, isRoot, waitFor } from '../support/netns.js';
 
 const T = 120_000;
 const FORWARDING = ['net.ipv4.ip_forward', 'net.ipv6.conf.all.forwarding'];
 
-describe.skipIf(!isRoot() || !hasNft())('exit nodes, end to end', () => {
+describe.skipIf(!isRoot())('exit nodes, end to end', () => {
   let lab: MeshLab;
   let C: LabDevice;
   const forwarding = (d: LabDevice) =>
