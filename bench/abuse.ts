@@ -8,7 +8,7 @@
  * and the fan-out p99 (a device reports a new endpoint every 500 ms; the time until every other
  * device has it), each printed with its ratio to the idle figure, and the server's peak RSS.
  */
-import { afterTest, runCleanups } from '../helper/control/testing.js';
+import { afterTest, runCleanups } from '../test/support/control-lab.js';
 import {
   type FloodResult,
   handshakeFlood,

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
-import { LocalApiClient } from '../helper/localapi/client.js';
+import { LocalApiClient } from '../src/localapi/client.js';
 import { MeshLab } from '../test/support/mesh-lab.js';
 import { cleanupAll, waitFor } from '../test/support/netns.js';
 import { REPO } from '../test/support/wg-peers.js';

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Event } from '../src/localapi/api.js';
+import { PREFS, SHARES, STATUS, startTestLocalApi } from '../test/support/memory-localapi.js';
 import { waitFor } from '../test/support/netns.js';
 import { type AppPlatform, type BrokerOptions, createBroker } from './broker.js';
-import { PREFS, SHARES, STATUS, startTestLocalApi } from './test-localapi.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {

@@ -10,7 +10,7 @@
  * The broker also follows burrowd's event stream and fans it out, reconnecting with backoff when
  * burrowd goes away, and never connects to a socket that is not owned by root (helper-state.ts).
  */
-import { LocalApiCallError, LocalApiClient } from '../helper/localapi/client.js';
+
 import { SchemaError } from '../src/control/schema.js';
 import {
   type HelperState,
@@ -22,6 +22,7 @@ import {
   localApiNames,
 } from '../src/ipc/schema.js';
 import { type Event, MAX_BODY, type OperationName } from '../src/localapi/api.js';
+import { LocalApiCallError, LocalApiClient } from '../src/localapi/client.js';
 import { checkSocket, INSTALLED_PATHS, probeHelper } from './helper-state.js';
 
 export type InstallResult = IpcResponse<'installHelper'>;

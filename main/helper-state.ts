@@ -7,8 +7,8 @@
 import type { Stats } from 'node:fs';
 import { access, lstat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { LocalApiCallError, type LocalApiClient } from '../helper/localapi/client.js';
 import type { HelperState } from '../src/ipc/schema.js';
+import { LocalApiCallError, type LocalApiClient } from '../src/localapi/client.js';
 
 export const DEFAULT_SOCKET = '/run/burrow/burrowd.sock';
 

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ipcOperations } from '../src/ipc/schema.js';
+import { STATUS, startTestLocalApi } from '../test/support/memory-localapi.js';
 import { type BrokerReply, createBroker } from './broker.js';
 import {
   type InvokeEventLike,
@@ -7,7 +8,6 @@ import {
   isTrustedPage,
   registerIpcHandlers,
 } from './ipc-handlers.js';
-import { STATUS, startTestLocalApi } from './test-localapi.js';
 import { webPlatform } from './web-server.js';
 
 const cleanups: (() => unknown)[] = [];

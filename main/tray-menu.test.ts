@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Status } from '../src/localapi/api.js';
-import { PREFS, peer, SHARES, STATUS } from './test-localapi.js';
+import { PREFS, peer, SHARES, STATUS } from '../test/support/memory-localapi.js';
 import {
   applyEvent,
   INITIAL_TRAY_STATE,

@@ -3,10 +3,10 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SHARES, STATUS, startTestLocalApi } from '../test/support/memory-localapi.js';
 import { waitFor } from '../test/support/netns.js';
 import { createBroker } from './broker.js';
 import { CSP } from './csp.js';
-import { SHARES, STATUS, startTestLocalApi } from './test-localapi.js';
 import { startWebServer, type WebServer, type WebServerOptions, webPlatform } from './web-server.js';
 
 const cleanups: (() => unknown)[] = [];

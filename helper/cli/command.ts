@@ -1,5 +1,5 @@
 /** What every `burrow` command is given, and what it may say. */
-import type { LocalApiClient } from '../localapi/client.js';
+import type { LocalApiClient } from '../../src/localapi/client.js';
 import type { Args, FlagSpec } from './args.js';
 
 /** Where a command writes: stdout carries only results (so scripts can capture them), stderr the rest. */

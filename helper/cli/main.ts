@@ -3,7 +3,7 @@
  * Exit codes: 0 success, 1 failure (burrowd refused, unreachable, no pong), 2 usage error.
  */
 import { pathToFileURL } from 'node:url';
-import { LocalApiCallError, LocalApiClient } from '../localapi/client.js';
+import { LocalApiCallError, LocalApiClient } from '../../src/localapi/client.js';
 import { type FlagSpec, parseArgs, UsageError } from './args.js';
 import { CliError, type Command, type Context, type Io } from './command.js';
 import { pingCommand } from './ping.js';

@@ -1,6 +1,6 @@
 /** `burrow ping`: a ping through the tunnel, answered by the peer's burrowd, not its kernel. */
 import { operations, type ResponseOf } from '../../src/localapi/api.js';
-import { LocalApiCallError } from '../localapi/client.js';
+import { LocalApiCallError } from '../../src/localapi/client.js';
 import { checkRequest, parseCount } from './args.js';
 import { CliError, type Command, printJson } from './command.js';
 

@@ -2,8 +2,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { LocalApiCallError } from '../../src/localapi/client.js';
 import { packagedVersion } from '../../src/packaged.js';
-import { LocalApiCallError } from '../localapi/client.js';
 import { type Command, printJson } from './command.js';
 
 /**

@@ -1,11 +1,11 @@
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { identity } from '../../server/store/testing.js';
 import type { Netmap, NodeInfo } from '../../src/control/messages.js';
 import { canonicalNetmap } from '../../src/control/netmap-state.js';
 import {
   afterTest,
   device,
+  identity,
   MAX_BACKOFF,
   MIN_BACKOFF,
   newKey,
@@ -16,7 +16,7 @@ import {
   type TestDevice,
   track,
   waitFor,
-} from './testing.js';
+} from '../../test/support/control-lab.js';
 
 afterEach(runCleanups);
 

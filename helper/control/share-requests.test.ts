@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NodeInfo } from '../../src/control/messages.js';
 import { SchemaError } from '../../src/control/schema.js';
-import { RequestRefused } from './share-requests.js';
 import {
   device,
   newKey,
@@ -10,7 +9,8 @@ import {
   serverFiles,
   type TestDevice,
   waitFor,
-} from './testing.js';
+} from '../../test/support/control-lab.js';
+import { RequestRefused } from './share-requests.js';
 
 afterEach(runCleanups);
 

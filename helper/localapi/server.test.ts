@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Event, Prefs, Status } from '../../src/localapi/api.js';
+import { LocalApiCallError, LocalApiClient } from '../../src/localapi/client.js';
 import { DEFAULT_PREFS } from '../../src/localapi/defaults.js';
 import { endlessUpload } from '../../test/support/endless-upload.js';
 import { isRoot } from '../../test/support/netns.js';
-import { LocalApiCallError, LocalApiClient } from './client.js';
 import { type Handlers, LocalApiError, startLocalApi } from './server.js';
 
 const cleanups: (() => unknown)[] = [];

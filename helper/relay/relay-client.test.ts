@@ -4,7 +4,11 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startRelay } from '../../server/relay/relay-server.js';
+import { encodeFrame, FirstFrameReader } from '../../src/control/framing.js';
+import { serverHandshake } from '../../src/control/noise-session.js';
+import { randomBytes } from '../../src/crypto/index.js';
+import { encodeRelayHello, RELAY_PROLOGUE, RELAY_UPGRADE } from '../../src/relay/hello.js';
+import { decodeKey } from '../../src/wireguard/keys.js';
 import {
   afterTest,
   anyKey,
@@ -12,14 +16,10 @@ import {
   device,
   keyPair,
   runCleanups,
+  startRelay,
   type TestDevice,
   waitFor,
-} from '../../server/relay/testing.js';
-import { encodeFrame, FirstFrameReader } from '../../src/control/framing.js';
-import { serverHandshake } from '../../src/control/noise-session.js';
-import { randomBytes } from '../../src/crypto/index.js';
-import { encodeRelayHello, RELAY_PROLOGUE, RELAY_UPGRADE } from '../../src/relay/hello.js';
-import { decodeKey } from '../../src/wireguard/keys.js';
+} from '../../test/support/relay-lab.js';
 
 afterEach(runCleanups);
 

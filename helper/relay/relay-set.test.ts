@@ -3,10 +3,17 @@ import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startRelay } from '../../server/relay/relay-server.js';
-import { afterTest, anyKey, crypto, keyPair, runCleanups, waitFor } from '../../server/relay/testing.js';
 import type { RelayRegion } from '../../src/control/messages.js';
 import { randomBytes } from '../../src/crypto/index.js';
+import {
+  afterTest,
+  anyKey,
+  crypto,
+  keyPair,
+  runCleanups,
+  startRelay,
+  waitFor,
+} from '../../test/support/relay-lab.js';
 import { RelaySet } from './relay-set.js';
 
 afterEach(runCleanups);

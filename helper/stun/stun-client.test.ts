@@ -1,10 +1,10 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type StunServer, startStunServer } from '../../server/stun/stun-server.js';
 import { buildBindingError, buildBindingSuccess } from '../../src/stun/binding.js';
 import { isStunPacket } from '../../src/stun/detect.js';
 import { parseStunMessage } from '../../src/stun/message.js';
 import { Rng } from '../../test/support/rng.js';
+import { type StunServer, startStunServer } from '../../test/support/stun-responder.js';
 import { type Schedule, StunClient } from './stun-client.js';
 
 /** Timers on a clock that moves only when told to. */

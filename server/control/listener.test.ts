@@ -1,12 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import { connect as tcpConnect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectControl } from '../../helper/control/connect.js';
 import { encodeFrame, MAX_CLIENT_FRAME } from '../../src/control/framing.js';
 import type { ClientMessage } from '../../src/control/messages.js';
 import { clientHandshake } from '../../src/control/noise-session.js';
 import { randomBytes, selectCrypto } from '../../src/crypto/index.js';
 import { clampPrivateKey } from '../../src/wireguard/keys.js';
+import { connectControl } from '../../test/support/control-lab.js';
 import {
   attachControl,
   type ControlConnection,

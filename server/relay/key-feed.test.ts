@@ -6,11 +6,11 @@ import { clientHandshake, serverHandshake } from '../../src/control/noise-sessio
 import { randomBytes } from '../../src/crypto/index.js';
 import { KEY_FEED_PATH, KEY_FEED_PROLOGUE, KEY_FEED_UPGRADE } from '../../src/relay/key-feed.js';
 import type { StaticKeyPair } from '../../src/wireguard/noise.js';
+import { afterTest, crypto, keyPair, runCleanups, sleep, waitFor } from '../../test/support/relay-lab.js';
 import { identity, withTempStore } from '../store/testing.js';
 import { KeyFeedClient } from './key-feed-client.js';
 import { attachKeyFeed } from './key-feed-server.js';
 import { StoreAllowedKeys } from './store-allowed-keys.js';
-import { afterTest, crypto, keyPair, runCleanups, sleep, waitFor } from './testing.js';
 
 afterEach(runCleanups);
 

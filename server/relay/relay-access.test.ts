@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from '../../src/crypto/index.js';
-import { ClientAddresses } from '../client-address.js';
 import {
   connectedDevice,
   device,
@@ -12,7 +11,8 @@ import {
   sleep,
   startTestRelay,
   waitFor,
-} from './testing.js';
+} from '../../test/support/relay-lab.js';
+import { ClientAddresses } from '../client-address.js';
 
 afterEach(runCleanups);
 

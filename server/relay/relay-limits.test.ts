@@ -15,7 +15,7 @@ import {
   startTestRelay,
   type TestDevice,
   waitFor,
-} from './testing.js';
+} from '../../test/support/relay-lab.js';
 
 afterEach(runCleanups);
 

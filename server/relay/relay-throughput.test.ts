@@ -1,7 +1,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { afterEach, expect, it } from 'vitest';
 import { randomBytes } from '../../src/crypto/index.js';
-import { connectedDevice, runCleanups, startTestRelay, waitFor } from './testing.js';
+import { connectedDevice, runCleanups, startTestRelay, waitFor } from '../../test/support/relay-lab.js';
 
 afterEach(runCleanups);
 

@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runCleanups, sleep } from '../../helper/control/testing.js';
 import { identity } from '../../server/store/testing.js';
+import { runCleanups, sleep } from '../support/control-lab.js';
 import { serverProcess } from '../support/server-process.js';
 
 afterEach(runCleanups);

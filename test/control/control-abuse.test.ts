@@ -5,7 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runCleanups, sleep, waitFor } from '../../helper/control/testing.js';
+import { runCleanups, sleep, waitFor } from '../support/control-lab.js';
 import {
   controlKey,
   http,

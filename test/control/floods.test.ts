@@ -5,7 +5,7 @@
  * changes. bench:abuse runs the same floods (test/support/floods.ts) and prints the figures.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runCleanups } from '../../helper/control/testing.js';
+import { runCleanups } from '../support/control-lab.js';
 import {
   type FloodResult,
   handshakeFlood,

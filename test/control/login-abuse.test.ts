@@ -4,7 +4,7 @@
  * address and per user name, and that guessing does not stall everyone else.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { runCleanups } from '../../helper/control/testing.js';
+import { runCleanups } from '../support/control-lab.js';
 import { controlKey, http, isRegisterResult, rawChannel, signIn } from '../support/raw-control.js';
 import { serverProcess } from '../support/server-process.js';
 

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { device, runCleanups, waitFor } from '../../helper/control/testing.js';
+import { device, runCleanups, waitFor } from '../support/control-lab.js';
 import { serverProcess } from '../support/server-process.js';
 
 afterEach(runCleanups);

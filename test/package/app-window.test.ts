@@ -6,8 +6,8 @@
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestLocalApi, type TestLocalApi } from '../../main/test-localapi.js';
 import { EVENT_CHANNEL } from '../../src/ipc/schema.js';
+import { startTestLocalApi, type TestLocalApi } from '../support/memory-localapi.js';
 import { waitFor } from '../support/netns.js';
 import {
   type Report,

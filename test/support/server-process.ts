@@ -2,15 +2,15 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterTest, sleep } from '../../helper/control/testing.js';
 import { openSqliteStore } from '../../server/store/sqlite-store.js';
+import { afterTest, sleep } from './control-lab.js';
 import { freePort } from './ports.js';
 import { BURROW_SERVER } from './programs.js';
 
 /**
  * burrow-server as a real process (bin/burrow-server, or the packaged one) serving a database in a
  * temp directory, with the store open on the same file (a second writer, as the admin commands are)
- * and the admin CLI on it. Stopped and removed by helper/control/testing.ts's runCleanups.
+ * and the admin CLI on it. Stopped and removed by control-lab.ts's runCleanups.
  * The first start may compile the server: give the first test a long timeout, or warm it up.
  */
 export async function serverProcess() {

@@ -1,22 +1,25 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { RelayClient, type RelayClientOptions } from '../../helper/relay/relay-client.js';
+import { type KeyGate, Listeners } from '../../server/relay/key-gate.js';
+import type { RelayLimits } from '../../server/relay/relay-limits.js';
+import { attachRelay, type Relay } from '../../server/relay/relay-server.js';
 import { encodeFrame, FirstFrameReader, FrameReader } from '../../src/control/framing.js';
 import { type ControlSession, clientHandshake } from '../../src/control/noise-session.js';
 import { randomBytes, selectCrypto } from '../../src/crypto/index.js';
 import { MAX_SEALED_RELAY_FRAME, parseRelayFrame, type RelayFrame } from '../../src/relay/frames.js';
 import { encodeClientHello, RELAY_PATH, RELAY_PROLOGUE, RELAY_UPGRADE } from '../../src/relay/hello.js';
 import type { StaticKeyPair } from '../../src/wireguard/noise.js';
-import { keyPair, sleep, waitFor } from '../../test/support/polling.js';
-import { type KeyGate, Listeners } from './key-gate.js';
-import type { RelayLimits } from './relay-limits.js';
-import { attachRelay, type Relay } from './relay-server.js';
+import { keyPair, sleep, waitFor } from './polling.js';
 
+/** burrow-server's relay as its own server, and burrowd's client of it, for each other's tests. */
+export { RelayClient } from '../../helper/relay/relay-client.js';
+export { startRelay } from '../../server/relay/relay-server.js';
 export { keyPair, sleep, waitFor };
 
 /**
- * Test support for the relay: a relay on 127.0.0.1, devices running RelayClients against it, and
- * raw connections for sending what a well-behaved client never would. Everything started is
+ * Both sides of the relay, for tests: burrow-server's relay on 127.0.0.1, devices running burrowd's
+ * RelayClient against it, and raw connections for sending what a well-behaved client never would. Everything started is
  * stopped after each test (register `afterEach(runCleanups)` in the test file).
  */
 

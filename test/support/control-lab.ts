@@ -3,21 +3,25 @@ import { createServer } from 'node:http';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ControlClient, type ControlClientOptions, type ControlState } from '../../helper/control/client.js';
 import { attachControl, type ServerChannel } from '../../server/control/listener.js';
 import { startServer } from '../../server/serve.js';
 import { openSqliteStore } from '../../server/store/sqlite-store.js';
+import type { DeviceIdentity } from '../../server/store/store.js';
 import type { ClientMessage, ServerMessage } from '../../src/control/messages.js';
 import { randomBytes, selectCrypto } from '../../src/crypto/index.js';
 import { encodeKey } from '../../src/wireguard/keys.js';
-import { keyPair, sleep, waitFor } from '../../test/support/polling.js';
-import { ControlClient, type ControlClientOptions, type ControlState } from './client.js';
+import { keyPair, sleep, waitFor } from './polling.js';
 
+/** The device's side of the control protocol, for burrow-server's tests. */
+export { type ClientChannel, connectControl } from '../../helper/control/connect.js';
 export { sleep, waitFor };
 
 /**
- * Test support for the control client: devices running a ControlClient against a burrow-server on
- * a temp SQLite file, and everything they start is stopped and removed after each test (register
- * `afterEach(runCleanups)` in the test file).
+ * Both sides of the control protocol, for tests: devices running burrowd's ControlClient against a
+ * burrow-server on a temp SQLite file, a server the test scripts message by message, and the
+ * client's side for the server's tests. Everything they start is stopped and removed after each
+ * test (register `afterEach(runCleanups)` in the test file).
  */
 
 const crypto = selectCrypto();
@@ -36,6 +40,14 @@ export function afterTest(cleanup: () => Promise<void> | void): void {
 export const MIN_BACKOFF = 20;
 export const MAX_BACKOFF = 200;
 export const newKey = () => encodeKey(randomBytes(32));
+
+/** What a device registering sends about itself, for writing devices straight into the store. */
+export const identity = (hostname: string): DeviceIdentity => ({
+  machineKey: newKey(),
+  nodeKey: newKey(),
+  discoKey: newKey(),
+  hostname,
+});
 
 /** A device running a ControlClient, with everything it reported. */
 export interface TestDevice {

@@ -11,9 +11,9 @@ import {
   LocalApiError,
   type LocalApiServer,
   startLocalApi,
-} from '../helper/localapi/server.js';
-import type { Event, PeerStatus, Prefs, ShareList, Status } from '../src/localapi/api.js';
-import { DEFAULT_PREFS } from '../src/localapi/defaults.js';
+} from '../../helper/localapi/server.js';
+import type { Event, PeerStatus, Prefs, ShareList, Status } from '../../src/localapi/api.js';
+import { DEFAULT_PREFS } from '../../src/localapi/defaults.js';
 
 export const PREFS: Prefs = { ...DEFAULT_PREFS, controlUrl: 'https://burrow.example.com', wantRunning: true };
 

@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import { parseJson, SchemaError } from '../../src/control/schema.js';
+import { parseJson, SchemaError } from '../control/schema.js';
 import {
   type Event,
   errorBody,
@@ -8,7 +8,7 @@ import {
   operations,
   type RequestOf,
   type ResponseOf,
-} from '../../src/localapi/api.js';
+} from './api.js';
 
 /** What burrowd answered instead of a result, or why it could not be asked. */
 export class LocalApiCallError extends Error {
@@ -26,7 +26,7 @@ type Unary = Exclude<OperationName, 'events'>;
 /**
  * A LocalAPI client for the CLI and the desktop app: typed calls by operation name, with each
  * response checked against its schema (burrowd is trusted, but a mismatched version must be a
- * clear error, not a crash later).
+ * clear error, not a crash later). It is in src/ because both use it, and is src/'s only socket code.
  */
 export class LocalApiClient {
   constructor(
