@@ -1,8 +1,18 @@
+import type { Endpoint } from '../../src/wireguard/actions.js';
+
+/** Where a datagram really came from: an address, over UDP, or a relay region (by its name). */
+export type Origin = Endpoint | { readonly relay: string };
+
 /** One datagram with its remote address. */
 export interface Datagram {
   data: Uint8Array;
   host: string;
   port: number;
+  /**
+   * Where it really came from, when `host` and `port` are made up: the mesh conn hands WireGuard
+   * every peer's datagrams at one fixed endpoint, whichever way they came. Unset, they are real.
+   */
+  origin?: Origin;
 }
 
 /**

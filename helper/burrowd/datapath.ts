@@ -1,15 +1,18 @@
 import type { Action } from '../../src/wireguard/actions.js';
 import type { Device } from '../../src/wireguard/device.js';
 import type { Peer } from '../../src/wireguard/peer.js';
-import type { Datagram, UdpBind } from '../bind/bind.js';
+import type { Datagram, Origin, UdpBind } from '../bind/bind.js';
 import type { TunDevice } from '../tun/tun.js';
 
 /** Decides, per packet, what may cross the tunnel (burrowd's packet filter sits here). */
 export interface PacketGate {
   /** A packet from the TUN, about to be encrypted; false drops it. */
   outbound(packet: Uint8Array, now: number): boolean;
-  /** A packet decrypted from `peer`, about to be written to the TUN; false drops it. */
-  inbound(packet: Uint8Array, peer: Peer, now: number): boolean;
+  /**
+   * A packet decrypted from `peer`, about to be written to the TUN; false drops it. `origin` is
+   * where its datagram came from (null only for packets that did not come from the network).
+   */
+  inbound(packet: Uint8Array, peer: Peer, now: number, origin: Origin | null): boolean;
 }
 
 /**
@@ -57,20 +60,32 @@ export class Datapath {
       if (bind !== this.bind) return;
       const now = this.clock();
       const actions: Action[] = [];
-      for (const d of datagrams) for (const a of this.device.receive(d.data, d, now)) actions.push(a);
-      this.apply(actions);
+      // Each action's datagram's origin, so that the gate knows which way each packet came.
+      const origins: Origin[] = [];
+      for (const d of datagrams) {
+        for (const a of this.device.receive(d.data, d, now)) {
+          actions.push(a);
+          origins.push(d.origin ?? d);
+        }
+      }
+      this.apply(actions, origins);
     });
   }
 
-  /** Performs the core's actions, for callers that invoke the core directly (UAPI, keepalives). */
-  apply(actions: Action[]): void {
+  /**
+   * Performs the core's actions, for callers that invoke the core directly (UAPI, keepalives);
+   * `origins`, when the actions answer received datagrams, holds each action's datagram's origin.
+   */
+  apply(actions: Action[], origins?: readonly Origin[]): void {
     if (this.stopped) return;
     const datagrams: Datagram[] = [];
     const packets: Uint8Array[] = [];
     const now = this.gate === null ? 0 : this.clock();
-    for (const a of actions) {
+    for (let i = 0; i < actions.length; i++) {
+      const a = actions[i]!;
       if (a.kind === 'send') datagrams.push({ data: a.data, host: a.endpoint.host, port: a.endpoint.port });
-      else if (this.gate === null || this.gate.inbound(a.packet, a.peer, now)) packets.push(a.packet);
+      else if (this.gate === null || this.gate.inbound(a.packet, a.peer, now, origins?.[i] ?? null))
+        packets.push(a.packet);
     }
     if (datagrams.length > 0) this.bind.send(datagrams);
     if (packets.length > 0) this.tun.write(packets);

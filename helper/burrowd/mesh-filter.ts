@@ -47,8 +47,8 @@ export class MeshFilter {
         this.inbound.outbound(packet, now);
         return true;
       },
-      inbound: (packet, peer, now) => {
-        if (pinger.consume(packet)) return false;
+      inbound: (packet, peer, now, origin) => {
+        if (origin !== null && pinger.consume(packet, origin)) return false;
         let quarantined = this.quarantine.get(peer);
         if (quarantined === undefined) {
           quarantined = this.quarantinedKeys.has(encodeKey(peer.publicKey));

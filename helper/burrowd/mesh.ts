@@ -191,19 +191,18 @@ export class MeshNode {
     const ip = node.ips.find((a) => !a.includes(':')) ?? node.ips[0]!;
     const src = self.ips.find((a) => a.includes(':') === ip.includes(':'));
     if (src === undefined) throw new LocalApiError(409, `no address of ${ip}'s family`);
-    const ms = await this.pinger.ping(src, ip, timeoutMs);
-    if (ms === null)
+    const pong = await this.pinger.ping(src, ip, timeoutMs);
+    if (pong === null)
       throw new LocalApiError(504, `no reply from ${node.name} (${ip}) within ${timeoutMs} ms`);
-    // The reply was the last packet from the peer: the conn saw which way it came.
-    const path = this.tunnel?.pathOf(node.nodeKey);
-    const via: 'direct' | 'relay' = path?.lastReceived === 'relay' ? 'relay' : 'direct';
+    const { origin } = pong;
+    const relayed = 'relay' in origin;
     return {
       peer: node.name,
       ip,
-      ms: Math.round(ms),
-      path: via,
-      endpoint: via === 'direct' && path?.endpoint ? endpointText(path.endpoint) : null,
-      relay: via === 'relay' ? (path?.relay ?? null) : null,
+      ms: Math.round(pong.ms),
+      path: relayed ? ('relay' as const) : ('direct' as const),
+      endpoint: relayed ? null : endpointText(origin),
+      relay: relayed ? origin.relay : null,
     };
   }
 

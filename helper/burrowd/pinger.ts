@@ -1,8 +1,15 @@
 import { echoReply, echoRequest } from '../../src/packet/icmp-echo.js';
+import type { Origin } from '../bind/bind.js';
+
+/** A reply: its round trip, and which way it came (see Datagram.origin). */
+export interface Pong {
+  ms: number;
+  origin: Origin;
+}
 
 interface Pending {
   sentAt: number;
-  resolve: (ms: number | null) => void;
+  resolve: (pong: Pong | null) => void;
   timer: ReturnType<typeof setTimeout>;
 }
 
@@ -23,8 +30,8 @@ export class Pinger {
     private readonly clock: () => number,
   ) {}
 
-  /** Resolves with the round trip in ms, or null after `timeoutMs` without a reply. */
-  ping(src: string, dst: string, timeoutMs: number): Promise<number | null> {
+  /** Resolves with the reply, or null after `timeoutMs` without one. */
+  ping(src: string, dst: string, timeoutMs: number): Promise<Pong | null> {
     const seq = this.nextSeq;
     this.nextSeq = (this.nextSeq % 0xffff) + 1;
     return new Promise((resolve) => {
@@ -37,8 +44,8 @@ export class Pinger {
     });
   }
 
-  /** Takes a reply to one of our pings out of the tunnel: true when `packet` was one. */
-  consume(packet: Uint8Array): boolean {
+  /** Takes a reply to one of our pings, which came from `origin`, out of the tunnel: true when `packet` was one. */
+  consume(packet: Uint8Array, origin: Origin): boolean {
     if (this.pending.size === 0) return false;
     const reply = echoReply(packet);
     if (reply === null || reply.id !== this.id) return false;
@@ -46,7 +53,7 @@ export class Pinger {
     if (p === undefined) return false;
     this.pending.delete(reply.seq);
     clearTimeout(p.timer);
-    p.resolve(this.clock() - p.sentAt);
+    p.resolve({ ms: this.clock() - p.sentAt, origin });
     return true;
   }
 

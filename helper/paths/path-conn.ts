@@ -7,7 +7,7 @@ import { isStunPacket } from '../../src/stun/detect.js';
 import type { Endpoint } from '../../src/wireguard/actions.js';
 import { decodeKey, encodeKey } from '../../src/wireguard/keys.js';
 import type { StaticKeyPair } from '../../src/wireguard/noise.js';
-import type { Datagram, UdpBind } from '../bind/bind.js';
+import type { Datagram, Origin, UdpBind } from '../bind/bind.js';
 import { RelaySet } from '../relay/relay-set.js';
 import { EndpointFinder, parseEndpoint } from './endpoint-finder.js';
 
@@ -35,8 +35,6 @@ export interface PathConnOptions {
 export interface PeerPathStatus extends PathStatus {
   /** The relay region that carries the peer's packets when they are relayed. */
   relay: string | null;
-  /** How the last packet from the peer arrived. */
-  lastReceived: 'direct' | 'relay' | null;
 }
 
 interface PeerEntry {
@@ -45,7 +43,6 @@ interface PeerEntry {
   discoKey: Uint8Array;
   path: PeerPath;
   virtual: Endpoint;
-  lastReceived: 'direct' | 'relay' | null;
   /** Whether the path was direct when last looked at, and ever, to log the changes. */
   direct: boolean;
   everDirect: boolean;
@@ -84,7 +81,7 @@ export class PathConn implements UdpBind {
       node: options.node,
       crypto: options.crypto,
       random: options.random,
-      onPacket: (src, packet) => this.fromRelay(src, packet),
+      onPacket: (src, packet, region) => this.fromRelay(src, packet, { relay: region.name }),
       onHomeChange: () => options.onSelfChange(),
       log: options.log,
     });
@@ -131,7 +128,6 @@ export class PathConn implements UdpBind {
           discoKey: decodeKey(peer.discoKey),
           path: new PeerPath(this.options.random),
           virtual: virtualEndpoint(peer.nodeKey),
-          lastReceived: null,
           direct: false,
           everDirect: false,
         };
@@ -155,7 +151,7 @@ export class PathConn implements UdpBind {
     if (e === undefined) return null;
     const region = this.regionOf(e);
     const s = e.path.status(this.options.clock(), this.relays.connected(region?.id ?? null));
-    return { ...s, relay: s.path === 'relay' ? (region?.name ?? null) : null, lastReceived: e.lastReceived };
+    return { ...s, relay: s.path === 'relay' ? (region?.name ?? null) : null };
   }
 
   /** Our endpoints for the control server. */
@@ -208,27 +204,25 @@ export class PathConn implements UdpBind {
           wireguard.push(d);
           continue;
         }
-        e.lastReceived = 'direct';
         e.path.heard(now);
-        wireguard.push({ data: d.data, host: e.virtual.host, port: e.virtual.port });
+        wireguard.push({ data: d.data, host: e.virtual.host, port: e.virtual.port, origin: d });
       }
     }
     if (wireguard.length > 0) this.deliver(wireguard);
   }
 
-  private fromRelay(src: Uint8Array, packet: Uint8Array): void {
+  private fromRelay(src: Uint8Array, packet: Uint8Array, origin: Origin): void {
     if (isDiscoPacket(packet)) {
       this.onDisco(packet, 'relay', src);
       return;
     }
     const e = this.byNodeKey.get(encodeKey(src));
     if (e === undefined) {
-      this.deliver([{ data: packet, host: RELAYED + encodeKey(src), port: 0 }]);
+      this.deliver([{ data: packet, host: RELAYED + encodeKey(src), port: 0, origin }]);
       return;
     }
-    e.lastReceived = 'relay';
     e.path.heard(this.options.clock());
-    this.deliver([{ data: packet, host: e.virtual.host, port: e.virtual.port }]);
+    this.deliver([{ data: packet, host: e.virtual.host, port: e.virtual.port, origin }]);
   }
 
   private onDisco(packet: Uint8Array, via: Via, relaySrc?: Uint8Array): void {

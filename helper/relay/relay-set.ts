@@ -8,8 +8,8 @@ export interface RelaySetOptions {
   node: StaticKeyPair;
   crypto: CryptoProvider;
   random: (n: number) => Uint8Array;
-  /** Every packet relayed to this device, from any region. */
-  onPacket(src: Uint8Array, packet: Uint8Array): void;
+  /** Every packet relayed to this device, from any region (the one that carried it). */
+  onPacket(src: Uint8Array, packet: Uint8Array, region: RelayRegion): void;
   /** The home region changed (peers must be told: they send to us through it). */
   onHomeChange(region: RelayRegion | null): void;
   log(message: string): void;
@@ -164,7 +164,7 @@ export class RelaySet {
       maxBackoffMs: 5000,
       ...this.options.client,
     });
-    client.onPacket((src, packet) => this.options.onPacket(src, packet));
+    client.onPacket((src, packet) => this.options.onPacket(src, packet, region));
     client.onConnectionChange((up, reason) =>
       this.options.log(`relay ${region.name}: ${up ? 'connected' : `disconnected (${reason})`}`),
     );

@@ -60,6 +60,7 @@ export const ALLOWED_SKIPS: AllowedSkip[] = [
   { file: 'test/e2e/mesh.test.ts', lacks: 'root', why: NAMESPACES },
   { file: 'test/e2e/nat-lab.test.ts', lacks: 'root', why: NAMESPACES },
   { file: 'test/e2e/paths.test.ts', lacks: 'root', why: NAMESPACES },
+  { file: 'test/e2e/ping-path.test.ts', lacks: 'root', why: NAMESPACES },
   { file: 'test/e2e/ui.test.ts', lacks: 'root', why: NAMESPACES },
   {
     file: 'test/package/install-helper-trust.test.ts',
