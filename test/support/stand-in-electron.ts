@@ -156,7 +156,7 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
 });
 
 const main = join(appDir, JSON.parse(readFileSync(join(appDir, 'package.json'), 'utf8')).main);
-report('started', { argv: args, app: appDir, main, uid: process.getuid?.() });
+report('started', { argv: args, app: appDir, main, uid: process.getuid?.(), pid: process.pid });
 const loader = Module as unknown as { _load: (request: string, ...rest: unknown[]) => unknown };
 const load = loader._load;
 loader._load = function (request, ...rest) {
