@@ -127,7 +127,7 @@ async function run(): Promise<void> {
     const seconds = Number(process.env.DEMO_SECONDS ?? 0);
     await new Promise<void>((resolve) => {
       // Handlers stay installed through the clean-up: Ctrl-C reaches this process twice (from the
-      // terminal and relayed by npm/tsx), and a signal without a handler would end it half-way,
+      // terminal and relayed by npm), and a signal without a handler would end it half-way,
       // leaving namespaces behind. Ctrl-C also reaches Electron, which then quits by itself.
       const onStop = () => {
         if (stopping) {
