@@ -25,8 +25,10 @@ import {
   routesApprove,
   sharesList,
   usersCreate,
+  usersPasswd,
 } from './cli/admin.js';
-import { parseArgs, parseListen, UsageError } from './cli/args.js';
+import { CommandError, parseArgs, parseListen, UsageError } from './cli/args.js';
+import { readHiddenLine } from './cli/password-prompt.js';
 import { loadConfig, type ServerConfig } from './config.js';
 import { KeyFeedClient } from './relay/key-feed-client.js';
 import { startRelay } from './relay/relay-server.js';
@@ -42,6 +44,7 @@ const USAGE = `usage: burrow-server COMMAND (--db PATH | --config FILE) [options
         URL, whose control key (printed by serve, and at URL/control/key) is KEY; it refuses to
         start without them, and that server must list this relay's key in its config's relays
   users create NAME [--network NET] [--password-file PATH]
+  users passwd NAME [--password-file PATH]     (asks at the terminal without it)
   authkeys create --user NAME [--reusable] [--ephemeral] [--expiry DUR] [--tags tag:a,...]
   apikeys create --network NET [--expiry DUR]                     (expires in 90d unless told)
   apikeys list [--json] | revoke ID|PREFIX
@@ -57,6 +60,7 @@ type Command = (store: Store, argv: string[], io: Io, now: number) => void;
 
 const COMMANDS: Record<string, Command> = {
   'users create': usersCreate,
+  'users passwd': usersPasswd,
   'authkeys create': authkeysCreate,
   'apikeys create': apikeysCreate,
   'apikeys list': apikeysList,
@@ -125,6 +129,7 @@ export function main(argv: string[], io: Io, now = Date.now()): number {
       return 2;
     }
     if (
+      error instanceof CommandError ||
       error instanceof StoreError ||
       error instanceof PolicyError ||
       error instanceof HujsonError ||
@@ -294,7 +299,11 @@ function relay(argv: string[], io: Io): Promise<number> {
 
 /** The program: the command on this process's arguments and stdio, setting its exit code. */
 export async function run(): Promise<void> {
-  const io: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) };
+  const io: Io = {
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+    readSecret: (prompt) => readHiddenLine(prompt),
+  };
   const argv = process.argv.slice(2);
   if (argv[0] === 'serve') process.exitCode = await serve(argv.slice(1), io);
   else if (argv[0] === 'relay') process.exitCode = await relay(argv.slice(1), io);

@@ -17,17 +17,33 @@ function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'burrow-server-cli-'));
   dirs.push(dir);
   const db = join(dir, 'burrow.db');
-  const run = (...argv: string[]) => {
+  /** Runs a command; with `typed`, a terminal where those lines are typed at its prompts. */
+  const runAt = (typed: string[] | null, ...argv: string[]) => {
     let out = '';
     let err = '';
+    const prompts: string[] = [];
     const code = main(
       [...argv, '--db', db],
-      { out: (t) => (out += t), err: (t) => (err += t) },
+      {
+        out: (t) => (out += t),
+        err: (t) => (err += t),
+        ...(typed
+          ? {
+              readSecret: (prompt: string) => {
+                prompts.push(prompt);
+                const line = typed.shift();
+                if (line === undefined) throw new Error(`nothing typed at "${prompt}"`);
+                return line;
+              },
+            }
+          : {}),
+      },
       1_800_000_000_000,
     );
-    return { code, out, err };
+    return { code, out, err, prompts };
   };
-  return { db, run, dir };
+  const run = (...argv: string[]) => runAt(null, ...argv);
+  return { db, run, runAt, dir };
 }
 
 describe('burrow-server admin commands', () => {
@@ -97,6 +113,67 @@ describe('burrow-server admin commands', () => {
     expect((await store.verifyPassword('lena', 'correct horse'))?.name).toBe('lena');
     expect(store.findUserByName('max')).toBeNull(); // nothing half-made
     store.close();
+  });
+
+  it('says, creating a user, how they sign in: an auth key, or a password on the sign-in page', () => {
+    const { run, dir } = setup();
+    expect(run('users', 'create', 'alice').err).toMatch(
+      /alice has no password: devices join with an auth key \(burrow-server authkeys create --user alice\); to sign in on the sign-in page `burrow up` without --auth-key links to, set one with burrow-server users passwd alice/,
+    );
+    writeFileSync(join(dir, 'pw'), 'correct horse\n');
+    expect(run('users', 'create', 'lena', '--password-file', join(dir, 'pw')).err).toMatch(
+      /lena signs in with that password on the sign-in page `burrow up` without --auth-key links to, or devices join with an auth key/,
+    );
+  });
+
+  it('sets a password asked twice at the terminal, or read from a file; a mismatch changes nothing', async () => {
+    const { db, run, runAt, dir } = setup();
+    run('users', 'create', 'alice');
+    const signsIn = async (password: string) => {
+      const store = openSqliteStore({ path: db });
+      try {
+        return (await store.verifyPassword('alice', password)) !== null;
+      } finally {
+        store.close();
+      }
+    };
+    expect(run('users', 'passwd', 'alice')).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/no terminal to ask for a password on: give --password-file PATH/),
+    });
+    expect(runAt(['sloths are fast', 'sloths are slow'], 'users', 'passwd', 'alice')).toMatchObject({
+      code: 1,
+      err: 'burrow-server: the passwords differ; nothing changed\n',
+      prompts: ['New password for alice: ', 'Again: '],
+    });
+    // Too short: refused before it is asked again.
+    expect(runAt(['sloth'], 'users', 'passwd', 'alice')).toMatchObject({
+      code: 1,
+      err: expect.stringMatching(/a password must be 8-256 characters/),
+      prompts: ['New password for alice: '],
+    });
+    expect(await signsIn('sloths are fast')).toBe(false);
+
+    expect(runAt(['sloths are fast', 'sloths are fast'], 'users', 'passwd', 'alice')).toMatchObject({
+      code: 0,
+      out: '',
+      err: expect.stringMatching(/^password of alice set\nalice signs in with that password on the sign-in page/),
+    });
+    expect(await signsIn('sloths are fast')).toBe(true);
+
+    writeFileSync(join(dir, 'pw'), 'sloths are slow\n');
+    expect(run('users', 'passwd', 'alice', '--password-file', join(dir, 'pw'))).toMatchObject({
+      code: 0,
+      err: expect.stringMatching(/^password of alice changed\n/),
+    });
+    expect(await signsIn('sloths are fast')).toBe(false);
+    expect(await signsIn('sloths are slow')).toBe(true);
+
+    expect(run('users', 'passwd', 'bob', '--password-file', join(dir, 'pw'))).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/no user "bob"/),
+    });
+    expect(run('users', 'passwd', 'alice', '--password-file', join(dir, 'missing')).code).toBe(2);
   });
 
   it('renames, re-keys and deletes devices by name', () => {

@@ -5,6 +5,9 @@
 
 export class UsageError extends Error {}
 
+/** A command that was used right but cannot be done (exit 1, its message alone). */
+export class CommandError extends Error {}
+
 export interface FlagSpec {
   [name: string]: 'string' | 'boolean';
 }

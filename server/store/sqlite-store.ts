@@ -86,6 +86,9 @@ export class SqliteStore implements Store {
   listUsers(networkId: string) {
     return users.list(this.sql, networkId);
   }
+  setPassword(id: string, password: string) {
+    return users.setPassword(this.sql, id, password);
+  }
   verifyPassword(name: string, password: string) {
     return users.verifyPassword(this.sql, name, password);
   }

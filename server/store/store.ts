@@ -42,6 +42,8 @@ export interface Store {
   getUser(id: string): User;
   findUserByName(name: string): User | null;
   listUsers(networkId: string): User[];
+  /** Sets or replaces the user's password for the sign-in page; invalid unless it is 8-256 characters. */
+  setPassword(id: string, password: string): User;
   /**
    * The user if `name` has a password and it matches; null otherwise, in about the same time. The
    * one asynchronous call: it reads at once, then hashes off the event loop (scrypt takes ~100 ms).

@@ -90,6 +90,21 @@ describe('users', () => {
     expect(t.store.findNetworkByName('cy')).toBeNull();
   });
 
+  it('get a password set later, or replaced; a refused one leaves the old in place', async () => {
+    const bo = t.store.createUser({ name: 'bo' }, T0);
+    expect(bo.hasPassword).toBe(false);
+    expect(t.store.setPassword(bo.id, 'first password')).toEqual({ ...bo, hasPassword: true });
+    expect(await t.store.verifyPassword('bo', 'first password')).toMatchObject({ id: bo.id });
+    t.store.setPassword(bo.id, 'second password');
+    expect(await t.store.verifyPassword('bo', 'first password')).toBeNull();
+    expect(await t.store.verifyPassword('bo', 'second password')).toMatchObject({ id: bo.id });
+    expect(() => t.store.setPassword(bo.id, 'short')).toThrow(expect.objectContaining({ code: 'invalid' }));
+    expect(await t.store.verifyPassword('bo', 'second password')).toMatchObject({ id: bo.id });
+    expect(() => t.store.setPassword('nope', 'long enough')).toThrow(
+      expect.objectContaining({ code: 'not-found' }),
+    );
+  });
+
   it('take about as long to refuse an unknown name as a wrong password', async () => {
     t.store.createUser({ name: 'ana', password: 'hunter2!' }, T0);
     await t.store.verifyPassword('nobody', 'x'); // builds the decoy hash once

@@ -48,6 +48,16 @@ export function create(sql: Sql, input: NewUser, now: number): User {
   });
 }
 
+/** Replaces the user's password (hashed before the write lock is taken, as in create). */
+export function setPassword(sql: Sql, id: string, password: string): User {
+  const passwordHash = hashPassword(checkPassword(password));
+  return sql.write(() => {
+    if (sql.run('UPDATE users SET password_hash = ? WHERE id = ?', passwordHash, id) === 0)
+      throw new StoreError('not-found', `no user ${id}`);
+    return get(sql, id);
+  });
+}
+
 export function get(sql: Sql, id: string): User {
   const row = sql.get<Row>('SELECT * FROM users WHERE id = ?', id);
   if (!row) throw new StoreError('not-found', `no user ${id}`);
