@@ -157,7 +157,9 @@ describe('burrow-server admin commands', () => {
     expect(runAt(['sloths are fast', 'sloths are fast'], 'users', 'passwd', 'alice')).toMatchObject({
       code: 0,
       out: '',
-      err: expect.stringMatching(/^password of alice set\nalice signs in with that password on the sign-in page/),
+      err: expect.stringMatching(
+        /^password of alice set\nalice signs in with that password on the sign-in page/,
+      ),
     });
     expect(await signsIn('sloths are fast')).toBe(true);
 
