@@ -161,6 +161,7 @@ async function main(): Promise<void> {
     JSON.stringify({
       db,
       listen: `127.0.0.1:${port}`,
+      stunPort: 0, // STUN's default port would be shared with whatever else runs here
       controlLimits: {
         handshakesPerSecond: 100_000,
         handshakeBurst: 100_000,

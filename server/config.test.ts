@@ -97,6 +97,17 @@ describe('server config file', () => {
     expect(() => loadConfig(path)).toThrow(path);
   });
 
+  it("takes stunPort 0 for no STUN, and a host name for a relay region's STUN server", () => {
+    const config = loadConfig(
+      file(
+        '{"db": "x", "stunPort": 0, "relays": [{"id": 1, "name": "a", "url": "https://a", "stun": "stun.example.com:3478"}]}',
+      ).path,
+    );
+    expect(config.stunPort).toBe(0);
+    expect(config.relays[0]!.stun).toBe('stun.example.com:3478');
+    expect(() => loadConfig(file('{"db": "x", "stunPort": -1}').path)).toThrow(/config\.stunPort/);
+  });
+
   it('is taken by the admin commands in place of --db', () => {
     const { path } = file('{"db": "burrow.db"}');
     let out = '';

@@ -19,7 +19,7 @@ import type { RelayLimits } from './relay/relay-limits.js';
  *     "db": "burrow.db",
  *     "listen": "0.0.0.0:8080",
  *     "publicUrl": "https://burrow.example.com",
- *     "stunPort": 3478, // STUN binding requests, so devices learn their public endpoint
+ *     "stunPort": 3478, // STUN, so devices learn their public endpoint (the default; 0: none)
  *     // Relays every device is told about besides this server's own (the relay map in each full map).
  *     // A relay whose publicKey is here may follow this server's key feed (burrow-server relay
  *     // --control-url), and so serve the devices registered here.
@@ -40,8 +40,8 @@ const configSchema = object({
   db: string({ min: 1, max: 4096 }),
   listen: optional(string({ min: 1, max: 300 })),
   publicUrl: optional(string({ min: 1, max: 2048, pattern: /^https?:\/\/[^\s]+$/, what: 'an http(s) URL' })),
-  /** UDP port for STUN binding requests (off without it). */
-  stunPort: optional(integer({ min: 1, max: 65535 })),
+  /** UDP port for STUN binding requests on the listen address (default 3478; 0: none). */
+  stunPort: optional(integer({ min: 0, max: 65535 })),
   relays: optional(array(relayRegion, { max: 64 })),
   relayLimits: optional(
     object({

@@ -36,9 +36,12 @@ import { startServer } from './serve.js';
 import { StoreError } from './store/errors.js';
 import { openSqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
+import { STUN_PORT } from './stun/stun-server.js';
 
 const USAGE = `usage: burrow-server COMMAND (--db PATH | --config FILE) [options]
   serve --listen HOST:PORT [--public-url URL] [--stun-port N]   (or these in the config file)
+        STUN on UDP port N of the listen address, 3478 unless told (0: none); --public-url is
+        needed when HOST is 0.0.0.0 or ::
   relay --listen HOST:PORT --key PATH --control-url URL --control-key KEY
         a relay on its own (no --db): serves only the devices registered at the burrow-server at
         URL, whose control key (printed by serve, and at URL/control/key) is KEY; it refuses to
@@ -192,6 +195,27 @@ function applyPolicyFiles(db: string, config: ServerConfig | null, io: Io): void
   }
 }
 
+const isHttpUrl = (text: string) => {
+  try {
+    return ['http:', 'https:'].includes(new URL(text).protocol) && /^https?:\/\/[^\s]+$/.test(text);
+  } catch {
+    return false;
+  }
+};
+
+const isWildcard = (host: string) => host === '0.0.0.0' || /^[0:]+$/.test(host);
+
+/**
+ * The STUN port: --stun-port, else the config's stunPort, else 3478 (devices behind NAT need STUN
+ * to go direct, so it is on unless turned off); 0 means none.
+ */
+function stunPortOf(flag: string | boolean | undefined, config: ServerConfig | null): number {
+  if (typeof flag !== 'string') return config?.stunPort ?? STUN_PORT;
+  if (!/^\d{1,5}$/.test(flag) || Number(flag) > 65535)
+    throw new UsageError(`--stun-port: "${flag}" is not a port (0 for no STUN)`);
+  return Number(flag);
+}
+
 /** `serve`: runs until SIGINT or SIGTERM; SIGHUP re-applies the config's policy files. */
 function serve(argv: string[], io: Io): Promise<number> {
   return runLongCommand(io, async () => {
@@ -204,14 +228,20 @@ function serve(argv: string[], io: Io): Promise<number> {
     const listen = typeof flags.listen === 'string' ? flags.listen : config?.listen;
     if (positional.length || listen === undefined)
       throw new UsageError(
-        'usage: burrow-server serve (--db PATH | --config FILE) --listen HOST:PORT [--public-url URL]',
+        'usage: burrow-server serve (--db PATH | --config FILE) --listen HOST:PORT [--public-url URL] [--stun-port N]',
       );
     const { host, port } = parseListen(listen);
     const publicUrl = typeof flags['public-url'] === 'string' ? flags['public-url'] : config?.publicUrl;
-    const stunText = typeof flags['stun-port'] === 'string' ? flags['stun-port'] : undefined;
-    if (stunText !== undefined && !/^\d{1,5}$/.test(stunText))
-      throw new UsageError(`--stun-port: "${stunText}" is not a port`);
-    const stunPort = stunText !== undefined ? Number(stunText) : config?.stunPort;
+    if (publicUrl !== undefined && !isHttpUrl(publicUrl))
+      throw new UsageError(`--public-url: "${publicUrl}" is not an http(s) URL`);
+    // Devices are sent this server's URL (for its relay and STUN) and browsers its sign-in links:
+    // a wildcard address reaches nobody but this host, so it must be told what does.
+    if (publicUrl === undefined && isWildcard(host))
+      throw new UsageError(
+        `--public-url URL is needed with --listen ${listen}: devices and browsers are sent this ` +
+          'server as the URL they reach it at (e.g. --public-url http://203.0.113.7:8080)',
+      );
+    const stunPort = stunPortOf(flags['stun-port'], config);
     applyPolicyFiles(db, config, io);
     const running = await startServer({
       db,
@@ -221,10 +251,13 @@ function serve(argv: string[], io: Io): Promise<number> {
       relays: config?.relays ?? [],
       ...(config ? { relayLimits: config.relayLimits, controlLimits: config.controlLimits } : {}),
       ...(config?.trustedProxies ? { trustedProxies: config.trustedProxies } : {}),
-      ...(stunPort !== undefined ? { stunPort } : {}),
+      ...(stunPort !== 0 ? { stunPort } : {}),
       log: (m) => io.err(`${m}\n`),
     });
-    io.err(`burrow-server listening on ${running.url} (control key ${running.publicKey})\n`);
+    io.err(
+      `burrow-server listening on ${running.url} (control key ${running.publicKey}), ` +
+        `${running.stunPort === null ? 'no STUN' : `STUN on UDP port ${running.stunPort}`}\n`,
+    );
     const reload = () => {
       try {
         applyPolicyFiles(db, config, io);

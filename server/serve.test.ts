@@ -13,7 +13,7 @@ import { clampPrivateKey } from '../src/wireguard/keys.js';
 import { type ClientChannel, connectControl } from '../test/support/control-lab.js';
 import { RelayClient } from '../test/support/relay-lab.js';
 import { main } from './main.js';
-import { type RunningServer, startServer } from './serve.js';
+import { type RunningServer, type ServeOptions, startServer } from './serve.js';
 import { openSqliteStore } from './store/sqlite-store.js';
 
 const crypto = selectCrypto();
@@ -90,7 +90,7 @@ class Device {
   }
 }
 
-async function server(extra: { stunPort?: number } = {}) {
+async function server(extra: Partial<ServeOptions> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'burrow-serve-'));
   const db = join(dir, 'burrow.db');
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
@@ -310,6 +310,30 @@ describe('burrow-server serve', () => {
     const pong = await d.next((m): m is Extract<ServerMessage, { type: 'pong' }> => m.type === 'pong');
     expect(pong).toEqual({ type: 'pong', id: 5 });
   });
+
+  it("offers its STUN at publicUrl's host: a name as it is, for devices to resolve", async () => {
+    const ownRegion = async (publicUrl: string) => {
+      const logs: string[] = [];
+      const { db, running } = await server({ stunPort: 0, publicUrl, log: (m) => logs.push(m) });
+      cli(db, 'users', 'create', 'alice');
+      const d = await Device.connect(running);
+      await d.register(cli(db, 'authkeys', 'create', '--user', 'alice'), 'laptop');
+      d.channel.send({ type: 'map', endpoints: [] });
+      const region = (await d.next(isFull)).map.relays.find((r) => r.name === 'burrow-server')!;
+      return { region, port: running.stunPort!, logs };
+    };
+    const named = await ownRegion('https://burrow.example.com');
+    expect(named.region).toMatchObject({
+      url: 'https://burrow.example.com',
+      stun: `burrow.example.com:${named.port}`,
+    });
+    const v6 = await ownRegion('http://[2001:db8::7]:8080');
+    expect(v6.region.stun).toBe(`[2001:db8::7]:${v6.port}`);
+    // A host the map's form cannot carry would make every device refuse its map: left out, said once.
+    const odd = await ownRegion('https://under_score.example');
+    expect(odd.region.stun).toBeUndefined();
+    expect(odd.logs.filter((l) => l.startsWith('STUN not offered to devices'))).toHaveLength(1);
+  });
 });
 
 describe('burrow-server serve as a program', () => {
@@ -325,7 +349,8 @@ describe('burrow-server serve as a program', () => {
     });
     const bin = join(import.meta.dirname, '../bin/burrow-server');
     const start = () => {
-      const child = spawn(bin, ['serve', '--db', db, '--listen', `127.0.0.1:${free}`], { stdio: 'pipe' });
+      const args = ['serve', '--db', db, '--listen', `127.0.0.1:${free}`, '--stun-port', '0'];
+      const child = spawn(bin, args, { stdio: 'pipe' });
       cleanups.push(() => {
         child.kill('SIGKILL');
       });

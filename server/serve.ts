@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { RelayRegion } from '../src/control/messages.js';
+import { hostPort, type RelayRegion } from '../src/control/messages.js';
 import { randomBytes, selectCrypto } from '../src/crypto/index.js';
 import { ClientAddresses } from './client-address.js';
 import type { ControlLimits } from './config.js';
@@ -29,7 +29,10 @@ export interface ServeOptions {
   pollMs?: number;
   /** Relay regions besides this server's own, for the relay map every device is sent. */
   relays?: RelayRegion[];
-  /** Serve STUN binding requests on this UDP port (off without it). */
+  /**
+   * Serve STUN binding requests on this UDP port of `host` (0: one the kernel picks; off without
+   * it), offered to devices at publicUrl's host, a name or an address.
+   */
   stunPort?: number;
   /** What one relay client may cost (the defaults otherwise). */
   relayLimits?: Partial<RelayLimits>;
@@ -46,8 +49,23 @@ const OWN_REGION_ID = 900;
 export interface RunningServer {
   url: string;
   publicKey: string;
+  /** The STUN responder's UDP port, null without one. */
+  stunPort: number | null;
   coordinator: Coordinator;
   close(): Promise<void>;
+}
+
+/** Binds the STUN responder, or throws saying which port could not be had and what to do. */
+async function startStun(host: string, port: number) {
+  try {
+    return await startStunServer({ host, port });
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new Error(
+      `cannot serve STUN on UDP ${host}:${port} (${reason}): give another port with stunPort ` +
+        '(--stun-port N), or 0 for no STUN (devices behind NAT then stay on the relay)',
+    );
+  }
 }
 
 /** Starts burrow-server: the control protocol, the login page, health and metrics. */
@@ -56,6 +74,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // Checked before anything is opened: a bad entry is the caller's error, not a half-started server.
   const addresses = new ClientAddresses(options.trustedProxies);
   const clientAddress = (req: IncomingMessage) => addresses.of(req);
+  const stun = options.stunPort === undefined ? null : await startStun(options.host, options.stunPort);
   const store = openSqliteStore({ path: options.db });
   const serverKey = loadOrCreateServerKey(crypto, options.keyPath ?? `${options.db}.key`);
   const publicKey = Buffer.from(serverKey.publicKey).toString('base64');
@@ -65,24 +84,30 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let boundUrl = `http://${bracket(options.host)}:${options.port}`;
   const publicUrl = () => options.publicUrl ?? boundUrl;
   const relayKey = loadOrCreateServerKey(crypto, `${options.keyPath ?? `${options.db}.key`}.relay`);
-  const stun =
-    options.stunPort === undefined
-      ? null
-      : await startStunServer({ host: options.host, port: options.stunPort });
-  const ownRegion = (): RelayRegion => {
+  // Where devices ask our STUN server: publicUrl's host, which they already reach us at. A name
+  // goes in the map as it is, for each device to resolve: the server's own view of its name (such
+  // as 127.0.1.1 from a Debian /etc/hosts) may not be the devices'. A host the map cannot carry
+  // (an underscore, say) would make every device refuse its map; it is left out, and said once.
+  let stunRefusalLogged = false;
+  const stunAt = (): { stun?: string } => {
+    if (!stun) return {};
     const host = new URL(publicUrl()).hostname.replace(/^\[|\]$/g, '');
-    const stunAt =
-      stun && isIP(host)
-        ? { stun: isIP(host) === 6 ? `[${host}]:${stun.port}` : `${host}:${stun.port}` }
-        : {};
-    return {
-      id: OWN_REGION_ID,
-      name: 'burrow-server',
-      url: publicUrl(),
-      publicKey: Buffer.from(relayKey.publicKey).toString('base64'),
-      ...stunAt,
-    };
+    const at = isIP(host) === 6 ? `[${host}]:${stun.port}` : `${host}:${stun.port}`;
+    try {
+      return { stun: hostPort.parse(at, 'stun') };
+    } catch (error) {
+      if (!stunRefusalLogged) options.log?.(`STUN not offered to devices: ${(error as Error).message}`);
+      stunRefusalLogged = true;
+      return {};
+    }
   };
+  const ownRegion = (): RelayRegion => ({
+    id: OWN_REGION_ID,
+    name: 'burrow-server',
+    url: publicUrl(),
+    publicKey: Buffer.from(relayKey.publicKey).toString('base64'),
+    ...stunAt(),
+  });
   const relayMap = [...(options.relays ?? [])];
   const coordinator = new Coordinator({
     store,
@@ -197,21 +222,32 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
   });
   const timer = setInterval(() => coordinator.poll(), options.pollMs ?? 100);
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(options.port, options.host, resolve);
-  });
+  const stop = async () => {
+    clearInterval(timer);
+    coordinator.stop();
+    relay.close();
+    await stun?.close();
+  };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(options.port, options.host, resolve);
+    });
+  } catch (error) {
+    // The STUN port, the database and the timer were taken for a server that never ran.
+    await stop();
+    store.close();
+    throw error;
+  }
   const { port } = http.address() as { port: number };
   boundUrl = `http://${bracket(options.host)}:${port}`;
   return {
     url: boundUrl,
     publicKey,
+    stunPort: stun?.port ?? null,
     coordinator,
     close: async () => {
-      clearInterval(timer);
-      coordinator.stop();
-      relay.close();
-      await stun?.close();
+      await stop();
       for (const s of sockets) s.destroy();
       await new Promise((r) => http.close(r));
       store.close();

@@ -1,3 +1,5 @@
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { RelayRegion } from '../../src/control/messages.js';
 import type { StunEndpoint } from '../../src/stun/address.js';
@@ -18,6 +20,20 @@ export interface EndpointFinderOptions {
   /** The endpoints changed (the control server must hear of them). */
   onChange(): void;
   log(message: string): void;
+  /** A STUN server's name as an address; default `resolveStunHost`, the system's resolver. */
+  resolve?(host: string): Promise<string>;
+}
+
+/**
+ * The address to ask a STUN server at by name: its first IPv4 address, else its first IPv6 one. The
+ * mapping NAT traversal needs is IPv4's (IPv6 addresses are candidates as the interfaces have
+ * them), and answers from two families would look like a NAT that maps per destination.
+ */
+export async function resolveStunHost(host: string): Promise<string> {
+  const addresses = await lookup(host, { all: true });
+  const chosen = addresses.find((a) => a.family === 4) ?? addresses[0];
+  if (chosen === undefined) throw new Error('no address');
+  return chosen.address;
 }
 
 /**
@@ -28,7 +44,10 @@ export interface EndpointFinderOptions {
  */
 export class EndpointFinder {
   readonly stun: StunClient;
+  /** As the relay map names them: a name is resolved again at each refresh (it may move). */
   private servers: StunEndpoint[] = [];
+  /** The last failure to resolve each name, so that it is logged when it starts, not every round. */
+  private readonly unresolved = new Map<string, string>();
   private mapped: string[] = [];
   private last = '';
   private readonly timer: ReturnType<typeof setInterval>;
@@ -68,7 +87,11 @@ export class EndpointFinder {
   /** Asks the STUN servers for the mapped endpoint and tells `onChange` if the endpoints moved. */
   async refresh(): Promise<void> {
     const answers = await Promise.all(
-      this.servers.map((s) => this.stun.requestBinding(s, { timeoutMs: 3000 }).catch(() => null)),
+      this.servers.map(async (server) => {
+        const address = await this.address(server);
+        if (address === null) return null;
+        return this.stun.requestBinding(address, { timeoutMs: 3000 }).catch(() => null);
+      }),
     );
     const seen = answers.filter((a): a is StunEndpoint => a !== null).map(endpointText);
     const unique = [...new Set(seen)];
@@ -79,6 +102,22 @@ export class EndpointFinder {
       this.mapped = [];
     } else this.mapped = unique;
     this.changed();
+  }
+
+  /** A server as an address to send to (the socket takes addresses only); null if its name fails. */
+  private async address(server: StunEndpoint): Promise<StunEndpoint | null> {
+    if (isIP(server.host)) return server;
+    try {
+      const host = await (this.options.resolve ?? resolveStunHost)(server.host);
+      this.unresolved.delete(server.host);
+      return { host, port: server.port };
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      if (this.unresolved.get(server.host) !== reason)
+        this.options.log(`endpoints: cannot resolve the STUN server ${server.host} (${reason})`);
+      this.unresolved.set(server.host, reason);
+      return null;
+    }
   }
 
   /** Tells `onChange` if the endpoints differ from the last ones told. */
@@ -99,7 +138,7 @@ function endpointText(e: StunEndpoint): string {
   return e.host.includes(':') ? `[${e.host}]:${e.port}` : `${e.host}:${e.port}`;
 }
 
-/** `ip:port` or `[ip6]:port` (the control schema has checked the form). */
+/** `host:port` or `[ip6]:port` (the control schema has checked the form). */
 export function parseEndpoint(text: string): { host: string; port: number } {
   const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(text);
   if (m === null) throw new Error(`not an endpoint: ${text}`);

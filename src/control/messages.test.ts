@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../test/support/rng.js';
-import { clientMessage, type InviteInfo, type NodeInfo, type ShareInfo, serverMessage } from './messages.js';
+import {
+  clientMessage,
+  type InviteInfo,
+  type NodeInfo,
+  relayRegion,
+  type ShareInfo,
+  serverMessage,
+} from './messages.js';
 import { parseJson, SchemaError } from './schema.js';
 
 const KEY = 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=';
@@ -82,6 +89,29 @@ describe('control messages', () => {
     expect(serverMessage.parse(full)).toEqual(full);
     const ok = { type: 'register-result', status: 'ok', self: node };
     expect(serverMessage.parse(ok)).toEqual(ok);
+  });
+
+  it("names a region's STUN server by address or by DNS name, and nothing else", () => {
+    const region = { id: 900, name: 'burrow-server', url: 'https://burrow.example.com' };
+    for (const stun of [
+      '203.0.113.7:3478',
+      '[2001:db8::1]:3478',
+      'burrow.example.com:3478',
+      'stun:3478',
+      'xn--bcher-kva.example:3478',
+    ])
+      expect(relayRegion.parse({ ...region, stun })).toEqual({ ...region, stun });
+    for (const stun of [
+      'burrow.example.com',
+      'burrow.example.com.:3478',
+      '-bad.example.com:3478',
+      'under_score.example:3478',
+      'two..dots:3478',
+      '2001:db8::1:3478',
+      `${'a'.repeat(64)}.example:3478`,
+      'stun:3478/x',
+    ])
+      expect(() => relayRegion.parse({ ...region, stun }), stun).toThrow(/stun: /);
   });
 
   it('carries a home relay region: optional from the device, null or a region id in a node', () => {

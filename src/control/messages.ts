@@ -26,6 +26,12 @@ const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]
 const IPV6 = /^[0-9a-fA-F:]{2,39}$/;
 const IP_OR_CIDR = /^([0-9.]{7,15}|[0-9a-fA-F:]{2,39})(\/\d{1,3})?$/;
 const ENDPOINT = /^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]{2,39}\]):\d{1,5}$/;
+/**
+ * HOST:PORT where HOST is [an IPv6 address] or a DNS name: dot-separated labels of letters, digits
+ * and inner hyphens, 63 characters at most each (which an IPv4 address is too, as far as form goes).
+ */
+const HOST_PORT =
+  /^(\[[0-9a-fA-F:]{2,39}\]|([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?):\d{1,5}$/;
 
 export const key = string({ max: 44, pattern: KEY, what: 'a base64 32-byte key' });
 export const ip = string({
@@ -35,6 +41,12 @@ export const ip = string({
 });
 export const cidr = string({ max: 43, pattern: IP_OR_CIDR, what: 'an IP prefix' });
 export const endpoint = string({ max: 47, pattern: ENDPOINT, what: 'an endpoint (ip:port or [ip6]:port)' });
+/** An IP address or a DNS name, and a port (a name is resolved by whoever uses it). */
+export const hostPort = string({
+  max: 260,
+  pattern: HOST_PORT,
+  what: 'HOST:PORT (an IP address, [IPv6 address] or DNS name, and a port)',
+});
 export const hostname = string({
   min: 1,
   max: 63,
@@ -231,7 +243,11 @@ export const relayRegion = object({
   url: string({ min: 1, max: 256, pattern: /^(wss?|https?):\/\//, what: 'a relay URL' }),
   /** The relay's static key, which devices pin when they connect to it. */
   publicKey: optional(key),
-  stun: optional(endpoint),
+  /**
+   * Where its STUN server answers. A name is resolved by each device, through its own resolver,
+   * each time it asks (the name may move, and the server's own view of it may not be the devices').
+   */
+  stun: optional(hostPort),
 });
 
 export type RelayRegion = Infer<typeof relayRegion>;

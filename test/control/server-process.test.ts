@@ -55,7 +55,11 @@ async function deployment(config?: (dir: string, port: number) => string) {
   let log = '';
   const configFile = config ? join(dir, 'server.hujson') : null;
   if (configFile && config) writeFileSync(configFile, config(dir, port));
-  const args = configFile ? ['--config', configFile] : ['--db', db, '--listen', `127.0.0.1:${port}`];
+  // No STUN (its default port, 3478, would be shared with every other test running here): the
+  // configs below say "stunPort": 0.
+  const args = configFile
+    ? ['--config', configFile]
+    : ['--db', db, '--listen', `127.0.0.1:${port}`, '--stun-port', '0'];
   const start = async () => {
     const proc = spawn(SERVER, ['serve', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     proc.stderr?.on('data', (d) => (log += d));
@@ -236,6 +240,7 @@ describe('burrow-server process', () => {
       return `{
         "db": "burrow.db", // beside this file
         "listen": "127.0.0.1:${port}",
+        "stunPort": 0,
         "relays": [{"id": 7, "name": "home", "url": "https://relay.example.com", "stun": "203.0.113.9:3478"}],
         "policyFiles": [{"network": "family", "file": "family.hujson"}],
       }`;
@@ -276,6 +281,7 @@ describe('burrow-server process', () => {
       return `{
         "db": "burrow.db",
         "listen": "127.0.0.1:${port}",
+        "stunPort": 0,
         "policyFiles": [
           {"network": "family", "file": "family.hujson"},
           {"network": "work", "file": "work.hujson"},

@@ -129,7 +129,7 @@ export class MeshLab {
     return hostEnd;
   }
 
-  /** Starts burrow-server; with `stunPort` it also answers STUN there and puts it in its relay map. */
+  /** Starts burrow-server, with STUN on UDP 3478 (the default) or `stunPort` (0: none). */
   async startServer(
     options: { stunPort?: number; relayLimits?: Record<string, number> } = {},
   ): Promise<void> {

@@ -99,7 +99,8 @@ export async function deployment(relays: { id: number; url: string; publicKey: s
   const url = `http://127.0.0.1:${port}`;
   const config = join(dir, 'server.hujson');
   const regions = relays.map((r) => ({ ...r, name: `region-${r.id}` }));
-  writeFileSync(config, JSON.stringify({ db, listen: `127.0.0.1:${port}`, relays: regions }));
+  // No STUN: its default port, 3478, would be shared with every other test running here.
+  writeFileSync(config, JSON.stringify({ db, listen: `127.0.0.1:${port}`, stunPort: 0, relays: regions }));
   const server = child(['serve', '--config', config]);
   const health = await waitFor(
     'burrow-server to answer',

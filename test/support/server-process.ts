@@ -19,7 +19,9 @@ export async function serverProcess() {
   const db = join(dir, 'burrow.db');
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const proc = spawn(BURROW_SERVER, ['serve', '--db', db, '--listen', `127.0.0.1:${port}`], {
+  // No STUN: its default port, 3478, would be shared with every other test running here.
+  const args = ['serve', '--db', db, '--listen', `127.0.0.1:${port}`, '--stun-port', '0'];
+  const proc = spawn(BURROW_SERVER, args, {
     stdio: 'ignore',
   });
   afterTest(async () => {
