@@ -4,10 +4,10 @@
  * offers them: by address, or by DNS name resolved through the system's resolver (/etc/hosts).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { startStunServer } from '../../server/stun/stun-server.js';
 import type { RelayRegion } from '../../src/control/messages.js';
 import { isStunPacket } from '../../src/stun/detect.js';
 import { waitFor } from '../../test/support/polling.js';
+import { startStunServer } from '../../test/support/stun-responder.js';
 import { openBind } from '../bind/linux-bind.js';
 import { EndpointFinder } from './endpoint-finder.js';
 
