@@ -45,8 +45,9 @@ export function readHiddenLine(prompt: string, fd = 0): string {
         '(- or /dev/stdin: from standard input)',
     );
   const saved = stty(fd, ['-g']);
-  writeSync(2, prompt);
   stty(fd, ['-echo', '-icanon', '-isig', 'min', '1', 'time', '0']);
+  // Only now: what is typed once the prompt shows is never echoed, and Ctrl-C is a byte.
+  writeSync(2, prompt);
   const bytes: number[] = [];
   try {
     for (;;) {
