@@ -1,12 +1,4 @@
-import { lookup } from 'node:dns/promises';
 import { runIp } from '../routing/ip-command.js';
-
-/** The addresses a host name resolves to, as host prefixes (for throw routes). */
-export async function resolveHost(host: string): Promise<string[]> {
-  const bare = host.replace(/^\[|\]$/g, '');
-  const found = await lookup(bare, { all: true }).catch(() => []);
-  return found.map((a) => (a.family === 6 ? `${a.address}/128` : `${a.address}/32`));
-}
 
 /**
  * The prefixes directly attached to this machine's other interfaces (its LAN), from the main table.

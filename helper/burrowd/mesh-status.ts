@@ -79,6 +79,19 @@ export function buildStatus(input: StatusInput): Status {
   };
 }
 
+/** The peers offered as exit nodes, and which one the user chose (`burrow exit-node list`). */
+export function exitNodeList(netmap: Netmap | null, prefs: Prefs) {
+  return (netmap?.peers ?? [])
+    .filter((p) => p.exitNodeOption)
+    .map((p) => ({
+      id: p.id,
+      hostName: p.name,
+      ips: p.ips,
+      online: p.online,
+      selected: prefs.exitNode === p.id,
+    }));
+}
+
 /** A peer named as a user would: id, host name, DNS name or address. */
 export function findPeer(netmap: Netmap | null, ref: string): NodeInfo | undefined {
   if (netmap === null) return undefined;

@@ -9,11 +9,12 @@ import { ControlClient, type ControlState } from '../control/client.js';
 import { LocalApiError } from '../localapi/server.js';
 import { ExitNodeNat } from '../routing/exit-node.js';
 import { monotonic } from './clock.js';
-import { lanPrefixes, resolveHost } from './lan.js';
+import { lanPrefixes } from './lan.js';
+import { LastKnownAddresses } from './last-known-addresses.js';
 import type { Log } from './log.js';
 import { MeshFilter } from './mesh-filter.js';
 import { shareListOf } from './mesh-shares.js';
-import { buildStatus, findPeer } from './mesh-status.js';
+import { buildStatus, exitNodeList, findPeer } from './mesh-status.js';
 import { planMesh } from './peer-sync.js';
 import { Pinger } from './pinger.js';
 import { type DeviceKeys, StateDir } from './state-dir.js';
@@ -61,6 +62,8 @@ export class MeshNode {
   private mapHealth: string[] = [];
   private readonly filter = new MeshFilter();
   private readonly nat: ExitNodeNat;
+  /** Where the control server and the relays are, also while DNS cannot be reached. */
+  private readonly servers: LastKnownAddresses;
   private readonly pinger: Pinger;
   private readonly subscribers = new Set<(e: Event) => void>();
   /** Tunnel changes run one at a time, in order. */
@@ -78,6 +81,10 @@ export class MeshNode {
       load: () => this.state.forwarding(),
       save: (values) => this.state.saveForwarding(values),
     });
+    this.servers = new LastKnownAddresses(
+      { load: () => this.state.knownHosts(), save: (hosts) => this.state.saveKnownHosts(hosts) },
+      (m) => options.log.info(`addresses: ${m}`),
+    );
     this.pinger = new Pinger((p) => this.tunnel?.inject(p), monotonic);
     this.pathTimer = setInterval(() => this.notePathChanges(), 1000);
     this.pathTimer.unref();
@@ -207,15 +214,7 @@ export class MeshNode {
   }
 
   listExitNodes() {
-    return (this.netmap?.peers ?? [])
-      .filter((p) => p.exitNodeOption)
-      .map((p) => ({
-        id: p.id,
-        hostName: p.name,
-        ips: p.ips,
-        online: p.online,
-        selected: this.prefs.exitNode === p.id,
-      }));
+    return exitNodeList(this.netmap, this.prefs);
   }
 
   /** The control client, for the share operations (they need the server). */
@@ -229,8 +228,12 @@ export class MeshNode {
     const controlUrl = this.prefs.controlUrl!;
     await this.serial(async () => {
       if (this.tunnel === null) {
-        const tunnel = new Tunnel(this.options.tun, this.keys, this.options.log, () =>
-          this.control?.updateEndpoints(),
+        const tunnel = new Tunnel(
+          this.options.tun,
+          this.keys,
+          this.options.log,
+          () => this.control?.updateEndpoints(),
+          this.servers.lookup,
         );
         await tunnel.open(this.options.port, this.filter.gate(this.pinger));
         this.tunnel = tunnel;
@@ -252,6 +255,7 @@ export class MeshNode {
       crypto,
       random: randomBytes,
       now: Date.now,
+      lookup: this.servers.lookup,
       log: (m) => this.options.log.info(`control: ${m}`),
     });
     control.on('state', (s) => this.onControlState(control, s));
@@ -324,7 +328,7 @@ export class MeshNode {
       // The control and relay connections are not marked like the tunnel's UDP: keep them out of table 52.
       const hosts = new Set(map.relays.map((r) => new URL(r.url).hostname));
       if (this.prefs.controlUrl) hosts.add(new URL(this.prefs.controlUrl).hostname);
-      for (const host of hosts) throws.push(...(await resolveHost(host)));
+      throws.push(...(await this.servers.hostPrefixes(hosts)));
       if (this.prefs.exitNodeAllowLanAccess) throws.push(...(await lanPrefixes(this.options.tun)));
     }
     this.mapHealth = [];

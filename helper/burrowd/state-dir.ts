@@ -1,11 +1,20 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Netmap, netmap as netmapSchema } from '../../src/control/messages.js';
-import { integer, object, parseJson, type Schema, SchemaError, string } from '../../src/control/schema.js';
+import { ip, type Netmap, netmap as netmapSchema } from '../../src/control/messages.js';
+import {
+  array,
+  integer,
+  object,
+  parseJson,
+  type Schema,
+  SchemaError,
+  string,
+} from '../../src/control/schema.js';
 import { type Prefs, prefs as prefsSchema } from '../../src/localapi/api.js';
 import { DEFAULT_PREFS } from '../../src/localapi/defaults.js';
 import { decodeKey, encodeKey } from '../../src/wireguard/keys.js';
 import type { ForwardingValues } from '../routing/exit-node.js';
+import type { KnownHost } from './last-known-addresses.js';
 
 /** A state file that exists but cannot be used: named, with what is wrong, so the user can act. */
 export class StateError extends Error {}
@@ -20,6 +29,10 @@ const keysSchema = object({
 const controlSchema = object({ url: string({ min: 1, max: 2048 }), publicKey: KEY_TEXT });
 const sysctlValue = string({ min: 1, max: 8, pattern: /^\d+$/, what: 'a sysctl value' });
 const forwardingSchema = object({ ipv4: sysctlValue, ipv6: sysctlValue });
+const knownHostsSchema = array(
+  object({ host: string({ min: 1, max: 253 }), addresses: array(ip, { max: 64 }) }),
+  { max: 64 },
+);
 const cachedMap = object({ seq: integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), map: netmapSchema });
 
 /** The device's private keys: the machine key (this install), the node key (WireGuard) and the disco key. */
@@ -31,7 +44,8 @@ export interface DeviceKeys {
 
 /**
  * burrowd's state directory (`--state-dir`): its keys, prefs, the control server's pinned key,
- * the last netmap and the forwarding settings it changed, each in its own file, written atomically
+ * the last netmap, the last known addresses of the servers it connects to and the forwarding
+ * settings it changed, each in its own file, written atomically
  * (a temp file renamed over the old one) with mode 0600, since the keys are secrets and never leave
  * this machine. A file that does not
  * parse is an error naming it, never silently replaced: losing the keys would make a new device.
@@ -91,6 +105,15 @@ export class StateDir {
 
   saveNetmap(seq: number, map: Netmap | null): void {
     this.write('netmap.json', map === null ? null : { seq, map });
+  }
+
+  /** The control server's and relays' last known addresses (see LastKnownAddresses). */
+  knownHosts(): KnownHost[] {
+    return this.read('addresses.json', knownHostsSchema) ?? [];
+  }
+
+  saveKnownHosts(hosts: KnownHost[]): void {
+    this.write('addresses.json', hosts);
   }
 
   /**

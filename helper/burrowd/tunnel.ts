@@ -1,3 +1,4 @@
+import type { LookupFunction } from 'node:net';
 import type { RelayRegion } from '../../src/control/messages.js';
 import { randomBytes } from '../../src/crypto/index.js';
 import { Device } from '../../src/wireguard/device.js';
@@ -41,6 +42,8 @@ export class Tunnel {
     private readonly log: Log,
     /** Our endpoints or home relay changed: the control server must hear of them. */
     private readonly onSelfChange: () => void,
+    /** How the relays' host names are looked up (see LastKnownAddresses). */
+    private readonly lookup: LookupFunction,
   ) {
     const crypto = helperCrypto((why) => log.info(`native AEAD unavailable (${why}); using node:crypto`));
     this.device = new Device({
@@ -70,6 +73,7 @@ export class Tunnel {
         random: randomBytes,
         clock: monotonic,
         onSelfChange: this.onSelfChange,
+        lookup: this.lookup,
         log: (m) => this.log.info(m),
       });
     } catch (error) {

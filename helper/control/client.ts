@@ -1,3 +1,4 @@
+import type { LookupFunction } from 'node:net';
 import type { ClientMessage, MapDelta, Netmap, ServerMessage } from '../../src/control/messages.js';
 import { applyDelta, DeltaError } from '../../src/control/netmap-state.js';
 import type { CryptoProvider } from '../../src/crypto/types.js';
@@ -49,6 +50,11 @@ export interface ControlClientOptions {
   connectTimeoutMs?: number;
   /** How long a share request waits for its reply; default 10 s. */
   requestTimeoutMs?: number;
+  /**
+   * How the server's host name is looked up for the control connection; by default, DNS. (The
+   * key fetch on first use always asks DNS.)
+   */
+  lookup?: LookupFunction;
 }
 
 export interface ControlClientEvents {
@@ -236,6 +242,7 @@ export class ControlClient {
       random,
       now,
       timeoutMs: this.options.connectTimeoutMs ?? 10_000,
+      ...(this.options.lookup ? { lookup: this.options.lookup } : {}),
     });
   }
 

@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import type { Socket } from 'node:net';
+import type { LookupFunction, Socket } from 'node:net';
 import { ControlChannel, socketStream } from '../../src/control/channel.js';
 import { encodeFrame, FirstFrameReader, MAX_FRAME } from '../../src/control/framing.js';
 import {
@@ -35,6 +35,8 @@ export interface ConnectOptions {
    * play devices at different addresses from loopback (127.0.0.0/8 all reach a loopback server).
    */
   localAddress?: string;
+  /** How the server's host name is looked up; by default, DNS. */
+  lookup?: LookupFunction;
 }
 
 const CONTROL_PATH = '/control/v1';
@@ -52,6 +54,7 @@ export function connectControl(baseUrl: string, options: ConnectOptions): Promis
       headers: { Connection: 'Upgrade', Upgrade: CONTROL_UPGRADE },
       timeout: options.timeoutMs ?? 10_000,
       ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+      ...(options.lookup ? { lookup: options.lookup } : {}),
     });
     req.on('timeout', () => req.destroy(new Error(`control connection to ${url.host} timed out`)));
     req.on('error', reject);

@@ -1,3 +1,4 @@
+import type { LookupFunction } from 'node:net';
 import type { RelayRegion } from '../../src/control/messages.js';
 import type { CryptoProvider } from '../../src/crypto/types.js';
 import { DISCO_MAGIC, DiscoBox, isDiscoPacket } from '../../src/disco/box.js';
@@ -29,6 +30,8 @@ export interface PathConnOptions {
   clock: () => number;
   /** Our endpoints or home relay changed: the control server must be told. */
   onSelfChange(): void;
+  /** How the relays' host names are looked up; by default, DNS. */
+  lookup?: LookupFunction;
   log(message: string): void;
 }
 
@@ -84,6 +87,7 @@ export class PathConn implements UdpBind {
       onPacket: (src, packet, region) => this.fromRelay(src, packet, { relay: region.name }),
       onHomeChange: () => options.onSelfChange(),
       log: options.log,
+      ...(options.lookup ? { lookup: options.lookup } : {}),
     });
     this.endpointFinder = new EndpointFinder({
       tunName: options.tunName,

@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { Socket } from 'node:net';
+import type { LookupFunction, Socket } from 'node:net';
 import { encodeFrame, FirstFrameReader, FrameError, FrameReader } from '../../src/control/framing.js';
 import { type ControlSession, clientHandshake } from '../../src/control/noise-session.js';
 import type { CryptoProvider } from '../../src/crypto/types.js';
@@ -43,6 +43,8 @@ export interface RelayClientOptions {
   keepaliveMs?: number;
   /** Time allowed from connecting to a finished handshake. Default 10 s. */
   connectTimeoutMs?: number;
+  /** How the relay's host name is looked up; by default, DNS. */
+  lookup?: LookupFunction;
 }
 
 export interface RelayClientStats {
@@ -199,7 +201,11 @@ export class RelayClient {
     if (url.protocol === 'ws:') url.protocol = 'http:';
     if (url.protocol === 'wss:') url.protocol = 'https:';
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = request(url, { method: 'GET', headers: { Connection: 'Upgrade', Upgrade: RELAY_UPGRADE } });
+    const req = request(url, {
+      method: 'GET',
+      headers: { Connection: 'Upgrade', Upgrade: RELAY_UPGRADE },
+      ...(this.options.lookup ? { lookup: this.options.lookup } : {}),
+    });
     let socket: Socket | undefined;
     let keepalive: ReturnType<typeof setInterval> | undefined;
     let ended = false;

@@ -1,3 +1,4 @@
+import type { LookupFunction } from 'node:net';
 import type { RelayRegion } from '../../src/control/messages.js';
 import type { CryptoProvider } from '../../src/crypto/types.js';
 import { decodeKey } from '../../src/wireguard/keys.js';
@@ -13,6 +14,8 @@ export interface RelaySetOptions {
   /** The home region changed (peers must be told: they send to us through it). */
   onHomeChange(region: RelayRegion | null): void;
   log(message: string): void;
+  /** How the relays' host names are looked up; by default, DNS. */
+  lookup?: LookupFunction;
   /** For tests: options passed to every client. */
   client?: Partial<RelayClientOptions>;
 }
@@ -162,6 +165,7 @@ export class RelaySet {
       now: Date.now,
       keepaliveMs: 15_000,
       maxBackoffMs: 5000,
+      ...(this.options.lookup ? { lookup: this.options.lookup } : {}),
       ...this.options.client,
     });
     client.onPacket((src, packet) => this.options.onPacket(src, packet, region));

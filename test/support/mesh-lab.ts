@@ -75,21 +75,32 @@ export interface StatusJson {
 export class MeshLab {
   readonly dir = mkdtempSync(join(tmpdir(), 'burrow-lab-'));
   readonly db = join(this.dir, 'burrow.db');
+  /** The server's URL as devices are given it: by its name, if it has one. */
   readonly serverUrl: string;
+  /** By its address, for the lab's own checks, which need no DNS. */
+  private readonly serverAddressUrl: string;
   private nextHost = 10;
   private nextSubnet = 1;
   private serverProcess: ChildProcess | null = null;
+  /** The DNS server devices made from now on resolve through (see startDns). */
+  private resolver: string | null = null;
 
   private constructor(
     readonly hub: Netns,
     readonly internet: Netns,
     readonly serverNs: Netns,
     readonly serverIp: string,
+    serverName: string | undefined,
   ) {
-    this.serverUrl = `http://${serverIp}:${SERVER_PORT}`;
+    this.serverAddressUrl = `http://${serverIp}:${SERVER_PORT}`;
+    this.serverUrl = `http://${serverName ?? serverIp}:${SERVER_PORT}`;
   }
 
-  static async create(): Promise<MeshLab> {
+  /**
+   * With `serverName`, devices are given the server by that name (as its public URL, so its relay
+   * too), and need the lab's DNS server (startDns) to find it.
+   */
+  static async create(options: { serverName?: string } = {}): Promise<MeshLab> {
     const hub = await Netns.create('lhub');
     await hub.exec('ip', ['link', 'add', 'br0', 'type', 'bridge']);
     await hub.exec('ip', ['addr', 'add', '10.99.0.1/24', 'dev', 'br0']);
@@ -99,7 +110,7 @@ export class MeshLab {
     await linkTo(hub, internet, '198.51.100.1/24', '198.51.100.2/24');
     await internet.exec('ip', ['route', 'add', 'default', 'via', '198.51.100.1']);
     const serverNs = await Netns.create('lsrv');
-    const lab = new MeshLab(hub, internet, serverNs, '10.99.0.2');
+    const lab = new MeshLab(hub, internet, serverNs, '10.99.0.2', options.serverName);
     await lab.attach(serverNs, '10.99.0.2');
     return lab;
   }
@@ -151,7 +162,7 @@ export class MeshLab {
       'burrow-server to answer',
       async () => {
         if (proc.exitCode !== null) throw new Error('burrow-server exited');
-        const { stdout } = await this.serverNs.exec('curl', ['-sf', `${this.serverUrl}/health`]);
+        const { stdout } = await this.serverNs.exec('curl', ['-sf', `${this.serverAddressUrl}/health`]);
         return stdout.includes('"ok":true');
       },
       60_000,
@@ -182,9 +193,39 @@ export class MeshLab {
     if (up.code !== 0) throw new Error(`${device.name}: burrow up failed: ${up.stderr}`);
   }
 
+  /**
+   * A DNS server on the internet host (dnsmasq at INTERNET_IP, as an ISP's resolver would be: past
+   * an exit node, not on the LAN) that answers `names` (host name to IPv4 address) and refuses
+   * everything else. Devices made from now on resolve through it.
+   */
+  async startDns(names: Record<string, string>): Promise<void> {
+    const records = Object.entries(names).map(([name, ip]) => `--host-record=${name},${ip}`);
+    const dns = this.internet.spawn('dnsmasq', [
+      '--keep-in-foreground',
+      '--conf-file=/dev/null',
+      '--no-resolv',
+      '--no-hosts',
+      '--bind-interfaces',
+      `--listen-address=${INTERNET_IP}`,
+      '--pid-file=',
+      '--user=root',
+      ...records,
+    ]);
+    await waitFor(
+      'dnsmasq to listen',
+      async () => {
+        if (dns.exitCode !== null) throw new Error('dnsmasq exited');
+        return (await this.internet.exec('ss', ['-Hlun', 'sport', '53'])).stdout.includes(INTERNET_IP);
+      },
+      10_000,
+    );
+    this.resolver = INTERNET_IP;
+  }
+
   /** A device on the LAN, running burrowd (with `operator`: `--operator` that uid or user). */
   async device(name: string, options: { operator?: string } = {}): Promise<LabDevice> {
     const ns = await Netns.create(`l${name.slice(0, 4)}`);
+    if (this.resolver !== null) ns.setResolver(this.resolver);
     const lanIp = `10.99.0.${this.nextHost++}`;
     await this.attach(ns, lanIp);
     return this.startDevice(name, ns, lanIp, options.operator);
@@ -204,6 +245,7 @@ export class MeshLab {
     const publicIp = `10.99.0.${this.nextHost++}`;
     const wan = await this.attach(router, publicIp);
     const ns = await Netns.create(`l${name.slice(0, 4)}`);
+    if (this.resolver !== null) ns.setResolver(this.resolver);
     const { aDev: lan, bDev } = await link(router, [`192.168.${k}.1/24`], ns, [`192.168.${k}.2/24`]);
     await ns.exec('ip', ['route', 'add', 'default', 'via', `192.168.${k}.1`, 'dev', bDev]);
     await configureNat(router, nat, wan, lan);

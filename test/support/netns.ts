@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, execFile, execFileSync, type SpawnOptions, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 const execFileP = promisify(execFile);
@@ -67,11 +68,26 @@ export class Netns {
     return child;
   }
 
+  /**
+   * Makes programs started in the namespace from now on resolve host names through the DNS server
+   * at `server`: `ip netns exec` puts /etc/netns/NAME/resolv.conf in the place of /etc/resolv.conf
+   * (removed again by `destroy`). One try with a one-second timeout, so that a lookup that cannot
+   * get through fails within a second.
+   */
+  setResolver(server: string): void {
+    mkdirSync(netnsEtc(this.name), { recursive: true });
+    writeFileSync(
+      `${netnsEtc(this.name)}/resolv.conf`,
+      `nameserver ${server}\noptions timeout:1 attempts:1\n`,
+    );
+  }
+
   /** Kills every process started here, then deletes the namespace (and the interfaces in it). */
   async destroy(): Promise<void> {
     await Promise.all([...this.children].map((c) => killAndWait(c)));
     namespaces.delete(this);
     await run('ip', ['netns', 'del', this.name]).catch(() => undefined);
+    removeNetnsEtc(this.name);
   }
 
   destroySync(): void {
@@ -82,6 +98,19 @@ export class Netns {
     } catch {
       // already gone
     }
+    removeNetnsEtc(this.name);
+  }
+}
+
+const netnsEtc = (name: string) => `/etc/netns/${name}`;
+
+/** Removes the namespace's files in /etc/netns, and that directory too once it is empty. */
+function removeNetnsEtc(name: string): void {
+  rmSync(netnsEtc(name), { recursive: true, force: true });
+  try {
+    rmdirSync('/etc/netns');
+  } catch {
+    // other namespaces' files are still there, or it never existed
   }
 }
 
