@@ -14,6 +14,9 @@ files=(
   test/control/login-abuse.test.ts    # the sign-in page's limits and hashing off the event loop
   test/interop/datapath.test.ts       # burrowd against wireguard-go (root: namespaces)
   test/e2e/mesh.test.ts               # burrow-server, burrowd and burrow end to end (root: namespaces)
+  test/e2e/readme-first-run.test.ts   # the README's first run, as written (root: namespaces, Chromium)
+  server/serve-cli.test.ts            # serve's STUN and public URL options
+  server/cli/password-prompt.test.ts  # users passwd at a real terminal
 )
 if (($#)); then files=("$@"); fi
 
