@@ -1,4 +1,5 @@
-import { request } from 'node:http';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { LookupFunction, Socket } from 'node:net';
 import { ControlChannel, socketStream } from '../../src/control/channel.js';
 import { encodeFrame, FirstFrameReader, MAX_FRAME } from '../../src/control/framing.js';
@@ -43,12 +44,14 @@ const CONTROL_PATH = '/control/v1';
 const CONTROL_UPGRADE = 'burrow-control/1';
 
 /**
- * Opens the control channel to a burrow-server at `baseUrl` (http://host:port): HTTP upgrade, then
- * the Noise IK handshake with the pinned server key. Rejects if the server does not prove that key.
+ * Opens the control channel to a burrow-server at `baseUrl` (http:// or, behind a TLS proxy,
+ * https://): HTTP upgrade, then the Noise IK handshake with the pinned server key. Rejects if the
+ * server does not prove that key.
  */
 export function connectControl(baseUrl: string, options: ConnectOptions): Promise<ClientChannel> {
   const url = new URL(CONTROL_PATH, baseUrl);
   return new Promise((resolve, reject) => {
+    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const req = request(url, {
       method: 'GET',
       headers: { Connection: 'Upgrade', Upgrade: CONTROL_UPGRADE },
