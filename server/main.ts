@@ -24,11 +24,10 @@ import {
   readPolicyFile,
   routesApprove,
   sharesList,
-  usersCreate,
-  usersPasswd,
 } from './cli/admin.js';
 import { CommandError, parseArgs, parseListen, UsageError } from './cli/args.js';
 import { readHiddenLine } from './cli/password-prompt.js';
+import { usersCreate, usersPasswd } from './cli/users.js';
 import { loadConfig, type ServerConfig } from './config.js';
 import { KeyFeedClient } from './relay/key-feed-client.js';
 import { startRelay } from './relay/relay-server.js';
