@@ -165,13 +165,30 @@ describe('actions', () => {
       down: () => ({ backendState: 'stopped' }),
     });
     await store.getState().connect({ controlUrl: 'https://burrow.example.com', authKey: 'k' });
-    expect(api.calls.at(-1)?.request).toEqual({ controlUrl: 'https://burrow.example.com', authKey: 'k' });
+    expect(api.calls.find((c) => c.name === 'up')?.request).toEqual({
+      controlUrl: 'https://burrow.example.com',
+      authKey: 'k',
+    });
     expect(store.getState()).toMatchObject({
       backendState: 'needs-login',
       authUrl: 'https://burrow.example.com/a/1',
     });
     await store.getState().disconnect();
     expect(store.getState()).toMatchObject({ backendState: 'stopped', authUrl: null });
+  });
+
+  it('after signing in with a server URL, the prefs hold that URL (the form shows it)', async () => {
+    let prefs = { ...PREFS, controlUrl: '' };
+    const { store } = await started({
+      getPrefs: () => prefs,
+      up: (request) => {
+        prefs = { ...prefs, controlUrl: (request as { controlUrl: string }).controlUrl };
+        return { backendState: 'needs-login', authUrl: 'https://burrow.example.com/a/1' };
+      },
+    });
+    expect(store.getState().prefs?.controlUrl).toBe('');
+    await store.getState().connect({ controlUrl: 'https://burrow.example.com' });
+    expect(store.getState().prefs?.controlUrl).toBe('https://burrow.example.com');
   });
 
   it('createShare keeps the code to pass on until cleared', async () => {

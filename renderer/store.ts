@@ -192,7 +192,14 @@ export function createBurrowStore(api: BurrowApi): BurrowStore {
 
       async connect(request = {}) {
         const answer = await run('up', 'up', request);
-        if (answer) set((s) => withState(s, answer.backendState, answer.authUrl));
+        if (!answer) return;
+        set((s) => withState(s, answer.backendState, answer.authUrl));
+        // burrowd saved the server URL (and a hostname) given with up: the sign-in form shows the
+        // saved URL, also after it re-mounts (it is hidden while burrowd is starting).
+        if (request.controlUrl !== undefined) {
+          const prefs = await api.call('getPrefs', {}).catch(() => undefined);
+          if (prefs) set({ prefs });
+        }
       },
       async disconnect() {
         const answer = await run('down', 'down', {});
