@@ -1,16 +1,42 @@
 /**
- * Real WireGuard peers for interop tests: the Debian wireguard-go configured with `wg`, and burrowd in
- * standalone mode from a wg-quick file, each inside a test namespace.
+ * Real WireGuard peers for interop tests and benchmarks, each inside a test namespace: Debian's
+ * wireguard-go (2022) and the modern one (2025, with TUN and UDP offloads; vendored in test/peers),
+ * both configured with `wg`, and burrowd in standalone mode from a wg-quick file.
  */
 
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type Netns, run, uniqueName, waitFor } from './netns.js';
 import { BURROWD } from './programs.js';
 
 export const REPO = resolve(import.meta.dirname, '../..');
+
+/** The implementations the tests run as peers. */
+export type PeerKind = 'burrowd' | 'wireguard-go' | 'wireguard-go-modern';
+
+/** Which wireguard-go: Debian's package (v0.0.20220316), or the vendored modern build (test/peers/README.md). */
+export type WireguardGoBuild = 'debian' | 'modern';
+
+export const WIREGUARD_GO_MODERN = join(REPO, 'test/peers/wireguard-go-modern');
+const WIREGUARD_GO_MODERN_SHA256 = '682205ebba8b6012f15ad049affb299e6f0cf7764d122de48ba314566230caa4';
+let modernChecked = false;
+
+/** The modern wireguard-go's path, once its sha256 is the one test/peers/README.md gives. */
+export function wireguardGoModern(): string {
+  if (!modernChecked) {
+    const sha256 = createHash('sha256').update(readFileSync(WIREGUARD_GO_MODERN)).digest('hex');
+    if (sha256 !== WIREGUARD_GO_MODERN_SHA256) {
+      throw new Error(
+        `${WIREGUARD_GO_MODERN} has sha256 ${sha256}, not ${WIREGUARD_GO_MODERN_SHA256} (test/peers/README.md)`,
+      );
+    }
+    modernChecked = true;
+  }
+  return WIREGUARD_GO_MODERN;
+}
 
 export interface PeerSpec {
   publicKey: string;
@@ -82,14 +108,30 @@ function track(ns: Netns, iface: string, child: ChildProcess, cleanup: () => voi
   };
 }
 
-/** Starts wireguard-go in `ns` and configures it like wg-quick would (addresses, MTU, routes). */
-export async function startWireguardGo(ns: Netns, spec: InterfaceSpec): Promise<RunningPeer> {
-  const iface = uniqueName('wgo');
-  const child = ns.spawn('wireguard-go', ['-f', iface], {
-    env: { ...process.env, WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: '1' },
+/**
+ * Starts wireguard-go in `ns` (Debian's unless told `build: 'modern'`) and configures it like wg-quick
+ * would (addresses, MTU, routes). Both builds put their UAPI socket in the shared /var/run/wireguard,
+ * so each instance gets a unique interface name.
+ */
+export async function startWireguardGo(
+  ns: Netns,
+  spec: InterfaceSpec,
+  options: { build?: WireguardGoBuild; env?: Record<string, string> } = {},
+): Promise<RunningPeer> {
+  const modern = options.build === 'modern';
+  const iface = uniqueName(modern ? 'wgm' : 'wgo');
+  const child = ns.spawn(modern ? wireguardGoModern() : 'wireguard-go', ['-f', iface], {
+    env: { ...process.env, WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: '1', ...options.env },
   });
   const peer = track(ns, iface, child, () => undefined);
-  await waitFor(`wireguard-go ${iface} to start`, async () => existsSync(`/var/run/wireguard/${iface}.sock`));
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`wireguard-go exited with ${code}: ${peer.output()}`))),
+  );
+  exited.catch(() => undefined);
+  await Promise.race([
+    exited,
+    waitFor(`wireguard-go ${iface} to start`, async () => existsSync(`/var/run/wireguard/${iface}.sock`)),
+  ]);
   // A file, not /dev/stdin: Node's stdio pipes are sockets, which wg cannot fopen.
   const dir = mkdtempSync(join(tmpdir(), 'wggo-test-'));
   try {
@@ -146,6 +188,20 @@ export async function startBurrowd(
     throw error;
   }
   return peer;
+}
+
+/** Starts a peer of `kind` in `ns` with `spec`. */
+export function startPeer(
+  kind: PeerKind,
+  ns: Netns,
+  spec: InterfaceSpec,
+  options: { env?: Record<string, string> } = {},
+): Promise<RunningPeer> {
+  if (kind === 'burrowd') return startBurrowd(ns, spec, options);
+  return startWireguardGo(ns, spec, {
+    ...options,
+    build: kind === 'wireguard-go-modern' ? 'modern' : 'debian',
+  });
 }
 
 /** `wg show IFACE dump`, parsed: the interface line, then one line per peer. */
