@@ -49,6 +49,7 @@ export const ALLOWED_SKIPS: AllowedSkip[] = [
     why: 'needs root: a mount namespace',
   },
   { file: 'test/interop/datapath.test.ts', lacks: 'root', why: NAMESPACES },
+  { file: 'test/interop/rekey-under-load.test.ts', lacks: 'root', why: NAMESPACES },
   { file: 'test/e2e/bad-filter.test.ts', lacks: 'root', why: NAMESPACES },
   { file: 'test/e2e/demo.test.ts', lacks: 'root', why: NAMESPACES },
   { file: 'test/e2e/exit-node.test.ts', lacks: 'root', why: NAMESPACES },

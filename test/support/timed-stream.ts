@@ -1,0 +1,105 @@
+/**
+ * A TCP stream of a fixed duration between two namespaces, for "no stall, nothing lost" checks: the
+ * sender writes seeded pseudo-random data as fast as the connection takes it for `seconds`, and
+ * reports its count and sha256; the receiver reports the same of what it read, and every gap
+ * between two reads longer than 20 ms, with when it began (Unix ms). A stall of the tunnel shows
+ * as such a gap, since the receiver reads whatever arrives at once.
+ */
+import type { Netns } from './netns.js';
+
+export interface StreamResult {
+  sent: { bytes: number; sha256: string };
+  received: {
+    bytes: number;
+    sha256: string;
+    /** Unix ms of the first and the last read. */
+    first: number;
+    last: number;
+    /** The longest gap between two reads, in ms. */
+    maxGapMs: number;
+    /** Gaps over 20 ms: when each began (Unix ms) and how long it was. */
+    gaps: { at: number; ms: number }[];
+  };
+}
+
+const RECEIVER = `
+const net = require('node:net'); const crypto = require('node:crypto');
+const [host, port] = process.argv.slice(1);
+const now = () => performance.timeOrigin + performance.now();
+const server = net.createServer((sock) => {
+  const h = crypto.createHash('sha256'); let bytes = 0; let first = 0; let last = 0; let maxGapMs = 0;
+  const gaps = [];
+  sock.on('data', (d) => {
+    const t = now();
+    if (bytes === 0) first = t;
+    else {
+      const gap = t - last;
+      if (gap > maxGapMs) maxGapMs = gap;
+      if (gap > 20 && gaps.length < 100) gaps.push({ at: last, ms: gap });
+    }
+    last = t; h.update(d); bytes += d.length;
+  });
+  sock.on('end', () => {
+    console.log(JSON.stringify({ bytes, sha256: h.digest('hex'), first, last, maxGapMs, gaps }));
+    server.close();
+  });
+});
+server.listen(Number(port), host, () => console.log('listening'));
+`;
+
+const SENDER = `
+const net = require('node:net'); const crypto = require('node:crypto');
+const [host, port, seconds] = process.argv.slice(1);
+const h = crypto.createHash('sha256'); let bytes = 0; let n = 0;
+// 1 MiB per write: more than the socket's high-water mark, so each write waits for 'drain' and
+// the chunk is no longer referenced when it is changed for the next one.
+const chunk = crypto.randomBytes(1 << 20);
+const sock = net.connect(Number(port), host, () => {
+  const end = performance.now() + Number(seconds) * 1000;
+  const pump = () => {
+    while (performance.now() < end) {
+      chunk.writeUInt32LE(n, (n * 4099) % (chunk.length - 4)); // vary the stream
+      n++;
+      h.update(chunk); bytes += chunk.length;
+      if (!sock.write(chunk)) return sock.once('drain', pump);
+    }
+    sock.end(() => console.log(JSON.stringify({ bytes, sha256: h.digest('hex') })));
+  };
+  pump();
+});
+sock.on('error', (e) => { console.error(e.message); process.exit(1); });
+`;
+
+function collect(child: ReturnType<Netns['spawn']>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stdout?.on('data', (d) => {
+      out += d;
+    });
+    child.stderr?.on('data', (d) => {
+      err += d;
+    });
+    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}: ${err}`))));
+  });
+}
+
+/** Streams from `from` to `toAddress` (in `to`) for `seconds`; resolves when both ends are done. */
+export async function timedStream(
+  from: Netns,
+  to: Netns,
+  toAddress: string,
+  seconds: number,
+  port = 5201,
+): Promise<StreamResult> {
+  const receiver = to.spawn('node', ['-e', RECEIVER, toAddress, String(port)]);
+  const received = collect(receiver);
+  await new Promise<void>((resolve, reject) => {
+    receiver.stdout?.once('data', () => resolve());
+    receiver.once('exit', () => reject(new Error('receiver exited before listening')));
+  });
+  const sender = from.spawn('node', ['-e', SENDER, toAddress, String(port), String(seconds)]);
+  const sent = JSON.parse((await collect(sender)).trim()) as StreamResult['sent'];
+  const result = JSON.parse((await received).trim().split('\n').pop()!) as StreamResult['received'];
+  return { sent, received: result };
+}
