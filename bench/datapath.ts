@@ -1,82 +1,87 @@
 /**
- * bench:datapath — the same two-namespace topology (MTU 1420) three times in one run:
- * wireguard-go ↔ wireguard-go, burrowd ↔ wireguard-go, burrowd ↔ burrowd. For each: iperf3 TCP
- * throughput (A → B), 64-byte UDP packets/s delivered, ping RTT and each daemon's peak RSS, each with
- * its ratio to wireguard-go ↔ wireguard-go (for RSS: to wireguard-go's peak there). Needs root.
- * The three are measured BENCH_RUNS times (default 3), interleaved so that a slow spell of this
- * shared machine falls on all of them; each figure is the median of its runs (peak RSS: the
- * highest), printed with the runs' values. BENCH_SECONDS sets each iperf3 run's length.
+ * bench:datapath — the same two-namespace topology (test/support/wg-pair.ts, MTU 1420) for four
+ * pairs in one run: the modern wireguard-go (2025, TUN TSO/USO and UDP GSO/GRO; test/peers) on
+ * both ends, which is the reference every ratio is taken against; burrowd against it; burrowd on
+ * both ends; and Debian's wireguard-go (2022) on both ends, the old reference. Needs root.
+ *
+ * For each pair, A -> B: iperf3 TCP with 1 and with 4 streams, 64-byte UDP packets/s delivered,
+ * ping RTT, each side's CPU seconds per GB moved during the TCP runs (from /proc: every thread and
+ * child of the daemon), and each side's peak RSS. The pairs are measured BENCH_RUNS times (default
+ * 3), interleaved so that a slow spell of this shared machine falls on all of them; each figure is
+ * the median of its runs (peak RSS: the highest), printed with the runs' values. BENCH_SECONDS sets
+ * each TCP run's length (UDP runs: at most 5 s). BENCH_PAIRS (e.g. "burrowd-burrowd") measures
+ * only those pairs besides the reference.
  */
-import { readFileSync } from 'node:fs';
-import { cleanupAll, link, Netns } from '../test/support/netns.js';
-import {
-  genKeyPair,
-  type InterfaceSpec,
-  type RunningPeer,
-  startBurrowd,
-  startWireguardGo,
-} from '../test/support/wg-peers.js';
+import { loadavg } from 'node:os';
+import { cleanupAll, type Netns } from '../test/support/netns.js';
+import { wgPair } from '../test/support/wg-pair.js';
+import type { PeerKind, RunningPeer } from '../test/support/wg-peers.js';
+import { cpuSeconds, peakRssMb } from './process-usage.js';
 
-type Kind = 'wireguard-go' | 'burrowd';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 
+interface Pair {
+  id: string;
+  name: string;
+  a: PeerKind;
+  b: PeerKind;
+}
+
+const PAIRS: Pair[] = [
+  { id: 'modern-modern', name: 'modern <-> modern', a: 'wireguard-go-modern', b: 'wireguard-go-modern' },
+  { id: 'burrowd-modern', name: 'burrowd <-> modern', a: 'burrowd', b: 'wireguard-go-modern' },
+  { id: 'burrowd-burrowd', name: 'burrowd <-> burrowd', a: 'burrowd', b: 'burrowd' },
+  { id: 'debian-debian', name: 'debian <-> debian', a: 'wireguard-go', b: 'wireguard-go' },
+];
+const wanted = process.env.BENCH_PAIRS?.split(',').map((s) => s.trim());
+for (const id of wanted ?? []) {
+  if (!PAIRS.some((p) => p.id === id))
+    throw new Error(`BENCH_PAIRS: no pair "${id}" (${PAIRS.map((p) => p.id)})`);
+}
+const pairs = PAIRS.filter((p, i) => i === 0 || !wanted || wanted.includes(p.id));
+
+/** A TCP run's throughput and what it cost each side. */
+interface Tcp {
+  gbps: number;
+  /** CPU seconds per GB received, for A and for B. */
+  cpuPerGb: [number, number];
+}
+
 interface Figures {
-  tcpGbps: number;
+  tcp: Tcp;
+  tcp4: Tcp;
   udpPps: number;
   rttMs: number;
-  /** Peak RSS in MB of each kind of daemon in the topology (the larger of two alike). */
-  rssMb: Partial<Record<Kind, number>>;
+  /** Peak RSS in MB of A and of B. */
+  rssMb: [number, number];
 }
 
-async function topology(kindA: Kind, kindB: Kind) {
-  const nsA = await Netns.create('bda');
-  const nsB = await Netns.create('bdb');
-  await link(nsA, ['192.0.2.1/24'], nsB, ['192.0.2.2/24']);
-  const a = await genKeyPair();
-  const b = await genKeyPair();
-  const spec = (self: typeof a, peer: typeof a, me: number, other: number): InterfaceSpec => ({
-    privateKey: self.privateKey,
-    listenPort: 51820 + me,
-    addresses: [`10.9.0.${me}/24`],
-    mtu: 1420,
-    peers: [
-      {
-        publicKey: peer.publicKey,
-        endpoint: `192.0.2.${other}:${51820 + other}`,
-        allowedIps: [`10.9.0.${other}/32`],
-      },
-    ],
-  });
-  const start = (ns: Netns, kind: Kind, s: InterfaceSpec) =>
-    kind === 'burrowd' ? startBurrowd(ns, s) : startWireguardGo(ns, s);
-  const peerA = await start(nsA, kindA, spec(a, b, 1, 2));
-  const peerB = await start(nsB, kindB, spec(b, a, 2, 1));
-  return { nsA, nsB, peerA, peerB };
+async function tcpRun(nsA: Netns, a: RunningPeer, b: RunningPeer, streams: number): Promise<Tcp> {
+  const pids = [a.process.pid!, b.process.pid!];
+  const before = pids.map(cpuSeconds);
+  const { stdout } = await nsA.exec(
+    'iperf3',
+    ['-c', '10.9.0.2', '-t', String(SECONDS), '-P', String(streams), '-J'],
+    { timeout: 120_000 },
+  );
+  const after = pids.map(cpuSeconds);
+  const received = JSON.parse(stdout).end.sum_received;
+  const gb = received.bytes / 1e9;
+  return {
+    gbps: received.bits_per_second / 1e9,
+    cpuPerGb: [(after[0]! - before[0]!) / gb, (after[1]! - before[1]!) / gb],
+  };
 }
 
-function peakRssMb(peer: RunningPeer): number {
-  const status = readFileSync(`/proc/${peer.process.pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]);
-  return kb / 1024;
-}
-
-function peakRssByKind(peers: [Kind, RunningPeer][]): Partial<Record<Kind, number>> {
-  const out: Partial<Record<Kind, number>> = {};
-  for (const [kind, peer] of peers) out[kind] = Math.max(out[kind] ?? 0, peakRssMb(peer));
-  return out;
-}
-
-async function measure(kindA: Kind, kindB: Kind): Promise<Figures> {
-  const { nsA, nsB, peerA, peerB } = await topology(kindA, kindB);
+async function measure(pair: Pair): Promise<Figures> {
+  const { nsA, nsB, a, b } = await wgPair({ a: pair.a, b: pair.b, mtu: 1420 });
   try {
     await nsA.exec('ping', ['-c', '3', '-i', '0.2', '-W', '5', '10.9.0.2']);
-    const server = nsB.spawn('iperf3', ['-s', '-B', '10.9.0.2']);
+    nsB.spawn('iperf3', ['-s', '-B', '10.9.0.2']);
     await new Promise((r) => setTimeout(r, 500));
-    const tcp = JSON.parse(
-      (await nsA.exec('iperf3', ['-c', '10.9.0.2', '-t', String(SECONDS), '-J'], { timeout: 120_000 }))
-        .stdout,
-    );
+    const tcp = await tcpRun(nsA, a, b, 1);
+    const tcp4 = await tcpRun(nsA, a, b, 4);
     const udp = JSON.parse(
       (
         await nsA.exec(
@@ -85,69 +90,85 @@ async function measure(kindA: Kind, kindB: Kind): Promise<Figures> {
           { timeout: 120_000 },
         )
       ).stdout,
-    );
-    server.kill();
+    ).end.sum;
     const ping = (await nsA.exec('ping', ['-c', '50', '-i', '0.02', '-q', '10.9.0.2'])).stdout;
-    const sum = udp.end.sum;
     return {
-      tcpGbps: tcp.end.sum_received.bits_per_second / 1e9,
-      udpPps: (sum.packets - sum.lost_packets) / sum.seconds,
+      tcp,
+      tcp4,
+      udpPps: (udp.packets - udp.lost_packets) / udp.seconds,
       rttMs: Number(/= [\d.]+\/([\d.]+)\//.exec(ping)?.[1]),
-      rssMb: peakRssByKind([
-        [kindA, peerA],
-        [kindB, peerB],
-      ]),
+      rssMb: [peakRssMb(a.process.pid!), peakRssMb(b.process.pid!)],
     };
   } finally {
     await cleanupAll();
   }
 }
 
+const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor((xs.length - 1) / 2)]!;
 const fmt = (x: number, d = 2) => x.toFixed(d);
 const ratio = (x: number, base: number) => `${fmt(x / base)}x`;
-
-const configurations = [
-  ['wireguard-go <-> wireguard-go', 'wireguard-go', 'wireguard-go'],
-  ['burrowd <-> wireguard-go', 'burrowd', 'wireguard-go'],
-  ['burrowd <-> burrowd', 'burrowd', 'burrowd'],
-] as const;
-const runs: Figures[][] = configurations.map(() => []);
-for (let r = 0; r < RUNS; r++) {
-  for (const [i, [, a, b]] of configurations.entries()) runs[i]!.push(await measure(a, b));
-}
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
-/** The median of each figure over the runs, and the highest peak RSS. */
-const summary = (fs: Figures[]): Figures => ({
-  tcpGbps: median(fs.map((f) => f.tcpGbps)),
-  udpPps: median(fs.map((f) => f.udpPps)),
-  rttMs: median(fs.map((f) => f.rttMs)),
-  rssMb: Object.fromEntries(
-    (['burrowd', 'wireguard-go'] as const)
-      .filter((kind) => fs[0]!.rssMb[kind] !== undefined)
-      .map((kind) => [kind, Math.max(...fs.map((f) => f.rssMb[kind]!))]),
-  ),
-});
-const [base, mixed, ours] = runs.map(summary) as [Figures, Figures, Figures];
-const baseRss = base.rssMb['wireguard-go']!;
-const rssText = (f: Figures) =>
-  (['burrowd', 'wireguard-go'] as const)
-    .filter((kind) => f.rssMb[kind] !== undefined)
-    .map((kind) => `${kind} ${fmt(f.rssMb[kind]!, 0)} MB (${ratio(f.rssMb[kind]!, baseRss)})`)
+const load = () =>
+  loadavg()
+    .map((l) => fmt(l))
     .join(' ');
+
 console.log(
-  `bench:datapath  ${SECONDS} s iperf3 runs, MTU 1420, A -> B; medians of ${RUNS} runs; ratios against wireguard-go <-> wireguard-go`,
+  `bench:datapath  ${SECONDS} s iperf3 runs, MTU 1420, A -> B; medians of ${RUNS} interleaved runs; every ratio against modern <-> modern`,
 );
-for (const [i, [name]] of configurations.entries()) {
-  const f = [base, mixed, ours][i]!;
+console.log(
+  "modern = wireguard-go f333402 (2025, TUN and UDP offloads on; test/peers), debian = Debian's wireguard-go 0.0.20220316",
+);
+console.log(`load average at start: ${load()}`);
+const runs: Figures[][] = pairs.map(() => []);
+for (let r = 0; r < RUNS; r++) {
+  for (const [i, pair] of pairs.entries()) runs[i]!.push(await measure(pair));
+}
+
+/** The median of each figure over the runs; for peak RSS, the highest. */
+function summary(fs: Figures[]): Figures {
+  const tcp = (pick: (f: Figures) => Tcp): Tcp => ({
+    gbps: median(fs.map((f) => pick(f).gbps)),
+    cpuPerGb: [median(fs.map((f) => pick(f).cpuPerGb[0])), median(fs.map((f) => pick(f).cpuPerGb[1]))],
+  });
+  return {
+    tcp: tcp((f) => f.tcp),
+    tcp4: tcp((f) => f.tcp4),
+    udpPps: median(fs.map((f) => f.udpPps)),
+    rttMs: median(fs.map((f) => f.rttMs)),
+    rssMb: [Math.max(...fs.map((f) => f.rssMb[0])), Math.max(...fs.map((f) => f.rssMb[1]))],
+  };
+}
+
+const summaries = runs.map(summary);
+const base = summaries[0]!;
+const baseRss = Math.max(...base.rssMb);
+const pad = ''.padEnd(22);
+for (const [i, pair] of pairs.entries()) {
+  const f = summaries[i]!;
   const each = runs[i]!;
+  const cpu = (t: Tcp, bt: Tcp) =>
+    `A ${fmt(t.cpuPerGb[0], 1)} (${ratio(t.cpuPerGb[0], bt.cpuPerGb[0])}) B ${fmt(t.cpuPerGb[1], 1)} (${ratio(t.cpuPerGb[1], bt.cpuPerGb[1])})`;
   console.log(
-    `${name.padEnd(30)} TCP ${fmt(f.tcpGbps)} Gbit/s (${ratio(f.tcpGbps, base.tcpGbps)})  UDP-64 ${Math.round(f.udpPps)} pkt/s (${ratio(f.udpPps, base.udpPps)})  RTT ${fmt(f.rttMs, 3)} ms (${ratio(f.rttMs, base.rttMs)})  peak RSS ${rssText(f)}`,
+    `${pair.name.padEnd(22)}TCP ${fmt(f.tcp.gbps)} Gbit/s (${ratio(f.tcp.gbps, base.tcp.gbps)})  TCP x4 ${fmt(f.tcp4.gbps)} Gbit/s (${ratio(f.tcp4.gbps, base.tcp4.gbps)})  UDP-64 ${Math.round(f.udpPps)} pkt/s (${ratio(f.udpPps, base.udpPps)})  RTT ${fmt(f.rttMs, 3)} ms (${ratio(f.rttMs, base.rttMs)})`,
   );
   console.log(
-    `${''.padEnd(30)} runs: TCP ${each.map((x) => fmt(x.tcpGbps)).join(', ')}  UDP-64 ${each.map((x) => Math.round(x.udpPps)).join(', ')}  RTT ${each.map((x) => fmt(x.rttMs, 3)).join(', ')}`,
+    `${pad}CPU s/GB: TCP ${cpu(f.tcp, base.tcp)}  TCP x4 ${cpu(f.tcp4, base.tcp4)}  peak RSS: A ${fmt(f.rssMb[0], 0)} MB (${ratio(f.rssMb[0], baseRss)}) B ${fmt(f.rssMb[1], 0)} MB (${ratio(f.rssMb[1], baseRss)})`,
+  );
+  console.log(
+    `${pad}runs: TCP ${each.map((x) => fmt(x.tcp.gbps)).join(', ')}  TCP x4 ${each.map((x) => fmt(x.tcp4.gbps)).join(', ')}  UDP-64 ${each.map((x) => Math.round(x.udpPps)).join(', ')}  RTT ${each.map((x) => fmt(x.rttMs, 3)).join(', ')}`,
   );
 }
-const burrowdRss = Math.max(mixed.rssMb.burrowd!, ours.rssMb.burrowd!);
-console.log(
-  `datapath: tcp_ratio=${fmt(ours.tcpGbps / base.tcpGbps)} mixed_tcp_ratio=${fmt(mixed.tcpGbps / base.tcpGbps)} burrowd_tcp_gbps=${fmt(ours.tcpGbps)} wggo_tcp_gbps=${fmt(base.tcpGbps)} peak_rss_mb=${fmt(burrowdRss, 0)} wggo_peak_rss_mb=${fmt(baseRss, 0)} rss_ratio=${fmt(burrowdRss / baseRss)}`,
-);
+console.log(`load average at end: ${load()}`);
+
+// The summary line: burrowd <-> burrowd against modern <-> modern; burrowd's RSS is its highest
+// peak in any pair it ran in.
+const ours = summaries[pairs.findIndex((p) => p.id === 'burrowd-burrowd')];
+const burrowdRss = pairs.flatMap((p, i) => [
+  ...(p.a === 'burrowd' ? [summaries[i]!.rssMb[0]] : []),
+  ...(p.b === 'burrowd' ? [summaries[i]!.rssMb[1]] : []),
+]);
+if (ours) {
+  console.log(
+    `datapath: tcp_gbps=${fmt(ours.tcp.gbps)} modern_gbps=${fmt(base.tcp.gbps)} ratio=${fmt(ours.tcp.gbps / base.tcp.gbps)} tcp4_ratio=${fmt(ours.tcp4.gbps / base.tcp4.gbps)} udp64_ratio=${fmt(ours.udpPps / base.udpPps)} rss_mb=${fmt(Math.max(...burrowdRss), 0)}`,
+  );
+}
