@@ -28,6 +28,13 @@ export interface LabDevice {
    * had set up) and starts it again on the same state directory.
    */
   restart(signal?: NodeJS.Signals): Promise<void>;
+  /** The two halves of `restart`, for a benchmark that times the start alone. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  /**
+   * Starts burrowd again after `stop`. By default it waits for the LocalAPI; `waitForApi: false`
+   * returns as soon as the process is started (polling with the CLI would slow what is timed).
+   */
+  start(options?: { waitForApi?: boolean }): Promise<void>;
   /** Runs `burrow --socket S ARGS...`; resolves with its exit code and output (never rejects). */
   burrow(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   /** `burrow status --json`, parsed. */
@@ -276,12 +283,13 @@ export class MeshLab {
         return { code: 1, stdout: '', stderr: (error as Error).message };
       }
     };
-    const start = async () => {
+    const start = async (waitForApi = true) => {
       const args = ['--state-dir', stateDir, '--socket', socket, '--tun', 'burrow0'];
       if (operator !== undefined) args.push('--operator', operator);
       const proc = ns.spawn(BURROWD, args);
       proc.stdout?.on('data', (d) => (log += d));
       proc.stderr?.on('data', (d) => (log += d));
+      if (!waitForApi) return proc;
       await waitFor(
         `burrowd ${name} to serve its LocalAPI`,
         async () => {
@@ -299,11 +307,19 @@ export class MeshLab {
       lanIp,
       socket,
       process: await start(),
-      restart: async (signal = 'SIGTERM') => {
-        const exited = new Promise((r) => device.process.once('exit', r));
-        device.process.kill(signal);
+      restart: async (signal) => {
+        await device.stop(signal);
+        await device.start();
+      },
+      stop: async (signal = 'SIGTERM') => {
+        const proc = device.process;
+        if (proc.exitCode !== null || proc.signalCode !== null) return;
+        const exited = new Promise((r) => proc.once('exit', r));
+        proc.kill(signal);
         await exited;
-        device.process = await start();
+      },
+      start: async (options = {}) => {
+        device.process = await start(options.waitForApi);
       },
       burrow,
       status: async () => {
