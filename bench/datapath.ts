@@ -6,7 +6,8 @@
  *
  * For each pair, A -> B: iperf3 TCP with 1 and with 4 streams, 64-byte UDP packets/s delivered,
  * ping RTT, each side's CPU seconds per GB moved during the TCP runs (from /proc: every thread and
- * child of the daemon), and each side's peak RSS. The pairs are measured BENCH_RUNS times (default
+ * child of the daemon), each side's peak RSS, and the average packet on A's TUN, A's UDP socket
+ * and B's TUN in the 1-stream TCP run (which of the offloads are at work). The pairs are measured BENCH_RUNS times (default
  * 3), interleaved so that a slow spell of this shared machine falls on all of them; each figure is
  * the median of its runs (peak RSS: the highest), printed with the runs' values. BENCH_SECONDS sets
  * each TCP run's length (UDP runs: at most 5 s). BENCH_PAIRS (e.g. "burrowd-burrowd") measures
@@ -14,8 +15,8 @@
  */
 import { loadavg } from 'node:os';
 import { cleanupAll, type Netns } from '../test/support/netns.js';
-import { wgPair } from '../test/support/wg-pair.js';
-import type { PeerKind, RunningPeer } from '../test/support/wg-peers.js';
+import { type Pair as Topology, wgPair } from '../test/support/wg-pair.js';
+import type { PeerKind } from '../test/support/wg-peers.js';
 import { cpuSeconds, peakRssMb } from './process-usage.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -46,6 +47,13 @@ interface Tcp {
   gbps: number;
   /** CPU seconds per GB received, for A and for B. */
   cpuPerGb: [number, number];
+  /**
+   * Average bytes per packet, as the kernel counts them: what A's daemon read from its TUN, what it
+   * sent on its UDP socket (the veth, which counts Ethernet frames), what B's daemon wrote to its
+   * TUN. Over 1420 (the MTU; 1514 on the veth) only with offloads: TSO/USO on the TUN, UDP GSO,
+   * and GRO into the TUN.
+   */
+  packetBytes: { tunRead: number; udpSend: number; tunWrite: number };
 }
 
 interface Figures {
@@ -57,31 +65,54 @@ interface Figures {
   rssMb: [number, number];
 }
 
-async function tcpRun(nsA: Netns, a: RunningPeer, b: RunningPeer, streams: number): Promise<Tcp> {
+/** tx and rx bytes and packets of `dev` in `ns`. */
+async function counters(ns: Netns, dev: string) {
+  const names = ['tx_bytes', 'tx_packets', 'rx_bytes', 'rx_packets'];
+  const { stdout } = await ns.exec(
+    'cat',
+    names.map((n) => `/sys/class/net/${dev}/statistics/${n}`),
+  );
+  const [txBytes, txPackets, rxBytes, rxPackets] = stdout.trim().split('\n').map(Number) as number[];
+  return { txBytes: txBytes!, txPackets: txPackets!, rxBytes: rxBytes!, rxPackets: rxPackets! };
+}
+
+async function tcpRun(pair: Topology, streams: number): Promise<Tcp> {
+  const { nsA, nsB, a, b } = pair;
+  const devices = () =>
+    Promise.all([counters(nsA, a.iface), counters(nsA, pair.veth.a), counters(nsB, b.iface)]);
   const pids = [a.process.pid!, b.process.pid!];
   const before = pids.map(cpuSeconds);
+  const [tunA0, vethA0, tunB0] = await devices();
   const { stdout } = await nsA.exec(
     'iperf3',
     ['-c', '10.9.0.2', '-t', String(SECONDS), '-P', String(streams), '-J'],
     { timeout: 120_000 },
   );
   const after = pids.map(cpuSeconds);
+  const [tunA1, vethA1, tunB1] = await devices();
   const received = JSON.parse(stdout).end.sum_received;
   const gb = received.bytes / 1e9;
   return {
     gbps: received.bits_per_second / 1e9,
     cpuPerGb: [(after[0]! - before[0]!) / gb, (after[1]! - before[1]!) / gb],
+    packetBytes: {
+      // The kernel transmits on the TUN what the daemon reads, and receives what it writes.
+      tunRead: (tunA1.txBytes - tunA0.txBytes) / (tunA1.txPackets - tunA0.txPackets),
+      udpSend: (vethA1.txBytes - vethA0.txBytes) / (vethA1.txPackets - vethA0.txPackets),
+      tunWrite: (tunB1.rxBytes - tunB0.rxBytes) / (tunB1.rxPackets - tunB0.rxPackets),
+    },
   };
 }
 
 async function measure(pair: Pair): Promise<Figures> {
-  const { nsA, nsB, a, b } = await wgPair({ a: pair.a, b: pair.b, mtu: 1420 });
+  const topology = await wgPair({ a: pair.a, b: pair.b, mtu: 1420 });
+  const { nsA, nsB, a, b } = topology;
   try {
     await nsA.exec('ping', ['-c', '3', '-i', '0.2', '-W', '5', '10.9.0.2']);
     nsB.spawn('iperf3', ['-s', '-B', '10.9.0.2']);
     await new Promise((r) => setTimeout(r, 500));
-    const tcp = await tcpRun(nsA, a, b, 1);
-    const tcp4 = await tcpRun(nsA, a, b, 4);
+    const tcp = await tcpRun(topology, 1);
+    const tcp4 = await tcpRun(topology, 4);
     const udp = JSON.parse(
       (
         await nsA.exec(
@@ -129,6 +160,11 @@ function summary(fs: Figures[]): Figures {
   const tcp = (pick: (f: Figures) => Tcp): Tcp => ({
     gbps: median(fs.map((f) => pick(f).gbps)),
     cpuPerGb: [median(fs.map((f) => pick(f).cpuPerGb[0])), median(fs.map((f) => pick(f).cpuPerGb[1]))],
+    packetBytes: {
+      tunRead: median(fs.map((f) => pick(f).packetBytes.tunRead)),
+      udpSend: median(fs.map((f) => pick(f).packetBytes.udpSend)),
+      tunWrite: median(fs.map((f) => pick(f).packetBytes.tunWrite)),
+    },
   });
   return {
     tcp: tcp((f) => f.tcp),
@@ -153,6 +189,10 @@ for (const [i, pair] of pairs.entries()) {
   );
   console.log(
     `${pad}CPU s/GB: TCP ${cpu(f.tcp, base.tcp)}  TCP x4 ${cpu(f.tcp4, base.tcp4)}  peak RSS: A ${fmt(f.rssMb[0], 0)} MB (${ratio(f.rssMb[0], baseRss)}) B ${fmt(f.rssMb[1], 0)} MB (${ratio(f.rssMb[1], baseRss)})`,
+  );
+  const bytes = f.tcp.packetBytes;
+  console.log(
+    `${pad}bytes per packet (TCP): A reads from its TUN ${Math.round(bytes.tunRead)}, sends on UDP ${Math.round(bytes.udpSend)}; B writes to its TUN ${Math.round(bytes.tunWrite)}`,
   );
   console.log(
     `${pad}runs: TCP ${each.map((x) => fmt(x.tcp.gbps)).join(', ')}  TCP x4 ${each.map((x) => fmt(x.tcp4.gbps)).join(', ')}  UDP-64 ${each.map((x) => Math.round(x.udpPps)).join(', ')}  RTT ${each.map((x) => fmt(x.rttMs, 3)).join(', ')}`,

@@ -29,6 +29,8 @@ export interface Pair {
   keys: { a: KeyPair; b: KeyPair };
   specA: InterfaceSpec;
   specB: InterfaceSpec;
+  /** The veth ends in A and in B. */
+  veth: { a: string; b: string };
 }
 
 type KeyPair = Awaited<ReturnType<typeof genKeyPair>>;
@@ -36,7 +38,10 @@ type KeyPair = Awaited<ReturnType<typeof genKeyPair>>;
 export async function wgPair(options: PairOptions): Promise<Pair> {
   const nsA = await Netns.create('wpa');
   const nsB = await Netns.create('wpb');
-  await link(nsA, ['192.0.2.1/24', 'fd00:2::1/64'], nsB, ['192.0.2.2/24', 'fd00:2::2/64']);
+  const { aDev, bDev } = await link(nsA, ['192.0.2.1/24', 'fd00:2::1/64'], nsB, [
+    '192.0.2.2/24',
+    'fd00:2::2/64',
+  ]);
   const keys = { a: await genKeyPair(), b: await genKeyPair() };
   const psk = options.psk ? (await run('wg', ['genpsk'])).stdout.trim() : undefined;
   const spec = (self: KeyPair, peer: KeyPair, me: number, other: number): InterfaceSpec => ({
@@ -59,5 +64,5 @@ export async function wgPair(options: PairOptions): Promise<Pair> {
   const specB = spec(keys.b, keys.a, 2, 1);
   const a = await startPeer(options.a, nsA, specA, { env: options.envA });
   const b = await startPeer(options.b, nsB, specB, { env: options.envB });
-  return { nsA, nsB, a, b, keys, specA, specB };
+  return { nsA, nsB, a, b, keys, specA, specB, veth: { a: aDev, b: bDev } };
 }
