@@ -7,7 +7,7 @@ afterEach(cleanupAll);
 
 async function setup() {
   const ns = await Netns.create('rt');
-  const ip: IpRunner = (args) => runIp(['-n', ns.name, ...args]);
+  const ip: IpRunner = (args, input) => runIp(['-n', ns.name, ...args], input);
   // A persistent TUN stands in for burrowd's (this kernel has no dummy driver); it dies with the namespace.
   await ip(['tuntap', 'add', 'dev', 'bw0', 'mode', 'tun']);
   return { ns, ip, routing: new LinuxRouting('bw0', ip) };
@@ -65,6 +65,16 @@ describe.skipIf(!isRoot())('Linux routing (table 52 and policy rules)', () => {
       /300\.1\.1\.1/,
     );
     expect(await table(ip, '-4')).toEqual(['100.64.0.2 dev bw0 scope link']);
+  });
+
+  it('a prefix that is not one word is refused whole: it cannot smuggle another ip command in', async () => {
+    const { routing, ip } = await setup();
+    await routing.up({ name: 'bw0', mtu: 1420, addresses: ['100.64.0.1/32'] });
+    // ip -batch reads lines of blank-separated words: either would add a second command.
+    for (const route of ['10.1.0.0/16\nrule del priority 5270 table 52', '10.2.0.0/16 table 1'])
+      await expect(routing.setRoutes(['100.64.0.2/32', route])).rejects.toThrow(/refused the word/);
+    expect(await ip(['-4', 'route', 'show', 'table', 'all'])).not.toMatch(/10\.[12]\.0\.0|100\.64\.0\.2/);
+    expect(await rules(ip, '-4')).toHaveLength(4);
   });
 
   it('a failed up leaves nothing behind', async () => {
