@@ -1,8 +1,8 @@
 {
   # burrowd's native parts, built by `node-gyp rebuild` from package.json's install script.
   # burrow_native: packet I/O (helper/native), Linux only; elsewhere the target is empty and
-  # helper/native/index.ts says so. burrow_crypto: the datapath AEAD on Node's own OpenSSL
-  # (helper/crypto/native), kept apart so that burrow_native loads in Electron too.
+  # helper/native/index.ts says so. burrow_crypto: the datapath AEAD and the handshake's X25519
+  # and BLAKE2s on Node's own OpenSSL (helper/crypto/native), kept apart so that burrow_native loads in Electron too.
   "targets": [
     {
       "target_name": "burrow_native",
@@ -31,7 +31,13 @@
     },
     {
       "target_name": "burrow_crypto",
-      "sources": ["helper/crypto/native/addon.c", "helper/crypto/native/aead.c"],
+      "sources": [
+        "helper/crypto/native/addon.c",
+        "helper/crypto/native/aead.c",
+        "helper/crypto/native/args.c",
+        "helper/crypto/native/blake2s.c",
+        "helper/crypto/native/x25519.c"
+      ],
       "defines": ["NAPI_VERSION=8"],
       "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wshadow", "-Wstrict-prototypes"],
       "configurations": {

@@ -1,18 +1,99 @@
+import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { describe, expect, it } from 'vitest';
-import { nodeCrypto } from '../../src/crypto/index.js';
+import { nobleCrypto, nodeCrypto } from '../../src/crypto/index.js';
+import { chacha20Poly1305Open, chacha20Poly1305Seal } from '../../src/crypto/node.js';
+import { describeVectors } from '../../src/crypto/testing.js';
 import { Rng } from '../../test/support/rng.js';
 import { helperCrypto, nativeCrypto } from './native-crypto.js';
 
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const hex = (b: Uint8Array | null) => (b === null ? null : bytesToHex(b));
+const crypto = nativeCrypto();
 
-describe('native AEAD (OpenSSL EVP through the addon)', () => {
-  const crypto = nativeCrypto();
+// The native provider has no ChaCha20-Poly1305 with an arbitrary nonce: its Aead is checked against node's.
+describeVectors('native', crypto, chacha20Poly1305Seal, chacha20Poly1305Open);
 
+describe('native crypto (OpenSSL EVP and C through the addon)', () => {
   it('is what burrowd picks here', () => {
     expect(helperCrypto().name).toBe('native');
   });
 
-  it('agrees with node:crypto on random keys, counters, lengths and associated data', () => {
+  it('agrees with @noble on X25519 for random keys, including ones it has to import again', () => {
+    const rng = new Rng(7);
+    // More private keys than the addon keeps imported, used again in a shuffled order.
+    const privates = Array.from({ length: 20 }, () => rng.bytes(32));
+    for (let round = 0; round < 300; round++) {
+      const privateKey = rng.pick(privates);
+      const publicKey = rng.chance(0.5) ? rng.bytes(32) : nobleCrypto.x25519PublicKey(rng.pick(privates));
+      expect(hex(crypto.x25519(privateKey, publicKey))).toBe(hex(nobleCrypto.x25519(privateKey, publicKey)));
+      expect(hex(crypto.x25519PublicKey(privateKey))).toBe(hex(nobleCrypto.x25519PublicKey(privateKey)));
+    }
+  });
+
+  it('answers as the references do for low-order points of any private key, cached or not', () => {
+    const rng = new Rng(8);
+    const lowOrder = [
+      '0000000000000000000000000000000000000000000000000000000000000000',
+      '0100000000000000000000000000000000000000000000000000000000000000',
+      'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
+      'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+    ].map(hexToBytes);
+    const known = rng.bytes(32);
+    crypto.x25519PublicKey(known);
+    for (const point of lowOrder) {
+      for (const privateKey of [known, rng.bytes(32)]) {
+        expect(crypto.x25519(privateKey, point)).toBeNull();
+        expect(nobleCrypto.x25519(privateKey, point)).toBeNull();
+        expect(nodeCrypto.x25519(privateKey, point)).toBeNull();
+      }
+    }
+    // A refused DH leaves nothing behind: the next one with the same key works.
+    const peer = nobleCrypto.x25519PublicKey(rng.bytes(32));
+    expect(hex(crypto.x25519(known, peer))).toBe(hex(nobleCrypto.x25519(known, peer)));
+  });
+
+  it('refuses keys of the wrong length or type as the node provider does', () => {
+    const good = new Uint8Array(32).fill(1);
+    for (const bad of [new Uint8Array(31), new Uint8Array(33), new Uint8Array(0)]) {
+      expect(() => crypto.x25519(bad, good)).toThrow(RangeError);
+      expect(() => nodeCrypto.x25519(bad, good)).toThrow(RangeError);
+      expect(() => crypto.x25519(good, bad)).toThrow(RangeError);
+      expect(() => crypto.x25519PublicKey(bad)).toThrow(RangeError);
+    }
+    expect(() => crypto.x25519(Array(32).fill(1) as unknown as Uint8Array, good)).toThrow(TypeError);
+    expect(() => crypto.x25519(new Uint16Array(16) as unknown as Uint8Array, good)).toThrow(TypeError);
+  });
+
+  it('agrees with @noble on BLAKE2s, keyed BLAKE2s and HMAC for random inputs', () => {
+    const rng = new Rng(9);
+    for (let round = 0; round < 300; round++) {
+      // Lengths around the 64-byte block, where the last-block rule matters, and longer.
+      const parts = Array.from({ length: rng.int(20) }, () =>
+        rng.bytes(rng.pick([0, 1, 63, 64, 65, 128, rng.int(300)])),
+      );
+      expect(hex(crypto.hash(...parts))).toBe(hex(nobleCrypto.hash(...parts)));
+      const key = rng.bytes(rng.int(100));
+      expect(hex(crypto.hmac(key, ...parts))).toBe(hex(nobleCrypto.hmac(key, ...parts)));
+      const macKey = rng.bytes(1 + rng.int(32));
+      const data = rng.bytes(rng.int(300));
+      const outLen = 1 + rng.int(32);
+      expect(hex(crypto.keyedHash(macKey, data, outLen))).toBe(
+        hex(nobleCrypto.keyedHash(macKey, data, outLen)),
+      );
+    }
+  });
+
+  it('refuses bad BLAKE2s arguments as the JavaScript version does', () => {
+    const data = new Uint8Array(3);
+    for (const provider of [crypto, nodeCrypto]) {
+      expect(() => provider.keyedHash(new Uint8Array(33), data, 16)).toThrow(RangeError);
+      expect(() => provider.keyedHash(new Uint8Array(16), data, 0)).toThrow(RangeError);
+      expect(() => provider.keyedHash(new Uint8Array(16), data, 33)).toThrow(RangeError);
+    }
+    expect(() => crypto.hash(data, 'abc' as unknown as Uint8Array)).toThrow(TypeError);
+    expect(() => crypto.hmac(data, data, null as unknown as Uint8Array)).toThrow(TypeError);
+  });
+
+  it('agrees with node:crypto on AEAD for random keys, counters, lengths and associated data', () => {
     const rng = new Rng(99);
     for (let i = 0; i < 300; i++) {
       const key = rng.bytes(32);
@@ -24,7 +105,28 @@ describe('native AEAD (OpenSSL EVP through the addon)', () => {
       expect(crypto.aead(key).seal(counter, plaintext, ad, a, 4)).toBe(plaintext.length + 16);
       nodeCrypto.aead(key).seal(counter, plaintext, ad, b, 4);
       expect(hex(a)).toBe(hex(b));
-      expect(hex(crypto.aead(key).open(counter, a.subarray(4), ad)!)).toBe(hex(plaintext));
+      expect(hex(crypto.aead(key).open(counter, a.subarray(4), ad))).toBe(hex(plaintext));
+    }
+  });
+
+  it('gives the same answers on the first message of a key (one-shot) and on later ones', () => {
+    const rng = new Rng(5);
+    const key = rng.bytes(32);
+    const sealer = crypto.aead(key);
+    const opener = crypto.aead(key);
+    const reference = nodeCrypto.aead(key);
+    key.fill(0); // each instance keeps its own copy, through the switch to a context too
+    for (let counter = 0; counter < 5; counter++) {
+      const plaintext = rng.bytes(rng.int(200));
+      const sealed = new Uint8Array(plaintext.length + 16);
+      const expected = new Uint8Array(plaintext.length + 16);
+      sealer.seal(counter, plaintext, null, sealed, 0);
+      reference.seal(counter, plaintext, null, expected, 0);
+      expect(hex(sealed)).toBe(hex(expected));
+      const forged = sealed.slice();
+      forged[0]! ^= 1;
+      expect(opener.open(counter, forged, null)).toBeNull();
+      expect(hex(opener.open(counter, sealed, null))).toBe(hex(plaintext));
     }
   });
 
@@ -43,12 +145,18 @@ describe('native AEAD (OpenSSL EVP through the addon)', () => {
     expect(aead.open(7, sealed, new Uint8Array([1]))).not.toBeNull();
   });
 
-  it('rejects bad arguments with clear errors, and a wiped key is gone', () => {
+  it('rejects bad arguments with clear errors, and a wiped key is gone at any stage', () => {
     expect(() => crypto.aead(new Uint8Array(31))).toThrow(/32 bytes/);
     const aead = crypto.aead(new Uint8Array(32));
     expect(() => aead.seal(0, new Uint8Array(10), null, new Uint8Array(20), 0)).toThrow(/no room/);
     expect(() => aead.seal(1.5, new Uint8Array(1), null, new Uint8Array(32), 0)).toThrow(/counter/);
-    aead.wipe();
-    expect(() => aead.seal(0, new Uint8Array(1), null, new Uint8Array(32), 0)).toThrow(/not a live/);
+    // Wiped before any use, after the one-shot first message, and once it has its context.
+    for (const uses of [0, 1, 3]) {
+      const instance = crypto.aead(new Uint8Array(32).fill(uses));
+      for (let i = 0; i < uses; i++) instance.seal(i, new Uint8Array(1), null, new Uint8Array(17), 0);
+      instance.wipe();
+      expect(() => instance.seal(9, new Uint8Array(1), null, new Uint8Array(32), 0)).toThrow(/not a live/);
+      expect(() => instance.open(9, new Uint8Array(32), null)).toThrow(/not a live/);
+    }
   });
 });

@@ -31,7 +31,7 @@ export interface Aead {
 
 export interface CryptoProvider {
   /** 'node' (OpenSSL through node:crypto), 'noble' (pure JavaScript reference), or 'native' (the
-   * helper's addon calling OpenSSL directly for the AEAD, node otherwise; helper/crypto). */
+   * helper's addon: OpenSSL's EVP directly for X25519 and the AEAD, BLAKE2s in C; helper/crypto). */
   readonly name: 'node' | 'noble' | 'native';
 
   /** X25519 scalar multiplication (RFC 7748). Returns null when the result is all zeros

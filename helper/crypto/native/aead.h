@@ -3,7 +3,7 @@
 
 #include <node_api.h>
 
-// Adds aeadCreate, aeadSeal, aeadOpen and aeadWipe to the addon's exports.
+// Adds aeadCreate, aeadSeal, aeadOpen, aeadWipe, aeadSealOnce and aeadOpenOnce to the addon's exports.
 napi_status burrow_aead_register(napi_env env, napi_value exports);
 
 #endif
