@@ -50,7 +50,12 @@ function cryptoAddon(): CryptoAddon {
   if (loaded) return loaded;
   const path = addonPath('burrow_crypto');
   if (!existsSync(path)) throw missingAddon('burrow_crypto', path);
-  loaded = requireAddon(path) as CryptoAddon;
+  const addon = requireAddon(path) as CryptoAddon;
+  // A build from before the handshake primitives moved into the addon: say so rather than fail later.
+  if (typeof addon.x25519 !== 'function' || typeof addon.aeadSealOnce !== 'function') {
+    throw new Error(`${path} is out of date (no native X25519): rebuild it with ./scripts/setup`);
+  }
+  loaded = addon;
   return loaded;
 }
 
