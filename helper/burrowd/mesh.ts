@@ -8,6 +8,7 @@ import type { Peer } from '../../src/wireguard/peer.js';
 import { ControlClient, type ControlState } from '../control/client.js';
 import { LocalApiError } from '../localapi/server.js';
 import { ExitNodeNat } from '../routing/exit-node.js';
+import { removeStaleRouting } from '../routing/linux-routing.js';
 import { monotonic } from './clock.js';
 import { lanPrefixes } from './lan.js';
 import { LastKnownAddresses } from './last-known-addresses.js';
@@ -92,7 +93,8 @@ export class MeshNode {
 
   /** Comes back as the user left it: up if they wanted it up. */
   async start(): Promise<void> {
-    await this.nat.removeStale();
+    // What a killed burrowd left: its exit-node table and forwarding, its rules and table 52.
+    await Promise.all([this.nat.removeStale(), removeStaleRouting()]);
     if (this.prefs.wantRunning && this.prefs.controlUrl !== null) await this.goUp();
   }
 

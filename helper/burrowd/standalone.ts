@@ -7,7 +7,7 @@ import { Device } from '../../src/wireguard/device.js';
 import type { UdpBind } from '../bind/bind.js';
 import { openBind } from '../bind/linux-bind.js';
 import { helperCrypto } from '../crypto/native-crypto.js';
-import { BYPASS_MARK, LinuxRouting } from '../routing/linux-routing.js';
+import { BYPASS_MARK, LinuxRouting, removeStaleRouting } from '../routing/linux-routing.js';
 import { openTun } from '../tun/linux-tun.js';
 import type { TunDevice } from '../tun/tun.js';
 import { applySet } from '../uapi/apply.js';
@@ -84,7 +84,7 @@ export async function runStandalone(flags: BurrowdFlags & { wgConfig: string }, 
     }
   };
   try {
-    await routing.removeStale();
+    await removeStaleRouting();
     const tun: TunDevice = openTun(name);
     teardown.push(() => tun.close());
     let bind: UdpBind = await openBind(config.interface.listenPort ?? 0, {
@@ -92,8 +92,8 @@ export async function runStandalone(flags: BurrowdFlags & { wgConfig: string }, 
     });
     teardown.push(() => bind.close());
     teardown.push(() => routing.down());
-    await routing.up({ name, mtu, addresses: config.interface.addresses.map((a) => a.text) });
-    await routing.setRoutes(peerPrefixes(device));
+    const addresses = config.interface.addresses.map((a) => a.text);
+    await routing.up({ name, mtu, addresses }, peerPrefixes(device));
     const datapath = new Datapath(device, tun, bind, monotonic);
     teardown.push(() => datapath.stop());
     datapath.start();

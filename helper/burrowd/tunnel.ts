@@ -58,9 +58,11 @@ export class Tunnel {
     this.routing = new LinuxRouting(name);
   }
 
-  /** Opens the interface and the socket; the interface gets its addresses with the first plan. */
+  /**
+   * Opens the interface and the socket; the interface gets its addresses with the first plan.
+   * What a killed burrowd left in the routing is removed before, once, at start (removeStaleRouting).
+   */
   async open(port: number, gate: PacketGate): Promise<void> {
-    await this.routing.removeStale();
     this.tun = openTun(this.name);
     try {
       const bind = await openBind(port, { fwmark: BYPASS_MARK });
@@ -112,12 +114,6 @@ export class Tunnel {
     relays: readonly RelayRegion[],
   ): Promise<void> {
     const addresses = selfIps.map((ip) => (ip.includes(':') ? `${ip}/128` : `${ip}/32`));
-    if (this.addresses === null || addresses.join() !== this.addresses.join()) {
-      // New addresses (the first map, or a re-registration): the interface is set up again.
-      if (this.addresses !== null) await this.routing.down();
-      await this.routing.up({ name: this.name, mtu: MTU, addresses });
-      this.addresses = addresses;
-    }
     this.conn?.setRegions(relays);
     this.conn?.setPeers(
       plan.peers.map(({ node }) => ({
@@ -127,8 +123,18 @@ export class Tunnel {
         homeRelay: node.homeRelay ?? null,
       })),
     );
+    // The peers are in place before their routes: the first packets the routes bring find them.
     syncDevice(this.device, plan, (node) => virtualEndpoint(node.nodeKey));
-    await this.routing.setRoutes(plan.routes, throws);
+    if (this.addresses === null || addresses.join() !== this.addresses.join()) {
+      // New addresses (the first map, or a re-registration): the interface is set up again, its
+      // routes with it.
+      if (this.addresses !== null) await this.routing.down();
+      this.addresses = null;
+      await this.routing.up({ name: this.name, mtu: MTU, addresses }, plan.routes, throws);
+      this.addresses = addresses;
+    } else {
+      await this.routing.setRoutes(plan.routes, throws);
+    }
     this.rehandshakeReturning(plan);
   }
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanupAll, isRoot, Netns } from '../../test/support/netns.js';
 import { type IpRunner, runIp } from './ip-command.js';
-import { LinuxRouting } from './linux-routing.js';
+import { LinuxRouting, removeStaleRouting } from './linux-routing.js';
 
 afterEach(cleanupAll);
 
@@ -16,7 +16,8 @@ async function setup() {
 const rules = async (ip: IpRunner, fam: '-4' | '-6') =>
   (await ip([fam, 'rule', 'show'])).split('\n').filter((l) => /^52[1-7]0:/.test(l));
 const table = async (ip: IpRunner, fam: '-4' | '-6') =>
-  (await ip([fam, 'route', 'show', 'table', '52']))
+  // A table that never had a route does not exist: empty.
+  (await ip([fam, 'route', 'show', 'table', '52']).catch(() => ''))
     .split('\n')
     // No process holds the stand-in TUN open, so the kernel marks its routes linkdown.
     .map((l) => l.replace(' linkdown', '').trim())
@@ -77,12 +78,28 @@ describe.skipIf(!isRoot())('Linux routing (table 52 and policy rules)', () => {
     expect(await rules(ip, '-4')).toHaveLength(4);
   });
 
-  it('a failed up leaves nothing behind', async () => {
+  it('up gives table 52 its first routes at once; a failed up leaves nothing behind', async () => {
     const { routing, ip } = await setup();
+    const addresses = ['100.64.0.1/32', 'fd7a:115c:a1e0::1/128'];
+    await routing.up(
+      { name: 'bw0', mtu: 1420, addresses },
+      ['100.64.0.2/32', 'fd7a:115c:a1e0::2/128'],
+      ['10.0.0.0/8'],
+    );
+    expect(await table(ip, '-4')).toEqual(['throw 10.0.0.0/8', '100.64.0.2 dev bw0 scope link']);
+    expect((await table(ip, '-6')).join('\n')).toContain('fd7a:115c:a1e0::2 dev bw0');
+    await routing.down();
+
+    // Another interface, as down leaves addresses (they go with the TUN).
+    const other = await setup();
     await expect(
-      routing.up({ name: 'bw0', mtu: 1420, addresses: ['100.64.0.1/32', 'not-an-address'] }),
+      other.routing.up({ name: 'bw0', mtu: 1420, addresses: ['100.64.0.1/32', 'not-an-address'] }, [
+        '100.64.0.2/32',
+      ]),
     ).rejects.toThrow(/not-an-address/);
-    expect(await rules(ip, '-4')).toEqual([]);
+    expect(await rules(other.ip, '-4')).toEqual([]);
+    expect(await rules(other.ip, '-6')).toEqual([]);
+    expect(await table(other.ip, '-4')).toEqual([]);
   });
 
   it('removeStale clears what a killed instance left, and nothing else', async () => {
@@ -92,8 +109,7 @@ describe.skipIf(!isRoot())('Linux routing (table 52 and policy rules)', () => {
     await crashed.setRoutes(['100.64.0.2/32']);
     await ip(['-4', 'rule', 'add', 'priority', '5300', 'table', 'main']); // someone else's rule
     // A new instance starts without knowing what the old one added.
-    const fresh = new LinuxRouting('bw0', ip);
-    await fresh.removeStale();
+    await removeStaleRouting(ip);
     expect(await rules(ip, '-4')).toEqual([]);
     expect(await rules(ip, '-6')).toEqual([]);
     expect(await table(ip, '-4')).toEqual([]);

@@ -60,6 +60,42 @@ function routeArgs(route: string, iface: string): string[] {
 const ruleCommands = (verb: 'add' | 'del'): Command[] =>
   FAMILIES.flatMap((f) => RULES.map((rule) => ({ family: f, args: ['rule', verb, ...rule] })));
 
+/** A table-52 entry for each prefix: a route to the interface ("dev CIDR") or a throw route. */
+function tableEntries(cidrs: Iterable<string>, throws: Iterable<string>): Set<string> {
+  const entries = new Set([...cidrs].map((c) => `dev ${c}`));
+  for (const c of throws) entries.add(`throw ${c}`);
+  return entries;
+}
+
+/**
+ * Runs the commands, in their order within each family, as one `ip -batch` per family, both at
+ * once; rejects, once both have ended, with the first failure. `force`: see ipBatch.
+ */
+async function runByFamily(ip: IpRunner, commands: Command[], force = false): Promise<void> {
+  const results = await Promise.allSettled(
+    FAMILIES.map((f) =>
+      ipBatch(
+        ip,
+        f,
+        commands.filter((c) => c.family === f).map((c) => c.args),
+        force,
+      ),
+    ),
+  );
+  for (const result of results) if (result.status === 'rejected') throw result.reason;
+}
+
+/**
+ * Removes the rules and table-52 routes left by an instance that did not exit cleanly (kill -9):
+ * once, when burrowd starts, before it adds its own. Rules are deleted by their whole shape
+ * (priority, mark, table), so unrelated rules, even at the same priorities, are left alone;
+ * whatever is not there is no error.
+ */
+export async function removeStaleRouting(ip: IpRunner = runIp): Promise<void> {
+  const flush = FAMILIES.map((f) => ({ family: f, args: ['route', 'flush', 'table', String(ROUTE_TABLE)] }));
+  await runByFamily(ip, [...ruleCommands('del'), ...flush], true).catch(() => undefined);
+}
+
 export class LinuxRouting {
   private routes = new Set<string>();
   private rulesInstalled = false;
@@ -70,32 +106,33 @@ export class LinuxRouting {
   ) {}
 
   /**
-   * Removes the rules and table-52 routes left by an instance that did not exit cleanly (kill -9).
-   * Rules are deleted by their whole shape (priority, mark, table), so unrelated rules, even at
-   * the same priorities, are left alone; whatever is not there is no error.
+   * Brings the interface up with its addresses, installs the policy rules and gives table 52 its
+   * first entries (as setRoutes), all in the one batch per family. All or nothing.
    */
-  async removeStale(): Promise<void> {
-    const flush = FAMILIES.map((f) => ({
-      family: f,
-      args: ['route', 'flush', 'table', String(ROUTE_TABLE)],
-    }));
-    await this.run([...ruleCommands('del'), ...flush], true).catch(() => undefined);
-  }
-
-  /** Brings the interface up with its addresses, then installs the policy rules. All or nothing. */
-  async up(config: InterfaceConfig): Promise<void> {
+  async up(
+    config: InterfaceConfig,
+    cidrs: Iterable<string> = [],
+    throws: Iterable<string> = [],
+  ): Promise<void> {
     const link = ['link', 'set', 'dev', this.iface];
-    const commands: Command[] = [{ family: '-4', args: [...link, 'mtu', String(config.mtu)] }];
+    const commands: Command[] = [];
+    // Each family's batch sets the link up itself (the two run at once), before its routes: the
+    // kernel takes no route to a link that is down.
+    for (const f of FAMILIES) commands.push({ family: f, args: [...link, 'mtu', String(config.mtu)] });
     for (const address of config.addresses) {
       const args = ['address', 'add', address, 'dev', this.iface];
       // Duplicate address detection would hold a new v6 address back for seconds; the tunnel has no link layer.
       if (family(address) === '-6') args.push('nodad');
       commands.push({ family: family(address), args });
     }
-    commands.push({ family: '-4', args: [...link, 'up'] }, ...ruleCommands('add'));
+    for (const f of FAMILIES) commands.push({ family: f, args: [...link, 'up'] });
+    commands.push(...ruleCommands('add'));
+    // Recorded before they are added, so that `down` takes back whatever part of them was.
     this.rulesInstalled = true;
+    this.routes = tableEntries(cidrs, throws);
+    commands.push(...[...this.routes].map((route) => this.routeCommand('replace', route)));
     try {
-      await this.run(commands);
+      await runByFamily(this.ip, commands);
     } catch (error) {
       await this.down();
       throw error;
@@ -109,11 +146,13 @@ export class LinuxRouting {
    * is never interrupted. On failure, what was added is taken back.
    */
   async setRoutes(cidrs: Iterable<string>, throws: Iterable<string> = []): Promise<void> {
-    const wanted = new Set([...cidrs].map((c) => `dev ${c}`));
-    for (const c of throws) wanted.add(`throw ${c}`);
+    const wanted = tableEntries(cidrs, throws);
     const added = [...wanted].filter((route) => !this.routes.has(route));
     try {
-      await this.run(added.map((route) => this.routeCommand('replace', route)));
+      await runByFamily(
+        this.ip,
+        added.map((route) => this.routeCommand('replace', route)),
+      );
     } catch (error) {
       await this.deleteRoutes(added);
       throw error;
@@ -130,7 +169,7 @@ export class LinuxRouting {
     if (this.rulesInstalled) commands.push(...ruleCommands('del'));
     this.routes.clear();
     this.rulesInstalled = false;
-    await this.run(commands, true).catch(() => undefined);
+    await runByFamily(this.ip, commands, true).catch(() => undefined);
   }
 
   private routeCommand(verb: 'replace' | 'del', route: string): Command {
@@ -138,27 +177,7 @@ export class LinuxRouting {
   }
 
   private async deleteRoutes(routes: string[]): Promise<void> {
-    await this.run(
-      routes.map((route) => this.routeCommand('del', route)),
-      true,
-    ).catch(() => undefined);
-  }
-
-  /**
-   * Runs the commands, in their order within each family, as one `ip -batch` per family, both at
-   * once; rejects, once both have ended, with the first failure. `force`: see ipBatch.
-   */
-  private async run(commands: Command[], force = false): Promise<void> {
-    const results = await Promise.allSettled(
-      FAMILIES.map((f) =>
-        ipBatch(
-          this.ip,
-          f,
-          commands.filter((c) => c.family === f).map((c) => c.args),
-          force,
-        ),
-      ),
-    );
-    for (const result of results) if (result.status === 'rejected') throw result.reason;
+    const commands = routes.map((route) => this.routeCommand('del', route));
+    await runByFamily(this.ip, commands, true).catch(() => undefined);
   }
 }
