@@ -6,7 +6,8 @@
  * - Throughput (iperf3 TCP, BENCH_SECONDS each): E1 -> H through the relay (H's outbound UDP is
  *   blocked), next to E1 -> E2 directly (both behind easy NATs), in the same run. The relay is
  *   measured with its per-device limits raised (its own capacity), then with the defaults (what a
- *   device gets from a stock server).
+ *   device gets from a stock server). With the relay's packets per frame (relay protocol version 2
+ *   carries several WireGuard packets per sealed frame), from the server's metrics.
  * - Time to direct: BENCH_ROUNDS fresh pairs behind easy NATs; from the first packet one sends the
  *   other until the path is direct, as burrowd itself measures and logs it.
  */
@@ -63,8 +64,12 @@ async function main(): Promise<void> {
 
     const direct = await iperf(E1, E2);
     if ((await pathOf(E1, 'e2')) !== 'direct') throw new Error('E1 -> E2 was not direct');
+    const before = await lab.metrics();
     const relay = await iperf(E1, H);
     if ((await pathOf(E1, 'h')) !== 'relay') throw new Error('E1 -> H was not relayed');
+    const after = await lab.metrics();
+    const counted = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
+    const perFrame = counted('burrow_relay_forwarded_packets') / counted('burrow_relay_forwarded_frames');
     await lab.stopServer();
     await lab.startServer({ stunPort: STUN_PORT });
     await waitFor(
@@ -113,7 +118,7 @@ async function main(): Promise<void> {
     );
     console.log(`  direct (easy NAT <-> easy NAT):        ${fmt(direct)} Gbit/s`);
     console.log(
-      `  relay, limits raised (its capacity):   ${fmt(relay)} Gbit/s  (${(relay / direct).toFixed(2)}x direct)`,
+      `  relay, limits raised (its capacity):   ${fmt(relay)} Gbit/s  (${(relay / direct).toFixed(2)}x direct; bar 0.7x; ${perFrame.toFixed(1)} packets per relay frame)`,
     );
     console.log(
       `  relay, default per-device limits:      ${fmt(relayDefault)} Gbit/s  (${(relayDefault / direct).toFixed(2)}x direct; limit 8 MiB/s = 0.067 Gbit/s)`,
@@ -122,7 +127,7 @@ async function main(): Promise<void> {
       `  first packet -> direct path: median ${ms} ms of ${ROUNDS} (${toDirect.join(', ')}); bar 5000 ms: ${(ms / 5000).toFixed(3)}x`,
     );
     console.log(
-      `relay: direct_gbps=${fmt(direct)} relay_gbps=${fmt(relay)} relay_default_gbps=${fmt(relayDefault)} ratio=${(relay / direct).toFixed(2)} to_direct_ms=${ms}`,
+      `relay: direct_gbps=${fmt(direct)} relay_gbps=${fmt(relay)} relay_default_gbps=${fmt(relayDefault)} ratio=${(relay / direct).toFixed(2)} packets_per_frame=${perFrame.toFixed(1)} to_direct_ms=${ms}`,
     );
   } finally {
     await lab.destroy();

@@ -205,7 +205,9 @@ describe('burrow-server serve', () => {
       () => c2.close(),
     );
     await Promise.all([c1.ready(), c2.ready()]);
-    const got = new Promise<[Uint8Array, Uint8Array]>((r) => c2.onPacket((src, packet) => r([src, packet])));
+    const got = new Promise<[Uint8Array, Uint8Array]>((r) =>
+      c2.onPacket((src, packets) => r([src, packets[0]!])),
+    );
     expect(c1.send(n2.publicKey, new Uint8Array([1, 2, 3]))).toBe(true);
     const [src, packet] = await got;
     expect(Buffer.from(src)).toEqual(Buffer.from(n1.publicKey));

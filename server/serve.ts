@@ -140,6 +140,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     'Packets the relay forwarded.',
     () => relay.stats().forwardedPackets,
   );
+  metrics.gauge(
+    'burrow_relay_forwarded_frames',
+    'Frames that carried the forwarded packets (devices of relay version 2 batch several a frame).',
+    () => relay.stats().forwardedFrames,
+  );
   metrics.labelledGauge(
     'burrow_relay_refused',
     'Relay connections refused before authentication, by reason.',

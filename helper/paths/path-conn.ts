@@ -84,7 +84,7 @@ export class PathConn implements UdpBind {
       node: options.node,
       crypto: options.crypto,
       random: options.random,
-      onPacket: (src, packet, region) => this.fromRelay(src, packet, { relay: region.name }),
+      onPacket: (src, packets, region) => this.fromRelay(src, packets, { relay: region.name }),
       onHomeChange: () => options.onSelfChange(),
       log: options.log,
       ...(options.lookup ? { lookup: options.lookup } : {}),
@@ -215,18 +215,19 @@ export class PathConn implements UdpBind {
     if (wireguard.length > 0) this.deliver(wireguard);
   }
 
-  private fromRelay(src: Uint8Array, packet: Uint8Array, origin: Origin): void {
-    if (isDiscoPacket(packet)) {
-      this.onDisco(packet, 'relay', src);
-      return;
-    }
+  /** Packets relayed from `src`: those of one relay frame go to WireGuard as one batch. */
+  private fromRelay(src: Uint8Array, packets: Uint8Array[], origin: Origin): void {
     const e = this.byNodeKey.get(encodeKey(src));
-    if (e === undefined) {
-      this.deliver([{ data: packet, host: RELAYED + encodeKey(src), port: 0, origin }]);
-      return;
+    const host = e === undefined ? RELAYED + encodeKey(src) : e.virtual.host;
+    const port = e === undefined ? 0 : e.virtual.port;
+    const wireguard: Datagram[] = [];
+    for (const packet of packets) {
+      if (isDiscoPacket(packet)) this.onDisco(packet, 'relay', src);
+      else wireguard.push({ data: packet, host, port, origin });
     }
-    e.path.heard(this.options.clock());
-    this.deliver([{ data: packet, host: e.virtual.host, port: e.virtual.port, origin }]);
+    if (wireguard.length === 0) return;
+    e?.path.heard(this.options.clock());
+    this.deliver(wireguard);
   }
 
   private onDisco(packet: Uint8Array, via: Via, relaySrc?: Uint8Array): void {

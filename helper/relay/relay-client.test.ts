@@ -7,7 +7,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { encodeFrame, FirstFrameReader } from '../../src/control/framing.js';
 import { serverHandshake } from '../../src/control/noise-session.js';
 import { randomBytes } from '../../src/crypto/index.js';
-import { encodeRelayHello, RELAY_PROLOGUE, RELAY_UPGRADE } from '../../src/relay/hello.js';
+import type { RelayVersion } from '../../src/relay/frames.js';
+import {
+  encodeRelayHello,
+  parseClientHello,
+  RELAY_PROLOGUE,
+  RELAY_UPGRADE,
+  RELAY_VERSIONS_HEADER,
+} from '../../src/relay/hello.js';
 import { decodeKey } from '../../src/wireguard/keys.js';
 import {
   afterTest,
@@ -83,22 +90,31 @@ describe('relay client', () => {
     expect(downs).toEqual([]);
   });
 
-  it('notices a relay that stops answering pings, and reconnects', async () => {
+  /**
+   * A relay that completes the handshake and then ignores everything: it lists `versions` in its
+   * 101 (none, like a relay from before version 2, unless told), answers each hello with its own
+   * version or `answer`, and records the versions it was asked for.
+   */
+  async function handshakeOnlyRelay(options: { versions?: string; answer?: RelayVersion } = {}) {
     const relayKey = keyPair();
     const http = createServer();
     const accepted: Socket[] = [];
-    // A relay that completes the handshake and then ignores everything.
+    const asked: number[] = [];
     http.on('upgrade', (_req, socket: Socket) => {
       accepted.push(socket);
+      const versions =
+        options.versions === undefined ? '' : `${RELAY_VERSIONS_HEADER}: ${options.versions}\r\n`;
       socket.write(
-        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${RELAY_UPGRADE}\r\nConnection: Upgrade\r\n\r\n`,
+        `HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${RELAY_UPGRADE}\r\nConnection: Upgrade\r\n${versions}\r\n`,
       );
       const first = new FirstFrameReader(1024);
       socket.on('data', (d: Buffer) => {
         const got = first.push(d);
         if (got === null) return;
         const hello = serverHandshake(crypto, relayKey, got.frame, randomBytes, RELAY_PROLOGUE);
-        socket.write(encodeFrame(hello!.reply(encodeRelayHello()).message));
+        const version = parseClientHello(hello!.payload)!.version;
+        asked.push(version);
+        socket.write(encodeFrame(hello!.reply(encodeRelayHello(options.answer ?? version)).message));
         socket.removeAllListeners('data');
         socket.resume();
       });
@@ -109,14 +125,37 @@ describe('relay client', () => {
       await new Promise((r) => http.close(r));
     });
     const { port } = http.address() as { port: number };
-    const a = device(
-      { url: `http://127.0.0.1:${port}`, relayPublicKey: relayKey.publicKey },
-      { keepaliveMs: 100 },
-    );
+    return { url: `http://127.0.0.1:${port}`, relayPublicKey: relayKey.publicKey, asked };
+  }
+
+  it('notices a relay that stops answering pings, and reconnects', async () => {
+    const relay = await handshakeOnlyRelay();
+    const a = device(relay, { keepaliveMs: 100 });
     const downs: string[] = [];
     a.client.onConnectionChange((up, reason) => !up && downs.push(reason));
     await waitFor('a second connection', () => a.client.stats().connects >= 2);
     expect(downs[0]).toBe('the relay stopped answering pings');
+  });
+
+  it('asks for version 2 only from a relay that lists it, and speaks what the hellos agree', async () => {
+    const older = await handshakeOnlyRelay();
+    const a = device(older);
+    await a.client.ready();
+    expect(older.asked).toEqual([1]);
+    expect(a.client.version).toBe(1);
+    const current = await handshakeOnlyRelay({ versions: '1, 2' });
+    const b = device(current);
+    await b.client.ready();
+    expect(current.asked).toEqual([2]);
+    expect(b.client.version).toBe(2);
+  });
+
+  it('refuses a relay whose hello answers another version than the one asked for', async () => {
+    const relay = await handshakeOnlyRelay({ versions: '1, 2', answer: 1 });
+    const a = device(relay);
+    await waitFor('two attempts', () => relay.asked.length >= 2);
+    expect(a.client.stats().connects).toBe(0);
+    expect(relay.asked.every((v) => v === 2)).toBe(true);
   });
 
   it('drops sends beyond its own queue bound instead of buffering them', async () => {

@@ -7,10 +7,13 @@ import type { CryptoProvider } from '../../src/crypto/types.js';
 import {
   encodePing,
   encodeSend,
+  MAX_BATCH_PACKET,
   MAX_SEALED_RELAY_FRAME,
   parseRelayFrame,
   type RelayFrame,
   RelayFrameError,
+  type RelayVersion,
+  SendBatch,
 } from '../../src/relay/frames.js';
 import {
   encodeClientHello,
@@ -19,6 +22,8 @@ import {
   RELAY_PATH,
   RELAY_PROLOGUE,
   RELAY_UPGRADE,
+  RELAY_VERSIONS_HEADER,
+  versionOffered,
 } from '../../src/relay/hello.js';
 import type { StaticKeyPair } from '../../src/wireguard/noise.js';
 
@@ -45,6 +50,8 @@ export interface RelayClientOptions {
   connectTimeoutMs?: number;
   /** How the relay's host name is looked up; by default, DNS. */
   lookup?: LookupFunction;
+  /** The highest protocol version to ask for (tests use 1 to act as an older device). Default 2. */
+  maxVersion?: RelayVersion;
 }
 
 export interface RelayClientStats {
@@ -65,6 +72,10 @@ interface Link {
   session: ControlSession;
   since: number;
   corked: boolean;
+  /** The protocol version the hellos agreed on. */
+  version: RelayVersion;
+  /** Version 2: the packets sent this turn of the event loop, to one destination, not yet sealed. */
+  batch: SendBatch | null;
 }
 
 interface PendingPing {
@@ -92,7 +103,7 @@ export class RelayClient {
   private nextPingId = 0;
   private readonly pings = new Map<number, PendingPing>();
   private waiters: { resolve(): void; reject(error: Error): void }[] = [];
-  private packetHandler: (src: Uint8Array, packet: Uint8Array) => void = () => {};
+  private packetHandler: (src: Uint8Array, packets: Uint8Array[]) => void = () => {};
   private peerGoneHandler: (key: Uint8Array) => void = () => {};
   private healthHandler: (message: string) => void = () => {};
   private connectionHandler: (connected: boolean, reason: string) => void = () => {};
@@ -111,9 +122,18 @@ export class RelayClient {
     return this.link !== undefined;
   }
 
-  /** Sends a packet to the device with node key `dst`; false if it was dropped (and counted). */
+  /** The protocol version of the current connection (2: batch frames), or null while disconnected. */
+  get version(): RelayVersion | null {
+    return this.link?.version ?? null;
+  }
+
+  /**
+   * Sends a packet to the device with node key `dst`; false if it was dropped (and counted). The
+   * packet is copied before this returns. On a version 2 connection, packets to one destination in
+   * one turn of the event loop go out as one batch frame at the end of the turn.
+   */
   send(dst: Uint8Array, packet: Uint8Array): boolean {
-    const frame = encodeSend(dst, packet);
+    if (packet.length === 0) throw new RangeError('cannot relay an empty packet');
     const link = this.link;
     if (link === undefined) {
       this.counters.dropped.disconnected++;
@@ -123,13 +143,21 @@ export class RelayClient {
       this.counters.dropped.queueFull++;
       return false;
     }
-    this.write(link, frame);
+    const batch = link.batch;
+    if (batch !== null && packet.length <= MAX_BATCH_PACKET) {
+      if (batch.size > 0 && (!batch.isFor(dst) || !batch.fits(packet))) this.flush(link);
+      batch.add(dst, packet);
+      this.cork(link);
+    } else {
+      this.write(link, encodeSend(dst, packet));
+    }
     this.counters.sentPackets++;
     return true;
   }
 
-  /** Receives every packet relayed to this device; `packet` is the handler's to keep. */
-  onPacket(handler: (src: Uint8Array, packet: Uint8Array) => void): void {
+  /** Receives every packet relayed to this device, those of one frame together, all from `src`;
+   * the packets are the handler's to keep. */
+  onPacket(handler: (src: Uint8Array, packets: Uint8Array[]) => void): void {
     this.packetHandler = handler;
   }
 
@@ -183,17 +211,29 @@ export class RelayClient {
   }
 
   private write(link: Link, plain: Uint8Array): void {
-    // Frames sent in one turn of the event loop (a batch from the datapath) go out in one system
-    // call rather than one each.
-    if (!link.corked) {
-      link.corked = true;
-      link.socket.cork();
-      process.nextTick(() => {
-        link.corked = false;
-        link.socket.uncork();
-      });
-    }
-    link.socket.write(encodeFrame(link.session.seal(plain)));
+    // Behind what is already batched, so that packets keep their order.
+    this.flush(link);
+    this.cork(link);
+    link.socket.write(link.session.sealFrame(plain));
+  }
+
+  /** Seals and writes the pending batch, if any. */
+  private flush(link: Link): void {
+    if (link.batch === null || link.batch.size === 0 || this.link !== link) return;
+    link.socket.write(link.session.sealFrame(link.batch.take()));
+  }
+
+  // Frames sent in one turn of the event loop (a batch from the datapath) go out in one system
+  // call rather than one each, the pending batch with them.
+  private cork(link: Link): void {
+    if (link.corked) return;
+    link.corked = true;
+    link.socket.cork();
+    process.nextTick(() => {
+      this.flush(link);
+      link.corked = false;
+      link.socket.uncork();
+    });
   }
 
   private connect(): void {
@@ -229,8 +269,13 @@ export class RelayClient {
       res.resume();
       end(`${url.host} answered ${res.statusCode} instead of upgrading to the relay protocol`);
     });
-    req.on('upgrade', (_res, upgraded: Socket, head: Buffer) => {
+    req.on('upgrade', (res, upgraded: Socket, head: Buffer) => {
       socket = upgraded;
+      // The relay lists its versions before the handshake; the hellos then settle the one in force.
+      const version = Math.min(
+        versionOffered(res.headers[RELAY_VERSIONS_HEADER.toLowerCase()]),
+        this.options.maxVersion ?? 2,
+      ) as RelayVersion;
       socket.setNoDelay(true);
       socket.on('error', (e) => end(e.message));
       socket.on('close', () => end('the relay closed the connection'));
@@ -239,7 +284,7 @@ export class RelayClient {
         this.options.crypto,
         this.options.node,
         this.options.relayPublicKey,
-        encodeClientHello(this.options.now()),
+        encodeClientHello(this.options.now(), version),
         this.options.random,
         RELAY_PROLOGUE,
       );
@@ -257,9 +302,18 @@ export class RelayClient {
         if (got === null) return;
         const done = handshake.finish(got.frame);
         if (done === null) return end('the relay did not prove the pinned key');
-        if (!isRelayHello(done.payload)) return end('the relay speaks another version of the protocol');
+        if (!isRelayHello(done.payload, version)) {
+          return end('the relay speaks another version of the protocol');
+        }
         clearTimeout(timer);
-        link = { socket: upgraded, session: done.session, since: performance.now(), corked: false };
+        link = {
+          socket: upgraded,
+          session: done.session,
+          since: performance.now(),
+          corked: false,
+          version,
+          batch: version >= 2 ? new SendBatch() : null,
+        };
         const keepaliveMs = this.options.keepaliveMs ?? 30_000;
         keepalive = setInterval(() => {
           this.ping(keepaliveMs).catch(() => end('the relay stopped answering pings'));
@@ -299,7 +353,7 @@ export class RelayClient {
       }
       let frame: RelayFrame;
       try {
-        frame = parseRelayFrame(plain);
+        frame = parseRelayFrame(plain, link.version);
       } catch (error) {
         if (!(error instanceof RelayFrameError)) throw error;
         end(error.message);
@@ -313,7 +367,11 @@ export class RelayClient {
     switch (frame.type) {
       case 'recv':
         this.counters.receivedPackets++;
-        this.packetHandler(frame.src, frame.packet);
+        this.packetHandler(frame.src, [frame.packet]);
+        return;
+      case 'recv-batch':
+        this.counters.receivedPackets += frame.packets.length;
+        this.packetHandler(frame.src, frame.packets);
         return;
       case 'pong': {
         const ping = this.pings.get(frame.id);

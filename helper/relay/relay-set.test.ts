@@ -63,7 +63,7 @@ function member() {
     node,
     crypto,
     random: randomBytes,
-    onPacket: (_src, packet) => received.push(packet),
+    onPacket: (_src, packets) => received.push(...packets),
     onHomeChange: (region) => homes.push(region?.name ?? null),
     log: () => {},
   });

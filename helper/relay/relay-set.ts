@@ -9,8 +9,9 @@ export interface RelaySetOptions {
   node: StaticKeyPair;
   crypto: CryptoProvider;
   random: (n: number) => Uint8Array;
-  /** Every packet relayed to this device, from any region (the one that carried it). */
-  onPacket(src: Uint8Array, packet: Uint8Array, region: RelayRegion): void;
+  /** Every packet relayed to this device, from any region (the one that carried it); the packets
+   * of one relay frame come together. */
+  onPacket(src: Uint8Array, packets: Uint8Array[], region: RelayRegion): void;
   /** The home region changed (peers must be told: they send to us through it). */
   onHomeChange(region: RelayRegion | null): void;
   log(message: string): void;
@@ -168,7 +169,7 @@ export class RelaySet {
       ...(this.options.lookup ? { lookup: this.options.lookup } : {}),
       ...this.options.client,
     });
-    client.onPacket((src, packet) => this.options.onPacket(src, packet, region));
+    client.onPacket((src, packets) => this.options.onPacket(src, packets, region));
     client.onConnectionChange((up, reason) =>
       this.options.log(`relay ${region.name}: ${up ? 'connected' : `disconnected (${reason})`}`),
     );

@@ -1,12 +1,14 @@
 import type { Socket } from 'node:net';
-import { encodeFrame, FrameError, FrameReader } from '../../src/control/framing.js';
+import { FrameError, FrameReader } from '../../src/control/framing.js';
 import type { ControlSession } from '../../src/control/noise-session.js';
 import {
+  type ClientFrame,
   encodeHealth,
   encodePong,
   MAX_SEALED_RELAY_FRAME,
   parseClientFrame,
   RelayFrameError,
+  type RelayVersion,
 } from '../../src/relay/frames.js';
 import { TokenBucket } from '../../src/relay/token-bucket.js';
 import type { RelayLimits } from './relay-limits.js';
@@ -14,10 +16,15 @@ import type { CloseReason, RelayCounters } from './relay-stats.js';
 
 /** What a client needs from the relay it is connected to. */
 export interface ClientHooks {
-  /** A send from this client, whose source is this client's authenticated key. */
-  send(from: ConnectedClient, dst: Uint8Array, packet: Uint8Array): void;
+  /**
+   * A send or send-batch from this client, whose source is this client's authenticated key.
+   * `plain` is the frame's decrypted bytes, the hook's to keep or rewrite (see stampSource).
+   */
+  send(from: ConnectedClient, frame: SendFrame, plain: Uint8Array): void;
   closed(client: ConnectedClient): void;
 }
+
+export type SendFrame = Extract<ClientFrame, { type: 'send' | 'send-batch' }>;
 
 // After the relay ends its side, how long the client gets to end its own before the socket is
 // destroyed (upgraded sockets are half-open, and a client may never answer).
@@ -44,6 +51,8 @@ export class ConnectedClient {
     readonly key: Uint8Array,
     /** The key as the registry's map key. */
     readonly id: string,
+    /** The protocol version the hellos agreed on: 2 may carry batch frames both ways. */
+    readonly version: RelayVersion,
     private readonly socket: Socket,
     private readonly session: ControlSession,
     private readonly limits: RelayLimits,
@@ -89,7 +98,7 @@ export class ConnectedClient {
         this.socket.uncork();
       });
     }
-    this.socket.write(encodeFrame(this.session.seal(plain)));
+    this.socket.write(this.session.sealFrame(plain));
     return true;
   }
 
@@ -112,7 +121,9 @@ export class ConnectedClient {
   }
 
   // Handles pending frames in order while the rates allow; otherwise pauses the socket until they
-  // do. Rates are charged before decryption, so a flood costs no crypto work.
+  // do. Rates are charged before decryption, so a flood costs no crypto work: each frame counts as
+  // one packet then, and a batch's further packets once it is opened (leaving the bucket in debt,
+  // which the next frame waits for), so that the packet rate counts WireGuard packets either way.
   private drain(): void {
     let i = 0;
     while (i < this.pending.length && !this.isClosed) {
@@ -133,26 +144,31 @@ export class ConnectedClient {
       this.bytes.spend(frame.length);
       this.frames.spend(1);
       i++;
-      this.handle(frame);
+      this.frames.spend(this.handle(frame) - 1);
     }
     this.pending = [];
   }
 
-  private handle(sealed: Uint8Array): void {
+  /** Handles one sealed frame; returns how many packets it carried (1 for anything but a batch). */
+  private handle(sealed: Uint8Array): number {
     const plain = this.session.open(sealed);
     if (plain === null) {
       this.close('undecryptable');
-      return;
+      return 1;
     }
-    let frame: ReturnType<typeof parseClientFrame>;
+    let frame: ClientFrame;
     try {
-      frame = parseClientFrame(plain);
+      frame = parseClientFrame(plain, this.version);
     } catch (error) {
       if (!(error instanceof RelayFrameError)) throw error;
       this.close('malformed', `closing: ${error.message}`);
-      return;
+      return 1;
     }
-    if (frame.type === 'send') this.hooks.send(this, frame.dst, frame.packet);
-    else this.deliver(encodePong(frame.id));
+    if (frame.type === 'ping') {
+      this.deliver(encodePong(frame.id));
+      return 1;
+    }
+    this.hooks.send(this, frame, plain);
+    return frame.type === 'send-batch' ? frame.packets.length : 1;
   }
 }

@@ -1,16 +1,18 @@
 /**
- * What one relay client may cost the relay. Rates count every frame a client sends (sealed bytes,
- * so framing and pings count too) and are enforced by pausing reads, so TCP pushes back on the
- * sender; the queue bound is what the relay buffers towards one slow receiver before it drops.
+ * What one relay client may cost the relay. The byte rate counts the sealed bytes of every frame a
+ * client sends (so framing and pings count too); the packet rate counts its WireGuard packets, each
+ * packet of a batch frame (relay version 2) as one, and pings. Both are enforced by pausing reads,
+ * so TCP pushes back on the sender; the queue bound is what the relay buffers towards one slow
+ * receiver before it drops.
  */
 export interface RelayLimits {
   /** Sustained bytes per second one client may send. */
   bytesPerSecond: number;
   /** Bytes one client may send at once after being quiet. */
   byteBurst: number;
-  /** Sustained frames per second one client may send. */
+  /** Sustained packets per second one client may send. */
   packetsPerSecond: number;
-  /** Frames one client may send at once after being quiet. */
+  /** Packets one client may send at once after being quiet. */
   packetBurst: number;
   /** Unsent bytes the relay holds for one client; packets to it beyond this are dropped. */
   maxQueueBytes: number;

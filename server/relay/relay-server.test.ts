@@ -1,9 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from '../../src/crypto/index.js';
+import { type RelayFrame, SendBatch } from '../../src/relay/frames.js';
 import {
   connectedDevice,
   device,
   keyPair,
+  type RawClient,
+  rawClient,
   runCleanups,
   sleep,
   startTestRelay,
@@ -76,15 +79,18 @@ describe('relay forwarding', () => {
     expect(relay.relay.stats()).toMatchObject({ clients: 2, closed: { replaced: 1 } });
   });
 
-  it('answers a send to an unconnected key with peer-gone, and counts it', async () => {
+  it('answers a send to an unconnected key with peer-gone, once a frame, and counts each packet', async () => {
     const relay = await startTestRelay();
     const a = await connectedDevice(relay);
     const nobody = keyPair().publicKey;
+    // Sent in one turn, the two go in one batch frame.
     a.client.send(nobody, Uint8Array.of(1, 2, 3));
     a.client.send(nobody, Uint8Array.of(4));
+    await waitFor('peer-gone', () => a.peerGone.length === 1);
+    a.client.send(nobody, Uint8Array.of(5));
     await waitFor('peer-gone', () => a.peerGone.length === 2);
     expect(hex(a.peerGone[0]!)).toBe(hex(nobody));
-    expect(relay.relay.stats().dropped.unknownDestination).toBe(2);
+    expect(relay.relay.stats().dropped.unknownDestination).toBe(3);
   });
 
   it('tells the other side nothing when a client leaves, but later sends get peer-gone', async () => {
@@ -108,5 +114,89 @@ describe('relay forwarding', () => {
     a.client.close();
     await expect(a.client.ping()).rejects.toThrow(/not connected/);
     await sleep(10);
+  });
+});
+
+describe('relay protocol versions', () => {
+  /** Sends `count` packets from `from` to the raw client `to` in one turn; resolves with its frames. */
+  async function framesTo(from: TestDevice, to: RawClient, count: number) {
+    const sent = Array.from({ length: count }, (_, i) => randomBytes(50 + i));
+    for (const p of sent) from.client.send(to.node.publicKey, p);
+    await waitFor('the packets', () => packetsOf(to.frames).length >= count);
+    expect(packetsOf(to.frames).map(hex)).toEqual(sent.map(hex));
+    return to.frames;
+  }
+
+  const packetsOf = (frames: RelayFrame[]) =>
+    frames.flatMap((f) => (f.type === 'recv' ? [f.packet] : f.type === 'recv-batch' ? f.packets : []));
+
+  it('speaks version 2 with devices that ask for it, and version 1 with those that do not', async () => {
+    const relay = await startTestRelay();
+    const current = await connectedDevice(relay);
+    const older = await connectedDevice(relay, { maxVersion: 1 });
+    expect(current.client.version).toBe(2);
+    expect(older.client.version).toBe(1);
+    await exchange(current, older);
+    await exchange(older, current);
+  });
+
+  it('batches to a device of version 2 and sends single frames to one of version 1, in order', async () => {
+    const relay = await startTestRelay();
+    const sender = await connectedDevice(relay);
+    const batched = await rawClient(relay, keyPair(), 2);
+    const frames = await framesTo(sender, batched, 30);
+    expect(frames.map((f) => f.type)).toEqual(['recv-batch']);
+    expect(frames[0]!.type === 'recv-batch' && hex(frames[0]!.src)).toBe(hex(sender.node.publicKey));
+    const single = await rawClient(relay, keyPair(), 1);
+    const split = await framesTo(sender, single, 30);
+    expect(split.every((f) => f.type === 'recv' && hex(f.src) === hex(sender.node.publicKey))).toBe(true);
+    expect(relay.relay.stats()).toMatchObject({ forwardedPackets: 60, forwardedFrames: 31 });
+  });
+
+  it('counts every packet of a batch against the packet rate', async () => {
+    const packetsPerSecond = 400;
+    const packetBurst = 40;
+    const relay = await startTestRelay({ packetsPerSecond, packetBurst });
+    const sender = await connectedDevice(relay, { maxQueueBytes: 64 << 20 });
+    const receiver = await connectedDevice(relay);
+    const start = performance.now();
+    // Far more than the rate allows, 50 a batch.
+    for (let round = 0; round < 40; round++) {
+      for (let i = 0; i < 50; i++) sender.client.send(receiver.node.publicKey, randomBytes(40));
+      await sleep(10);
+    }
+    await sleep(500);
+    const seconds = (performance.now() - start) / 1000;
+    const got = receiver.received.length;
+    // A frame is charged as one packet before it is opened and its others after: the bucket may
+    // go into debt by one batch.
+    expect(got).toBeLessThanOrEqual(packetBurst + packetsPerSecond * seconds * 1.1 + 50);
+    expect(got).toBeGreaterThan(packetsPerSecond * seconds * 0.5);
+    expect(relay.relay.stats().rateLimited).toBeGreaterThan(0);
+  });
+
+  it('closes a device that sends a malformed batch, or a batch on version 1, and no one else', async () => {
+    const relay = await startTestRelay();
+    const a = await connectedDevice(relay);
+    const b = await connectedDevice(relay);
+    const batch = new SendBatch();
+    batch.add(b.node.publicKey, Uint8Array.of(1, 2, 3));
+    const frame = batch.take().slice();
+
+    const cut = await rawClient(relay, keyPair(), 2);
+    cut.sendPlain(frame.subarray(0, frame.length - 1));
+    await cut.closed;
+    expect(cut.frames).toEqual([{ type: 'health', message: 'closing: malformed relay frame: truncated' }]);
+
+    const older = await rawClient(relay, keyPair(), 1);
+    older.sendPlain(frame);
+    await older.closed;
+    expect(older.frames).toEqual([
+      { type: 'health', message: 'closing: malformed relay frame: unknown-type' },
+    ]);
+
+    expect(b.received).toHaveLength(0);
+    expect(relay.relay.stats().closed.malformed).toBe(2);
+    await exchange(a, b, 3);
   });
 });

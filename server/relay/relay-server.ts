@@ -5,7 +5,7 @@ import { encodeFrame, FirstFrameReader, FrameError } from '../../src/control/fra
 import { serverHandshake } from '../../src/control/noise-session.js';
 import { randomBytes, selectCrypto } from '../../src/crypto/index.js';
 import type { CryptoProvider } from '../../src/crypto/types.js';
-import { encodePeerGone, encodeRecv } from '../../src/relay/frames.js';
+import { encodePeerGone, encodeRecv, stampSource } from '../../src/relay/frames.js';
 import {
   encodeRelayHello,
   MAX_HELLO_FRAME,
@@ -13,6 +13,8 @@ import {
   RELAY_PATH,
   RELAY_PROLOGUE,
   RELAY_UPGRADE,
+  RELAY_VERSIONS,
+  RELAY_VERSIONS_HEADER,
 } from '../../src/relay/hello.js';
 import { ReplayGuard } from '../../src/relay/replay-guard.js';
 import type { StaticKeyPair } from '../../src/wireguard/noise.js';
@@ -50,7 +52,7 @@ const keyId = (key: Uint8Array) => Buffer.from(key.buffer, key.byteOffset, key.l
  * Serves the relay on an HTTP server: `GET /relay/v1` with `Upgrade: burrow-relay/1` switches to
  * length-prefixed frames; the first is a Noise IK message proving the device's node key, accepted
  * once, only near its timestamp and only for a node key the gate allows; then relay frames
- * (src/relay/frames.ts). A connection whose key stops being allowed (its device deleted, its key
+ * (src/relay/frames.ts), with batches for devices whose hello asked for version 2. A connection whose key stops being allowed (its device deleted, its key
  * expired or rotated) is closed. Upgrades to other paths are left to the server's other listeners.
  *
  * The relay only ever sees WireGuard ciphertext inside its own Noise transport: it forwards by
@@ -74,17 +76,32 @@ export function attachRelay(server: Server, options: RelayOptions): Relay {
       clients.get(key)?.close('revoked', 'closing: this node key may no longer use this relay');
   });
 
+  const forwarded = (delivered: boolean, packets: number, bytes: number) => {
+    if (delivered) {
+      counters.forwardedPackets += packets;
+      counters.forwardedFrames++;
+      counters.forwardedBytes += bytes;
+    } else {
+      counters.dropped.queueFull += packets;
+    }
+  };
+
   const hooks: ClientHooks = {
-    send(from, dst, packet) {
-      const to = clients.get(keyId(dst));
+    send(from, frame, plain) {
+      const to = clients.get(keyId(frame.dst));
       if (to === undefined) {
-        counters.dropped.unknownDestination++;
-        from.deliver(encodePeerGone(dst));
-      } else if (to.deliver(encodeRecv(from.key, packet))) {
-        counters.forwardedPackets++;
-        counters.forwardedBytes += packet.length;
+        counters.dropped.unknownDestination += frame.type === 'send' ? 1 : frame.packets.length;
+        from.deliver(encodePeerGone(frame.dst));
+      } else if (frame.type === 'send') {
+        // The same bytes go on, with the sender's key in place of the destination's.
+        forwarded(to.deliver(stampSource(plain, from.key)), 1, frame.packet.length);
+      } else if (to.version >= 2) {
+        const bytes = frame.packets.reduce((n, p) => n + p.length, 0);
+        forwarded(to.deliver(stampSource(plain, from.key)), frame.packets.length, bytes);
       } else {
-        counters.dropped.queueFull++;
+        // A device of version 1 gets a batch as single frames.
+        for (const packet of frame.packets)
+          forwarded(to.deliver(encodeRecv(from.key, packet)), 1, packet.length);
       }
     },
     closed(client) {
@@ -122,18 +139,27 @@ export function attachRelay(server: Server, options: RelayOptions): Relay {
         RELAY_PROLOGUE,
       );
       if (accepted === null) return refuse(socket, 'handshake');
-      const ts = parseClientHello(accepted.payload);
-      if (ts === null) return refuse(socket, 'hello');
+      const hello = parseClientHello(accepted.payload);
+      if (hello === null) return refuse(socket, 'hello');
       const id = keyId(accepted.machineKey);
       // Before the replay guard, so that unknown keys cost no memory: only the handshake's work.
       if (!options.allowed.allows(id)) return refuse(socket, 'notAllowed');
-      const verdict = guard.check(keyId(accepted.ephemeralKey), ts, options.now());
+      const verdict = guard.check(keyId(accepted.ephemeralKey), hello.timestampMs, options.now());
       if (verdict !== 'ok') return refuse(socket, verdict);
-      const { message, session } = accepted.reply(encodeRelayHello());
+      const { message, session } = accepted.reply(encodeRelayHello(hello.version));
       socket.write(encodeFrame(message));
       handshaking.delete(socket);
       counters.accepted++;
-      client = new ConnectedClient(accepted.machineKey, id, socket, session, limits, counters, hooks);
+      client = new ConnectedClient(
+        accepted.machineKey,
+        id,
+        hello.version,
+        socket,
+        session,
+        limits,
+        counters,
+        hooks,
+      );
       const older = clients.get(id);
       clients.set(id, client);
       older?.close('replaced', 'closing: replaced by a newer connection for this node key');
@@ -185,7 +211,8 @@ export function attachRelay(server: Server, options: RelayOptions): Relay {
     });
     socket.setNoDelay(true);
     socket.write(
-      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${RELAY_UPGRADE}\r\nConnection: Upgrade\r\n\r\n`,
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${RELAY_UPGRADE}\r\nConnection: Upgrade\r\n` +
+        `${RELAY_VERSIONS_HEADER}: ${RELAY_VERSIONS}\r\n\r\n`,
     );
     accept(socket, head);
   });

@@ -59,6 +59,8 @@ export interface RelayCounters {
     queueFull: number;
   };
   forwardedPackets: number;
+  /** Frames that carried them: packets per frame is how well devices of version 2 batch. */
+  forwardedFrames: number;
   /** Packet bytes forwarded (WireGuard ciphertext, excluding relay framing). */
   forwardedBytes: number;
 }
@@ -100,6 +102,7 @@ export function newCounters(): RelayCounters {
     rateLimited: 0,
     dropped: { unknownDestination: 0, queueFull: 0 },
     forwardedPackets: 0,
+    forwardedFrames: 0,
     forwardedBytes: 0,
   };
 }

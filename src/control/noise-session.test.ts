@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { randomBytes, selectCrypto } from '../crypto/index.js';
 import { clampPrivateKey } from '../wireguard/keys.js';
+import { encodeFrame, FrameReader } from './framing.js';
 import { clientHandshake, serverHandshake } from './noise-session.js';
 
 const crypto = selectCrypto();
@@ -32,6 +33,18 @@ describe('control channel Noise session', () => {
       expect(dec.decode(c.clientSession.open(c.serverSession.seal(enc.encode(`down ${i}`)))!)).toBe(
         `down ${i}`,
       );
+    }
+  });
+
+  it('seals a frame with its length prefix, in turn with plain seals', () => {
+    const c = connect();
+    const reader = new FrameReader();
+    for (let i = 0; i < 4; i++) {
+      const payload = enc.encode(`frame ${i}`);
+      const wire =
+        i % 2 === 0 ? c.clientSession.sealFrame(payload) : encodeFrame(c.clientSession.seal(payload));
+      const [sealed] = reader.push(wire);
+      expect(dec.decode(c.serverSession.open(sealed!)!)).toBe(`frame ${i}`);
     }
   });
 

@@ -1,6 +1,7 @@
 import type { Aead, CryptoProvider } from '../crypto/types.js';
 import { clampPrivateKey } from '../wireguard/keys.js';
 import { IKpsk2, type StaticKeyPair, SymmetricState } from '../wireguard/noise.js';
+import { FRAME_HEADER, FrameError, MAX_FRAME } from './framing.js';
 
 /**
  * The control channel's encryption: Noise IK from a device's machine key to the server's static key,
@@ -36,6 +37,17 @@ export class ControlSession {
     if (this.closed) throw new Error('control session is closed');
     const out = new Uint8Array(payload.length + TAG);
     this.send.seal(this.sendCounter++, payload, null, out, 0);
+    return out;
+  }
+
+  /** `encodeFrame(seal(payload))` with one buffer and one copy fewer: what the relay's stream carries. */
+  sealFrame(payload: Uint8Array): Uint8Array {
+    if (this.closed) throw new Error('control session is closed');
+    const length = payload.length + TAG;
+    if (length > MAX_FRAME) throw new FrameError(`frame of ${length} bytes exceeds ${MAX_FRAME}`);
+    const out = new Uint8Array(FRAME_HEADER + length);
+    new DataView(out.buffer).setUint32(0, length);
+    this.send.seal(this.sendCounter++, payload, null, out, FRAME_HEADER);
     return out;
   }
 

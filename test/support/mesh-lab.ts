@@ -177,6 +177,17 @@ export class MeshLab {
     );
   }
 
+  /** burrow-server's /metrics, as name (with labels) -> value. */
+  async metrics(): Promise<Map<string, number>> {
+    const { stdout } = await this.serverNs.exec('curl', ['-sf', `${this.serverAddressUrl}/metrics`]);
+    const values = new Map<string, number>();
+    for (const line of stdout.split('\n')) {
+      const m = /^([^#\s][^\s]*)\s+(\S+)$/.exec(line);
+      if (m) values.set(m[1]!, Number(m[2]));
+    }
+    return values;
+  }
+
   async stopServer(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const proc = this.serverProcess;
     if (proc === null || proc.exitCode !== null) return;

@@ -185,7 +185,7 @@ export function relayClient(url: string, relayPublicKey: Uint8Array, node: Stati
     /** Times (Date.now()) at which the connection went down. */
     drops: [] as number[],
   };
-  client.onPacket((_src, packet) => c.received.push(packet));
+  client.onPacket((_src, packets) => c.received.push(...packets));
   client.onHealth((m) => c.health.push(m));
   client.onConnectionChange((up) => !up && c.drops.push(Date.now()));
   return c;

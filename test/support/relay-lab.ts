@@ -7,7 +7,12 @@ import { attachRelay, type Relay } from '../../server/relay/relay-server.js';
 import { encodeFrame, FirstFrameReader, FrameReader } from '../../src/control/framing.js';
 import { type ControlSession, clientHandshake } from '../../src/control/noise-session.js';
 import { randomBytes, selectCrypto } from '../../src/crypto/index.js';
-import { MAX_SEALED_RELAY_FRAME, parseRelayFrame, type RelayFrame } from '../../src/relay/frames.js';
+import {
+  MAX_SEALED_RELAY_FRAME,
+  parseRelayFrame,
+  type RelayFrame,
+  type RelayVersion,
+} from '../../src/relay/frames.js';
 import { encodeClientHello, RELAY_PATH, RELAY_PROLOGUE, RELAY_UPGRADE } from '../../src/relay/hello.js';
 import type { StaticKeyPair } from '../../src/wireguard/noise.js';
 import { keyPair, sleep, waitFor } from './polling.js';
@@ -131,7 +136,9 @@ export function device(
   });
   afterTest(() => client.close());
   const d: TestDevice = { node, client, received: [], peerGone: [], health: [] };
-  client.onPacket((src, packet) => d.received.push({ src, packet }));
+  client.onPacket((src, packets) => {
+    for (const packet of packets) d.received.push({ src, packet });
+  });
   client.onPeerGone((key) => d.peerGone.push(key));
   client.onHealth((message) => d.health.push(message));
   return d;
@@ -170,13 +177,19 @@ export function closedBy(socket: Socket): Promise<void> {
 }
 
 /** A first handshake message from `node` (registered unless told) to the relay, stamped `ts`. */
-export function firstMessage(relay: TestRelay, node = keyPair(), ts = Date.now(), registered = true) {
+export function firstMessage(
+  relay: TestRelay,
+  node = keyPair(),
+  ts = Date.now(),
+  registered = true,
+  version: RelayVersion = 1,
+) {
   if (registered) relay.gate.allow(node.publicKey);
   return clientHandshake(
     crypto,
     node,
     relay.relayKey.publicKey,
-    encodeClientHello(ts),
+    encodeClientHello(ts, version),
     randomBytes,
     RELAY_PROLOGUE,
   );
@@ -198,6 +211,7 @@ export async function handshakeAnswered(relay: TestRelay, frame: Uint8Array): Pr
 
 /** An authenticated connection driven by hand: sends any bytes, collects the relay's frames. */
 export interface RawClient {
+  node: StaticKeyPair;
   socket: Socket;
   session: ControlSession;
   frames: RelayFrame[];
@@ -206,10 +220,14 @@ export interface RawClient {
   sendPlain(plain: Uint8Array): void;
 }
 
-/** A registered device's connection, driven by hand. */
-export async function rawClient(relay: TestRelay, node = keyPair()): Promise<RawClient> {
+/** A registered device's connection, driven by hand, speaking `version` (the relay answers in kind). */
+export async function rawClient(
+  relay: TestRelay,
+  node = keyPair(),
+  version: RelayVersion = 1,
+): Promise<RawClient> {
   const socket = await rawUpgrade(relay.port);
-  const handshake = firstMessage(relay, node);
+  const handshake = firstMessage(relay, node, Date.now(), true, version);
   socket.write(encodeFrame(handshake.message));
   const closed = new Promise<void>((r) => socket.once('close', () => r()));
   const frames: RelayFrame[] = [];
@@ -222,7 +240,7 @@ export async function rawClient(relay: TestRelay, node = keyPair()): Promise<Raw
       if (client) {
         for (const sealed of reader.push(bytes)) {
           const plain = client.session.open(sealed);
-          if (plain) frames.push(parseRelayFrame(plain));
+          if (plain) frames.push(parseRelayFrame(plain, version));
         }
         return;
       }
@@ -232,6 +250,7 @@ export async function rawClient(relay: TestRelay, node = keyPair()): Promise<Raw
       if (done === null) return reject(new Error('relay handshake failed'));
       const session = done.session;
       client = {
+        node,
         socket,
         session,
         frames,
