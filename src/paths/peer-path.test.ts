@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ACTIVE_MS,
   DISCOVERY_INTERVAL_MS,
+  GUESS_MS,
   HEARTBEAT_MS,
   MAX_LEARNED,
   type PathAction,
@@ -110,8 +111,10 @@ describe('PeerPath', () => {
     expect(fellBackAt - broke).toBeGreaterThan(0);
     expect(fellBackAt - broke).toBeLessThanOrEqual(TRUST_MS);
     expect(beats).toBeGreaterThanOrEqual(Math.floor(20_000 / DISCOVERY_INTERVAL_MS));
-    // Untrusted, packets still try the last direct address as well as the relay.
-    expect(p.route(now, [])).toEqual({ udp: WAN, relay: true });
+    // Untrusted for GUESS_MS, packets also tried the last direct address; since then only the
+    // relay carries them, while the heartbeats go on trying it.
+    expect(fellBackAt + GUESS_MS).toBeLessThan(now);
+    expect(p.route(now, [])).toEqual({ udp: null, relay: true });
     // The path comes back: the next heartbeat's pong makes it direct again.
     const beat: PathAction[] = [];
     p.tick(now + HEARTBEAT_MS + DISCOVERY_INTERVAL_MS, beat);
@@ -211,5 +214,27 @@ describe('PeerPath', () => {
     const again: PathAction[] = [];
     expect(p.route(4, again)).toEqual({ udp: WAN, relay: true });
     expect(pings(again)).toContain('203.0.113.7:41641');
+  });
+
+  it('copies packets to the likeliest address only for a while: from the first packet, after trust lapses, after a return', () => {
+    const p = path([WAN]);
+    const out: PathAction[] = [];
+    // A peer that never answers directly (its UDP is blocked): copies for GUESS_MS, then the relay alone.
+    expect(p.route(0, out)).toEqual({ udp: WAN, relay: true });
+    expect(p.route(GUESS_MS - 1, [])).toEqual({ udp: WAN, relay: true });
+    expect(p.route(GUESS_MS, [])).toEqual({ udp: null, relay: true });
+    // It answers a discovery ping after all: direct; then it stops answering, and the copies come
+    // back for a while.
+    const later: PathAction[] = [];
+    expect(p.route(10 * GUESS_MS, later)).toEqual({ udp: null, relay: true });
+    p.pong(pingTo(later, WAN.host).txid, WAN, 10 * GUESS_MS + 5);
+    expect(p.route(10 * GUESS_MS + 6, [])).toEqual({ udp: WAN, relay: false });
+    const lapsed = 10 * GUESS_MS + 5 + TRUST_MS;
+    expect(p.route(lapsed, [])).toEqual({ udp: WAN, relay: true });
+    expect(p.route(lapsed + GUESS_MS, [])).toEqual({ udp: null, relay: true });
+    // The peer came back after being offline: copies again.
+    p.forgetTrust();
+    expect(p.route(lapsed + 2 * GUESS_MS, [])).toEqual({ udp: WAN, relay: true });
+    expect(p.route(lapsed + 3 * GUESS_MS, [])).toEqual({ udp: null, relay: true });
   });
 });

@@ -8,7 +8,7 @@ import type { Endpoint } from '../wireguard/actions.js';
  * A direct address is trusted for TRUST_MS after its last pong. While traffic flows, the chosen
  * address is pinged every HEARTBEAT_MS, so a path that stops answering loses its trust within
  * TRUST_MS and packets go back to the relay; untrusted, packets go through the relay (which always
- * works) and to the likeliest direct address too, so nothing waits for probing.
+ * works) and, for GUESS_MS, to the likeliest direct address too, so nothing waits for probing.
  */
 
 export const TRUST_MS = 6500;
@@ -23,6 +23,14 @@ export const ACTIVE_MS = 45_000;
 export const PING_TIMEOUT_MS = 5000;
 /** Candidates learned from the network (pings, call-me-maybe) beyond the reported ones, at most. */
 export const MAX_LEARNED = 16;
+/**
+ * How long packets also go to the likeliest direct address once there is no trusted one: from the
+ * first packet, when trust lapses, and when the peer comes back. Long enough for a peer on the LAN
+ * to get them while its relay connection is still coming back, and for discovery to find the path;
+ * after that a peer that answers no ping directly (UDP blocked, a hard NAT) would cost each packet
+ * twice for nothing, which for bulk traffic through the relay is a good part of the sender's work.
+ */
+export const GUESS_MS = 5000;
 /** A new address must be this much faster than the current one to replace it (no flapping). */
 const SWITCH_RATIO = 0.8;
 
@@ -77,6 +85,9 @@ export class PeerPath {
   /** When traffic first needed this peer without a direct path, and when a direct path followed. */
   private firstSend: number | null = null;
   private directAt: number | null = null;
+  /** Until when untrusted packets also go to the likeliest address; null: from the next packet on. */
+  private guessUntil: number | null = null;
+  private wasDirect = false;
 
   constructor(private readonly random: (n: number) => Uint8Array) {}
 
@@ -106,6 +117,7 @@ export class PeerPath {
   forgetTrust(): void {
     this.trustUntil = Number.NEGATIVE_INFINITY;
     this.lastDiscovery = Number.NEGATIVE_INFINITY;
+    this.guessUntil = null;
   }
 
   /** Where a packet to the peer goes now. Sending counts as activity; it may start discovery. */
@@ -113,11 +125,14 @@ export class PeerPath {
     this.lastActive = now;
     if (this.firstSend === null) this.firstSend = now;
     const trusted = this.isDirect(now);
+    if (this.wasDirect && !trusted) this.guessUntil = null;
+    this.wasDirect = trusted;
     if (!trusted && now - this.lastDiscovery >= DISCOVERY_INTERVAL_MS) this.discover(now, out);
     if (trusted) return { udp: this.best!.endpoint, relay: false };
-    // Also straight to the likeliest address: on a LAN it arrives even while the relay cannot
-    // deliver (the peer's relay connection is still coming back), and elsewhere it costs a datagram.
-    return { udp: this.guess(), relay: true };
+    // Also straight to the likeliest address for a while: on a LAN it arrives even while the relay
+    // cannot deliver (the peer's relay connection is still coming back).
+    this.guessUntil ??= now + GUESS_MS;
+    return { udp: now < this.guessUntil ? this.guess() : null, relay: true };
   }
 
   /** The address to try while none is trusted: the last one that answered, else a reported one. */
