@@ -7,12 +7,14 @@
  *   blocked), next to E1 -> E2 directly (both behind easy NATs), in the same run. The relay is
  *   measured with its per-device limits raised (its own capacity), then with the defaults (what a
  *   device gets from a stock server). With the relay's packets per frame (relay protocol version 2
- *   carries several WireGuard packets per sealed frame), from the server's metrics.
+ *   carries several WireGuard packets per sealed frame), from the server's metrics, and the CPU
+ *   seconds each process spent per GB carried: on a shared machine these say more than the rates.
  * - Time to direct: BENCH_ROUNDS fresh pairs behind easy NATs; from the first packet one sends the
  *   other until the path is direct, as burrowd itself measures and logs it.
  */
 import { MeshLab, type NatDevice } from '../test/support/mesh-lab.js';
 import { cleanupAll, waitFor } from '../test/support/netns.js';
+import { cpuSeconds } from './process-usage.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -27,20 +29,37 @@ const RAISED = {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ipOf = async (d: NatDevice) => (await d.status()).self!.ips[0]!;
 
-async function iperf(from: NatDevice, to: NatDevice): Promise<number> {
+/** Gbit/s from `from` to `to`, and the CPU seconds per GB carried of each process in `watch`. */
+async function iperf(
+  from: NatDevice,
+  to: NatDevice,
+  watch: Record<string, number | undefined> = {},
+): Promise<{ gbps: number; cpuPerGb: Record<string, number> }> {
   const ip = await ipOf(to);
   await from.ns.exec('ping', ['-c', '3', '-i', '0.2', '-W', '5', ip]);
   const server = to.ns.spawn('iperf3', ['-s', '-1', '-B', ip]);
   try {
     await new Promise((r) => setTimeout(r, 500));
+    const pids = Object.entries(watch).filter((e): e is [string, number] => e[1] !== undefined);
+    const before = pids.map(([, pid]) => cpuSeconds(pid));
     const { stdout } = await from.ns.exec('iperf3', ['-c', ip, '-t', String(SECONDS), '-J'], {
       timeout: 120_000,
     });
-    return JSON.parse(stdout).end.sum_received.bits_per_second / 1e9;
+    const received = JSON.parse(stdout).end.sum_received;
+    const gb = received.bytes / 1e9;
+    const cpuPerGb = Object.fromEntries(
+      pids.map(([name, pid], i) => [name, (cpuSeconds(pid) - before[i]!) / gb]),
+    );
+    return { gbps: received.bits_per_second / 1e9, cpuPerGb };
   } finally {
     server.kill();
   }
 }
+
+const perGb = (cpu: Record<string, number>) =>
+  Object.entries(cpu)
+    .map(([name, s]) => `${name} ${s.toFixed(2)}`)
+    .join(', ');
 
 async function pathOf(from: NatDevice, name: string): Promise<string> {
   const peer = (await from.status()).peers.find((p) => p.hostName === name) as unknown as { path: string };
@@ -62,10 +81,15 @@ async function main(): Promise<void> {
       30_000,
     );
 
-    const direct = await iperf(E1, E2);
+    const pid = (d: NatDevice) => d.process.pid;
+    const { gbps: direct, cpuPerGb: directCpu } = await iperf(E1, E2, { sender: pid(E1), receiver: pid(E2) });
     if ((await pathOf(E1, 'e2')) !== 'direct') throw new Error('E1 -> E2 was not direct');
     const before = await lab.metrics();
-    const relay = await iperf(E1, H);
+    const { gbps: relay, cpuPerGb: relayCpu } = await iperf(E1, H, {
+      sender: pid(E1),
+      relay: lab.serverPid,
+      receiver: pid(H),
+    });
     if ((await pathOf(E1, 'h')) !== 'relay') throw new Error('E1 -> H was not relayed');
     const after = await lab.metrics();
     const counted = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
@@ -81,7 +105,7 @@ async function main(): Promise<void> {
         ),
       30_000,
     );
-    const relayDefault = await iperf(E1, H);
+    const { gbps: relayDefault } = await iperf(E1, H);
 
     const toDirect: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
@@ -117,9 +141,11 @@ async function main(): Promise<void> {
       `bench:relay  iperf3 TCP ${SECONDS} s, NAT lab; relay through burrow-server vs the direct path, same run`,
     );
     console.log(`  direct (easy NAT <-> easy NAT):        ${fmt(direct)} Gbit/s`);
+    console.log(`    CPU s per GB: ${perGb(directCpu)}`);
     console.log(
       `  relay, limits raised (its capacity):   ${fmt(relay)} Gbit/s  (${(relay / direct).toFixed(2)}x direct; bar 0.7x; ${perFrame.toFixed(1)} packets per relay frame)`,
     );
+    console.log(`    CPU s per GB: ${perGb(relayCpu)}`);
     console.log(
       `  relay, default per-device limits:      ${fmt(relayDefault)} Gbit/s  (${(relayDefault / direct).toFixed(2)}x direct; limit 8 MiB/s = 0.067 Gbit/s)`,
     );
@@ -127,7 +153,7 @@ async function main(): Promise<void> {
       `  first packet -> direct path: median ${ms} ms of ${ROUNDS} (${toDirect.join(', ')}); bar 5000 ms: ${(ms / 5000).toFixed(3)}x`,
     );
     console.log(
-      `relay: direct_gbps=${fmt(direct)} relay_gbps=${fmt(relay)} relay_default_gbps=${fmt(relayDefault)} ratio=${(relay / direct).toFixed(2)} packets_per_frame=${perFrame.toFixed(1)} to_direct_ms=${ms}`,
+      `relay: direct_gbps=${fmt(direct)} relay_gbps=${fmt(relay)} relay_default_gbps=${fmt(relayDefault)} ratio=${(relay / direct).toFixed(2)} packets_per_frame=${perFrame.toFixed(1)} relay_cpu_s_per_gb=${(relayCpu.relay ?? 0).toFixed(2)} to_direct_ms=${ms}`,
     );
   } finally {
     await lab.destroy();

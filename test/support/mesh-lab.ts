@@ -177,6 +177,11 @@ export class MeshLab {
     );
   }
 
+  /** burrow-server's process id, while it runs. */
+  get serverPid(): number | undefined {
+    return this.serverProcess?.pid;
+  }
+
   /** burrow-server's /metrics, as name (with labels) -> value. */
   async metrics(): Promise<Map<string, number>> {
     const { stdout } = await this.serverNs.exec('curl', ['-sf', `${this.serverAddressUrl}/metrics`]);
