@@ -1,9 +1,11 @@
 /**
  * A TCP stream of a fixed duration between two namespaces, for "no stall, nothing lost" checks: the
- * sender writes seeded pseudo-random data as fast as the connection takes it for `seconds`, and
+ * sender writes pseudo-random data for `seconds`, paced to `rate` bytes/s in 64 KiB writes, and
  * reports its count and sha256; the receiver reports the same of what it read, and every gap
  * between two reads longer than 20 ms, with when it began (Unix ms). A stall of the tunnel shows
- * as such a gap, since the receiver reads whatever arrives at once.
+ * as such a gap, since the receiver reads whatever arrives at once. The pace keeps the stream
+ * below what the slowest peer carries on a busy machine, so that the gaps are the tunnel's, not
+ * those of a peer dropping what it cannot keep up with.
  */
 import type { Netns } from './netns.js';
 
@@ -49,15 +51,17 @@ server.listen(Number(port), host, () => console.log('listening'));
 
 const SENDER = `
 const net = require('node:net'); const crypto = require('node:crypto');
-const [host, port, seconds] = process.argv.slice(1);
+const [host, port, seconds, rate] = process.argv.slice(1).map((v, i) => (i === 0 ? v : Number(v)));
 const h = crypto.createHash('sha256'); let bytes = 0; let n = 0;
-// 1 MiB per write: more than the socket's high-water mark, so each write waits for 'drain' and
+// 64 KiB per write: more than the socket's high-water mark, so each write waits for 'drain' and
 // the chunk is no longer referenced when it is changed for the next one.
-const chunk = crypto.randomBytes(1 << 20);
-const sock = net.connect(Number(port), host, () => {
-  const end = performance.now() + Number(seconds) * 1000;
+const chunk = crypto.randomBytes(1 << 16);
+const sock = net.connect(port, host, () => {
+  const start = performance.now();
+  const end = start + seconds * 1000;
   const pump = () => {
     while (performance.now() < end) {
+      if (bytes > ((performance.now() - start) * rate) / 1000) return setTimeout(pump, 1);
       chunk.writeUInt32LE(n, (n * 4099) % (chunk.length - 4)); // vary the stream
       n++;
       h.update(chunk); bytes += chunk.length;
@@ -84,21 +88,21 @@ function collect(child: ReturnType<Netns['spawn']>): Promise<string> {
   });
 }
 
-/** Streams from `from` to `toAddress` (in `to`) for `seconds`; resolves when both ends are done. */
+/** Streams from `from` to `toAddress` (in `to`) for `seconds` at `rate` bytes/s; resolves when both ends are done. */
 export async function timedStream(
   from: Netns,
   to: Netns,
   toAddress: string,
-  seconds: number,
-  port = 5201,
+  options: { seconds: number; rate: number; port: number },
 ): Promise<StreamResult> {
+  const { seconds, rate, port } = options;
   const receiver = to.spawn('node', ['-e', RECEIVER, toAddress, String(port)]);
   const received = collect(receiver);
   await new Promise<void>((resolve, reject) => {
     receiver.stdout?.once('data', () => resolve());
     receiver.once('exit', () => reject(new Error('receiver exited before listening')));
   });
-  const sender = from.spawn('node', ['-e', SENDER, toAddress, String(port), String(seconds)]);
+  const sender = from.spawn('node', ['-e', SENDER, toAddress, String(port), String(seconds), String(rate)]);
   const sent = JSON.parse((await collect(sender)).trim()) as StreamResult['sent'];
   const result = JSON.parse((await received).trim().split('\n').pop()!) as StreamResult['received'];
   return { sent, received: result };
