@@ -69,6 +69,31 @@ describe('relay client', () => {
     expect(changes.at(-1)).toBe('up');
   });
 
+  it('packets sent before its first connection wait for it, the newest 16', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'burrow-relay-'));
+    afterTest(() => rmSync(dir, { recursive: true, force: true }));
+    const running = await startRelay({
+      host: '127.0.0.1',
+      port: 0,
+      keyPath: join(dir, 'relay.key'),
+      allowed: anyKey,
+    });
+    afterTest(() => running.close());
+    const relay = { url: running.url, relayPublicKey: decodeKey(running.publicKey) };
+    const b = device(relay);
+    await b.client.ready();
+    // A peer's first handshake goes out while its relay connection is still being made.
+    const a = device(relay);
+    expect(a.client.connected).toBe(false);
+    for (let i = 0; i < 20; i++)
+      expect(a.client.send(b.node.publicKey, Uint8Array.of(i, 1, 2, 3))).toBe(true);
+    await a.client.ready();
+    await waitFor('the held packets', () => b.received.length >= 16);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(b.received.map((r) => r.packet[0])).toEqual([...Array(16).keys()].map((i) => i + 4));
+    expect(a.client.stats().dropped.disconnected).toBe(4);
+  });
+
   it('keeps retrying while the relay is down, and connects once it is back', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'burrow-relay-'));
     afterTest(() => rmSync(dir, { recursive: true, force: true }));

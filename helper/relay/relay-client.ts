@@ -87,12 +87,18 @@ interface PendingPing {
 
 // A connection that lasted this long was a success: the next reconnect starts from the shortest delay.
 const STABLE_MS = 10_000;
+/** Packets sent before the first connection wait for it: the newest this many, at most this old. */
+const FIRST_HOLD_PACKETS = 16;
+const FIRST_HOLD_MS = 2000;
 
 /**
  * A device's connection to one relay: authenticates with the node key, sends and receives packets
  * by node key, and stays connected by reconnecting with exponential backoff and jitter. While there
  * is no connection, packets are dropped and counted (WireGuard retransmits what matters), so
- * nothing is ever queued without bound.
+ * nothing is ever queued without bound. The exception is a client's first connection, which comes
+ * within milliseconds: the few packets sent before it wait for it (the newest FIRST_HOLD_PACKETS,
+ * for FIRST_HOLD_MS). Those are a peer's first handshake initiations, and WireGuard would resend a
+ * lost one only after 5 s.
  */
 export class RelayClient {
   private link: Link | undefined;
@@ -103,6 +109,8 @@ export class RelayClient {
   private nextPingId = 0;
   private readonly pings = new Map<number, PendingPing>();
   private waiters: { resolve(): void; reject(error: Error): void }[] = [];
+  /** Packets waiting for the first connection (see the class comment), oldest first; null after. */
+  private held: { dst: Uint8Array; packet: Uint8Array; at: number }[] | null = [];
   private packetHandler: (src: Uint8Array, packets: Uint8Array[]) => void = () => {};
   private peerGoneHandler: (key: Uint8Array) => void = () => {};
   private healthHandler: (message: string) => void = () => {};
@@ -136,8 +144,18 @@ export class RelayClient {
     if (packet.length === 0) throw new RangeError('cannot relay an empty packet');
     const link = this.link;
     if (link === undefined) {
-      this.counters.dropped.disconnected++;
-      return false;
+      if (this.held === null) {
+        this.counters.dropped.disconnected++;
+        return false;
+      }
+      if (
+        this.held.push({ dst: dst.slice(), packet: packet.slice(), at: performance.now() }) >
+        FIRST_HOLD_PACKETS
+      ) {
+        this.held.shift();
+        this.counters.dropped.disconnected++;
+      }
+      return true;
     }
     if (link.socket.writableLength > (this.options.maxQueueBytes ?? 1 << 20)) {
       this.counters.dropped.queueFull++;
@@ -205,6 +223,7 @@ export class RelayClient {
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
+    this.held = null;
     clearTimeout(this.retry);
     this.abort?.('closed');
     for (const w of this.waiters.splice(0)) w.reject(new Error('relay client is closed'));
@@ -331,6 +350,13 @@ export class RelayClient {
   private established(link: Link): void {
     this.link = link;
     this.counters.connects++;
+    const held = this.held ?? [];
+    this.held = null;
+    const now = performance.now();
+    for (const { dst, packet, at } of held) {
+      if (now - at <= FIRST_HOLD_MS) this.send(dst, packet);
+      else this.counters.dropped.disconnected++;
+    }
     this.connectionHandler(true, 'connected');
     for (const w of this.waiters.splice(0)) w.resolve();
   }
