@@ -1,6 +1,7 @@
 import type { LookupFunction } from 'node:net';
 import type { RelayRegion } from '../../src/control/messages.js';
 import { randomBytes } from '../../src/crypto/index.js';
+import type { Action } from '../../src/wireguard/actions.js';
 import { Device } from '../../src/wireguard/device.js';
 import { decodeKey } from '../../src/wireguard/keys.js';
 import type { Peer } from '../../src/wireguard/peer.js';
@@ -13,12 +14,14 @@ import type { TunDevice } from '../tun/tun.js';
 import { monotonic, protocolLimits, wallTime } from './clock.js';
 import { Datapath, type PacketGate } from './datapath.js';
 import type { Log } from './log.js';
-import { type MeshPlan, syncDevice } from './peer-sync.js';
+import { DEFAULT_ROUTES, type MeshPlan, syncDevice } from './peer-sync.js';
 
 /** IPv6's minimum: the tunnel fits inside any path, other tunnels included, without fragmenting. */
 const MTU = 1280;
 /** How long after a peer returns to start a fresh handshake with it (see rehandshakeReturning). */
 const REHANDSHAKE_DELAY_MS = 1000;
+/** How many online peers get a handshake as soon as the tunnel has its first map (see greet). */
+const GREETED_PEERS = 32;
 
 /**
  * The data plane of a mesh node: the TUN interface, the packet conn (the UDP socket and the relays,
@@ -125,6 +128,8 @@ export class Tunnel {
     );
     // The peers are in place before their routes: the first packets the routes bring find them.
     syncDevice(this.device, plan, (node) => virtualEndpoint(node.nodeKey));
+    // Before the routing step, which takes a few ms: the handshakes are under way meanwhile.
+    if (this.addresses === null) this.greet(plan);
     if (this.addresses === null || addresses.join() !== this.addresses.join()) {
       // New addresses (the first map, or a re-registration): the interface is set up again, its
       // routes with it.
@@ -161,6 +166,27 @@ export class Tunnel {
         if (peer?.current) this.datapath?.apply(this.device.initiate(peer, monotonic(), true));
       }
     }, REHANDSHAKE_DELAY_MS).unref();
+  }
+
+  /**
+   * Starts the handshake with the peers that are online as soon as the tunnel has its first map,
+   * without waiting for a packet to them: the user's first packet then finds a session instead of
+   * waiting a round trip (through a relay, a long one) for it. The exit node first, then the others
+   * in the map's order, up to GREETED_PEERS: each costs both sides a handshake, which a big map
+   * should not spend all at once. The rest start theirs with their first packet, as before.
+   */
+  private greet(plan: MeshPlan): void {
+    const isExit = (p: MeshPlan['peers'][number]) =>
+      p.allowedIps.some((ip) => (DEFAULT_ROUTES as readonly string[]).includes(ip));
+    const online = plan.peers.filter(({ node }) => node.online);
+    online.sort((a, b) => Number(isExit(b)) - Number(isExit(a)));
+    const now = monotonic();
+    const actions: Action[] = [];
+    for (const { node } of online.slice(0, GREETED_PEERS)) {
+      const peer = this.device.getPeer(decodeKey(node.nodeKey));
+      if (peer !== undefined) actions.push(...this.device.initiate(peer, now));
+    }
+    this.datapath?.apply(actions);
   }
 
   /** Sends a packet into the tunnel as if the kernel had (burrowd's own ping). */

@@ -76,6 +76,8 @@ export interface StatusJson {
     exitNodeOption: boolean;
     id: string;
     routes: string[];
+    /** Unix ms of the last WireGuard handshake with the peer, null before the first. */
+    lastHandshake: number | null;
   }[];
 }
 
