@@ -1,6 +1,7 @@
 /**
- * bench:connect — how long until a peer answers, for burrowd and for wireguard-go (Debian's), each
- * measured from the same point. Needs root. burrow runs in the end-to-end topology (namespaces on
+ * bench:connect — how long until a peer answers, for burrowd and for wireguard-go, each measured
+ * from the same point. wireguard-go is the modern build in test/peers (the reference of
+ * bench:datapath too) on both ends of its pair. Needs root. burrow runs in the end-to-end topology (namespaces on
  * one LAN, the real burrow-server, real burrowd processes driven by the burrow CLI: test/support,
  * so `BURROW_PROGRAMS=dist/package/bin` times the packaged programs); wireguard-go runs in two
  * namespaces joined by a veth pair, its peer already up and configured.
@@ -41,7 +42,7 @@ import { join } from 'node:path';
 import { type LabDevice, MeshLab } from '../test/support/mesh-lab.js';
 import { cleanupAll, link, Netns, uniqueName } from '../test/support/netns.js';
 import { BURROW, PROGRAMS_DIR } from '../test/support/programs.js';
-import { genKeyPair, startWireguardGo } from '../test/support/wg-peers.js';
+import { genKeyPair, startWireguardGo, wireguardGoModern } from '../test/support/wg-peers.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
@@ -128,12 +129,16 @@ async function wgPair() {
   await a.exec('ip', ['route', 'add', '10.9.0.0/16', 'via', '192.0.2.99']);
   const keysA = await genKeyPair();
   const keysB = await genKeyPair();
-  await startWireguardGo(b, {
-    privateKey: keysB.privateKey,
-    listenPort: 51822,
-    addresses: ['10.9.0.2/24'],
-    peers: [{ publicKey: keysA.publicKey, allowedIps: ['10.9.0.1/32'] }],
-  });
+  await startWireguardGo(
+    b,
+    {
+      privateKey: keysB.privateKey,
+      listenPort: 51822,
+      addresses: ['10.9.0.2/24'],
+      peers: [{ publicKey: keysA.publicKey, allowedIps: ['10.9.0.1/32'] }],
+    },
+    { build: 'modern' },
+  );
   const dir = mkdtempSync(join(tmpdir(), 'bench-connect-'));
   const conf = join(dir, 'wg.conf');
   const iface = uniqueName('wgo');
@@ -143,7 +148,7 @@ async function wgPair() {
     { mode: 0o600 },
   );
   const startDaemon = async (): Promise<ChildProcess> => {
-    const child = a.spawn('wireguard-go', ['-f', iface], {
+    const child = a.spawn(wireguardGoModern(), ['-f', iface], {
       env: { ...process.env, WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: '1' },
     });
     while (!existsSync(`/var/run/wireguard/${iface}.sock`)) {
