@@ -82,6 +82,19 @@ describe('native crypto (OpenSSL EVP and C through the addon)', () => {
     }
   });
 
+  it('agrees with @noble on the KDF for random chaining keys and inputs', () => {
+    const rng = new Rng(10);
+    for (let round = 0; round < 200; round++) {
+      const key = rng.bytes(rng.pick([32, rng.int(100)]));
+      const input = rng.bytes(rng.pick([0, 32, rng.int(200)]));
+      const n = (1 + rng.int(3)) as 1 | 2 | 3;
+      expect(crypto.kdf(n, key, input).map(hex)).toEqual(nobleCrypto.kdf(n, key, input).map(hex));
+    }
+    expect(() => crypto.kdf(0 as 1, new Uint8Array(32), new Uint8Array(0))).toThrow(RangeError);
+    expect(() => crypto.kdf(4 as 3, new Uint8Array(32), new Uint8Array(0))).toThrow(RangeError);
+    expect(() => crypto.kdf(1, 'key' as unknown as Uint8Array, new Uint8Array(0))).toThrow(TypeError);
+  });
+
   it('refuses bad BLAKE2s arguments as the JavaScript version does', () => {
     const data = new Uint8Array(3);
     for (const provider of [crypto, nodeCrypto]) {

@@ -42,6 +42,7 @@ interface CryptoAddon {
   blake2sHash(...parts: Uint8Array[]): Uint8Array;
   blake2sKeyed(key: Uint8Array, data: Uint8Array, outLen: number): Uint8Array;
   hmacBlake2s(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array;
+  hkdfBlake2s(n: 1 | 2 | 3, key: Uint8Array, input: Uint8Array): Uint8Array[];
 }
 
 let loaded: CryptoAddon | undefined;
@@ -52,7 +53,7 @@ function cryptoAddon(): CryptoAddon {
   if (!existsSync(path)) throw missingAddon('burrow_crypto', path);
   const addon = requireAddon(path) as CryptoAddon;
   // A build from before the handshake primitives moved into the addon: say so rather than fail later.
-  if (typeof addon.x25519 !== 'function' || typeof addon.aeadSealOnce !== 'function') {
+  if (typeof addon.hkdfBlake2s !== 'function') {
     throw new Error(`${path} is out of date (no native X25519): rebuild it with ./scripts/setup`);
   }
   loaded = addon;
@@ -66,7 +67,7 @@ function cryptoAddon(): CryptoAddon {
  *   per packet, this path one N-API call;
  * - X25519 through EVP on raw keys: node:crypto needs a KeyObject per key, whose import costs as
  *   much as the DH (the addon keeps the last few private keys imported instead);
- * - BLAKE2s, its keyed MAC and HMAC in C, one call each.
+ * - BLAKE2s, its keyed MAC, HMAC and WireGuard's KDF (HKDF over it) in C, one call each.
  * XChaCha20-Poly1305 (disco and relay seals) stays the node provider's.
  */
 export function nativeCrypto(): CryptoProvider {
@@ -79,6 +80,7 @@ export function nativeCrypto(): CryptoProvider {
     hash: addon.blake2sHash,
     keyedHash: addon.blake2sKeyed,
     hmac: addon.hmacBlake2s,
+    kdf: addon.hkdfBlake2s,
     aead: (key) => lazyAead(addon, key),
   };
 }

@@ -59,6 +59,15 @@ describe('node:crypto and @noble agree', () => {
     }
   });
 
+  it('on the KDF', () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const key = randomBytes(randomInt(0, 64));
+      const input = randomBytes(randomInt(0, 100));
+      const n = randomInt(1, 3) as 1 | 2 | 3;
+      expect(nodeCrypto.kdf(n, key, input).map(hex)).toEqual(nobleCrypto.kdf(n, key, input).map(hex));
+    }
+  });
+
   it('on aead seal and open, each opening what the other sealed', () => {
     for (let round = 0; round < ROUNDS; round++) {
       const key = randomBytes(32);

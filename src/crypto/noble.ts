@@ -3,6 +3,7 @@ import { x25519 } from '@noble/curves/ed25519.js';
 import { blake2s } from '@noble/hashes/blake2.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { isCounter, requireLength, writeCounter } from './checks.js';
+import { kdfFromHmac } from './kdf.js';
 import type { Aead, CryptoProvider } from './types.js';
 
 const KEY_LENGTH = 32;
@@ -37,6 +38,12 @@ export function chacha20Poly1305Open(
   } catch {
     return null;
   }
+}
+
+function hmacBlake2s(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
+  const state = hmac.create(blake2s, key);
+  for (const part of parts) state.update(part);
+  return state.digest();
 }
 
 function aead(key: Uint8Array): Aead {
@@ -102,11 +109,8 @@ export const nobleCrypto: CryptoProvider = {
     return blake2s(data, { key, dkLen: outLen });
   },
 
-  hmac(key, ...parts) {
-    const state = hmac.create(blake2s, key);
-    for (const part of parts) state.update(part);
-    return state.digest();
-  },
+  hmac: hmacBlake2s,
+  kdf: kdfFromHmac(hmacBlake2s),
 
   aead,
 

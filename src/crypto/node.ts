@@ -10,6 +10,7 @@ import {
 import { hchacha } from '@noble/ciphers/chacha.js';
 import { blake2s, blake2sKeyed, hmacBlake2s } from './blake2s.js';
 import { isCounter, requireLength, writeCounter } from './checks.js';
+import { kdfFromHmac } from './kdf.js';
 import type { Aead, CryptoProvider } from './types.js';
 
 const KEY_LENGTH = 32;
@@ -199,6 +200,7 @@ export const nodeCrypto: CryptoProvider = {
   hash: blake2s,
   keyedHash: blake2sKeyed,
   hmac: hmacBlake2s,
+  kdf: kdfFromHmac(hmacBlake2s),
 
   aead,
 

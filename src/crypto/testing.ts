@@ -3,6 +3,7 @@
  * KATs, draft-irtf-cfrg-xchacha-03), as a suite to run against each: node and noble
  * (vectors.test.ts) and the helper's native provider (helper/crypto/native-crypto.test.ts).
  */
+import { readFileSync } from 'node:fs';
 import { blake2s } from '@noble/hashes/blake2.js';
 import { bytesToHex, hexToBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { describe, expect, it } from 'vitest';
@@ -115,6 +116,11 @@ const KEYED_BLAKE2S = [
   { length: 1, out: '40d15fee7c328830166ac3f918650f807e7e01e177258cdc0a39b11f598066f1' },
   { length: 64, out: '8975b0577fd35566d750b362b0897a26c399136df07bababbde6203ff2954ed4' },
 ];
+
+/** WireGuard's KDF outputs for three inputs, computed by wireguard-go (test/vectors/wireguard-kdf.json). */
+const KDF_FIXTURE = JSON.parse(
+  readFileSync(new URL('../../test/vectors/wireguard-kdf.json', import.meta.url), 'utf8'),
+) as { source: string; vectors: { key: string; input: string; t0: string; t1: string; t2: string }[] };
 
 /** HMAC (RFC 2104) built by hand over unkeyed BLAKE2s-256 (64-byte block), independent of any provider. */
 function referenceHmac(key: Uint8Array, message: Uint8Array): Uint8Array {
@@ -336,6 +342,38 @@ export function describeVectors(name: string, crypto: CryptoProvider, seal: Seal
         expect(hex(referenceHmac(key, utf8ToBytes('abc')))).toBe(out);
         expect(hex(crypto.hmac(key, utf8ToBytes('abc')))).toBe(out);
         expect(hex(crypto.hmac(key, utf8ToBytes('ab'), utf8ToBytes('c')))).toBe(out);
+      });
+    });
+
+    describe('KDF (HKDF over HMAC-BLAKE2s)', () => {
+      it('holds the three wireguard-go vectors', () => {
+        expect(KDF_FIXTURE.source).toContain('wireguard-go');
+        expect(KDF_FIXTURE.vectors).toHaveLength(3);
+      });
+
+      it.each(KDF_FIXTURE.vectors.map((v, i) => [i, v] as const))(
+        'gives KDF1, KDF2 and KDF3 of wireguard-go vector %i',
+        (_i, v) => {
+          const key = hexToBytes(v.key);
+          const input = hexToBytes(v.input);
+          expect(crypto.kdf(1, key, input).map(hex)).toEqual([v.t0]);
+          expect(crypto.kdf(2, key, input).map(hex)).toEqual([v.t0, v.t1]);
+          expect(crypto.kdf(3, key, input).map(hex)).toEqual([v.t0, v.t1, v.t2]);
+        },
+      );
+
+      it('leaves its inputs untouched and returns independent 32-byte outputs', () => {
+        const v = KDF_FIXTURE.vectors[0]!;
+        const key = hexToBytes(v.key);
+        const input = hexToBytes(v.input);
+        const out = crypto.kdf(3, key, input);
+        expect(hex(key)).toBe(v.key);
+        expect(hex(input)).toBe(v.input);
+        for (const t of out) expect(t).toHaveLength(32);
+        // Wiping one output (as callers do with spent keys) must not disturb the others.
+        out[0]!.fill(0);
+        expect(hex(out[1]!)).toBe(v.t1);
+        expect(hex(out[2]!)).toBe(v.t2);
       });
     });
   });

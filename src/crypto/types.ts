@@ -47,6 +47,11 @@ export interface CryptoProvider {
   keyedHash(key: Uint8Array, data: Uint8Array, outLen: number): Uint8Array;
   /** HMAC (RFC 2104) over BLAKE2s-256 of the concatenation of `parts`. */
   hmac(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array;
+  /**
+   * WireGuard's KDF_n (the whitepaper's KDF1/KDF2/KDF3): HKDF (RFC 5869) over HMAC-BLAKE2s with
+   * empty info, giving `n` independent 32-byte outputs of the chaining key `key` and `input`.
+   */
+  kdf(n: 1 | 2 | 3, key: Uint8Array, input: Uint8Array): Uint8Array[];
 
   /** A ChaCha20-Poly1305 instance bound to a 32-byte key. */
   aead(key: Uint8Array): Aead;

@@ -1,5 +1,4 @@
 import type { CryptoProvider } from '../crypto/types.js';
-import { kdf } from './kdf.js';
 
 /**
  * The Noise_IKpsk2 handshake over X25519, ChaCha20-Poly1305 and BLAKE2s, independent of WireGuard's
@@ -59,14 +58,14 @@ export class SymmetricState {
   }
 
   mixKey(input: Uint8Array): void {
-    const [ck, k] = kdf(this.crypto, 2, this.ck, input) as [Uint8Array, Uint8Array];
+    const [ck, k] = this.crypto.kdf(2, this.ck, input) as [Uint8Array, Uint8Array];
     this.ck = ck;
     this.k = k;
     this.n = 0;
   }
 
   mixKeyAndHash(input: Uint8Array): void {
-    const [ck, th, k] = kdf(this.crypto, 3, this.ck, input) as [Uint8Array, Uint8Array, Uint8Array];
+    const [ck, th, k] = this.crypto.kdf(3, this.ck, input) as [Uint8Array, Uint8Array, Uint8Array];
     this.ck = ck;
     this.mixHash(th);
     this.k = k;
@@ -98,7 +97,7 @@ export class SymmetricState {
 
   /** Noise Split(): the two transport keys, initiator-to-responder first. */
   split(): [Uint8Array, Uint8Array] {
-    return kdf(this.crypto, 2, this.ck, EMPTY) as [Uint8Array, Uint8Array];
+    return this.crypto.kdf(2, this.ck, EMPTY) as [Uint8Array, Uint8Array];
   }
 
   /** Erases the secrets this state holds. */

@@ -3,7 +3,7 @@
 
 #include <node_api.h>
 
-// Adds blake2sHash, blake2sKeyed and hmacBlake2s to the addon's exports.
+// Adds blake2sHash, blake2sKeyed, hmacBlake2s and hkdfBlake2s to the addon's exports.
 napi_status burrow_blake2s_register(napi_env env, napi_value exports);
 
 #endif
