@@ -5,9 +5,10 @@
 // takes the raw keys. OpenSSL still needs a private key imported (which computes its public key, a
 // scalar multiplication as dear as a DH), so the last few private keys stay imported, found again
 // by their bytes: the static key serves every handshake, and an ephemeral key its two or three DHs
-// after the import that made its public key. The table lives in C rather than as handles in
-// JavaScript because a N-API external with a finalizer costs several microseconds to make and
-// slows the garbage collector, two per handshake.
+// after the import that made its public key. Public keys are kept the same way (a peer's static key
+// and ephemeral key each serve two DHs of a handshake), which saves their import's allocations. The
+// tables live in C rather than as handles in JavaScript because a N-API external with a finalizer
+// costs several microseconds to make and slows the garbage collector, two per handshake.
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -19,19 +20,20 @@
 #include "x25519.h"
 
 #define KEY_LEN 32
-// The static key and a few handshakes' ephemeral keys. An evicted key is cleansed, and imported
-// again if it is used again.
+// The static key and a few handshakes' ephemeral keys, and as many public keys. An evicted private
+// key is cleansed, and a key is imported again if it is used again.
 #define SLOTS 8
 
 typedef struct {
   EVP_PKEY *key;
-  EVP_PKEY_CTX *derive;  // derive-initialised on `key`, reused for each DH
+  EVP_PKEY_CTX *derive;  // private keys: derive-initialised on `key`, reused for each DH
   uint8_t raw[KEY_LEN];
   uint64_t used;  // when it was last used, for eviction
 } slot_t;
 
 typedef struct {
-  slot_t slots[SLOTS];
+  slot_t privates[SLOTS];
+  slot_t publics[SLOTS];
   uint64_t clock;
 } table_t;
 
@@ -46,7 +48,10 @@ static void clear(slot_t *s) {
 
 static void table_free(void *data) {
   table_t *t = (table_t *)data;
-  for (int i = 0; i < SLOTS; i++) clear(&t->slots[i]);
+  for (int i = 0; i < SLOTS; i++) {
+    clear(&t->privates[i]);
+    clear(&t->publics[i]);
+  }
   free(t);
 }
 
@@ -64,30 +69,54 @@ static int get_key(napi_env env, napi_value value, const char *message, uint8_t 
   return 1;
 }
 
-// The slot holding the private key `raw`, imported now (into the least recently used slot) if no
-// slot holds it. NULL, with an exception pending, if OpenSSL cannot import it.
-static slot_t *private_key(napi_env env, table_t *t, const uint8_t *raw) {
-  slot_t *found = NULL, *oldest = &t->slots[0];
+// The slot of `slots` holding the key `raw` (*found), or else the least recently used one, cleared.
+static slot_t *find(table_t *t, slot_t *slots, const uint8_t *raw, int *found) {
+  slot_t *match = NULL, *oldest = &slots[0];
   for (int i = 0; i < SLOTS; i++) {
-    slot_t *s = &t->slots[i];
-    if (s->key != NULL && CRYPTO_memcmp(s->raw, raw, KEY_LEN) == 0) found = s;
+    slot_t *s = &slots[i];
+    if (s->key != NULL && CRYPTO_memcmp(s->raw, raw, KEY_LEN) == 0) match = s;
     if (s->used < oldest->used) oldest = s;
   }
-  if (found == NULL) {
-    found = oldest;
-    clear(found);
-    found->key = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, raw, KEY_LEN);
-    if (found->key != NULL) found->derive = EVP_PKEY_CTX_new(found->key, NULL);
-    if (found->derive == NULL || EVP_PKEY_derive_init(found->derive) != 1) {
-      clear(found);
-      ERR_clear_error();
-      napi_throw_error(env, NULL, "OpenSSL has no usable X25519");
-      return NULL;
-    }
-    memcpy(found->raw, raw, KEY_LEN);
+  *found = match != NULL;
+  if (match == NULL) {
+    match = oldest;
+    clear(match);
   }
-  found->used = ++t->clock;
-  return found;
+  match->used = ++t->clock;
+  return match;
+}
+
+// The slot holding the private key `raw`, imported now if no slot holds it. NULL, with an exception
+// pending, if OpenSSL cannot import it.
+static slot_t *private_key(napi_env env, table_t *t, const uint8_t *raw) {
+  int found;
+  slot_t *s = find(t, t->privates, raw, &found);
+  if (found) return s;
+  s->key = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, raw, KEY_LEN);
+  if (s->key != NULL) s->derive = EVP_PKEY_CTX_new(s->key, NULL);
+  if (s->derive == NULL || EVP_PKEY_derive_init(s->derive) != 1) {
+    clear(s);
+    ERR_clear_error();
+    napi_throw_error(env, NULL, "OpenSSL has no usable X25519");
+    return NULL;
+  }
+  memcpy(s->raw, raw, KEY_LEN);
+  return s;
+}
+
+// The public key `raw` imported, from its slot or now. NULL, with an exception pending, on failure.
+static EVP_PKEY *public_key_of(napi_env env, table_t *t, const uint8_t *raw) {
+  int found;
+  slot_t *s = find(t, t->publics, raw, &found);
+  if (found) return s->key;
+  s->key = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, raw, KEY_LEN);
+  if (s->key == NULL) {
+    ERR_clear_error();
+    napi_throw_error(env, NULL, "X25519 public key import failed");
+    return NULL;
+  }
+  memcpy(s->raw, raw, KEY_LEN);
+  return s->key;
 }
 
 // x25519PublicKey(privateKey: Uint8Array(32)) -> Uint8Array(32)
@@ -125,25 +154,22 @@ static napi_value derive(napi_env env, napi_callback_info info) {
       !get_key(env, argv[1], "X25519 public key must be 32 bytes", &raw_public)) {
     return NULL;
   }
-  slot_t *s = private_key(env, (table_t *)data, raw_private);
+  table_t *t = (table_t *)data;
+  slot_t *s = private_key(env, t, raw_private);
   if (s == NULL) return NULL;
-  EVP_PKEY *peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, raw_public, KEY_LEN);
+  EVP_PKEY *peer = public_key_of(env, t, raw_public);
+  if (peer == NULL) return NULL;
   // No validation of the peer key: X25519 takes any 32 bytes, and checking costs a context.
-  if (peer == NULL || EVP_PKEY_derive_set_peer_ex(s->derive, peer, 0) != 1) {
-    EVP_PKEY_free(peer);
+  if (EVP_PKEY_derive_set_peer_ex(s->derive, peer, 0) != 1) {
     ERR_clear_error();
     napi_throw_error(env, NULL, "X25519 public key import failed");
     return NULL;
   }
   uint8_t *out;
   napi_value result = crypto_new_bytes(env, KEY_LEN, &out);
-  if (result == NULL) {
-    EVP_PKEY_free(peer);
-    return NULL;
-  }
+  if (result == NULL) return NULL;
   size_t length = KEY_LEN;
   int ok = EVP_PKEY_derive(s->derive, out, &length) == 1 && length == KEY_LEN;
-  EVP_PKEY_free(peer);  // the context keeps its own reference until the next DH
   if (!ok) {
     // With both keys imported, the derive fails only for the all-zero result.
     ERR_clear_error();
