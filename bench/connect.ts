@@ -1,7 +1,8 @@
 /**
  * bench:connect — how long until a peer answers, for burrowd and for wireguard-go, each measured
- * from the same point. wireguard-go is the modern build in test/peers (the reference of
- * bench:datapath too) on both ends of its pair. Needs root. burrow runs in the end-to-end topology (namespaces on
+ * from the same point. wireguard-go twice, the same build on both ends of its pair: Debian's
+ * (2022) and the modern one in test/peers (2025, bench:datapath's reference), which takes longer
+ * to configure (its offloads); each figure has its ratio to both. Needs root. burrow runs in the end-to-end topology (namespaces on
  * one LAN, the real burrow-server, real burrowd processes driven by the burrow CLI: test/support,
  * so `BURROW_PROGRAMS=dist/package/bin` times the packaged programs); wireguard-go runs in two
  * namespaces joined by a veth pair, its peer already up and configured.
@@ -37,12 +38,17 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LabDevice, MeshLab } from '../test/support/mesh-lab.js';
 import { cleanupAll, link, Netns, uniqueName } from '../test/support/netns.js';
 import { BURROW, PROGRAMS_DIR } from '../test/support/programs.js';
-import { genKeyPair, startWireguardGo, wireguardGoModern } from '../test/support/wg-peers.js';
+import {
+  genKeyPair,
+  startWireguardGo,
+  type WireguardGoBuild,
+  wireguardGoModern,
+} from '../test/support/wg-peers.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
@@ -119,8 +125,8 @@ interface Figures {
 }
 const emptyFigures = (): Figures => ({ warm: [], firstPacket: [], cold: [], newDevice: [], cli: [] });
 
-/** wireguard-go: a pair of namespaces, B up and configured, A ready for its wireguard-go. */
-async function wgPair() {
+/** wireguard-go (`build`): a pair of namespaces, B up and configured, A ready for its wireguard-go. */
+async function wgPair(build: WireguardGoBuild) {
   const a = await Netns.create('bca');
   const b = await Netns.create('bcb');
   const { aDev } = await link(a, ['192.0.2.1/24'], b, ['192.0.2.2/24']);
@@ -137,7 +143,7 @@ async function wgPair() {
       addresses: ['10.9.0.2/24'],
       peers: [{ publicKey: keysA.publicKey, allowedIps: ['10.9.0.1/32'] }],
     },
-    { build: 'modern' },
+    { build },
   );
   const dir = mkdtempSync(join(tmpdir(), 'bench-connect-'));
   const conf = join(dir, 'wg.conf');
@@ -148,7 +154,7 @@ async function wgPair() {
     { mode: 0o600 },
   );
   const startDaemon = async (): Promise<ChildProcess> => {
-    const child = a.spawn(wireguardGoModern(), ['-f', iface], {
+    const child = a.spawn(build === 'modern' ? wireguardGoModern() : 'wireguard-go', ['-f', iface], {
       env: { ...process.env, WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD: '1' },
     });
     while (!existsSync(`/var/run/wireguard/${iface}.sock`)) {
@@ -169,10 +175,10 @@ async function wgPair() {
   return { a, startDaemon, configure, iface, done };
 }
 
-async function wireguardGoRound(out: Figures): Promise<void> {
+async function wireguardGoRound(build: WireguardGoBuild, out: Figures): Promise<void> {
   const peerIp = '10.9.0.2';
   for (const kind of ['cold', 'warm', 'firstPacket'] as const) {
-    const pair = await wgPair();
+    const pair = await wgPair(build);
     try {
       if (kind === 'cold') {
         out.cold.push(
@@ -224,11 +230,25 @@ async function burrowRound(lab: MeshLab, peerIp: string, r: number, out: Figures
   await device.stop();
 }
 
-function show(label: string, burrow: number[], wg: number[], unit = 'ms'): void {
-  const [b, w] = [median(burrow), median(wg)];
+const BUILDS: readonly WireguardGoBuild[] = ['debian', 'modern'];
+const YEAR: Record<WireguardGoBuild, string> = { debian: '2022', modern: '2025' };
+
+/** A figure's median for burrow, then for each wireguard-go with burrow's ratio to it; every round's value below. */
+function show(
+  label: string,
+  pick: (f: Figures) => number[],
+  burrow: Figures,
+  wg: Record<WireguardGoBuild, Figures>,
+) {
+  const b = median(pick(burrow));
+  const refs = BUILDS.map((build) => {
+    const w = median(pick(wg[build]));
+    return `wireguard-go ${YEAR[build]} ${w.toFixed(1).padStart(5)} ms, ratio ${(b / w).toFixed(2).padStart(5)}`;
+  });
+  console.log(`${label.padEnd(36)} burrow ${b.toFixed(1).padStart(6)} ms | ${refs.join(' | ')}`);
   const runs = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(' ');
   console.log(
-    `${label.padEnd(34)} burrow ${b.toFixed(1).padStart(7)} ${unit}  wireguard-go ${w.toFixed(1).padStart(6)} ${unit}  ratio ${(b / w).toFixed(2).padStart(5)}   (burrow: ${runs(burrow)}; wireguard-go: ${runs(wg)})`,
+    `${''.padEnd(38)}(${[`burrow ${runs(pick(burrow))}`, ...BUILDS.map((x) => `${YEAR[x]} ${runs(pick(wg[x]))}`)].join('; ')})`,
   );
 }
 
@@ -238,8 +258,13 @@ async function main(): Promise<void> {
     console.log("(NODE_EXTRA_CA_CERTS is set here: the programs run without it, as a user's would)");
     delete process.env.NODE_EXTRA_CA_CERTS;
   }
+  console.log(
+    `load average at start: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   const burrow = emptyFigures();
-  const wg = emptyFigures();
+  const wg: Record<WireguardGoBuild, Figures> = { debian: emptyFigures(), modern: emptyFigures() };
   const lab = await MeshLab.create();
   try {
     await lab.admin('users', 'create', 'alice');
@@ -248,26 +273,34 @@ async function main(): Promise<void> {
     await lab.join(peer, 'alice');
     const peerIp = (await peer.status()).self!.ips[0]!;
     for (let r = 0; r < ROUNDS; r++) {
-      await wireguardGoRound(wg);
+      for (const build of BUILDS) await wireguardGoRound(build, wg[build]);
       await burrowRound(lab, peerIp, r, burrow);
       const last = (f: Figures) =>
         `warm ${f.warm.at(-1)!.toFixed(1)}, first packet ${f.firstPacket.at(-1)!.toFixed(2)}, cold ${f.cold.at(-1)!.toFixed(1)}`;
       console.log(
-        `  round ${r + 1}: burrow ${last(burrow)}, new device ${burrow.newDevice.at(-1)!.toFixed(1)}; wireguard-go ${last(wg)} (ms)`,
+        `  round ${r + 1}: burrow ${last(burrow)}, new device ${burrow.newDevice.at(-1)!.toFixed(1)}; ${BUILDS.map((x) => `wireguard-go ${YEAR[x]} ${last(wg[x])}`).join('; ')} (ms)`,
       );
     }
   } finally {
     await lab.destroy();
     await cleanupAll();
   }
-  show('warm: up -> first reply', burrow.warm, wg.warm);
-  show('first packet -> reply (idle, up)', burrow.firstPacket, wg.firstPacket);
-  show('cold: process start -> first reply', burrow.cold, wg.cold);
-  show('new device: up -> first reply', burrow.newDevice, wg.warm);
-  show('CLI: burrow status / wg show', burrow.cli, wg.cli);
-  const m = (xs: number[]) => median(xs).toFixed(1);
   console.log(
-    `connect: warm_ms=${m(burrow.warm)} wg_warm_ms=${m(wg.warm)} ratio_warm=${(median(burrow.warm) / median(wg.warm)).toFixed(2)} first_packet_ms=${m(burrow.firstPacket)} wg_first_packet_ms=${m(wg.firstPacket)} cold_ms=${m(burrow.cold)} wg_cold_ms=${m(wg.cold)} ratio_cold=${(median(burrow.cold) / median(wg.cold)).toFixed(2)} new_device_ms=${m(burrow.newDevice)} cli_ms=${m(burrow.cli)} wg_cli_ms=${m(wg.cli)}`,
+    `load average at end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  show('warm: up -> first reply', (f) => f.warm, burrow, wg);
+  show('first packet -> reply (idle, up)', (f) => f.firstPacket, burrow, wg);
+  show('cold: process start -> first reply', (f) => f.cold, burrow, wg);
+  // A new device has no wireguard-go counterpart: next to its warm figure (one command, daemon up).
+  show('new device: up -> first reply', (f) => (f === burrow ? f.newDevice : f.warm), burrow, wg);
+  show('CLI: burrow status / wg show', (f) => f.cli, burrow, wg);
+  const m = (xs: number[]) => median(xs).toFixed(1);
+  const ratio = (b: number[], w: number[]) => (median(b) / median(w)).toFixed(2);
+  const [d, n] = [wg.debian, wg.modern];
+  console.log(
+    `connect: warm_ms=${m(burrow.warm)} wg2022_warm_ms=${m(d.warm)} wg2025_warm_ms=${m(n.warm)} ratio_warm_2022=${ratio(burrow.warm, d.warm)} ratio_warm_2025=${ratio(burrow.warm, n.warm)} first_packet_ms=${m(burrow.firstPacket)} wg2022_first_packet_ms=${m(d.firstPacket)} cold_ms=${m(burrow.cold)} wg2022_cold_ms=${m(d.cold)} wg2025_cold_ms=${m(n.cold)} ratio_cold_2022=${ratio(burrow.cold, d.cold)} new_device_ms=${m(burrow.newDevice)} cli_ms=${m(burrow.cli)} wg_show_ms=${m(d.cli)}`,
   );
 }
 
