@@ -47,7 +47,9 @@ const tableName = (iface: string) => `burrow_exit_${iface.replace(/[^A-Za-z0-9_]
  * as this machine (IPv4 and IPv6), in an nftables table of our own. `disable` removes the table
  * and puts the forwarding sysctls back as they were, so nothing stays behind; `removeStale` does
  * the same for what a killed instance left: its table, and forwarding as it was recorded before
- * that instance turned it on.
+ * that instance turned it on. The record is written before the table is made and cleared after
+ * it is deleted, so without a record there is no table: most starts (a device that never served)
+ * then need no nft at all, which costs some 10 ms to start.
  */
 export class ExitNodeNat {
   /** The values from before `enable`, while enabled. */
@@ -59,22 +61,26 @@ export class ExitNodeNat {
   ) {}
 
   async removeStale(): Promise<void> {
-    await run('nft', ['delete', 'table', 'inet', tableName(this.iface)]).catch(() => undefined);
     const recorded = this.record.load();
-    if (recorded !== null) {
-      writeForwarding(recorded);
-      this.record.save(null);
-    }
+    if (recorded === null) return;
+    await run('nft', ['delete', 'table', 'inet', tableName(this.iface)]).catch(() => undefined);
+    writeForwarding(recorded);
+    this.record.save(null);
   }
 
   async enable(): Promise<void> {
     if (this.saved !== null) return;
     const table = tableName(this.iface);
-    // Replaces the table whole, in one transaction: a half-written rule set never applies.
-    await run(
-      'nft',
-      ['-f', '-'],
-      `table inet ${table}
+    // Recorded on disk before anything changes: however burrowd ends from here on, it or the next
+    // start deletes the table and puts the values back.
+    const saved = readForwarding();
+    this.record.save(saved);
+    try {
+      // Replaces the table whole, in one transaction: a half-written rule set never applies.
+      await run(
+        'nft',
+        ['-f', '-'],
+        `table inet ${table}
 delete table inet ${table}
 table inet ${table} {
   chain postrouting {
@@ -83,19 +89,21 @@ table inet ${table} {
   }
 }
 `,
-    );
-    // Recorded on disk before anything changes: however burrowd ends from here on, it or the next
-    // start puts them back.
-    this.saved = readForwarding();
-    this.record.save(this.saved);
+      );
+    } catch (error) {
+      this.record.save(null);
+      throw error;
+    }
+    this.saved = saved;
     writeForwarding({ ipv4: '1', ipv6: '1' });
   }
 
   async disable(): Promise<void> {
     if (this.saved === null) return;
+    // The table first: the record goes last (see the class comment).
+    await run('nft', ['delete', 'table', 'inet', tableName(this.iface)]).catch(() => undefined);
     writeForwarding(this.saved);
     this.saved = null;
     this.record.save(null);
-    await run('nft', ['delete', 'table', 'inet', tableName(this.iface)]).catch(() => undefined);
   }
 }
