@@ -87,12 +87,19 @@ export class AllowedIps<T> {
   private readonly byValue = new Map<T, Set<Node<T>>>();
   // The masked prefix being inserted or removed, as four words (IPv4: the last three are 0).
   private readonly key = new Int32Array(4);
+  /** Called after every change (a fast path keeps a copy of the table). */
+  onChange: (() => void) | null = null;
 
   /**
    * Routes `addr/cidr` (4 or 16 bytes) to `value`. Host bits beyond `cidr` are ignored, so
    * 10.0.0.7/24 is stored as 10.0.0.0/24. An existing prefix moves to the new value, as in WireGuard.
    */
   insert(addr: Uint8Array, cidr: number, value: T): void {
+    this.insertNode(addr, cidr, value);
+    this.onChange?.();
+  }
+
+  private insertNode(addr: Uint8Array, cidr: number, value: T): void {
     const bytes = this.loadKey(addr, cidr);
     const key = this.key;
     const root = bytes === 4 ? this.root4 : this.root6;
@@ -144,6 +151,7 @@ export class AllowedIps<T> {
         if (!node.hasValue) return false;
         this.forget(node);
         this.unlink(node);
+        this.onChange?.();
         return true;
       }
       node = keyBit(key, node.cidr) === 0 ? node.zero : node.one;
@@ -157,6 +165,7 @@ export class AllowedIps<T> {
     if (nodes === undefined) return 0;
     this.byValue.delete(value);
     for (const node of nodes) this.unlink(node);
+    this.onChange?.();
     return nodes.size;
   }
 
@@ -219,6 +228,12 @@ export class AllowedIps<T> {
     this.root4 = null;
     this.root6 = null;
     this.byValue.clear();
+    this.onChange?.();
+  }
+
+  /** Every value that has a route. */
+  values(): IterableIterator<T> {
+    return this.byValue.keys();
   }
 
   /** Validates a prefix and loads it, masked, into `this.key`. Returns the address length. */

@@ -9,6 +9,7 @@ import {
   type ProtocolLimits,
 } from './constants.js';
 import { type DropCounters, type DropReason, newDropCounters } from './drops.js';
+import type { FastPath, FastRoute } from './fast-path.js';
 import {
   consumeInitiation,
   consumeResponse,
@@ -70,6 +71,7 @@ export class Device {
   private readonly roaming: boolean;
   /** A lower bound on the earliest timer deadline of any peer. */
   private wake = Number.POSITIVE_INFINITY;
+  private fastPath: FastPath | null = null;
 
   constructor(options: DeviceOptions) {
     this.crypto = options.crypto;
@@ -79,7 +81,11 @@ export class Device {
     this.wallTime = options.wallTime ?? ((now) => now);
     this.roaming = options.roaming ?? true;
     this.start = wireguardStart(this.crypto);
-    this.sessions = new SessionTable(this.random, this.limits.rekeyTimeout, (at) => this.wakeBy(at));
+    this.sessions = new SessionTable(this.random, this.limits.rekeyTimeout, {
+      wake: (at) => this.wakeBy(at),
+      changed: (peer) => this.fastPath?.setSessions(peer),
+      retired: (kp) => this.fastPath?.removeKeypair(kp),
+    });
     this.local = this.keyPairOf(options.privateKey);
     this.guard = new LoadGuard(
       this.crypto,
@@ -98,6 +104,57 @@ export class Device {
   /** A copy of the interface's private key (the UAPI's `get` reports it to root, as wireguard-go does). */
   get privateKey(): Uint8Array {
     return this.local.privateKey.slice();
+  }
+
+  /**
+   * Hands transport messages to `fastPath` from now on (fast-path.ts). Sessions created before stay
+   * with the core: the fast path gets none without its keys.
+   */
+  attachFastPath(fastPath: FastPath): void {
+    if (this.fastPath !== null) throw new Error('a fast path is already attached');
+    this.fastPath = fastPath;
+    for (const peer of this.peersByKey.values()) this.installPeer(peer);
+    const routes = () => this.routes();
+    this.allowedIps.onChange = () => fastPath.setRoutes(routes);
+    fastPath.setRoutes(routes);
+  }
+
+  /** Takes every transport message back; the shared state stays where it is, in use by the core. */
+  detachFastPath(): void {
+    const fastPath = this.fastPath;
+    if (fastPath === null) return;
+    this.syncFastPath();
+    this.fastPath = null;
+    this.allowedIps.onChange = null;
+    for (const peer of this.peersByKey.values()) {
+      peer.fastPath = null;
+      fastPath.removePeer(peer);
+    }
+  }
+
+  /** Collects what the fast path counted and scheduled: call after it handled packets on its own. */
+  syncFastPath(): void {
+    if (this.fastPath === null) return;
+    this.fastPath.takeDrops(this.drops);
+    this.wakeBy(this.fastPath.takeWake());
+  }
+
+  private installPeer(peer: Peer): void {
+    const fastPath = this.fastPath!;
+    const state = fastPath.addPeer(peer);
+    state.set(peer.timers.state);
+    peer.timers.state = state;
+    peer.fastPath = fastPath;
+    fastPath.setEndpoint(peer);
+    fastPath.setSessions(peer);
+  }
+
+  private routes(): FastRoute[] {
+    const routes: FastRoute[] = [];
+    for (const peer of this.allowedIps.values()) {
+      for (const { addr, cidr } of this.allowedIps.entriesOf(peer)) routes.push({ addr, cidr, peer });
+    }
+    return routes;
   }
 
   /** Replaces the interface's private key: every session and handshake ends, as in wireguard-go. */
@@ -123,6 +180,7 @@ export class Device {
       (at) => this.wakeBy(at),
     );
     this.peersByKey.set(id, peer);
+    if (this.fastPath !== null) this.installPeer(peer);
     return peer;
   }
 
@@ -131,6 +189,10 @@ export class Device {
     peer.timers.stopAll();
     this.allowedIps.removeValue(peer);
     this.peersByKey.delete(keyId(peer.publicKey));
+    if (peer.fastPath !== null) {
+      peer.fastPath.removePeer(peer);
+      peer.fastPath = null;
+    }
   }
 
   getPeer(publicKey: Uint8Array): Peer | undefined {
@@ -153,9 +215,26 @@ export class Device {
     return this.wake;
   }
 
+  /** Starts a handshake with `peer` when a fast path found its session due for a rekey. */
+  rekey(peer: Peer, now: number): Action[] {
+    const out: Action[] = [];
+    if (this.peersByKey.get(keyId(peer.publicKey)) === peer) this.sendInitiation(peer, now, false, out);
+    return out;
+  }
+
   /** An outbound IP packet from the tunnel. */
   send(packet: Uint8Array, now: number): Action[] {
     const out: Action[] = [];
+    if (this.fastPath !== null) {
+      const fast = this.fastPath.send(packet, now);
+      this.syncFastPath();
+      if (fast.kind === 'dropped') return out;
+      if (fast.kind === 'sealed') {
+        out.push({ kind: 'send', peer: fast.peer, endpoint: fast.peer.endpoint!, data: fast.data });
+        if (fast.rekey) this.sendInitiation(fast.peer, now, false, out);
+        return out;
+      }
+    }
     const header = parseIpHeader(packet);
     if (header === null) {
       this.drop('bad-inner-packet');
@@ -202,6 +281,12 @@ export class Device {
   }
 
   private dispatch(data: Uint8Array, from: Endpoint, now: number, out: Action[]): DropReason | null {
+    if (this.fastPath !== null) {
+      const fast = this.fastPath.receive(data, from, now);
+      this.syncFastPath();
+      if (fast.kind === 'deliver') out.push({ kind: 'deliver', peer: fast.peer, packet: fast.packet });
+      if (fast.kind !== 'punt') return null;
+    }
     const kind = classify(data);
     switch (kind) {
       case 'transport':
@@ -396,8 +481,8 @@ export class Device {
     ephemeral.privateKey.fill(0); // used for ee and se only
     if (response === null) return 'handshake-failed';
     peer.cookies.addMacs(response, Response.mac1, now);
-    const kp = new Keypair(
-      this.crypto,
+    const kp = this.newKeypair(
+      peer,
       transportKeys(read.handshake, false),
       localIndex,
       read.senderIndex,
@@ -426,7 +511,7 @@ export class Device {
     if (!consumeResponse(hs.noise, this.local, hs.ephemeral, peer.presharedKey, data)) {
       return 'handshake-failed';
     }
-    const kp = new Keypair(this.crypto, transportKeys(hs.noise, true), hs.localIndex, senderIndex, true, now);
+    const kp = this.newKeypair(peer, transportKeys(hs.noise, true), hs.localIndex, senderIndex, true, now);
     this.sessions.beginInitiatorSession(peer, kp, now);
     this.roam(peer, from);
     peer.rxBytes += data.length;
@@ -478,6 +563,26 @@ export class Device {
   }
 
   // --- bookkeeping ---
+
+  /** A session, installed in the fast path if there is one; the transport keys are zeroed after. */
+  private newKeypair(
+    peer: Peer,
+    keys: { send: Uint8Array; recv: Uint8Array },
+    localIndex: number,
+    remoteIndex: number,
+    isInitiator: boolean,
+    now: number,
+  ): Keypair {
+    const kp = new Keypair(this.crypto, keys, localIndex, remoteIndex, isInitiator, now);
+    if (this.fastPath !== null) {
+      const fast = this.fastPath.addKeypair(peer, kp, keys);
+      kp.state = fast.state;
+      kp.replay = fast.replay;
+    }
+    keys.send.fill(0);
+    keys.recv.fill(0);
+    return kp;
+  }
 
   private wakeBy(at: number): void {
     if (at < this.wake) this.wake = at;

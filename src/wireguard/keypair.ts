@@ -1,14 +1,16 @@
 import type { Aead, CryptoProvider } from '../crypto/types.js';
+import { KEYPAIR_FIELDS, KeypairField, type ReplayWindow } from './fast-path.js';
 import { ReplayFilter } from './replay.js';
 
 /** One session's transport keys (whitepaper §5.4.5) with its counters and replay window. */
 export class Keypair {
   readonly send: Aead;
   readonly recv: Aead;
-  /** The next counter to send with. */
-  sendCounter = 0;
-  readonly replay = new ReplayFilter();
+  /** The send counter (KeypairField), in memory a fast path shares once the session is installed there. */
+  state: Float64Array = new Float64Array(KEYPAIR_FIELDS);
+  replay: ReplayWindow = new ReplayFilter();
 
+  /** The caller zeroes `keys` once it has handed them on (the Aead instances hold their own copies). */
   constructor(
     crypto: CryptoProvider,
     keys: { send: Uint8Array; recv: Uint8Array },
@@ -21,9 +23,14 @@ export class Keypair {
   ) {
     this.send = crypto.aead(keys.send);
     this.recv = crypto.aead(keys.recv);
-    // The Aead instances hold their own copies; these were only the KDF's output.
-    keys.send.fill(0);
-    keys.recv.fill(0);
+  }
+
+  /** The next counter to send with. */
+  get sendCounter(): number {
+    return this.state[KeypairField.sendCounter]!;
+  }
+  set sendCounter(n: number) {
+    this.state[KeypairField.sendCounter] = n;
   }
 
   /** Zeroes this session's keys. The keypair must not be used afterwards. */

@@ -2,6 +2,7 @@ import type { CryptoProvider } from '../crypto/types.js';
 import type { Endpoint } from './actions.js';
 import type { ProtocolLimits } from './constants.js';
 import { CookieGenerator } from './cookie.js';
+import { type FastPath, PeerField } from './fast-path.js';
 import type { Keypair } from './keypair.js';
 import type { IKpsk2, StaticKeyPair } from './noise.js';
 import { PeerTimers } from './timers.js';
@@ -27,7 +28,9 @@ const ZERO_KEY = new Uint8Array(32);
 export class Peer {
   readonly publicKey: Uint8Array;
   presharedKey: Uint8Array;
-  endpoint: Endpoint | null;
+  #endpoint: Endpoint | null;
+  /** The fast path this peer is installed in, told of endpoint changes (Device.attachFastPath). */
+  fastPath: FastPath | null = null;
   /** DH(our static, their static), computed once: every handshake with this peer needs it. */
   staticStatic: Uint8Array | null;
 
@@ -50,12 +53,9 @@ export class Peer {
   /** The newest initiation timestamp accepted from this peer (TAI64N), to refuse replays. */
   lastTimestamp: Uint8Array | null = null;
   lastInitiationConsumed = Number.NEGATIVE_INFINITY;
-  sentLastMinuteHandshake = false;
 
   /** Wall-clock ms of the last completed handshake, 0 if none (as `wg show` reports it). */
   lastHandshakeWall = 0;
-  rxBytes = 0;
-  txBytes = 0;
 
   constructor(
     crypto: CryptoProvider,
@@ -67,11 +67,39 @@ export class Peer {
   ) {
     this.publicKey = config.publicKey.slice();
     this.presharedKey = config.presharedKey ? config.presharedKey.slice() : ZERO_KEY;
-    this.endpoint = config.endpoint ?? null;
+    this.#endpoint = config.endpoint ?? null;
     this.staticStatic = staticStatic;
     this.timers = new PeerTimers(limits, jitter, onSchedule);
     this.timers.persistentKeepaliveInterval = (config.persistentKeepalive ?? 0) * 1000;
     this.cookies = new CookieGenerator(crypto, this.publicKey, limits.cookieRefreshTime);
+  }
+
+  get endpoint(): Endpoint | null {
+    return this.#endpoint;
+  }
+  set endpoint(endpoint: Endpoint | null) {
+    this.#endpoint = endpoint;
+    this.fastPath?.setEndpoint(this);
+  }
+
+  // Kept in the timers' shared state, which a fast path updates too.
+  get rxBytes(): number {
+    return this.timers.state[PeerField.rxBytes]!;
+  }
+  set rxBytes(n: number) {
+    this.timers.state[PeerField.rxBytes] = n;
+  }
+  get txBytes(): number {
+    return this.timers.state[PeerField.txBytes]!;
+  }
+  set txBytes(n: number) {
+    this.timers.state[PeerField.txBytes] = n;
+  }
+  get sentLastMinuteHandshake(): boolean {
+    return this.timers.state[PeerField.sentLastMinuteHandshake] !== 0;
+  }
+  set sentLastMinuteHandshake(on: boolean) {
+    this.timers.state[PeerField.sentLastMinuteHandshake] = on ? 1 : 0;
   }
 
   /** Every live session, for index clean-up. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { replayWindow } from '../../test/support/replay-window.js';
 import { prng } from '../../test/support/rng.js';
-import { REPLAY_WINDOW_SIZE, ReplayFilter } from './replay.js';
+import { REPLAY_WINDOW_SIZE } from './replay.js';
 
 const W = REPLAY_WINDOW_SIZE;
 const NO_LIMIT = Number.MAX_SAFE_INTEGER;
@@ -22,7 +23,7 @@ class Reference {
 
 /** Feeds counters to a fresh filter and returns its verdicts. */
 function run(counters: number[], limit = NO_LIMIT): boolean[] {
-  const filter = new ReplayFilter();
+  const filter = replayWindow.make();
   return counters.map((c) => filter.accept(c, limit));
 }
 
@@ -32,7 +33,7 @@ describe('ReplayFilter', () => {
   });
 
   it('accepts counters in order, starting at 0', () => {
-    const filter = new ReplayFilter();
+    const filter = replayWindow.make();
     const refused: number[] = [];
     for (let c = 0; c < 20_000; c++) if (!filter.accept(c, NO_LIMIT)) refused.push(c);
     expect(refused).toEqual([]);
@@ -55,7 +56,7 @@ describe('ReplayFilter', () => {
   it('accepts reordering inside the window', () => {
     const counters = [10, 5, 7, 6, 9, 8, 0, 1, 2, 3, 4];
     expect(run(counters)).toEqual(counters.map(() => true));
-    const filter = new ReplayFilter();
+    const filter = replayWindow.make();
     expect(filter.accept(W + 100, NO_LIMIT)).toBe(true);
     const wrong: number[] = [];
     for (let c = W + 99; c >= 100; c--) if (!filter.accept(c, NO_LIMIT)) wrong.push(c);
@@ -65,7 +66,7 @@ describe('ReplayFilter', () => {
 
   it('accepts exactly 8128 behind the highest, and nothing further', () => {
     const highest = 3 * W + 17;
-    const filter = new ReplayFilter();
+    const filter = replayWindow.make();
     expect(filter.accept(highest, NO_LIMIT)).toBe(true);
     expect(filter.accept(highest - W - 1, NO_LIMIT)).toBe(false);
     expect(filter.accept(highest - W, NO_LIMIT)).toBe(true);
@@ -76,7 +77,7 @@ describe('ReplayFilter', () => {
   it('checks the window edge at every position within a block', () => {
     // The edge falls at each bit offset of the 32-bit words in turn.
     for (let highest = W; highest < W + 70; highest++) {
-      const filter = new ReplayFilter();
+      const filter = replayWindow.make();
       expect(filter.accept(highest, NO_LIMIT)).toBe(true);
       expect(filter.accept(highest - W - 1, NO_LIMIT)).toBe(false);
       expect(filter.accept(highest - W, NO_LIMIT)).toBe(true);
@@ -88,7 +89,7 @@ describe('ReplayFilter', () => {
   });
 
   it('forgets everything when jumping ahead by more than the window', () => {
-    const filter = new ReplayFilter();
+    const filter = replayWindow.make();
     for (let c = 0; c < 100; c++) filter.accept(c, NO_LIMIT);
     const far = 100 + 2 * W;
     expect(filter.accept(far, NO_LIMIT)).toBe(true);
@@ -105,20 +106,20 @@ describe('ReplayFilter', () => {
   });
 
   it('rejects counters at or above the limit without recording them', () => {
-    const filter = new ReplayFilter();
+    const filter = replayWindow.make();
     expect(filter.accept(10, 10)).toBe(false);
     expect(filter.accept(11, 10)).toBe(false);
     expect(filter.accept(9, 10)).toBe(true);
     // The refused counter did not advance the window.
     expect(filter.accept(1_000_000, 2_000_000)).toBe(true);
     expect(filter.accept(10, 2_000_000)).toBe(false);
-    const fresh = new ReplayFilter();
+    const fresh = replayWindow.make();
     expect(fresh.accept(1_000_000, 10)).toBe(false);
     expect(fresh.accept(0, 10)).toBe(true);
   });
 
   it('refuses counters that are not non-negative safe integers', () => {
-    const filter = new ReplayFilter();
+    const filter = replayWindow.make();
     for (const bad of [-1, 0.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53]) {
       expect(filter.accept(bad, Number.POSITIVE_INFINITY)).toBe(false);
     }
@@ -126,7 +127,7 @@ describe('ReplayFilter', () => {
   });
 
   it('works for counters beyond 32 bits', () => {
-    const filter = new ReplayFilter();
+    const filter = replayWindow.make();
     const base = 2 ** 52 + 12345;
     expect(filter.accept(base, NO_LIMIT)).toBe(true);
     expect(filter.accept(base, NO_LIMIT)).toBe(false);
@@ -141,7 +142,7 @@ describe('ReplayFilter', () => {
   });
 
   it('reset forgets all counters', () => {
-    const filter = new ReplayFilter();
+    const filter = replayWindow.make();
     for (let c = 0; c < 5000; c += 3) filter.accept(c, NO_LIMIT);
     filter.accept(100_000, NO_LIMIT);
     filter.reset();
@@ -157,7 +158,7 @@ describe('ReplayFilter against a Set-based reference', () => {
     const disagreements: object[] = [];
     let accepted = 0;
     for (let trial = 0; trial < 20; trial++) {
-      const filter = new ReplayFilter();
+      const filter = replayWindow.make();
       const reference = new Reference();
       let position = trial === 0 ? 0 : Math.floor(random() * 2 ** 40);
       const limit = random() < 0.3 ? position + 50_000 + Math.floor(random() * 50_000) : NO_LIMIT;

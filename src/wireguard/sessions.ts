@@ -8,6 +8,16 @@ export interface IndexEntry {
   keypair: Keypair | null;
 }
 
+/** What the table tells its owner. */
+export interface SessionEvents {
+  /** A drained session must be swept at `at`: the owner wakes up for it. */
+  wake(at: number): void;
+  /** The peer's current or next session changed. */
+  changed(peer: Peer): void;
+  /** A session left for good; its keys are wiped. */
+  retired(kp: Keypair): void;
+}
+
 /** Keypairs per peer kept receiving after rotation; bounds memory if a peer handshakes in a loop. */
 const MAX_DRAINING = 16;
 
@@ -24,8 +34,7 @@ export class SessionTable {
   constructor(
     private readonly random: (n: number) => Uint8Array,
     private readonly drainTime: number,
-    /** Told when a drained session must be swept, so the owner can wake up for it. */
-    private readonly onWake: (at: number) => void,
+    private readonly events: SessionEvents,
   ) {}
 
   get(index: number): IndexEntry | undefined {
@@ -66,6 +75,7 @@ export class SessionTable {
     this.indices.set(kp.localIndex, { peer, keypair: kp });
     this.drain(peer, peer.next, now);
     peer.next = kp;
+    this.events.changed(peer);
   }
 
   /** Our initiation was answered: the session is current at once. An unconfirmed `next` becomes
@@ -85,6 +95,7 @@ export class SessionTable {
       peer.previous = peer.current;
     }
     peer.current = kp;
+    this.events.changed(peer);
   }
 
   /** The initiator has sent on the session we answered: it becomes current. */
@@ -93,6 +104,7 @@ export class SessionTable {
     peer.previous = peer.current;
     peer.current = peer.next;
     peer.next = null;
+    this.events.changed(peer);
   }
 
   /** Erases every session and the pending handshake of `peer` at once. */
@@ -101,6 +113,7 @@ export class SessionTable {
     for (const kp of peer.keypairs()) this.retire(kp);
     peer.previous = peer.current = peer.next = null;
     peer.draining = [];
+    this.events.changed(peer);
   }
 
   /** Erases drained sessions whose time is up; returns when the next one is due (or Infinity). */
@@ -123,11 +136,12 @@ export class SessionTable {
     if (peer.draining.length >= MAX_DRAINING) this.retire(peer.draining.shift()!.kp);
     const until = now + this.drainTime;
     peer.draining.push({ kp, until });
-    this.onWake(until);
+    this.events.wake(until);
   }
 
   private retire(kp: Keypair): void {
     if (this.indices.get(kp.localIndex)?.keypair === kp) this.indices.delete(kp.localIndex);
     kp.wipe();
+    this.events.retired(kp);
   }
 }

@@ -1,4 +1,5 @@
 import type { ProtocolLimits } from './constants.js';
+import { PEER_FIELDS, PeerField } from './fast-path.js';
 
 /** The five per-peer timers of WireGuard (whitepaper §6, wireguard-go timers.go). */
 export type TimerName =
@@ -13,18 +14,64 @@ const NONE = Number.POSITIVE_INFINITY;
 /**
  * A pure timer state machine: protocol events set or clear deadlines, and `due(now)` says which
  * have expired. No clocks or callbacks: the caller passes the time and acts on what is due.
+ *
+ * The deadlines live in `state` (with the peer's byte counters, see PeerField), which a transport
+ * fast path (fast-path.ts) shares: it applies the per-packet events below to the same memory.
  */
 export class PeerTimers {
-  retransmitHandshake = NONE;
-  sendKeepalive = NONE;
-  newHandshake = NONE;
-  zeroKeyMaterial = NONE;
-  persistentKeepalive = NONE;
+  /** The peer's shared state; replaced (contents copied) when a fast path takes the peer on. */
+  state: Float64Array = new Float64Array(PEER_FIELDS).fill(NONE, 0, PeerField.needAnotherKeepalive);
+
+  get retransmitHandshake(): number {
+    return this.state[PeerField.retransmitHandshake]!;
+  }
+  set retransmitHandshake(at: number) {
+    this.state[PeerField.retransmitHandshake] = at;
+  }
+  get sendKeepalive(): number {
+    return this.state[PeerField.sendKeepalive]!;
+  }
+  set sendKeepalive(at: number) {
+    this.state[PeerField.sendKeepalive] = at;
+  }
+  get newHandshake(): number {
+    return this.state[PeerField.newHandshake]!;
+  }
+  set newHandshake(at: number) {
+    this.state[PeerField.newHandshake] = at;
+  }
+  get zeroKeyMaterial(): number {
+    return this.state[PeerField.zeroKeyMaterial]!;
+  }
+  set zeroKeyMaterial(at: number) {
+    this.state[PeerField.zeroKeyMaterial] = at;
+  }
+  get persistentKeepalive(): number {
+    return this.state[PeerField.persistentKeepalive]!;
+  }
+  set persistentKeepalive(at: number) {
+    this.state[PeerField.persistentKeepalive] = at;
+  }
   /** Set when data arrived while a keepalive was already scheduled: send one more after it. */
-  needAnotherKeepalive = false;
-  handshakeAttempts = 0;
+  get needAnotherKeepalive(): boolean {
+    return this.state[PeerField.needAnotherKeepalive] !== 0;
+  }
+  set needAnotherKeepalive(on: boolean) {
+    this.state[PeerField.needAnotherKeepalive] = on ? 1 : 0;
+  }
+  get handshakeAttempts(): number {
+    return this.state[PeerField.handshakeAttempts]!;
+  }
+  set handshakeAttempts(n: number) {
+    this.state[PeerField.handshakeAttempts] = n;
+  }
   /** Persistent keepalive interval in ms, 0 when off. */
-  persistentKeepaliveInterval = 0;
+  get persistentKeepaliveInterval(): number {
+    return this.state[PeerField.persistentKeepaliveInterval]!;
+  }
+  set persistentKeepaliveInterval(ms: number) {
+    this.state[PeerField.persistentKeepaliveInterval] = ms;
+  }
 
   constructor(
     private readonly limits: ProtocolLimits,

@@ -1,8 +1,9 @@
 import type { CryptoProvider } from '../../src/crypto/types.js';
 import { parseCidr } from '../../src/packet/ip-text.js';
 import type { Action, Endpoint } from '../../src/wireguard/actions.js';
-import type { ProtocolLimits } from '../../src/wireguard/constants.js';
+import { DEFAULT_LIMITS, type ProtocolLimits } from '../../src/wireguard/constants.js';
 import { Device } from '../../src/wireguard/device.js';
+import type { FastPath } from '../../src/wireguard/fast-path.js';
 import { generatePrivateKey } from '../../src/wireguard/keys.js';
 import type { Peer } from '../../src/wireguard/peer.js';
 import { ipv4, readSeq, seqPayload } from './ip-packet.js';
@@ -27,6 +28,14 @@ export const PERFECT: Conditions = {
   delayMin: 1,
   delayMax: 1,
 };
+
+/**
+ * When set, every device a Sim makes gets a transport fast path from this factory: the simulation
+ * tests then run against it (helper/fastpath/sim.test.ts), and must pass unchanged.
+ */
+export const simFastPath: {
+  make: ((options: { limits: ProtocolLimits; mtu: number; roaming: boolean }) => FastPath) | null;
+} = { make: null };
 
 export class SimNode {
   readonly delivered: { from: Peer; packet: Uint8Array; at: number }[] = [];
@@ -98,6 +107,10 @@ export class Sim {
         : {}),
       ...(options.roaming !== undefined ? { roaming: options.roaming } : {}),
     });
+    if (simFastPath.make !== null) {
+      const limits = this.limits ?? DEFAULT_LIMITS;
+      device.attachFastPath(simFastPath.make({ limits, mtu: device.mtu, roaming: options.roaming ?? true }));
+    }
     const node = new SimNode(name, device, endpoint, address);
     this.nodes.push(node);
     this.byEndpoint.set(key(endpoint), node);
