@@ -1,8 +1,9 @@
 {
   # burrowd's native parts, built by `node-gyp rebuild` from package.json's install script.
-  # burrow_native: packet I/O (helper/native), Linux only; elsewhere the target is empty and
-  # helper/native/index.ts says so. burrow_crypto: the datapath AEAD and the handshake's X25519
-  # and BLAKE2s on Node's own OpenSSL (helper/crypto/native), kept apart so that burrow_native loads in Electron too.
+  # burrow_native: packet I/O and the transport fast path (helper/native), Linux only; elsewhere the
+  # target is empty and helper/native/index.ts says so. Its fast path calls Node's own OpenSSL.
+  # burrow_crypto: the datapath AEAD and the handshake's X25519 and BLAKE2s on Node's own OpenSSL
+  # (helper/crypto/native), kept apart so that burrow_native loads in Electron too.
   "targets": [
     {
       "target_name": "burrow_native",
@@ -11,6 +12,13 @@
           "sources": [
             "helper/native/addon.c",
             "helper/native/common.c",
+            "helper/native/fp-core.c",
+            "helper/native/fp-engine.c",
+            "helper/native/fp-gro.c",
+            "helper/native/fp-napi.c",
+            "helper/native/fp-replay.c",
+            "helper/native/fp-routes.c",
+            "helper/native/fp-tso.c",
             "helper/native/peercred.c",
             "helper/native/tun.c",
             "helper/native/udp.c"

@@ -125,6 +125,12 @@ export class LinuxBind implements UdpBind {
     return native().udpStats(this.#handle);
   }
 
+  /** The addon's handle, for the fast path's engine (helper/fastpath), which reads it while attached. */
+  nativeHandle(): NativeHandle {
+    this.#assertOpen();
+    return this.#handle;
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

@@ -16,6 +16,18 @@ export interface PacketGate {
 }
 
 /**
+ * A transport fast path's I/O (helper/fastpath/engine.ts): once started it carries established
+ * sessions' packets between the TUN and the bind itself; the datapath gets only what it punts.
+ */
+export interface FastEngine {
+  /** Takes over reading the TUN and `bind`; `onRekey` gets the peers whose sessions want a handshake. */
+  start(bind: UdpBind, onRekey: (peers: Peer[]) => void): void;
+  stop(): void;
+  /** When the datapath's timer fires: the engine reports deadlines it sets before that. */
+  armed: number;
+}
+
+/**
  * Drives the I/O-free protocol core: batches from the TUN and the UDP bind go in, the core's
  * actions come out as batches to the bind and the TUN, and one timer follows the core's next wake-up.
  */
@@ -31,7 +43,11 @@ export class Datapath {
     bind: UdpBind,
     private readonly clock: () => number,
     private readonly gate: PacketGate | null = null,
+    private readonly engine: FastEngine | null = null,
   ) {
+    // The engine delivers to the TUN itself: it has no place for a gate.
+    if (gate !== null && engine !== null)
+      throw new Error('a datapath with a packet gate takes no fast engine');
     this.bind = bind;
   }
 
@@ -46,13 +62,24 @@ export class Datapath {
       this.apply(actions);
     });
     this.listen(this.bind);
+    this.engine?.start(this.bind, (peers) => this.rekey(peers));
     this.schedule();
   }
 
   /** Moves the datapath to another UDP bind (a new listen port); the caller closes the old one. */
   replaceBind(bind: UdpBind): void {
+    this.engine?.stop();
     this.bind = bind;
     this.listen(bind);
+    this.engine?.start(bind, (peers) => this.rekey(peers));
+  }
+
+  /** The engine found these peers' sessions due for a handshake (or only set an earlier deadline). */
+  private rekey(peers: Peer[]): void {
+    const now = this.clock();
+    const actions: Action[] = [];
+    for (const peer of peers) for (const a of this.device.rekey(peer, now)) actions.push(a);
+    this.apply(actions);
   }
 
   private listen(bind: UdpBind): void {
@@ -93,14 +120,17 @@ export class Datapath {
   }
 
   private schedule(): void {
+    this.device.syncFastPath();
     const wake = this.device.nextWake;
     if (this.stopped || wake >= this.timerAt) return;
     clearTimeout(this.timer);
     this.timerAt = wake;
+    if (this.engine !== null) this.engine.armed = wake;
     if (wake === Number.POSITIVE_INFINITY) return;
     this.timer = setTimeout(
       () => {
         this.timerAt = Number.POSITIVE_INFINITY;
+        if (this.engine !== null) this.engine.armed = Number.POSITIVE_INFINITY;
         this.apply(this.device.tick(this.clock()));
       },
       Math.max(0, Math.ceil(wake - this.clock())),
@@ -110,5 +140,6 @@ export class Datapath {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.engine?.stop();
   }
 }

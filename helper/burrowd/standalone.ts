@@ -4,12 +4,12 @@ import { basename } from 'node:path';
 import { randomBytes } from '../../src/crypto/index.js';
 import { formatAddr } from '../../src/packet/ip-text.js';
 import { Device } from '../../src/wireguard/device.js';
-import type { UdpBind } from '../bind/bind.js';
-import { openBind } from '../bind/linux-bind.js';
+import { type LinuxBind, openBind } from '../bind/linux-bind.js';
 import { helperCrypto } from '../crypto/native-crypto.js';
+import { fastPathEnabled, NativeFastEngine } from '../fastpath/engine.js';
+import { NativeFastPath } from '../fastpath/native-fast-path.js';
 import { BYPASS_MARK, LinuxRouting, removeStaleRouting } from '../routing/linux-routing.js';
 import { openTun } from '../tun/linux-tun.js';
-import type { TunDevice } from '../tun/tun.js';
 import { applySet } from '../uapi/apply.js';
 import { EADDRINUSE, errnoOf } from '../uapi/errno.js';
 import { formatGet, parseSet } from '../uapi/protocol.js';
@@ -85,17 +85,36 @@ export async function runStandalone(flags: BurrowdFlags & { wgConfig: string }, 
   };
   try {
     await removeStaleRouting();
-    const tun: TunDevice = openTun(name);
+    const fast = fastPathEnabled();
+    const tun = openTun(name, { vnet: fast });
     teardown.push(() => tun.close());
-    let bind: UdpBind = await openBind(config.interface.listenPort ?? 0, {
+    let bind: LinuxBind = await openBind(config.interface.listenPort ?? 0, {
       fwmark: config.interface.fwMark || BYPASS_MARK,
     });
     teardown.push(() => bind.close());
+    // Before any handshake: sessions are installed in the fast path as they are made.
+    let engine: NativeFastEngine | null = null;
+    if (fast) {
+      const fastPath = new NativeFastPath({ limits, mtu, roaming: true, dualStack: bind.dualStack });
+      device.attachFastPath(fastPath);
+      engine = new NativeFastEngine(fastPath, tun);
+    }
     teardown.push(() => routing.down());
     const addresses = config.interface.addresses.map((a) => a.text);
     await routing.up({ name, mtu, addresses }, peerPrefixes(device));
-    const datapath = new Datapath(device, tun, bind, monotonic);
+    const datapath = new Datapath(device, tun, bind, monotonic, null, engine);
     teardown.push(() => datapath.stop());
+    // What carried the traffic, for whoever reads the log after a run.
+    teardown.push(() => {
+      const f = engine?.fastPath.stats();
+      const u = bind.stats();
+      const t = tun.stats();
+      log.info(
+        `${name} down: tun read ${t.packetsRead} written ${t.packetsWritten} (dropped ${t.writeDropped}, errors ${t.writeErrors}); ` +
+          `udp received ${u.packetsReceived} sent ${u.packetsSent} (dropped ${u.sendDropped}, errors ${u.sendErrors})` +
+          (f ? `; fast path: ${JSON.stringify(f)}` : ''),
+      );
+    });
     datapath.start();
     const now = monotonic();
     for (const peer of device.peers()) {
@@ -117,7 +136,7 @@ export async function runStandalone(flags: BurrowdFlags & { wgConfig: string }, 
           if (op.key === 'listen_port') port = op.value;
           if (op.key === 'fwmark') mark = op.value;
         }
-        let replacement: UdpBind | undefined;
+        let replacement: LinuxBind | undefined;
         if (port !== bind.port || mark !== fwmark) {
           try {
             replacement = await openBind(port, { fwmark: mark || BYPASS_MARK });
@@ -147,7 +166,9 @@ export async function runStandalone(flags: BurrowdFlags & { wgConfig: string }, 
       },
     });
     teardown.push(() => uapi.close());
-    log.info(`${name} up: port ${bind.port}, ${config.peers.length} peer(s), crypto ${crypto.name}`);
+    log.info(
+      `${name} up: port ${bind.port}, ${config.peers.length} peer(s), crypto ${crypto.name}, fast path ${fast ? 'on' : 'off'}`,
+    );
 
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {

@@ -1,7 +1,8 @@
 /*
  * burrow_native: burrowd's packet I/O on Linux, as a small N-API addon in C.
  * tun.c: the TUN device; udp.c: the UDP socket; peercred.c: who is at the other end of a unix
- * socket; common.c: errors and the poll/close life cycle.
+ * socket; common.c: errors and the poll/close life cycle. fp-*.c: the transport fast path (fp-core.h
+ * says what it is), with its I/O engine and TUN offloads; fp-napi.c is its JS interface.
  * The TypeScript side is helper/native/index.ts (loading), helper/tun/linux-tun.ts and
  * helper/bind/linux-bind.ts (the TunDevice and UdpBind wrappers).
  */
@@ -28,6 +29,22 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT("udpStats", bn_udp_stats),
       EXPORT("udpClose", bn_udp_close),
       EXPORT("peerCred", bn_peer_cred),
+      EXPORT("fpCreate", bn_fp_create),
+      EXPORT("fpPeerAdd", bn_fp_peer_add),
+      EXPORT("fpPeerRemove", bn_fp_peer_remove),
+      EXPORT("fpPeerEndpoint", bn_fp_peer_endpoint),
+      EXPORT("fpPeerSessions", bn_fp_peer_sessions),
+      EXPORT("fpKeypairAdd", bn_fp_keypair_add),
+      EXPORT("fpKeypairRemove", bn_fp_keypair_remove),
+      EXPORT("fpReplayAccept", bn_fp_replay_accept),
+      EXPORT("fpReplayNew", bn_fp_replay_new),
+      EXPORT("fpReplayReset", bn_fp_replay_reset),
+      EXPORT("fpSetRoutes", bn_fp_set_routes),
+      EXPORT("fpSend", bn_fp_send),
+      EXPORT("fpReceive", bn_fp_receive),
+      EXPORT("fpAttach", bn_fp_attach),
+      EXPORT("fpDetach", bn_fp_detach),
+      EXPORT("fpStats", bn_fp_stats),
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

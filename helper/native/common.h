@@ -12,7 +12,7 @@
 #include <uv.h>
 
 /* Bumped whenever the JS <-> C contract changes; helper/native/index.ts checks it. */
-#define BN_ABI_VERSION 4
+#define BN_ABI_VERSION 5
 
 /* Returns NULL from the enclosing napi callback when a napi call fails (an exception is pending). */
 #define BN_CALL(env, call)                                                                         \
@@ -65,6 +65,7 @@ struct bn_io {
   /* Called with a handle scope open; poll_status < 0: libuv saw POLLERR. */
   void (*on_readable)(bn_io *io, int poll_status);
   void (*destroy)(bn_io *io); /* frees the struct containing this bn_io */
+  void *owner;                /* the fast path's engine, while it reads this descriptor itself */
 };
 
 /* Initialises `io` around an open fd (taking ownership of it), and wraps it in an external.

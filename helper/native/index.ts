@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { AddonError, packagedDir, requireAddon } from '../../src/packaged.js';
 
 /** Must equal BN_ABI_VERSION in common.h: a stale build/ is refused rather than misread. */
-const ABI_VERSION = 4;
+const ABI_VERSION = 5;
 
 /** An opaque native handle (a napi external). */
 export type NativeHandle = { readonly __brand: 'burrow-native-handle' };
@@ -54,9 +54,29 @@ export interface NativeUdpStats {
   lastReceiveError?: string;
 }
 
+/** The fast path engine's counters (helper/native/fp-napi.c). */
+export interface NativeFastPathStats {
+  attached: number;
+  gso: number;
+  tsoReads: number;
+  txMalformed: number;
+  txSlow: number;
+  txDatagrams: number;
+  gsoSends: number;
+  rxSlow: number;
+  tunWrites: number;
+  groMerged: number;
+}
+
+/** A fast path object with the memory C and JS share (helper/native/fp-core.h). */
+export interface NativeShared {
+  handle: NativeHandle;
+  shared: Float64Array;
+}
+
 export interface NativeAddon {
   readonly abiVersion: number;
-  tunOpen(name: string, batch: number): { handle: NativeHandle; name: string };
+  tunOpen(name: string, batch: number, vnet: boolean): { handle: NativeHandle; name: string };
   tunStart(handle: NativeHandle, callback: TunBatchCallback): void;
   tunWrite(handle: NativeHandle, packets: readonly Uint8Array[]): number;
   tunStats(handle: NativeHandle): NativeTunStats;
@@ -79,6 +99,61 @@ export interface NativeAddon {
   udpClose(handle: NativeHandle): void;
   /** SO_PEERCRED of a connected unix socket. */
   peerCred(fd: number): { pid: number; uid: number; gid: number };
+
+  // The transport fast path (helper/fastpath/native-fast-path.ts is the one caller).
+  fpCreate(
+    limits: Float64Array,
+    mtu: number,
+    roaming: boolean,
+    dualStack: boolean,
+    layout: number,
+  ): NativeShared;
+  fpPeerAdd(core: NativeHandle): NativeShared & { slot: number };
+  fpPeerRemove(core: NativeHandle, peer: NativeHandle): void;
+  fpPeerEndpoint(core: NativeHandle, peer: NativeHandle, host: string | null, port: number): void;
+  fpPeerSessions(
+    core: NativeHandle,
+    peer: NativeHandle,
+    current: NativeHandle | null,
+    next: NativeHandle | null,
+  ): void;
+  fpKeypairAdd(
+    core: NativeHandle,
+    peer: NativeHandle,
+    localIndex: number,
+    remoteIndex: number,
+    initiator: boolean,
+    created: number,
+    sendKey: Uint8Array,
+    recvKey: Uint8Array,
+  ): NativeShared;
+  fpKeypairRemove(core: NativeHandle, keypair: NativeHandle): void;
+  fpReplayAccept(window: NativeHandle, counter: number, limit: number): boolean;
+  fpReplayNew(): NativeHandle;
+  fpReplayReset(window: NativeHandle): void;
+  /** addrs: 16 bytes per route; meta: [bytes | cidr << 8, peer slot] per route. */
+  fpSetRoutes(core: NativeHandle, addrs: Uint8Array, meta: Uint32Array): void;
+  /** The sealed message, or -1 (punt) / -2 (dropped and counted). */
+  fpSend(core: NativeHandle, packet: Uint8Array, now: number): Uint8Array | number;
+  /** The inner packet to deliver, or -1 (punt) / -2 (handled: a keepalive or a counted drop). */
+  fpReceive(
+    core: NativeHandle,
+    data: Uint8Array,
+    host: string,
+    port: number,
+    now: number,
+  ): Uint8Array | number;
+  fpAttach(
+    core: NativeHandle,
+    tun: NativeHandle,
+    udp: NativeHandle,
+    timeOffset: number,
+    gso: boolean,
+    gro: boolean,
+    callback: (rekeySlots: number[]) => void,
+  ): { tso: boolean; gro: boolean };
+  fpDetach(core: NativeHandle): void;
+  fpStats(core: NativeHandle): NativeFastPathStats;
 }
 
 /**

@@ -18,4 +18,21 @@ napi_value bn_udp_close(napi_env env, napi_callback_info info);
 
 napi_value bn_peer_cred(napi_env env, napi_callback_info info);
 
+napi_value bn_fp_create(napi_env env, napi_callback_info info);
+napi_value bn_fp_peer_add(napi_env env, napi_callback_info info);
+napi_value bn_fp_peer_remove(napi_env env, napi_callback_info info);
+napi_value bn_fp_peer_endpoint(napi_env env, napi_callback_info info);
+napi_value bn_fp_peer_sessions(napi_env env, napi_callback_info info);
+napi_value bn_fp_keypair_add(napi_env env, napi_callback_info info);
+napi_value bn_fp_keypair_remove(napi_env env, napi_callback_info info);
+napi_value bn_fp_replay_accept(napi_env env, napi_callback_info info);
+napi_value bn_fp_replay_new(napi_env env, napi_callback_info info);
+napi_value bn_fp_replay_reset(napi_env env, napi_callback_info info);
+napi_value bn_fp_set_routes(napi_env env, napi_callback_info info);
+napi_value bn_fp_send(napi_env env, napi_callback_info info);
+napi_value bn_fp_receive(napi_env env, napi_callback_info info);
+napi_value bn_fp_attach(napi_env env, napi_callback_info info);
+napi_value bn_fp_detach(napi_env env, napi_callback_info info);
+napi_value bn_fp_stats(napi_env env, napi_callback_info info);
+
 #endif

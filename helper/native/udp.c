@@ -21,33 +21,17 @@
 
 #include "common.h"
 #include "native.h"
+#include "udp.h"
 
 #define UDP_MAGIC 0x55445031u /* "UDP1" */
-#define UDP_SLOT 65536u       /* receive room per datagram: any UDP payload fits */
+#define UDP_SLOT BN_UDP_SLOT
 #define UDP_MAX_BATCH 1024u   /* UIO_MAXIOV, the kernel's limit per recvmmsg/sendmmsg */
 #define UDP_SEND_CHUNK 128u   /* datagrams per sendmmsg(2) */
 #define UDP_HOST_CACHE 16u    /* distinct sources remembered per receive batch */
 #define UDP_STACK_HOSTS 16u
 #define HOST_TEXT (INET6_ADDRSTRLEN + IF_NAMESIZE + 2)
 
-typedef union {
-  struct sockaddr sa;
-  struct sockaddr_in v4;
-  struct sockaddr_in6 v6;
-} bn_sockaddr;
-
-typedef struct {
-  bn_io io;
-  int family; /* AF_INET6 (dual-stack) or AF_INET */
-  uint32_t batch;
-  uint8_t *slots;
-  struct mmsghdr *msgs;
-  struct iovec *iov;
-  bn_sockaddr *addrs;
-  uint64_t packets_received, bytes_received, receive_batches, receive_errors, truncated;
-  uint64_t packets_sent, bytes_sent, send_dropped, send_errors;
-  int last_send_errno, last_receive_errno;
-} bn_udp;
+typedef fp_sockaddr bn_sockaddr;
 
 static void udp_free(bn_udp *u) {
   free(u->slots);
@@ -91,8 +75,7 @@ static bool same_host(const bn_sockaddr *a, const bn_sockaddr *b) {
          memcmp(&a->v6.sin6_addr, &b->v6.sin6_addr, sizeof(struct in6_addr)) == 0;
 }
 
-/* Parses an address literal for a socket of `family`; returns NULL or what is wrong with it. */
-static const char *parse_host(int family, const char *text, bn_sockaddr *out) {
+const char *bn_parse_host(int family, const char *text, fp_sockaddr *out) {
   memset(out, 0, sizeof *out);
   struct in_addr v4;
   if (inet_pton(AF_INET, text, &v4) == 1) {
@@ -136,9 +119,59 @@ static bool fatal_socket_error(int err) {
   return err == EBADF || err == ENOTSOCK || err == EFAULT || err == EINVAL || err == EBADFD;
 }
 
-static void udp_on_readable(bn_io *io, int poll_status) {
-  bn_udp *u = (bn_udp *)io;
+void bn_udp_deliver(bn_udp *u, const uint8_t *data, const uint32_t *lengths, const fp_sockaddr *from, uint32_t count) {
+  bn_io *io = &u->io;
   napi_env env = io->env;
+  size_t total = 0;
+  for (uint32_t i = 0; i < count; i++) total += lengths[i];
+  size_t table_at = (total + 3) & ~(size_t)3;
+  void *buffer = NULL;
+  napi_value argv[3];
+  if (napi_create_arraybuffer(env, table_at + (size_t)count * 8, &buffer, &argv[0]) != napi_ok ||
+      napi_create_array(env, &argv[2]) != napi_ok) {
+    napi_value ignored;
+    napi_get_and_clear_last_exception(env, &ignored);
+    bn_io_fail(io, ENOMEM, NULL, "allocating a UDP batch buffer");
+    return;
+  }
+  uint8_t *bytes = buffer;
+  uint32_t *table = (uint32_t *)(bytes + table_at);
+  memcpy(bytes, data, total);
+  memset(bytes + total, 0, table_at - total);
+  bn_sockaddr cache[UDP_HOST_CACHE];
+  uint32_t cached = 0, hosts = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    const bn_sockaddr *a = &from[i];
+    uint32_t host = UINT32_MAX;
+    for (uint32_t c = 0; c < cached; c++) {
+      if (same_host(&cache[c], a)) {
+        host = c;
+        break;
+      }
+    }
+    if (host == UINT32_MAX) {
+      /* While the cache has room, host indices and cache slots coincide. */
+      char text[HOST_TEXT];
+      napi_value str;
+      format_host(a, text);
+      host = hosts++;
+      napi_create_string_latin1(env, text, NAPI_AUTO_LENGTH, &str);
+      napi_set_element(env, argv[2], host, str);
+      if (cached < UDP_HOST_CACHE) cache[cached++] = *a;
+    }
+    uint16_t port = ntohs(a->sa.sa_family == AF_INET ? a->v4.sin_port : a->v6.sin6_port);
+    table[2 * i] = lengths[i];
+    table[2 * i + 1] = (uint32_t)port | host << 16;
+  }
+  u->packets_received += count;
+  u->bytes_received += total;
+  u->receive_batches++;
+  napi_create_uint32(env, count, &argv[1]);
+  bn_io_call(io, 3, argv);
+}
+
+void bn_udp_on_readable(bn_io *io, int poll_status) {
+  bn_udp *u = (bn_udp *)io;
   for (uint32_t i = 0; i < u->batch; i++) {
     u->msgs[i].msg_hdr.msg_namelen = sizeof(bn_sockaddr);
     u->msgs[i].msg_hdr.msg_flags = 0;
@@ -158,68 +191,28 @@ static void udp_on_readable(bn_io *io, int poll_status) {
     if (fatal_socket_error(err) || poll_status < 0) bn_io_fail(io, err, "recvmmsg", "recvmmsg on UDP socket");
     return;
   }
-  size_t total = 0;
+  /* Packed in place: each kept datagram moves down to the end of the previous one. */
   uint32_t kept = 0;
+  size_t at = 0;
+  uint32_t lengths[UDP_MAX_BATCH];
   for (int i = 0; i < n; i++) {
     if (u->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) continue;
-    total += u->msgs[i].msg_len;
-    kept++;
+    uint32_t len = u->msgs[i].msg_len;
+    memmove(u->slots + at, u->slots + (size_t)i * UDP_SLOT, len);
+    u->addrs[kept] = u->addrs[i];
+    lengths[kept++] = len;
+    at += len;
   }
   u->truncated += (uint64_t)n - kept;
   if (kept > 0) {
-    size_t table_at = (total + 3) & ~(size_t)3;
-    void *data = NULL;
-    napi_value argv[3];
-    if (napi_create_arraybuffer(env, table_at + (size_t)kept * 8, &data, &argv[0]) != napi_ok ||
-        napi_create_array(env, &argv[2]) != napi_ok) {
-      napi_value ignored;
-      napi_get_and_clear_last_exception(env, &ignored);
-      bn_io_fail(io, ENOMEM, NULL, "allocating a UDP batch buffer");
-      return;
-    }
-    uint8_t *bytes = data;
-    uint32_t *table = (uint32_t *)(bytes + table_at);
-    memset(bytes + total, 0, table_at - total);
-    bn_sockaddr cache[UDP_HOST_CACHE];
-    uint32_t cached = 0, hosts = 0;
-    size_t at = 0;
-    uint32_t k = 0;
-    for (int i = 0; i < n; i++) {
-      if (u->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) continue;
-      const bn_sockaddr *from = &u->addrs[i];
-      uint32_t host = UINT32_MAX;
-      for (uint32_t c = 0; c < cached; c++) {
-        if (same_host(&cache[c], from)) {
-          host = c;
-          break;
-        }
-      }
-      if (host == UINT32_MAX) {
-        /* While the cache has room, host indices and cache slots coincide. */
-        char text[HOST_TEXT];
-        napi_value str;
-        format_host(from, text);
-        host = hosts++;
-        napi_create_string_latin1(env, text, NAPI_AUTO_LENGTH, &str);
-        napi_set_element(env, argv[2], host, str);
-        if (cached < UDP_HOST_CACHE) cache[cached++] = *from;
-      }
-      uint16_t port = ntohs(from->sa.sa_family == AF_INET ? from->v4.sin_port : from->v6.sin6_port);
-      uint32_t len = u->msgs[i].msg_len;
-      memcpy(bytes + at, u->slots + (size_t)i * UDP_SLOT, len);
-      at += len;
-      table[2 * k] = len;
-      table[2 * k + 1] = (uint32_t)port | host << 16;
-      k++;
-    }
-    u->packets_received += kept;
-    u->bytes_received += total;
-    u->receive_batches++;
-    napi_create_uint32(env, kept, &argv[1]);
-    bn_io_call(io, 3, argv);
+    bn_udp_deliver(u, u->slots, lengths, u->addrs, kept);
     if (io->fd < 0) return;
   }
   if (poll_status < 0) bn_io_fail(io, -poll_status, "poll", "poll UDP socket");
+}
+
+bn_udp *bn_udp_unwrap(napi_env env, napi_value value) {
+  return (bn_udp *)bn_io_unwrap(env, value, UDP_MAGIC, true, "UDP bind is closed");
 }
 
 /* ---- opening --------------------------------------------------------------------------------- */
@@ -329,7 +322,7 @@ napi_value bn_udp_open(napi_env env, napi_callback_info info) {
   uint16_t bound = ntohs(family == AF_INET6 ? local.v6.sin6_port : local.v4.sin_port);
   int rcvbuf = get_int(fd, SOL_SOCKET, SO_RCVBUF), sndbuf = get_int(fd, SOL_SOCKET, SO_SNDBUF);
 
-  napi_value handle = bn_io_wrap(env, &u->io, UDP_MAGIC, fd, udp_on_readable, udp_destroy);
+  napi_value handle = bn_io_wrap(env, &u->io, UDP_MAGIC, fd, bn_udp_on_readable, udp_destroy);
   if (!handle) return NULL;
   napi_value result, dual;
   BN_CALL(env, napi_create_object(env, &result));
@@ -353,7 +346,7 @@ napi_value bn_udp_start(napi_env env, napi_callback_info info) {
 
 /* ---- sending --------------------------------------------------------------------------------- */
 
-static void send_chunk(bn_udp *u, struct mmsghdr *msgs, uint32_t count) {
+void bn_udp_send_msgs(bn_udp *u, struct mmsghdr *msgs, uint32_t count) {
   uint32_t i = 0;
   while (i < count) {
     int r = sendmmsg(u->io.fd, msgs + i, count - i, MSG_DONTWAIT);
@@ -413,7 +406,7 @@ napi_value bn_udp_send(napi_env env, napi_callback_info info) {
       goto out;
     }
     napi_get_value_string_utf8(env, value, text, sizeof text, &len);
-    const char *problem = len >= HOST_TEXT ? "too long for an address literal" : parse_host(u->family, text, &hosts[h]);
+    const char *problem = len >= HOST_TEXT ? "too long for an address literal" : bn_parse_host(u->family, text, &hosts[h]);
     if (problem) {
       char message[320];
       snprintf(message, sizeof message, "invalid host \"%.*s\": %s", (int)(len > 64 ? 64 : len), text, problem);
@@ -461,7 +454,7 @@ napi_value bn_udp_send(napi_env env, napi_callback_info info) {
       msgs[j].msg_hdr.msg_iov = &iov[j];
       msgs[j].msg_hdr.msg_iovlen = 1;
     }
-    send_chunk(u, msgs, count);
+    bn_udp_send_msgs(u, msgs, count);
   }
   napi_create_uint32(env, (uint32_t)(u->packets_sent - sent_before), &result);
 out:

@@ -10,6 +10,11 @@ export interface TunOptions {
    * no more packets, or when about 1 MiB has been read.
    */
   batchSize?: number;
+  /**
+   * Opens it with IFF_VNET_HDR, so that the fast path's engine can turn on the TUN offloads (TSO
+   * reads, GRO writes) when it attaches (helper/fastpath). Reads and writes here stay plain packets.
+   */
+  vnet?: boolean;
 }
 
 export type TunStats = NativeTunStats;
@@ -79,6 +84,12 @@ export class LinuxTun implements TunDevice {
     return native().tunStats(this.#handle);
   }
 
+  /** The addon's handle, for the fast path's engine (helper/fastpath), which reads it while attached. */
+  nativeHandle(): NativeHandle {
+    this.#assertOpen();
+    return this.#handle;
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -130,6 +141,6 @@ export function openTun(name: string, options: TunOptions = {}): LinuxTun {
   if (!Number.isInteger(batch) || batch < 1 || batch > 1024) {
     throw new RangeError(`batchSize must be an integer from 1 to 1024, got ${batch}`);
   }
-  const opened = native().tunOpen(name, batch);
+  const opened = native().tunOpen(name, batch, options.vnet ?? false);
   return new LinuxTun(opened.handle, opened.name);
 }
