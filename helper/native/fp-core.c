@@ -208,8 +208,25 @@ static long ip_total_length(const uint8_t *p, size_t len) {
   return -1;
 }
 
-static fp_peer *route_of(fp_core *c, const uint8_t *addr, int bytes) {
-  int32_t slot = fp_routes_lookup(&c->routes, addr, bytes);
+void fp_core_set_routes(fp_core *c, fp_routes *r) {
+  fp_routes_free(&c->routes);
+  c->routes = *r;
+  c->route_cache[0].bytes = c->route_cache[1].bytes = 0;
+}
+
+/* The peer `addr` routes to; `way` 0 for destinations, 1 for sources, each with its cache. */
+static fp_peer *route_of(fp_core *c, const uint8_t *addr, int bytes, int way) {
+  __typeof__(c->route_cache[0]) *cache = &c->route_cache[way];
+  int32_t slot;
+  if (cache->bytes == bytes && memcmp(cache->addr, addr, (size_t)bytes) == 0) {
+    slot = cache->slot;
+  } else {
+    slot = fp_routes_lookup(&c->routes, addr, bytes);
+    memcpy(cache->addr, addr, (size_t)bytes);
+    cache->bytes = bytes;
+    cache->slot = slot;
+  }
+  /* A removed peer's slot is empty (and routes change before a new peer takes it). */
   if (slot < 0 || (uint32_t)slot >= c->peer_cap) return NULL;
   return c->peers[slot];
 }
@@ -225,7 +242,7 @@ size_t fp_padded(const fp_core *c, size_t len) {
 int fp_tx_route(fp_core *c, const uint8_t *packet, size_t len, fp_peer **peer) {
   /* A malformed packet is the TS core's to count (bad-inner-packet). */
   if (ip_total_length(packet, len) < 0) return FP_PUNT;
-  fp_peer *p = (packet[0] >> 4) == 4 ? route_of(c, packet + 16, 4) : route_of(c, packet + 24, 16);
+  fp_peer *p = (packet[0] >> 4) == 4 ? route_of(c, packet + 16, 4, 0) : route_of(c, packet + 24, 16, 0);
   if (!p) {
     c->shared[FP_DROPS + FP_DROP_NO_ROUTE]++;
     return FP_DONE;
@@ -245,10 +262,11 @@ fp_kp *fp_tx_session(fp_core *c, fp_peer *p, double now, uint32_t n) {
   return kp;
 }
 
-size_t fp_tx_seal(fp_core *c, fp_kp *kp, uint8_t *msg, size_t len, double now) {
+size_t fp_tx_seal(fp_core *c, fp_kp *kp, uint8_t *msg, size_t head, const uint8_t *tail, size_t tail_len,
+                  double now) {
   fp_peer *p = kp->peer;
+  size_t len = head + tail_len;
   size_t padded = fp_padded(c, len);
-  memset(msg + HEADER + len, 0, padded - len);
   uint64_t counter = (uint64_t)kp->shared[FP_SEND_COUNTER];
   kp->shared[FP_SEND_COUNTER] = (double)(counter + 1);
   put_le32(msg, MESSAGE_TRANSPORT);
@@ -260,8 +278,13 @@ size_t fp_tx_seal(fp_core *c, fp_kp *kp, uint8_t *msg, size_t len, double now) {
   int n = 0;
   uint8_t *text = msg + HEADER;
   EVP_EncryptInit_ex(ctx, NULL, NULL, kp->send_key, nonce);
-  EVP_EncryptUpdate(ctx, text, &n, text, (int)padded);
-  EVP_EncryptFinal_ex(ctx, text + n, &n);
+  if (head > 0) EVP_EncryptUpdate(ctx, text, &n, text, (int)head);
+  if (tail_len > 0) EVP_EncryptUpdate(ctx, text + head, &n, tail, (int)tail_len);
+  if (padded > len) {
+    memset(text + len, 0, padded - len);
+    EVP_EncryptUpdate(ctx, text + len, &n, text + len, (int)(padded - len));
+  }
+  EVP_EncryptFinal_ex(ctx, text + padded, &n);
   EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TAG, text + padded);
   size_t message = HEADER + padded + TAG;
 
@@ -350,7 +373,7 @@ int fp_rx_open(fp_core *c, uint8_t *data, size_t len, const fp_sockaddr *from, d
     return FP_DONE;
   }
   bool v4 = (text[0] >> 4) == 4;
-  if (route_of(c, v4 ? text + 12 : text + 8, v4 ? 4 : 16) != p) {
+  if (route_of(c, v4 ? text + 12 : text + 8, v4 ? 4 : 16, 1) != p) {
     c->shared[FP_DROPS + FP_DROP_DISALLOWED_SOURCE]++;
     return FP_DONE;
   }

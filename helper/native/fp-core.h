@@ -119,6 +119,12 @@ struct fp_core {
   uint32_t index_mask;
   uint32_t index_count;
   fp_routes routes;
+  /* The last lookup of each direction (a flow's packets come in runs); cleared with the routes. */
+  struct {
+    uint8_t addr[16];
+    int bytes;
+    int32_t slot;
+  } route_cache[2];
   void *seal_ctx, *open_ctx; /* EVP_CIPHER_CTX, one each: everything runs on one thread */
   int family;                /* of the UDP socket endpoints are for: AF_INET6 (dual-stack) or AF_INET */
   struct fp_engine *engine;  /* the I/O engine, while attached (fp-engine.c) */
@@ -148,9 +154,12 @@ size_t fp_padded(const fp_core *c, size_t len);
  */
 int fp_tx_route(fp_core *c, const uint8_t *packet, size_t len, fp_peer **peer);
 fp_kp *fp_tx_session(fp_core *c, fp_peer *p, double now, uint32_t n);
-/* Seals the `len`-byte packet at msg + 16 in place (room for padding and tag after it) with the
- * session's next counter and does the sender's bookkeeping; returns the message length. */
-size_t fp_tx_seal(fp_core *c, fp_kp *kp, uint8_t *msg, size_t len, double now);
+/* Seals a packet with the session's next counter and does the sender's bookkeeping; returns the
+ * message length. The packet is the `head` bytes at msg + 16 followed by the `tail_len` bytes at
+ * `tail` (elsewhere: a super-packet's payload is sealed from where it was read, never copied);
+ * msg has room for the padding and tag after it. */
+size_t fp_tx_seal(fp_core *c, fp_kp *kp, uint8_t *msg, size_t head, const uint8_t *tail, size_t tail_len,
+                  double now);
 /* After sealing: whether the TS core must start a handshake (its sendStaged's rekey check). */
 bool fp_tx_wants_rekey(const fp_core *c, const fp_kp *kp, double now);
 
@@ -162,6 +171,9 @@ bool fp_tx_wants_rekey(const fp_core *c, const fp_kp *kp, double now);
  */
 int fp_rx_open(fp_core *c, uint8_t *data, size_t len, const fp_sockaddr *from, double now, fp_peer **peer,
                uint8_t **packet, size_t *packet_len);
+
+/* Replaces the routes (taking `r` over) and forgets cached lookups. */
+void fp_core_set_routes(fp_core *c, fp_routes *r);
 
 /* Records a deadline set by C: reported to JS through shared[FP_WAKE] when before its timer. */
 static inline void fp_wake_by(fp_core *c, double at) {

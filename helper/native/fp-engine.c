@@ -33,6 +33,8 @@
 #define RAW_SIZE (FP_VNET_HDR_LEN + 65536)
 #define TX_BUF (4u << 20)
 #define TX_MSGS 16384u
+#define TX_FLUSH 128u        /* messages sent per flush, as wireguard-go's batches: a slow peer's socket
+                                 takes a few bursts of this size better than one of megabytes */
 #define TX_READS 64u          /* TUN reads per poll callback, at most */
 #define TX_MAX_SEGMENTS 1024u /* a super-packet cut into more is dropped */
 #define GSO_MAX_SEGMENTS 64u  /* UDP_MAX_SEGMENTS */
@@ -229,9 +231,14 @@ static void engine_tun_readable(bn_io *io, int poll_status) {
     size_t stride = 32 + fp_padded(c, plan.segment);
     if (e->tx_used + stride * plan.count > TX_BUF || e->nmsgs + plan.count > TX_MSGS) flush_tx(e);
     uint8_t *base = e->tx + e->tx_used;
-    size_t first = fp_tso_segment(&h, packet, len, &plan, 0, base + 16);
+    /* Each segment's headers are written in its message's place; its payload is sealed from the
+     * read buffer, never copied. */
+    const uint8_t *tail;
+    size_t tail_len;
+    size_t head = fp_tso_head(&h, packet, len, &plan, 0, base + 16, &tail, &tail_len);
     fp_peer *peer = NULL;
-    int routed = fp_tx_route(c, base + 16, first, &peer);
+    int routed = plan.header == 0 ? fp_tx_route(c, packet, len, &peer)
+                                  : fp_tx_route(c, base + 16, head + tail_len, &peer);
     if (routed == FP_DONE) {
       c->shared[FP_DROPS + FP_DROP_NO_ROUTE] += plan.count - 1; /* the core counts per packet */
       continue;
@@ -248,13 +255,14 @@ static void engine_tun_readable(bn_io *io, int poll_status) {
     size_t at = e->tx_used;
     for (uint32_t i = 0; i < plan.count; i++) {
       uint8_t *msg = base + (size_t)i * stride;
-      size_t size = i == 0 ? first : fp_tso_segment(&h, packet, len, &plan, i, msg + 16);
-      size_t message = fp_tx_seal(c, kp, msg, size, now);
+      if (i > 0) head = fp_tso_head(&h, packet, len, &plan, i, msg + 16, &tail, &tail_len);
+      size_t message = fp_tx_seal(c, kp, msg, head, tail, tail_len, now);
       e->msgs[e->nmsgs++] = (fp_tx_msg){at, message, peer};
       at += message;
     }
     e->tx_used = at;
     if (fp_tx_wants_rekey(c, kp, now)) add_rekey(e, peer);
+    if (e->nmsgs >= TX_FLUSH) flush_tx(e);
   }
   flush_tx(e);
   if (!to_js(e)) return;

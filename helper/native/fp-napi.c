@@ -381,8 +381,7 @@ napi_value bn_fp_set_routes(napi_env env, napi_callback_info info) {
       return bn_throw_errno(env, ENOMEM, NULL, "building fast path routes");
     }
   }
-  fp_routes_free(&c->routes);
-  c->routes = routes;
+  fp_core_set_routes(c, &routes);
   return NULL;
 }
 
@@ -414,7 +413,7 @@ napi_value bn_fp_send(napi_env env, napi_callback_info info) {
   napi_value buffer, message;
   BN_CALL(env, napi_create_arraybuffer(env, size, &data, &buffer));
   memcpy((uint8_t *)data + 16, packet, len);
-  fp_tx_seal(c, kp, data, len, now);
+  fp_tx_seal(c, kp, data, len, NULL, 0, now);
   c->shared[FP_LAST_PEER] = p->slot;
   c->shared[FP_LAST_REKEY] = fp_tx_wants_rekey(c, kp, now);
   BN_CALL(env, napi_create_typedarray(env, napi_uint8_array, size, buffer, 0, &message));

@@ -28,6 +28,11 @@ typedef struct {
 
 /* Plans the split of `len` bytes read after `h`; false when the header or packet is malformed. */
 bool fp_tso_plan_split(const struct virtio_net_hdr *h, const uint8_t *packet, size_t len, fp_tso_plan *plan);
+/* Writes the head of segment i (of plan->count) at `out` (its headers, fixed, for a super-packet;
+ * for a single packet up to its checksum, finished, or nothing) and returns its length; the rest
+ * of the segment is the *tail_len bytes at *tail, in `packet`. */
+size_t fp_tso_head(const struct virtio_net_hdr *h, const uint8_t *packet, size_t len, const fp_tso_plan *plan,
+                   uint32_t i, uint8_t *out, const uint8_t **tail, size_t *tail_len);
 /* Writes segment i (of plan->count) as a complete IP packet at `out`; returns its length. */
 size_t fp_tso_segment(const struct virtio_net_hdr *h, const uint8_t *packet, size_t len, const fp_tso_plan *plan,
                       uint32_t i, uint8_t *out);

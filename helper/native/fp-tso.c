@@ -50,26 +50,32 @@ bool fp_tso_plan_split(const struct virtio_net_hdr *h, const uint8_t *packet, si
   return true;
 }
 
-size_t fp_tso_segment(const struct virtio_net_hdr *h, const uint8_t *packet, size_t len, const fp_tso_plan *plan,
-                      uint32_t i, uint8_t *out) {
+size_t fp_tso_head(const struct virtio_net_hdr *h, const uint8_t *packet, size_t len, const fp_tso_plan *plan,
+                   uint32_t i, uint8_t *out, const uint8_t **tail, size_t *tail_len) {
   if (plan->header == 0) {
-    memcpy(out, packet, len);
+    size_t head = 0;
     if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
-      /* The kernel left the pseudo-header sum in the checksum field: sum the rest over it. */
-      uint8_t *field = out + h->csum_start + h->csum_offset;
-      uint16_t sum = (uint16_t)~fp_csum_fold(fp_csum_add(0, out + h->csum_start, len - h->csum_start));
+      /* The kernel left the pseudo-header sum in the checksum field: sum the rest over it. The
+       * head (up to the field) is rewritten; the rest is summed where it lies. */
+      head = (size_t)h->csum_start + h->csum_offset + 2;
+      if ((head - h->csum_start) & 1) head = len; /* an odd split would garble the sum: copy all */
+      memcpy(out, packet, head);
+      uint64_t sum = fp_csum_add(0, out + h->csum_start, head - h->csum_start);
+      uint16_t csum = (uint16_t)~fp_csum_fold(fp_csum_add(sum, packet + head, len - head));
       uint8_t protocol = (out[0] >> 4) == 4 ? out[9] : out[6];
-      if (sum == 0 && protocol == 17) sum = 0xffff; /* UDP sends zero as all ones */
-      fp_put_be16(field, sum);
+      if (csum == 0 && protocol == 17) csum = 0xffff; /* UDP sends zero as all ones */
+      fp_put_be16(out + h->csum_start + h->csum_offset, csum);
     }
-    return len;
+    *tail = packet + head;
+    *tail_len = len - head;
+    return head;
   }
   size_t header = plan->header;
   size_t gso = h->gso_size;
   size_t size = i + 1 == plan->count ? plan->last : plan->segment;
   size_t payload = size - header;
+  const uint8_t *data = packet + header + (size_t)i * gso;
   memcpy(out, packet, header);
-  memcpy(out + header, packet + header + (size_t)i * gso, payload);
   bool v4 = (out[0] >> 4) == 4;
   size_t l4 = h->csum_start;
   uint8_t type = h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN;
@@ -93,9 +99,22 @@ size_t fp_tso_segment(const struct virtio_net_hdr *h, const uint8_t *packet, siz
   }
   uint8_t *field = t + h->csum_offset;
   field[0] = field[1] = 0;
+  /* Header lengths are multiples of 4, so the payload's sum joins at an even offset. */
   uint64_t sum = fp_csum_pseudo(out, !v4, protocol, (uint32_t)(size - l4));
-  uint16_t csum = (uint16_t)~fp_csum_fold(fp_csum_add(sum, t, size - l4));
+  sum = fp_csum_add(sum, t, header - l4);
+  uint16_t csum = (uint16_t)~fp_csum_fold(fp_csum_add(sum, data, payload));
   if (csum == 0 && protocol == 17) csum = 0xffff;
   fp_put_be16(field, csum);
-  return size;
+  *tail = data;
+  *tail_len = payload;
+  return header;
+}
+
+size_t fp_tso_segment(const struct virtio_net_hdr *h, const uint8_t *packet, size_t len, const fp_tso_plan *plan,
+                      uint32_t i, uint8_t *out) {
+  const uint8_t *tail;
+  size_t tail_len;
+  size_t head = fp_tso_head(h, packet, len, plan, i, out, &tail, &tail_len);
+  memcpy(out + head, tail, tail_len);
+  return head + tail_len;
 }
