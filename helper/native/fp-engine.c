@@ -35,10 +35,11 @@
 #define TX_MSGS 16384u
 #define TX_FLUSH 128u        /* messages sent per flush, as wireguard-go's batches: a slow peer's socket
                                  takes a few bursts of this size better than one of megabytes */
-#define TX_READS 64u          /* TUN reads per poll callback, at most */
+#define TX_READS 8u          /* TUN reads per poll callback, at most */
 #define TX_MAX_SEGMENTS 1024u /* a super-packet cut into more is dropped */
 #define GSO_MAX_SEGMENTS 64u  /* UDP_MAX_SEGMENTS */
 #define GSO_MAX_BYTES 65000u
+#define SMALL_MESSAGE 160u    /* a message carrying at most 112 bytes: a TCP ACK, a small datagram */
 #define MM_MAX 1024u
 #define RX_BATCH 64u
 #define RX_ROUNDS 2u
@@ -82,46 +83,59 @@ static bool slow_has_room(const slow_batch *b, size_t bytes, uint32_t count) {
 
 /* ---- outbound ---------------------------------------------------------------------------------- */
 
+/* Adds one sendmsg for messages [i, j) (a GSO run when more than one) to e->mm; sends when full. */
+static void add_send(fp_engine *e, uint32_t *n, uint32_t i, uint32_t j, size_t total) {
+  const fp_tx_msg *m = &e->msgs[i];
+  struct msghdr *h = &e->mm[*n].msg_hdr;
+  memset(h, 0, sizeof *h);
+  e->mm_iov[*n] = (struct iovec){e->tx + m->offset, total};
+  h->msg_iov = &e->mm_iov[*n];
+  h->msg_iovlen = 1;
+  h->msg_name = &m->peer->endpoint;
+  h->msg_namelen = m->peer->endpoint_len;
+  if (j - i > 1) {
+    gso_cmsg *c = &((gso_cmsg *)e->mm_cmsg)[*n];
+    h->msg_control = c->buf;
+    h->msg_controllen = sizeof c->buf;
+    struct cmsghdr *cm = CMSG_FIRSTHDR(h);
+    cm->cmsg_level = SOL_UDP;
+    cm->cmsg_type = UDP_SEGMENT;
+    cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+    uint16_t segment = (uint16_t)m->len;
+    memcpy(CMSG_DATA(cm), &segment, sizeof segment);
+    e->stats.gso_sends++;
+  }
+  e->stats.tx_datagrams += j - i;
+  if (++*n == MM_MAX) {
+    bn_udp_send_msgs(e->udp, e->mm, *n);
+    *n = 0;
+  }
+}
+
+/*
+ * Sends what is sealed: runs of equal-sized messages to one peer go as one GSO sendmsg. Small
+ * messages (acknowledgments, handshakes' answers, keepalives) go first: at a peer whose socket our
+ * bulk traffic keeps full, what arrives first after a pause is what still finds room.
+ */
 static void flush_tx(fp_engine *e) {
-  struct mmsghdr *mm = e->mm;
   const fp_tx_msg *ms = e->msgs;
-  uint32_t n = 0, i = 0;
-  while (i < e->nmsgs) {
-    const fp_tx_msg *m = &ms[i];
-    size_t size = m->len, total = size;
-    uint32_t j = i + 1;
-    while (e->gso && j < e->nmsgs && j - i < GSO_MAX_SEGMENTS && ms[j].peer == m->peer && ms[j - 1].len == size &&
-           ms[j].len <= size && total + ms[j].len <= GSO_MAX_BYTES && ms[j].offset == ms[j - 1].offset + ms[j - 1].len) {
-      total += ms[j].len;
-      j++;
-    }
-    struct msghdr *h = &mm[n].msg_hdr;
-    memset(h, 0, sizeof *h);
-    e->mm_iov[n] = (struct iovec){e->tx + m->offset, total};
-    h->msg_iov = &e->mm_iov[n];
-    h->msg_iovlen = 1;
-    h->msg_name = &m->peer->endpoint;
-    h->msg_namelen = m->peer->endpoint_len;
-    if (j - i > 1) {
-      gso_cmsg *c = &((gso_cmsg *)e->mm_cmsg)[n];
-      h->msg_control = c->buf;
-      h->msg_controllen = sizeof c->buf;
-      struct cmsghdr *cm = CMSG_FIRSTHDR(h);
-      cm->cmsg_level = SOL_UDP;
-      cm->cmsg_type = UDP_SEGMENT;
-      cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-      uint16_t segment = (uint16_t)size;
-      memcpy(CMSG_DATA(cm), &segment, sizeof segment);
-      e->stats.gso_sends++;
-    }
-    e->stats.tx_datagrams += j - i;
-    i = j;
-    if (++n == MM_MAX) {
-      bn_udp_send_msgs(e->udp, mm, n);
-      n = 0;
+  uint32_t n = 0;
+  for (int pass = 0; pass < 2; pass++) {
+    uint32_t i = 0;
+    while (i < e->nmsgs) {
+      size_t size = ms[i].len, total = size;
+      uint32_t j = i + 1;
+      while (e->gso && j < e->nmsgs && j - i < GSO_MAX_SEGMENTS && ms[j].peer == ms[i].peer &&
+             ms[j - 1].len == size && ms[j].len <= size && total + ms[j].len <= GSO_MAX_BYTES &&
+             ms[j].offset == ms[j - 1].offset + ms[j - 1].len) {
+        total += ms[j].len;
+        j++;
+      }
+      if ((size <= SMALL_MESSAGE) == (pass == 0)) add_send(e, &n, i, j, total);
+      i = j;
     }
   }
-  if (n > 0) bn_udp_send_msgs(e->udp, mm, n);
+  if (n > 0) bn_udp_send_msgs(e->udp, e->mm, n);
   /* A kernel or path without UDP GSO refuses it: go on without (what was refused is lost). */
   if (e->gso && e->udp->send_errors != e->send_errors_seen &&
       (e->udp->last_send_errno == EIO || e->udp->last_send_errno == EINVAL)) {
