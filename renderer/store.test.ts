@@ -187,8 +187,15 @@ describe('actions', () => {
       },
     });
     expect(store.getState().prefs?.controlUrl).toBe('');
+    // The form re-mounts when the sign-in button appears: it must find the URL there at once.
+    const urlsWithButton: (string | null | undefined)[] = [];
+    store.subscribe((s) => {
+      if (s.authUrl !== null) urlsWithButton.push(s.prefs?.controlUrl);
+    });
     await store.getState().connect({ controlUrl: 'https://burrow.example.com' });
     expect(store.getState().prefs?.controlUrl).toBe('https://burrow.example.com');
+    expect(urlsWithButton.length).toBeGreaterThan(0);
+    expect(urlsWithButton.every((u) => u === 'https://burrow.example.com')).toBe(true);
   });
 
   it('createShare keeps the code to pass on until cleared', async () => {

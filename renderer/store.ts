@@ -193,10 +193,16 @@ export function createBurrowStore(api: BurrowApi): BurrowStore {
       async connect(request = {}) {
         const answer = await run('up', 'up', request);
         if (!answer) return;
-        set((s) => withState(s, answer.backendState, answer.authUrl));
         // burrowd saved the server URL (and a hostname) given with up: the sign-in form shows the
-        // saved URL, also after it re-mounts (it is hidden while burrowd is starting).
-        if (request.controlUrl !== undefined) {
+        // saved URL, also after it re-mounts (it is hidden while burrowd is starting). It is in the
+        // prefs from the same update that shows the sign-in button, so the form is never blank
+        // meanwhile; the saved prefs are read back after.
+        const controlUrl = request.controlUrl;
+        set((s) => ({
+          ...withState(s, answer.backendState, answer.authUrl),
+          ...(controlUrl !== undefined && s.prefs ? { prefs: { ...s.prefs, controlUrl } } : {}),
+        }));
+        if (controlUrl !== undefined) {
           const prefs = await api.call('getPrefs', {}).catch(() => undefined);
           if (prefs) set({ prefs });
         }
