@@ -2,7 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction, Socket } from 'node:net';
 import { ControlChannel, socketStream } from '../../src/control/channel.js';
-import { encodeFrame, FirstFrameReader, MAX_FRAME } from '../../src/control/framing.js';
+import { encodeFrame, handshakeFeed, MAX_FRAME } from '../../src/control/framing.js';
 import {
   type ClientMessage,
   PROTOCOL_VERSION,
@@ -76,40 +76,33 @@ export function connectControl(baseUrl: string, options: ConnectOptions): Promis
         hello,
         options.random,
       );
-      const first = new FirstFrameReader(1024);
       let channel: ClientChannel | undefined;
       const fail = (why: string) => {
         socket.destroy();
         reject(new Error(why));
       };
-      const feed = (chunk: Uint8Array) => {
-        if (channel) return channel.receive(chunk);
-        let got: ReturnType<FirstFrameReader['push']>;
-        try {
-          got = first.push(chunk);
-        } catch (error) {
-          return fail(`bad handshake frame: ${(error as Error).message}`);
-        }
-        if (got === null) return;
-        const done = handshake.finish(got.frame);
-        if (done === null) return fail('the server did not prove the pinned key');
+      const onReply = (frame: Uint8Array) => {
+        const done = handshake.finish(frame);
+        if (done === null) return void fail('the server did not prove the pinned key');
         try {
           parseJson(serverHello, new TextDecoder().decode(done.payload));
         } catch (error) {
-          return fail(`bad server hello: ${(error as Error).message}`);
+          return void fail(`bad server hello: ${(error as Error).message}`);
         }
-        channel = new ControlChannel<ServerMessage, ClientMessage>(
+        const opened = new ControlChannel<ServerMessage, ClientMessage>(
           socketStream(socket),
           done.session,
           serverMessage,
           MAX_FRAME,
           options.readMessage,
         );
-        socket.on('close', () => channel?.close('connection closed'));
-        socket.on('end', () => channel?.close('connection closed by the server'));
-        resolve(channel);
-        channel.receive(got.rest);
+        channel = opened;
+        socket.on('close', () => opened.close('connection closed'));
+        socket.on('end', () => opened.close('connection closed by the server'));
+        resolve(opened);
+        return (chunk: Uint8Array) => opened.receive(chunk);
       };
+      const feed = handshakeFeed(1024, onReply, (error) => fail(`bad handshake frame: ${error.message}`));
       socket.on('error', (e) => (channel ? channel.close(e.message) : fail(e.message)));
       socket.on('close', () => {
         if (!channel) fail(`${url.host} closed the control connection during the handshake`);

@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { LookupFunction, Socket } from 'node:net';
-import { encodeFrame, FirstFrameReader, FrameError, FrameReader } from '../../src/control/framing.js';
+import { encodeFrame, FrameError, FrameReader, handshakeFeed } from '../../src/control/framing.js';
 import { type ControlSession, clientHandshake } from '../../src/control/noise-session.js';
 import type { CryptoProvider } from '../../src/crypto/types.js';
 import {
@@ -307,25 +307,15 @@ export class RelayClient {
         this.options.random,
         RELAY_PROLOGUE,
       );
-      const first = new FirstFrameReader(MAX_HELLO_FRAME);
       const reader = new FrameReader(MAX_SEALED_RELAY_FRAME);
-      let link: Link | undefined;
-      const feed = (chunk: Uint8Array) => {
-        if (link) return this.receive(link, reader, chunk, end);
-        let got: ReturnType<FirstFrameReader['push']>;
-        try {
-          got = first.push(chunk);
-        } catch {
-          return end('bad handshake frame from the relay');
-        }
-        if (got === null) return;
-        const done = handshake.finish(got.frame);
-        if (done === null) return end('the relay did not prove the pinned key');
+      const onReply = (frame: Uint8Array) => {
+        const done = handshake.finish(frame);
+        if (done === null) return void end('the relay did not prove the pinned key');
         if (!isRelayHello(done.payload, version)) {
-          return end('the relay speaks another version of the protocol');
+          return void end('the relay speaks another version of the protocol');
         }
         clearTimeout(timer);
-        link = {
+        const link: Link = {
           socket: upgraded,
           session: done.session,
           since: performance.now(),
@@ -338,8 +328,9 @@ export class RelayClient {
           this.ping(keepaliveMs).catch(() => end('the relay stopped answering pings'));
         }, keepaliveMs);
         this.established(link);
-        this.receive(link, reader, got.rest, end);
+        return (chunk: Uint8Array) => this.receive(link, reader, chunk, end);
       };
+      const feed = handshakeFeed(MAX_HELLO_FRAME, onReply, () => end('bad handshake frame from the relay'));
       socket.write(encodeFrame(handshake.message));
       if (head.length > 0) feed(new Uint8Array(head.buffer, head.byteOffset, head.length));
       socket.on('data', (d: Buffer) => feed(new Uint8Array(d.buffer, d.byteOffset, d.length)));

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ControlChannel, socketStream } from '../../src/control/channel.js';
-import { encodeFrame, FirstFrameReader, FrameError, MAX_CLIENT_FRAME } from '../../src/control/framing.js';
+import { encodeFrame, handshakeFeed, MAX_CLIENT_FRAME } from '../../src/control/framing.js';
 import {
   type ClientMessage,
   clientHello,
@@ -119,7 +119,6 @@ export function attachControl(
       `HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${CONTROL_UPGRADE}\r\nConnection: Upgrade\r\n\r\n`,
     );
     const stream = socketStream(socket);
-    const first = new FirstFrameReader(MAX_HELLO_FRAME);
     let channel: ServerChannel | undefined;
     const timer = setTimeout(() => refuse(socket, 'timeout'), limits.timeoutMs);
     socket.on('error', () => socket.destroy());
@@ -131,18 +130,18 @@ export function attachControl(
     // The device's end of the stream: close ours too (upgraded sockets stay half-open otherwise).
     socket.on('end', () => (channel ? channel.close('connection closed by the device') : socket.destroy()));
 
-    const onFirstFrame = (frame: Uint8Array, rest: Uint8Array) => {
+    const onFirstFrame = (frame: Uint8Array) => {
       const accepted = serverHandshake(options.crypto, options.serverKey, frame, options.random);
-      if (accepted === null) return refuse(socket, 'handshake');
+      if (accepted === null) return void refuse(socket, 'handshake');
       let hello: { ts: number };
       try {
         hello = parseJson(clientHello, new TextDecoder().decode(accepted.payload));
       } catch {
-        return refuse(socket, 'handshake');
+        return void refuse(socket, 'handshake');
       }
       const id = Buffer.from(accepted.ephemeralKey).toString('hex');
       const verdict = guard.check(id, hello.ts, options.now());
-      if (verdict !== 'ok') return refuse(socket, verdict);
+      if (verdict !== 'ok') return void refuse(socket, verdict);
       handshakeOver();
       const { message, session } = accepted.reply(
         new TextEncoder().encode(JSON.stringify({ v: PROTOCOL_VERSION })),
@@ -156,20 +155,11 @@ export function attachControl(
         MAX_CLIENT_FRAME,
       );
       onConnection({ machineKey: accepted.machineKey, channel, address });
-      channel.receive(rest);
+      const taker = channel;
+      return (chunk: Uint8Array) => taker.receive(chunk);
     };
 
-    const feed = (chunk: Uint8Array) => {
-      if (channel) return channel.receive(chunk);
-      let got: ReturnType<FirstFrameReader['push']>;
-      try {
-        got = first.push(chunk);
-      } catch (error) {
-        if (error instanceof FrameError) return refuse(socket, 'handshake');
-        throw error;
-      }
-      if (got !== null) onFirstFrame(got.frame, got.rest);
-    };
+    const feed = handshakeFeed(MAX_HELLO_FRAME, onFirstFrame, () => refuse(socket, 'handshake'));
     if (head.length > 0) feed(new Uint8Array(head.buffer, head.byteOffset, head.length));
     stream.onData(feed);
   });

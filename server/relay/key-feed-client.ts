@@ -2,7 +2,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
 import { ControlChannel, socketStream } from '../../src/control/channel.js';
-import { encodeFrame, FirstFrameReader, FrameError } from '../../src/control/framing.js';
+import { encodeFrame, handshakeFeed } from '../../src/control/framing.js';
 import { clientHandshake } from '../../src/control/noise-session.js';
 import { parseJson } from '../../src/control/schema.js';
 import type { CryptoProvider } from '../../src/crypto/types.js';
@@ -139,8 +139,6 @@ export class KeyFeedClient implements KeyGate {
       const hello = new TextEncoder().encode(JSON.stringify({ v: KEY_FEED_VERSION, ts: this.options.now() }));
       const { crypto, relayKey, serverPublicKey, random } = this.options;
       const handshake = clientHandshake(crypto, relayKey, serverPublicKey, hello, random, KEY_FEED_PROLOGUE);
-      // The server's first messages may arrive with its reply, so the reader takes feed-sized frames.
-      const first = new FirstFrameReader(MAX_FEED_FRAME);
       let channel: FeedChannel | undefined;
       const failHere = (reason: string, refused = false) => {
         clearTimeout(timer);
@@ -149,17 +147,17 @@ export class KeyFeedClient implements KeyGate {
       };
       const timer = setTimeout(() => failHere('the handshake timed out'), CONNECT_TIMEOUT_MS);
       this.abort = failHere;
-      const onReply = (frame: Uint8Array, rest: Uint8Array) => {
+      const onReply = (frame: Uint8Array) => {
         clearTimeout(timer);
         const done = handshake.finish(frame);
-        if (done === null) return failHere('the server did not prove the pinned control key');
+        if (done === null) return void failHere('the server did not prove the pinned control key');
         let answer: ReturnType<typeof feedServerHello.parse>;
         try {
           answer = parseJson(feedServerHello, new TextDecoder().decode(done.payload));
         } catch (error) {
-          return failHere(`bad server hello: ${(error as Error).message}`);
+          return void failHere(`bad server hello: ${(error as Error).message}`);
         }
-        if (answer.status === 'refused') return failHere(`refused: ${answer.reason}`, true);
+        if (answer.status === 'refused') return void failHere(`refused: ${answer.reason}`, true);
         settled = true;
         this.abort = undefined;
         const opened: FeedChannel = new ControlChannel(
@@ -176,23 +174,16 @@ export class KeyFeedClient implements KeyGate {
           if (this.channel === opened) this.lost(reason, false);
         });
         this.stayAwake(opened);
-        opened.receive(rest);
+        return (chunk: Uint8Array) => opened.receive(chunk);
       };
       const ended = (reason: string) => (channel ? channel.close(reason) : failHere(reason));
       socket.on('error', (error) => ended(error.message));
       socket.on('close', () => ended('connection closed'));
       socket.on('end', () => ended('connection closed by the server'));
-      const feed = (chunk: Uint8Array) => {
-        if (channel) return channel.receive(chunk);
-        let got: ReturnType<FirstFrameReader['push']>;
-        try {
-          got = first.push(chunk);
-        } catch (error) {
-          if (error instanceof FrameError) return failHere(`bad handshake frame: ${error.message}`);
-          throw error;
-        }
-        if (got !== null) onReply(got.frame, got.rest);
-      };
+      // The server's first messages may arrive with its reply, so the reader takes feed-sized frames.
+      const feed = handshakeFeed(MAX_FEED_FRAME, onReply, (error) =>
+        failHere(`bad handshake frame: ${error.message}`),
+      );
       socket.write(encodeFrame(handshake.message));
       if (head.length > 0) feed(new Uint8Array(head.buffer, head.byteOffset, head.length));
       socket.on('data', (d: Buffer) => feed(new Uint8Array(d.buffer, d.byteOffset, d.length)));

@@ -2,7 +2,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { ControlChannel, socketStream } from '../../src/control/channel.js';
-import { encodeFrame, FirstFrameReader, FrameError } from '../../src/control/framing.js';
+import { encodeFrame, handshakeFeed } from '../../src/control/framing.js';
 import { serverHandshake } from '../../src/control/noise-session.js';
 import { parseJson } from '../../src/control/schema.js';
 import type { CryptoProvider } from '../../src/crypto/types.js';
@@ -115,7 +115,6 @@ export function attachKeyFeed(server: Server, options: KeyFeedOptions): KeyFeed 
 
   const accept = (socket: Duplex, head: Buffer) => {
     handshaking.add(socket);
-    const first = new FirstFrameReader(MAX_FEED_HELLO_FRAME);
     let channel: FeedChannel | undefined;
     const timer = setTimeout(() => socket.destroy(), HANDSHAKE_TIMEOUT_MS);
     const done = () => {
@@ -129,7 +128,7 @@ export function attachKeyFeed(server: Server, options: KeyFeedOptions): KeyFeed 
     });
     socket.on('end', () => (channel ? channel.close('connection closed by the relay') : socket.destroy()));
 
-    const onFirstFrame = (frame: Uint8Array, rest: Uint8Array) => {
+    const onFirstFrame = (frame: Uint8Array) => {
       done();
       const accepted = serverHandshake(
         options.crypto,
@@ -138,14 +137,14 @@ export function attachKeyFeed(server: Server, options: KeyFeedOptions): KeyFeed 
         options.random,
         KEY_FEED_PROLOGUE,
       );
-      if (accepted === null) return socket.destroy();
+      if (accepted === null) return void socket.destroy();
       let ts: number;
       try {
         ts = parseJson(feedClientHello, new TextDecoder().decode(accepted.payload)).ts;
       } catch {
-        return socket.destroy();
+        return void socket.destroy();
       }
-      if (guard.check(keyId(accepted.ephemeralKey), ts, options.now()) !== 'ok') return socket.destroy();
+      if (guard.check(keyId(accepted.ephemeralKey), ts, options.now()) !== 'ok') return void socket.destroy();
       const relayKey = keyId(accepted.machineKey);
       const listed = options.relayKeys().includes(relayKey);
       const hello: FeedServerHello = listed
@@ -169,20 +168,11 @@ export function attachKeyFeed(server: Server, options: KeyFeedOptions): KeyFeed 
         MAX_FEED_HELLO_FRAME,
       );
       follow(relayKey, channel);
-      channel.receive(rest);
+      const taker = channel;
+      return (chunk: Uint8Array) => taker.receive(chunk);
     };
 
-    const feed = (chunk: Uint8Array) => {
-      if (channel) return channel.receive(chunk);
-      let got: ReturnType<FirstFrameReader['push']>;
-      try {
-        got = first.push(chunk);
-      } catch (error) {
-        if (error instanceof FrameError) return socket.destroy();
-        throw error;
-      }
-      if (got !== null) onFirstFrame(got.frame, got.rest);
-    };
+    const feed = handshakeFeed(MAX_FEED_HELLO_FRAME, onFirstFrame, () => socket.destroy());
     if (head.length > 0) feed(new Uint8Array(head.buffer, head.byteOffset, head.length));
     socket.on('data', (chunk: Buffer) => {
       if (!socket.destroyed) feed(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { encodeFrame, FirstFrameReader, FrameError } from '../../src/control/framing.js';
+import { encodeFrame, handshakeFeed } from '../../src/control/framing.js';
 import { serverHandshake } from '../../src/control/noise-session.js';
 import { randomBytes, selectCrypto } from '../../src/crypto/index.js';
 import type { CryptoProvider } from '../../src/crypto/types.js';
@@ -116,7 +116,6 @@ export function attachRelay(server: Server, options: RelayOptions): Relay {
 
   const accept = (socket: Socket, head: Buffer) => {
     handshaking.add(socket);
-    const first = new FirstFrameReader(MAX_HELLO_FRAME);
     let client: ConnectedClient | undefined;
     const timer = setTimeout(() => refuse(socket, 'timeout'), limits.handshakeTimeoutMs);
     socket.on('error', () => socket.destroy());
@@ -129,7 +128,7 @@ export function attachRelay(server: Server, options: RelayOptions): Relay {
       if (!client) socket.destroy();
     });
 
-    const onFirstFrame = (frame: Uint8Array, rest: Uint8Array) => {
+    const onFirstFrame = (frame: Uint8Array) => {
       clearTimeout(timer);
       const accepted = serverHandshake(
         options.crypto,
@@ -138,14 +137,14 @@ export function attachRelay(server: Server, options: RelayOptions): Relay {
         options.random,
         RELAY_PROLOGUE,
       );
-      if (accepted === null) return refuse(socket, 'handshake');
+      if (accepted === null) return void refuse(socket, 'handshake');
       const hello = parseClientHello(accepted.payload);
-      if (hello === null) return refuse(socket, 'hello');
+      if (hello === null) return void refuse(socket, 'hello');
       const id = keyId(accepted.machineKey);
       // Before the replay guard, so that unknown keys cost no memory: only the handshake's work.
-      if (!options.allowed.allows(id)) return refuse(socket, 'notAllowed');
+      if (!options.allowed.allows(id)) return void refuse(socket, 'notAllowed');
       const verdict = guard.check(keyId(accepted.ephemeralKey), hello.timestampMs, options.now());
-      if (verdict !== 'ok') return refuse(socket, verdict);
+      if (verdict !== 'ok') return void refuse(socket, verdict);
       const { message, session } = accepted.reply(encodeRelayHello(hello.version));
       socket.write(encodeFrame(message));
       handshaking.delete(socket);
@@ -163,20 +162,11 @@ export function attachRelay(server: Server, options: RelayOptions): Relay {
       const older = clients.get(id);
       clients.set(id, client);
       older?.close('replaced', 'closing: replaced by a newer connection for this node key');
-      client.receive(rest);
+      const taker = client;
+      return (chunk: Uint8Array) => taker.receive(chunk);
     };
 
-    const feed = (chunk: Uint8Array) => {
-      if (client) return client.receive(chunk);
-      let got: ReturnType<FirstFrameReader['push']>;
-      try {
-        got = first.push(chunk);
-      } catch (error) {
-        if (error instanceof FrameError) return refuse(socket, 'handshake');
-        throw error;
-      }
-      if (got !== null) onFirstFrame(got.frame, got.rest);
-    };
+    const feed = handshakeFeed(MAX_HELLO_FRAME, onFirstFrame, () => refuse(socket, 'handshake'));
     if (head.length > 0) feed(new Uint8Array(head.buffer, head.byteOffset, head.length));
     socket.on('data', (chunk: Buffer) => {
       if (!socket.destroyed) feed(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));

@@ -123,3 +123,35 @@ export class FirstFrameReader {
     return { frame: frames[0]!, rest };
   }
 }
+
+/**
+ * What reads a stream that opens with a handshake frame (control, relay and key-feed connections):
+ * the first frame, whole, goes to `onFirst`, which answers with what takes every byte after it,
+ * or nothing when it refused the stream; an oversize first frame goes to `onBad`. The bytes that
+ * came in behind the first frame go on to the taker at once; after a refusal the rest is ignored.
+ */
+export function handshakeFeed(
+  maxFrame: number,
+  onFirst: (frame: Uint8Array) => ((chunk: Uint8Array) => void) | undefined,
+  onBad: (error: FrameError) => void,
+): (chunk: Uint8Array) => void {
+  const first = new FirstFrameReader(maxFrame);
+  let next: ((chunk: Uint8Array) => void) | undefined;
+  let over = false;
+  return (chunk) => {
+    if (next) return next(chunk);
+    if (over) return;
+    let got: ReturnType<FirstFrameReader['push']>;
+    try {
+      got = first.push(chunk);
+    } catch (error) {
+      if (!(error instanceof FrameError)) throw error;
+      over = true;
+      return onBad(error);
+    }
+    if (got === null) return;
+    over = true;
+    next = onFirst(got.frame);
+    next?.(got.rest);
+  };
+}
