@@ -62,19 +62,7 @@ describe.skipIf(!isRoot())('exit nodes, end to end', () => {
   it(
     'stranded behind a missing exit node, A keeps the server and its relay by their last known addresses, across a restart too',
     async () => {
-      expect((await C.burrow('set', '--advertise-exit-node=true')).code).toBe(0);
-      await waitFor(
-        'C to advertise',
-        async () => (await lab.admin('devices', 'list', '--json')).includes('"advertisesExitNode": true'),
-        5_000,
-      );
-      await lab.admin('routes', 'approve', 'c', '--exit-node');
-      await waitFor(
-        'A to be offered C',
-        async () => (await A.burrow('exit-node', 'list', '--json')).stdout.includes('"hostName": "c"'),
-        5_000,
-      );
-      expect((await A.burrow('set', '--exit-node=c')).code).toBe(0);
+      await lab.chooseExitNode(C, A);
       await waitFor('A to reach the internet through C', async () => (await web(A)) === C.lanIp, 10_000);
       const bypass = `throw ${lab.serverIp} `;
       expect(await table52(A)).toContain(bypass);

@@ -204,19 +204,7 @@ describe.skipIf(!isRoot())('mesh, end to end', () => {
       ]);
       const web = `http://${INTERNET_IP}/`;
       await waitFor('the internet host', async () => (await curl(A, web)) === A.lanIp, 10_000);
-      expect((await C.burrow('set', '--advertise-exit-node=true')).code).toBe(0);
-      await waitFor(
-        'C to advertise',
-        async () => (await lab.admin('devices', 'list', '--json')).includes('"advertisesExitNode": true'),
-        5_000,
-      );
-      await lab.admin('routes', 'approve', 'c', '--exit-node');
-      await waitFor(
-        'A to be offered C',
-        async () => (await A.burrow('exit-node', 'list', '--json')).stdout.includes('"hostName": "c"'),
-        5_000,
-      );
-      expect((await A.burrow('set', '--exit-node=c')).code).toBe(0);
+      await lab.chooseExitNode(C, A);
       await waitFor(
         'A to reach the internet through C',
         async () => (await curl(A, web)) === C.lanIp,

@@ -218,6 +218,21 @@ export class MeshLab {
     if (up.code !== 0) throw new Error(`${device.name}: burrow up failed: ${up.stderr}`);
   }
 
+  /** `exit` advertises an exit node, the admin approves it, and `user` chooses it once offered. */
+  async chooseExitNode(exit: LabDevice, user: LabDevice): Promise<void> {
+    const advertise = await exit.burrow('set', '--advertise-exit-node=true');
+    if (advertise.code !== 0) throw new Error(`${exit.name}: burrow set failed: ${advertise.stderr}`);
+    const advertised = async () =>
+      (await this.admin('devices', 'list', '--json')).includes('"advertisesExitNode": true');
+    await waitFor(`${exit.name} to advertise`, advertised, 5_000);
+    await this.admin('routes', 'approve', exit.name, '--exit-node');
+    const offered = async () =>
+      (await user.burrow('exit-node', 'list', '--json')).stdout.includes(`"hostName": "${exit.name}"`);
+    await waitFor(`${user.name} to be offered ${exit.name}`, offered, 5_000);
+    const choose = await user.burrow('set', `--exit-node=${exit.name}`);
+    if (choose.code !== 0) throw new Error(`${user.name}: burrow set failed: ${choose.stderr}`);
+  }
+
   /**
    * A DNS server on the internet host (dnsmasq at INTERNET_IP, as an ISP's resolver would be: past
    * an exit node, not on the LAN) that answers `names` (host name to IPv4 address) and refuses

@@ -36,7 +36,8 @@ const sock = net.connect(Number(port), host, () => {
 sock.on('error', (e) => { console.error(e.message); process.exit(1); });
 `;
 
-function collect(child: ReturnType<Netns['spawn']>): Promise<string> {
+/** A child's stdout once it exits with 0; its stderr in the error otherwise. */
+export function collect(child: ReturnType<Netns['spawn']>): Promise<string> {
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';

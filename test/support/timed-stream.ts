@@ -8,6 +8,7 @@
  * those of a peer dropping what it cannot keep up with.
  */
 import type { Netns } from './netns.js';
+import { collect } from './tcp-transfer.js';
 
 export interface StreamResult {
   sent: { bytes: number; sha256: string };
@@ -73,20 +74,6 @@ const sock = net.connect(port, host, () => {
 });
 sock.on('error', (e) => { console.error(e.message); process.exit(1); });
 `;
-
-function collect(child: ReturnType<Netns['spawn']>): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    child.stdout?.on('data', (d) => {
-      out += d;
-    });
-    child.stderr?.on('data', (d) => {
-      err += d;
-    });
-    child.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}: ${err}`))));
-  });
-}
 
 /** Streams from `from` to `toAddress` (in `to`) for `seconds` at `rate` bytes/s; resolves when both ends are done. */
 export async function timedStream(
