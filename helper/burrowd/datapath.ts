@@ -15,13 +15,24 @@ export interface PacketGate {
   inbound(packet: Uint8Array, peer: Peer, now: number, origin: Origin | null): boolean;
 }
 
+export interface FastEngineHandlers {
+  rekey(peers: Peer[]): void;
+  /** A packet of each outbound flow the engine sent, for the gate to record. */
+  flows(packets: Uint8Array[]): void;
+  /** Inbound packets for the gate to judge. */
+  judge(packets: { packet: Uint8Array; peer: Peer; origin: Origin }[]): void;
+}
+
 /**
  * A transport fast path's I/O (helper/fastpath/engine.ts): once started it carries established
  * sessions' packets between the TUN and the bind itself; the datapath gets only what it punts.
  */
 export interface FastEngine {
-  /** Takes over reading the TUN and `bind`; `onRekey` gets the peers whose sessions want a handshake. */
-  start(bind: UdpBind, onRekey: (peers: Peer[]) => void): void;
+  /**
+   * Takes over reading the TUN and `bind`. `gated`: the datapath has a packet gate, so the engine
+   * delivers inbound only what the gate is sure to pass, and hands it the rest and the outbound flows.
+   */
+  start(bind: UdpBind, handlers: FastEngineHandlers, gated: boolean): void;
   stop(): void;
   /** When the datapath's timer fires: the engine reports deadlines it sets before that. */
   armed: number;
@@ -45,9 +56,6 @@ export class Datapath {
     private readonly gate: PacketGate | null = null,
     private readonly engine: FastEngine | null = null,
   ) {
-    // The engine delivers to the TUN itself: it has no place for a gate.
-    if (gate !== null && engine !== null)
-      throw new Error('a datapath with a packet gate takes no fast engine');
     this.bind = bind;
   }
 
@@ -62,7 +70,7 @@ export class Datapath {
       this.apply(actions);
     });
     this.listen(this.bind);
-    this.engine?.start(this.bind, (peers) => this.rekey(peers));
+    this.engine?.start(this.bind, this.engineHandlers, this.gate !== null);
     this.schedule();
   }
 
@@ -71,8 +79,25 @@ export class Datapath {
     this.engine?.stop();
     this.bind = bind;
     this.listen(bind);
-    this.engine?.start(bind, (peers) => this.rekey(peers));
+    this.engine?.start(bind, this.engineHandlers, this.gate !== null);
   }
+
+  private readonly engineHandlers: FastEngineHandlers = {
+    rekey: (peers) => this.rekey(peers),
+    flows: (packets) => {
+      const now = this.clock();
+      for (const packet of packets) this.gate?.outbound(packet, now);
+    },
+    judge: (packets) => {
+      if (this.stopped) return;
+      const now = this.clock();
+      const pass: Uint8Array[] = [];
+      for (const { packet, peer, origin } of packets) {
+        if (this.gate === null || this.gate.inbound(packet, peer, now, origin)) pass.push(packet);
+      }
+      if (pass.length > 0) this.tun.write(pass);
+    },
+  };
 
   /** The engine found these peers' sessions due for a handshake (or only set an earlier deadline). */
   private rekey(peers: Peer[]): void {

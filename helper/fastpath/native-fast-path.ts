@@ -46,6 +46,16 @@ export interface NativeFastPathOptions {
   dualStack?: boolean;
 }
 
+/** What the engine hands to the datapath (see NativeFastPath.attach). */
+export interface EngineHandlers {
+  /** Peers whose sessions want a handshake; called with none when a deadline was set before `armed`. */
+  rekey(peers: Peer[]): void;
+  /** With a filter: a packet of each outbound TCP/UDP flow sent since the last call (and every other packet). */
+  flows(packets: Uint8Array[]): void;
+  /** With a filter: inbound packets it must judge, with their peer and where their datagram came from. */
+  judge(packets: { packet: Uint8Array; peer: Peer; origin: Endpoint }[]): void;
+}
+
 export interface EngineOptions {
   /** UDP GSO on send (default on; BURROW_UDP_GSO=0 turns it off). */
   gso?: boolean;
@@ -112,6 +122,18 @@ export class NativeFastPath implements FastPath {
       peer.endpoint?.host ?? null,
       peer.endpoint?.port ?? 0,
     );
+  }
+
+  /** A mesh peer's direct path and how long it is trusted; null: none (its driver sends, by relay). */
+  setDirect(peer: Peer, endpoint: Endpoint | null, until: number): void {
+    const entry = this.#peers.get(peer);
+    if (entry === undefined) return;
+    native().fpPeerDirect(this.#handle, entry.handle, endpoint?.host ?? null, endpoint?.port ?? 0, until);
+  }
+
+  /** Whether a packet filter judges inbound packets: the engine then delivers only sure passes. */
+  set gated(on: boolean) {
+    native().fpSetGated(this.#handle, on);
   }
 
   setSessions(peer: Peer): void {
@@ -202,16 +224,10 @@ export class NativeFastPath implements FastPath {
 
   /**
    * Takes over reading `tun` (opened with vnet headers) and `bind`, which must both be reading
-   * already: what the fast path cannot carry still reaches their callbacks. `onRekey` is called
-   * with the peers whose sessions are due for a handshake, and (with none) when a deadline was set
-   * before `armed`; it should sync the device and reschedule.
+   * already: what the fast path cannot carry still reaches their callbacks; the rest of what the
+   * datapath must see goes to `handlers`.
    */
-  attach(
-    tun: LinuxTun,
-    bind: LinuxBind,
-    onRekey: (peers: Peer[]) => void,
-    options: EngineOptions = {},
-  ): void {
+  attach(tun: LinuxTun, bind: LinuxBind, handlers: EngineHandlers, options: EngineOptions = {}): void {
     if (this.#attached) throw new Error('the fast path is already attached');
     this.#flushRoutes();
     // uv_hrtime (process.hrtime) and performance.now() are both CLOCK_MONOTONIC.
@@ -223,16 +239,42 @@ export class NativeFastPath implements FastPath {
       offset,
       options.gso ?? process.env.BURROW_UDP_GSO !== '0',
       options.gro ?? process.env.BURROW_UDP_GRO !== '0',
-      (slots) => {
+      (slots, judged, judgedCount, judgedHosts, flows, flowsCount) => {
+        // Flows first: a reply judged below may answer one of them.
+        if (flows !== undefined) handlers.flows(splitPackets(flows, flowsCount));
+        if (judged !== undefined && judgedHosts !== undefined) {
+          handlers.judge(this.#judged(judged, judgedCount, judgedHosts));
+        }
         const peers: Peer[] = [];
         for (const slot of slots) {
           const peer = this.#bySlot[slot];
           if (peer !== undefined) peers.push(peer);
         }
-        onRekey(peers);
+        handlers.rekey(peers);
       },
     );
     this.#attached = true;
+  }
+
+  /** Packets to judge: back to back, then [length, port | host << 16, peer slot] each. */
+  #judged(buffer: ArrayBuffer, count: number, hosts: string[]) {
+    const table = new Uint32Array(buffer, buffer.byteLength - 12 * count, 3 * count);
+    const out: { packet: Uint8Array; peer: Peer; origin: Endpoint }[] = [];
+    let offset = 0;
+    for (let i = 0; i < count; i++) {
+      const length = table[3 * i]!;
+      const meta = table[3 * i + 1]!;
+      const peer = this.#bySlot[table[3 * i + 2]!];
+      if (peer !== undefined) {
+        out.push({
+          packet: new Uint8Array(buffer, offset, length),
+          peer,
+          origin: { host: hosts[meta >>> 16]!, port: meta & 0xffff },
+        });
+      }
+      offset += length;
+    }
+    return out;
   }
 
   detach(): void {
@@ -249,6 +291,18 @@ export class NativeFastPath implements FastPath {
   stats(): NativeFastPathStats {
     return native().fpStats(this.#handle);
   }
+}
+
+/** Packets back to back, then their uint32 lengths (the TUN batch layout). */
+function splitPackets(buffer: ArrayBuffer, count: number): Uint8Array[] {
+  const lengths = new Uint32Array(buffer, buffer.byteLength - 4 * count, count);
+  const packets: Uint8Array[] = [];
+  let offset = 0;
+  for (let i = 0; i < count; i++) {
+    packets.push(new Uint8Array(buffer, offset, lengths[i]!));
+    offset += lengths[i]!;
+  }
+  return packets;
 }
 
 /** A replay window of the fast path's own, to test it against replay.ts's tests. */

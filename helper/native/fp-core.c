@@ -81,6 +81,7 @@ fp_peer *fp_peer_add(fp_core *c) {
   if (!p) return NULL;
   p->magic = PEER_MAGIC;
   p->slot = slot;
+  p->direct_until = -INFINITY;
   p->refs = 3;
   c->peers[slot] = p;
   return p;
@@ -102,6 +103,7 @@ void fp_peer_remove(fp_core *c, fp_peer *p) {
   }
   p->current = p->next = NULL;
   p->has_endpoint = p->endpoint_known = false;
+  p->direct_until = -INFINITY;
   c->peers[p->slot] = NULL;
   fp_peer_release(p);
 }
@@ -253,7 +255,8 @@ int fp_tx_route(fp_core *c, const uint8_t *packet, size_t len, fp_peer **peer) {
 
 fp_kp *fp_tx_session(fp_core *c, fp_peer *p, double now, uint32_t n) {
   fp_kp *kp = p->current;
-  if (!kp || !p->has_endpoint) return NULL;
+  socklen_t len;
+  if (!kp || !fp_send_to(p, now, &len)) return NULL;
   double counter = kp->shared[FP_SEND_COUNTER];
   /* usableForSending, for the last of the n packets too */
   if (!(counter + n - 1 < c->limits.reject_after_messages) || !(now - kp->created < c->limits.reject_after_time)) {
@@ -290,6 +293,7 @@ size_t fp_tx_seal(fp_core *c, fp_kp *kp, uint8_t *msg, size_t head, const uint8_
 
   /* The bookkeeping of sealTransport, in its order (timers.ts). */
   double *s = p->shared;
+  s[FP_LAST_ACTIVE] = now;
   s[FP_TX_BYTES] += (double)message;
   if (s[FP_PERSISTENT_KEEPALIVE_INTERVAL] > 0) {
     s[FP_PERSISTENT_KEEPALIVE] = now + s[FP_PERSISTENT_KEEPALIVE_INTERVAL];
@@ -359,6 +363,7 @@ int fp_rx_open(fp_core *c, uint8_t *data, size_t len, const fp_sockaddr *from, d
   }
   s[FP_NEW_HANDSHAKE] = INFINITY;
   s[FP_RX_BYTES] += (double)len;
+  s[FP_LAST_ACTIVE] = now;
   *peer = p;
   if (text_len == 0) return FP_DONE; /* keepalive */
   if (s[FP_SEND_KEEPALIVE] == INFINITY) {
@@ -380,4 +385,22 @@ int fp_rx_open(fp_core *c, uint8_t *data, size_t len, const fp_sockaddr *from, d
   *packet = text;
   *packet_len = (size_t)total;
   return FP_DELIVER;
+}
+
+/* ---- the packet filter's sure passes (inbound-filter.ts: isReply's first rule) ---------------- */
+
+bool fp_filter_passes(const uint8_t *p, size_t len) {
+  size_t transport;
+  if (ip_total_length(p, len) != (long)len) return false;
+  if ((p[0] >> 4) == 4) {
+    transport = (size_t)(p[0] & 0x0f) * 4;
+    /* a later fragment has no header to judge: the filter's own rules decide it */
+    if ((((size_t)p[6] << 8 | p[7]) & 0x1fff) != 0 || p[9] != 6) return false;
+  } else {
+    transport = 40;
+    if (p[6] != 6) return false; /* TCP straight after the fixed header: no extension headers */
+  }
+  if (len < transport + 20) return false;
+  uint8_t flags = p[transport + 13];
+  return (flags & 0x12) != 0x02; /* not a bare SYN (SYN without ACK) */
 }

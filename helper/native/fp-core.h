@@ -22,7 +22,7 @@
 #include "fp-routes.h"
 
 /* Bump with any change to the layouts below; src/wireguard/fast-path.ts has the same numbers. */
-#define FP_LAYOUT_VERSION 1
+#define FP_LAYOUT_VERSION 2
 
 /* A peer's shared fields (doubles; times in ms of the JS monotonic clock, Infinity for "not set"). */
 enum {
@@ -37,6 +37,7 @@ enum {
   FP_RX_BYTES = 8,
   FP_TX_BYTES = 9,
   FP_SENT_LAST_MINUTE_HANDSHAKE = 10, /* 0 or 1 */
+  FP_LAST_ACTIVE = 11,                /* when C last sent to or received from the peer (mesh paths) */
   FP_PEER_FIELDS = 12
 };
 
@@ -97,6 +98,10 @@ struct fp_peer {
   bool has_endpoint;   /* and is an address we can send to ourselves (not a mesh virtual endpoint) */
   fp_sockaddr endpoint;
   socklen_t endpoint_len;
+  /* A mesh peer's direct path, usable until direct_until (its path conn's trust in it expires). */
+  fp_sockaddr direct;
+  socklen_t direct_len;
+  double direct_until;
   fp_kp *current, *next;
   bool rekey_pending; /* the engine has asked JS for a handshake in this batch */
   double shared[FP_PEER_FIELDS];
@@ -127,6 +132,8 @@ struct fp_core {
   } route_cache[2];
   void *seal_ctx, *open_ctx; /* EVP_CIPHER_CTX, one each: everything runs on one thread */
   int family;                /* of the UDP socket endpoints are for: AF_INET6 (dual-stack) or AF_INET */
+  bool gated;                /* a packet filter judges inbound packets: the engine delivers only
+                                what fp_filter_passes lets through, and reports outbound flows */
   struct fp_engine *engine;  /* the I/O engine, while attached (fp-engine.c) */
   double shared[FP_CORE_FIELDS];
 };
@@ -181,5 +188,27 @@ static inline void fp_wake_by(fp_core *c, double at) {
 }
 
 bool fp_same_endpoint(const fp_sockaddr *a, const fp_sockaddr *b);
+
+/* Where packets to the peer go now: its own endpoint, else its direct path while trusted; NULL
+ * when neither (the TS core's driver sends, through the relay say). */
+static inline const fp_sockaddr *fp_send_to(const fp_peer *p, double now, socklen_t *len) {
+  if (p->has_endpoint) {
+    *len = p->endpoint_len;
+    return &p->endpoint;
+  }
+  if (now < p->direct_until) {
+    *len = p->direct_len;
+    return &p->direct;
+  }
+  return NULL;
+}
+
+/*
+ * Whether burrowd's packet filter (src/filter/inbound-filter.ts) is sure to let this inbound packet
+ * through without consulting or changing its state: a well-formed TCP segment, not a later
+ * fragment, that is not a bare SYN (the filter takes every such segment as a reply). Anything else
+ * goes to the filter in JS. helper/fastpath/filter-verdicts.test.ts checks the two agree.
+ */
+bool fp_filter_passes(const uint8_t *packet, size_t len);
 
 #endif

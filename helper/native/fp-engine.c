@@ -57,24 +57,34 @@ typedef union {
   struct cmsghdr align;
 } gro_cmsg;
 
-/* Packets for JS: back to back, with lengths (and sources, for datagrams). */
-typedef __typeof__(((fp_engine *)0)->tun_slow) slow_batch;
+typedef fp_batch slow_batch;
 
 static double engine_now(const fp_engine *e) {
   return (double)uv_hrtime() / 1e6 - e->time_offset;
 }
 
-static bool slow_init(slow_batch *b, bool with_from) {
+static bool slow_init(slow_batch *b, bool with_from, bool with_slots) {
   b->data = malloc(SLOW_BUF);
   b->lengths = malloc(sizeof *b->lengths * SLOW_MAX);
   b->from = with_from ? malloc(sizeof *b->from * SLOW_MAX) : NULL;
-  return b->data && b->lengths && (!with_from || b->from);
+  b->slots = with_slots ? malloc(sizeof *b->slots * SLOW_MAX) : NULL;
+  return b->data && b->lengths && (!with_from || b->from) && (!with_slots || b->slots);
 }
 
 static void slow_free(slow_batch *b) {
   free(b->data);
   free(b->lengths);
   free(b->from);
+  free(b->slots);
+}
+
+/* Appends a packet (with its source and peer slot where the batch keeps them). */
+static void slow_add(slow_batch *b, const uint8_t *data, size_t len, const fp_sockaddr *from, uint32_t slot) {
+  memcpy(b->data + b->used, data, len);
+  if (b->from) b->from[b->count] = *from;
+  if (b->slots) b->slots[b->count] = slot;
+  b->lengths[b->count++] = (uint32_t)len;
+  b->used += len;
 }
 
 static bool slow_has_room(const slow_batch *b, size_t bytes, uint32_t count) {
@@ -91,8 +101,8 @@ static void add_send(fp_engine *e, uint32_t *n, uint32_t i, uint32_t j, size_t t
   e->mm_iov[*n] = (struct iovec){e->tx + m->offset, total};
   h->msg_iov = &e->mm_iov[*n];
   h->msg_iovlen = 1;
-  h->msg_name = &m->peer->endpoint;
-  h->msg_namelen = m->peer->endpoint_len;
+  h->msg_name = (void *)m->to;
+  h->msg_namelen = m->to_len;
   if (j - i > 1) {
     gso_cmsg *c = &((gso_cmsg *)e->mm_cmsg)[*n];
     h->msg_control = c->buf;
@@ -185,10 +195,45 @@ static bool to_js(fp_engine *e) {
     e->stats.rx_slow += count;
     bn_udp_deliver(e->udp, e->udp_slow.data, e->udp_slow.lengths, e->udp_slow.from, count);
   }
+  /* With a filter: inbound packets it must judge, and the outbound flows it must record.
+   * callback(rekeySlots, judged, judgedCount, judgedHosts, flows, flowsCount) */
+  napi_value args[6];
+  napi_get_undefined(env, &args[1]);
+  args[3] = args[4] = args[1];
+  napi_create_uint32(env, 0, &args[2]);
+  args[5] = args[2];
+  if (!e->detached && (e->judged.count > 0 || e->flows.count > 0)) {
+    call = true;
+    if (e->judged.count > 0) {
+      e->stats.judged += e->judged.count;
+      if (bn_datagram_batch(env, e->judged.data, e->judged.lengths, e->judged.from, e->judged.slots,
+                            e->judged.count, &args[1], &args[3])) {
+        napi_create_uint32(env, e->judged.count, &args[2]);
+      }
+      e->judged.count = 0;
+      e->judged.used = 0;
+    }
+    if (e->flows.count > 0) {
+      e->stats.flows += e->flows.count;
+      /* The TUN batch layout: packets back to back, then their lengths. */
+      size_t table = (e->flows.used + 3) & ~(size_t)3;
+      void *data;
+      if (napi_create_arraybuffer(env, table + 4 * (size_t)e->flows.count, &data, &args[4]) == napi_ok) {
+        memcpy(data, e->flows.data, e->flows.used);
+        memset((uint8_t *)data + e->flows.used, 0, table - e->flows.used);
+        memcpy((uint8_t *)data + table, e->flows.lengths, 4 * (size_t)e->flows.count);
+        napi_create_uint32(env, e->flows.count, &args[5]);
+      }
+      e->flows.count = 0;
+      e->flows.used = 0;
+    }
+  }
+  if (slots == NULL && call) napi_create_array(env, &slots);
+  args[0] = slots;
   napi_value fn, recv, result;
   if (call && !e->detached && napi_get_reference_value(env, e->callback, &fn) == napi_ok && fn) {
     napi_get_global(env, &recv);
-    if (napi_make_callback(env, e->async, recv, fn, 1, &slots, &result) != napi_ok) {
+    if (napi_make_callback(env, e->async, recv, fn, 6, args, &result) != napi_ok) {
       bool pending = false;
       napi_value error;
       if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
@@ -201,6 +246,26 @@ static bool to_js(fp_engine *e) {
   bool alive = !e->detached && e->tun->io.fd >= 0 && e->udp->io.fd >= 0;
   if (e->detached && e->in_callback == 0) fp_engine_free(e);
   return alive;
+}
+
+/* Whether the flows batch has a packet of the same TCP or UDP flow (addresses and ports) already:
+ * the filter records a flow once per batch as well as once per packet. */
+static bool flow_recorded(const fp_batch *b, const uint8_t *p, size_t len) {
+  bool v4 = (p[0] >> 4) == 4;
+  size_t transport = v4 ? (size_t)(p[0] & 0x0f) * 4 : 40;
+  uint8_t protocol = v4 ? p[9] : p[6];
+  if ((protocol != 6 && protocol != 17) || len < transport + 4) return false;
+  size_t at = 0;
+  for (uint32_t i = 0; i < b->count; i++) {
+    const uint8_t *q = b->data + at;
+    at += b->lengths[i];
+    if (q[0] != p[0] || (v4 ? q[9] : q[6]) != protocol) continue;
+    if (memcmp(v4 ? q + 12 : q + 8, v4 ? p + 12 : p + 8, v4 ? 8 : 32) == 0 &&
+        memcmp(q + transport, p + transport, 4) == 0) {
+      return true;
+    }
+  }
+  return false;
 }
 
 /* Cuts a read into plain packets for JS. */
@@ -244,6 +309,10 @@ static void engine_tun_readable(bn_io *io, int poll_status) {
     if (plan.count > 1) e->stats.tso_reads++;
     size_t stride = 32 + fp_padded(c, plan.segment);
     if (e->tx_used + stride * plan.count > TX_BUF || e->nmsgs + plan.count > TX_MSGS) flush_tx(e);
+    if (c->gated && !slow_has_room(&e->flows, plan.segment, 1)) {
+      flush_tx(e);
+      if (!to_js(e)) return;
+    }
     uint8_t *base = e->tx + e->tx_used;
     /* Each segment's headers are written in its message's place; its payload is sealed from the
      * read buffer, never copied. */
@@ -266,12 +335,25 @@ static void engine_tun_readable(bn_io *io, int poll_status) {
     }
     t->packets_read += plan.count;
     t->bytes_read += len + (size_t)(plan.count - 1) * plan.header;
+    if (c->gated) {
+      /* The filter records the flow of what we send: one packet of the read stands for them all. */
+      size_t first = head + tail_len; /* room was made before the read was cut */
+      if (!flow_recorded(&e->flows, base + 16, first)) {
+        fp_batch *b = &e->flows;
+        memcpy(b->data + b->used, base + 16, head);
+        memcpy(b->data + b->used + head, tail, tail_len);
+        b->lengths[b->count++] = (uint32_t)first;
+        b->used += first;
+      }
+    }
+    socklen_t to_len = 0;
+    const fp_sockaddr *to = fp_send_to(peer, now, &to_len);
     size_t at = e->tx_used;
     for (uint32_t i = 0; i < plan.count; i++) {
       uint8_t *msg = base + (size_t)i * stride;
       if (i > 0) head = fp_tso_head(&h, packet, len, &plan, i, msg + 16, &tail, &tail_len);
       size_t message = fp_tx_seal(c, kp, msg, head, tail, tail_len, now);
-      e->msgs[e->nmsgs++] = (fp_tx_msg){at, message, peer};
+      e->msgs[e->nmsgs++] = (fp_tx_msg){at, message, peer, to, to_len};
       at += message;
     }
     e->tx_used = at;
@@ -350,7 +432,14 @@ static void engine_udp_readable(bn_io *io, int poll_status) {
           u->packets_received++;
           u->bytes_received += size;
         }
-        if (r == FP_DELIVER) {
+        if (r == FP_DELIVER && c->gated && !fp_filter_passes(inner, inner_len)) {
+          /* The packet filter (JS) judges it: the rest of the batch goes on meanwhile. */
+          if (!slow_has_room(&e->judged, inner_len, 1)) {
+            write_gro(e);
+            if (!to_js(e)) return;
+          }
+          slow_add(&e->judged, inner, inner_len, from, peer->slot);
+        } else if (r == FP_DELIVER) {
           if (!fp_gro_add(e->gro, inner, inner_len)) {
             write_gro(e);
             fp_gro_add(e->gro, inner, inner_len);
@@ -361,10 +450,7 @@ static void engine_udp_readable(bn_io *io, int poll_status) {
             write_gro(e);
             if (!to_js(e)) return; /* the slots are not reused before this returns: data stays valid */
           }
-          memcpy(b->data + b->used, data, size);
-          b->lengths[b->count] = (uint32_t)size;
-          b->from[b->count++] = *from;
-          b->used += size;
+          slow_add(b, data, size, from, 0);
         }
       }
     }
@@ -403,6 +489,8 @@ void fp_engine_free(fp_engine *e) {
   fp_gro_free(e->gro);
   slow_free(&e->tun_slow);
   slow_free(&e->udp_slow);
+  slow_free(&e->judged);
+  slow_free(&e->flows);
   free(e);
 }
 
@@ -429,8 +517,8 @@ fp_engine *fp_engine_new(fp_core *c, bn_tun *t, bn_udp *u, double time_offset, b
   e->rcmsg = calloc(RX_BATCH, sizeof(gro_cmsg));
   e->gro = fp_gro_new(GRO_CAP);
   bool ok = e->raw && e->tx && e->msgs && e->mm && e->mm_iov && e->mm_cmsg && e->rekey && e->rmsgs && e->riov &&
-            e->raddrs && e->rslots && e->rcmsg && e->gro && slow_init(&e->tun_slow, false) &&
-            slow_init(&e->udp_slow, true);
+            e->raddrs && e->rslots && e->rcmsg && e->gro && slow_init(&e->tun_slow, false, false) &&
+            slow_init(&e->udp_slow, true, false) && slow_init(&e->judged, true, true) && slow_init(&e->flows, false, false);
   if (!ok) {
     fp_engine_free(e);
     return NULL;

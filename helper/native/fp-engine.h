@@ -15,11 +15,23 @@ typedef struct fp_engine fp_engine;
 typedef struct {
   size_t offset, len;
   fp_peer *peer;
+  const fp_sockaddr *to; /* the peer's endpoint or direct path, as chosen when sealed */
+  socklen_t to_len;
 } fp_tx_msg;
+
+/* Packets for JS: back to back, with lengths, and sources and peer slots where they apply. */
+typedef struct {
+  uint8_t *data;
+  size_t used;
+  uint32_t *lengths;
+  fp_sockaddr *from;
+  uint32_t *slots;
+  uint32_t count;
+} fp_batch;
 
 typedef struct {
   uint64_t tso_reads, tx_malformed, tx_slow, tx_datagrams, gso_sends;
-  uint64_t rx_slow, tun_writes;
+  uint64_t rx_slow, tun_writes, judged, flows;
 } fp_engine_stats;
 
 struct fp_engine {
@@ -57,14 +69,9 @@ struct fp_engine {
   uint8_t *rslots;
   void *rcmsg;
   fp_gro *gro;
-  /* for JS */
-  struct {
-    uint8_t *data;
-    size_t used;
-    uint32_t *lengths;
-    fp_sockaddr *from;
-    uint32_t count;
-  } tun_slow, udp_slow;
+  /* for JS: punted reads and datagrams; with a filter, inbound packets it must judge and a
+   * packet of each outbound flow it must record */
+  fp_batch tun_slow, udp_slow, judged, flows;
 };
 
 /* Takes over reading both handles (which JS must have started reading). NULL when out of memory. */

@@ -230,6 +230,60 @@ napi_value bn_fp_peer_endpoint(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* fpPeerDirect(core, peer, host | null, port, until): a mesh peer's direct path, trusted until then */
+napi_value bn_fp_peer_direct(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  if (!bn_args(env, info, 5, argv)) return NULL;
+  fp_core *c = core_arg(env, argv[0]);
+  fp_peer *p = c ? peer_arg(env, argv[1]) : NULL;
+  if (!p || p->removed) return NULL;
+  double until;
+  uint32_t port;
+  if (!double_arg(env, argv[4], "until", &until) || !bn_get_u32(env, argv[3], "port", &port)) return NULL;
+  napi_valuetype type;
+  napi_typeof(env, argv[2], &type);
+  char host[128];
+  size_t len = 0;
+  if (type == napi_string) napi_get_value_string_utf8(env, argv[2], host, sizeof host, &len);
+  p->direct_until = -INFINITY;
+  if (type == napi_string && len < sizeof host - 1 && port > 0 && port <= 65535 &&
+      bn_parse_host(c->family, host, &p->direct) == NULL) {
+    if (c->family == AF_INET6) {
+      p->direct.v6.sin6_port = htons((uint16_t)port);
+      p->direct_len = sizeof p->direct.v6;
+    } else {
+      p->direct.v4.sin_port = htons((uint16_t)port);
+      p->direct_len = sizeof p->direct.v4;
+    }
+    p->direct_until = until;
+  }
+  return NULL;
+}
+
+/* fpSetGated(core, gated): whether a packet filter judges inbound packets (fp-core.h) */
+napi_value bn_fp_set_gated(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!bn_args(env, info, 2, argv)) return NULL;
+  fp_core *c = core_arg(env, argv[0]);
+  bool gated = false;
+  if (!c) return NULL;
+  BN_CALL(env, napi_get_value_bool(env, argv[1], &gated));
+  c->gated = gated;
+  return NULL;
+}
+
+/* fpFilterPasses(packet): fp_filter_passes, for the test that holds it to the filter's verdicts */
+napi_value bn_fp_filter_passes(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  if (!bn_args(env, info, 1, argv)) return NULL;
+  uint8_t *packet;
+  size_t len;
+  if (!bytes_arg(env, argv[0], "packet", &packet, &len)) return NULL;
+  napi_value result;
+  napi_get_boolean(env, fp_filter_passes(packet, len), &result);
+  return result;
+}
+
 /* fpPeerSessions(core, peer, current | null, next | null) */
 napi_value bn_fp_peer_sessions(napi_env env, napi_callback_info info) {
   napi_value argv[4];
@@ -463,7 +517,8 @@ napi_value bn_fp_receive(napi_env env, napi_callback_info info) {
 
 /* ---- the engine ------------------------------------------------------------------------------ */
 
-/* fpAttach(core, tun, udp, timeOffset, gso, gro, callback(rekeySlots: number[])) */
+/* fpAttach(core, tun, udp, timeOffset, gso, gro,
+ *          callback(rekeySlots, judged, judgedCount, judgedHosts, flows, flowsCount)) */
 napi_value bn_fp_attach(napi_env env, napi_callback_info info) {
   napi_value argv[7];
   if (!bn_args(env, info, 7, argv)) return NULL;
@@ -537,5 +592,7 @@ napi_value bn_fp_stats(napi_env env, napi_callback_info info) {
   bn_set_double(env, o, "rxSlow", (double)s.rx_slow);
   bn_set_double(env, o, "tunWrites", (double)s.tun_writes);
   bn_set_double(env, o, "groMerged", c->engine ? (double)fp_gro_merged(c->engine->gro) : 0);
+  bn_set_double(env, o, "judged", (double)s.judged);
+  bn_set_double(env, o, "flows", (double)s.flows);
   return o;
 }

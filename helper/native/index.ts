@@ -66,6 +66,8 @@ export interface NativeFastPathStats {
   rxSlow: number;
   tunWrites: number;
   groMerged: number;
+  judged: number;
+  flows: number;
 }
 
 /** A fast path object with the memory C and JS share (helper/native/fp-core.h). */
@@ -117,6 +119,15 @@ export interface NativeAddon {
     current: NativeHandle | null,
     next: NativeHandle | null,
   ): void;
+  fpPeerDirect(
+    core: NativeHandle,
+    peer: NativeHandle,
+    host: string | null,
+    port: number,
+    until: number,
+  ): void;
+  fpSetGated(core: NativeHandle, gated: boolean): void;
+  fpFilterPasses(packet: Uint8Array): boolean;
   fpKeypairAdd(
     core: NativeHandle,
     peer: NativeHandle,
@@ -150,7 +161,14 @@ export interface NativeAddon {
     timeOffset: number,
     gso: boolean,
     gro: boolean,
-    callback: (rekeySlots: number[]) => void,
+    callback: (
+      rekeySlots: number[],
+      judged: ArrayBuffer | undefined,
+      judgedCount: number,
+      judgedHosts: string[] | undefined,
+      flows: ArrayBuffer | undefined,
+      flowsCount: number,
+    ) => void,
   ): { tso: boolean; gro: boolean };
   fpDetach(core: NativeHandle): void;
   fpStats(core: NativeHandle): NativeFastPathStats;

@@ -119,20 +119,18 @@ static bool fatal_socket_error(int err) {
   return err == EBADF || err == ENOTSOCK || err == EFAULT || err == EINVAL || err == EBADFD;
 }
 
-void bn_udp_deliver(bn_udp *u, const uint8_t *data, const uint32_t *lengths, const fp_sockaddr *from, uint32_t count) {
-  bn_io *io = &u->io;
-  napi_env env = io->env;
+bool bn_datagram_batch(napi_env env, const uint8_t *data, const uint32_t *lengths, const fp_sockaddr *from,
+                       const uint32_t *extra, uint32_t count, napi_value *buffer_out, napi_value *hosts_out) {
   size_t total = 0;
   for (uint32_t i = 0; i < count; i++) total += lengths[i];
   size_t table_at = (total + 3) & ~(size_t)3;
+  size_t stride = extra ? 3 : 2;
   void *buffer = NULL;
-  napi_value argv[3];
-  if (napi_create_arraybuffer(env, table_at + (size_t)count * 8, &buffer, &argv[0]) != napi_ok ||
-      napi_create_array(env, &argv[2]) != napi_ok) {
+  if (napi_create_arraybuffer(env, table_at + (size_t)count * stride * 4, &buffer, buffer_out) != napi_ok ||
+      napi_create_array(env, hosts_out) != napi_ok) {
     napi_value ignored;
     napi_get_and_clear_last_exception(env, &ignored);
-    bn_io_fail(io, ENOMEM, NULL, "allocating a UDP batch buffer");
-    return;
+    return false;
   }
   uint8_t *bytes = buffer;
   uint32_t *table = (uint32_t *)(bytes + table_at);
@@ -156,17 +154,28 @@ void bn_udp_deliver(bn_udp *u, const uint8_t *data, const uint32_t *lengths, con
       format_host(a, text);
       host = hosts++;
       napi_create_string_latin1(env, text, NAPI_AUTO_LENGTH, &str);
-      napi_set_element(env, argv[2], host, str);
+      napi_set_element(env, *hosts_out, host, str);
       if (cached < UDP_HOST_CACHE) cache[cached++] = *a;
     }
     uint16_t port = ntohs(a->sa.sa_family == AF_INET ? a->v4.sin_port : a->v6.sin6_port);
-    table[2 * i] = lengths[i];
-    table[2 * i + 1] = (uint32_t)port | host << 16;
+    table[stride * i] = lengths[i];
+    table[stride * i + 1] = (uint32_t)port | host << 16;
+    if (extra) table[stride * i + 2] = extra[i];
   }
+  return true;
+}
+
+void bn_udp_deliver(bn_udp *u, const uint8_t *data, const uint32_t *lengths, const fp_sockaddr *from, uint32_t count) {
+  bn_io *io = &u->io;
+  napi_value argv[3];
+  if (!bn_datagram_batch(io->env, data, lengths, from, NULL, count, &argv[0], &argv[2])) {
+    bn_io_fail(io, ENOMEM, NULL, "allocating a UDP batch buffer");
+    return;
+  }
+  for (uint32_t i = 0; i < count; i++) u->bytes_received += lengths[i];
   u->packets_received += count;
-  u->bytes_received += total;
   u->receive_batches++;
-  napi_create_uint32(env, count, &argv[1]);
+  napi_create_uint32(io->env, count, &argv[1]);
   bn_io_call(io, 3, argv);
 }
 

@@ -25,6 +25,11 @@ typedef struct {
 bn_udp *bn_udp_unwrap(napi_env env, napi_value value);
 /* Hands `count` datagrams (back to back in `data`, lengths in `lengths`, sources in `from`) to the
  * JS callback as one batch. Needs a handle scope; the bind may be closed on return (io.fd < 0). */
+/* The batch layout JS reads datagrams in: payloads back to back, then per datagram [length,
+ * port | hostIndex << 16] (and `extra`, when given, as a third word), with the source hosts as
+ * text in *hosts_out. false when out of memory (nothing thrown). */
+bool bn_datagram_batch(napi_env env, const uint8_t *data, const uint32_t *lengths, const fp_sockaddr *from,
+                       const uint32_t *extra, uint32_t count, napi_value *buffer_out, napi_value *hosts_out);
 void bn_udp_deliver(bn_udp *u, const uint8_t *data, const uint32_t *lengths, const fp_sockaddr *from, uint32_t count);
 /* Sends with sendmmsg(2) until done, counting what was sent, dropped (full) and refused. */
 void bn_udp_send_msgs(bn_udp *u, struct mmsghdr *msgs, uint32_t count);

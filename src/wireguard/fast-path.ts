@@ -84,6 +84,8 @@ export const PeerField = {
   rxBytes: 8,
   txBytes: 9,
   sentLastMinuteHandshake: 10,
+  /** When the fast path last sent to or received from the peer (a mesh path stays active). */
+  lastActive: 11,
 } as const;
 export const PEER_FIELDS = 12;
 
@@ -91,4 +93,4 @@ export const KeypairField = { sendCounter: 0 } as const;
 export const KEYPAIR_FIELDS = 2;
 
 /** Bumped with any change to the layouts (FP_LAYOUT_VERSION in fp-core.h). */
-export const FAST_PATH_LAYOUT = 1;
+export const FAST_PATH_LAYOUT = 2;
