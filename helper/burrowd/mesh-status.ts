@@ -22,6 +22,8 @@ export interface StatusInput {
   path: (nodeKey: string) => PeerPathStatus | null;
   now: number;
   health: string[];
+  /** The fast path's figures, while the tunnel is up with one. */
+  fastPath: Status['fastPath'];
 }
 
 /** The LocalAPI's status: the netmap as the user sees it, with each peer's live tunnel figures. */
@@ -76,6 +78,7 @@ export function buildStatus(input: StatusInput): Status {
     controlConnected: input.controlConnected,
     relays: netmap?.relays ?? [],
     health: input.health,
+    fastPath: input.fastPath ?? null,
   };
 }
 

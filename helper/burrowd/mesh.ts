@@ -123,6 +123,7 @@ export class MeshNode {
       path: (nodeKey) => this.tunnel?.pathOf(nodeKey) ?? null,
       now: Date.now(),
       health: [...this.health, ...this.mapHealth],
+      fastPath: this.tunnel?.fastPathStatus() ?? null,
     });
   }
 

@@ -3,11 +3,14 @@ import type { RelayRegion } from '../../src/control/messages.js';
 import { randomBytes } from '../../src/crypto/index.js';
 import type { Action } from '../../src/wireguard/actions.js';
 import { Device } from '../../src/wireguard/device.js';
+import { PeerField } from '../../src/wireguard/fast-path.js';
 import { decodeKey } from '../../src/wireguard/keys.js';
 import type { Peer } from '../../src/wireguard/peer.js';
 import { openBind } from '../bind/linux-bind.js';
 import { helperCrypto } from '../crypto/native-crypto.js';
-import { PathConn, type PeerPathStatus, virtualEndpoint } from '../paths/path-conn.js';
+import { fastPathEnabled, NativeFastEngine } from '../fastpath/engine.js';
+import { NativeFastPath } from '../fastpath/native-fast-path.js';
+import { type FastPathLink, PathConn, type PeerPathStatus, virtualEndpoint } from '../paths/path-conn.js';
 import { BYPASS_MARK, LinuxRouting } from '../routing/linux-routing.js';
 import { openTun } from '../tun/linux-tun.js';
 import type { TunDevice } from '../tun/tun.js';
@@ -35,6 +38,7 @@ export class Tunnel {
   private tun: TunDevice | null = null;
   private conn: PathConn | null = null;
   private datapath: Datapath | null = null;
+  private fastPath: NativeFastPath | null = null;
   private addresses: string[] | null = null;
   /** Each peer's online state in the last plan, to notice one coming back. */
   private readonly online = new Map<string, boolean>();
@@ -66,9 +70,24 @@ export class Tunnel {
    * What a killed burrowd left in the routing is removed before, once, at start (removeStaleRouting).
    */
   async open(port: number, gate: PacketGate): Promise<void> {
-    this.tun = openTun(this.name);
+    const fast = fastPathEnabled();
+    const tun = openTun(this.name, { vnet: fast });
+    this.tun = tun;
+    let engine: NativeFastEngine | null = null;
     try {
       const bind = await openBind(port, { fwmark: BYPASS_MARK });
+      if (fast) {
+        // Sessions made from now on are installed in it (older ones, from before a restart of
+        // the tunnel, stay with the core until they are replaced).
+        this.fastPath = new NativeFastPath({
+          limits: this.device.limits,
+          mtu: MTU,
+          roaming: false,
+          dualStack: bind.dualStack,
+        });
+        this.device.attachFastPath(this.fastPath);
+        engine = new NativeFastEngine(this.fastPath, tun, bind);
+      }
       this.conn = new PathConn({
         bind,
         tunName: this.name,
@@ -80,14 +99,32 @@ export class Tunnel {
         onSelfChange: this.onSelfChange,
         lookup: this.lookup,
         log: (m) => this.log.info(m),
+        ...(fast ? { fastPath: this.fastLink() } : {}),
       });
     } catch (error) {
+      this.device.detachFastPath();
+      this.fastPath = null;
       this.tun.close();
       this.tun = null;
       throw error;
     }
-    this.datapath = new Datapath(this.device, this.tun, this.conn, monotonic, gate);
+    this.datapath = new Datapath(this.device, this.tun, this.conn, monotonic, gate, engine);
     this.datapath.start();
+  }
+
+  /** What the path conn and the fast path tell each other, by node key. */
+  private fastLink(): FastPathLink {
+    const peerOf = (nodeKey: string) => this.device.getPeer(decodeKey(nodeKey));
+    return {
+      direct: (nodeKey, endpoint, until) => {
+        const peer = peerOf(nodeKey);
+        if (peer !== undefined) this.fastPath?.setDirect(peer, endpoint, until);
+      },
+      lastActive: (nodeKey) => {
+        const at = peerOf(nodeKey)?.timers.state[PeerField.lastActive] ?? 0;
+        return at > 0 ? at : Number.NEGATIVE_INFINITY;
+      },
+    };
   }
 
   get port(): number {
@@ -102,6 +139,13 @@ export class Tunnel {
   /** The relay region peers reach us through, null before one answered. */
   homeRelay(): number | null {
     return this.conn?.homeRelay() ?? null;
+  }
+
+  /** What the fast path carried, while the tunnel is up with one (`burrow status --json`). */
+  fastPathStatus(): { sent: number; tunWrites: number; judged: number } | null {
+    if (this.fastPath === null || this.datapath === null) return null;
+    const s = this.fastPath.stats();
+    return { sent: s.txDatagrams, tunWrites: s.tunWrites, judged: s.judged };
   }
 
   /** How packets to the peer travel now. */
@@ -128,6 +172,8 @@ export class Tunnel {
     );
     // The peers are in place before their routes: the first packets the routes bring find them.
     syncDevice(this.device, plan, (node) => virtualEndpoint(node.nodeKey));
+    // New device peers get their direct paths, which the conn knew before they existed.
+    this.conn?.retellFastPath();
     // Before the routing step, which takes a few ms: the handshakes are under way meanwhile.
     if (this.addresses === null) this.greet(plan);
     if (this.addresses === null || addresses.join() !== this.addresses.join()) {
@@ -200,6 +246,8 @@ export class Tunnel {
 
   async close(): Promise<void> {
     this.datapath?.stop();
+    this.device.detachFastPath();
+    this.fastPath = null;
     await this.routing.down().catch((e) => this.log.error(`routing down: ${(e as Error).message}`));
     this.conn?.close();
     this.tun?.close();

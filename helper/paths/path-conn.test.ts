@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes, selectCrypto } from '../../src/crypto/index.js';
 import { DISCO_MAGIC, DiscoBox } from '../../src/disco/box.js';
+import { TRUST_MS } from '../../src/paths/peer-path.js';
 import { clampPrivateKey, encodeKey } from '../../src/wireguard/keys.js';
 import { Rng } from '../../test/support/rng.js';
 import type { Datagram, UdpBind } from '../bind/bind.js';
-import { PathConn, virtualEndpoint } from './path-conn.js';
+import { type FastPathLink, PathConn, virtualEndpoint } from './path-conn.js';
 
 const crypto = selectCrypto();
 const conns: PathConn[] = [];
@@ -48,7 +49,7 @@ class FakeBind implements UdpBind {
   close(): void {}
 }
 
-function node(net: FakeNetwork, host: string, port: number, realTime = false) {
+function node(net: FakeNetwork, host: string, port: number, realTime = false, fastPath?: FastPathLink) {
   const nodeKey = clampPrivateKey(randomBytes(32));
   const disco = clampPrivateKey(randomBytes(32));
   const bind = net.bind(host, port);
@@ -64,6 +65,7 @@ function node(net: FakeNetwork, host: string, port: number, realTime = false) {
     clock: () => (realTime ? performance.now() : now),
     onSelfChange: () => {},
     log: () => {},
+    ...(fastPath ? { fastPath } : {}),
   });
   conns.push(conn);
   conn.onDatagrams((d) => delivered.push(...d));
@@ -187,4 +189,38 @@ describe('PathConn', () => {
     }
     expect(performance.now() - unblockedAt).toBeLessThan(3000);
   }, 30_000);
+
+  it('tells a fast path the direct path and how long it is trusted, renewed by heartbeats', async () => {
+    const net = new FakeNetwork();
+    const told: { nodeKey: string; endpoint: string | null; until: number }[] = [];
+    const a = node(net, '192.0.2.1', 41001, true, {
+      direct: (nodeKey, endpoint, until) =>
+        told.push({ nodeKey, endpoint: endpoint && `${endpoint.host}:${endpoint.port}`, until }),
+      // The fast path carries the traffic: the conn sees none of it, only this.
+      lastActive: () => performance.now(),
+    });
+    const b = node(net, '192.0.2.2', 41002, true);
+    a.conn.setPeers([asPeer(b)]);
+    b.conn.setPeers([asPeer(a)]);
+    const toB = virtualEndpoint(b.nodeKey);
+    a.conn.send([{ data: transport(1), host: toB.host, port: toB.port }]);
+    await settle();
+    const first = told.at(-1)!;
+    expect(first).toMatchObject({ nodeKey: b.nodeKey, endpoint: '192.0.2.2:41002' });
+    expect(first.until - performance.now()).toBeGreaterThan(TRUST_MS - 500);
+    // The heartbeat's pong renews the trust, and the fast path hears of it.
+    const t0 = performance.now();
+    while (told.length < 2 && performance.now() - t0 < 4000) await new Promise((r) => setTimeout(r, 50));
+    expect(told.at(-1)!.until).toBeGreaterThan(first.until);
+    // Unanswered, the trust runs out on its own: nothing renews it past what was told.
+    net.blocked = true;
+    const blockedAt = performance.now();
+    const count = told.length;
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(told.length).toBe(count);
+    expect(told.at(-1)!.until).toBeLessThan(blockedAt + TRUST_MS);
+    // A peer back from offline is trusted no more: the fast path leaves it to the conn (the relay).
+    a.conn.peerReturned(b.nodeKey);
+    expect(told.at(-1)).toEqual({ nodeKey: b.nodeKey, endpoint: null, until: Number.NEGATIVE_INFINITY });
+  }, 15_000);
 });

@@ -33,6 +33,17 @@ export interface PathConnOptions {
   /** How the relays' host names are looked up; by default, DNS. */
   lookup?: LookupFunction;
   log(message: string): void;
+  /**
+   * A fast path that sends to peers on trusted direct paths itself (helper/fastpath): it is told
+   * each peer's direct address and how long it is trusted, and says when it last carried the
+   * peer's packets, which keeps the path active (heartbeats) as packets through here would.
+   */
+  fastPath?: FastPathLink;
+}
+
+export interface FastPathLink {
+  direct(nodeKey: string, endpoint: Endpoint | null, until: number): void;
+  lastActive(nodeKey: string): number;
 }
 
 export interface PeerPathStatus extends PathStatus {
@@ -49,6 +60,8 @@ interface PeerEntry {
   /** Whether the path was direct when last looked at, and ever, to log the changes. */
   direct: boolean;
   everDirect: boolean;
+  /** What the fast path was last told of the direct path ("" for none). */
+  toldFast: string;
 }
 
 /** WireGuard sees each mesh peer at one fixed, made-up endpoint; the conn picks the real path. */
@@ -134,6 +147,7 @@ export class PathConn implements UdpBind {
           virtual: virtualEndpoint(peer.nodeKey),
           direct: false,
           everDirect: false,
+          toldFast: '',
         };
         this.byNodeKey.set(peer.nodeKey, e);
         this.byVirtual.set(e.virtual.host, e);
@@ -141,12 +155,16 @@ export class PathConn implements UdpBind {
       }
       e.peer = peer;
       e.path.setReported(peer.endpoints.map(parseEndpoint));
+      this.tellFast(e, this.options.clock());
     }
   }
 
   /** The peer came back online: its paths must be found again (see PeerPath.forgetTrust). */
   peerReturned(nodeKey: string): void {
-    this.byNodeKey.get(nodeKey)?.path.forgetTrust();
+    const e = this.byNodeKey.get(nodeKey);
+    if (e === undefined) return;
+    e.path.forgetTrust();
+    this.tellFast(e, this.options.clock());
   }
 
   /** The peer's path as `burrow status` shows it. */
@@ -267,6 +285,7 @@ export class PathConn implements UdpBind {
       case 'pong':
         if (e.path.pong(m.txid, via, now) && via !== 'relay') this.byAddress.set(addressKey(via), e);
         this.noteChange(e, now);
+        this.tellFast(e, now);
         break;
       case 'call-me-maybe':
         if (via !== 'relay') {
@@ -282,11 +301,33 @@ export class PathConn implements UdpBind {
   private tick(): void {
     const now = this.options.clock();
     for (const e of this.byNodeKey.values()) {
+      const fast = this.options.fastPath;
+      if (fast !== undefined) e.path.heard(fast.lastActive(e.peer.nodeKey));
       const out: PathAction[] = [];
       e.path.tick(now, out);
       for (const a of out) this.perform(e, a);
       this.noteChange(e, now);
     }
+  }
+
+  /** Tells the fast path every peer's direct path again (its peers may have been made anew). */
+  retellFastPath(): void {
+    const now = this.options.clock();
+    for (const e of this.byNodeKey.values()) {
+      e.toldFast = '-';
+      this.tellFast(e, now);
+    }
+  }
+
+  /** Tells the fast path the peer's direct path when it changed (its expiry it watches itself). */
+  private tellFast(e: PeerEntry, now: number): void {
+    const fast = this.options.fastPath;
+    if (fast === undefined) return;
+    const trusted = e.path.trusted(now);
+    const told = trusted === null ? '' : `${addressKey(trusted.endpoint)}|${trusted.until}`;
+    if (told === e.toldFast) return;
+    e.toldFast = told;
+    fast.direct(e.peer.nodeKey, trusted?.endpoint ?? null, trusted?.until ?? Number.NEGATIVE_INFINITY);
   }
 
   /** Logs a path turning direct or falling back to the relay: what a user debugging reach wants. */

@@ -132,6 +132,12 @@ export const status = object({
   relays: array(relayRegion, { max: 64 }),
   /** Problems the user should know of, in words. */
   health: array(text(512), { max: 64 }),
+  /**
+   * What the native fast path carried while the tunnel is up with it (absent or null: the JS
+   * datapath carries everything): datagrams it sent, its writes to the TUN, and the inbound
+   * packets it handed to the packet filter to judge, for debugging and the tests.
+   */
+  fastPath: optional(nullable(object({ sent: count, tunWrites: count, judged: count }))),
 });
 export type Status = Infer<typeof status>;
 

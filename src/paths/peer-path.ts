@@ -160,9 +160,14 @@ export class PeerPath {
     if (best !== null && now - best.lastPing >= HEARTBEAT_MS) this.ping(best.endpoint, now, out);
   }
 
-  /** A packet from the peer arrived (over any path): the peer is in use. */
+  /** A packet from the peer arrived (over any path), or went to it by a fast path: the peer is in use. */
   heard(now: number): void {
-    this.lastActive = now;
+    if (now > this.lastActive) this.lastActive = now;
+  }
+
+  /** The direct address packets go to without the relay, and until when (null: none now). */
+  trusted(now: number): { endpoint: Endpoint; until: number } | null {
+    return this.isDirect(now) ? { endpoint: this.best!.endpoint, until: this.trustUntil } : null;
   }
 
   /**

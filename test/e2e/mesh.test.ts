@@ -88,6 +88,8 @@ describe.skipIf(!isRoot())('mesh, end to end', () => {
         10_000,
       );
       expect(await ping(D, await ip(B))).toBe(false);
+      // What users get: the fast path carries the tunnels, so the filter tests below run with it.
+      expect((await A.status()).fastPath).toEqual(expect.objectContaining({ sent: expect.any(Number) }));
     },
     T,
   );

@@ -78,7 +78,10 @@ export interface StatusJson {
     routes: string[];
     /** Unix ms of the last WireGuard handshake with the peer, null before the first. */
     lastHandshake: number | null;
+    path: 'direct' | 'relay' | 'none';
   }[];
+  /** What the native fast path carried (null or absent: the JS datapath carries everything). */
+  fastPath?: { sent: number; tunWrites: number; judged: number } | null;
 }
 
 export class MeshLab {
