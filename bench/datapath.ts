@@ -2,7 +2,8 @@
  * bench:datapath — the same two-namespace topology (test/support/wg-pair.ts, MTU 1420) for four
  * pairs in one run: the modern wireguard-go (2025, TUN TSO/USO and UDP GSO/GRO; test/peers) on
  * both ends, which is the reference every ratio is taken against; burrowd against it; burrowd on
- * both ends; and Debian's wireguard-go (2022) on both ends, the old reference. Needs root.
+ * both ends; Debian's wireguard-go (2022) on both ends, the old reference; and two burrowd in mesh
+ * mode, with burrow-server and the packet filter, on a direct path (bench/mesh-pair.ts). Needs root.
  *
  * For each pair, A -> B: iperf3 TCP with 1 and with 4 streams, 64-byte UDP packets/s delivered,
  * ping RTT, each side's CPU seconds per GB moved during the TCP runs (from /proc: every thread and
@@ -15,8 +16,9 @@
  */
 import { loadavg } from 'node:os';
 import { cleanupAll, type Netns } from '../test/support/netns.js';
-import { type Pair as Topology, wgPair } from '../test/support/wg-pair.js';
+import { wgPair } from '../test/support/wg-pair.js';
 import type { PeerKind } from '../test/support/wg-peers.js';
+import { meshPair, type Topology } from './mesh-pair.js';
 import { cpuSeconds, peakRssMb } from './process-usage.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -27,6 +29,8 @@ interface Pair {
   name: string;
   a: PeerKind;
   b: PeerKind;
+  /** Both ends burrowd in mesh mode (then a and b say only that). */
+  mesh?: boolean;
 }
 
 const PAIRS: Pair[] = [
@@ -34,6 +38,7 @@ const PAIRS: Pair[] = [
   { id: 'burrowd-modern', name: 'burrowd <-> modern', a: 'burrowd', b: 'wireguard-go-modern' },
   { id: 'burrowd-burrowd', name: 'burrowd <-> burrowd', a: 'burrowd', b: 'burrowd' },
   { id: 'debian-debian', name: 'debian <-> debian', a: 'wireguard-go', b: 'wireguard-go' },
+  { id: 'burrowd-mesh', name: 'burrowd mesh <-> mesh', a: 'burrowd', b: 'burrowd', mesh: true },
 ];
 const wanted = process.env.BENCH_PAIRS?.split(',').map((s) => s.trim());
 for (const id of wanted ?? []) {
@@ -85,7 +90,7 @@ async function tcpRun(pair: Topology, streams: number): Promise<Tcp> {
   const [tunA0, vethA0, tunB0] = await devices();
   const { stdout } = await nsA.exec(
     'iperf3',
-    ['-c', '10.9.0.2', '-t', String(SECONDS), '-P', String(streams), '-J'],
+    ['-c', pair.target, '-t', String(SECONDS), '-P', String(streams), '-J'],
     { timeout: 120_000 },
   );
   const after = pids.map(cpuSeconds);
@@ -105,11 +110,13 @@ async function tcpRun(pair: Topology, streams: number): Promise<Tcp> {
 }
 
 async function measure(pair: Pair): Promise<Figures> {
-  const topology = await wgPair({ a: pair.a, b: pair.b, mtu: 1420 });
-  const { nsA, nsB, a, b } = topology;
+  const topology: Topology = pair.mesh
+    ? await meshPair()
+    : { ...(await wgPair({ a: pair.a, b: pair.b, mtu: 1420 })), target: '10.9.0.2', close: async () => {} };
+  const { nsA, nsB, a, b, target } = topology;
   try {
-    await nsA.exec('ping', ['-c', '3', '-i', '0.2', '-W', '5', '10.9.0.2']);
-    nsB.spawn('iperf3', ['-s', '-B', '10.9.0.2']);
+    await nsA.exec('ping', ['-c', '3', '-i', '0.2', '-W', '5', target]);
+    nsB.spawn('iperf3', ['-s', '-B', target]);
     await new Promise((r) => setTimeout(r, 500));
     const tcp = await tcpRun(topology, 1);
     const tcp4 = await tcpRun(topology, 4);
@@ -117,12 +124,12 @@ async function measure(pair: Pair): Promise<Figures> {
       (
         await nsA.exec(
           'iperf3',
-          ['-c', '10.9.0.2', '-u', '-l', '64', '-b', '0', '-t', String(Math.min(SECONDS, 5)), '-J'],
+          ['-c', target, '-u', '-l', '64', '-b', '0', '-t', String(Math.min(SECONDS, 5)), '-J'],
           { timeout: 120_000 },
         )
       ).stdout,
     ).end.sum;
-    const ping = (await nsA.exec('ping', ['-c', '50', '-i', '0.02', '-q', '10.9.0.2'])).stdout;
+    const ping = (await nsA.exec('ping', ['-c', '50', '-i', '0.02', '-q', target])).stdout;
     return {
       tcp,
       tcp4,
@@ -131,6 +138,7 @@ async function measure(pair: Pair): Promise<Figures> {
       rssMb: [peakRssMb(a.process.pid!), peakRssMb(b.process.pid!)],
     };
   } finally {
+    await topology.close();
     await cleanupAll();
   }
 }
@@ -210,5 +218,12 @@ const burrowdRss = pairs.flatMap((p, i) => [
 if (ours) {
   console.log(
     `datapath: tcp_gbps=${fmt(ours.tcp.gbps)} modern_gbps=${fmt(base.tcp.gbps)} ratio=${fmt(ours.tcp.gbps / base.tcp.gbps)} tcp4_ratio=${fmt(ours.tcp4.gbps / base.tcp4.gbps)} udp64_ratio=${fmt(ours.udpPps / base.udpPps)} rss_mb=${fmt(Math.max(...burrowdRss), 0)}`,
+  );
+}
+// The same for mesh mode (its own line, so that the one above keeps its meaning).
+const mesh = summaries[pairs.findIndex((p) => p.id === 'burrowd-mesh')];
+if (mesh) {
+  console.log(
+    `datapath-mesh: tcp_gbps=${fmt(mesh.tcp.gbps)} modern_gbps=${fmt(base.tcp.gbps)} ratio=${fmt(mesh.tcp.gbps / base.tcp.gbps)} tcp4_ratio=${fmt(mesh.tcp4.gbps / base.tcp4.gbps)} udp64_ratio=${fmt(mesh.udpPps / base.udpPps)} rss_mb=${fmt(Math.max(...mesh.rssMb), 0)}`,
   );
 }
