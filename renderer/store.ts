@@ -41,6 +41,12 @@ export interface BurrowState {
   pending: Record<string, true>;
   /** The invite just created, whose code the user still has to pass on. */
   createdInvite: CreatedInvite | null;
+  /**
+   * The server URL typed in the sign-in form (null: untyped, the form shows the saved one). Kept
+   * here, not in the form: the form is hidden while burrowd starts and shown again when it needs a
+   * login, which may come (as an event) before `up` answers.
+   */
+  typedServerUrl: string | null;
   install: { phase: InstallPhase; detail: string };
 
   /** Subscribes to events and fetches everything; returns the unsubscribe function. */
@@ -62,6 +68,7 @@ export interface BurrowState {
   report(error: BurrowError): void;
   dismiss(id: number): void;
   clearCreatedInvite(): void;
+  typeServerUrl(url: string): void;
 }
 
 export type BurrowStore = StoreApi<BurrowState>;
@@ -180,6 +187,7 @@ export function createBurrowStore(api: BurrowApi): BurrowStore {
       notices: [],
       pending: {},
       createdInvite: null,
+      typedServerUrl: null,
       install: { phase: 'idle', detail: '' },
 
       start() {
@@ -257,6 +265,9 @@ export function createBurrowStore(api: BurrowApi): BurrowStore {
       report,
       dismiss(id) {
         set((s) => ({ notices: s.notices.filter((n) => n.id !== id) }));
+      },
+      typeServerUrl(url) {
+        set({ typedServerUrl: url });
       },
       clearCreatedInvite() {
         set({ createdInvite: null });

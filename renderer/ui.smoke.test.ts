@@ -8,7 +8,7 @@ import { rm } from 'node:fs/promises';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildUi } from './test-support/build-ui.js';
-import { type FakeBroker, startFakeBroker } from './test-support/fake-broker.js';
+import { type BrokerHandler, type FakeBroker, startFakeBroker } from './test-support/fake-broker.js';
 import { PREFS, SHARES, STATUS } from './test-support/fixtures.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -20,6 +20,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the built UI in Chromium (web mode)', ()
   let page: Page;
   const pageErrors: string[] = [];
   let prefs = { ...PREFS };
+  let answerUp: BrokerHandler = () => ({ backendState: 'needs-login', authUrl: null });
 
   beforeAll(async () => {
     ({ dir } = await buildUi());
@@ -34,6 +35,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the built UI in Chromium (web mode)', ()
           return prefs;
         },
         listShares: () => SHARES,
+        up: (request) => answerUp(request),
         acceptShare: () => ({ id: 'sh-new', device: 'printer', owner: 'carol', recipient: 'alice' }),
       },
     });
@@ -110,6 +112,28 @@ describe.skipIf(!existsSync(CHROMIUM))('the built UI in Chromium (web mode)', ()
     await page.getByTestId('login-who').waitFor();
     expect(await page.getByTestId('login-who').textContent()).toMatch(/root.*operator/);
     expect(await page.getByTestId('open-login').count()).toBe(0);
+  });
+
+  it('keeps the typed server URL when burrowd asks for a login before up has answered', async () => {
+    broker.send(JSON.stringify({ type: 'state', backendState: 'stopped', authUrl: null }));
+    await page.getByTestId('login-panel').waitFor();
+    const typed = 'https://typed.example.com';
+    await page.getByTestId('control-url').fill(typed);
+    let release = () => {};
+    const released = new Promise<void>((r) => (release = r));
+    const authUrl = 'https://typed.example.com/a/2';
+    // As burrowd does: it starts (the form hides), needs a login (an event), and only then answers.
+    answerUp = async () => {
+      broker.send(JSON.stringify({ type: 'state', backendState: 'starting', authUrl: null }));
+      await new Promise((r) => setTimeout(r, 200));
+      broker.send(JSON.stringify({ type: 'state', backendState: 'needs-login', authUrl }));
+      await released;
+      return { backendState: 'needs-login', authUrl };
+    };
+    await page.getByTestId('login-submit').click();
+    await page.getByTestId('open-login').waitFor();
+    expect(await page.getByTestId('control-url').inputValue()).toBe(typed);
+    release();
   });
 
   it('ran without script errors or CSP violations', () => {

@@ -16,7 +16,8 @@ export function LoginPanel() {
   const openLogin = useBurrow((s) => s.openLogin);
   const busy = useBurrow((s) => s.pending.up === true);
   // null: the user has not typed, so follow the saved URL (which may arrive after the first render).
-  const [typedUrl, setTypedUrl] = useState<string | null>(null);
+  const typedUrl = useBurrow((s) => s.typedServerUrl);
+  const typeUrl = useBurrow((s) => s.typeServerUrl);
   const [authKey, setAuthKey] = useState('');
   const ids = useId();
   const controlUrl = typedUrl ?? savedUrl;
@@ -59,7 +60,7 @@ export function LoginPanel() {
           placeholder="https://burrow.example.com"
           data-testid="control-url"
           value={controlUrl}
-          onChange={(e) => setTypedUrl(e.target.value)}
+          onChange={(e) => typeUrl(e.target.value)}
         />
         <label htmlFor={`${ids}-key`}>Auth key (optional)</label>
         <input
