@@ -88,6 +88,16 @@ export async function runStandalone(flags: BurrowdFlags & { wgConfig: string }, 
     const fast = fastPathEnabled();
     const tun = openTun(name, { vnet: fast });
     teardown.push(() => tun.close());
+    // `ip link del` makes the TUN read fail with EBADFD: the interface is gone, and like
+    // wireguard-go burrowd removes what it added and exits 0. Any other read error is a failure.
+    const tunFailed = new Promise<void>((resolve, reject) =>
+      tun.onError((error) => {
+        if ((error as NodeJS.ErrnoException).code !== 'EBADFD') return reject(error);
+        log.info(`${name} was deleted: tearing down`);
+        resolve();
+      }),
+    );
+    tunFailed.catch(() => undefined); // handled by the race below, which may begin later
     let bind: LinuxBind = await openBind(config.interface.listenPort ?? 0, {
       fwmark: config.interface.fwMark || BYPASS_MARK,
     });
@@ -170,7 +180,7 @@ export async function runStandalone(flags: BurrowdFlags & { wgConfig: string }, 
       `${name} up: port ${bind.port}, ${config.peers.length} peer(s), crypto ${crypto.name}, fast path ${fast ? 'on' : 'off'}`,
     );
 
-    await new Promise<void>((resolve) => {
+    const signalled = new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         log.info(`${signal}: tearing down ${name}`);
         resolve();
@@ -178,6 +188,7 @@ export async function runStandalone(flags: BurrowdFlags & { wgConfig: string }, 
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));
     });
+    await Promise.race([signalled, tunFailed]);
   } finally {
     await cleanUp();
   }
