@@ -3,16 +3,18 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { randomBytes } from '../../src/crypto/index.js';
 import { formatAddr } from '../../src/packet/ip-text.js';
+import { masked } from '../../src/policy/prefix.js';
 import { Device } from '../../src/wireguard/device.js';
 import { type LinuxBind, openBind } from '../bind/linux-bind.js';
 import { helperCrypto } from '../crypto/native-crypto.js';
 import { fastPathEnabled, NativeFastEngine } from '../fastpath/engine.js';
 import { NativeFastPath } from '../fastpath/native-fast-path.js';
+import { runIp } from '../routing/ip-command.js';
 import { BYPASS_MARK, LinuxRouting, removeStaleRouting } from '../routing/linux-routing.js';
 import { openTun } from '../tun/linux-tun.js';
 import { applySet } from '../uapi/apply.js';
-import { EADDRINUSE, errnoOf } from '../uapi/errno.js';
-import { formatGet, parseSet } from '../uapi/protocol.js';
+import { EADDRINUSE, EIO, errnoOf } from '../uapi/errno.js';
+import { formatGet, parseSet, type UapiSetRequest } from '../uapi/protocol.js';
 import { startUapiServer, type UapiServer, uapiSocketPath } from '../uapi/server.js';
 import { readState } from '../uapi/state.js';
 import { parseWgConfig } from '../wgconfig/parse.js';
@@ -39,6 +41,18 @@ function peerPrefixes(device: Device): string[] {
   const out: string[] = [];
   for (const peer of device.peers()) {
     for (const { addr, cidr } of device.allowedIps.entriesOf(peer)) out.push(`${formatAddr(addr)}/${cidr}`);
+  }
+  return out;
+}
+
+/** Every prefix a set request names for a peer, as CIDR text with the host bits cleared, as the Device keeps it. */
+function requestPrefixes(request: UapiSetRequest): string[] {
+  const out: string[] = [];
+  for (const peer of request.peers) {
+    for (const op of peer.ops) {
+      if (op.key === 'allowed_ip')
+        out.push(`${formatAddr(masked(op.value.addr, op.value.cidr))}/${op.value.cidr}`);
+    }
   }
   return out;
 }
@@ -72,7 +86,7 @@ export async function runStandalone(flags: BurrowdFlags & { wgConfig: string }, 
     for (const c of p.allowedIps) device.allowedIps.insert(c.addr, c.cidr, peer);
   }
 
-  const routing = new LinuxRouting(name);
+  const routing = new LinuxRouting(name, runIp, (message) => log.info(message));
   const teardown: (() => Promise<void> | void)[] = [];
   const cleanUp = async () => {
     for (const step of teardown.reverse()) {
@@ -154,24 +168,36 @@ export async function runStandalone(flags: BurrowdFlags & { wgConfig: string }, 
             return { errno: errnoOf(error, EADDRINUSE), message: `listen_port: ${(error as Error).message}` };
           }
         }
+        // Routes for every prefix the request names are added before anything is applied: they are
+        // the part that can fail (IPv6 disabled on the interface, ...), and a set changes all or
+        // nothing. Once the request is applied, setRoutes only removes what is no longer wanted.
+        try {
+          await routing.addRoutes(requestPrefixes(request));
+        } catch (error) {
+          replacement?.close();
+          log.error(`${name}: wg set refused, nothing changed: ${(error as Error).message}`);
+          return { errno: EIO, message: `routes: ${(error as Error).message}` };
+        }
         const result = applySet(device, request, monotonic(), {
           setListenPort: () => undefined,
           setFwmark: () => undefined,
           privateKeyChanged: () => undefined,
         });
-        if (!('actions' in result)) {
-          replacement?.close();
-          return result;
-        }
-        if (replacement) {
+        if (!('actions' in result)) replacement?.close();
+        else if (replacement) {
           const old = bind;
           bind = replacement;
           fwmark = mark;
           datapath.replaceBind(bind);
           old.close();
         }
-        await routing.setRoutes(peerPrefixes(device));
-        datapath.apply(result.actions);
+        try {
+          await routing.setRoutes(peerPrefixes(device));
+        } catch (error) {
+          // Only deletions are left to it, which do not fail; the request is applied either way.
+          log.error(`${name}: routes: ${(error as Error).message}`);
+        }
+        if ('actions' in result) datapath.apply(result.actions);
         return result;
       },
     });

@@ -102,6 +102,29 @@ describe.skipIf(!isRoot())('Linux routing (table 52 and policy rules)', () => {
     expect(await table(other.ip, '-4')).toEqual([]);
   });
 
+  it('stops managing routes once the interface has moved to another namespace, and says so', async () => {
+    const { ip } = await setup();
+    const said: string[] = [];
+    const routing = new LinuxRouting('bw0', ip, (message) => said.push(message));
+    await routing.up({ name: 'bw0', mtu: 1420, addresses: ['100.64.0.1/32'] }, ['100.64.0.2/32']);
+    const elsewhere = await Netns.create('rt');
+    await ip(['link', 'set', 'bw0', 'netns', elsewhere.name]);
+    // An interface of the same name made here afterwards is not ours to route to.
+    await ip(['tuntap', 'add', 'dev', 'bw0', 'mode', 'tun']);
+    await ip(['link', 'set', 'bw0', 'up']);
+
+    await routing.setRoutes(['100.64.0.2/32', '10.10.0.0/16']);
+    await routing.addRoutes(['10.11.0.0/16']);
+    expect(said).toEqual([expect.stringMatching(/^bw0 is no longer in this network namespace/)]);
+    expect(await table(ip, '-4')).toEqual([]);
+    expect(await elsewhere.exec('ip', ['-4', 'route', 'show', 'table', 'all', 'dev', 'bw0'])).toMatchObject({
+      stdout: expect.not.stringMatching(/10\.1[01]\.0\.0/),
+    });
+    await routing.down();
+    expect(await rules(ip, '-4')).toEqual([]);
+    expect(await rules(ip, '-6')).toEqual([]);
+  });
+
   it('removeStale clears what a killed instance left, and nothing else', async () => {
     const { ip } = await setup();
     const crashed = new LinuxRouting('bw0', ip);

@@ -99,10 +99,15 @@ export async function removeStaleRouting(ip: IpRunner = runIp): Promise<void> {
 export class LinuxRouting {
   private routes = new Set<string>();
   private rulesInstalled = false;
+  /** The interface's index here, taken at `up`: a same-named interface made later is not ours. */
+  private ifindex: number | undefined;
+  /** The interface has left this namespace; see detachIfGone. */
+  private detached = false;
 
   constructor(
     private readonly iface: string,
     private readonly ip: IpRunner = runIp,
+    private readonly log: (message: string) => void = () => {},
   ) {}
 
   /**
@@ -132,11 +137,22 @@ export class LinuxRouting {
     this.routes = tableEntries(cidrs, throws);
     commands.push(...[...this.routes].map((route) => this.routeCommand('replace', route)));
     try {
-      await runByFamily(this.ip, commands);
+      // The index is read beside the batch, so that it costs no time of its own.
+      [this.ifindex] = await Promise.all([this.linkIndex(), runByFamily(this.ip, commands)]);
     } catch (error) {
       await this.down();
       throw error;
     }
+  }
+
+  /**
+   * Adds table-52 entries for those of `cidrs` and `throws` it lacks, and keeps every other: the
+   * half of a change that can fail, done first by a caller that must change all or nothing (a UAPI
+   * set adds the routes its request names, then applies it, then lets setRoutes remove the rest).
+   * On failure, what was added is taken back.
+   */
+  async addRoutes(cidrs: Iterable<string>, throws: Iterable<string> = []): Promise<void> {
+    await this.addEntries(tableEntries(cidrs, throws));
   }
 
   /**
@@ -147,17 +163,7 @@ export class LinuxRouting {
    */
   async setRoutes(cidrs: Iterable<string>, throws: Iterable<string> = []): Promise<void> {
     const wanted = tableEntries(cidrs, throws);
-    const added = [...wanted].filter((route) => !this.routes.has(route));
-    try {
-      await runByFamily(
-        this.ip,
-        added.map((route) => this.routeCommand('replace', route)),
-      );
-    } catch (error) {
-      await this.deleteRoutes(added);
-      throw error;
-    }
-    for (const route of added) this.routes.add(route);
+    await this.addEntries(wanted);
     const gone = [...this.routes].filter((route) => !wanted.has(route));
     await this.deleteRoutes(gone);
     for (const route of gone) this.routes.delete(route);
@@ -170,6 +176,55 @@ export class LinuxRouting {
     this.routes.clear();
     this.rulesInstalled = false;
     await runByFamily(this.ip, commands, true).catch(() => undefined);
+  }
+
+  private async addEntries(wanted: Set<string>): Promise<void> {
+    if (this.detached) return;
+    const added = [...wanted].filter((route) => !this.routes.has(route));
+    if (added.length === 0) return;
+    // Whether the interface is still ours is asked beside the batch, so that it costs no time.
+    const [index, batch] = await Promise.allSettled([
+      this.linkIndex(),
+      runByFamily(
+        this.ip,
+        added.map((route) => this.routeCommand('replace', route)),
+      ),
+    ]);
+    const ours =
+      index.status === 'fulfilled' &&
+      index.value !== undefined &&
+      (this.ifindex === undefined || index.value === this.ifindex);
+    if (!ours || batch.status === 'rejected') await this.deleteRoutes(added);
+    if (!ours) return this.detach();
+    if (batch.status === 'rejected') throw batch.reason;
+    for (const route of added) this.routes.add(route);
+  }
+
+  /**
+   * The interface has left this namespace: moved with `ip link set IFACE netns NS` (WireGuard's
+   * container pattern: the UDP socket stays here, the interface serves the other namespace, whose
+   * owner routes for it), or deleted. Its routes went with it; a route command naming it can only
+   * fail from now on, or reach another interface given its name. So routes are no longer managed,
+   * and the log says why; the rules stay ours and go at `down`.
+   */
+  private detach(): void {
+    this.detached = true;
+    this.routes.clear();
+    this.log(
+      `${this.iface} is no longer in this network namespace (moved to another network namespace, or deleted): ` +
+        'burrowd no longer manages its routes',
+    );
+  }
+
+  /** The interface's index in this namespace, or undefined if there is no interface of its name. */
+  private async linkIndex(): Promise<number | undefined> {
+    try {
+      const line = await this.ip(['-o', 'link', 'show', 'dev', this.iface]);
+      const index = Number(/^(\d+):/.exec(line)?.[1]);
+      return Number.isInteger(index) ? index : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   private routeCommand(verb: 'replace' | 'del', route: string): Command {

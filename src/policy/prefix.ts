@@ -74,7 +74,8 @@ export function splitPrefix(p: Prefix): [Prefix, Prefix] {
 export const ALL_IPV4: Prefix = parsePrefix('0.0.0.0/0');
 export const ALL_IPV6: Prefix = parsePrefix('::/0');
 
-function masked(addr: Uint8Array, bits: number): Uint8Array {
+/** `addr` with every bit beyond the first `bits` zero: the prefix's canonical address. */
+export function masked(addr: Uint8Array, bits: number): Uint8Array {
   const out = addr.slice();
   for (let i = 0; i < out.length; i++) {
     const keep = Math.min(8, Math.max(0, bits - 8 * i));
