@@ -14,7 +14,7 @@ import { BYPASS_MARK, LinuxRouting, removeStaleRouting } from '../routing/linux-
 import { openTun } from '../tun/linux-tun.js';
 import { applySet } from '../uapi/apply.js';
 import { EADDRINUSE, EIO, errnoOf } from '../uapi/errno.js';
-import { formatGet, parseSet, type UapiSetRequest } from '../uapi/protocol.js';
+import { formatGet, type UapiSetRequest } from '../uapi/protocol.js';
 import { startUapiServer, type UapiServer, uapiSocketPath } from '../uapi/server.js';
 import { readState } from '../uapi/state.js';
 import { parseWgConfig } from '../wgconfig/parse.js';
@@ -149,9 +149,7 @@ export async function runStandalone(flags: BurrowdFlags & { wgConfig: string }, 
     const uapi: UapiServer = await startUapiServer(uapiSocketPath(name), {
       get: () =>
         formatGet(readState(device, { privateKey: device.privateKey, listenPort: bind.port, fwmark })),
-      set: async (text) => {
-        const request = parseSet(text);
-        if ('errno' in request) return request;
+      set: async (request) => {
         // A new port or mark means a new socket. It is opened before anything is applied, so that a
         // port in use fails the whole request and changes nothing.
         let port = bind.port;

@@ -1,10 +1,11 @@
 import { EINVAL, EMSGSIZE } from './errno.js';
+import { MAX_SET_LINES, SetParser, type UapiError, type UapiSetRequest } from './protocol.js';
 
 /** One request cut from a connection's byte stream. */
 export type UapiFrame =
   | { readonly kind: 'get' }
-  /** The whole request, from "set=1\n" through the empty line, for parseSet. */
-  | { readonly kind: 'set'; readonly text: string }
+  /** A set request, parsed line by line as it came (SetParser): ready to apply, or refused. */
+  | { readonly kind: 'set'; readonly request: UapiSetRequest | UapiError }
   /**
    * The stream cannot be read on. The connection answers `errno` in the convention of `op` (null
    * when no operation was recognised, which wireguard-go answers by hanging up) and then closes.
@@ -17,23 +18,25 @@ export type UapiFrame =
     };
 
 export interface UapiLimits {
-  /** Bytes in one set request, including its first and last line. */
-  maxRequestBytes: number;
-  /** Bytes in one line, without its newline. */
+  /** Lines in one set request, after its "set=1" (SetParser). */
+  maxSetLines: number;
+  /** Bytes in one line, without its newline: all the text a connection holds at a time. */
   maxLineBytes: number;
 }
 
-export const DEFAULT_LIMITS: UapiLimits = { maxRequestBytes: 1 << 20, maxLineBytes: 4096 };
+export const DEFAULT_LIMITS: UapiLimits = { maxSetLines: MAX_SET_LINES, maxLineBytes: 4096 };
 
 /**
  * Cuts a connection's bytes into requests: "get=1\n\n", or "set=1\n" and lines up to an empty one.
- * A connection may carry any number of requests. After an error the framer yields nothing more,
- * since there is no telling where the next request would start.
+ * A connection may carry any number of requests. A set's lines go to a SetParser as they come, so
+ * a request of any length (`wg setconf` of a big file) takes memory for one line of text at a
+ * time. After an error the framer yields nothing more, since there is no telling where the next
+ * request would start.
  */
 export class UapiFramer {
   private pending = '';
   private state: 'op' | 'get' | 'set' | 'broken' = 'op';
-  private set = '';
+  private set: SetParser | null = null;
 
   constructor(private readonly limits: UapiLimits = DEFAULT_LIMITS) {}
 
@@ -50,7 +53,7 @@ export class UapiFramer {
       if (frame.kind === 'error') {
         this.state = 'broken';
         this.pending = '';
-        this.set = '';
+        this.set = null;
         return frames;
       }
     }
@@ -80,20 +83,18 @@ export class UapiFramer {
         if (line === 'get=1') this.state = 'get';
         else if (line === 'set=1') {
           this.state = 'set';
-          this.set = 'set=1\n';
+          this.set = new SetParser(this.limits.maxSetLines);
         } else return this.error(null, EINVAL, `unknown operation ${JSON.stringify(line.slice(0, 64))}`);
         continue;
       }
-      this.set += `${line}\n`;
-      if (this.set.length > this.limits.maxRequestBytes) {
-        return this.error('set', EMSGSIZE, `the request is longer than ${this.limits.maxRequestBytes} bytes`);
+      const set = this.set!;
+      if (line !== '') {
+        set.push(line);
+        continue;
       }
-      if (line === '') {
-        const text = this.set;
-        this.set = '';
-        this.state = 'op';
-        return { kind: 'set', text };
-      }
+      this.set = null;
+      this.state = 'op';
+      return { kind: 'set', request: set.finish() };
     }
   }
 

@@ -9,7 +9,7 @@ import { formatAddr, parseCidr } from '../../src/packet/ip-text.js';
 import type { Endpoint } from '../../src/wireguard/actions.js';
 import { endpointText } from '../../src/wireguard/actions.js';
 import { parseDecimal, parseEndpoint } from '../wgconfig/values.js';
-import { EINVAL, EPROTO } from './errno.js';
+import { EINVAL, EMSGSIZE, EPROTO } from './errno.js';
 
 /** A refused request. `errno` is positive (the server writes it as wg expects); `message` says why. */
 export interface UapiError {
@@ -120,23 +120,64 @@ const PEER_KEYS: ReadonlySet<string> = new Set<UapiPeerOp['key']>([
 
 /**
  * Reads a complete `set=1` request, from its first line through the empty line that ends it, and
- * validates every line before returning. The values wireguard-go accepts are accepted, with three
- * exceptions: an all-zero private_key (a Device always has a key), endpoint port 0 (nothing can be
- * sent there), and data after the empty line or an unterminated request.
+ * validates every line before returning (SetParser does the work; the UAPI server streams lines
+ * into one instead). Beyond SetParser's checks, this refuses data after the empty line and an
+ * unterminated request.
  */
 export function parseSet(text: string): UapiSetRequest | UapiError {
   if (!text.startsWith('set=1\n')) return { errno: EPROTO, message: 'line 1: expected "set=1"' };
   if (!text.endsWith('\n\n'))
     return { errno: EPROTO, message: 'the request does not end with an empty line' };
   const body = text.slice('set=1\n'.length, -2);
-  const lines = body === '' ? [] : body.split('\n');
-  const request: UapiSetRequest = { device: [], peers: [] };
-  let peer: UapiPeerSet | null = null;
-  for (let i = 0; i < lines.length; i++) {
-    const n = i + 2;
-    const line = lines[i]!;
+  const parser = new SetParser();
+  for (const line of body === '' ? [] : body.split('\n')) {
     if (line === '')
-      return { errno: EPROTO, message: `line ${n}: an empty line ends the request, yet more follows` };
+      return {
+        errno: EPROTO,
+        message: `line ${parser.lines + 2}: an empty line ends the request, yet more follows`,
+      };
+    parser.push(line);
+  }
+  return parser.finish();
+}
+
+/**
+ * Most lines in one `set` (wireguard-go has no limit). The parsed request is kept whole until it is
+ * applied, so that a bad line changes nothing; this bounds that plan (some 200 bytes a line) while
+ * leaving room for a setconf with hundreds of thousands of allowed IPs.
+ */
+export const MAX_SET_LINES = 1 << 20;
+
+/**
+ * Reads a `set=1` request line by line, as it arrives: the memory a request takes is its parsed
+ * plan, never its text. The values wireguard-go accepts are accepted, an all-zero private_key
+ * meaning "no private key" as there, with two exceptions: endpoint port 0 (nothing can be sent
+ * there), and more than `maxLines` lines. The first bad line decides the answer; the lines after it
+ * are only counted, since the request's end must still be found.
+ */
+export class SetParser {
+  /** Lines pushed so far (after "set=1"). */
+  lines = 0;
+  private readonly request: { device: UapiDeviceOp[]; peers: UapiPeerSet[] } = { device: [], peers: [] };
+  private peer: UapiPeerSet | null = null;
+  private error: UapiError | null = null;
+
+  constructor(private readonly maxLines = MAX_SET_LINES) {}
+
+  /** One line of the request's body, without its newline; never the empty line that ends it. */
+  push(line: string): void {
+    this.lines++;
+    if (this.error !== null) return;
+    if (this.lines > this.maxLines) {
+      this.fail({ errno: EMSGSIZE, message: `the request has more than ${this.maxLines} lines` });
+      return;
+    }
+    const error = this.read(line, this.lines + 1);
+    if (error !== null) this.fail(error);
+  }
+
+  /** Adds line `n`'s operation to the request, or says why it is refused. */
+  private read(line: string, n: number): UapiError | null {
     const eq = line.indexOf('=');
     if (eq === -1)
       return { errno: EPROTO, message: `line ${n}: expected key=value, got ${JSON.stringify(line)}` };
@@ -148,33 +189,43 @@ export function parseSet(text: string): UapiSetRequest | UapiError {
     });
     try {
       if (key === 'public_key') {
-        peer = { publicKey: hexKey(value), ops: [] };
-        request.peers.push(peer);
+        this.peer = { publicKey: hexKey(value), ops: [] };
+        this.request.peers.push(this.peer);
       } else if (DEVICE_KEYS.has(key)) {
-        if (peer !== null) return invalid('interface keys must come before the first public_key');
-        request.device.push(deviceOp(key as UapiDeviceOp['key'], value));
+        if (this.peer !== null) return invalid('interface keys must come before the first public_key');
+        this.request.device.push(deviceOp(key as UapiDeviceOp['key'], value));
       } else if (PEER_KEYS.has(key)) {
-        if (peer === null) return invalid('peer keys must follow a public_key');
-        peer.ops.push(peerOp(key as UapiPeerOp['key'], value));
+        if (this.peer === null) return invalid('peer keys must follow a public_key');
+        this.peer.ops.push(peerOp(key as UapiPeerOp['key'], value));
       } else {
         return invalid('unknown key');
       }
     } catch (err) {
       return invalid((err as Error).message);
     }
+    return null;
   }
-  return request;
+
+  /** The request, or why it is refused; call once the empty line came. */
+  finish(): UapiSetRequest | UapiError {
+    return this.error ?? this.request;
+  }
+
+  private fail(error: UapiError): void {
+    this.error = error;
+    // Nothing of a refused request is applied: let go of what was read.
+    this.request.device.length = 0;
+    this.request.peers.length = 0;
+    this.peer = null;
+  }
 }
 
 /** One interface line; throws an Error with the reason if the value is bad. */
 function deviceOp(key: UapiDeviceOp['key'], value: string): UapiDeviceOp {
   switch (key) {
-    case 'private_key': {
-      const privateKey = hexKey(value);
-      if (isZero(privateKey))
-        throw new Error('an all-zero key (no key) is not supported: burrowd needs a private key');
-      return { key, value: privateKey };
-    }
+    case 'private_key':
+      // All zero means "no private key": what `wg setconf` sends for a file without PrivateKey.
+      return { key, value: hexKey(value) };
     case 'listen_port':
       return { key, value: parseDecimal(value, 0, 65535) };
     case 'fwmark':

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EADDRINUSE, EMSGSIZE } from './errno.js';
+import type { UapiSetRequest } from './protocol.js';
 import {
   startUapiServer,
   type UapiHandler,
@@ -70,16 +71,16 @@ describe('startUapiServer', () => {
   });
 
   it('answers get and set, several on one connection', async () => {
-    const sets: string[] = [];
+    const sets: UapiSetRequest[] = [];
     await start({
-      set: (text) => {
-        sets.push(text);
+      set: (request) => {
+        sets.push(request);
         return { errno: 0 };
       },
     });
     const { data } = await exchange('get=1\n\nset=1\nlisten_port=2\n\nget=1\n\n', 3);
     expect(data).toBe('listen_port=1\nerrno=0\n\nerrno=0\n\nlisten_port=1\nerrno=0\n\n');
-    expect(sets).toEqual(['set=1\nlisten_port=2\n\n']);
+    expect(sets).toEqual([{ device: [{ key: 'listen_port', value: 2 }], peers: [] }]);
   });
 
   it('answers a failed set with a negative errno, and a failed get with a positive one', async () => {
@@ -89,15 +90,16 @@ describe('startUapiServer', () => {
       },
       set: () => ({ errno: 22, message: 'line 2: bad' }),
     });
-    expect((await exchange('set=1\nx=1\n\n')).data).toBe('errno=-22\n\n');
+    expect((await exchange('set=1\nlisten_port=1\n\n')).data).toBe('errno=-22\n\n');
     expect((await exchange('get=1\n\n')).data).toBe(`errno=${EADDRINUSE}\n\n`);
   });
 
   it('logs why a request failed', async () => {
     const log: string[] = [];
     await start({ set: () => ({ errno: 22, message: 'line 2: bad' }) }, { log: (m) => log.push(m) });
+    await exchange('set=1\nlisten_port=1\n\n');
     await exchange('set=1\nx=1\n\n');
-    expect(log).toEqual(['UAPI set refused: line 2: bad']);
+    expect(log).toEqual(['UAPI set refused: line 2: bad', 'UAPI set refused: line 2: x: unknown key']);
   });
 
   it('handles one request at a time, across connections', async () => {
@@ -117,19 +119,35 @@ describe('startUapiServer', () => {
     expect((await slowSet).data).toBe('errno=0\n\n');
   });
 
-  it('refuses a request over 1 MiB and hangs up', async () => {
-    let called = false;
+  it('takes a request over 1 MiB, as wireguard-go does (wg setconf of a big file)', async () => {
+    const sets: UapiSetRequest[] = [];
     await start({
-      set: () => {
-        called = true;
+      set: (request) => {
+        sets.push(request);
         return { errno: 0 };
       },
     });
-    const big = `set=1\n${'allowed_ip=10.0.0.0/8\n'.repeat(50_000)}\n`;
+    const big = `set=1\npublic_key=${'ab'.repeat(32)}\n${'allowed_ip=10.0.0.0/8\n'.repeat(60_000)}\nget=1\n\n`;
     expect(big.length).toBeGreaterThan(1 << 20);
-    expect(await exchange(big, Number.POSITIVE_INFINITY)).toEqual({
-      data: `errno=-${EMSGSIZE}\n\n`,
-      closed: true,
+    expect(await exchange(big, 2)).toEqual({ data: 'errno=0\n\nlisten_port=1\nerrno=0\n\n', closed: false });
+    expect(sets[0]!.peers[0]!.ops).toHaveLength(60_000);
+  });
+
+  it('refuses a request of more lines than its limit, and reads on', async () => {
+    let called = false;
+    await start(
+      {
+        set: () => {
+          called = true;
+          return { errno: 0 };
+        },
+      },
+      { maxSetLines: 1000 },
+    );
+    const long = `set=1\n${'listen_port=1\n'.repeat(1001)}\nget=1\n\n`;
+    expect(await exchange(long, 2)).toEqual({
+      data: `errno=-${EMSGSIZE}\n\nlisten_port=1\nerrno=0\n\n`,
+      closed: false,
     });
     expect(called).toBe(false);
   });

@@ -3,6 +3,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { dirname } from 'node:path';
 import { EIO, errnoOf } from './errno.js';
 import { DEFAULT_LIMITS, type UapiFrame, UapiFramer, type UapiLimits } from './framing.js';
+import type { UapiSetRequest } from './protocol.js';
 
 /** Where `wg` looks for a userspace interface's socket. */
 export const UAPI_DIRECTORY = '/var/run/wireguard';
@@ -18,8 +19,13 @@ export function uapiSocketPath(name: string, directory = UAPI_DIRECTORY): string
 export interface UapiHandler {
   /** The key=value lines of the answer (formatGet); the server adds `errno=0`. */
   get(): string | Promise<string>;
-  /** Applies a complete set request; errno 0 for success, else a positive errno. May also throw. */
-  set(text: string): { errno: number; message?: string } | Promise<{ errno: number; message?: string }>;
+  /**
+   * Applies a set request that parsed (the server answers one that did not); errno 0 for success,
+   * else a positive errno. May also throw.
+   */
+  set(
+    request: UapiSetRequest,
+  ): { errno: number; message?: string } | Promise<{ errno: number; message?: string }>;
 }
 
 export interface UapiServerOptions extends Partial<UapiLimits> {
@@ -113,8 +119,12 @@ async function respond(
         return getErrno(errnoOf(err, EIO));
       }
     case 'set':
+      if ('errno' in frame.request) {
+        log(`UAPI set refused: ${frame.request.message}`);
+        return setErrno(frame.request.errno);
+      }
       try {
-        const { errno, message } = await handler.set(frame.text);
+        const { errno, message } = await handler.set(frame.request);
         if (errno !== 0) log(`UAPI set refused: ${message ?? `errno ${errno}`}`);
         return setErrno(errno);
       } catch (err) {

@@ -14,7 +14,7 @@ import { Device } from '../../src/wireguard/device.js';
 import { encodeKey, generatePrivateKey } from '../../src/wireguard/keys.js';
 import { parseWgConfig } from '../wgconfig/parse.js';
 import { applySet } from './apply.js';
-import { formatGet, parseSet } from './protocol.js';
+import { formatGet } from './protocol.js';
 import { startUapiServer, type UapiServer, uapiSocketPath } from './server.js';
 import { readState } from './state.js';
 
@@ -96,10 +96,7 @@ async function serve() {
   };
   const server = await startUapiServer(uapiSocketPath(name), {
     get: () => formatGet(readState(device, sockets)),
-    set: (text) => {
-      const request = parseSet(text);
-      return 'errno' in request ? request : applySet(device, request, performance.now(), hooks);
-    },
+    set: (request) => applySet(device, request, performance.now(), hooks),
   });
   started.push(server);
   return { name, local, device };

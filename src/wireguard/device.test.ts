@@ -177,6 +177,29 @@ describe('Device: sessions', () => {
   });
 });
 
+describe('Device: no private key', () => {
+  it('with an all-zero key neither makes nor answers a handshake; a real key brings it back', () => {
+    const { sim, a, b, pa, pb } = pair();
+    const key = a.device.privateKey;
+    a.device.setPrivateKey(new Uint8Array(32));
+    expect(a.device.hasPrivateKey).toBe(false);
+    sim.sendData(a, b, 1);
+    expect(a.sent).toHaveLength(0);
+    sim.sendData(b, a, 2);
+    sim.runFor(100);
+    expect(a.sent).toHaveLength(0);
+    expect(a.delivered).toHaveLength(0);
+
+    a.device.setPrivateKey(key);
+    expect(a.device.hasPrivateKey).toBe(true);
+    sim.sendData(a, b, 3);
+    sim.runFor(100);
+    // Packet 1 waited in the staging queue, as for any handshake.
+    expect(b.seqsFrom(pb)).toEqual([1, 3]);
+    expect(pa.current).not.toBeNull();
+  });
+});
+
 describe('Device: timers and limits', () => {
   it('retransmits an unanswered initiation every REKEY_TIMEOUT (plus jitter) and gives up after REKEY_ATTEMPT_TIME', () => {
     const { sim, a, b } = pair();

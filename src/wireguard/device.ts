@@ -157,20 +157,37 @@ export class Device {
     return routes;
   }
 
-  /** Replaces the interface's private key: every session and handshake ends, as in wireguard-go. */
+  /**
+   * Replaces the interface's private key: every session and handshake ends, as in wireguard-go. An
+   * all-zero key means none (what `wg setconf` sends for a file without PrivateKey): until a real
+   * one is set, no handshake is made or answered.
+   */
   setPrivateKey(privateKey: Uint8Array): void {
     this.local = this.keyPairOf(privateKey);
     this.guard.setLocalPublicKey(this.local.publicKey);
     for (const peer of this.peersByKey.values()) {
       this.sessions.clear(peer);
-      peer.staticStatic = this.crypto.x25519(this.local.privateKey, peer.publicKey);
+      peer.staticStatic = this.staticStatic(peer.publicKey);
     }
+  }
+
+  /** False while the private key is all zero (none). */
+  get hasPrivateKey(): boolean {
+    return this.local.privateKey.some((b) => b !== 0);
+  }
+
+  /**
+   * The static-static secret with `publicKey`, or null when there is none: without a private key, or
+   * for a low-order key. A peer whose secret is null takes part in no handshake.
+   */
+  private staticStatic(publicKey: Uint8Array): Uint8Array | null {
+    return this.hasPrivateKey ? this.crypto.x25519(this.local.privateKey, publicKey) : null;
   }
 
   addPeer(config: PeerConfig): Peer {
     const id = keyId(config.publicKey);
     if (this.peersByKey.has(id)) throw new Error('a peer with this public key already exists');
-    const ss = this.crypto.x25519(this.local.privateKey, config.publicKey);
+    const ss = this.staticStatic(config.publicKey);
     const peer = new Peer(
       this.crypto,
       config,
