@@ -9,7 +9,14 @@ describe('burrowd flags', () => {
       tun: 'burrow0',
       port: 0,
       verbose: false,
+      daemon: false,
     });
+  });
+
+  it('takes --daemon with --wg-config only', () => {
+    expect(parseFlags(['--wg-config', '/etc/wg0.conf', '--daemon']).daemon).toBe(true);
+    expect(() => parseFlags(['--daemon'])).toThrow(/--daemon: only with --wg-config/);
+    expect(() => parseFlags(['--wg-config', '/etc/wg0.conf', '--daemon=yes'])).toThrow(/takes no value/);
   });
 
   it('takes values as separate arguments or after =', () => {

@@ -16,11 +16,13 @@ export interface BurrowdFlags {
   /** A user (name or uid) who may change things through the LocalAPI besides root. */
   operator?: string;
   verbose: boolean;
+  /** Standalone mode: start in the background and return once the interface carries traffic. */
+  daemon: boolean;
 }
 
 export class FlagError extends Error {}
 
-export const USAGE = `usage: burrowd [--wg-config PATH [--interface NAME]] [--state-dir DIR] [--socket PATH]
+export const USAGE = `usage: burrowd [--wg-config PATH [--interface NAME] [--daemon]] [--state-dir DIR] [--socket PATH]
                [--tun NAME] [--port N] [--operator USER] [--verbose]`;
 
 const IFNAME = /^[A-Za-z0-9_.=+-]{1,15}$/;
@@ -39,6 +41,7 @@ export function parseFlags(argv: string[]): BurrowdFlags {
     tun: 'burrow0',
     port: 0,
     verbose: false,
+    daemon: false,
   };
   const seen = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -89,12 +92,19 @@ export function parseFlags(argv: string[]): BurrowdFlags {
         if (eq > 0) throw new FlagError(`${name}: takes no value`);
         flags.verbose = true;
         break;
+      case '--daemon':
+        if (eq > 0) throw new FlagError(`${name}: takes no value`);
+        flags.daemon = true;
+        break;
       default:
         throw new FlagError(`unknown flag "${arg}"`);
     }
   }
   if (flags.interface !== undefined && flags.wgConfig === undefined) {
     throw new FlagError('--interface: only with --wg-config (use --tun otherwise)');
+  }
+  if (flags.daemon && flags.wgConfig === undefined) {
+    throw new FlagError('--daemon: only with --wg-config (the mesh node runs under systemd)');
   }
   return flags;
 }

@@ -3,13 +3,14 @@
  * CLI, the desktop app):
  *   burrowd [--state-dir DIR] [--socket PATH] [--tun NAME] [--port N] [--operator USER]
  * or a standalone WireGuard interface from a wg-quick file:
- *   burrowd --wg-config /etc/wireguard/wg0.conf [--interface wg0]
+ *   burrowd --wg-config /etc/wireguard/wg0.conf [--interface wg0] [--daemon]
  * Exit codes: 0 after a clean shutdown (or --help), 1 on a runtime failure (a missing addon among
  * them), 2 on bad flags or config.
  */
 import { AddonError } from '../../src/packaged.js';
 import { native } from '../native/index.js';
 import { WgConfigError } from '../wgconfig/types.js';
+import { daemonize } from './daemon.js';
 import { FlagError, parseFlags, USAGE } from './flags.js';
 import { stderrLog } from './log.js';
 import { runMesh } from './mesh-main.js';
@@ -29,6 +30,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`burrowd: ${error.message}\n${USAGE}\n`);
     return 2;
   }
+  if (flags.daemon) return await daemonize(argv);
   const log = stderrLog(flags.verbose);
   try {
     // Without the addon there is no TUN and no socket: refuse before touching anything.
