@@ -20,6 +20,7 @@
             "helper/native/fp-routes.c",
             "helper/native/fp-tso.c",
             "helper/native/peercred.c",
+            "helper/native/sdnotify.c",
             "helper/native/tun.c",
             "helper/native/udp.c"
           ],

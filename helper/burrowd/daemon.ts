@@ -5,15 +5,14 @@
  * come after it), so the caller waits for the word of the burrowd it started instead.
  *
  * The parent starts burrowd again without --daemon, in its own session, with a pipe as fd 3 (named
- * by BURROWD_READY_FD). The child writes "READY=1" there once it is up (signalReady). Until then
+ * by BURROWD_READY_FD). The child writes "READY=1" there once it is up (ready.ts). Until then
  * the parent passes the child's log on to its own stderr, so that a failure to start is shown and
  * gives the child's exit code; from then on the child logs nowhere, as wireguard-go's daemon does.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, writeSync } from 'node:fs';
 import { isSea } from 'node:sea';
 
-const READY_FD = 'BURROWD_READY_FD';
+import { READY_FD } from './ready.js';
 
 /** Starts burrowd with `argv` minus --daemon in the background; resolves with the exit code to return. */
 export function daemonize(argv: string[]): Promise<number> {
@@ -50,22 +49,4 @@ export function daemonize(argv: string[]): Promise<number> {
       resolve(code || 1);
     });
   });
-}
-
-/**
- * Tells whoever waits that the interface carries traffic: the parent of a --daemon start. A no-op
- * otherwise.
- */
-export function signalReady(): void {
-  const fd = Number(process.env[READY_FD]);
-  if (!Number.isInteger(fd) || fd < 3) return;
-  delete process.env[READY_FD];
-  try {
-    writeSync(fd, 'READY=1\n');
-    closeSync(fd);
-  } catch {
-    // The parent is gone: nobody is waiting.
-  }
-  // The parent stops reading the log once it has returned: what is logged from now on goes nowhere.
-  process.stderr.on('error', () => undefined);
 }

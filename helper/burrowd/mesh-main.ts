@@ -6,6 +6,7 @@ import type { Log } from './log.js';
 import { eventFor, statusFor } from './login-url.js';
 import { MeshNode } from './mesh.js';
 import { shareHandlers } from './mesh-shares.js';
+import { signalReady } from './ready.js';
 
 /** The uid of `--operator` (a user name from /etc/passwd, or a number). */
 export function operatorUid(operator: string | undefined, passwd = '/etc/passwd'): number | null {
@@ -74,6 +75,7 @@ export async function runMesh(flags: BurrowdFlags, log: Log): Promise<void> {
   try {
     await node.start();
     log.info(`mesh node ready; LocalAPI on ${flags.socket}`);
+    signalReady(log);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', () => resolve());
       process.once('SIGTERM', () => resolve());

@@ -20,10 +20,10 @@ import { readState } from '../uapi/state.js';
 import { parseWgConfig } from '../wgconfig/parse.js';
 import type { WgEndpoint } from '../wgconfig/types.js';
 import { monotonic, protocolLimits, wallTime } from './clock.js';
-import { signalReady } from './daemon.js';
 import { Datapath } from './datapath.js';
 import type { BurrowdFlags } from './flags.js';
 import type { Log } from './log.js';
+import { signalReady } from './ready.js';
 
 const DEFAULT_MTU = 1420;
 
@@ -205,7 +205,7 @@ export async function runStandalone(flags: BurrowdFlags & { wgConfig: string }, 
       `${name} up: port ${bind.port}, ${config.peers.length} peer(s), crypto ${crypto.name}, fast path ${fast ? 'on' : 'off'}`,
     );
     // Addresses, routes, rules, datapath and UAPI are all in place: whoever waits may use it now.
-    signalReady();
+    signalReady(log);
 
     const signalled = new Promise<void>((resolve) => {
       const stop = (signal: string) => {

@@ -1,8 +1,9 @@
 /*
  * burrow_native: burrowd's packet I/O on Linux, as a small N-API addon in C.
  * tun.c: the TUN device; udp.c: the UDP socket; peercred.c: who is at the other end of a unix
- * socket; common.c: errors and the poll/close life cycle. fp-*.c: the transport fast path (fp-core.h
- * says what it is), with its I/O engine and TUN offloads; fp-napi.c is its JS interface.
+ * socket; sdnotify.c: readiness for systemd; common.c: errors and the poll/close life cycle.
+ * fp-*.c: the transport fast path (fp-core.h says what it is), with its I/O engine and TUN
+ * offloads; fp-napi.c is its JS interface.
  * The TypeScript side is helper/native/index.ts (loading), helper/tun/linux-tun.ts and
  * helper/bind/linux-bind.ts (the TunDevice and UdpBind wrappers).
  */
@@ -29,6 +30,7 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT("udpStats", bn_udp_stats),
       EXPORT("udpClose", bn_udp_close),
       EXPORT("peerCred", bn_peer_cred),
+      EXPORT("sdNotify", bn_sd_notify),
       EXPORT("fpCreate", bn_fp_create),
       EXPORT("fpPeerAdd", bn_fp_peer_add),
       EXPORT("fpPeerRemove", bn_fp_peer_remove),

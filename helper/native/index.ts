@@ -101,6 +101,8 @@ export interface NativeAddon {
   udpClose(handle: NativeHandle): void;
   /** SO_PEERCRED of a connected unix socket. */
   peerCred(fd: number): { pid: number; uid: number; gid: number };
+  /** sd_notify: `message` as one datagram to the unix socket `socket` ("@name": abstract). */
+  sdNotify(socket: string, message: string): void;
 
   // The transport fast path (helper/fastpath/native-fast-path.ts is the one caller).
   fpCreate(

@@ -17,6 +17,7 @@ napi_value bn_udp_stats(napi_env env, napi_callback_info info);
 napi_value bn_udp_close(napi_env env, napi_callback_info info);
 
 napi_value bn_peer_cred(napi_env env, napi_callback_info info);
+napi_value bn_sd_notify(napi_env env, napi_callback_info info);
 
 napi_value bn_fp_create(napi_env env, napi_callback_info info);
 napi_value bn_fp_peer_add(napi_env env, napi_callback_info info);

@@ -54,6 +54,10 @@ describe('burrowd unit (packaging/systemd/burrowd.service)', () => {
     expect(unit.has('User')).toBe(false);
   });
 
+  it('tells systemd when burrowd is ready (Type=notify: it sends READY=1)', () => {
+    expect(unit.get('Type')).toBe('notify');
+  });
+
   it('leaves out, saying why, what would break burrowd', () => {
     // V8's JIT; burrowd writes the forwarding sysctls; PrivateDevices= has no /dev/net/tun.
     for (const key of ['MemoryDenyWriteExecute', 'ProtectKernelTunables', 'PrivateDevices', 'ProcSubset']) {
