@@ -1,3 +1,4 @@
+import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -35,6 +36,14 @@ export function interfaceNameFor(path: string): string {
 async function resolveEndpoint(endpoint: WgEndpoint): Promise<{ host: string; port: number }> {
   const { address } = await lookup(endpoint.host);
   return { host: address, port: endpoint.port };
+}
+
+/** Whether this namespace has an interface called `name`. */
+function linkExists(name: string): Promise<boolean> {
+  return runIp(['link', 'show', 'dev', name]).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Every peer prefix, as CIDR text: what table 52 must route to the interface. */
@@ -87,7 +96,6 @@ export async function runStandalone(flags: BurrowdFlags & { wgConfig: string }, 
     for (const c of p.allowedIps) device.allowedIps.insert(c.addr, c.cidr, peer);
   }
 
-  const routing = new LinuxRouting(name, runIp, (message) => log.info(message));
   const teardown: (() => Promise<void> | void)[] = [];
   const cleanUp = async () => {
     for (const step of teardown.reverse()) {
@@ -99,9 +107,14 @@ export async function runStandalone(flags: BurrowdFlags & { wgConfig: string }, 
     }
   };
   try {
-    await removeStaleRouting();
+    const [, exists] = await Promise.all([removeStaleRouting(), linkExists(name)]);
+    // The TUN is made under a temporary name and renamed once its addresses, routes and rules are
+    // in place: a script that waits for the interface and uses it at once finds it ready. A
+    // persistent TUN of that name (`ip tuntap add`) is attached to as it is.
+    const made = exists ? name : `bwup${nodeRandomBytes(4).toString('hex')}`;
+    const routing = new LinuxRouting(made, runIp, (message) => log.info(message));
     const fast = fastPathEnabled();
-    const tun = openTun(name, { vnet: fast });
+    const tun = openTun(made, { vnet: fast });
     teardown.push(() => tun.close());
     // `ip link del` makes the TUN read fail with EBADFD: the interface is gone, and like
     // wireguard-go burrowd removes what it added and exits 0. Any other read error is a failure.
@@ -126,7 +139,7 @@ export async function runStandalone(flags: BurrowdFlags & { wgConfig: string }, 
     }
     teardown.push(() => routing.down());
     const addresses = config.interface.addresses.map((a) => a.text);
-    await routing.up({ name, mtu, addresses }, peerPrefixes(device));
+    await routing.up({ name: made, mtu, addresses }, peerPrefixes(device));
     const datapath = new Datapath(device, tun, bind, monotonic, null, engine);
     teardown.push(() => datapath.stop());
     // What carried the traffic, for whoever reads the log after a run.
@@ -145,6 +158,8 @@ export async function runStandalone(flags: BurrowdFlags & { wgConfig: string }, 
     for (const peer of device.peers()) {
       if (peer.timers.persistentKeepaliveInterval > 0) datapath.apply(device.keepalive(peer, now));
     }
+    // Now it carries traffic: it may show up under its name.
+    if (made !== name) await routing.rename(name);
 
     let fwmark = config.interface.fwMark ?? 0;
     const uapi: UapiServer = await startUapiServer(uapiSocketPath(name), {

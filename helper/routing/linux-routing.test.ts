@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanupAll, isRoot, Netns } from '../../test/support/netns.js';
-import { type IpRunner, runIp } from './ip-command.js';
+import { IpCommandError, type IpRunner, runIp } from './ip-command.js';
 import { LinuxRouting, removeStaleRouting } from './linux-routing.js';
 
 afterEach(cleanupAll);
@@ -123,6 +123,45 @@ describe.skipIf(!isRoot())('Linux routing (table 52 and policy rules)', () => {
     await routing.down();
     expect(await rules(ip, '-4')).toEqual([]);
     expect(await rules(ip, '-6')).toEqual([]);
+  });
+
+  it('renames the interface once it is up, with its addresses, rules and routes', async () => {
+    const { ip } = await setup();
+    // Kernels before 6.2 refuse to rename a link that is up; this one does not, so the refusal is
+    // played once, as ip reports it, to take the way around it.
+    let refused = 0;
+    const oldKernelIp: IpRunner = async (args, input) => {
+      if (args.includes('name') && refused++ === 0) {
+        throw new IpCommandError(args, 'RTNETLINK answers: Device or resource busy');
+      }
+      return ip(args, input);
+    };
+    for (const [runner, name] of [
+      [ip, 'bwfinal'],
+      [oldKernelIp, 'bwolder'],
+    ] as const) {
+      const before = name === 'bwfinal' ? 'bw0' : 'bwfinal';
+      const routing = new LinuxRouting(before, runner);
+      await routing.up({ name: before, mtu: 1420, addresses: ['100.64.0.1/32', 'fd7a::1/128'] }, [
+        '100.64.0.2/32',
+        'fd7a::2/128',
+      ]);
+      await routing.rename(name);
+      const link = await ip(['address', 'show', 'dev', name]);
+      expect(link).toMatch(/<[^>]*\bUP\b/);
+      expect(link).toContain('100.64.0.1/32');
+      expect(link).toContain('fd7a::1/128');
+      expect(await table(ip, '-4')).toEqual([`100.64.0.2 dev ${name} scope link`]);
+      expect((await table(ip, '-6')).join('\n')).toContain(`fd7a::2 dev ${name}`);
+      expect(await rules(ip, '-4')).toHaveLength(4);
+      // What comes after the rename names the new interface.
+      await routing.setRoutes(['100.64.0.3/32']);
+      expect(await table(ip, '-4')).toEqual([`100.64.0.3 dev ${name} scope link`]);
+      await routing.down();
+      expect(await rules(ip, '-4')).toEqual([]);
+      await ip(['address', 'flush', 'dev', name]); // down leaves them: they go with the TUN
+    }
+    expect(refused).toBeGreaterThan(0);
   });
 
   it('removeStale clears what a killed instance left, and nothing else', async () => {

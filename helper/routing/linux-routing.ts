@@ -101,11 +101,13 @@ export class LinuxRouting {
   private rulesInstalled = false;
   /** The interface's index here, taken at `up`: a same-named interface made later is not ours. */
   private ifindex: number | undefined;
-  /** The interface has left this namespace; see detachIfGone. */
+  /** The interface has left this namespace; see detach. */
   private detached = false;
+  /** What `up` was given, for a `rename` that has to bring the interface up again. */
+  private config: InterfaceConfig | undefined;
 
   constructor(
-    private readonly iface: string,
+    private iface: string,
     private readonly ip: IpRunner = runIp,
     private readonly log: (message: string) => void = () => {},
   ) {}
@@ -119,6 +121,7 @@ export class LinuxRouting {
     cidrs: Iterable<string> = [],
     throws: Iterable<string> = [],
   ): Promise<void> {
+    this.config = config;
     const link = ['link', 'set', 'dev', this.iface];
     const commands: Command[] = [];
     // Each family's batch sets the link up itself (the two run at once), before its routes: the
@@ -167,6 +170,35 @@ export class LinuxRouting {
     const gone = [...this.routes].filter((route) => !wanted.has(route));
     await this.deleteRoutes(gone);
     for (const route of gone) this.routes.delete(route);
+  }
+
+  /**
+   * Gives the interface its final name, once `up` is done: burrowd makes its TUN under a temporary
+   * name, so that whoever waits for the interface finds it ready to carry traffic. Linux renames a
+   * link that is up since 6.2; older kernels refuse (EBUSY), and there the interface is taken down,
+   * renamed, and brought up again with the same addresses and routes (a moment in which a waiter
+   * may find it not yet up).
+   */
+  async rename(name: string): Promise<void> {
+    const old = this.iface;
+    try {
+      await this.ip(['link', 'set', 'dev', old, 'name', name]);
+      this.iface = name;
+      return;
+    } catch (error) {
+      if (!/busy/i.test((error as Error).message) || this.config === undefined) throw error;
+    }
+    const entries = [...this.routes].map(parts);
+    await this.down();
+    await this.ip(['address', 'flush', 'dev', old]);
+    await this.ip(['link', 'set', 'dev', old, 'down']);
+    await this.ip(['link', 'set', 'dev', old, 'name', name]);
+    this.iface = name;
+    await this.up(
+      { ...this.config, name },
+      entries.filter((e) => e.kind === 'dev').map((e) => e.cidr),
+      entries.filter((e) => e.kind === 'throw').map((e) => e.cidr),
+    );
   }
 
   /** Removes the rules and routes we added. Safe to call more than once, and after a partial `up`. */

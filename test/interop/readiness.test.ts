@@ -65,6 +65,18 @@ async function topology() {
   return { nsA, iface, file, dir };
 }
 
+describe.skipIf(!isRoot())('burrowd --wg-config FILE', () => {
+  it('shows its interface only once it carries traffic: a script that waits for the interface pings at once, and is answered', async () => {
+    const { nsA, iface, file } = await topology();
+    // What a script does that knows nothing of burrowd: wait for the interface, then use it.
+    const script = `until ip link show "$1" >/dev/null 2>&1; do :; done; ping -c 1 -W 5 10.9.0.2`;
+    const waiter = nsA.exec('sh', ['-c', script, 'sh', iface], { timeout: 60_000 });
+    nsA.spawn(BURROWD, ['--wg-config', file]);
+    const { stdout } = await waiter;
+    expect(stdout).toContain('1 packets transmitted, 1 received');
+  });
+});
+
 describe.skipIf(!isRoot())('burrowd --wg-config FILE --daemon', () => {
   it('returns once the interface carries traffic: a script pings at once, and the first ping is answered', async () => {
     const { nsA, iface, file } = await topology();
