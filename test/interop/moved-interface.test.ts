@@ -3,7 +3,8 @@
  * one namespace (where burrowd and its UDP socket stay), then moved with `ip link set IFACE netns`
  * into another, where it is given its addresses and carries that namespace's traffic; `wg` keeps
  * configuring it through the UAPI socket. And a `wg set` is all or nothing: one that burrowd cannot
- * carry out in full changes nothing, and says so. Peer: Debian's wireguard-go (support/wg-pair.ts).
+ * carry out in full changes nothing, and says so. Peers: Debian's wireguard-go and the modern one
+ * (support/wg-pair.ts).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanupAll, isRoot, Netns } from '../support/netns.js';
@@ -44,49 +45,54 @@ async function config(ns: Netns, iface: string) {
   };
 }
 
-describe.skipIf(!isRoot())('burrowd standalone: an interface moved to another namespace', () => {
-  it('is reconfigured with wg set after the move, carries the new namespace’s traffic, and stops cleanly', async () => {
-    const t = await wgPair({ a: 'burrowd', b: 'wireguard-go' });
-    const iface = t.a.iface;
-    const container = await Netns.create('wpc');
-    await t.nsA.exec('ip', ['link', 'set', iface, 'netns', container.name]);
-    // The container configures its end, as after `ip link set ... netns` with the kernel's module.
-    await container.exec('ip', ['address', 'add', '10.9.0.1/24', 'dev', iface]);
-    await container.exec('ip', ['link', 'set', iface, 'up']);
+describe.skipIf(!isRoot()).each(['wireguard-go', 'wireguard-go-modern'] as const)(
+  'burrowd standalone: an interface moved to another namespace (peer: %s)',
+  (peer) => {
+    it('is reconfigured with wg set after the move, carries the new namespace’s traffic, and stops cleanly', async () => {
+      const t = await wgPair({ a: 'burrowd', b: peer });
+      const iface = t.a.iface;
+      const container = await Netns.create('wpc');
+      await t.nsA.exec('ip', ['link', 'set', iface, 'netns', container.name]);
+      // The container configures its end, as after `ip link set ... netns` with the kernel's module.
+      await container.exec('ip', ['address', 'add', '10.9.0.1/24', 'dev', iface]);
+      await container.exec('ip', ['link', 'set', iface, 'up']);
 
-    // Each answer is the truth: success, and the change is there.
-    const add = await wg(t.nsA, [
-      'set',
-      iface,
-      'peer',
-      t.keys.b.publicKey,
-      'allowed-ips',
-      '10.9.0.2/32,fd09::2/128,10.77.0.0/24',
-    ]);
-    expect(add, t.a.output()).toEqual({ ok: true, stderr: '' });
-    expect((await wgDump(t.nsA, iface)).peers[0]!.allowedIps).toContain('10.77.0.0/24');
-    const other = await genKeyPair();
-    expect(await wg(t.nsA, ['set', iface, 'peer', other.publicKey, 'allowed-ips', '10.78.0.0/24'])).toEqual({
-      ok: true,
-      stderr: '',
+      // Each answer is the truth: success, and the change is there.
+      const add = await wg(t.nsA, [
+        'set',
+        iface,
+        'peer',
+        t.keys.b.publicKey,
+        'allowed-ips',
+        '10.9.0.2/32,fd09::2/128,10.77.0.0/24',
+      ]);
+      expect(add, t.a.output()).toEqual({ ok: true, stderr: '' });
+      expect((await wgDump(t.nsA, iface)).peers[0]!.allowedIps).toContain('10.77.0.0/24');
+      const other = await genKeyPair();
+      expect(await wg(t.nsA, ['set', iface, 'peer', other.publicKey, 'allowed-ips', '10.78.0.0/24'])).toEqual(
+        {
+          ok: true,
+          stderr: '',
+        },
+      );
+      expect(await wg(t.nsA, ['set', iface, 'peer', other.publicKey, 'remove'])).toEqual({
+        ok: true,
+        stderr: '',
+      });
+      expect((await wgDump(t.nsA, iface)).peers.map((p) => p.publicKey)).toEqual([t.keys.b.publicKey]);
+      // burrowd says why it no longer routes for the interface, and touches nothing it cannot see.
+      expect(t.a.output()).toMatch(new RegExp(`${iface} .*another network namespace`));
+      expect((await routingOf(t.nsA)).table).toBe('');
+
+      // Traffic from the container, through burrowd's socket in A, to the peer and back.
+      await ping(container, '10.9.0.2');
+      await ping(t.nsB, '10.9.0.1');
+
+      expect(await t.a.stop()).toBe(0);
+      expect(await routingOf(t.nsA)).toEqual({ rules: [], table: '' });
     });
-    expect(await wg(t.nsA, ['set', iface, 'peer', other.publicKey, 'remove'])).toEqual({
-      ok: true,
-      stderr: '',
-    });
-    expect((await wgDump(t.nsA, iface)).peers.map((p) => p.publicKey)).toEqual([t.keys.b.publicKey]);
-    // burrowd says why it no longer routes for the interface, and touches nothing it cannot see.
-    expect(t.a.output()).toMatch(new RegExp(`${iface} .*another network namespace`));
-    expect((await routingOf(t.nsA)).table).toBe('');
-
-    // Traffic from the container, through burrowd's socket in A, to the peer and back.
-    await ping(container, '10.9.0.2');
-    await ping(t.nsB, '10.9.0.1');
-
-    expect(await t.a.stop()).toBe(0);
-    expect(await routingOf(t.nsA)).toEqual({ rules: [], table: '' });
-  });
-});
+  },
+);
 
 describe.skipIf(!isRoot())('burrowd standalone: a wg set it cannot carry out in full', () => {
   it('is refused and changes nothing (IPv6 disabled on the interface: no route for an IPv6 prefix)', async () => {
