@@ -125,6 +125,15 @@ export class LinuxBind implements UdpBind {
     return native().udpStats(this.#handle);
   }
 
+  /**
+   * Marks every packet sent from now on with `fwmark` (SO_MARK; 0: none), on this socket and port:
+   * what `wg set IFACE fwmark N` asks, and what wg-quick's full tunnel relies on.
+   */
+  setMark(fwmark: number): void {
+    this.#assertOpen();
+    native().udpSetMark(this.#handle, fwmark);
+  }
+
   /** The addon's handle, for the fast path's engine (helper/fastpath), which reads it while attached. */
   nativeHandle(): NativeHandle {
     this.#assertOpen();

@@ -13,10 +13,17 @@ describe('burrowd flags', () => {
     });
   });
 
-  it('takes --daemon with --wg-config only', () => {
+  it('takes --daemon with --wg-config or --interface only', () => {
     expect(parseFlags(['--wg-config', '/etc/wg0.conf', '--daemon']).daemon).toBe(true);
-    expect(() => parseFlags(['--daemon'])).toThrow(/--daemon: only with --wg-config/);
+    expect(parseFlags(['--interface', 'wg0', '--daemon']).daemon).toBe(true);
+    expect(() => parseFlags(['--daemon'])).toThrow(/--daemon: only with --wg-config or --interface/);
     expect(() => parseFlags(['--wg-config', '/etc/wg0.conf', '--daemon=yes'])).toThrow(/takes no value/);
+  });
+
+  it('takes --interface alone: a bare interface, as `wireguard-go NAME`', () => {
+    const f = parseFlags(['--interface', 'wg0']);
+    expect(f.interface).toBe('wg0');
+    expect(f.wgConfig).toBeUndefined();
   });
 
   it('takes values as separate arguments or after =', () => {
@@ -33,7 +40,8 @@ describe('burrowd flags', () => {
     [['--port', '1e3'], '--port: "1e3" is not a port number (0-65535)'],
     [['--tun', 'a/b'], '--tun: "a/b" is not a valid interface name (1-15 letters, digits or _.=+-)'],
     [['--tun', 'a-very-long-interface'], '--tun: "a-very-long-interface" is not a valid interface name'],
-    [['--interface', 'wg0'], '--interface: only with --wg-config (use --tun otherwise)'],
+    [['--interface', 'wg0', '--tun', 'bw1'], '--tun: not with --interface alone (a bare interface)'],
+    [['--interface', 'wg0', '--port', '1'], '--port: not with --interface alone (a bare interface)'],
     [['--verbose=yes'], '--verbose: takes no value'],
     [['--operator', 'Bad User'], '--operator: "Bad User" is not a user name or uid'],
     [['--port', '1', '--port', '2'], '--port: given more than once'],

@@ -6,7 +6,10 @@
 export interface BurrowdFlags {
   /** Standalone WireGuard mode: a wg-quick style file. */
   wgConfig?: string;
-  /** Interface name; in standalone mode it defaults to the config file's base name. */
+  /**
+   * Interface name; with --wg-config it defaults to the config file's base name. Alone, it is
+   * wireguard-go's mode: a bare interface, configured by `wg` and routed by wg-quick.
+   */
   interface?: string;
   stateDir: string;
   socket: string;
@@ -16,14 +19,15 @@ export interface BurrowdFlags {
   /** A user (name or uid) who may change things through the LocalAPI besides root. */
   operator?: string;
   verbose: boolean;
-  /** Standalone mode: start in the background and return once the interface carries traffic. */
+  /** Standalone or bare mode: start in the background and return once the interface is ready. */
   daemon: boolean;
 }
 
 export class FlagError extends Error {}
 
 export const USAGE = `usage: burrowd [--wg-config PATH [--interface NAME] [--daemon]] [--state-dir DIR] [--socket PATH]
-               [--tun NAME] [--port N] [--operator USER] [--verbose]`;
+               [--tun NAME] [--port N] [--operator USER] [--verbose]
+       burrowd --interface NAME [--daemon] [--verbose]   (as wireguard-go NAME: configured by wg)`;
 
 const IFNAME = /^[A-Za-z0-9_.=+-]{1,15}$/;
 
@@ -101,10 +105,12 @@ export function parseFlags(argv: string[]): BurrowdFlags {
     }
   }
   if (flags.interface !== undefined && flags.wgConfig === undefined) {
-    throw new FlagError('--interface: only with --wg-config (use --tun otherwise)');
+    // wireguard-go's mode: the mesh node's flags mean nothing to it.
+    const mesh = ['--state-dir', '--socket', '--tun', '--port', '--operator'].filter((f) => seen.has(f));
+    if (mesh.length > 0) throw new FlagError(`${mesh[0]}: not with --interface alone (a bare interface)`);
   }
-  if (flags.daemon && flags.wgConfig === undefined) {
-    throw new FlagError('--daemon: only with --wg-config (the mesh node runs under systemd)');
+  if (flags.daemon && flags.wgConfig === undefined && flags.interface === undefined) {
+    throw new FlagError('--daemon: only with --wg-config or --interface (the mesh node runs under systemd)');
   }
   return flags;
 }

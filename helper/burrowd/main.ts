@@ -4,6 +4,8 @@
  *   burrowd [--state-dir DIR] [--socket PATH] [--tun NAME] [--port N] [--operator USER]
  * or a standalone WireGuard interface from a wg-quick file:
  *   burrowd --wg-config /etc/wireguard/wg0.conf [--interface wg0] [--daemon]
+ * or a bare one that `wg` configures and wg-quick routes, as `wireguard-go wg0` (bin/burrowd-wg):
+ *   burrowd --interface wg0 [--daemon]
  * Exit codes: 0 after a clean shutdown (or --help), 1 on a runtime failure (a missing addon among
  * them), 2 on bad flags or config.
  */
@@ -35,8 +37,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     // Without the addon there is no TUN and no socket: refuse before touching anything.
     native();
-    if (flags.wgConfig === undefined) await runMesh(flags, log);
-    else await runStandalone({ ...flags, wgConfig: flags.wgConfig }, log);
+    if (flags.wgConfig === undefined && flags.interface === undefined) await runMesh(flags, log);
+    else await runStandalone(flags, log);
     return 0;
   } catch (error) {
     if (error instanceof WgConfigError || error instanceof StateError) {

@@ -19,7 +19,7 @@ import { formatGet, type UapiSetRequest } from '../uapi/protocol.js';
 import { startUapiServer, type UapiServer, uapiSocketPath } from '../uapi/server.js';
 import { readState } from '../uapi/state.js';
 import { parseWgConfig } from '../wgconfig/parse.js';
-import type { WgEndpoint } from '../wgconfig/types.js';
+import type { WgConfig, WgEndpoint } from '../wgconfig/types.js';
 import { monotonic, protocolLimits, wallTime } from './clock.js';
 import { Datapath } from './datapath.js';
 import type { BurrowdFlags } from './flags.js';
@@ -67,14 +67,25 @@ function requestPrefixes(request: UapiSetRequest): string[] {
   return out;
 }
 
+/** What a bare interface starts with, as wireguard-go: no key, no port chosen, no address, no peer. */
+const BARE: WgConfig = { interface: { privateKey: new Uint8Array(32), addresses: [], dns: [] }, peers: [] };
+
 /**
  * Standalone WireGuard mode: one interface from a wg-quick style file, in the foreground, until
- * SIGINT or SIGTERM. Resolves when the interface has been torn down again.
+ * SIGINT or SIGTERM, or the interface is deleted. Resolves when it has been torn down again.
+ *
+ * Without a file (`--interface NAME` alone) it is a bare interface, as `wireguard-go NAME` makes:
+ * configured through its UAPI socket by `wg`, and routed by whoever made it (wg-quick adds the
+ * addresses, routes, its fwmark rules and table itself). So burrowd adds no route, no rule and no
+ * table 52 of its own then, and marks its UDP packets only with the fwmark `wg` sets.
  */
-export async function runStandalone(flags: BurrowdFlags & { wgConfig: string }, log: Log): Promise<void> {
+export async function runStandalone(flags: BurrowdFlags, log: Log): Promise<void> {
   const path = flags.wgConfig;
-  const config = parseWgConfig(await readFile(path, 'utf8'), path);
-  const name = flags.interface ?? interfaceNameFor(path);
+  const bare = path === undefined;
+  const config = bare ? BARE : parseWgConfig(await readFile(path, 'utf8'), path);
+  const name = flags.interface ?? interfaceNameFor(path ?? '');
+  // burrowd's own rules send packets marked BYPASS_MARK past table 52; a bare interface has neither.
+  const socketMark = (fwmark: number) => fwmark || (bare ? 0 : BYPASS_MARK);
   const mtu = config.interface.mtu ?? DEFAULT_MTU;
   const limits = protocolLimits();
   const crypto = helperCrypto((why) => log.info(`native AEAD unavailable (${why}); using node:crypto`));
@@ -107,12 +118,13 @@ export async function runStandalone(flags: BurrowdFlags & { wgConfig: string }, 
     }
   };
   try {
-    const [, exists] = await Promise.all([removeStaleRouting(), linkExists(name)]);
+    const [, exists] = await Promise.all([bare || removeStaleRouting(), linkExists(name)]);
     // The TUN is made under a temporary name and renamed once its addresses, routes and rules are
     // in place: a script that waits for the interface and uses it at once finds it ready. A
-    // persistent TUN of that name (`ip tuntap add`) is attached to as it is.
-    const made = exists ? name : `bwup${nodeRandomBytes(4).toString('hex')}`;
-    const routing = new LinuxRouting(made, runIp, (message) => log.info(message));
+    // persistent TUN of that name (`ip tuntap add`) is attached to as it is. A bare interface has
+    // nothing to wait for: wireguard-go's callers wait for its UAPI socket.
+    const made = exists || bare ? name : `bwup${nodeRandomBytes(4).toString('hex')}`;
+    const routing = bare ? null : new LinuxRouting(made, runIp, (message) => log.info(message));
     const fast = fastPathEnabled();
     const tun = openTun(made, { vnet: fast });
     teardown.push(() => tun.close());
@@ -127,7 +139,7 @@ export async function runStandalone(flags: BurrowdFlags & { wgConfig: string }, 
     );
     tunFailed.catch(() => undefined); // handled by the race below, which may begin later
     let bind: LinuxBind = await openBind(config.interface.listenPort ?? 0, {
-      fwmark: config.interface.fwMark || BYPASS_MARK,
+      fwmark: socketMark(config.interface.fwMark ?? 0),
     });
     teardown.push(() => bind.close());
     // Before any handshake: sessions are installed in the fast path as they are made.
@@ -137,9 +149,14 @@ export async function runStandalone(flags: BurrowdFlags & { wgConfig: string }, 
       device.attachFastPath(fastPath);
       engine = new NativeFastEngine(fastPath, tun);
     }
-    teardown.push(() => routing.down());
-    const addresses = config.interface.addresses.map((a) => a.text);
-    await routing.up({ name: made, mtu, addresses }, peerPrefixes(device));
+    if (routing) {
+      teardown.push(() => routing.down());
+      const addresses = config.interface.addresses.map((a) => a.text);
+      await routing.up({ name: made, mtu, addresses }, peerPrefixes(device));
+    } else {
+      // As wireguard-go: the MTU the protocol core assumes; the link stays down until its owner sets it up.
+      await runIp(['link', 'set', 'dev', made, 'mtu', String(mtu)]);
+    }
     const datapath = new Datapath(device, tun, bind, monotonic, null, engine);
     teardown.push(() => datapath.stop());
     // What carried the traffic, for whoever reads the log after a run.
@@ -159,15 +176,16 @@ export async function runStandalone(flags: BurrowdFlags & { wgConfig: string }, 
       if (peer.timers.persistentKeepaliveInterval > 0) datapath.apply(device.keepalive(peer, now));
     }
     // Now it carries traffic: it may show up under its name.
-    if (made !== name) await routing.rename(name);
+    if (routing && made !== name) await routing.rename(name);
 
     let fwmark = config.interface.fwMark ?? 0;
     const uapi: UapiServer = await startUapiServer(uapiSocketPath(name), {
       get: () =>
         formatGet(readState(device, { privateKey: device.privateKey, listenPort: bind.port, fwmark })),
       set: async (request) => {
-        // A new port or mark means a new socket. It is opened before anything is applied, so that a
-        // port in use fails the whole request and changes nothing.
+        // A new port means a new socket. It is opened before anything is applied, so that a port in
+        // use fails the whole request and changes nothing. A new mark on the same port is set on the
+        // socket itself (which holds the port), and set back if the request fails.
         let port = bind.port;
         let mark = fwmark;
         for (const op of request.device) {
@@ -175,20 +193,32 @@ export async function runStandalone(flags: BurrowdFlags & { wgConfig: string }, 
           if (op.key === 'fwmark') mark = op.value;
         }
         let replacement: LinuxBind | undefined;
-        if (port !== bind.port || mark !== fwmark) {
+        let remarked = false;
+        if (port !== bind.port) {
           try {
-            replacement = await openBind(port, { fwmark: mark || BYPASS_MARK });
+            replacement = await openBind(port, { fwmark: socketMark(mark) });
           } catch (error) {
             return { errno: errnoOf(error, EADDRINUSE), message: `listen_port: ${(error as Error).message}` };
           }
+        } else if (mark !== fwmark) {
+          try {
+            bind.setMark(socketMark(mark));
+            remarked = true;
+          } catch (error) {
+            return { errno: errnoOf(error, EIO), message: `fwmark: ${(error as Error).message}` };
+          }
         }
+        const undo = () => {
+          replacement?.close();
+          if (remarked) bind.setMark(socketMark(fwmark));
+        };
         // Routes for every prefix the request names are added before anything is applied: they are
         // the part that can fail (IPv6 disabled on the interface, ...), and a set changes all or
         // nothing. Once the request is applied, setRoutes only removes what is no longer wanted.
         try {
-          await routing.addRoutes(requestPrefixes(request));
+          await routing?.addRoutes(requestPrefixes(request));
         } catch (error) {
-          replacement?.close();
+          undo();
           log.error(`${name}: wg set refused, nothing changed: ${(error as Error).message}`);
           return { errno: EIO, message: `routes: ${(error as Error).message}` };
         }
@@ -197,7 +227,8 @@ export async function runStandalone(flags: BurrowdFlags & { wgConfig: string }, 
           setFwmark: () => undefined,
           privateKeyChanged: () => undefined,
         });
-        if (!('actions' in result)) replacement?.close();
+        if (!('actions' in result)) undo();
+        else if (remarked) fwmark = mark;
         else if (replacement) {
           const old = bind;
           bind = replacement;
@@ -206,7 +237,7 @@ export async function runStandalone(flags: BurrowdFlags & { wgConfig: string }, 
           old.close();
         }
         try {
-          await routing.setRoutes(peerPrefixes(device));
+          await routing?.setRoutes(peerPrefixes(device));
         } catch (error) {
           // Only deletions are left to it, which do not fail; the request is applied either way.
           log.error(`${name}: routes: ${(error as Error).message}`);

@@ -28,6 +28,7 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT("udpStart", bn_udp_start),
       EXPORT("udpSend", bn_udp_send),
       EXPORT("udpStats", bn_udp_stats),
+      EXPORT("udpSetMark", bn_udp_set_mark),
       EXPORT("udpClose", bn_udp_close),
       EXPORT("peerCred", bn_peer_cred),
       EXPORT("sdNotify", bn_sd_notify),

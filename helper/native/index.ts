@@ -98,6 +98,8 @@ export interface NativeAddon {
     hosts: readonly string[],
   ): number;
   udpStats(handle: NativeHandle): NativeUdpStats;
+  /** SO_MARK on the socket from now on (0: none); throws (EPERM, ...) leaving the mark as it was. */
+  udpSetMark(handle: NativeHandle, fwmark: number): void;
   udpClose(handle: NativeHandle): void;
   /** SO_PEERCRED of a connected unix socket. */
   peerCred(fd: number): { pid: number; uid: number; gid: number };

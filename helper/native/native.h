@@ -14,6 +14,7 @@ napi_value bn_udp_open(napi_env env, napi_callback_info info);
 napi_value bn_udp_start(napi_env env, napi_callback_info info);
 napi_value bn_udp_send(napi_env env, napi_callback_info info);
 napi_value bn_udp_stats(napi_env env, napi_callback_info info);
+napi_value bn_udp_set_mark(napi_env env, napi_callback_info info);
 napi_value bn_udp_close(napi_env env, napi_callback_info info);
 
 napi_value bn_peer_cred(napi_env env, napi_callback_info info);

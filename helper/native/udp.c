@@ -493,6 +493,24 @@ napi_value bn_udp_stats(napi_env env, napi_callback_info info) {
   return o;
 }
 
+/* udpSetMark(handle, fwmark): SO_MARK for every packet sent from now on (0: none), on the socket
+ * itself, so that the fast path's engine, which sends on the same descriptor, marks them too. A new
+ * mark on the same port cannot take a new socket: the old one holds the port. */
+napi_value bn_udp_set_mark(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!bn_args(env, info, 2, argv)) return NULL;
+  uint32_t mark;
+  if (!bn_get_u32(env, argv[1], "fwmark", &mark)) return NULL;
+  bn_io *io = bn_io_unwrap(env, argv[0], UDP_MAGIC, true, "UDP bind");
+  if (!io) return NULL;
+  int e = set_int(io->fd, SOL_SOCKET, SO_MARK, (int)mark);
+  if (e != 0) {
+    return bn_throw_errno(env, e, "setsockopt", "setsockopt SO_MARK=0x%x on the UDP socket%s", mark,
+                          e == EPERM ? " (needs CAP_NET_ADMIN or CAP_NET_RAW)" : "");
+  }
+  return NULL;
+}
+
 /* udpClose(handle) */
 napi_value bn_udp_close(napi_env env, napi_callback_info info) {
   napi_value argv[1];
