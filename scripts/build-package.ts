@@ -2,7 +2,7 @@
  * Builds the packaged programs: single executables (Node SEA) with their native addons beside them.
  *
  *   tsx scripts/build-package.ts helper   (npm run build:helper)
- *     dist/package/helper/  burrowd, burrow, burrow_native.node, burrow_crypto.node
+ *     dist/package/helper/  burrowd, burrow, burrowd-wg (a launcher), burrow_native.node, burrow_crypto.node
  *   tsx scripts/build-package.ts server   (npm run build:server)
  *     dist/package/server/  burrow-server, better_sqlite3.node
  *
@@ -55,6 +55,8 @@ interface Program {
 
 interface Target {
   programs: Program[];
+  /** Shell launchers from bin/ that run a program beside them, copied as they are. */
+  launchers?: string[];
   /** Checks (and if needed builds) the addons, and returns them: file name in the package -> path. */
   addons(): Promise<Record<string, string>>;
 }
@@ -70,6 +72,8 @@ const TARGETS: Record<string, Target> = {
         check: ['--help'],
       },
     ],
+    // wireguard-go's command line on burrowd, for wg-quick (WG_QUICK_USERSPACE_IMPLEMENTATION).
+    launchers: ['burrowd-wg'],
     addons: helperAddons,
   },
   server: {
@@ -230,6 +234,7 @@ async function main(which: string | undefined): Promise<void> {
         throw new Error(`the built ${program.name} does not run: ${error.message}`);
       });
     }
+    for (const name of target.launchers ?? []) copyFileSync(join(root, 'bin', name), join(staging, name));
     rmSync(outDir, { recursive: true, force: true });
     renameSync(staging, outDir);
   } finally {
@@ -237,9 +242,9 @@ async function main(which: string | undefined): Promise<void> {
   }
   const binDir = join(packageDir, 'bin');
   mkdirSync(binDir, { recursive: true });
-  for (const program of target.programs) {
-    rmSync(join(binDir, program.name), { force: true });
-    symlinkSync(join('..', which, program.name), join(binDir, program.name));
+  for (const name of [...target.programs.map((p) => p.name), ...(target.launchers ?? [])]) {
+    rmSync(join(binDir, name), { force: true });
+    symlinkSync(join('..', which, name), join(binDir, name));
   }
 
   console.log(
