@@ -1,8 +1,9 @@
 /**
  * burrowd stands in for wireguard-go under Debian's wg-quick: with
  * WG_QUICK_USERSPACE_IMPLEMENTATION=bin/burrowd-wg, `wg-quick up` of a full-tunnel file
- * (AllowedIPs = 0.0.0.0/0) brings up a tunnel to Debian's wireguard-go, with wg-quick's own
- * routing: its fwmark on burrowd's UDP socket, its table and rules. `wg-quick down` leaves nothing.
+ * (AllowedIPs = 0.0.0.0/0) brings up a tunnel to wireguard-go (Debian's and the modern one), with
+ * wg-quick's own routing: its fwmark on burrowd's UDP socket, its table and rules. `wg-quick down`
+ * leaves nothing.
  *
  * The peer's endpoint is off-link (198.51.100.2, reached through main's default route via
  * 192.0.2.2), so that the encrypted packets get out only by wg-quick's fwmark: unmarked, they would
@@ -52,7 +53,10 @@ async function routeGet(ns: Netns, args: string[]): Promise<string> {
   return (await ns.exec('ip', ['-4', 'route', 'get', ...args])).stdout;
 }
 
-describe.skipIf(!isRoot())('wg-quick with burrowd as its userspace implementation', () => {
+describe.skipIf(!isRoot()).each([
+  ["Debian's wireguard-go", 'debian'],
+  ['the modern wireguard-go', 'modern'],
+] as const)('wg-quick with burrowd as its userspace implementation, peer %s', (_, build) => {
   it('brings a full tunnel up and down: tunnel traffic through burrowd, the rest outside, nothing left', async () => {
     const nsA = await Netns.create('wqa');
     const nsB = await Netns.create('wqb');
@@ -61,12 +65,16 @@ describe.skipIf(!isRoot())('wg-quick with burrowd as its userspace implementatio
     await nsB.exec('ip', ['address', 'add', '198.51.100.2/32', 'dev', 'lo']);
     await nsA.exec('ip', ['route', 'add', 'default', 'via', '192.0.2.2']);
     const keys = { a: await genKeyPair(), b: await genKeyPair() };
-    const peer = await startWireguardGo(nsB, {
-      privateKey: keys.b.privateKey,
-      listenPort: 51821,
-      addresses: ['10.9.0.2/24'],
-      peers: [{ publicKey: keys.a.publicKey, allowedIps: ['10.9.0.1/32'] }],
-    });
+    const peer = await startWireguardGo(
+      nsB,
+      {
+        privateKey: keys.b.privateKey,
+        listenPort: 51821,
+        addresses: ['10.9.0.2/24'],
+        peers: [{ publicKey: keys.a.publicKey, allowedIps: ['10.9.0.1/32'] }],
+      },
+      { build },
+    );
 
     const iface = uniqueName('bwq');
     const dir = mkdtempSync(join(tmpdir(), 'wg-quick-test-'));
