@@ -137,3 +137,39 @@ describe.skipIf(!isRoot()).each([
     expect((await nsA.exec('ping', ['-c', '1', '-W', '5', '198.51.100.2'])).stdout).toContain('1 received');
   }, 120_000);
 });
+
+describe.skipIf(!isRoot())('burrowd-wg -f NAME, as wireguard-go -f NAME', () => {
+  it('makes a bare interface that waits for wg, and exits 0 when it is deleted, leaving nothing', async () => {
+    const ns = await Netns.create('wqa');
+    const iface = uniqueName('bwq');
+    const child = ns.spawn(LAUNCHER, ['-f', iface]);
+    let output = '';
+    child.stderr?.on('data', (chunk) => {
+      output += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await waitFor(
+      `the UAPI socket of ${iface}`,
+      async () => existsSync(`/var/run/wireguard/${iface}.sock`),
+      30_000,
+    );
+    // As wireguard-go: no key, a port of its own, no address, MTU 1420, and none of burrowd's routing.
+    const dump = await wgDump(ns, iface);
+    expect(dump.privateKey).toBe('(none)');
+    expect(dump.listenPort).toBeGreaterThan(0);
+    const link = (await ns.exec('ip', ['-o', 'address', 'show', 'dev', iface])).stdout;
+    expect(link).not.toContain('inet');
+    expect((await ns.exec('ip', ['link', 'show', iface])).stdout).toContain('mtu 1420');
+    expect((await ns.exec('ip', ['-4', 'rule', 'show'])).stdout).not.toMatch(/^52\d\d:/m);
+    // A new mark on the same port (it was "Address already in use"), then a new port keeping the mark.
+    await ns.exec('wg', ['set', iface, 'fwmark', '0x1234']);
+    expect((await ns.exec('wg', ['show', iface, 'fwmark'])).stdout.trim()).toBe('0x1234');
+    await ns.exec('wg', ['set', iface, 'listen-port', '51830']);
+    expect((await wgDump(ns, iface)).listenPort).toBe(51830);
+    expect((await ns.exec('wg', ['show', iface, 'fwmark'])).stdout.trim()).toBe('0x1234');
+
+    await ns.exec('ip', ['link', 'del', iface]);
+    expect(await exited, output).toBe(0);
+    expect(existsSync(`/var/run/wireguard/${iface}.sock`)).toBe(false);
+  }, 60_000);
+});
