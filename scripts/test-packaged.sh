@@ -13,6 +13,7 @@ files=(
   test/control/server-process.test.ts # burrow-server serving, admin commands, relay
   test/control/login-abuse.test.ts    # the sign-in page's limits and hashing off the event loop
   test/interop/datapath.test.ts       # burrowd against wireguard-go (root: namespaces)
+  test/interop/wg-quick.test.ts       # wg-quick with the packaged burrowd-wg (root: namespaces)
   test/e2e/mesh.test.ts               # burrow-server, burrowd and burrow end to end (root: namespaces)
   test/e2e/readme-first-run.test.ts   # the README's first run, as written (root: namespaces, Chromium)
   server/serve-cli.test.ts            # serve's STUN and public URL options

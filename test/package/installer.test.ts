@@ -105,10 +105,11 @@ describe.skipIf(process.env.BURROW_PROGRAMS === undefined)(
       await electronBuilder(output);
     }, 300_000);
 
-    it('ships the helper, its addons and the install scripts outside the asar, executable', () => {
+    it('ships the helper, its wg-quick launcher, its addons and the install scripts outside the asar, executable', () => {
       for (const file of [
         'helper/burrowd',
         'helper/burrow',
+        'helper/burrowd-wg',
         'scripts/install-helper.sh',
         'scripts/uninstall-helper.sh',
       ]) {
