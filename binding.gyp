@@ -22,7 +22,8 @@
             "helper/native/peercred.c",
             "helper/native/sdnotify.c",
             "helper/native/tun.c",
-            "helper/native/udp.c"
+            "helper/native/udp.c",
+            "helper/native/udp-source.c"
           ],
           "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],
           "cflags_c": ["-std=gnu11", "-Wall", "-Wextra", "-Wshadow", "-Wstrict-prototypes", "-Wunused-parameter"],

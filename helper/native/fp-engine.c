@@ -52,10 +52,7 @@ typedef union {
   struct cmsghdr align;
 } gso_cmsg;
 
-typedef union {
-  char buf[CMSG_SPACE(sizeof(int))];
-  struct cmsghdr align;
-} gro_cmsg;
+typedef bn_udp_rx_ctl gro_cmsg; /* UDP_GRO and the pktinfo the source is learned from */
 
 typedef fp_batch slow_batch;
 
@@ -421,6 +418,7 @@ static void engine_udp_readable(bn_io *io, int poll_status) {
       }
       uint8_t *slot = e->rslots + (size_t)i * BN_UDP_SLOT;
       const fp_sockaddr *from = &e->raddrs[i];
+      bn_udp_learn_source(u, from, h);
       for (size_t off = 0; off < len; off += segment) {
         size_t size = len - off < segment ? len - off : segment;
         uint8_t *data = slot + off;

@@ -1,7 +1,8 @@
 /*
  * burrowd's UDP socket: one dual-stack AF_INET6 socket (IPV6_V6ONLY=0) serving IPv4 and IPv6 on one
  * port, or a plain AF_INET socket where the kernel has no IPv6. Marked with SO_MARK, non-blocking,
- * received with recvmmsg(2) from a uv_poll callback and sent with sendmmsg(2).
+ * received with recvmmsg(2) from a uv_poll callback and sent with sendmmsg(2). Each datagram's local
+ * address comes with it (pktinfo), and answers go from it (udp-source.c).
  *
  * A receive batch reaches JS as callback(buffer, count, hosts): `buffer` is a fresh ArrayBuffer with
  * the payloads back to back, followed (at byteLength - 8 * count, 4-aligned) by `count` pairs of
@@ -25,7 +26,7 @@
 
 #define UDP_MAGIC 0x55445031u /* "UDP1" */
 #define UDP_SLOT BN_UDP_SLOT
-#define UDP_MAX_BATCH 1024u   /* UIO_MAXIOV, the kernel's limit per recvmmsg/sendmmsg */
+#define UDP_MAX_BATCH BN_UDP_MAX_BATCH
 #define UDP_SEND_CHUNK 128u   /* datagrams per sendmmsg(2) */
 #define UDP_HOST_CACHE 16u    /* distinct sources remembered per receive batch */
 #define UDP_STACK_HOSTS 16u
@@ -38,6 +39,9 @@ static void udp_free(bn_udp *u) {
   free(u->msgs);
   free(u->iov);
   free(u->addrs);
+  free(u->rx_ctl);
+  free(u->sources);
+  free(u->ctl);
   free(u);
 }
 
@@ -183,6 +187,8 @@ void bn_udp_on_readable(bn_io *io, int poll_status) {
   bn_udp *u = (bn_udp *)io;
   for (uint32_t i = 0; i < u->batch; i++) {
     u->msgs[i].msg_hdr.msg_namelen = sizeof(bn_sockaddr);
+    u->msgs[i].msg_hdr.msg_control = &u->rx_ctl[i];
+    u->msgs[i].msg_hdr.msg_controllen = sizeof u->rx_ctl[i];
     u->msgs[i].msg_hdr.msg_flags = 0;
   }
   int n;
@@ -206,6 +212,7 @@ void bn_udp_on_readable(bn_io *io, int poll_status) {
   uint32_t lengths[UDP_MAX_BATCH];
   for (int i = 0; i < n; i++) {
     if (u->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) continue;
+    bn_udp_learn_source(u, &u->addrs[i], &u->msgs[i].msg_hdr);
     uint32_t len = u->msgs[i].msg_len;
     memmove(u->slots + at, u->slots + (size_t)i * UDP_SLOT, len);
     u->addrs[kept] = u->addrs[i];
@@ -263,8 +270,11 @@ napi_value bn_udp_open(napi_env env, napi_callback_info info) {
     u->msgs = calloc(batch, sizeof *u->msgs);
     u->iov = calloc(batch, sizeof *u->iov);
     u->addrs = calloc(batch, sizeof *u->addrs);
+    u->rx_ctl = calloc(batch, sizeof *u->rx_ctl);
+    u->sources = calloc(BN_UDP_SOURCES, sizeof *u->sources);
+    u->ctl = calloc(BN_UDP_MAX_BATCH, sizeof *u->ctl);
   }
-  if (!u || !u->slots || !u->msgs || !u->iov || !u->addrs) {
+  if (!u || !u->slots || !u->msgs || !u->iov || !u->addrs || !u->rx_ctl || !u->sources || !u->ctl) {
     if (u) udp_free(u);
     return bn_throw_errno(env, ENOMEM, NULL, "allocating UDP buffers");
   }
@@ -302,6 +312,8 @@ napi_value bn_udp_open(napi_env env, napi_callback_info info) {
   } else if (buffer != 0 && (e = set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, (int)buffer)) != 0) {
     snprintf(what, sizeof what, "SO_SNDBUF=%u", buffer);
     failed = what;
+  } else if ((e = bn_udp_enable_pktinfo(fd, family)) != 0) {
+    failed = family == AF_INET6 ? "IPV6_RECVPKTINFO" : "IP_PKTINFO";
   }
   if (failed) {
     close(fd);
@@ -354,28 +366,6 @@ napi_value bn_udp_start(napi_env env, napi_callback_info info) {
 }
 
 /* ---- sending --------------------------------------------------------------------------------- */
-
-void bn_udp_send_msgs(bn_udp *u, struct mmsghdr *msgs, uint32_t count) {
-  uint32_t i = 0;
-  while (i < count) {
-    int r = sendmmsg(u->io.fd, msgs + i, count - i, MSG_DONTWAIT);
-    if (r > 0) {
-      for (int j = 0; j < r; j++) u->bytes_sent += msgs[i + (uint32_t)j].msg_len;
-      u->packets_sent += (uint32_t)r;
-      i += (uint32_t)r;
-    } else if (r < 0 && errno == EINTR) {
-      continue;
-    } else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
-      u->send_dropped += count - i; /* the socket buffer is full: drop, as a network would */
-      return;
-    } else {
-      /* msgs[i] itself failed (no route, EACCES from a prohibit route, EMSGSIZE, ...): skip it. */
-      u->send_errors++;
-      u->last_send_errno = r < 0 ? errno : EIO;
-      i++;
-    }
-  }
-}
 
 /* udpSend(handle, datas: Uint8Array[], meta: Uint32Array (port | hostIndex << 16), hosts: string[]):
  * number sent. Hosts are all parsed before anything is sent. */
@@ -488,6 +478,7 @@ napi_value bn_udp_stats(napi_env env, napi_callback_info info) {
   bn_set_double(env, o, "bytesSent", (double)u->bytes_sent);
   bn_set_double(env, o, "sendDropped", (double)u->send_dropped);
   bn_set_double(env, o, "sendErrors", (double)u->send_errors);
+  bn_set_double(env, o, "sourceResets", (double)u->source_resets);
   bn_set_errno_name(env, o, "lastSendError", u->last_send_errno);
   bn_set_errno_name(env, o, "lastReceiveError", u->last_receive_errno);
   return o;
