@@ -11,6 +11,7 @@
 #include "fp-engine.h"
 
 #include <errno.h>
+#include <math.h>
 #include <linux/if_tun.h>
 #include <netinet/udp.h>
 #include <stdlib.h>
@@ -35,6 +36,13 @@
 #define TX_MSGS 16384u
 #define TX_FLUSH 128u        /* messages sent per flush, as wireguard-go's batches: a slow peer's socket
                                  takes a few bursts of this size better than one of megabytes */
+/* Handshake messages handed to JS per second, at most (and in one burst). A flood of initiations
+ * would otherwise keep the Node thread busy answering them (each a mac1 check and a cookie reply or
+ * a DH) while the socket's buffer overflows and established sessions' packets are lost with the
+ * flood's; past the budget they are dropped here, unread, as wireguard-go drops handshakes its
+ * full queue cannot take. Above what this machine can answer (bench:core: ~3,600 initiations/s
+ * with the DH), so it bites only in a flood. */
+#define HANDSHAKE_BUDGET 4096.0
 #define TX_READS 8u          /* TUN reads per poll callback, at most */
 #define TX_MAX_SEGMENTS 1024u /* a super-packet cut into more is dropped */
 #define GSO_MAX_SEGMENTS 64u  /* UDP_MAX_SEGMENTS */
@@ -265,6 +273,24 @@ static bool flow_recorded(const fp_batch *b, const uint8_t *p, size_t len) {
   return false;
 }
 
+/* A handshake initiation or response (WireGuard message types 1 and 2, by their fixed sizes). */
+static bool is_handshake(const uint8_t *data, size_t size) {
+  return size >= 4 && ((data[0] == 1 && size == 148) || (data[0] == 2 && size == 92)) && data[1] == 0 &&
+         data[2] == 0 && data[3] == 0;
+}
+
+/* Takes one of the handshake budget's tokens, which refill at HANDSHAKE_BUDGET per second. */
+static bool take_handshake_token(fp_engine *e, double now) {
+  double refill = (now - e->handshake_at) * (HANDSHAKE_BUDGET / 1000.0);
+  if (refill > 0) {
+    e->handshake_tokens = fmin(HANDSHAKE_BUDGET, e->handshake_tokens + refill);
+    e->handshake_at = now;
+  }
+  if (e->handshake_tokens < 1) return false;
+  e->handshake_tokens -= 1;
+  return true;
+}
+
 /* Cuts a read into plain packets for JS. */
 static void punt_read(fp_engine *e, const struct virtio_net_hdr *h, const uint8_t *packet, size_t len,
                       const fp_tso_plan *plan) {
@@ -442,6 +468,8 @@ static void engine_udp_readable(bn_io *io, int poll_status) {
             write_gro(e);
             fp_gro_add(e->gro, inner, inner_len);
           }
+        } else if (r == FP_PUNT && is_handshake(data, size) && !take_handshake_token(e, now)) {
+          e->stats.handshakes_shed++;
         } else if (r == FP_PUNT) {
           slow_batch *b = &e->udp_slow;
           if (!slow_has_room(b, size, 1)) {
@@ -499,6 +527,8 @@ fp_engine *fp_engine_new(fp_core *c, bn_tun *t, bn_udp *u, double time_offset, b
   e->tun = t;
   e->udp = u;
   e->time_offset = time_offset;
+  e->handshake_tokens = HANDSHAKE_BUDGET;
+  e->handshake_at = engine_now(e);
   e->gso = gso;
   e->rekey_cap = 4096;
   e->raw = malloc(RAW_SIZE);

@@ -31,7 +31,7 @@ typedef struct {
 
 typedef struct {
   uint64_t tso_reads, tx_malformed, tx_slow, tx_datagrams, gso_sends;
-  uint64_t rx_slow, tun_writes, judged, flows;
+  uint64_t rx_slow, tun_writes, judged, flows, handshakes_shed;
 } fp_engine_stats;
 
 struct fp_engine {
@@ -62,7 +62,8 @@ struct fp_engine {
   void *mm_cmsg;
   fp_peer **rekey;
   uint32_t nrekey, rekey_cap;
-  /* inbound */
+  /* inbound: the handshake budget (tokens, and when it was last topped up, in ms) */
+  double handshake_tokens, handshake_at;
   struct mmsghdr *rmsgs;
   struct iovec *riov;
   fp_sockaddr *raddrs;

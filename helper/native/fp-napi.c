@@ -594,5 +594,6 @@ napi_value bn_fp_stats(napi_env env, napi_callback_info info) {
   bn_set_double(env, o, "groMerged", c->engine ? (double)fp_gro_merged(c->engine->gro) : 0);
   bn_set_double(env, o, "judged", (double)s.judged);
   bn_set_double(env, o, "flows", (double)s.flows);
+  bn_set_double(env, o, "handshakesShed", (double)s.handshakes_shed);
   return o;
 }

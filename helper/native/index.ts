@@ -68,6 +68,8 @@ export interface NativeFastPathStats {
   groMerged: number;
   judged: number;
   flows: number;
+  /** Handshake messages dropped unread past the engine's budget (a flood). */
+  handshakesShed: number;
 }
 
 /** A fast path object with the memory C and JS share (helper/native/fp-core.h). */
