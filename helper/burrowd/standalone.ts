@@ -11,7 +11,7 @@ import { helperCrypto } from '../crypto/native-crypto.js';
 import { fastPathEnabled, NativeFastEngine } from '../fastpath/engine.js';
 import { NativeFastPath } from '../fastpath/native-fast-path.js';
 import { runIp } from '../routing/ip-command.js';
-import { BYPASS_MARK, LinuxRouting, removeStaleRouting } from '../routing/linux-routing.js';
+import { LinuxRouting, removeStaleRouting } from '../routing/linux-routing.js';
 import { openTun } from '../tun/linux-tun.js';
 import { applySet } from '../uapi/apply.js';
 import { EADDRINUSE, EIO, errnoOf } from '../uapi/errno.js';
@@ -25,6 +25,7 @@ import { Datapath } from './datapath.js';
 import type { BurrowdFlags } from './flags.js';
 import type { Log } from './log.js';
 import { signalReady } from './ready.js';
+import { bypassMarkFor, routingLayout, socketMarkFor } from './table.js';
 
 const DEFAULT_MTU = 1420;
 
@@ -84,8 +85,9 @@ export async function runStandalone(flags: BurrowdFlags, log: Log): Promise<void
   const bare = path === undefined;
   const config = bare ? BARE : parseWgConfig(await readFile(path, 'utf8'), path);
   const name = flags.interface ?? interfaceNameFor(path ?? '');
-  // burrowd's own rules send packets marked BYPASS_MARK past table 52; a bare interface has neither.
-  const socketMark = (fwmark: number) => fwmark || (bare ? 0 : BYPASS_MARK);
+  // wg-quick's Table; a bare interface has no routing of its own, as wireguard-go's.
+  const layout = bare ? null : routingLayout(config.interface.table, config.interface.fwMark ?? 0);
+  const socketMark = (fwmark: number) => socketMarkFor(layout, fwmark);
   const mtu = config.interface.mtu ?? DEFAULT_MTU;
   const limits = protocolLimits();
   const crypto = helperCrypto((why) => log.info(`native AEAD unavailable (${why}); using node:crypto`));
@@ -118,13 +120,14 @@ export async function runStandalone(flags: BurrowdFlags, log: Log): Promise<void
     }
   };
   try {
-    const [, exists] = await Promise.all([bare || removeStaleRouting(), linkExists(name)]);
+    const stale = layout?.rules ? removeStaleRouting(runIp, layout.rules) : null;
+    const [, exists] = await Promise.all([stale, linkExists(name)]);
     // The TUN is made under a temporary name and renamed once its addresses, routes and rules are
     // in place: a script that waits for the interface and uses it at once finds it ready. A
     // persistent TUN of that name (`ip tuntap add`) is attached to as it is. A bare interface has
     // nothing to wait for: wireguard-go's callers wait for its UAPI socket.
     const made = exists || bare ? name : `bwup${nodeRandomBytes(4).toString('hex')}`;
-    const routing = bare ? null : new LinuxRouting(made, runIp, (message) => log.info(message));
+    const routing = layout && new LinuxRouting(made, runIp, (message) => log.info(message), layout);
     const fast = fastPathEnabled();
     const tun = openTun(made, { vnet: fast });
     teardown.push(() => tun.close());
@@ -208,9 +211,20 @@ export async function runStandalone(flags: BurrowdFlags, log: Log): Promise<void
             return { errno: errnoOf(error, EIO), message: `fwmark: ${(error as Error).message}` };
           }
         }
-        const undo = () => {
+        // Burrow's bypass rules follow the socket's mark, or its packets would meet the tunnel's routes.
+        try {
+          await routing?.setBypassMark(bypassMarkFor(mark));
+        } catch (error) {
           replacement?.close();
           if (remarked) bind.setMark(socketMark(fwmark));
+          return { errno: EIO, message: `fwmark rules: ${(error as Error).message}` };
+        }
+        const undo = async () => {
+          replacement?.close();
+          if (remarked) bind.setMark(socketMark(fwmark));
+          await routing
+            ?.setBypassMark(bypassMarkFor(fwmark))
+            .catch((error: Error) => log.error(`${name}: ${error.message}`));
         };
         // Routes for every prefix the request names are added before anything is applied: they are
         // the part that can fail (IPv6 disabled on the interface, ...), and a set changes all or
@@ -218,7 +232,7 @@ export async function runStandalone(flags: BurrowdFlags, log: Log): Promise<void
         try {
           await routing?.addRoutes(requestPrefixes(request));
         } catch (error) {
-          undo();
+          await undo();
           log.error(`${name}: wg set refused, nothing changed: ${(error as Error).message}`);
           return { errno: EIO, message: `routes: ${(error as Error).message}` };
         }
@@ -227,7 +241,7 @@ export async function runStandalone(flags: BurrowdFlags, log: Log): Promise<void
           setFwmark: () => undefined,
           privateKeyChanged: () => undefined,
         });
-        if (!('actions' in result)) undo();
+        if (!('actions' in result)) await undo();
         else if (remarked) fwmark = mark;
         else if (replacement) {
           const old = bind;

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanupAll, isRoot, Netns } from '../../test/support/netns.js';
 import { IpCommandError, type IpRunner, runIp } from './ip-command.js';
-import { LinuxRouting, removeStaleRouting } from './linux-routing.js';
+import { burrowLayout, LinuxRouting, removeStaleRouting } from './linux-routing.js';
 
 afterEach(cleanupAll);
 
@@ -162,6 +162,55 @@ describe.skipIf(!isRoot())('Linux routing (table 52 and policy rules)', () => {
       await ip(['address', 'flush', 'dev', name]); // down leaves them: they go with the TUN
     }
     expect(refused).toBeGreaterThan(0);
+  });
+
+  it('a table of the user’s gets the routes and no rule; without a table, nothing is routed', async () => {
+    const { ip } = await setup();
+    const routing = new LinuxRouting('bw0', ip, () => {}, { table: '1234', rules: null });
+    await routing.up({ name: 'bw0', mtu: 1420, addresses: ['100.64.0.1/32'] }, ['100.64.0.2/32']);
+    await routing.setRoutes(['100.64.0.2/32', '10.10.0.0/16']);
+    expect(await rules(ip, '-4')).toEqual([]);
+    expect(await table(ip, '-4')).toEqual([]);
+    const user = async () =>
+      (await ip(['-4', 'route', 'show', 'table', '1234']))
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean);
+    expect(await user()).toEqual([
+      '10.10.0.0/16 dev bw0 scope link linkdown',
+      '100.64.0.2 dev bw0 scope link linkdown',
+    ]);
+    // Added, not replaced: a route of the user's for the same prefix is refused, and kept.
+    await ip(['-4', 'route', 'add', 'unreachable', '10.20.0.0/16', 'table', '1234']);
+    await expect(routing.addRoutes(['10.20.0.0/16'])).rejects.toThrow(/File exists/);
+    expect(await user()).toContain('unreachable 10.20.0.0/16');
+    await routing.down();
+    expect(await user()).toEqual(['unreachable 10.20.0.0/16']);
+
+    const off = new LinuxRouting('bw0', ip, () => {}, { table: null, rules: null });
+    await off.up({ name: 'bw0', mtu: 1400, addresses: ['100.64.0.3/32'] }, ['100.64.0.2/32']);
+    await off.setRoutes(['10.10.0.0/16']);
+    expect(await ip(['-4', 'route', 'show', 'table', 'all', 'dev', 'bw0'])).not.toMatch(/^(10|100)\./m);
+    expect(await rules(ip, '-4')).toEqual([]);
+    expect(await ip(['link', 'show', 'bw0'])).toContain('mtu 1400');
+  });
+
+  it('bypass rules match the mark given, and follow a new one', async () => {
+    const { ip } = await setup();
+    const routing = new LinuxRouting('bw0', ip, () => {}, burrowLayout({ mark: 0x1234, mask: 0xffffffff }));
+    await routing.up({ name: 'bw0', mtu: 1420, addresses: ['100.64.0.1/32'] }, ['0.0.0.0/0']);
+    for (const fam of ['-4', '-6'] as const) {
+      const r = await rules(ip, fam);
+      expect(r.slice(0, 3).every((line) => line.includes('fwmark 0x1234 '))).toBe(true);
+      expect(r[3]).toMatch(/^5270:.*lookup 52/);
+    }
+    await routing.setBypassMark({ mark: 0x99, mask: 0xffffffff });
+    const r = await rules(ip, '-4');
+    expect(r).toHaveLength(4);
+    expect(r.slice(0, 3).every((line) => line.includes('fwmark 0x99 '))).toBe(true);
+    await routing.down();
+    expect(await rules(ip, '-4')).toEqual([]);
+    expect(await rules(ip, '-6')).toEqual([]);
   });
 
   it('removeStale clears what a killed instance left, and nothing else', async () => {

@@ -1,13 +1,16 @@
 import { type Family, type IpRunner, ipBatch, runIp } from './ip-command.js';
 
 /**
- * Linux routing for a Burrow interface, laid out as tailscaled does it:
+ * Linux routing for a Burrow interface, laid out by default as tailscaled does it:
  * - the interface's addresses and MTU, and the link up;
  * - routes for peer prefixes in their own table (52), never in main;
  * - policy rules, for IPv4 and IPv6: packets carrying the bypass mark (burrowd's own encrypted UDP)
  *   look up main (5210), then default (5230), and are otherwise unreachable (5250), so they can never
  *   loop into the tunnel; everything else looks up table 52 (5270) and falls through to main when
  *   table 52 has no route.
+ *
+ * A standalone interface may ask for less, as wg-quick's `Table` does (RoutingLayout): routes in a
+ * table of the user's and no rules at all, or neither.
  *
  * Each step is one `ip -batch` per address family, the two run at once: starting `ip` costs more
  * than the change it makes (some 2 ms), and bringing a tunnel up takes some twenty changes.
@@ -19,15 +22,40 @@ export const BYPASS_MARK = 0x80000;
 export const BYPASS_MASK = 0xff0000;
 
 const FAMILIES: readonly Family[] = ['-4', '-6'];
-const MARK = `0x${BYPASS_MARK.toString(16)}/0x${BYPASS_MASK.toString(16)}`;
 
-/** The rules, in priority order, as `ip rule add` arguments (without the family flag). */
-const RULES: readonly string[][] = [
-  ['priority', '5210', 'fwmark', MARK, 'table', 'main'],
-  ['priority', '5230', 'fwmark', MARK, 'table', 'default'],
-  ['priority', '5250', 'fwmark', MARK, 'unreachable'],
-  ['priority', '5270', 'table', String(ROUTE_TABLE)],
+/** The mark whose packets Burrow's bypass rules (5210-5250) send past its table: burrowd's own UDP. */
+export interface BypassMark {
+  mark: number;
+  mask: number;
+}
+
+export const BURROW_MARK: BypassMark = { mark: BYPASS_MARK, mask: BYPASS_MASK };
+
+/**
+ * Where peer routes go and which rules look them up. `table` null: no routes at all (wg-quick's
+ * `Table = off`); `rules` null: none of Burrow's rules (an explicit `Table = N`: the user's own
+ * rules decide who looks it up, as with wg-quick).
+ */
+export interface RoutingLayout {
+  table: string | null;
+  rules: BypassMark | null;
+}
+
+/** Burrow's own layout: table 52, looked up at 5270, and the bypass rules for `mark`. */
+export function burrowLayout(mark: BypassMark = BURROW_MARK): RoutingLayout {
+  return { table: String(ROUTE_TABLE), rules: mark };
+}
+
+const markText = ({ mark, mask }: BypassMark) => `0x${mark.toString(16)}/0x${(mask >>> 0).toString(16)}`;
+
+/** The bypass rules for `mark`, in priority order, as `ip rule` arguments (without the family flag). */
+const bypassRules = (mark: BypassMark): string[][] => [
+  ['priority', '5210', 'fwmark', markText(mark), 'table', 'main'],
+  ['priority', '5230', 'fwmark', markText(mark), 'table', 'default'],
+  ['priority', '5250', 'fwmark', markText(mark), 'unreachable'],
 ];
+
+const LOOKUP_RULE = ['priority', '5270', 'table', String(ROUTE_TABLE)];
 
 export interface InterfaceConfig {
   name: string;
@@ -50,15 +78,20 @@ function parts(route: string): { kind: string; cidr: string } {
   return { kind: route.slice(0, space), cidr: route.slice(space + 1) };
 }
 
-/** `ip route` arguments for a table-52 entry. */
-function routeArgs(route: string, iface: string): string[] {
+/** `ip route` arguments for a routing-table entry. */
+function routeArgs(route: string, iface: string, table: string): string[] {
   const { kind, cidr } = parts(route);
-  const table = ['table', String(ROUTE_TABLE)];
-  return kind === 'throw' ? ['throw', cidr, ...table] : [cidr, 'dev', iface, ...table];
+  return kind === 'throw' ? ['throw', cidr, 'table', table] : [cidr, 'dev', iface, 'table', table];
 }
 
-const ruleCommands = (verb: 'add' | 'del'): Command[] =>
-  FAMILIES.flatMap((f) => RULES.map((rule) => ({ family: f, args: ['rule', verb, ...rule] })));
+/** Every rule of the layout, bypass rules first, for both families. */
+const ruleCommands = (verb: 'add' | 'del', rules: BypassMark, lookup = true): Command[] =>
+  FAMILIES.flatMap((f) =>
+    [...bypassRules(rules), ...(lookup ? [LOOKUP_RULE] : [])].map((rule) => ({
+      family: f,
+      args: ['rule', verb, ...rule],
+    })),
+  );
 
 /** A table-52 entry for each prefix: a route to the interface ("dev CIDR") or a throw route. */
 function tableEntries(cidrs: Iterable<string>, throws: Iterable<string>): Set<string> {
@@ -87,13 +120,17 @@ async function runByFamily(ip: IpRunner, commands: Command[], force = false): Pr
 
 /**
  * Removes the rules and table-52 routes left by an instance that did not exit cleanly (kill -9):
- * once, when burrowd starts, before it adds its own. Rules are deleted by their whole shape
- * (priority, mark, table), so unrelated rules, even at the same priorities, are left alone;
+ * once, when burrowd starts, before it adds its own (with `mark`, the one its bypass rules match).
+ * Rules are deleted by their whole shape (priority, mark, table), so unrelated rules, even at the
+ * same priorities, are left alone;
  * whatever is not there is no error.
  */
-export async function removeStaleRouting(ip: IpRunner = runIp): Promise<void> {
+export async function removeStaleRouting(
+  ip: IpRunner = runIp,
+  mark: BypassMark = BURROW_MARK,
+): Promise<void> {
   const flush = FAMILIES.map((f) => ({ family: f, args: ['route', 'flush', 'table', String(ROUTE_TABLE)] }));
-  await runByFamily(ip, [...ruleCommands('del'), ...flush], true).catch(() => undefined);
+  await runByFamily(ip, [...ruleCommands('del', mark), ...flush], true).catch(() => undefined);
 }
 
 export class LinuxRouting {
@@ -110,11 +147,13 @@ export class LinuxRouting {
     private iface: string,
     private readonly ip: IpRunner = runIp,
     private readonly log: (message: string) => void = () => {},
+    private layout: RoutingLayout = burrowLayout(),
   ) {}
 
   /**
-   * Brings the interface up with its addresses, installs the policy rules and gives table 52 its
-   * first entries (as setRoutes), all in the one batch per family. All or nothing.
+   * Brings the interface up with its addresses, installs the policy rules and gives the table its
+   * first entries (as setRoutes), all in the one batch per family, as far as the layout has rules
+   * and a table. All or nothing.
    */
   async up(
     config: InterfaceConfig,
@@ -134,10 +173,11 @@ export class LinuxRouting {
       commands.push({ family: family(address), args });
     }
     for (const f of FAMILIES) commands.push({ family: f, args: [...link, 'up'] });
-    commands.push(...ruleCommands('add'));
+    const { rules, table } = this.layout;
+    if (rules) commands.push(...ruleCommands('add', rules));
     // Recorded before they are added, so that `down` takes back whatever part of them was.
-    this.rulesInstalled = true;
-    this.routes = tableEntries(cidrs, throws);
+    this.rulesInstalled = rules !== null;
+    this.routes = table === null ? new Set() : tableEntries(cidrs, throws);
     commands.push(...[...this.routes].map((route) => this.routeCommand('replace', route)));
     try {
       // The index is read beside the batch, so that it costs no time of its own.
@@ -204,14 +244,34 @@ export class LinuxRouting {
   /** Removes the rules and routes we added. Safe to call more than once, and after a partial `up`. */
   async down(): Promise<void> {
     const commands = [...this.routes].map((route) => this.routeCommand('del', route));
-    if (this.rulesInstalled) commands.push(...ruleCommands('del'));
+    if (this.rulesInstalled && this.layout.rules) commands.push(...ruleCommands('del', this.layout.rules));
     this.routes.clear();
     this.rulesInstalled = false;
     await runByFamily(this.ip, commands, true).catch(() => undefined);
   }
 
+  /**
+   * Makes the bypass rules match `mark` (a `wg set fwmark` on burrowd's socket): the new rules are
+   * added before the old ones go, so that the socket's packets never meet the tunnel's table. On
+   * failure nothing changes. Without bypass rules in the layout there is nothing to do.
+   */
+  async setBypassMark(mark: BypassMark): Promise<void> {
+    const old = this.layout.rules;
+    if (old === null || (old.mark === mark.mark && old.mask === mark.mask)) return;
+    if (this.rulesInstalled) {
+      try {
+        await runByFamily(this.ip, ruleCommands('add', mark, false));
+      } catch (error) {
+        await runByFamily(this.ip, ruleCommands('del', mark, false), true).catch(() => undefined);
+        throw error;
+      }
+      await runByFamily(this.ip, ruleCommands('del', old, false), true).catch(() => undefined);
+    }
+    this.layout = { ...this.layout, rules: mark };
+  }
+
   private async addEntries(wanted: Set<string>): Promise<void> {
-    if (this.detached) return;
+    if (this.detached || this.layout.table === null) return;
     const added = [...wanted].filter((route) => !this.routes.has(route));
     if (added.length === 0) return;
     // Whether the interface is still ours is asked beside the batch, so that it costs no time.
@@ -259,8 +319,18 @@ export class LinuxRouting {
     }
   }
 
+  /**
+   * Table 52 is Burrow's: its entries are replaced. A table of the user's gets them added, as
+   * wg-quick adds them, so that a route already there (the main table's default route, with
+   * `Table = main`) is refused rather than taken over, and then deleted at `down`.
+   */
   private routeCommand(verb: 'replace' | 'del', route: string): Command {
-    return { family: family(parts(route).cidr), args: ['route', verb, ...routeArgs(route, this.iface)] };
+    const table = this.layout.table ?? String(ROUTE_TABLE);
+    const used = verb === 'replace' && table !== String(ROUTE_TABLE) ? 'add' : verb;
+    return {
+      family: family(parts(route).cidr),
+      args: ['route', used, ...routeArgs(route, this.iface, table)],
+    };
   }
 
   private async deleteRoutes(routes: string[]): Promise<void> {

@@ -20,9 +20,9 @@ export interface WgInterfaceConfig {
   mtu?: number;
   /** wg-quick's DNS entries as written: resolver addresses and search domains. Kept, not applied. */
   dns: string[];
-  /** wg-quick's Table: "off", "auto", a table number or a name from rt_tables. Kept, not applied. */
+  /** wg-quick's Table: "off", "auto", a table number or a name from rt_tables (burrowd/table.ts). */
   table?: string;
-  /** SO_MARK for the UDP sockets; "off" reads as 0. */
+  /** SO_MARK for the UDP sockets, which Burrow's bypass rules then match; "off" reads as 0. */
   fwMark?: number;
 }
 

@@ -51,6 +51,8 @@ export interface InterfaceSpec {
   listenPort: number;
   addresses: string[];
   mtu?: number;
+  /** More [Interface] lines, for burrowd's wg-quick file only (Table, DNS, hooks, ...). */
+  interfaceLines?: string[];
   peers: PeerSpec[];
 }
 
@@ -58,7 +60,7 @@ export interface InterfaceSpec {
 export function wgQuickConfig(spec: InterfaceSpec): string {
   const lines = ['[Interface]', `PrivateKey = ${spec.privateKey}`, `ListenPort = ${spec.listenPort}`];
   if (spec.addresses.length) lines.push(`Address = ${spec.addresses.join(', ')}`);
-  lines.push(`MTU = ${spec.mtu ?? 1420}`);
+  lines.push(`MTU = ${spec.mtu ?? 1420}`, ...(spec.interfaceLines ?? []));
   for (const p of spec.peers) {
     lines.push('', '[Peer]', `PublicKey = ${p.publicKey}`);
     if (p.presharedKey) lines.push(`PresharedKey = ${p.presharedKey}`);

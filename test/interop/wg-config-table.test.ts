@@ -1,0 +1,121 @@
+/**
+ * `burrowd --wg-config FILE` routes as wg-quick's `Table` says: `auto` (or none) with Burrow's own
+ * layout (table 52, rules 5210-5270), `off` with no route and no rule at all, and a table number
+ * with the peer's routes in that table and no rule (the user's own rule decides what looks it up).
+ * `FwMark` marks burrowd's UDP socket, and with `Table = auto` Burrow's bypass rules match that
+ * mark, so a full tunnel (AllowedIPs = 0.0.0.0/0) still gets its encrypted packets out. Peer:
+ * Debian's wireguard-go (support/standalone-lab.ts).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { cleanupAll, isRoot, type Netns } from '../support/netns.js';
+import { removeLabDirs, standaloneLab } from '../support/standalone-lab.js';
+import { wgDump } from '../support/wg-peers.js';
+
+afterEach(async () => {
+  await cleanupAll();
+  removeLabDirs();
+}, 60_000);
+
+/** The namespace's policy rules of both families, without the kernel's own three. */
+async function rules(ns: Netns): Promise<string[]> {
+  const show = async (family: string) => (await ns.exec('ip', [family, 'rule', 'show'])).stdout;
+  return `${await show('-4')}${await show('-6')}`
+    .split('\n')
+    .filter((line) => line !== '' && !/^(0|32766|32767):/.test(line));
+}
+
+/** Every route of both families that names `iface`, in any table. */
+async function routesVia(ns: Netns, iface: string): Promise<string[]> {
+  const show = async (family: string) =>
+    (await ns.exec('ip', [family, 'route', 'show', 'table', 'all', 'dev', iface])).stdout;
+  return (
+    `${await show('-4')}${await show('-6')}`
+      .split('\n')
+      .map((line) => line.trim())
+      // The kernel's own: the local table's address route, and IPv6 link-local and multicast.
+      .filter((line) => line !== '' && !/^(local |fe80::|multicast )/.test(line))
+  );
+}
+
+describe.skipIf(!isRoot())('burrowd --wg-config: Table', () => {
+  it('Table = auto: table 52 and rules 5210-5270, and the peer is reached', async () => {
+    const lab = await standaloneLab({ interfaceLines: ['Table = auto'] });
+    const burrowd = await lab.start();
+    expect((await rules(lab.nsA)).map((r) => r.split(':')[0])).toEqual([
+      ...['5210', '5230', '5250', '5270'],
+      ...['5210', '5230', '5250', '5270'],
+    ]);
+    expect(await routesVia(lab.nsA, lab.iface)).toEqual(['10.9.0.2 table 52 scope link']);
+    expect(await lab.pings()).toBe(true);
+    expect(await burrowd.stop()).toBe(0);
+    expect(await rules(lab.nsA)).toEqual([]);
+  }, 60_000);
+
+  it('Table = off: no route and no rule at all, so the peer is not routed; the interface is up with its address', async () => {
+    const lab = await standaloneLab({ interfaceLines: ['Table = off'] });
+    const burrowd = await lab.start();
+    expect(await rules(lab.nsA)).toEqual([]);
+    expect(await routesVia(lab.nsA, lab.iface)).toEqual([]);
+    const link = (await lab.nsA.exec('ip', ['address', 'show', 'dev', lab.iface])).stdout;
+    expect(link).toMatch(/<[^>]*\bUP\b/);
+    expect(link).toContain('10.9.0.1/32');
+    expect(link).toContain('mtu 1420');
+    expect(await lab.pings()).toBe(false);
+    expect(await burrowd.stop()).toBe(0);
+  }, 60_000);
+
+  it('Table = 1234: the peer’s routes in table 1234 and no rule; traffic flows once a rule of the user’s looks it up', async () => {
+    const lab = await standaloneLab({
+      interfaceLines: ['Table = 1234'],
+      allowedIps: ['10.9.0.2/32', '10.77.0.0/16'],
+    });
+    const burrowd = await lab.start();
+    expect(await rules(lab.nsA)).toEqual([]);
+    expect((await routesVia(lab.nsA, lab.iface)).sort()).toEqual([
+      '10.77.0.0/16 table 1234 scope link',
+      '10.9.0.2 table 1234 scope link',
+    ]);
+    expect(await lab.pings()).toBe(false);
+    await lab.nsA.exec('ip', ['rule', 'add', 'priority', '100', 'table', '1234']);
+    expect(await lab.pings()).toBe(true);
+
+    // Routes follow `wg set` into that table.
+    await lab.nsA.exec('wg', ['set', lab.iface, 'peer', lab.keys.b.publicKey, 'allowed-ips', '10.9.0.2/32']);
+    expect(await routesVia(lab.nsA, lab.iface)).toEqual(['10.9.0.2 table 1234 scope link']);
+    expect(await burrowd.stop()).toBe(0);
+    expect(await routesVia(lab.nsA, lab.iface).catch(() => [])).toEqual([]);
+    expect(await rules(lab.nsA)).toEqual(['100:\tfrom all lookup 1234']);
+  }, 60_000);
+});
+
+describe.skipIf(!isRoot())('burrowd --wg-config: FwMark', () => {
+  it('a full tunnel with FwMark = 0x1234: Burrow’s bypass rules match it, so the tunnel carries traffic and the encrypted packets leave outside it', async () => {
+    // The peer's endpoint is off-link, reached by main's default route, so the encrypted packets get
+    // out only by the bypass rules: unmarked, they would follow table 52's 0.0.0.0/0 into the tunnel.
+    const lab = await standaloneLab({
+      interfaceLines: ['FwMark = 0x1234'],
+      allowedIps: ['0.0.0.0/0'],
+      endpoint: '198.51.100.2:51821',
+    });
+    await lab.nsB.exec('ip', ['address', 'add', '198.51.100.2/32', 'dev', 'lo']);
+    await lab.nsA.exec('ip', ['route', 'add', 'default', 'via', '192.0.2.2']);
+    const burrowd = await lab.start();
+    expect((await lab.nsA.exec('wg', ['show', lab.iface, 'fwmark'])).stdout.trim()).toBe('0x1234');
+    const v4 = (await lab.nsA.exec('ip', ['-4', 'rule', 'show'])).stdout;
+    expect(v4).toMatch(/^5210:\s+from all fwmark 0x1234 lookup main/m);
+    expect(v4).not.toContain('0x80000');
+    const routeGet = async (args: string[]) =>
+      (await lab.nsA.exec('ip', ['-4', 'route', 'get', ...args])).stdout;
+    // What the socket sends leaves by the veth; everything else goes into the tunnel.
+    expect(await routeGet(['198.51.100.2', 'mark', '0x1234'])).toContain(`dev ${lab.aDev}`);
+    expect(await routeGet(['203.0.113.9'])).toContain(`dev ${lab.iface}`);
+
+    expect(await lab.pings()).toBe(true);
+    // The encrypted packets came to the peer from A's veth address: outside the tunnel.
+    const [peer] = (await wgDump(lab.nsB, lab.peer.iface)).peers;
+    expect(peer!.endpoint).toBe('192.0.2.1:51820');
+    expect(peer!.rx).toBeGreaterThan(0);
+    expect(await burrowd.stop()).toBe(0);
+    expect(await rules(lab.nsA)).toEqual([]);
+  }, 60_000);
+});

@@ -1,0 +1,122 @@
+/**
+ * `burrowd --wg-config FILE` against a real peer, for the tests of what a wg-quick file asks of it
+ * (Table, FwMark, DNS, SaveConfig, hooks): namespace A, where burrowd runs from a file the test
+ * shapes, and namespace B, running wireguard-go (Debian's or the modern one), joined by a veth
+ * (192.0.2.1 and .2). Tunnel addresses 10.9.0.1/32 (A) and 10.9.0.2/24 (B), so that nothing but the
+ * peer's own route (A's AllowedIPs) reaches B's tunnel address: whether A routes it is the test.
+ * Everything is removed by `cleanupAll` and `removeLabDirs` (call both from afterEach).
+ */
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { link, Netns, uniqueName, waitFor } from './netns.js';
+import { BURROWD } from './programs.js';
+import {
+  genKeyPair,
+  type InterfaceSpec,
+  startWireguardGo,
+  type WireguardGoBuild,
+  wgQuickConfig,
+} from './wg-peers.js';
+
+const dirs: string[] = [];
+
+/** Removes the labs' directories (config files, state dirs). */
+export function removeLabDirs(): void {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+export interface LabOptions {
+  build?: WireguardGoBuild;
+  /** More [Interface] lines for burrowd's file. */
+  interfaceLines?: string[];
+  /** burrowd's AllowedIPs for the peer (default 10.9.0.2/32). */
+  allowedIps?: string[];
+  /** Where burrowd finds the peer (default 192.0.2.2:51821). */
+  endpoint?: string;
+}
+
+/** A running `burrowd --wg-config`. */
+export interface Burrowd {
+  process: ChildProcess;
+  /** What it logged so far. */
+  output(): string;
+  /** Its exit code (null: killed by a signal), once it has exited. */
+  exited: Promise<number | null>;
+  /** Sends `signal` (default SIGTERM) and waits for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function standaloneLab(options: LabOptions = {}) {
+  const nsA = await Netns.create('sla');
+  const nsB = await Netns.create('slb');
+  const { aDev } = await link(nsA, ['192.0.2.1/24'], nsB, ['192.0.2.2/24']);
+  const keys = { a: await genKeyPair(), b: await genKeyPair() };
+  const peer = await startWireguardGo(
+    nsB,
+    {
+      privateKey: keys.b.privateKey,
+      listenPort: 51821,
+      addresses: ['10.9.0.2/24'],
+      peers: [{ publicKey: keys.a.publicKey, allowedIps: ['10.9.0.1/32'] }],
+    },
+    { build: options.build ?? 'debian' },
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'burrowd-lab-'));
+  dirs.push(dir);
+  const iface = uniqueName('bwl');
+  const file = join(dir, `${iface}.conf`);
+  const spec: InterfaceSpec = {
+    privateKey: keys.a.privateKey,
+    listenPort: 51820,
+    addresses: ['10.9.0.1/32'],
+    interfaceLines: options.interfaceLines,
+    peers: [
+      {
+        publicKey: keys.b.publicKey,
+        endpoint: options.endpoint ?? '192.0.2.2:51821',
+        allowedIps: options.allowedIps ?? ['10.9.0.2/32'],
+      },
+    ],
+  };
+  writeFileSync(file, wgQuickConfig(spec), { mode: 0o600 });
+  const stateDir = join(dir, 'state');
+
+  /** Starts burrowd from the file; resolves once it says it is up, rejects if it exits first. */
+  const start = async (args: string[] = []): Promise<Burrowd> => {
+    const child = nsA.spawn(BURROWD, ['--wg-config', file, '--state-dir', stateDir, ...args]);
+    let output = '';
+    child.stderr?.on('data', (chunk) => {
+      output += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const burrowd: Burrowd = {
+      process: child,
+      output: () => output,
+      exited,
+      async stop(signal = 'SIGTERM') {
+        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+        return exited;
+      },
+    };
+    const early = exited.then((code) => {
+      throw new Error(`burrowd exited with ${code} while starting: ${output}`);
+    });
+    early.catch(() => undefined);
+    await Promise.race([
+      early,
+      waitFor(`burrowd ${iface} to come up`, async () => output.includes(' up: '), 30_000),
+    ]);
+    return burrowd;
+  };
+
+  /** Whether a ping from A to B's tunnel address is answered. */
+  const pings = async (): Promise<boolean> =>
+    nsA.exec('ping', ['-c', '2', '-i', '0.2', '-W', '3', '10.9.0.2'], { timeout: 20_000 }).then(
+      () => true,
+      () => false,
+    );
+
+  return { nsA, nsB, aDev, keys, peer, dir, iface, file, stateDir, start, pings };
+}
