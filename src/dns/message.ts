@@ -241,13 +241,24 @@ const writer = new Writer();
 
 export function encodeMessage(m: DnsMessage): Uint8Array {
   writer.reset();
-  writeMessage(writer, m);
+  writeHeader(writer, m.header);
+  writeCounts(
+    writer,
+    m.questions.length,
+    m.answers.length,
+    m.authority.length,
+    m.additional.length + (m.opt ? 1 : 0),
+  );
+  for (const q of m.questions) writeQuestion(writer, q);
+  for (const r of m.answers) writeRecord(writer, r);
+  for (const r of m.authority) writeRecord(writer, r);
+  for (const r of m.additional) writeRecord(writer, r);
+  if (m.opt) writeOpt(writer, m.opt);
   return writer.take();
 }
 
-/** Writes `m` from the writer's start; exported for the size rules, which encode and measure. */
-export function writeMessage(w: Writer, m: DnsMessage): void {
-  const h = m.header;
+/** The header's first 4 bytes; the counts follow (writeCounts, or patchCounts once they are known). */
+export function writeHeader(w: Writer, h: DnsHeader): void {
   w.u16(h.id);
   w.u16(
     (h.qr ? 0x8000 : 0) |
@@ -261,24 +272,24 @@ export function writeMessage(w: Writer, m: DnsMessage): void {
       (h.cd ? 0x0010 : 0) |
       (h.rcode & 0xf),
   );
-  w.u16(count(m.questions.length));
-  w.u16(count(m.answers.length));
-  w.u16(count(m.authority.length));
-  w.u16(count(m.additional.length + (m.opt ? 1 : 0)));
-  for (const q of m.questions) {
-    writeName(w, q.name);
-    w.u16(q.type);
-    w.u16(q.class);
-  }
-  for (const r of m.answers) writeRecord(w, r);
-  for (const r of m.authority) writeRecord(w, r);
-  for (const r of m.additional) writeRecord(w, r);
-  if (m.opt) writeOpt(w, m.opt);
+}
+
+export function writeCounts(w: Writer, qd: number, an: number, ns: number, ar: number): void {
+  w.u16(count(qd));
+  w.u16(count(an));
+  w.u16(count(ns));
+  w.u16(count(ar));
 }
 
 function count(n: number): number {
   if (n > 0xffff) throw new RangeError(`${n} entries in a DNS section`);
   return n;
+}
+
+export function writeQuestion(w: Writer, q: DnsQuestion): void {
+  writeName(w, q.name);
+  w.u16(q.type);
+  w.u16(q.class);
 }
 
 export function writeRecord(w: Writer, r: DnsRecord): void {
@@ -321,7 +332,7 @@ export function writeRecord(w: Writer, r: DnsRecord): void {
   w.patch16(lengthAt, w.pos - lengthAt - 2);
 }
 
-function writeOpt(w: Writer, opt: DnsOpt): void {
+export function writeOpt(w: Writer, opt: DnsOpt): void {
   w.u8(0);
   w.u16(TYPE.OPT);
   w.u16(opt.udpSize);

@@ -45,6 +45,11 @@ export class Writer {
     this.pos += b.length;
   }
 
+  /** A byte written earlier. */
+  at(i: number): number {
+    return this.buf[i]!;
+  }
+
   /** Overwrites a byte written earlier (a label's length, once the label is written). */
   patch8(at: number, v: number): void {
     this.buf[at] = v;
