@@ -18,6 +18,7 @@ import { stderrLog } from './log.js';
 import { runMesh } from './mesh-main.js';
 import { runStandalone } from './standalone.js';
 import { StateError } from './state-dir.js';
+import { HookError } from './wg-quick-hooks.js';
 
 async function main(argv: string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -45,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
       log.error(error.message);
       return 2;
     }
-    if (error instanceof AddonError) {
+    if (error instanceof AddonError || error instanceof HookError) {
       log.error(error.message);
       return 1;
     }

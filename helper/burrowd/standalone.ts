@@ -1,6 +1,5 @@
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
-import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { randomBytes } from '../../src/crypto/index.js';
 import { formatAddr } from '../../src/packet/ip-text.js';
@@ -18,7 +17,7 @@ import { EADDRINUSE, EIO, errnoOf } from '../uapi/errno.js';
 import { formatGet, type UapiSetRequest } from '../uapi/protocol.js';
 import { startUapiServer, type UapiServer, uapiSocketPath } from '../uapi/server.js';
 import { readState } from '../uapi/state.js';
-import { parseWgConfig } from '../wgconfig/parse.js';
+import { readWgConfigFile } from '../wgconfig/read-file.js';
 import type { WgConfig, WgEndpoint } from '../wgconfig/types.js';
 import { monotonic, protocolLimits, wallTime } from './clock.js';
 import { Datapath } from './datapath.js';
@@ -26,6 +25,7 @@ import type { BurrowdFlags } from './flags.js';
 import type { Log } from './log.js';
 import { signalReady } from './ready.js';
 import { bypassMarkFor, routingLayout, socketMarkFor } from './table.js';
+import { runDownHooks, runHooks } from './wg-quick-hooks.js';
 
 const DEFAULT_MTU = 1420;
 
@@ -83,7 +83,9 @@ const BARE: WgConfig = { interface: { privateKey: new Uint8Array(32), addresses:
 export async function runStandalone(flags: BurrowdFlags, log: Log): Promise<void> {
   const path = flags.wgConfig;
   const bare = path === undefined;
-  const config = bare ? BARE : parseWgConfig(await readFile(path, 'utf8'), path);
+  const file = bare ? null : await readWgConfigFile(path);
+  const config = file?.config ?? BARE;
+  const hooks = config.interface;
   const name = flags.interface ?? interfaceNameFor(path ?? '');
   // wg-quick's Table; a bare interface has no routing of its own, as wireguard-go's.
   const layout = bare ? null : routingLayout(config.interface.table, config.interface.fwMark ?? 0);
@@ -110,6 +112,9 @@ export async function runStandalone(flags: BurrowdFlags, log: Log): Promise<void
   }
 
   const teardown: (() => Promise<void> | void)[] = [];
+  // Set once it is up: only an interface that came up goes down through PreDown and PostDown (a
+  // failed start is undone without them, as wg-quick does).
+  let up = false;
   const cleanUp = async () => {
     for (const step of teardown.reverse()) {
       try {
@@ -122,6 +127,7 @@ export async function runStandalone(flags: BurrowdFlags, log: Log): Promise<void
   try {
     const stale = layout?.rules ? removeStaleRouting(runIp, layout.rules) : null;
     const [, exists] = await Promise.all([stale, linkExists(name)]);
+    await runHooks('PreUp', hooks.preUp ?? [], name, log);
     // The TUN is made under a temporary name and renamed once its addresses, routes and rules are
     // in place: a script that waits for the interface and uses it at once finds it ready. A
     // persistent TUN of that name (`ip tuntap add`) is attached to as it is. A bare interface has
@@ -261,11 +267,13 @@ export async function runStandalone(flags: BurrowdFlags, log: Log): Promise<void
       },
     });
     teardown.push(() => uapi.close());
+    await runHooks('PostUp', hooks.postUp ?? [], name, log);
     log.info(
       `${name} up: port ${bind.port}, ${config.peers.length} peer(s), crypto ${crypto.name}, fast path ${fast ? 'on' : 'off'}`,
     );
     // Addresses, routes, rules, datapath and UAPI are all in place: whoever waits may use it now.
     signalReady(log);
+    up = true;
 
     const signalled = new Promise<void>((resolve) => {
       const stop = (signal: string) => {
@@ -276,7 +284,9 @@ export async function runStandalone(flags: BurrowdFlags, log: Log): Promise<void
       process.once('SIGTERM', () => stop('SIGTERM'));
     });
     await Promise.race([signalled, tunFailed]);
+    await runDownHooks('PreDown', hooks.preDown ?? [], name, log);
   } finally {
     await cleanUp();
   }
+  if (up) await runDownHooks('PostDown', hooks.postDown ?? [], name, log);
 }

@@ -12,6 +12,26 @@ const K4 = key(4);
 
 const parse = (lines: string[]) => parseWgConfig(lines.join('\n'), 'wg0.conf');
 
+describe('parseWgConfig: wg-quick’s hooks and SaveConfig', () => {
+  it('keeps each hook as written, in order, repeated keys adding to the list', () => {
+    const { interface: iface } = parse([
+      '[Interface]',
+      `PrivateKey = ${K1}`,
+      'PreUp = echo "pre up" %i > /tmp/log',
+      'PostUp = iptables -A FORWARD -i %i -j ACCEPT; ip rule add table 7',
+      'postup = echo = two # a comment, as wg-quick strips it',
+      'PreDown = true',
+      'PostDown = ',
+      'SaveConfig = True',
+    ]);
+    expect(iface.preUp).toEqual(['echo "pre up" %i > /tmp/log']);
+    expect(iface.postUp).toEqual(['iptables -A FORWARD -i %i -j ACCEPT; ip rule add table 7', 'echo = two']);
+    expect(iface.preDown).toEqual(['true']);
+    expect(iface.postDown).toBeUndefined();
+    expect(iface.saveConfig).toBe(true);
+  });
+});
+
 describe('parseWgConfig: a complete file', () => {
   const config = parse([
     '# wg0: every key burrowd reads', // 1
@@ -259,14 +279,14 @@ describe('parseWgConfig: errors name the file, line and key', () => {
       'wg0.conf:5: Endpoint: "192.0.2" is not an IP address or host name',
     ],
     [
-      'an interface script',
-      [...iface, 'PostUp = iptables -A FORWARD -i %i -j ACCEPT'],
-      'wg0.conf:3: PostUp: burrowd never runs commands from a config file; remove the line (run it from a systemd unit)',
+      'a hook in [Peer]',
+      [...iface, '[Peer]', `PublicKey = ${K2}`, 'PostUp = true'],
+      'wg0.conf:5: PostUp: unknown key in [Peer] (it belongs in [Interface])',
     ],
     [
-      'SaveConfig = true',
-      [...iface, 'SaveConfig = true'],
-      'wg0.conf:3: SaveConfig: burrowd never writes a config file back; remove the line',
+      'SaveConfig twice',
+      [...iface, 'SaveConfig = true', 'SaveConfig = false'],
+      'wg0.conf:4: SaveConfig: already set at line 3',
     ],
     [
       'SaveConfig = maybe',

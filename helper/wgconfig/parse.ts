@@ -2,11 +2,10 @@
  * A strict reader of wg-quick configuration files. It either returns a complete config or throws a
  * WgConfigError naming the file, line and key: a typo must never leave a half-configured tunnel.
  *
- * What burrowd does with wg-quick's own keys: MTU is applied; DNS, Table and FwMark are checked and
- * kept for the parts of burrowd that own resolvers, routes and sockets. PreUp/PostUp/PreDown/PostDown
- * and SaveConfig = true are refused rather than silently ignored: burrowd runs as root and will never
- * run shell commands from a config file or write the file back, and a file that expects either would
- * otherwise come up differently from what its author meant.
+ * wg-quick's own keys are read with wg-quick's meaning, for the parts of burrowd that apply them:
+ * MTU, DNS, Table, FwMark, SaveConfig, and the hooks PreUp, PostUp, PreDown and PostDown, kept as
+ * written, each use one command (burrowd/wg-quick-hooks.ts runs them, and only from a file only root
+ * can change: wgconfig/read-file.ts).
  */
 import { parseCidr } from '../../src/packet/ip-text.js';
 import { decodeKey } from '../../src/wireguard/keys.js';
@@ -68,19 +67,22 @@ function list<T extends Record<K, I[]>, K extends keyof T, I>(
   };
 }
 
-/** A wg-quick key burrowd does not honour: `check` throws for every value it refuses. */
-function refused<T>(name: string, check: (value: string) => void): KeySpec<T> {
-  return { name, repeatable: false, apply: (_, value) => check(value) };
+/** A key that may repeat, each use adding its whole value, as written, to `field`. */
+function lines<T extends Partial<Record<K, string[]>>, K extends keyof T>(
+  name: string,
+  field: K,
+): KeySpec<T> {
+  return {
+    name,
+    repeatable: true,
+    apply: (draft, value) => {
+      if (value !== '') draft[field] = [...(draft[field] ?? []), value] as T[K];
+    },
+  };
 }
 
 type InterfaceDraft = Partial<WgInterfaceConfig> & Pick<WgInterfaceConfig, 'addresses' | 'dns'>;
 type PeerDraft = Partial<WgPeerConfig> & Pick<WgPeerConfig, 'allowedIps'>;
-
-const refuseScript = () => {
-  throw new Error(
-    'burrowd never runs commands from a config file; remove the line (run it from a systemd unit)',
-  );
-};
 
 const INTERFACE_KEYS: KeySpec<InterfaceDraft>[] = [
   single('PrivateKey', 'privateKey', parseKey),
@@ -91,8 +93,11 @@ const INTERFACE_KEYS: KeySpec<InterfaceDraft>[] = [
   list('DNS', 'dns', /[\s,]+/, dnsEntry),
   single('Table', 'table', table),
   single('FwMark', 'fwMark', fwMark),
-  refused('SaveConfig', saveConfig),
-  ...['PreUp', 'PostUp', 'PreDown', 'PostDown'].map((name) => refused<InterfaceDraft>(name, refuseScript)),
+  single('SaveConfig', 'saveConfig', bool),
+  lines('PreUp', 'preUp'),
+  lines('PostUp', 'postUp'),
+  lines('PreDown', 'preDown'),
+  lines('PostDown', 'postDown'),
 ];
 
 const PEER_KEYS: KeySpec<PeerDraft>[] = [
@@ -282,10 +287,12 @@ function fwMark(value: string): number {
   return parseDecimal(value, 0, 0xffff_ffff);
 }
 
-function saveConfig(value: string): void {
+/** wg-quick takes exactly "true" or "false" (its keys are case-insensitive, and so are these). */
+function bool(value: string): boolean {
   const lower = value.toLowerCase();
-  if (lower === 'true') throw new Error('burrowd never writes a config file back; remove the line');
-  if (lower !== 'false') throw new Error(`expected true or false, got ${JSON.stringify(value)}`);
+  if (lower !== 'true' && lower !== 'false')
+    throw new Error(`expected true or false, got ${JSON.stringify(value)}`);
+  return lower === 'true';
 }
 
 function offOr(value: string, max: number): number {

@@ -24,6 +24,13 @@ export interface WgInterfaceConfig {
   table?: string;
   /** SO_MARK for the UDP sockets, which Burrow's bypass rules then match; "off" reads as 0. */
   fwMark?: number;
+  /** wg-quick's SaveConfig: write the running config back to the file on the way down. */
+  saveConfig?: boolean;
+  /** wg-quick's hooks, one shell command each, in file order; "%i" stands for the interface name. */
+  preUp?: string[];
+  postUp?: string[];
+  preDown?: string[];
+  postDown?: string[];
 }
 
 export interface WgPeerConfig {

@@ -29,8 +29,8 @@ export function removeLabDirs(): void {
 
 export interface LabOptions {
   build?: WireguardGoBuild;
-  /** More [Interface] lines for burrowd's file. */
-  interfaceLines?: string[];
+  /** More [Interface] lines for burrowd's file; a function is given the lab's own directory. */
+  interfaceLines?: string[] | ((dir: string) => string[]);
   /** burrowd's AllowedIPs for the peer (default 10.9.0.2/32). */
   allowedIps?: string[];
   /** Where burrowd finds the peer (default 192.0.2.2:51821). */
@@ -71,7 +71,8 @@ export async function standaloneLab(options: LabOptions = {}) {
     privateKey: keys.a.privateKey,
     listenPort: 51820,
     addresses: ['10.9.0.1/32'],
-    interfaceLines: options.interfaceLines,
+    interfaceLines:
+      typeof options.interfaceLines === 'function' ? options.interfaceLines(dir) : options.interfaceLines,
     peers: [
       {
         publicKey: keys.b.publicKey,
