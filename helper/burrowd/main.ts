@@ -10,6 +10,7 @@
  * them), 2 on bad flags or config.
  */
 import { AddonError } from '../../src/packaged.js';
+import { DnsError } from '../dns/types.js';
 import { native } from '../native/index.js';
 import { WgConfigError } from '../wgconfig/types.js';
 import { daemonize } from './daemon.js';
@@ -46,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
       log.error(error.message);
       return 2;
     }
-    if (error instanceof AddonError || error instanceof HookError) {
+    if (error instanceof AddonError || error instanceof HookError || error instanceof DnsError) {
       log.error(error.message);
       return 1;
     }

@@ -7,6 +7,7 @@ import { masked } from '../../src/policy/prefix.js';
 import { Device } from '../../src/wireguard/device.js';
 import { type LinuxBind, openBind } from '../bind/linux-bind.js';
 import { helperCrypto } from '../crypto/native-crypto.js';
+import { openSystemDns, restoreStaleDns, wgQuickDns } from '../dns/system-dns.js';
 import { fastPathEnabled, NativeFastEngine } from '../fastpath/engine.js';
 import { NativeFastPath } from '../fastpath/native-fast-path.js';
 import { runIp } from '../routing/ip-command.js';
@@ -126,7 +127,11 @@ export async function runStandalone(flags: BurrowdFlags, log: Log): Promise<void
   };
   try {
     const stale = layout?.rules ? removeStaleRouting(runIp, layout.rules) : null;
-    const [, exists] = await Promise.all([stale, linkExists(name)]);
+    const [, , exists] = await Promise.all([
+      stale,
+      bare || restoreStaleDns((m) => log.info(m)),
+      linkExists(name),
+    ]);
     await runHooks('PreUp', hooks.preUp ?? [], name, log);
     // The TUN is made under a temporary name and renamed once its addresses, routes and rules are
     // in place: a script that waits for the interface and uses it at once finds it ready. A
@@ -186,6 +191,17 @@ export async function runStandalone(flags: BurrowdFlags, log: Log): Promise<void
     }
     // Now it carries traffic: it may show up under its name.
     if (routing && made !== name) await routing.rename(name);
+    // wg-quick's DNS, as it applies it: only with a name server, for every name.
+    const dns = wgQuickDns(config.interface.dns);
+    if (dns.nameservers.length > 0) {
+      const systemDns = await openSystemDns({
+        iface: name,
+        stateDir: flags.stateDir,
+        log: (m) => log.info(m),
+      });
+      teardown.push(() => systemDns.restore());
+      await systemDns.set(dns);
+    }
 
     let fwmark = config.interface.fwMark ?? 0;
     const uapi: UapiServer = await startUapiServer(uapiSocketPath(name), {

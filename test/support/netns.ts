@@ -75,11 +75,18 @@ export class Netns {
    * get through fails within a second.
    */
   setResolver(server: string): void {
+    this.writeResolvConf(`nameserver ${server}\noptions timeout:1 attempts:1\n`);
+  }
+
+  /**
+   * Gives programs started in the namespace from now on their own /etc/resolv.conf with exactly
+   * `content` (removed again by `destroy`); returns its path, /etc/netns/NAME/resolv.conf.
+   */
+  writeResolvConf(content: string | Uint8Array): string {
     mkdirSync(netnsEtc(this.name), { recursive: true });
-    writeFileSync(
-      `${netnsEtc(this.name)}/resolv.conf`,
-      `nameserver ${server}\noptions timeout:1 attempts:1\n`,
-    );
+    const path = `${netnsEtc(this.name)}/resolv.conf`;
+    writeFileSync(path, content);
+    return path;
   }
 
   /** Kills every process started here, then deletes the namespace (and the interfaces in it). */
