@@ -19,6 +19,7 @@ import { formatGet, type UapiSetRequest } from '../uapi/protocol.js';
 import { startUapiServer, type UapiServer, uapiSocketPath } from '../uapi/server.js';
 import { readState } from '../uapi/state.js';
 import { readWgConfigFile } from '../wgconfig/read-file.js';
+import { runningConfig, saveWgConfig } from '../wgconfig/save.js';
 import type { WgConfig, WgEndpoint } from '../wgconfig/types.js';
 import { monotonic, protocolLimits, wallTime } from './clock.js';
 import { Datapath } from './datapath.js';
@@ -301,6 +302,14 @@ export async function runStandalone(flags: BurrowdFlags, log: Log): Promise<void
     });
     await Promise.race([signalled, tunFailed]);
     await runDownHooks('PreDown', hooks.preDown ?? [], name, log);
+    if (file && config.interface.saveConfig) {
+      // As wg-quick down: after PreDown, before anything is removed; a failure does not stop the teardown.
+      const state = readState(device, { privateKey: device.privateKey, listenPort: bind.port, fwmark });
+      await saveWgConfig(file.path, runningConfig(state, config.interface), file).then(
+        () => log.info(`${name}: saved the running config to ${file.path}`),
+        (error: Error) => log.error(`SaveConfig: cannot write ${file.path}: ${error.message}`),
+      );
+    }
   } finally {
     await cleanUp();
   }

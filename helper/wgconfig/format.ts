@@ -15,6 +15,16 @@ export function formatWgConfig(config: WgConfig): string {
   if (iface.dns.length > 0) lines.push(`DNS = ${iface.dns.join(', ')}`);
   if (iface.table !== undefined) lines.push(`Table = ${iface.table}`);
   if (iface.fwMark !== undefined) lines.push(`FwMark = ${iface.fwMark === 0 ? 'off' : iface.fwMark}`);
+  if (iface.saveConfig !== undefined) lines.push(`SaveConfig = ${iface.saveConfig}`);
+  const hooks = {
+    PreUp: iface.preUp,
+    PostUp: iface.postUp,
+    PreDown: iface.preDown,
+    PostDown: iface.postDown,
+  };
+  for (const [key, commands] of Object.entries(hooks)) {
+    for (const command of commands ?? []) lines.push(`${key} = ${command}`);
+  }
   for (const peer of peers) {
     lines.push('', '[Peer]', `PublicKey = ${encodeKey(peer.publicKey)}`);
     if (peer.presharedKey !== undefined) lines.push(`PresharedKey = ${encodeKey(peer.presharedKey)}`);
