@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { resolverIpv6 } from '../../src/control/dns-settings.js';
 import { formatIpv4, isReserved, parseIpv4, parseIpv4Pool } from './addresses.js';
 import { identity, T0, withTempStore } from './testing.js';
 import type { User } from './types.js';
@@ -99,5 +100,30 @@ describe('address allocation in a small pool', () => {
     expect(register().ipv4).toBe(devices[10]!.ipv4);
     expect(register().ipv4).toBe(devices[300]!.ipv4);
     expect(register).toThrow(code('address-exhausted'));
+  });
+});
+
+describe("address allocation never hands out the resolver's IPv6 address", () => {
+  // A pool an admin might type by mistake, holding 0.0.0.83: the device it would go to would get
+  // PREFIX::53, where every device's own resolver answers.
+  const t = withTempStore({ ipv4Pool: '0.0.0.64/26' });
+
+  it('skips 0.0.0.83 to the end of the pool', () => {
+    const ana = t.store.createUser({ name: 'ana' }, T0);
+    const resolver = resolverIpv6(t.store.getNetwork(ana.networkId).ula);
+    expect(resolver).toMatch(/::53$/);
+    const devices: { ipv4: string; ipv6: string }[] = [];
+    for (;;) {
+      try {
+        devices.push(t.store.registerDevice({ ...identity(), userId: ana.id }, T0));
+      } catch {
+        break;
+      }
+    }
+    // 64 addresses less the pool's ends and 0.0.0.83.
+    expect(devices).toHaveLength(61);
+    expect(devices.map((d) => d.ipv4)).not.toContain('0.0.0.83');
+    expect(devices.map((d) => d.ipv6)).not.toContain(resolver);
+    expect(devices.map((d) => d.ipv4)).toContain('0.0.0.84');
   });
 });

@@ -50,12 +50,20 @@ function blockOf(cidr: string): Ipv4Pool {
 }
 
 /**
+ * The IPv4 address whose IPv6 twin (deviceIpv6) is the resolver's address in every network,
+ * PREFIX::53 (src/control/dns-settings.ts): 0.0.0.83, in no sensible pool, but a pool is the
+ * admin's choice and the resolver's address must never be a device's.
+ */
+const RESOLVER_IPV6_TWIN = 0x53;
+
+/**
  * Also reserved: the pool's own network and broadcast addresses, and every x.y.z.0 and x.y.z.255,
  * which some firewalls and older stacks treat as broadcast addresses even on a /32 interface.
  */
 export function isReserved(pool: Ipv4Pool, addr: number): boolean {
   const low = addr & 0xff;
   return (
+    addr === RESOLVER_IPV6_TWIN ||
     addr === pool.first ||
     addr === pool.last ||
     low === 0 ||

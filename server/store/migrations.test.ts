@@ -67,7 +67,8 @@ describe('migrations', () => {
     // Back to what a burrow-server of schema version 1 left.
     const db = new Database(path);
     db.exec(`ALTER TABLE devices DROP COLUMN home_relay; ALTER TABLE login_sessions DROP COLUMN requested_from;
-      ALTER TABLE api_keys DROP COLUMN network_id; DELETE FROM schema_version WHERE version > 1`);
+      ALTER TABLE api_keys DROP COLUMN network_id; DROP TABLE network_dns;
+      DELETE FROM schema_version WHERE version > 1`);
     db.close();
 
     const upgraded = openSqliteStore({ path, now: T0 + 1 });
@@ -102,6 +103,30 @@ describe('migrations', () => {
     expect(() => store.verifyApiKey(never.secret, latest)).toThrow(
       expect.objectContaining({ code: 'api-key-expired' }),
     );
+    store.close();
+  });
+
+  it('give networks of a version 4 database no DNS settings, which an admin may then set', () => {
+    const db = new Database(path);
+    migrate(db, T0, SQLITE_MIGRATIONS.slice(0, 4));
+    db.prepare(
+      "INSERT INTO networks (id, name, ula, created_at) VALUES ('n1', 'family', 'fd12:3456:789a::/48', 0)",
+    ).run();
+    db.close();
+    const store = openSqliteStore({ path, now: T0 });
+    expect(store.getDnsSettings('n1')).toMatchObject({
+      nameservers: [],
+      routes: [],
+      override: false,
+      updatedAt: null,
+    });
+    const settings = {
+      nameservers: ['10.0.0.53'],
+      routes: [],
+      searchDomains: ['corp.example'],
+      override: true,
+    };
+    expect(store.setDnsSettings('n1', settings, T0)).toMatchObject(settings);
     store.close();
   });
 

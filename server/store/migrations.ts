@@ -191,6 +191,22 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
       });
     },
   },
+  {
+    version: 5,
+    name: 'network dns settings',
+    // Each network's DNS settings (burrow-server dns), as a row only once an admin set them: no row
+    // reads as none. Lists are JSON in normal form (src/control/dns-settings.ts).
+    sql: `
+      CREATE TABLE network_dns (
+        network_id TEXT PRIMARY KEY REFERENCES networks (id),
+        nameservers TEXT NOT NULL,
+        routes TEXT NOT NULL,
+        search_domains TEXT NOT NULL,
+        override INTEGER NOT NULL CHECK (override IN (0, 1)),
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
 
 /** Brings the database up to the last of `migrations`; returns the version it is at. */

@@ -1,3 +1,4 @@
+import type { DnsSettings } from '../../src/control/dns-settings.js';
 import { DEFAULT_IPV4_POOL, type Ipv4Pool, parseIpv4Pool } from './addresses.js';
 import { migrate } from './migrations.js';
 import * as apiKeys from './sqlite/api-keys.js';
@@ -7,6 +8,7 @@ import { openDatabase, Sql } from './sqlite/db.js';
 import * as devices from './sqlite/devices.js';
 import * as invites from './sqlite/invites.js';
 import * as logins from './sqlite/login-sessions.js';
+import * as networkDns from './sqlite/network-dns.js';
 import * as networks from './sqlite/networks.js';
 import * as policies from './sqlite/policies.js';
 import * as users from './sqlite/users.js';
@@ -182,6 +184,13 @@ export class SqliteStore implements Store {
   }
   setPolicy(networkId: string, text: string, now: number) {
     return policies.set(this.sql, networkId, text, now);
+  }
+
+  getDnsSettings(networkId: string) {
+    return networkDns.get(this.sql, networkId);
+  }
+  setDnsSettings(networkId: string, settings: DnsSettings, now: number, baseDomain?: string) {
+    return networkDns.set(this.sql, networkId, settings, now, baseDomain);
   }
 
   createApiKey(input: NewApiKey, now: number) {

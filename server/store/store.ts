@@ -1,3 +1,4 @@
+import type { DnsSettings } from '../../src/control/dns-settings.js';
 import type {
   ApiKey,
   AuthKey,
@@ -6,6 +7,7 @@ import type {
   Invite,
   LoginSession,
   Network,
+  NetworkDns,
   Policy,
   Share,
   User,
@@ -115,6 +117,16 @@ export interface Store {
   /** null until a policy was set; the policy layer supplies the default. */
   getPolicy(networkId: string): Policy | null;
   setPolicy(networkId: string, text: string, now: number): Policy;
+
+  // --- DNS ---
+  /** The network's DNS settings (none until set). not-found if the network is missing. */
+  getDnsSettings(networkId: string): NetworkDns;
+  /**
+   * Replaces them whole, in normal form (src/control/dns-settings.ts checkDnsSettings, against the
+   * network's own resolver address and, when given, the base domain); invalid, naming the field,
+   * and nothing changed, if any part is bad.
+   */
+  setDnsSettings(networkId: string, settings: DnsSettings, now: number, baseDomain?: string): NetworkDns;
 
   // --- admin API keys ---
   /** `secret` is returned only here. not-found if the network is missing; invalid if already expired. */

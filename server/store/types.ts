@@ -1,3 +1,5 @@
+import type { DnsSettings } from '../../src/control/dns-settings.js';
+
 /**
  * The coordination server's records, as the rest of the server sees them. Times are Unix
  * milliseconds. Secret material (password hashes, key and code hashes) never appears here: it
@@ -160,12 +162,19 @@ export interface LoginSession {
   completedDeviceId: string | null;
 }
 
+/** A network's DNS settings (see src/control/dns-settings.ts); updatedAt null while never set. */
+export interface NetworkDns extends DnsSettings {
+  networkId: string;
+  updatedAt: number | null;
+}
+
 export type ChangeKind =
   | 'device-added'
   | 'device-removed'
   | 'device-changed'
   | 'policy-changed'
-  | 'share-changed';
+  | 'share-changed'
+  | 'dns-changed';
 
 /**
  * One entry of a network's change feed. `seq` is server-wide and strictly increasing, so within
