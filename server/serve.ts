@@ -40,6 +40,8 @@ export interface ServeOptions {
   trustedProxies?: readonly string[];
   /** What strangers on the control protocol may cost (the defaults otherwise). */
   controlLimits?: ControlLimits;
+  /** Device names are HOST.NETWORK.<baseDomain> (default burrow.internal). */
+  baseDomain?: string;
   log?: (message: string) => void;
 }
 
@@ -114,6 +116,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     publicUrl,
     relays: () => [...relayMap, ownRegion()],
     now: Date.now,
+    ...(options.baseDomain !== undefined ? { baseDomain: options.baseDomain } : {}),
     ...(options.log ? { log: options.log } : {}),
     ...(options.controlLimits?.logins ? { loginLimits: options.controlLimits.logins } : {}),
     ...(options.controlLimits?.strangers ? { strangerLimits: options.controlLimits.strangers } : {}),

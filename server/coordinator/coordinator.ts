@@ -18,6 +18,8 @@ export interface CoordinatorOptions {
   now: () => number;
   /** The relay map every device is sent. */
   relays?: () => readonly RelayRegion[];
+  /** Device names are HOST.NETWORK.<baseDomain> (default burrow.internal). */
+  baseDomain?: string;
   log?: (message: string) => void;
   loginLimits?: Partial<LoginLimits>;
   strangerLimits?: Partial<StrangerLimits>;
@@ -49,7 +51,7 @@ export class Coordinator {
 
   constructor(private readonly options: CoordinatorOptions) {
     this.seq = options.store.currentSeq();
-    this.engine = new MapEngine(options.store, options.now, options.relays);
+    this.engine = new MapEngine(options.store, options.now, options.relays, options.baseDomain);
     this.logins = new PendingLogins(options.store, options.now, options.loginLimits);
     this.strangers = new Strangers(options.strangerLimits);
   }

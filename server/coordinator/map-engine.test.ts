@@ -231,6 +231,55 @@ describe('streams', () => {
     expect(names(laptop.map!)).toContain('pc');
   });
 
+  it("a network's DNS settings are in its full maps, and a change reaches its streams as one dns delta", () => {
+    const w = world();
+    const e = new MapEngine(
+      w.store,
+      () => T0,
+      () => [],
+      'lan.example',
+    );
+    const ula = w.home.ula.replace(/::\/48$/, '');
+    expect(e.netmap(w.laptop.id).dns).toEqual({
+      baseDomain: 'lan.example',
+      resolver: { ipv4: '100.100.100.100', ipv6: `${ula}::53` },
+      nameservers: [],
+      routes: [],
+      searchDomains: ['home.lan.example'],
+      override: false,
+    });
+    const { poll, follow } = feed(w.store);
+    const laptop = follow(w.laptop.id);
+    const nas = follow(w.nas.id); // carol's network
+    const [lm, nm] = [laptop.messages.length, nas.messages.length];
+    const routes = [{ domain: 'corp.example', servers: ['10.1.0.53'] }];
+    w.store.setDnsSettings(
+      w.home.id,
+      {
+        nameservers: ['10.1.0.53'],
+        routes,
+        searchDomains: ['corp.example', 'home.burrow.internal'],
+        override: true,
+      },
+      T0,
+    );
+    poll();
+    const delta = JSON.parse(laptop.messages.at(-1)!);
+    expect(laptop.messages).toHaveLength(lm + 1);
+    expect(Object.keys(delta)).toEqual(['type', 'seq', 'dns']);
+    expect(delta.dns).toEqual({
+      baseDomain: 'burrow.internal',
+      resolver: { ipv4: '100.100.100.100', ipv6: `${ula}::53` },
+      nameservers: ['10.1.0.53'],
+      routes,
+      searchDomains: ['home.burrow.internal', 'corp.example'],
+      override: true,
+    });
+    expect(nas.messages).toHaveLength(nm); // another network's devices hear nothing
+    expect(canonicalNetmap(laptop.map!)).toEqual(fresh(w.store, w.laptop.id));
+    expect(laptop.map!.dns).toEqual(delta.dns);
+  });
+
   it('a deleted device loses its stream; a policy change reaches every stream of its network', () => {
     const w = world();
     const { poll, follow } = feed(w.store);
@@ -280,7 +329,7 @@ describe('streams', () => {
         for (let step = 0; step < 40; step++) {
           const live = devices.filter(exists);
           const pick = () => rng.pick(live);
-          switch (rng.int(9)) {
+          switch (rng.int(10)) {
             case 0: {
               const user = rng.pick(users);
               const d = w.store.registerDevice({ ...identity(`n${step}`), userId: user.id }, T0);
@@ -331,6 +380,19 @@ describe('streams', () => {
               break;
             case 8:
               w.store.setDeviceStatus(pick(), { homeRelay: rng.pick([null, 1, 901, 65535]) }, T0);
+              break;
+            case 9:
+              w.store.setDnsSettings(
+                rng.pick([w.home.id, w.carol.networkId]),
+                {
+                  nameservers: [`10.0.0.${rng.int(250) + 1}`],
+                  routes:
+                    rng.int(2) === 0 ? [] : [{ domain: `d${rng.int(3)}.example`, servers: ['10.0.0.53'] }],
+                  searchDomains: [],
+                  override: rng.int(2) === 0,
+                },
+                T0,
+              );
               break;
           }
           if (rng.int(3) === 0) poll();

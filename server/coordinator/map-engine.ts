@@ -1,3 +1,4 @@
+import { DEFAULT_BASE_DOMAIN } from '../../src/control/dns-settings.js';
 import type { MapDelta, Netmap, NodeInfo, RelayRegion } from '../../src/control/messages.js';
 import { type FilterRule, type Policy, parsePolicy } from '../../src/policy/index.js';
 import { effectiveRoutes } from '../policy-context.js';
@@ -5,6 +6,7 @@ import type { Store } from '../store/store.js';
 import type { ChangeRecord, Device } from '../store/types.js';
 import { Bitset, DeviceIndex } from './bitset.js';
 import { Directory } from './directory.js';
+import { dnsSection } from './dns-section.js';
 import { diffFilters, sourceDiff } from './filter-diff.js';
 import { NetworkView } from './network-view.js';
 import { admits, hostPrefixes } from './src-matcher.js';
@@ -58,7 +60,8 @@ function policyFieldsDiffer(a: Device, b: Device): boolean {
  *   again (cheap: compiled source lists are shared), each stream's filter is compared rule by rule
  *   and sent as a patch, and visibility is re-checked only for the devices whose reach changed;
  * - a policy change: each stream of that network is worked out in full, as a new policy may
- *   change every map.
+ *   change every map;
+ * - a change of a network's DNS settings: its section, made once, sent to the network's streams.
  */
 export class MapEngine {
   private readonly dir: Directory;
@@ -67,6 +70,8 @@ export class MapEngine {
   private readonly policies = new Map<string, Policy | null>();
   private readonly streams = new Map<string, Stream>();
   private readonly json = new WeakMap<Device, [string?, string?]>();
+  /** Each network's DNS section, as JSON. */
+  private readonly dns = new Map<string, string>();
   private nextExpiry = Number.NEGATIVE_INFINITY;
 
   constructor(
@@ -74,6 +79,8 @@ export class MapEngine {
     private readonly now: () => number,
     /** The relay map; a function because the server's own region knows its port only once listening. */
     private readonly relays: () => readonly RelayRegion[] = () => [],
+    /** Device names are HOST.NETWORK.<baseDomain>. */
+    private readonly baseDomain = DEFAULT_BASE_DOMAIN,
   ) {
     this.dir = new Directory(store);
   }
@@ -115,6 +122,7 @@ export class MapEngine {
     if (changes === null) {
       this.views.clear();
       this.policies.clear();
+      this.dns.clear();
       for (const s of [...this.streams.values()]) {
         const d = this.dir.refresh(s.deviceId).after;
         if (d === undefined) this.drop(s, 'device deleted');
@@ -127,10 +135,14 @@ export class MapEngine {
     const mark = (networkId: string, policy = false) =>
       structural.set(networkId, (structural.get(networkId) ?? false) || policy);
     const shareDevices = new Set<string>();
+    const dnsChanged = new Set<string>();
     for (const c of changes) {
       if (c.kind === 'policy-changed') {
         this.policies.delete(c.networkId);
         mark(c.networkId, true);
+      } else if (c.kind === 'dns-changed') {
+        this.dns.delete(c.networkId);
+        dnsChanged.add(c.networkId);
       } else if (c.deviceId !== null) {
         changed.add(c.deviceId);
         if (c.kind === 'share-changed') shareDevices.add(c.deviceId);
@@ -156,7 +168,7 @@ export class MapEngine {
       for (const userId of this.dir.refreshShares(id)) mark(this.dir.user(userId).networkId);
     }
     const reach = this.rebuildViews(structural);
-    this.process(changed, structural, reach, filterDirty, seq);
+    this.process(changed, structural, reach, filterDirty, seq, dnsChanged);
   }
 
   /** Takes devices whose node key has expired out of every map, and closes their own streams. */
@@ -222,6 +234,7 @@ export class MapEngine {
     reach: ReadonlyMap<string, ReadonlySet<string>>,
     filterDirty: ReadonlySet<string>,
     seq: number,
+    dnsChanged: ReadonlySet<string> = new Set(),
   ): void {
     const now = this.now();
     for (const s of [...this.streams.values()]) {
@@ -236,6 +249,7 @@ export class MapEngine {
       }
       const delta: DeltaParts = {};
       if (changed.has(x.id)) delta.self = this.nodeJson(x, false);
+      if (dnsChanged.has(x.networkId)) delta.dns = this.dnsJson(x.networkId);
       const networkChanged = structural.has(x.networkId);
       const moved = reach.get(x.networkId);
       let full = structural.get(x.networkId) === true || filterDirty.has(x.id) || (moved?.has(x.id) ?? false);
@@ -331,8 +345,23 @@ export class MapEngine {
     const filter = this.filterFor(x);
     const json =
       `{"type":"full-map","seq":${seq},"map":{"self":${this.nodeJson(x, false)},` +
-      `"peers":[${peers.join(',')}],"filter":${JSON.stringify(filter)},"relays":${JSON.stringify(this.relays())}}}`;
+      `"peers":[${peers.join(',')}],"filter":${JSON.stringify(filter)},"relays":${JSON.stringify(this.relays())},` +
+      `"dns":${this.dnsJson(x.networkId)}}}`;
     return { json, filter };
+  }
+
+  private dnsJson(networkId: string): string {
+    let json = this.dns.get(networkId);
+    if (json === undefined) {
+      const section = dnsSection(
+        this.dir.network(networkId),
+        this.store.getDnsSettings(networkId),
+        this.baseDomain,
+      );
+      json = JSON.stringify(section);
+      this.dns.set(networkId, json);
+    }
+    return json;
   }
 
   private view(networkId: string): NetworkView {
@@ -397,6 +426,7 @@ interface DeltaParts {
   filter?: string;
   filterPatch?: MapDelta['filterPatch'];
   self?: string;
+  dns?: string;
 }
 
 function push(delta: DeltaParts, list: 'added' | 'changed' | 'removed', item: string): void {
@@ -413,6 +443,7 @@ function deltaJson(seq: number, d: DeltaParts): string | null {
   if (d.filter !== undefined) parts.push(`"filter":${d.filter}`);
   if (d.filterPatch) parts.push(`"filterPatch":${JSON.stringify(d.filterPatch)}`);
   if (d.self !== undefined) parts.push(`"self":${d.self}`);
+  if (d.dns !== undefined) parts.push(`"dns":${d.dns}`);
   if (parts.length === 0) return null;
   return `{"type":"delta","seq":${seq},${parts.join(',')}}`;
 }

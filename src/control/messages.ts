@@ -1,3 +1,4 @@
+import { canonicalDomain, canonicalNameserver, DNS_LIMITS, DnsSettingsError } from './dns-settings.js';
 import {
   array,
   boolean,
@@ -252,11 +253,81 @@ export const relayRegion = object({
 
 export type RelayRegion = Infer<typeof relayRegion>;
 
+/** A string that must already be in the normal form `canonical` gives (which throws if it has none). */
+function canonical(inner: Schema<string>, canonical: (text: string) => string, what: string): Schema<string> {
+  return {
+    parse(value, path = '$') {
+      const text = inner.parse(value, path);
+      try {
+        if (canonical(text) === text) return text;
+      } catch (error) {
+        if (!(error instanceof DnsSettingsError)) throw error;
+      }
+      throw new SchemaError(path, `expected ${what}, got ${JSON.stringify(text.slice(0, 60))}`);
+    },
+  };
+}
+
+const domainName = canonical(string({ min: 1, max: 253 }), canonicalDomain, 'a lower-case DNS name');
+const nameserver = canonical(
+  string({ min: 1, max: 47 }),
+  canonicalNameserver,
+  'a name server (IP, IPv4:PORT or [IPv6]:PORT)',
+);
+
+/**
+ * The device's DNS configuration: where its own resolver answers, the names it answers, and what
+ * the network's admin set (`burrow-server dns`). Sent whole in the full map and in a delta when
+ * it changes. The resolver answers `HOST` and `HOST.NETWORK.<baseDomain>` for the nodes of the
+ * map (names as src/control/device-names.ts gives them) and forwards everything else: names
+ * under a route's domain (the longest match) to that route's servers, and the rest to
+ * `nameservers` when `override` is set, else to the resolvers the system had before Burrow.
+ */
+export const dnsConfig = object({
+  /** The zone device names live in (server config `dns.baseDomain`, default burrow.internal). */
+  baseDomain: domainName,
+  /**
+   * The addresses the device's own resolver listens on, inside the tunnel: 100.100.100.100 and
+   * `PREFIX::53` in the network's ULA. Neither is ever a device's address.
+   */
+  resolver: object({ ipv4: ip, ipv6: ip }),
+  /** Extra name servers the network's admin set; used for every name only with `override`. */
+  nameservers: array(nameserver, { max: DNS_LIMITS.nameservers }),
+  /** Split DNS, sorted by domain: names under `domain` go to `servers` (never empty). */
+  routes: array(
+    object({
+      domain: domainName,
+      servers: nonEmpty(array(nameserver, { max: DNS_LIMITS.serversPerRoute })),
+    }),
+    { max: DNS_LIMITS.routes },
+  ),
+  /**
+   * Search domains in order: the network's own subdomain (`NETWORK.<baseDomain>`) first, so short
+   * names also resolve by search, then the admin's.
+   */
+  searchDomains: array(domainName, { max: DNS_LIMITS.searchDomains + 1 }),
+  /** Send every name not answered locally or routed to `nameservers`, not to the system's resolvers. */
+  override: boolean,
+});
+export type DnsConfig = Infer<typeof dnsConfig>;
+
+function nonEmpty<T>(inner: Schema<T[]>): Schema<T[]> {
+  return {
+    parse(value, path = '$') {
+      const list = inner.parse(value, path);
+      if (list.length === 0) throw new SchemaError(path, 'must have at least one item');
+      return list;
+    },
+  };
+}
+
 export const netmap = object({
   self: node,
   peers: array(node, { max: 20_000 }),
   filter: array(filterRule, { max: 20_000 }),
   relays: array(relayRegion, { max: 64 }),
+  /** The server always sends it; optional so that maps cached by older versions still parse. */
+  dns: optional(dnsConfig),
 });
 export type Netmap = Infer<typeof netmap>;
 
@@ -295,6 +366,8 @@ export const mapDelta = object({
     ),
   ),
   self: optional(node),
+  /** The whole new DNS configuration, when the network's admin changed it. */
+  dns: optional(dnsConfig),
 });
 export type MapDelta = Infer<typeof mapDelta>;
 

@@ -25,7 +25,14 @@ export function applyDelta(map: Netmap, delta: MapDelta): Netmap {
   }
   let filter = delta.filter ?? map.filter;
   if (delta.filterPatch) filter = patchFilter(filter, delta.filterPatch);
-  return { ...map, self: delta.self ?? map.self, peers: [...peers.values()], filter };
+  const dns = delta.dns ?? map.dns;
+  return {
+    ...map,
+    self: delta.self ?? map.self,
+    peers: [...peers.values()],
+    filter,
+    ...(dns ? { dns } : {}),
+  };
 }
 
 function patchFilter(
