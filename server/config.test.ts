@@ -29,6 +29,14 @@ describe('server config file', () => {
       "relayLimits": {"bytesPerSecond": 16777216, "maxQueueBytes": 2097152},
       "trustedProxies": ["10.0.0.0/8", "::1"],
       "controlLimits": {"handshakesPerSecond": 100, "unregisteredPerAddress": 500, "loginsPerMinute": 30},
+      "dns": {
+        "baseDomain": "Lan.Example.",
+        "networks": [
+          {"network": "family", "nameservers": ["10.1.0.53:53"], "searchDomains": ["corp.example"],
+           "routes": [{"domain": "Corp.Example", "servers": ["10.1.0.53", "[fd00::53]:5353"]}], "override": true},
+          {"network": "work"},
+        ],
+      },
     }`);
     expect(loadConfig(path)).toEqual({
       db: join(dir, 'data/burrow.db'),
@@ -42,6 +50,21 @@ describe('server config file', () => {
         strangers: { perAddress: 500 },
         logins: { perAddressPerMinute: 30 },
       },
+      dns: {
+        baseDomain: 'lan.example',
+        networks: [
+          {
+            network: 'family',
+            settings: {
+              nameservers: ['10.1.0.53'],
+              searchDomains: ['corp.example'],
+              routes: [{ domain: 'corp.example', servers: ['10.1.0.53', '[fd00::53]:5353'] }],
+              override: true,
+            },
+          },
+          { network: 'work', settings: { nameservers: [], routes: [], searchDomains: [], override: false } },
+        ],
+      },
     });
     expect(loadConfig(file('{"db": "x"}').path)).toEqual({
       db: expect.any(String),
@@ -49,6 +72,7 @@ describe('server config file', () => {
       relayLimits: {},
       policyFiles: [],
       controlLimits: { handshakes: {}, strangers: {}, logins: {} },
+      dns: { baseDomain: 'burrow.internal', networks: [] },
     });
   });
 
@@ -89,6 +113,41 @@ describe('server config file', () => {
       'a network with two policy files',
       '{"db": "x", "policyFiles": [{"network": "family", "file": "a"}, {"network": "Family", "file": "b"}]}',
       /config\.policyFiles: network "Family" has two files/,
+    ],
+    [
+      'a base domain that is no DNS name',
+      '{"db": "x", "dns": {"baseDomain": "burrow internal"}}',
+      /config\.dns\.baseDomain: "burrow internal" is not a DNS name/,
+    ],
+    [
+      'a bad name server',
+      '{"db": "x", "dns": {"networks": [{"network": "a", "nameservers": ["10.0.0.1", "10.0.0.256"]}]}}',
+      /config\.dns\.networks\[0\]\.nameservers\[1\]: "10\.0\.0\.256" is not a name server/,
+    ],
+    [
+      'quad-100 as an upstream',
+      '{"db": "x", "dns": {"networks": [{"network": "a", "routes": [{"domain": "corp.example", "servers": ["100.100.100.100"]}]}]}}',
+      /config\.dns\.networks\[0\]\.routes\[0\]\.servers\[0\]: 100\.100\.100\.100 is the device's own Burrow resolver/,
+    ],
+    [
+      'a route under the base domain',
+      '{"db": "x", "dns": {"baseDomain": "lan.example", "networks": [{"network": "a", "routes": [{"domain": "x.lan.example", "servers": ["10.0.0.1"]}]}]}}',
+      /config\.dns\.networks\[0\]\.routes\[0\]\.domain: x\.lan\.example is under the base domain/,
+    ],
+    [
+      'override without name servers',
+      '{"db": "x", "dns": {"networks": [{"network": "a", "override": true}]}}',
+      /config\.dns\.networks\[0\]\.override: needs at least one name server/,
+    ],
+    [
+      'a network listed twice',
+      '{"db": "x", "dns": {"networks": [{"network": "a"}, {"network": "A"}]}}',
+      /config\.dns\.networks\[1\]\.network: network "A" is listed twice/,
+    ],
+    [
+      'an unknown DNS key',
+      '{"db": "x", "dns": {"networks": [{"network": "a", "servers": []}]}}',
+      /config\.dns\.networks\[0\]\.servers: unknown field/,
     ],
     ['broken HuJSON', '{"db": ', /server\.hujson/],
   ])('refuses %s, naming the file and the key', (_what, text, message) => {

@@ -1,7 +1,23 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import {
+  canonicalDomain,
+  checkDnsSettings,
+  DEFAULT_BASE_DOMAIN,
+  type DnsSettings,
+  DnsSettingsError,
+} from '../src/control/dns-settings.js';
 import { type RelayRegion, relayRegion } from '../src/control/messages.js';
-import { array, type Infer, integer, object, optional, SchemaError, string } from '../src/control/schema.js';
+import {
+  array,
+  boolean,
+  type Infer,
+  integer,
+  object,
+  optional,
+  SchemaError,
+  string,
+} from '../src/control/schema.js';
 import { HujsonError, parseHujson } from '../src/policy/index.js';
 import { parsePrefix } from '../src/policy/prefix.js';
 import { UsageError } from './cli/args.js';
@@ -33,7 +49,15 @@ import type { RelayLimits } from './relay/relay-limits.js';
  *     // Reverse proxies whose X-Forwarded-For names the client (default: this host's loopback).
  *     "trustedProxies": ["127.0.0.1", "::1"],
  *     // What strangers may cost, per client address (defaults shown in packaging/server/config.hujson).
- *     "controlLimits": { "handshakesPerSecond": 10 }
+ *     "controlLimits": { "handshakesPerSecond": 10 },
+ *     // Device names are HOST.NETWORK.<baseDomain> (default burrow.internal; read at start). A
+ *     // network listed here gets these DNS settings at start and on SIGHUP, replacing what
+ *     // `burrow-server dns` set for it; networks not listed keep theirs.
+ *     "dns": {
+ *       "baseDomain": "burrow.internal",
+ *       "networks": [{ "network": "family", "nameservers": ["10.1.0.53"], "searchDomains": ["corp.example"],
+ *                      "routes": [{ "domain": "corp.example", "servers": ["10.1.0.53"] }], "override": false }]
+ *     }
  *   }
  */
 const configSchema = object({
@@ -73,7 +97,38 @@ const configSchema = object({
       maxPendingLogins: optional(integer({ min: 1, max: 1_000_000 })),
     }),
   ),
+  dns: optional(
+    object({
+      baseDomain: optional(string({ min: 1, max: 253 })),
+      networks: optional(
+        array(
+          object({
+            network: string({ min: 1, max: 128 }),
+            nameservers: optional(array(string({ min: 1, max: 64 }), { max: 64 })),
+            routes: optional(
+              array(
+                object({
+                  domain: string({ min: 1, max: 254 }),
+                  servers: array(string({ min: 1, max: 64 }), { max: 64 }),
+                }),
+                { max: 10_000 },
+              ),
+            ),
+            searchDomains: optional(array(string({ min: 1, max: 254 }), { max: 64 })),
+            override: optional(boolean),
+          }),
+          { max: 10_000 },
+        ),
+      ),
+    }),
+  ),
 });
+
+/** The config's dns section: the base domain, and the networks whose DNS settings the file holds. */
+export interface DnsFileConfig {
+  baseDomain: string;
+  networks: { network: string; settings: DnsSettings }[];
+}
 
 /** The config's controlLimits, as startServer takes them. */
 export interface ControlLimits {
@@ -92,6 +147,7 @@ export interface ServerConfig {
   policyFiles: { network: string; file: string }[];
   trustedProxies?: string[];
   controlLimits: ControlLimits;
+  dns: DnsFileConfig;
 }
 
 /** Reads and checks a config file; throws UsageError naming the file and the bad key. */
@@ -129,6 +185,7 @@ export function loadConfig(path: string): ServerConfig {
       throw new UsageError(`${path}: config.trustedProxies[${i}]: ${(error as Error).message}`);
     }
   }
+  const dns = dnsConfig(path, parsed.dns ?? {});
   const base = dirname(resolve(path));
   return {
     db: resolve(base, parsed.db),
@@ -140,7 +197,44 @@ export function loadConfig(path: string): ServerConfig {
     policyFiles: (parsed.policyFiles ?? []).map((p) => ({ network: p.network, file: resolve(base, p.file) })),
     ...(parsed.trustedProxies !== undefined ? { trustedProxies: parsed.trustedProxies } : {}),
     controlLimits: controlLimits(parsed.controlLimits ?? {}),
+    dns,
   };
+}
+
+/**
+ * The dns section, checked as far as the file alone allows (each network's own resolver address,
+ * and whether the network exists, are checked when the settings are applied to the database).
+ */
+function dnsConfig(path: string, d: NonNullable<Infer<typeof configSchema>['dns']>): DnsFileConfig {
+  let baseDomain = DEFAULT_BASE_DOMAIN;
+  try {
+    if (d.baseDomain !== undefined) baseDomain = canonicalDomain(d.baseDomain);
+  } catch (error) {
+    throw new UsageError(`${path}: config.dns.baseDomain: ${(error as Error).message}`);
+  }
+  const seen = new Set<string>();
+  const networks = (d.networks ?? []).map((n, i) => {
+    const at = `config.dns.networks[${i}]`;
+    if (seen.has(n.network.toLowerCase()))
+      throw new UsageError(`${path}: ${at}.network: network "${n.network}" is listed twice`);
+    seen.add(n.network.toLowerCase());
+    try {
+      const settings = checkDnsSettings(
+        {
+          nameservers: n.nameservers ?? [],
+          routes: n.routes ?? [],
+          searchDomains: n.searchDomains ?? [],
+          override: n.override ?? false,
+        },
+        { baseDomain },
+      );
+      return { network: n.network, settings };
+    } catch (error) {
+      if (error instanceof DnsSettingsError) throw new UsageError(`${path}: ${at}.${error.message}`);
+      throw error;
+    }
+  });
+  return { baseDomain, networks };
 }
 
 function controlLimits(c: NonNullable<Infer<typeof configSchema>['controlLimits']>): ControlLimits {

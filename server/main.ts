@@ -26,6 +26,7 @@ import {
   sharesList,
 } from './cli/admin.js';
 import { CommandError, parseArgs, parseListen, UsageError } from './cli/args.js';
+import { DNS_HELP, DNS_USAGE, dnsCommand } from './cli/dns.js';
 import { readHiddenLine } from './cli/password-prompt.js';
 import { usersCreate, usersPasswd } from './cli/users.js';
 import { loadConfig, type ServerConfig } from './config.js';
@@ -56,9 +57,15 @@ const USAGE = `usage: burrow-server COMMAND (--db PATH | --config FILE) [options
   devices expiry DEVICE (DURATION | never) [--network NET]
   routes approve DEVICE (--exit-node | CIDR...) [--network NET]
   shares list [--user NAME] [--json]
-  policy get | set FILE | test FILE [--network NET]`;
+  policy get | set FILE | test FILE [--network NET]
+  dns show | set | route add | route remove | clear [--network NET]   (dns --help tells more)`;
 
-type Command = (store: Store, argv: string[], io: Io, now: number) => void;
+type Command = (store: Store, argv: string[], io: Io, now: number, config: ServerConfig | null) => void;
+
+const dns =
+  (verb: string): Command =>
+  (store, argv, io, now, config) =>
+    dnsCommand(store, [verb, ...argv], io, now, config);
 
 const COMMANDS: Record<string, Command> = {
   'users create': usersCreate,
@@ -76,14 +83,25 @@ const COMMANDS: Record<string, Command> = {
   'policy get': (store, argv, io, now) => policyCommand(store, ['get', ...argv], io, now),
   'policy set': (store, argv, io, now) => policyCommand(store, ['set', ...argv], io, now),
   'policy test': (store, argv, io, now) => policyCommand(store, ['test', ...argv], io, now),
+  'dns show': dns('show'),
+  'dns set': dns('set'),
+  'dns route': dns('route'),
+  'dns clear': dns('clear'),
 };
+
+const isHelp = (arg: string | undefined) => arg === 'help' || arg === '--help' || arg === '-h';
 
 /**
  * Takes --db PATH or --config FILE out of argv (either may stand anywhere): every command, `serve`
  * and the admin ones, finds the database the same way. Returns the database, the config if one was
  * given, and the other arguments.
  */
-function takeDb(argv: string[]): { db: string; config: ServerConfig | null; rest: string[] } {
+function takeDb(argv: string[]): {
+  db: string;
+  config: ServerConfig | null;
+  configPath?: string;
+  rest: string[];
+} {
   const rest: string[] = [];
   const given: Record<'db' | 'config', string | undefined> = { db: undefined, config: undefined };
   for (let i = 0; i < argv.length; i++) {
@@ -102,32 +120,37 @@ function takeDb(argv: string[]): { db: string; config: ServerConfig | null; rest
     throw new UsageError('give --db PATH or --config FILE, not both');
   if (given.config !== undefined) {
     const config = loadConfig(given.config);
-    return { db: config.db, config, rest };
+    return { db: config.db, config, configPath: given.config, rest };
   }
   if (given.db === undefined) throw new UsageError('--db PATH (or --config FILE) is required');
   return { db: given.db, config: null, rest };
 }
 
 export function main(argv: string[], io: Io, now = Date.now()): number {
-  if (argv[0] === 'help' || argv[0] === '--help' || argv[0] === '-h') {
+  if (isHelp(argv[0])) {
     io.out(`${USAGE}\n`);
+    return 0;
+  }
+  if (argv[0] === 'dns' && (argv[1] === undefined || argv[1].startsWith('-') || argv.slice(1).some(isHelp))) {
+    io.out(`${DNS_HELP}\n`);
     return 0;
   }
   try {
     const key = argv.slice(0, 2).join(' ');
     const command = COMMANDS[key];
+    if (!command && argv[0] === 'dns') throw new UsageError(`unknown command "${key}"`, DNS_USAGE);
     if (!command) throw new UsageError(argv.length ? `unknown command "${key}"` : 'no command given');
-    const { db, rest } = takeDb(argv.slice(2));
+    const { db, config, rest } = takeDb(argv.slice(2));
     const store = openSqliteStore({ path: db });
     try {
-      command(store, rest, io, now);
+      command(store, rest, io, now, config);
     } finally {
       store.close();
     }
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {
-      io.err(`burrow-server: ${error.message}\n${USAGE}\n`);
+      io.err(`burrow-server: ${error.message}\n${error.usage ?? USAGE}\n`);
       return 2;
     }
     if (
@@ -194,6 +217,37 @@ function applyPolicyFiles(db: string, config: ServerConfig | null, io: Io): void
   }
 }
 
+/**
+ * Gives the networks the config's dns.networks lists their settings from the file, all or none:
+ * every one is checked (the network exists, and its settings pass against it) before any changes,
+ * in one transaction. Networks not listed keep what `burrow-server dns` set.
+ */
+function applyDnsConfig(db: string, config: ServerConfig | null, io: Io): void {
+  if (!config?.dns.networks.length) return;
+  const store = openSqliteStore({ path: db });
+  try {
+    const now = Date.now();
+    const changed = store.transaction(() =>
+      config.dns.networks.flatMap(({ network: name, settings }, i) => {
+        const network = store.findNetworkByName(name);
+        if (!network) throw new UsageError(`dns.networks[${i}]: no network "${name}"`);
+        const before = store.getDnsSettings(network.id).updatedAt;
+        let after: number | null;
+        try {
+          after = store.setDnsSettings(network.id, settings, now, config.dns.baseDomain).updatedAt;
+        } catch (error) {
+          if (error instanceof StoreError) throw new UsageError(`dns.networks[${i}].${error.message}`);
+          throw error;
+        }
+        return after !== before ? [network.name] : [];
+      }),
+    );
+    for (const name of changed) io.err(`DNS settings of network ${name} set from the config file\n`);
+  } finally {
+    store.close();
+  }
+}
+
 const isHttpUrl = (text: string) => {
   try {
     return ['http:', 'https:'].includes(new URL(text).protocol) && /^https?:\/\/[^\s]+$/.test(text);
@@ -218,7 +272,7 @@ function stunPortOf(flag: string | boolean | undefined, config: ServerConfig | n
 /** `serve`: runs until SIGINT or SIGTERM; SIGHUP re-applies the config's policy files. */
 function serve(argv: string[], io: Io): Promise<number> {
   return runLongCommand(io, async () => {
-    const { db, config, rest } = takeDb(argv);
+    const { db, config, configPath, rest } = takeDb(argv);
     const { flags, positional } = parseArgs(rest, {
       listen: 'string',
       'public-url': 'string',
@@ -242,6 +296,7 @@ function serve(argv: string[], io: Io): Promise<number> {
       );
     const stunPort = stunPortOf(flags['stun-port'], config);
     applyPolicyFiles(db, config, io);
+    applyDnsConfig(db, config, io);
     const running = await startServer({
       db,
       host,
@@ -251,6 +306,7 @@ function serve(argv: string[], io: Io): Promise<number> {
       ...(config ? { relayLimits: config.relayLimits, controlLimits: config.controlLimits } : {}),
       ...(config?.trustedProxies ? { trustedProxies: config.trustedProxies } : {}),
       ...(stunPort !== 0 ? { stunPort } : {}),
+      ...(config ? { baseDomain: config.dns.baseDomain } : {}),
       log: (m) => io.err(`${m}\n`),
     });
     io.err(
@@ -264,6 +320,20 @@ function serve(argv: string[], io: Io): Promise<number> {
         io.err(
           `burrow-server: policy files not applied, the old policies stay: ${(error as Error).message}\n`,
         );
+      }
+      try {
+        // The file's DNS settings are read again; the base domain stays as started (it names
+        // every device: a restart changes it).
+        const fresh = configPath !== undefined ? loadConfig(configPath) : null;
+        if (fresh && config && fresh.dns.baseDomain !== config.dns.baseDomain)
+          io.err('burrow-server: dns.baseDomain changed: it takes effect when burrow-server restarts\n');
+        applyDnsConfig(
+          db,
+          fresh && config ? { ...fresh, dns: { ...fresh.dns, baseDomain: config.dns.baseDomain } } : null,
+          io,
+        );
+      } catch (error) {
+        io.err(`burrow-server: DNS settings not applied, the old ones stay: ${(error as Error).message}\n`);
       }
     };
     process.on('SIGHUP', reload);

@@ -218,7 +218,7 @@ export function sharesList(store: Store, argv: string[], io: Io, now: number): v
 }
 
 /** The network a command is about: --network NET, or the only one there is. */
-function targetNetwork(store: Store, flag: string | boolean | undefined) {
+export function targetNetwork(store: Store, flag: string | boolean | undefined) {
   if (typeof flag === 'string') return mustNetwork(store, flag);
   const all = store.listNetworks();
   if (all.length === 1) return all[0]!;

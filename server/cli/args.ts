@@ -3,7 +3,15 @@
  * naming the flag. Booleans take no value; `--flag=value` and `--flag value` both work.
  */
 
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  constructor(
+    message: string,
+    /** The usage to show with it, when not the program's whole usage. */
+    readonly usage?: string,
+  ) {
+    super(message);
+  }
+}
 
 /** A command that was used right but cannot be done (exit 1, its message alone). */
 export class CommandError extends Error {}

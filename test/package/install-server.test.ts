@@ -67,6 +67,7 @@ describe('burrow-server: unit, sample config, install-server.sh and uninstall-se
       relayLimits: {},
       policyFiles: [],
       controlLimits: { handshakes: {}, strangers: {}, logins: {} },
+      dns: { baseDomain: 'burrow.internal', networks: [] },
     });
 
     // Every key the loader knows is shown, and each example is right.
@@ -80,6 +81,20 @@ describe('burrow-server: unit, sample config, install-server.sh and uninstall-se
     expect(full.relayLimits).toEqual({ bytesPerSecond: 16 << 20, maxQueueBytes: 2 << 20 });
     expect(full.policyFiles).toEqual([{ network: 'family', file: join(dir, 'family.hujson') }]);
     expect(full.trustedProxies).toEqual(['127.0.0.1', '::1', '10.0.0.5']);
+    expect(full.dns).toEqual({
+      baseDomain: 'burrow.internal',
+      networks: [
+        {
+          network: 'family',
+          settings: {
+            nameservers: ['10.1.0.53'],
+            searchDomains: ['corp.example'],
+            routes: [{ domain: 'corp.example', servers: ['10.1.0.53'] }],
+            override: false,
+          },
+        },
+      ],
+    });
     // The limits shown are the defaults.
     expect(full.controlLimits).toEqual({
       handshakes: {
