@@ -76,6 +76,9 @@ const BARE: WgConfig = { interface: { privateKey: new Uint8Array(32), addresses:
 /**
  * Standalone WireGuard mode: one interface from a wg-quick style file, in the foreground, until
  * SIGINT or SIGTERM, or the interface is deleted. Resolves when it has been torn down again.
+ * The file's wg-quick keys are applied in wg-quick's order: PreUp; the interface with its addresses,
+ * MTU and routes (Table, FwMark); DNS; PostUp; then ready. On the way down: PreDown, SaveConfig,
+ * everything removed (DNS first), PostDown.
  *
  * Without a file (`--interface NAME` alone) it is a bare interface, as `wireguard-go NAME` makes:
  * configured through its UAPI socket by `wg`, and routed by whoever made it (wg-quick adds the
