@@ -8,13 +8,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanupAll, isRoot } from '../support/netns.js';
-import { removeLabDirs, standaloneLab } from '../support/standalone-lab.js';
+import { isRoot } from '../support/netns.js';
+import { cleanupLabs, standaloneLab } from '../support/standalone-lab.js';
 
-afterEach(async () => {
-  await cleanupAll();
-  removeLabDirs();
-}, 60_000);
+afterEach(cleanupLabs, 60_000);
 
 /** What was there before: no final newline, a CR and a byte that is not UTF-8, kept exactly. */
 const ORIGINAL = Buffer.from("# the namespace's own\r\nnameserver 192.0.2.53\noptions edns0\n\xfe", 'latin1');

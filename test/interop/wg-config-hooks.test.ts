@@ -10,13 +10,10 @@
 import { chmodSync, chownSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanupAll, isRoot, type Netns } from '../support/netns.js';
-import { removeLabDirs, standaloneLab } from '../support/standalone-lab.js';
+import { isRoot, type Netns } from '../support/netns.js';
+import { cleanupLabs, standaloneLab } from '../support/standalone-lab.js';
 
-afterEach(async () => {
-  await cleanupAll();
-  removeLabDirs();
-}, 60_000);
+afterEach(cleanupLabs, 60_000);
 
 /** Whether `iface` is in `ns`, and how many of Burrow's rules (5210-5270) are. */
 const state = (iface: string) =>
@@ -66,6 +63,16 @@ describe.skipIf(!isRoot())('burrowd --wg-config: PreUp, PostUp, PreDown, PostDow
       `predown ${iface} link rules=4`,
       `postdown ${iface} no-link rules=0`,
     ]);
+  }, 60_000);
+
+  it('--daemon returns only after PostUp has run, even a slow one', async () => {
+    const lab = await standaloneLab({
+      interfaceLines: (dir) => [`PostUp = sleep 1; echo postup %i >> ${join(dir, 'hooks.log')}`],
+    });
+    const daemon = await lab.daemon();
+    expect(readFileSync(join(lab.dir, 'hooks.log'), 'utf8')).toBe(`postup ${lab.iface}\n`);
+    await daemon.stop();
+    expect(await leftovers(lab.nsA, lab.iface)).toEqual([]);
   }, 60_000);
 
   it('a failing PostUp undoes the start: exit 1 naming the hook and its status, nothing left, no PreDown or PostDown', async () => {

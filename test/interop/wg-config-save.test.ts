@@ -9,14 +9,11 @@ import { chownSync, readFileSync, statSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseWgConfig } from '../../helper/wgconfig/parse.js';
 import { encodeKey } from '../../src/wireguard/keys.js';
-import { cleanupAll, isRoot } from '../support/netns.js';
-import { removeLabDirs, standaloneLab } from '../support/standalone-lab.js';
+import { isRoot } from '../support/netns.js';
+import { cleanupLabs, standaloneLab } from '../support/standalone-lab.js';
 import { genKeyPair, wgDump } from '../support/wg-peers.js';
 
-afterEach(async () => {
-  await cleanupAll();
-  removeLabDirs();
-}, 60_000);
+afterEach(cleanupLabs, 60_000);
 
 describe.skipIf(!isRoot())('burrowd --wg-config: SaveConfig = true', () => {
   it('writes a peer added with wg set back into the file on the way down, and starts again from it', async () => {

@@ -7,14 +7,11 @@
  * Debian's wireguard-go (support/standalone-lab.ts).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanupAll, isRoot, type Netns } from '../support/netns.js';
-import { removeLabDirs, standaloneLab } from '../support/standalone-lab.js';
+import { isRoot, type Netns } from '../support/netns.js';
+import { cleanupLabs, standaloneLab } from '../support/standalone-lab.js';
 import { wgDump } from '../support/wg-peers.js';
 
-afterEach(async () => {
-  await cleanupAll();
-  removeLabDirs();
-}, 60_000);
+afterEach(cleanupLabs, 60_000);
 
 /** The namespace's policy rules of both families, without the kernel's own three. */
 async function rules(ns: Netns): Promise<string[]> {
@@ -85,6 +82,15 @@ describe.skipIf(!isRoot())('burrowd --wg-config: Table', () => {
     expect(await burrowd.stop()).toBe(0);
     expect(await routesVia(lab.nsA, lab.iface).catch(() => [])).toEqual([]);
     expect(await rules(lab.nsA)).toEqual(['100:\tfrom all lookup 1234']);
+  }, 60_000);
+
+  it('Table = main (a name from rt_tables): the route in main, no rule, and the peer is reached at once', async () => {
+    const lab = await standaloneLab({ interfaceLines: ['Table = main'] });
+    const burrowd = await lab.start();
+    expect(await rules(lab.nsA)).toEqual([]);
+    expect(await routesVia(lab.nsA, lab.iface)).toEqual(['10.9.0.2 scope link']);
+    expect(await lab.pings()).toBe(true);
+    expect(await burrowd.stop()).toBe(0);
   }, 60_000);
 });
 

@@ -4,13 +4,13 @@
  * shapes, and namespace B, running wireguard-go (Debian's or the modern one), joined by a veth
  * (192.0.2.1 and .2). Tunnel addresses 10.9.0.1/32 (A) and 10.9.0.2/24 (B), so that nothing but the
  * peer's own route (A's AllowedIPs) reaches B's tunnel address: whether A routes it is the test.
- * Everything is removed by `cleanupAll` and `removeLabDirs` (call both from afterEach).
+ * Everything is removed by `cleanupLabs` (call it from afterEach).
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { link, Netns, uniqueName, waitFor } from './netns.js';
+import { cleanupAll, link, Netns, run, uniqueName, waitFor } from './netns.js';
 import { BURROWD } from './programs.js';
 import {
   genKeyPair,
@@ -21,9 +21,30 @@ import {
 } from './wg-peers.js';
 
 const dirs: string[] = [];
+/** Namespaces where a `--daemon` burrowd may run: in its own session, outside Netns's tracking. */
+const daemonNamespaces = new Set<Netns>();
 
-/** Removes the labs' directories (config files, state dirs). */
-export function removeLabDirs(): void {
+/** The processes in `ns`. */
+async function pidsIn(ns: Netns): Promise<number[]> {
+  const { stdout } = await run('ip', ['netns', 'pids', ns.name]);
+  return stdout.split(/\s+/).filter(Boolean).map(Number);
+}
+
+async function signalAll(ns: Netns, signal: NodeJS.Signals): Promise<void> {
+  for (const pid of await pidsIn(ns).catch(() => [])) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // gone already
+    }
+  }
+}
+
+/** Removes everything the labs made: daemons, namespaces (support/netns.ts), files. Call from afterEach. */
+export async function cleanupLabs(): Promise<void> {
+  for (const ns of daemonNamespaces) await signalAll(ns, 'SIGKILL');
+  daemonNamespaces.clear();
+  await cleanupAll();
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
@@ -112,6 +133,21 @@ export async function standaloneLab(options: LabOptions = {}) {
     return burrowd;
   };
 
+  /**
+   * Runs `burrowd --wg-config FILE --daemon`, which returns once burrowd says it is ready; resolves
+   * then, with a way to stop it (SIGTERM, then waits until no process is left in A).
+   */
+  const daemon = async () => {
+    daemonNamespaces.add(nsA);
+    await nsA.exec(BURROWD, ['--wg-config', file, '--state-dir', stateDir, '--daemon'], { timeout: 60_000 });
+    return {
+      stop: async () => {
+        await signalAll(nsA, 'SIGTERM');
+        await waitFor('the daemon to stop', async () => (await pidsIn(nsA)).length === 0, 10_000);
+      },
+    };
+  };
+
   /** Whether a ping from A to B's tunnel address is answered. */
   const pings = async (): Promise<boolean> =>
     nsA.exec('ping', ['-c', '2', '-i', '0.2', '-W', '3', '10.9.0.2'], { timeout: 20_000 }).then(
@@ -119,5 +155,5 @@ export async function standaloneLab(options: LabOptions = {}) {
       () => false,
     );
 
-  return { nsA, nsB, aDev, keys, peer, dir, iface, file, stateDir, start, pings };
+  return { nsA, nsB, aDev, keys, peer, dir, iface, file, stateDir, start, daemon, pings };
 }
