@@ -192,7 +192,7 @@ describe('DNS messages', () => {
       'a\\256',
       'é',
       'x'.repeat(64),
-      'a.'.repeat(127) + 'a',
+      `${'a.'.repeat(127)}a`,
     ]) {
       expect(withName(bad), bad).toThrow(RangeError);
     }

@@ -111,9 +111,11 @@ describe('the resolver under fuzz', () => {
           forwarded.push(action.bytes);
         } else {
           answers++;
-          const m = parseMessage(action.bytes);
-          const limit = action.transport === 'udp' ? answerLimit('udp', m.opt === null ? null : opt) : 65535;
-          if (action.bytes.length > Math.max(limit, 512))
+          parseMessage(action.bytes);
+          const query = asked.get(action.to)!;
+          if (action.transport !== query.transport) throw new Error('answered over another transport');
+          const limit = answerLimit(query.transport, optOf(query.bytes));
+          if (action.bytes.length > limit)
             throw new Error(`answer of ${action.bytes.length} bytes over ${limit}`);
         }
       }
