@@ -54,8 +54,18 @@ export function shareHandlers(
     },
     createShare: async ({ device, to, multiUse }) => {
       const s = status();
-      const named = (n: { id: string; hostName: string; dnsName: string; ips: string[] }) =>
-        n.id === device || n.hostName === device || n.dnsName === device || n.ips.includes(device);
+      const named = (n: {
+        id: string;
+        hostName: string;
+        dnsName: string;
+        shortName: string;
+        ips: string[];
+      }) =>
+        n.id === device ||
+        n.hostName === device ||
+        n.dnsName === device ||
+        n.shortName === device ||
+        n.ips.includes(device);
       const target = s.self && named(s.self) ? s.self : s.peers.find((p) => !p.shared && named(p));
       if (!target) throw new LocalApiError(404, `no device "${device}" in this network`);
       const created = await relay(() =>

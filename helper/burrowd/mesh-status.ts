@@ -1,5 +1,5 @@
+import { deviceNames } from '../../src/control/device-names.js';
 import type { Netmap, NodeInfo } from '../../src/control/messages.js';
-import { dnsNames } from '../../src/control/netmap-state.js';
 import type { BackendState, PeerStatus, Prefs, Status } from '../../src/localapi/api.js';
 import { endpointText } from '../../src/wireguard/actions.js';
 import { encodeKey } from '../../src/wireguard/keys.js';
@@ -29,7 +29,8 @@ export interface StatusInput {
 /** The LocalAPI's status: the netmap as the user sees it, with each peer's live tunnel figures. */
 export function buildStatus(input: StatusInput): Status {
   const { netmap, prefs } = input;
-  const names = new Map((netmap ? dnsNames(netmap) : []).map((d, i) => [i, d.name]));
+  // Self first, then the peers in map order.
+  const names = netmap ? deviceNames(netmap) : [];
   const peers: PeerStatus[] = (netmap?.peers ?? []).map((node: NodeInfo, i) => {
     const wg = input.peer(node.nodeKey);
     const handshake = wg && wg.lastHandshakeWall > 0 ? Math.round(wg.lastHandshakeWall) : null;
@@ -38,7 +39,8 @@ export function buildStatus(input: StatusInput): Status {
     return {
       id: node.id,
       hostName: node.name,
-      dnsName: names.get(i + 1) ?? node.name,
+      dnsName: names[i + 1]!.fqdn,
+      shortName: names[i + 1]!.short,
       user: node.user,
       ips: node.ips,
       online: node.online,
@@ -64,7 +66,8 @@ export function buildStatus(input: StatusInput): Status {
       ? {
           id: self.id,
           hostName: self.name,
-          dnsName: self.name,
+          dnsName: names[0]!.fqdn,
+          shortName: names[0]!.short,
           user: self.user,
           network: self.network,
           ips: self.ips,
@@ -95,12 +98,15 @@ export function exitNodeList(netmap: Netmap | null, prefs: Prefs) {
     }));
 }
 
-/** A peer named as a user would: id, host name, DNS name or address. */
+/** A peer named as a user would: id, host name, short or full DNS name (a final dot allowed), or address. */
 export function findPeer(netmap: Netmap | null, ref: string): NodeInfo | undefined {
   if (netmap === null) return undefined;
-  const names = dnsNames(netmap);
-  return netmap.peers.find(
-    (p, i) => p.id === ref || p.name === ref || names[i + 1]?.name === ref || p.ips.includes(ref),
+  const names = deviceNames(netmap);
+  const name = ref.toLowerCase().replace(/\.$/, '');
+  return (
+    netmap.peers.find((p) => p.id === ref || p.ips.includes(ref)) ??
+    netmap.peers.find((_, i) => names[i + 1]!.short === name || names[i + 1]!.fqdn === name) ??
+    netmap.peers.find((p) => p.name === ref)
   );
 }
 

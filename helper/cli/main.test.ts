@@ -43,17 +43,17 @@ describe('burrow against a LocalAPI', () => {
     expect(JSON.parse(json.out)).toEqual({ ...PREFS, exitNode: 'n-exit', exitNodeAllowLanAccess: true });
   });
 
-  it('status prints self first, peers by name with their state, then health', async () => {
+  it('status prints self first, peers by the name that resolves, with full names and state, then health', async () => {
     const fake = await startFakeBurrowd();
     const result = await fake.run('status');
     expect(result.code).toBe(0);
     expect(result.out).toBe(
       [
-        '100.64.0.1  laptop    alice  -',
-        '100.64.0.9  bobs-nas  bob    shared',
-        '100.64.0.4  exit1     alice  exit node; relay "fra"; 31 ms',
-        '100.64.0.3  phone     alice  offline',
-        '100.64.0.2  server    alice  direct 192.0.2.10:41641; 2 ms',
+        '100.64.0.1  laptop      laptop.home.burrow.internal  alice  -',
+        '100.64.0.4  exit1       exit1.home.burrow.internal   alice  exit node; relay "fra"; 31 ms',
+        '100.64.0.3  phone       phone.home.burrow.internal   alice  offline',
+        '100.64.0.2  server      server.home.burrow.internal  alice  direct 192.0.2.10:41641; 2 ms',
+        '100.64.0.9  server-bob  server.bob.burrow.internal   bob    shared',
         '',
         '# Health check:',
         '#     - no route to relay region 1 (fra)',
@@ -88,7 +88,10 @@ describe('burrow against a LocalAPI', () => {
     const fake = await startFakeBurrowd();
     expect((await fake.run('ip')).out).toBe('100.64.0.1\nfd7a:115c:a1e0::1\n');
     expect((await fake.run('ip', '-4', 'server')).out).toBe('100.64.0.2\n');
-    expect((await fake.run('ip', '-6', 'server.home.burrow')).out).toBe('fd7a:115c:a1e0::2\n');
+    expect((await fake.run('ip', '-6', 'server.home.burrow.internal.')).out).toBe('fd7a:115c:a1e0::2\n');
+    // A shared device by its short or full name; its host name alone is the own device's.
+    expect((await fake.run('ip', 'server-bob')).out).toBe('100.64.0.9\n');
+    expect((await fake.run('ip', 'server.bob.burrow.internal')).out).toBe('100.64.0.9\n');
     expect(JSON.parse((await fake.run('ip', '-4', '--json')).out)).toEqual({ ips: ['100.64.0.1'] });
     expect(await fake.run('ip', '-6', 'phone')).toEqual({
       code: 1,

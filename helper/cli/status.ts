@@ -24,7 +24,11 @@ const NOT_RUNNING: Record<Exclude<Status['backendState'], 'running'>, string> = 
   starting: 'Starting...',
 };
 
-/** Like `tailscale status`: this device first, then its peers by name, then health warnings. */
+/**
+ * Like `tailscale status`: this device first, then its peers by name, then health warnings. Each
+ * device shows the name that resolves on its own (`ping NAME`, `curl http://NAME/`) and its full
+ * DNS name.
+ */
 function formatStatus(status: Status): string {
   let text = '';
   if (status.backendState !== 'running') {
@@ -36,10 +40,10 @@ function formatStatus(status: Status): string {
   }
   if (status.self) {
     const { self } = status;
-    const peers = [...status.peers].sort((a, b) => a.hostName.localeCompare(b.hostName));
+    const peers = [...status.peers].sort((a, b) => a.shortName.localeCompare(b.shortName));
     text += table([
-      [firstIp(self.ips), self.hostName, self.user, '-'],
-      ...peers.map((p) => [firstIp(p.ips), p.hostName, p.user, peerState(p)]),
+      [firstIp(self.ips), self.shortName, self.dnsName, self.user, '-'],
+      ...peers.map((p) => [firstIp(p.ips), p.shortName, p.dnsName, p.user, peerState(p)]),
     ]);
   }
   if (status.health.length)
@@ -59,17 +63,19 @@ export const statusCommand: Command = {
   },
 };
 
-/** A device as a user names it: host name, DNS name (with or without the final dot), id or address. */
+/**
+ * A device as a user names it: id or address, then its short name or full DNS name (with or
+ * without the final dot), which are unique, then its host name (which a shared device may share).
+ */
 function findDevice(status: Status, ref: string): { hostName: string; ips: string[] } {
   const want = ref.toLowerCase().replace(/\.$/, '');
   const devices = [...(status.self ? [status.self] : []), ...status.peers];
-  const matches = devices.filter(
-    (d) =>
-      d.id === ref ||
-      d.ips.includes(ref) ||
-      d.hostName.toLowerCase() === want ||
-      d.dnsName.toLowerCase().replace(/\.$/, '') === want,
-  );
+  const tiers = [
+    devices.filter((d) => d.id === ref || d.ips.includes(ref)),
+    devices.filter((d) => d.shortName === want || d.dnsName.replace(/\.$/, '') === want),
+    devices.filter((d) => d.hostName.toLowerCase() === want),
+  ];
+  const matches = tiers.find((t) => t.length > 0) ?? [];
   if (matches.length === 0) throw new CliError(`no peer "${ref}"`);
   if (matches.length > 1) throw new CliError(`"${ref}" names several peers; use its DNS name or id`);
   return matches[0]!;

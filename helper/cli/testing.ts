@@ -20,7 +20,8 @@ export async function runCleanups(): Promise<void> {
 export const PREFS: Prefs = { ...DEFAULT_PREFS, controlUrl: 'https://burrow.example.com', wantRunning: true };
 
 const peer = (p: Partial<Status['peers'][number]> & { id: string; hostName: string; ips: string[] }) => ({
-  dnsName: `${p.hostName}.home.burrow.`,
+  dnsName: `${p.hostName}.home.burrow.internal`,
+  shortName: p.hostName,
   user: 'alice',
   online: true,
   shared: false,
@@ -44,7 +45,8 @@ export const STATUS: Status = {
   self: {
     id: 'n-self',
     hostName: 'laptop',
-    dnsName: 'laptop.home.burrow.',
+    dnsName: 'laptop.home.burrow.internal',
+    shortName: 'laptop',
     user: 'alice',
     network: 'home',
     ips: ['100.64.0.1', 'fd7a:115c:a1e0::1'],
@@ -70,7 +72,16 @@ export const STATUS: Status = {
       latencyMs: 31,
       exitNode: true,
     }),
-    peer({ id: 'n-nas', hostName: 'bobs-nas', user: 'bob', ips: ['100.64.0.9'], shared: true }),
+    // Shared by bob from his network, where it is called as one of alice's devices is.
+    peer({
+      id: 'n-nas',
+      hostName: 'server',
+      dnsName: 'server.bob.burrow.internal',
+      shortName: 'server-bob',
+      user: 'bob',
+      ips: ['100.64.0.9'],
+      shared: true,
+    }),
   ],
   shieldsUp: false,
   exitNode: 'n-exit',

@@ -7,7 +7,8 @@ export const NOW = Date.UTC(2025, 0, 15, 12, 0, 0);
 
 export function peer(overrides: Partial<PeerStatus> & Pick<PeerStatus, 'id' | 'hostName'>): PeerStatus {
   return {
-    dnsName: `${overrides.hostName}.alice.burrow`,
+    dnsName: `${overrides.hostName}.alice.burrow.internal`,
+    shortName: overrides.hostName,
     user: 'alice',
     ips: ['100.64.0.9'],
     online: true,
@@ -57,7 +58,8 @@ export const STATUS: Status = {
   self: {
     id: 'n-laptop',
     hostName: 'laptop',
-    dnsName: 'laptop.alice.burrow',
+    dnsName: 'laptop.alice.burrow.internal',
+    shortName: 'laptop',
     user: 'alice',
     network: 'home',
     ips: ['100.64.0.1'],

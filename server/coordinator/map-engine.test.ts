@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { deviceNames } from '../../src/control/device-names.js';
 import { type Netmap, netmap as netmapSchema, serverMessage } from '../../src/control/messages.js';
-import { applyDelta, canonicalNetmap, dnsNames } from '../../src/control/netmap-state.js';
+import { applyDelta, canonicalNetmap } from '../../src/control/netmap-state.js';
 import { parseJson } from '../../src/control/schema.js';
 import { Rng } from '../../test/support/rng.js';
 import type { SqliteStore } from '../store/sqlite-store.js';
@@ -85,8 +86,8 @@ describe('maps', () => {
     expect(admitted(m, w.nas.ipv4)).toBe(false);
     expect(names(e.netmap(w.nas.id))).toEqual([]);
     expect(
-      dnsNames(m)
-        .map((d) => d.name)
+      deviceNames(m)
+        .map((d) => d.short)
         .sort(),
     ).toEqual(['laptop', 'pc', 'phone']);
   });
@@ -117,7 +118,11 @@ describe('maps', () => {
     const nasPeer = laptop.peers.find((p) => p.name === 'nas')!;
     expect(nasPeer.shared).toBe(true);
     expect(admitted(laptop, w.nas.ipv4)).toBe(false); // it may never start a connection to alice
-    expect(dnsNames(laptop).map((d) => d.name)).toContain('nas.carol');
+    expect(deviceNames(laptop).find((d) => d.id === w.nas.id)).toMatchObject({
+      short: 'nas',
+      fqdn: 'nas.carol.burrow.internal',
+      own: false,
+    });
     expect(names(e.netmap(w.pc.id))).not.toContain('nas'); // bob is in the network, not the share
     const nas = e.netmap(w.nas.id);
     expect(names(nas)).toEqual(['laptop', 'phone']);

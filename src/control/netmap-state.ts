@@ -1,4 +1,4 @@
-import type { MapDelta, Netmap, NodeInfo } from './messages.js';
+import type { MapDelta, Netmap } from './messages.js';
 
 type FilterRule = Netmap['filter'][number];
 
@@ -49,15 +49,6 @@ function patchFilter(
     rule.srcIps = [...kept, ...srcAdded.filter((ip) => !present.has(ip))];
   }
   return out;
-}
-
-/**
- * The names a device resolves for its map: a peer of its own network by its name, a device shared
- * in from another network as `name.network`, so names from different networks cannot collide.
- */
-export function dnsNames(map: Netmap): { name: string; ips: string[] }[] {
-  const nameOf = (n: NodeInfo) => (n.network === map.self.network ? n.name : `${n.name}.${n.network}`);
-  return [map.self, ...map.peers].map((n) => ({ name: nameOf(n), ips: [...n.ips] }));
 }
 
 /**

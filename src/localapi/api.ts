@@ -79,8 +79,12 @@ export type BackendState = Infer<typeof backendState>;
 
 export const peerStatus = object({
   id,
+  /** The device's name in its own network. */
   hostName: text(63),
+  /** Its full name, `host.network.burrow.internal` (src/control/device-names.ts), without the final dot. */
   dnsName: text(253),
+  /** The name that resolves on its own: the host name, or `host-network` for a shared one whose name is taken. */
+  shortName: text(63),
   user: text(128),
   ips: array(ip, { max: 4 }),
   online: boolean,
@@ -116,6 +120,7 @@ export const status = object({
       id,
       hostName: text(63),
       dnsName: text(253),
+      shortName: text(63),
       user: text(128),
       network: text(128),
       ips: array(ip, { max: 4 }),

@@ -174,6 +174,11 @@ describe.skipIf(!isRoot())('mesh, end to end', () => {
       const accepted = await D.burrow('share', 'accept', pending.id);
       expect(accepted.code, accepted.stderr).toBe(0);
       await waitFor('D to see B', async () => (await peersOf(D)).includes('b'), 5_000);
+      // By its name in its owner's network: yves has no device called b, so b alone works too.
+      expect((await D.status()).peers.find((p) => p.hostName === 'b')).toMatchObject({
+        shortName: 'b',
+        dnsName: 'b.team.burrow.internal',
+      });
       const bIp = await ip(B);
       const dIp = await ip(D);
       await waitFor(
@@ -375,6 +380,34 @@ describe.skipIf(!isRoot())('mesh, end to end', () => {
       expect(await exited).toBe(0);
       expect((await F.status()).backendState).toBe('running');
       await waitFor('A to see F', async () => (await peersOf(A)).includes('f'), 10_000);
+    },
+    T,
+  );
+
+  it(
+    "an admin's rename reaches the peers' status within a second, the short and the full name",
+    async () => {
+      const names = async () =>
+        (await A.status()).peers
+          .filter((p) => p.hostName.startsWith('c'))
+          .map((p) => `${p.shortName} ${p.dnsName}`);
+      expect(await names()).toEqual(['c c.team.burrow.internal']);
+      await lab.admin('devices', 'rename', 'c', 'cam', '--network', 'team');
+      const t0 = Date.now();
+      await waitFor(
+        'the new names',
+        async () => (await names()).join() === 'cam cam.team.burrow.internal',
+        5_000,
+        20,
+      );
+      expect(Date.now() - t0).toBeLessThan(1000);
+      const self = (await C.status()).self!;
+      expect([self.hostName, self.shortName, self.dnsName]).toEqual([
+        'cam',
+        'cam',
+        'cam.team.burrow.internal',
+      ]);
+      await lab.admin('devices', 'rename', 'cam', 'c', '--network', 'team');
     },
     T,
   );

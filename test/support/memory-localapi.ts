@@ -21,7 +21,8 @@ export function peer(id: string, hostName: string, ip: string, more: Partial<Pee
   return {
     id,
     hostName,
-    dnsName: `${hostName}.alice.burrow`,
+    dnsName: `${hostName}.alice.burrow.internal`,
+    shortName: hostName,
     user: 'alice',
     ips: [ip, `fd7a:115c:a1e0::${ip.split('.').at(-1)}`],
     online: true,
@@ -47,7 +48,8 @@ export const STATUS: Status = {
   self: {
     id: 'self1',
     hostName: 'laptop',
-    dnsName: 'laptop.alice.burrow',
+    dnsName: 'laptop.alice.burrow.internal',
+    shortName: 'laptop',
     user: 'alice',
     network: 'alice',
     ips: ['100.64.0.1', 'fd7a:115c:a1e0::1'],

@@ -68,9 +68,12 @@ export interface StatusJson {
   backendState: string;
   shieldsUp: boolean;
   exitNode: string | null;
-  self: { ips: string[]; hostName: string } | null;
+  self: { ips: string[]; hostName: string; shortName: string; dnsName: string } | null;
   peers: {
     hostName: string;
+    /** The name that resolves on its own, and the full one (src/control/device-names.ts). */
+    shortName: string;
+    dnsName: string;
     ips: string[];
     shared: boolean;
     exitNodeOption: boolean;
