@@ -129,6 +129,16 @@ export async function runStandalone(flags: BurrowdFlags, log: Log): Promise<void
       }
     }
   };
+  // Heard from the start: a signal while it comes up (a slow PostUp) tears it down once it is up,
+  // rather than killing burrowd half way and leaving its rules and DNS behind.
+  const signalled = new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      log.info(`${signal}: tearing down ${name}`);
+      resolve();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
   try {
     const stale = layout?.rules ? removeStaleRouting(runIp, layout.rules) : null;
     const [, , exists] = await Promise.all([
@@ -295,14 +305,6 @@ export async function runStandalone(flags: BurrowdFlags, log: Log): Promise<void
     signalReady(log);
     up = true;
 
-    const signalled = new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        log.info(`${signal}: tearing down ${name}`);
-        resolve();
-      };
-      process.once('SIGINT', () => stop('SIGINT'));
-      process.once('SIGTERM', () => stop('SIGTERM'));
-    });
     await Promise.race([signalled, tunFailed]);
     await runDownHooks('PreDown', hooks.preDown ?? [], name, log);
     if (file && config.interface.saveConfig) {

@@ -75,6 +75,19 @@ describe.skipIf(!isRoot())('burrowd --wg-config: PreUp, PostUp, PreDown, PostDow
     expect(await leftovers(lab.nsA, lab.iface)).toEqual([]);
   }, 60_000);
 
+  it('SIGTERM during a slow PostUp: it comes up, then goes down cleanly through PostDown', async () => {
+    const lab = await standaloneLab({
+      interfaceLines: (dir) => [
+        `PostUp = sleep 1; echo postup >> ${join(dir, 'hooks.log')}`,
+        `PostDown = echo postdown >> ${join(dir, 'hooks.log')}`,
+      ],
+    });
+    const burrowd = await lab.start([], 'PostUp: [#]');
+    expect(await burrowd.stop('SIGTERM')).toBe(0);
+    expect(readFileSync(join(lab.dir, 'hooks.log'), 'utf8')).toBe('postup\npostdown\n');
+    expect(await leftovers(lab.nsA, lab.iface)).toEqual([]);
+  }, 60_000);
+
   it('a failing PostUp undoes the start: exit 1 naming the hook and its status, nothing left, no PreDown or PostDown', async () => {
     const lab = await standaloneLab({
       interfaceLines: (dir) => [

@@ -105,8 +105,11 @@ export async function standaloneLab(options: LabOptions = {}) {
   writeFileSync(file, wgQuickConfig(spec), { mode: 0o600 });
   const stateDir = join(dir, 'state');
 
-  /** Starts burrowd from the file; resolves once it says it is up, rejects if it exits first. */
-  const start = async (args: string[] = []): Promise<Burrowd> => {
+  /**
+   * Starts burrowd from the file; resolves once it has logged `until` (by default, that it is up),
+   * rejects if it exits first.
+   */
+  const start = async (args: string[] = [], until = ' up: '): Promise<Burrowd> => {
     const child = nsA.spawn(BURROWD, ['--wg-config', file, '--state-dir', stateDir, ...args]);
     let output = '';
     child.stderr?.on('data', (chunk) => {
@@ -128,7 +131,7 @@ export async function standaloneLab(options: LabOptions = {}) {
     early.catch(() => undefined);
     await Promise.race([
       early,
-      waitFor(`burrowd ${iface} to come up`, async () => output.includes(' up: '), 30_000),
+      waitFor(`burrowd ${iface} to log "${until}"`, async () => output.includes(until), 30_000),
     ]);
     return burrowd;
   };
