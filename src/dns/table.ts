@@ -15,7 +15,7 @@ export interface Upstream {
   port: number;
 }
 
-export interface DeviceName {
+export interface DeviceRecord {
   /** Its full name, HOST.NETWORK.<base domain>; the name its addresses' PTR records give. */
   fqdn: string;
   /** Other names it answers to: the bare host name, say. */
@@ -34,7 +34,7 @@ export interface DnsTable {
   /** The zone device names live in ("burrow.internal"); names below it that we lack are NXDOMAIN. */
   baseDomain: string;
   /** The devices this device may see: its own network's, and those shared with it. */
-  devices: readonly DeviceName[];
+  devices: readonly DeviceRecord[];
   routes: readonly SplitRoute[];
   /** The resolvers the system had before us: every name no route or device claims goes there. */
   fallback: readonly Upstream[];
