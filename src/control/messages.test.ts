@@ -27,6 +27,14 @@ const node: NodeInfo = {
   exitNodeOption: false,
   routes: [],
 };
+const DNS = {
+  baseDomain: 'burrow.internal',
+  resolver: { ipv4: '100.100.100.100', ipv6: 'fd7a:115c:a1e0::53' },
+  nameservers: ['10.1.0.53', '[2001:db8::53]:5353'],
+  routes: [{ domain: 'corp.example', servers: ['10.1.0.53:5353'] }],
+  searchDomains: ['alice.burrow.internal', 'corp.example'],
+  override: false,
+};
 const CODE = `binv-0123456789ab-${'A'.repeat(43)}`;
 const invite: InviteInfo = {
   id: 'inv_1',
@@ -262,6 +270,50 @@ describe('control messages', () => {
     [[], '$: expected an object, got an array'],
   ])('refuses %j: %s', (value, message) => refuses((v) => clientMessage.parse(v), value, message));
 
+  it("carries the network's DNS configuration in normal form, in full maps and deltas", () => {
+    const full = {
+      type: 'full-map',
+      seq: 7,
+      map: { self: node, peers: [], filter: [], relays: [], dns: DNS },
+    };
+    expect(serverMessage.parse(full)).toEqual(full);
+    const delta = { type: 'delta', seq: 8, dns: { ...DNS, override: true } };
+    expect(serverMessage.parse(delta)).toEqual(delta);
+    const withDns = (patch: object) => ({ type: 'delta', seq: 8, dns: { ...DNS, ...patch } });
+    const parse = (v: unknown) => serverMessage.parse(v);
+    refuses(
+      parse,
+      withDns({ baseDomain: 'Burrow.internal' }),
+      '$.dns.baseDomain: expected a lower-case DNS name, got "Burrow.internal"',
+    );
+    refuses(
+      parse,
+      withDns({ searchDomains: ['corp.example.'] }),
+      '$.dns.searchDomains[0]: expected a lower-case DNS name, got "corp.example."',
+    );
+    refuses(
+      parse,
+      withDns({ nameservers: ['10.1.0.53:53'] }),
+      '$.dns.nameservers[0]: expected a name server (IP, IPv4:PORT or [IPv6]:PORT), got "10.1.0.53:53"',
+    );
+    refuses(
+      parse,
+      withDns({ nameservers: ['dns.example'] }),
+      '$.dns.nameservers[0]: expected a name server (IP, IPv4:PORT or [IPv6]:PORT), got "dns.example"',
+    );
+    refuses(
+      parse,
+      withDns({ routes: [{ domain: 'corp.example', servers: [] }] }),
+      '$.dns.routes[0].servers: must have at least one item',
+    );
+    refuses(parse, withDns({ upstream: [] }), '$.dns.upstream: unknown field');
+    refuses(
+      parse,
+      withDns({ nameservers: Array(9).fill('10.0.0.1') }),
+      '$.dns.nameservers: must have at most 8 items',
+    );
+  });
+
   it('reports malformed JSON as a schema error', () => {
     expect(() => parseJson(clientMessage, '{"type": "ping", ')).toThrow(/^\$: not valid JSON/);
   });
@@ -277,6 +329,7 @@ describe('control messages', () => {
       }),
       JSON.stringify({ type: 'share-accept', id: 4, code: CODE }),
       JSON.stringify(listReply),
+      JSON.stringify({ type: 'delta', seq: 2, dns: DNS }),
     ];
     for (let i = 0; i < 20_000; i++) {
       const chars = [...seeds[rng.int(seeds.length)]!];
