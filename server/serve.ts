@@ -163,7 +163,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   const logins = loginPages(store, Date.now, clientAddress);
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<string> => {
-    if (await adminApi(store, req, res, Date.now())) return '/api';
+    if (await adminApi(store, req, res, Date.now(), options.baseDomain)) return '/api';
     const url = new URL(req.url ?? '/', 'http://x');
     if (req.method === 'GET' && url.pathname === '/health') {
       res

@@ -67,6 +67,43 @@ describe('admin HTTP API', () => {
     expect(await (await api('/policy')).json()).toEqual({ network: 'home', policy });
   });
 
+  it("reads and replaces its network's DNS settings whole; a bad one is refused and changes nothing", async () => {
+    const { api, cli } = await setup();
+    const settings = {
+      nameservers: ['10.1.0.53'],
+      routes: [{ domain: 'Corp.Example', servers: ['10.1.0.53:5353'] }],
+      searchDomains: ['corp.example'],
+      override: true,
+    };
+    const put = await api('/dns?network=home', { method: 'PUT', body: JSON.stringify(settings) });
+    expect(put.status).toBe(200);
+    const shown = await put.json();
+    expect(shown).toMatchObject({
+      network: 'home',
+      baseDomain: 'burrow.internal',
+      resolver: { ipv4: '100.100.100.100', ipv6: expect.stringMatching(/::53$/) },
+      nameservers: ['10.1.0.53'],
+      routes: [{ domain: 'corp.example', servers: ['10.1.0.53:5353'] }],
+      searchDomains: ['home.burrow.internal', 'corp.example'],
+      override: true,
+    });
+    expect(await (await api('/dns')).json()).toEqual(shown);
+    expect(JSON.parse(cli('dns', 'show', '--json'))).toEqual(shown); // the CLI sees the same
+    const bad = await api('/dns', {
+      method: 'PUT',
+      body: JSON.stringify({ ...settings, nameservers: ['100.100.100.100'] }),
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toMatch(
+      /^nameservers\[0\]: 100\.100\.100\.100 is the device's own Burrow resolver/,
+    );
+    const partial = await api('/dns', { method: 'PUT', body: '{"nameservers": []}' });
+    expect(partial.status).toBe(400);
+    expect(((await partial.json()) as { error: string }).error).toMatch(/body\.routes: is required/);
+    expect(await (await api('/dns')).json()).toEqual(shown);
+    expect((await api('/dns?network=elsewhere')).status).toBe(404);
+  });
+
   it('lets a key from before keys had networks reach every network until it expires', async () => {
     const { api, cli, db } = await setup();
     cli('users', 'create', 'bob', '--network', 'work');

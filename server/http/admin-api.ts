@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { DEFAULT_BASE_DOMAIN } from '../../src/control/dns-settings.js';
 import {
   array,
   boolean,
@@ -10,6 +11,7 @@ import {
   string,
 } from '../../src/control/schema.js';
 import { HujsonError, PolicyError, parsePolicy, runPolicyTests } from '../../src/policy/index.js';
+import { dnsSection } from '../coordinator/dns-section.js';
 import { policyContext } from '../policy-context.js';
 import { StoreError, type StoreErrorCode } from '../store/errors.js';
 import type { Store } from '../store/store.js';
@@ -20,6 +22,8 @@ import type { ApiKey, Device, Network, User } from '../store/types.js';
  * `Authorization: Bearer bapi-...` (an API key from `burrow-server apikeys create`); bodies are JSON
  * (a policy is HuJSON text), at most 64 KiB, checked against a schema; answers are JSON, errors
  * `{"error": "..."}` with a status that says what went wrong.
+ *
+ * GET and PUT /dns?network=NAME read and replace a network's DNS settings (server/README.md).
  *
  * A key sees and changes its own network only. Whatever is in another network is answered exactly
  * as a missing one (404, the same words), never 403: a key learns nothing of other networks, not
@@ -55,6 +59,19 @@ const userBody = object({
   name: string({ min: 1, max: 128 }),
   network: optional(string({ min: 1, max: 64 })),
   password: optional(string({ min: 8, max: 256 })),
+});
+/** A network's DNS settings, whole (what PUT /dns replaces them with); checked by the store. */
+const dnsBody = object({
+  nameservers: array(string({ min: 1, max: 64 }), { max: 64 }),
+  routes: array(
+    object({
+      domain: string({ min: 1, max: 254 }),
+      servers: array(string({ min: 1, max: 64 }), { max: 64 }),
+    }),
+    { max: 1024 },
+  ),
+  searchDomains: array(string({ min: 1, max: 254 }), { max: 64 }),
+  override: boolean,
 });
 const authKeyBody = object({
   user: string({ min: 1, max: 128 }),
@@ -143,6 +160,8 @@ export async function adminApi(
   req: IncomingMessage,
   res: ServerResponse,
   now: number,
+  /** Device names are HOST.NETWORK.<baseDomain>: DNS routes may not take names under it. */
+  baseDomain = DEFAULT_BASE_DOMAIN,
 ): Promise<boolean> {
   const url = new URL(req.url ?? '/', 'http://x');
   if (!url.pathname.startsWith('/api/v1/')) return false;
@@ -204,6 +223,19 @@ export async function adminApi(
         now,
       );
       send(res, 201, { key: secret, authKey });
+    } else if (path === '/dns' && (method === 'GET' || method === 'PUT')) {
+      // What the network's devices are sent (burrow-server dns show --json); PUT replaces the
+      // settings whole, or refuses them (400, naming the field) and changes nothing.
+      const n = scope.network(url.searchParams.get('network'));
+      const settings =
+        method === 'PUT'
+          ? store.setDnsSettings(n.id, parseJson(dnsBody, await body(req), 'body'), now, baseDomain)
+          : store.getDnsSettings(n.id);
+      send(res, 200, {
+        network: n.name,
+        ...dnsSection(n, settings, baseDomain),
+        updatedAt: settings.updatedAt,
+      });
     } else if (path === '/policy' && method === 'GET') {
       const n = scope.network(url.searchParams.get('network'));
       send(res, 200, { network: n.name, policy: store.getPolicy(n.id)?.text ?? null });
