@@ -36,6 +36,7 @@ export interface UpRequest {
   advertiseRoutes?: string[];
   advertiseExitNode?: boolean;
   acceptRoutes?: boolean;
+  acceptDns?: boolean;
 }
 
 const crypto = selectCrypto();
@@ -165,6 +166,7 @@ export class MeshNode {
       ...(request.advertiseRoutes !== undefined ? { advertiseRoutes: request.advertiseRoutes } : {}),
       ...(request.advertiseExitNode !== undefined ? { advertiseExitNode: request.advertiseExitNode } : {}),
       ...(request.acceptRoutes !== undefined ? { acceptRoutes: request.acceptRoutes } : {}),
+      ...(request.acceptDns !== undefined ? { acceptDns: request.acceptDns } : {}),
     });
     if (request.authKey !== undefined || this.control === null) {
       await this.stopControl();

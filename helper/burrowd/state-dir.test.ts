@@ -41,6 +41,14 @@ describe('burrowd state directory', () => {
     expect(s.controlKey('http://other')).toBeNull(); // pinned per server
   });
 
+  it('reads prefs saved before acceptDns existed, with the network’s DNS on', () => {
+    const dir = fresh();
+    new StateDir(dir);
+    const { acceptDns: _, ...older } = { ...DEFAULT_PREFS, shieldsUp: true };
+    writeFileSync(join(dir, 'prefs.json'), JSON.stringify(older));
+    expect(new StateDir(dir).prefs()).toEqual({ ...DEFAULT_PREFS, shieldsUp: true, acceptDns: true });
+  });
+
   it('names a damaged file and the bad key instead of replacing it', () => {
     const dir = fresh();
     const s = new StateDir(dir);

@@ -33,6 +33,13 @@ const knownHostsSchema = array(
   object({ host: string({ min: 1, max: 253 }), addresses: array(ip, { max: 64 }) }),
   { max: 64 },
 );
+/** Prefs as saved by any version: a field newer than the file (acceptDns) takes its default. */
+const storedPrefs: Schema<Prefs> = {
+  parse(value, path) {
+    const saved = typeof value === 'object' && value !== null && !Array.isArray(value);
+    return prefsSchema.parse(saved ? { acceptDns: DEFAULT_PREFS.acceptDns, ...value } : value, path);
+  },
+};
 const cachedMap = object({ seq: integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), map: netmapSchema });
 
 /** The device's private keys: the machine key (this install), the node key (WireGuard) and the disco key. */
@@ -80,8 +87,9 @@ export class StateDir {
     });
   }
 
+  /** The prefs; a field added since they were saved (acceptDns) takes its default. */
   prefs(): Prefs {
-    return this.read('prefs.json', prefsSchema) ?? { ...DEFAULT_PREFS };
+    return this.read('prefs.json', storedPrefs) ?? { ...DEFAULT_PREFS };
   }
 
   savePrefs(prefs: Prefs): void {

@@ -33,11 +33,11 @@ describe('burrow against a LocalAPI', () => {
       out: '',
       err: '',
     });
-    await fake.run('set', '--exit-node=', '--hostname=', '--accept-routes=false');
+    await fake.run('set', '--exit-node=', '--hostname=', '--accept-routes=false', '--accept-dns=false');
     const json = await fake.run('--json', 'set', '--exit-node', 'exit1', '--exit-node-allow-lan-access=true');
     expect(callsOf(fake, 'setPrefs')).toEqual([
       { shieldsUp: true, advertiseRoutes: ['10.0.0.0/8', '192.168.1.0/24'] },
-      { exitNode: null, hostname: null, acceptRoutes: false },
+      { exitNode: null, hostname: null, acceptRoutes: false, acceptDns: false },
       { exitNode: 'exit1', exitNodeAllowLanAccess: true },
     ]);
     expect(JSON.parse(json.out)).toEqual({ ...PREFS, exitNode: 'n-exit', exitNodeAllowLanAccess: true });
@@ -169,6 +169,7 @@ describe('burrow against a LocalAPI', () => {
       '10.1.0.0/16',
       '--advertise-exit-node',
       '--accept-routes',
+      '--accept-dns=false',
     );
     expect(result).toEqual({ code: 0, out: '', err: '' });
     expect(callsOf(fake, 'up')).toEqual([
@@ -179,6 +180,7 @@ describe('burrow against a LocalAPI', () => {
         advertiseRoutes: ['10.1.0.0/16'],
         advertiseExitNode: true,
         acceptRoutes: true,
+        acceptDns: false,
       },
     ]);
     const missing = await fake.run('up', `--auth-key=file:${join(dir, 'nope')}`);

@@ -10,6 +10,7 @@ const FIELDS = {
   '--exit-node': 'exitNode',
   '--exit-node-allow-lan-access': 'exitNodeAllowLanAccess',
   '--accept-routes': 'acceptRoutes',
+  '--accept-dns': 'acceptDns',
   '--advertise-exit-node': 'advertiseExitNode',
   '--advertise-routes': 'advertiseRoutes',
   '--hostname': 'hostname',
@@ -22,6 +23,7 @@ function patchOf(args: Args): PrefsPatch {
     '--shields-up',
     '--exit-node-allow-lan-access',
     '--accept-routes',
+    '--accept-dns',
     '--advertise-exit-node',
   ] as const;
   for (const flag of bools) {
@@ -43,13 +45,14 @@ function patchOf(args: Args): PrefsPatch {
 export const setCommand: Command = {
   usage:
     'set [--shields-up[=BOOL]] [--exit-node=PEER|""] [--exit-node-allow-lan-access[=BOOL]]\n' +
-    '[--accept-routes[=BOOL]] [--advertise-exit-node[=BOOL]] [--advertise-routes=CIDR,...]\n' +
-    '[--hostname=NAME] [--json]',
+    '[--accept-routes[=BOOL]] [--accept-dns[=BOOL]] [--advertise-exit-node[=BOOL]]\n' +
+    '[--advertise-routes=CIDR,...] [--hostname=NAME] [--json]',
   flags: {
     '--shields-up': 'bool',
     '--exit-node': 'string',
     '--exit-node-allow-lan-access': 'bool',
     '--accept-routes': 'bool',
+    '--accept-dns': 'bool',
     '--advertise-exit-node': 'bool',
     '--advertise-routes': 'string',
     '--hostname': 'string',

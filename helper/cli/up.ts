@@ -32,6 +32,8 @@ function upRequest(args: Args): RequestOf<'up'> {
   if (exitNode !== undefined) body.advertiseExitNode = exitNode;
   const acceptRoutes = args.bool('--accept-routes');
   if (acceptRoutes !== undefined) body.acceptRoutes = acceptRoutes;
+  const acceptDns = args.bool('--accept-dns');
+  if (acceptDns !== undefined) body.acceptDns = acceptDns;
   return checkRequest(operations.up.request, body, {
     controlUrl: '--login-server',
     authKey: '--auth-key',
@@ -99,7 +101,7 @@ function waitForRunning(
 export const upCommand: Command = {
   usage:
     'up [--login-server URL] [--auth-key KEY|file:PATH] [--hostname NAME] [--advertise-exit-node]\n' +
-    '[--advertise-routes CIDR,...] [--accept-routes] [--timeout DUR] [--json]',
+    '[--advertise-routes CIDR,...] [--accept-routes] [--accept-dns[=BOOL]] [--timeout DUR] [--json]',
   flags: {
     '--login-server': 'string',
     '--auth-key': 'string',
@@ -107,6 +109,7 @@ export const upCommand: Command = {
     '--advertise-exit-node': 'bool',
     '--advertise-routes': 'string',
     '--accept-routes': 'bool',
+    '--accept-dns': 'bool',
     '--timeout': 'string',
   },
   operands: [],

@@ -58,6 +58,11 @@ export const prefs = object({
   /** The id of the peer used as exit node, or null. */
   exitNode: nullable(id),
   exitNodeAllowLanAccess: boolean,
+  /**
+   * Use the network's DNS (MagicDNS): device names resolve and the system's resolver is pointed at
+   * burrowd's. False leaves the system's DNS configuration alone.
+   */
+  acceptDns: boolean,
 });
 export type Prefs = Infer<typeof prefs>;
 
@@ -71,6 +76,7 @@ export const prefsPatch = object({
   shieldsUp: optional(boolean),
   exitNode: optional(nullable(peerRef)),
   exitNodeAllowLanAccess: optional(boolean),
+  acceptDns: optional(boolean),
 });
 export type PrefsPatch = Infer<typeof prefsPatch>;
 
@@ -217,6 +223,7 @@ export const operations = {
       advertiseRoutes: optional(array(cidr, { max: 256 })),
       advertiseExitNode: optional(boolean),
       acceptRoutes: optional(boolean),
+      acceptDns: optional(boolean),
     }),
     object({ backendState, authUrl: nullable(url) }),
   ),

@@ -1,6 +1,6 @@
 import type { Prefs } from './api.js';
 
-/** A new device's prefs: no server yet, not running, every option off. */
+/** A new device's prefs: no server yet, not running, every option off but the network's DNS. */
 export const DEFAULT_PREFS: Readonly<Prefs> = Object.freeze({
   controlUrl: null,
   wantRunning: false,
@@ -11,4 +11,5 @@ export const DEFAULT_PREFS: Readonly<Prefs> = Object.freeze({
   shieldsUp: false,
   exitNode: null,
   exitNodeAllowLanAccess: false,
+  acceptDns: true,
 });
