@@ -60,6 +60,8 @@ export async function runMesh(flags: BurrowdFlags, log: Log): Promise<void> {
     logout: () => node.logout(),
     ping: (request) => node.ping(request.peer, request.timeoutMs ?? 5000),
     listExitNodes: () => node.listExitNodes(),
+    dnsStatus: () => node.dns.status(),
+    dnsQuery: (request) => node.dns.query(request.name, request.type),
     ...shareHandlers(
       () => node.controlClient,
       () => node.status(),

@@ -13,6 +13,7 @@ import { monotonic } from './clock.js';
 import { lanPrefixes } from './lan.js';
 import { LastKnownAddresses } from './last-known-addresses.js';
 import type { Log } from './log.js';
+import { MeshDns } from './mesh-dns.js';
 import { MeshFilter } from './mesh-filter.js';
 import { shareListOf } from './mesh-shares.js';
 import { buildStatus, exitNodeList, findPeer } from './mesh-status.js';
@@ -63,6 +64,8 @@ export class MeshNode {
   /** What is wrong with the map as applied (the exit node, the packet filter), for `burrow status`. */
   private mapHealth: string[] = [];
   private readonly filter = new MeshFilter();
+  /** The resolver and the system's DNS (MagicDNS). */
+  readonly dns: MeshDns;
   private readonly nat: ExitNodeNat;
   /** Where the control server and the relays are, also while DNS cannot be reached. */
   private readonly servers: LastKnownAddresses;
@@ -87,6 +90,7 @@ export class MeshNode {
       { load: () => this.state.knownHosts(), save: (hosts) => this.state.saveKnownHosts(hosts) },
       (m) => options.log.info(`addresses: ${m}`),
     );
+    this.dns = new MeshDns({ tun: options.tun, stateDir: options.stateDir, log: options.log });
     this.pinger = new Pinger((p) => this.tunnel?.inject(p), monotonic);
     this.pathTimer = setInterval(() => this.notePathChanges(), 1000);
     this.pathTimer.unref();
@@ -95,7 +99,8 @@ export class MeshNode {
   /** Comes back as the user left it: up if they wanted it up. */
   async start(): Promise<void> {
     // What a killed burrowd left: its exit-node table and forwarding, its rules and table 52.
-    await Promise.all([this.nat.removeStale(), removeStaleRouting()]);
+    // And the resolv.conf it had changed.
+    await Promise.all([this.nat.removeStale(), removeStaleRouting(), this.dns.start()]);
     if (this.prefs.wantRunning && this.prefs.controlUrl !== null) await this.goUp();
   }
 
@@ -123,7 +128,7 @@ export class MeshNode {
       peer: (nodeKey) => this.wgPeer(nodeKey),
       path: (nodeKey) => this.tunnel?.pathOf(nodeKey) ?? null,
       now: Date.now(),
-      health: [...this.health, ...this.mapHealth],
+      health: [...this.health, ...this.mapHealth, ...this.dns.health()],
       fastPath: this.tunnel?.fastPathStatus() ?? null,
     });
   }
@@ -346,6 +351,7 @@ export class MeshNode {
         `the control server's packet filter was refused (${this.filter.refusal}); the previous one stays in force`,
       );
     await tunnel.apply(map.self.ips, plan, [...new Set(throws)], map.relays);
+    await this.dns.apply(map, this.prefs.acceptDns);
     const serve = this.prefs.advertiseExitNode || this.prefs.advertiseRoutes.length > 0;
     if (serve) await this.nat.enable();
     else await this.nat.disable();
@@ -353,6 +359,7 @@ export class MeshNode {
 
   private async closeTunnel(): Promise<void> {
     this.pinger.cancelAll();
+    await this.dns.stop();
     await this.nat.disable();
     await this.tunnel?.close();
     this.tunnel = null;

@@ -64,6 +64,8 @@ async function serve() {
     declineShare: unexpected,
     revokeShare: unexpected,
     listExitNodes: () => [],
+    dnsStatus: unexpected,
+    dnsQuery: unexpected,
   };
   const server = await startLocalApi({
     socketPath,

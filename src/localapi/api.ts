@@ -178,6 +178,49 @@ export const exitNodeOption = object({
   selected: boolean,
 });
 
+/** `burrow dns status`: what burrowd's resolver answers, where it sends the rest, what it changed. */
+export const dnsStatus = object({
+  /** The acceptDns pref: whether the system's DNS is pointed at the resolver. */
+  acceptDns: boolean,
+  /** Whether the resolver runs (it does while the tunnel is up). */
+  running: boolean,
+  /** Where it listens (inside the tunnel: 100.100.100.100 and the network's ULA address). */
+  addresses: array(ip, { max: 4 }),
+  baseDomain: nullable(text(253)),
+  /** How the system's DNS was changed: systemd-resolved per link, /etc/resolv.conf, or not at all. */
+  backend: nullable(literal('resolved', 'file')),
+  /** What was changed, in words (null: nothing). */
+  changed: nullable(text(512)),
+  searchDomains: array(text(253), { max: 16 }),
+  /** Split DNS: names under `domain` go to `servers`. */
+  routes: array(object({ domain: text(253), servers: array(text(64), { max: 8 }) }), { max: 256 }),
+  /** Where every other name goes: the system's resolvers from before, or the network's (override). */
+  upstreams: array(text(64), { max: 16 }),
+  override: boolean,
+  /** Queries taken, by transport; forwarded; and those refused, by reason (only those not zero). */
+  counters: object({
+    udp: count,
+    tcp: count,
+    forwarded: count,
+    notLocal: count,
+    tcpBusy: count,
+  }),
+  refusals: array(object({ reason: text(64), count }), { max: 64 }),
+});
+export type DnsStatus = Infer<typeof dnsStatus>;
+
+/** `burrow dns query`: the answer burrowd's resolver gives, as a program would get it. */
+export const dnsAnswer = object({
+  name: text(253),
+  type: text(16),
+  /** NOERROR, NXDOMAIN, SERVFAIL, ... */
+  rcode: text(16),
+  /** Answered from the device names (authoritative), or by an upstream. */
+  authoritative: boolean,
+  answers: array(object({ name: text(253), type: text(16), ttl: count, data: text(1024) }), { max: 512 }),
+});
+export type DnsAnswer = Infer<typeof dnsAnswer>;
+
 export const event = tagged('type', {
   /** authUrl as in status: null for a subscriber who may not change burrowd. */
   state: object({ type: literal('state'), backendState, authUrl: nullable(url) }),
@@ -257,6 +300,19 @@ export const operations = {
   declineShare: op('POST', '/shares/decline', true, object({ id }), invite),
   revokeShare: op('POST', '/shares/revoke', true, object({ id }), object({ revoked: id })),
   listExitNodes: op('GET', '/exit-nodes', false, empty, array(exitNodeOption, { max: 20_000 })),
+  dnsStatus: op('GET', '/dns/status', false, empty, dnsStatus),
+  dnsQuery: op(
+    'POST',
+    '/dns/query',
+    false,
+    object({
+      /** A DNS name, or an IP address (asked as its reverse name, type PTR). */
+      name: string({ min: 1, max: 253 }),
+      /** A, AAAA, PTR, ... or a number; A by default (PTR for an address). */
+      type: optional(string({ min: 1, max: 10, pattern: /^[A-Za-z0-9]+$/, what: 'a record type' })),
+    }),
+    dnsAnswer,
+  ),
   events: op('GET', '/events', false, empty, event),
 } as const;
 

@@ -156,6 +156,12 @@ export async function startTestLocalApi(): Promise<TestLocalApi> {
         selected: false,
       })),
     ),
+    dnsStatus: record('dnsStatus', () => {
+      throw new LocalApiError(501, 'not in these tests');
+    }),
+    dnsQuery: record('dnsQuery', () => {
+      throw new LocalApiError(501, 'not in these tests');
+    }),
   };
   let server: LocalApiServer | null = null;
   const api: TestLocalApi = {
