@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { LocalApiCallError, LocalApiClient } from '../../src/localapi/client.js';
 import { type FlagSpec, parseArgs, UsageError } from './args.js';
 import { CliError, type Command, type Context, type Io } from './command.js';
+import { dnsQueryCommand, dnsStatusCommand } from './dns.js';
 import { pingCommand } from './ping.js';
 import { exitNodeListCommand, setCommand } from './prefs.js';
 import {
@@ -30,6 +31,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   ping: pingCommand,
   set: setCommand,
   'exit-node list': exitNodeListCommand,
+  'dns status': dnsStatusCommand,
+  'dns query': dnsQueryCommand,
   'share create': shareCreateCommand,
   'share list': shareListCommand,
   'share accept': shareAcceptCommand,

@@ -6,7 +6,7 @@
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Event, OperationName, Prefs, RequestOf, Status } from '../../src/localapi/api.js';
+import type { DnsStatus, Event, OperationName, Prefs, RequestOf, Status } from '../../src/localapi/api.js';
 import { DEFAULT_PREFS } from '../../src/localapi/defaults.js';
 import { type Handlers, startLocalApi } from '../localapi/server.js';
 import { main } from './main.js';
@@ -100,6 +100,22 @@ const INVITE = {
   expiresAt: Date.UTC(2030, 0, 2),
 };
 
+export const DNS_STATUS: DnsStatus = {
+  acceptDns: true,
+  running: true,
+  addresses: ['100.100.100.100', 'fd7a:115c:a1e0::53'],
+  baseDomain: 'burrow.internal',
+  backend: 'file',
+  changed:
+    '/etc/resolv.conf: its servers and search domains (the previous file comes back when burrowd stops)',
+  searchDomains: ['family.burrow.internal'],
+  routes: [{ domain: 'corp.example', servers: ['10.1.0.53'] }],
+  upstreams: ['192.0.2.53'],
+  override: false,
+  counters: { udp: 12, tcp: 1, forwarded: 4, notLocal: 2, tcpBusy: 0 },
+  refusals: [{ reason: 'too-short', count: 1 }],
+};
+
 /** A complete backend with canned answers; a test replaces the handlers it is about. */
 function cannedHandlers(): Handlers {
   return {
@@ -135,6 +151,14 @@ function cannedHandlers(): Handlers {
       { id: 'n-exit', hostName: 'exit1', ips: ['100.64.0.4'], online: true, selected: true },
       { id: 'n-exit2', hostName: 'exit2', ips: ['100.64.0.5'], online: false, selected: false },
     ],
+    dnsStatus: () => DNS_STATUS,
+    dnsQuery: ({ name, type }) => ({
+      name,
+      type: type ?? 'A',
+      rcode: 'NOERROR',
+      authoritative: true,
+      answers: [{ name, type: type ?? 'A', ttl: 1, data: '100.64.0.2' }],
+    }),
   };
 }
 
