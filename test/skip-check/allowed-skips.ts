@@ -65,6 +65,7 @@ export const ALLOWED_SKIPS: AllowedSkip[] = [
     lacks: 'root',
     why: `${NAMESPACES} and connects as other uids`,
   },
+  { file: 'test/e2e/magicdns.test.ts', lacks: 'root', why: NAMESPACES },
   { file: 'test/e2e/mesh.test.ts', lacks: 'root', why: NAMESPACES },
   { file: 'test/e2e/mesh-fast-path.test.ts', lacks: 'root', why: NAMESPACES },
   { file: 'test/e2e/nat-lab.test.ts', lacks: 'root', why: NAMESPACES },

@@ -241,11 +241,13 @@ export class MeshLab {
 
   /**
    * A DNS server on the internet host (dnsmasq at INTERNET_IP, as an ISP's resolver would be: past
-   * an exit node, not on the LAN) that answers `names` (host name to IPv4 address) and refuses
-   * everything else. Devices made from now on resolve through it.
+   * an exit node, not on the LAN) that answers `names` (host name to IPv4 address, or addresses)
+   * and refuses everything else. Devices made from now on resolve through it.
    */
-  async startDns(names: Record<string, string>): Promise<void> {
-    const records = Object.entries(names).map(([name, ip]) => `--host-record=${name},${ip}`);
+  async startDns(names: Record<string, string | string[]>): Promise<void> {
+    const records = Object.entries(names).flatMap(([name, ips]) =>
+      [ips].flat().map((ip) => `--host-record=${name},${ip}`),
+    );
     const dns = this.internet.spawn('dnsmasq', [
       '--keep-in-foreground',
       '--conf-file=/dev/null',
@@ -266,6 +268,14 @@ export class MeshLab {
       10_000,
     );
     this.resolver = INTERNET_IP;
+  }
+
+  /** A namespace on the LAN with nothing running in it (a LAN neighbour of the devices). */
+  async lanHost(name: string): Promise<{ ns: Netns; lanIp: string }> {
+    const ns = await Netns.create(`l${name.slice(0, 4)}`);
+    const lanIp = `10.99.0.${this.nextHost++}`;
+    await this.attach(ns, lanIp);
+    return { ns, lanIp };
   }
 
   /** A device on the LAN, running burrowd (with `operator`: `--operator` that uid or user). */
