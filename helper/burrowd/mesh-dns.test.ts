@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Netmap } from '../../src/control/messages.js';
-import { nameserversIn, systemSettings } from './mesh-dns.js';
+import { nameserversIn, resolverAddresses, systemSettings } from './mesh-dns.js';
 
 const MAP: Netmap = {
   self: {
@@ -51,6 +51,12 @@ describe('the system’s DNS for MagicDNS', () => {
       searchDomains: ['family.burrow.internal', 'corp.example'],
       matchDomains: [],
     });
+  });
+
+  it('listens on 100.100.100.100 and the network’s resolver address; only the first without a dns section', () => {
+    expect(resolverAddresses(MAP)).toEqual(['100.100.100.100', 'fd7a:115c:a1e0::53']);
+    const { dns: _, ...old } = MAP;
+    expect(resolverAddresses(old)).toEqual(['100.100.100.100']);
   });
 
   it('reads the previous resolvers from resolv.conf', () => {

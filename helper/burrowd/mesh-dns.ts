@@ -9,10 +9,10 @@
  * also after a kill -9 (at the next start). Without it the system's DNS is left alone.
  */
 import { readFile } from 'node:fs/promises';
-import { DEFAULT_BASE_DOMAIN } from '../../src/control/dns-settings.js';
+import { DEFAULT_BASE_DOMAIN, QUAD_100 } from '../../src/control/dns-settings.js';
 import type { Netmap } from '../../src/control/messages.js';
 import { randomBytes } from '../../src/crypto/index.js';
-import { meshDnsTable, resolverAddresses, upstreamOf } from '../../src/dns/mesh-table.js';
+import { tableFromMap } from '../../src/dns/map-table.js';
 import { parseMessage } from '../../src/dns/message.js';
 import {
   questionFor,
@@ -51,6 +51,12 @@ export interface MeshDnsOptions {
 /** The mesh's IPv4 reverse zones: 100.64.0.0/10 is the /16s 64 to 127 under 100.in-addr.arpa. */
 const MESH_REVERSE_V4 = Array.from({ length: 64 }, (_, i) => `${64 + i}.100.in-addr.arpa`);
 
+/** Where this device's resolver listens: 100.100.100.100 and, with a map that names it, its ULA address. */
+export function resolverAddresses(map: Netmap): string[] {
+  const resolver = map.dns?.resolver;
+  return resolver ? [resolver.ipv4, resolver.ipv6] : [QUAD_100];
+}
+
 /** The nameservers a resolv.conf names, as upstreams (scoped link-local ones left out). */
 export function nameserversIn(text: string): Upstream[] {
   const out: Upstream[] = [];
@@ -68,7 +74,7 @@ export function systemSettings(map: Netmap, backend: SystemDns['backend']): DnsS
   const searchDomains = dns?.searchDomains ?? [];
   // resolv.conf sends every name to its servers: there can be no split.
   if (backend === 'file' || dns?.override) return { nameservers, searchDomains, matchDomains: [] };
-  const ulaZones = meshDnsTable(map, []).reverseZones.map(ip6ArpaZone);
+  const ulaZones = tableFromMap(map, []).reverseZones.map(ip6ArpaZone);
   return {
     nameservers,
     searchDomains,
@@ -154,7 +160,7 @@ export class MeshDns {
     const addresses = resolverAddresses(map);
     await this.addresses.set(addresses);
     if (this.applied === null) this.previous = await this.readPrevious();
-    const table = meshDnsTable(map, this.previous);
+    const table = tableFromMap(map, this.previous);
     if (this.resolver === null) {
       this.resolver = new DnsResolver(table, { random: randomBytes });
       this.service = new ResolverService(this.resolver, {
@@ -184,7 +190,10 @@ export class MeshDns {
     const running = this.service !== null;
     const dns = map?.dns;
     const backend = this.applied !== null && this.system !== null ? this.system.backend : null;
-    const upstreams = dns?.override ? dns.nameservers.map(upstreamOf) : this.previous;
+    // Where names nobody else claims go, as the table has it (override, the old resolvers, or the
+    // network's servers for a system that had none).
+    const table = map ? tableFromMap(map, this.previous) : null;
+    const upstreams = table ? (table.overrideAll.length > 0 ? table.overrideAll : table.fallback) : [];
     const counters = this.service?.counters ?? { udp: 0, tcp: 0, forwarded: 0, notLocal: 0, tcpBusy: 0 };
     return {
       acceptDns: this.acceptDns,
