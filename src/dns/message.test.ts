@@ -99,6 +99,29 @@ describe('DNS messages', () => {
     expect(parseMessage(bytes)).toEqual(m);
   });
 
+  it('encodes a message of more names than it keeps for compression', () => {
+    const records = Array.from({ length: 300 }, (_, i) => ({
+      name: `host-${i}.Family.burrow.internal`,
+      type: TYPE.A,
+      class: 1,
+      ttl: 1,
+      data: { kind: 'a' as const, address: new Uint8Array([100, 64, i >> 8, i & 0xff]) },
+    }));
+    const m: DnsMessage = {
+      header: header(),
+      questions: [],
+      answers: records,
+      authority: [],
+      additional: [],
+      opt: null,
+    };
+    const bytes = encodeMessage(m);
+    expect(parseMessage(bytes)).toEqual(m);
+    // Past the 128 suffixes kept, later names still point to the ones kept: "Family.burrow.internal"
+    // is written once.
+    expect(Buffer.from(bytes).toString('latin1').split('Family').length - 1).toBe(1);
+  });
+
   it('keeps label bytes a name cannot show as text, escaped, and case as sent', () => {
     const labels = hex('05 612e625c63 03 20ff41 02 5a7a 00');
     const bytes = new Uint8Array([...hex('0001 0000 0001 0000 0000 0000'), ...labels, ...hex('0010 0001')]);

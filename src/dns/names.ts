@@ -76,15 +76,15 @@ export function writeName(w: Writer, name: string): void {
   let start = 0;
   let wireLength = 1;
   while (start < name.length) {
-    const suffix = start === 0 ? name : name.slice(start);
-    const pointer = w.pointerTo(suffix);
+    const pointer = w.pointerTo(name, start);
     if (pointer !== undefined) {
       // The suffix was checked when it was written; the whole name still has to fit.
-      if (start > 0 && wireLength + wireLengthOf(suffix) - 1 > MAX_NAME_LENGTH) throw tooLong(name);
+      if (start > 0 && wireLength + wireLengthOf(name.slice(start)) - 1 > MAX_NAME_LENGTH)
+        throw tooLong(name);
       w.u16(0xc000 | pointer);
       return;
     }
-    w.remember(suffix);
+    w.remember(name, start);
     const lengthAt = w.pos;
     w.u8(0);
     let i = start;

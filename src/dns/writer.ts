@@ -8,16 +8,27 @@ import { MAX_MESSAGE } from './constants.js';
 
 /** Compression pointers hold 14 bits: names past this offset can point back but not be pointed at. */
 const MAX_POINTER_TARGET = 0x3fff;
+/** Suffixes kept for compression: plenty for any answer the resolver builds. */
+const MAX_REMEMBERED = 128;
 
 export class Writer {
   pos = 0;
   private readonly buf = new Uint8Array(MAX_MESSAGE);
-  /** Names written so far (each suffix of each name, as its presentation text) and their offsets. */
-  private readonly names = new Map<string, number>();
+  /**
+   * Where each suffix of each name written so far starts: the name, the index in its text where the
+   * suffix begins, and the offset it was written at. A short list scanned without allocating beats
+   * hashing a new string per label in messages of a few names, and it is bounded, so a large
+   * message only compresses less.
+   */
+  private readonly texts: string[] = [];
+  private readonly starts: number[] = [];
+  private readonly offsets: number[] = [];
 
   reset(): void {
     this.pos = 0;
-    this.names.clear();
+    this.texts.length = 0;
+    this.starts.length = 0;
+    this.offsets.length = 0;
   }
 
   u8(v: number): void {
@@ -61,14 +72,27 @@ export class Writer {
     this.buf[at + 1] = v & 0xff;
   }
 
-  /** The offset of an earlier copy of the name `suffix`, if one was written where a pointer reaches. */
-  pointerTo(suffix: string): number | undefined {
-    return this.names.get(suffix);
+  /** The offset of an earlier copy of the suffix of `name` from `start`, if a pointer reaches one. */
+  pointerTo(name: string, start: number): number | undefined {
+    const length = name.length - start;
+    for (let i = 0; i < this.texts.length; i++) {
+      const text = this.texts[i]!;
+      const from = this.starts[i]!;
+      if (text.length - from !== length) continue;
+      let j = 0;
+      while (j < length && text.charCodeAt(from + j) === name.charCodeAt(start + j)) j++;
+      if (j === length) return this.offsets[i];
+    }
+    return undefined;
   }
 
-  /** Notes that the name `suffix` starts here, so later names may point to it. */
-  remember(suffix: string): void {
-    if (this.pos <= MAX_POINTER_TARGET && !this.names.has(suffix)) this.names.set(suffix, this.pos);
+  /** Notes that the suffix of `name` from `start` is written here, for later names to point to. */
+  remember(name: string, start: number): void {
+    if (this.pos <= MAX_POINTER_TARGET && this.texts.length < MAX_REMEMBERED) {
+      this.texts.push(name);
+      this.starts.push(start);
+      this.offsets.push(this.pos);
+    }
   }
 
   /** A copy of what was written. */
