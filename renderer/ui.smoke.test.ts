@@ -75,6 +75,27 @@ describe.skipIf(!existsSync(CHROMIUM))('the built UI in Chromium (web mode)', ()
     await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe('100.64.0.1');
   });
 
+  it('shows a suffixed short name as burrowd gives it, finds it by its full name, and copies that', async () => {
+    const carols = page.getByTestId('peer-desk-carol');
+    expect(await carols.getByTestId('peer-name').textContent()).toBe('desk-carol');
+    expect(await carols.getByTestId('peer-name').getAttribute('title')).toBe('desk.carol.burrow.internal');
+    expect(await carols.getByTestId('peer-owner').textContent()).toBe('carol · network carol');
+    await page.getByTestId('peer-search').fill('desk.carol.burrow');
+    await expect.poll(() => page.locator('.peers > li').count()).toBe(1);
+    const copy = carols.getByTestId('copy-name-desk-carol');
+    expect(await copy.textContent()).toBe('Copy name');
+    await copy.click();
+    await expect
+      .poll(() => page.evaluate(() => navigator.clipboard.readText()))
+      .toBe('desk.carol.burrow.internal');
+    // The same feedback as for an address: the button says so, and so does the status line.
+    expect(await copy.textContent()).toBe('Copied');
+    expect(await carols.getByRole('status').first().textContent()).toBe(
+      "Copied desk-carol's name desk.carol.burrow.internal",
+    );
+    await page.getByTestId('peer-search').fill('');
+  });
+
   it('accepts an invite on the Sharing tab', async () => {
     await page.getByTestId('tab-sharing').click();
     await page.getByTestId('accept-inv-in').click();

@@ -10,6 +10,7 @@ export function Addresses({ ips, name, testId }: { ips: readonly string[]; name:
           <code>{ip}</code>
           <CopyButton
             text={ip}
+            label="Copy IP"
             what={`${name}'s address ${ip}`}
             testId={i === 0 ? testId : `${testId}-${i}`}
           />

@@ -1,10 +1,21 @@
-/** A button that copies one value (an address, an invite code) and says so for a moment. */
+/** A button that copies one value (a name, an address, an invite code) and says so for a moment. */
 import { useEffect, useState } from 'react';
 import { useBurrow } from '../store-context.js';
 
 const SHOWN_MS = 1500;
 
-export function CopyButton({ text, what, testId }: { text: string; what: string; testId: string }) {
+export function CopyButton({
+  text,
+  what,
+  testId,
+  label = 'Copy',
+}: {
+  text: string;
+  what: string;
+  testId: string;
+  /** What the button says until it has copied ("Copy IP", "Copy name"). */
+  label?: string;
+}) {
   const copy = useBurrow((s) => s.copy);
   const busy = useBurrow((s) => s.pending[`copy:${text}`] === true);
   const [copied, setCopied] = useState(false);
@@ -25,7 +36,7 @@ export function CopyButton({ text, what, testId }: { text: string; what: string;
         disabled={busy}
         onClick={async () => setCopied(await copy(text))}
       >
-        {copied ? 'Copied' : 'Copy'}
+        {copied ? 'Copied' : label}
       </button>
       {/* The label does not change, so a screen reader hears the outcome here. */}
       <span className="visually-hidden" role="status">

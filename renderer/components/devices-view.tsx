@@ -5,6 +5,7 @@ import { searchPeers, sortPeers } from '../peers.js';
 import { useBurrow } from '../store-context.js';
 import { useNow } from '../use-now.js';
 import { Addresses } from './addresses.js';
+import { FullName } from './full-name.js';
 import { PeerRow } from './peer-row.js';
 
 function SelfCard({ now }: { now: number }) {
@@ -14,16 +15,16 @@ function SelfCard({ now }: { now: number }) {
     <div className="card" data-testid="self">
       <div className="peer-head">
         <span className={self.online ? 'dot online' : 'dot'} aria-hidden="true" />
-        <strong className="peer-name">{self.hostName}</strong>
+        <strong className="peer-name" title={self.dnsName}>
+          {self.shortName}
+        </strong>
         <span className="muted">
           {self.user} · {self.network}
         </span>
       </div>
-      <p className="muted">
-        {self.dnsName}
-        {self.keyExpiry !== null && ` · key ${formatExpiry(self.keyExpiry, now)}`}
-      </p>
-      <Addresses ips={self.ips} name={self.hostName} testId="copy-self" />
+      <FullName dnsName={self.dnsName} name={self.shortName} testId="copy-name-self" />
+      {self.keyExpiry !== null && <p className="muted">Key {formatExpiry(self.keyExpiry, now)}</p>}
+      <Addresses ips={self.ips} name={self.shortName} testId="copy-self" />
     </div>
   );
 }
@@ -47,7 +48,7 @@ export function DevicesView() {
             type="search"
             className="search"
             placeholder="Search by name, user or IP"
-            aria-label="Search devices by name, user or IP"
+            aria-label="Search devices by name (short or full), user or IP"
             data-testid="peer-search"
             value={query}
             onChange={(e) => setQuery(e.target.value)}

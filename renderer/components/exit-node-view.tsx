@@ -37,12 +37,12 @@ export function ExitNodeView() {
               <input
                 type="radio"
                 name={group}
-                data-testid={`exit-node-${c.hostName}`}
+                data-testid={`exit-node-${c.name}`}
                 checked={c.selected}
                 disabled={c.disabled}
                 onChange={() => setPrefs({ exitNode: c.id })}
               />
-              {c.hostName}
+              {c.name}
               {!c.online && <span className="muted"> (offline)</span>}
             </label>
           ))}

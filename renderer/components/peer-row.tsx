@@ -1,7 +1,12 @@
-/** One peer in the Devices list: who it is, whether and how it is reached, and its addresses. */
+/**
+ * One peer in the Devices list: who it is (its short name, the full one below and on hover),
+ * whether and how it is reached, and its addresses.
+ */
 import type { PeerStatus } from '../../src/localapi/api.js';
 import { formatAgo } from '../format.js';
+import { networkOf } from '../peers.js';
 import { Addresses } from './addresses.js';
+import { FullName } from './full-name.js';
 
 const PATHS: Record<PeerStatus['path'], string> = { direct: 'Direct', relay: 'Relayed', none: 'No path' };
 
@@ -14,13 +19,22 @@ function pathText(peer: PeerStatus): string {
   return text;
 }
 
+/**
+ * Test ids carry the short name: it is unique among what this device sees (a shared `nas` next to
+ * our own is `nas-carol`), where host names are not.
+ */
 export function PeerRow({ peer, now }: { peer: PeerStatus; now: number }) {
+  const name = peer.shortName;
   return (
-    <li className="peer" data-testid={`peer-${peer.hostName}`}>
+    <li className="peer" data-testid={`peer-${name}`}>
       <div className="peer-head">
         <span className={peer.online ? 'dot online' : 'dot'} aria-hidden="true" />
-        <strong className="peer-name">{peer.hostName}</strong>
-        <span className="muted">{peer.user}</span>
+        <strong className="peer-name" title={peer.dnsName} data-testid="peer-name">
+          {name}
+        </strong>
+        <span className="muted" data-testid="peer-owner">
+          {peer.shared ? `${peer.user} · network ${networkOf(peer.dnsName)}` : peer.user}
+        </span>
         <span className="badges">
           <span className="badge" data-testid="online-state">
             {peer.online ? 'Online' : 'Offline'}
@@ -37,11 +51,8 @@ export function PeerRow({ peer, now }: { peer: PeerStatus; now: number }) {
           )}
         </span>
       </div>
+      <FullName dnsName={peer.dnsName} name={name} testId={`copy-name-${name}`} />
       <dl className="peer-meta">
-        <div>
-          <dt>DNS name</dt>
-          <dd>{peer.dnsName}</dd>
-        </div>
         <div>
           <dt>Path</dt>
           <dd data-testid="peer-path">{pathText(peer)}</dd>
@@ -51,7 +62,7 @@ export function PeerRow({ peer, now }: { peer: PeerStatus; now: number }) {
           <dd data-testid="last-handshake">{formatAgo(peer.lastHandshake, now)}</dd>
         </div>
       </dl>
-      <Addresses ips={peer.ips} name={peer.hostName} testId={`copy-${peer.hostName}`} />
+      <Addresses ips={peer.ips} name={name} testId={`copy-${name}`} />
     </li>
   );
 }

@@ -1,4 +1,8 @@
-/** Sample burrowd data for the UI's tests: a small network with one of each kind of peer. */
+/**
+ * Sample burrowd data for the UI's tests: a small network ("home") with one of each kind of peer,
+ * among them a device shared from carol's network whose name is taken here, so it goes by the
+ * suffixed short name burrowd gives it (src/control/device-names.ts).
+ */
 import type { HelperState } from '../../src/ipc/schema.js';
 import type { PeerStatus, Prefs, ShareList, Status } from '../../src/localapi/api.js';
 import { DEFAULT_PREFS } from '../../src/localapi/defaults.js';
@@ -7,7 +11,7 @@ export const NOW = Date.UTC(2025, 0, 15, 12, 0, 0);
 
 export function peer(overrides: Partial<PeerStatus> & Pick<PeerStatus, 'id' | 'hostName'>): PeerStatus {
   return {
-    dnsName: `${overrides.hostName}.alice.burrow.internal`,
+    dnsName: `${overrides.hostName}.home.burrow.internal`,
     shortName: overrides.hostName,
     user: 'alice',
     ips: ['100.64.0.9'],
@@ -48,7 +52,23 @@ export const PEERS: PeerStatus[] = [
     path: 'none',
     lastHandshake: null,
   }),
-  peer({ id: 'n-nas', hostName: 'nas', user: 'bob', ips: ['100.64.0.5'], shared: true }),
+  peer({
+    id: 'n-nas',
+    hostName: 'nas',
+    dnsName: 'nas.bob.burrow.internal',
+    user: 'bob',
+    ips: ['100.64.0.5'],
+    shared: true,
+  }),
+  peer({
+    id: 'n-carol-desk',
+    hostName: 'desk',
+    shortName: 'desk-carol',
+    dnsName: 'desk.carol.burrow.internal',
+    user: 'carol',
+    ips: ['100.64.0.7'],
+    shared: true,
+  }),
 ];
 
 export const STATUS: Status = {
@@ -58,7 +78,7 @@ export const STATUS: Status = {
   self: {
     id: 'n-laptop',
     hostName: 'laptop',
-    dnsName: 'laptop.alice.burrow.internal',
+    dnsName: 'laptop.home.burrow.internal',
     shortName: 'laptop',
     user: 'alice',
     network: 'home',
