@@ -7,7 +7,8 @@
  * or a bare one that `wg` configures and wg-quick routes, as `wireguard-go wg0` (bin/burrowd-wg):
  *   burrowd --interface wg0 [--daemon]
  * Exit codes: 0 after a clean shutdown (or --help), 1 on a runtime failure (a missing addon among
- * them), 2 on bad flags or config.
+ * them; for a mesh node, its interface deleted under it, after removing everything it had added,
+ * so that its service manager starts it again), 2 on bad flags or config.
  */
 import { AddonError } from '../../src/packaged.js';
 import { DnsError } from '../dns/types.js';
@@ -19,6 +20,7 @@ import { stderrLog } from './log.js';
 import { runMesh } from './mesh-main.js';
 import { runStandalone } from './standalone.js';
 import { StateError } from './state-dir.js';
+import { InterfaceGoneError } from './tunnel.js';
 import { HookError } from './wg-quick-hooks.js';
 
 async function main(argv: string[]): Promise<number> {
@@ -49,6 +51,12 @@ async function main(argv: string[]): Promise<number> {
     }
     if (error instanceof AddonError || error instanceof HookError || error instanceof DnsError) {
       log.error(error.message);
+      return 1;
+    }
+    if (error instanceof InterfaceGoneError) {
+      log.error(
+        `${error.message}: removed its rules, routes and settings; exiting with status 1 to be started again`,
+      );
       return 1;
     }
     log.error((error as Error).stack ?? String(error));

@@ -7,6 +7,7 @@ import { eventFor, statusFor } from './login-url.js';
 import { MeshNode } from './mesh.js';
 import { shareHandlers } from './mesh-shares.js';
 import { signalReady } from './ready.js';
+import type { InterfaceGoneError } from './tunnel.js';
 
 /** The uid of `--operator` (a user name from /etc/passwd, or a number). */
 export function operatorUid(operator: string | undefined, passwd = '/etc/passwd'): number | null {
@@ -37,14 +38,21 @@ export function packageVersion(): string {
 /**
  * burrowd as a mesh node, in the foreground until SIGINT or SIGTERM: the node itself and its
  * LocalAPI. Stopping takes the tunnel down and leaves no routes, rules or interfaces behind.
+ * If its interface is deleted meanwhile (`ip link del burrow0`), it stops the same way and then
+ * rejects with InterfaceGoneError (burrowd exits 1), for its service manager to start it again.
  */
 export async function runMesh(flags: BurrowdFlags, log: Log): Promise<void> {
+  let interfaceGone: (error: InterfaceGoneError) => void = () => undefined;
+  const gone = new Promise<InterfaceGoneError>((resolve) => {
+    interfaceGone = resolve;
+  });
   const node = new MeshNode({
     stateDir: flags.stateDir,
     tun: flags.tun,
     port: flags.port,
     version: packageVersion(),
     log,
+    onInterfaceGone: (error) => interfaceGone(error),
   });
   const handlers: Handlers = {
     status: (_, caller) => statusFor(caller, node.status()),
@@ -74,16 +82,19 @@ export async function runMesh(flags: BurrowdFlags, log: Log): Promise<void> {
     subscribe: (send, caller) => node.subscribe((event) => send(eventFor(caller, event))),
     log: (m) => log.error(m),
   });
+  let lost: InterfaceGoneError | undefined;
   try {
     await node.start();
     log.info(`mesh node ready; LocalAPI on ${flags.socket}`);
     signalReady(log);
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', () => resolve());
-      process.once('SIGTERM', () => resolve());
+    const signalled = new Promise<undefined>((resolve) => {
+      process.once('SIGINT', () => resolve(undefined));
+      process.once('SIGTERM', () => resolve(undefined));
     });
+    lost = await Promise.race([signalled, gone]);
   } finally {
     await api.close();
     await node.close();
   }
+  if (lost) throw lost;
 }

@@ -20,7 +20,7 @@ import { buildStatus, exitNodeList, findPeer } from './mesh-status.js';
 import { planMesh } from './peer-sync.js';
 import { Pinger } from './pinger.js';
 import { type DeviceKeys, StateDir } from './state-dir.js';
-import { Tunnel } from './tunnel.js';
+import { type InterfaceGoneError, Tunnel } from './tunnel.js';
 
 export interface MeshOptions {
   stateDir: string;
@@ -28,6 +28,8 @@ export interface MeshOptions {
   port: number;
   version: string;
   log: Log;
+  /** The tunnel's interface went away under it (tunnel.ts): burrowd must stop. */
+  onInterfaceGone: (error: InterfaceGoneError) => void;
 }
 
 export interface UpRequest {
@@ -244,6 +246,7 @@ export class MeshNode {
           this.options.log,
           () => this.control?.updateEndpoints(),
           this.servers.lookup,
+          this.options.onInterfaceGone,
         );
         await tunnel.open(this.options.port, this.filter.gate(this.pinger));
         this.tunnel = tunnel;

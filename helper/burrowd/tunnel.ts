@@ -27,6 +27,14 @@ const REHANDSHAKE_DELAY_MS = 1000;
 const GREETED_PEERS = 32;
 
 /**
+ * The tunnel's interface failed under a running mesh node: deleted (`ip link del burrow0`, which
+ * makes the TUN read fail with EBADFD) or another read error. The node cannot carry traffic any
+ * more; burrowd removes what it added and exits 1, and its service manager starts it again
+ * (burrowd.service: Restart=always), which makes the interface anew.
+ */
+export class InterfaceGoneError extends Error {}
+
+/**
  * The data plane of a mesh node: the TUN interface, the packet conn (the UDP socket and the relays,
  * with path discovery), the WireGuard core and the routing (table 52 and its rules). Opened when
  * the node goes up, closed when it goes down; in between the control side hands it plans (peers
@@ -51,6 +59,8 @@ export class Tunnel {
     private readonly onSelfChange: () => void,
     /** How the relays' host names are looked up (see LastKnownAddresses). */
     private readonly lookup: LookupFunction,
+    /** The interface is gone or unreadable while open: the node must stop (see InterfaceGoneError). */
+    private readonly onGone: (error: InterfaceGoneError) => void,
   ) {
     const crypto = helperCrypto((why) => log.info(`native AEAD unavailable (${why}); using node:crypto`));
     this.device = new Device({
@@ -73,6 +83,13 @@ export class Tunnel {
     const fast = fastPathEnabled();
     const tun = openTun(this.name, { vnet: fast });
     this.tun = tun;
+    tun.onError((error) => {
+      if (this.tun !== tun) return; // closed by us: not news
+      const deleted = (error as NodeJS.ErrnoException).code === 'EBADFD';
+      const why = deleted ? `${this.name} was deleted` : `${this.name} cannot be read: ${error.message}`;
+      this.log.error(`${why}: tearing down`);
+      this.onGone(new InterfaceGoneError(why));
+    });
     let engine: NativeFastEngine | null = null;
     try {
       const bind = await openBind(port, { fwmark: BYPASS_MARK });
