@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupAll, link, Netns, run } from './netns.js';
 
@@ -18,5 +19,14 @@ describe('test namespaces', () => {
     const { stdout } = await run('ip', ['netns', 'list']);
     expect(stdout).not.toContain(a.name);
     expect(stdout).not.toContain(b.name);
+  });
+
+  it('gives every namespace a resolv.conf of its own, so a burrowd in it never changes the host’s', async () => {
+    const host = readFileSync('/etc/resolv.conf');
+    const ns = await Netns.create('nsr');
+    await ns.exec('sh', ['-c', 'echo "nameserver 100.100.100.100" > /etc/resolv.conf']);
+    expect((await ns.exec('cat', ['/etc/resolv.conf'])).stdout).toBe('nameserver 100.100.100.100\n');
+    expect(readFileSync('/etc/resolv.conf')).toEqual(host);
+    await ns.destroy();
   });
 });

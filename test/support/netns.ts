@@ -51,6 +51,9 @@ export class Netns {
     const ns = new Netns(uniqueName(prefix));
     await run('ip', ['netns', 'add', ns.name]);
     namespaces.add(ns);
+    // Before anything runs in it: a burrowd here changes "its" /etc/resolv.conf (MagicDNS), which
+    // without a file of the namespace's own would be the host's.
+    ns.writeResolvConf(OWN_RESOLV_CONF);
     await ns.exec('ip', ['link', 'set', 'lo', 'up']);
     return ns;
   }
@@ -110,6 +113,9 @@ export class Netns {
 }
 
 const netnsEtc = (name: string) => `/etc/netns/${name}`;
+
+/** Every namespace's resolv.conf until a test gives it another: no name server, nothing resolves. */
+const OWN_RESOLV_CONF = "# this lab namespace's own resolv.conf (test/support/netns.ts): no name server\n";
 
 /** Removes the namespace's files in /etc/netns, and that directory too once it is empty. */
 function removeNetnsEtc(name: string): void {
