@@ -110,6 +110,7 @@ export class MeshDns {
   private map: Netmap | null = null;
   private acceptDns = true;
   private problems = '';
+  private addressError = '';
   /** What went wrong changing the system's DNS, for `burrow status`. */
   private failure: string | null = null;
   private readonly resolvConf: string;
@@ -157,8 +158,13 @@ export class MeshDns {
 
   /** The resolver's addresses, its table from `map`, and its sockets. */
   private async startResolver(map: Netmap): Promise<void> {
-    const addresses = resolverAddresses(map);
-    await this.addresses.set(addresses);
+    const addresses = await this.addresses.set(resolverAddresses(map), (error) => {
+      // Said once, not with every map.
+      if (this.addressError === error.message) return;
+      this.addressError = error.message;
+      this.options.log.error(`dns: the resolver cannot listen there: ${error.message}`);
+    });
+    if (addresses.length === 0) throw new Error('none of its addresses could be added to the interface');
     if (this.applied === null) this.previous = await this.readPrevious();
     const table = tableFromMap(map, this.previous);
     if (this.resolver === null) {

@@ -17,13 +17,17 @@ export class ResolverAddresses {
     private readonly ip: IpRunner = runIp,
   ) {}
 
-  /** Makes the interface carry exactly `addresses` of the resolver's (of those added here). */
-  async set(addresses: readonly string[]): Promise<void> {
+  /**
+   * Makes the interface carry exactly `addresses` of the resolver's (of those added here). Returns
+   * those it carries: one that cannot be added (IPv6 turned off on this host, say) is left out and
+   * reported through `failed`, so the resolver still listens on the others.
+   */
+  async set(addresses: readonly string[], failed: (error: Error) => void): Promise<string[]> {
     for (const address of this.added.filter((a) => !addresses.includes(a))) await this.remove(address);
     for (const address of addresses) {
       if (this.added.includes(address)) continue;
       const v6 = address.includes(':');
-      await this.ip([
+      const added = await this.ip([
         v6 ? '-6' : '-4',
         'address',
         'replace',
@@ -31,9 +35,16 @@ export class ResolverAddresses {
         'dev',
         this.iface,
         ...(v6 ? ['nodad', 'preferred_lft', '0'] : ['scope', 'host']),
-      ]);
-      this.added.push(address);
+      ]).then(
+        () => true,
+        (error: Error) => {
+          failed(error);
+          return false;
+        },
+      );
+      if (added) this.added.push(address);
     }
+    return addresses.filter((a) => this.added.includes(a));
   }
 
   /** Removes what `set` added; an interface that is gone took them with it. */
