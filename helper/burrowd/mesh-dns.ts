@@ -234,7 +234,8 @@ export class MeshDns {
     const number = type === undefined ? null : typeNumber(type);
     if (number === null && type !== undefined) throw new LocalApiError(400, `unknown record type "${type}"`);
     const question = questionFor(name, number);
-    const id = (randomBytes(2)[0]! << 8) | randomBytes(1)[0]!;
+    const random = randomBytes(2);
+    const id = (random[0]! << 8) | random[1]!;
     let query: Uint8Array;
     try {
       query = stubQuery(id, question.name, question.type);

@@ -160,6 +160,26 @@ describe('the resolver on its sockets', () => {
     expect(addresses(await udpAsk(port, queryBytes('webcam')))).toEqual(['100.64.0.2']);
   });
 
+  it('closes a TCP client that keeps asking without reading its answers', async () => {
+    const up = await upstream();
+    const { port } = await service(up.port);
+    const one = frameForTcp(queryBytes('webcam'));
+    const many = Buffer.concat(Array.from({ length: 200_000 }, () => one));
+    const closed = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.pause(); // never reads
+        socket.write(many, () => {});
+      });
+      socket.on('error', () => {});
+      socket.on('close', () => resolve(true));
+      setTimeout(() => {
+        socket.destroy();
+        resolve(false);
+      }, 8000).unref();
+    });
+    expect(closed).toBe(true);
+  });
+
   it('answers burrowd’s own questions (burrow dns query) as a program’s', async () => {
     const up = await upstream();
     const { s } = await service(up.port);

@@ -35,6 +35,11 @@ export type Asker =
 const MAX_TCP_CLIENTS = 64;
 /** An idle TCP client is closed after this (RFC 7766 §6.2.3 suggests seconds). */
 const TCP_IDLE_MS = 10_000;
+/**
+ * Answers a TCP client may leave unread: one that keeps asking without reading would otherwise
+ * make burrowd buffer without end. Past it the connection is closed.
+ */
+const MAX_TCP_UNREAD = 256 * 1024;
 /** A forwarded TCP query's connection gives up after this (the core has long answered SERVFAIL). */
 const UPSTREAM_TCP_MS = 5_000;
 
@@ -206,7 +211,9 @@ export class ResolverService {
         const to = action.to;
         if (to.kind === 'udp') to.socket.send(action.bytes, to.port, to.address);
         else if (to.kind === 'tcp') {
-          if (!to.socket.destroyed) to.socket.write(frameForTcp(action.bytes));
+          if (to.socket.destroyed) break;
+          if (to.socket.writableLength > MAX_TCP_UNREAD) to.socket.destroy();
+          else to.socket.write(frameForTcp(action.bytes));
         } else to.done(action.bytes);
         break;
       }
