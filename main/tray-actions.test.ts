@@ -14,11 +14,11 @@ function effects(reply: BrokerReply = { ok: true, response: {} }) {
 }
 
 describe('tray actions', () => {
-  it('copies an address and says so', async () => {
+  it.each(['100.64.0.2', 'desktop.alice.burrow.internal'])('copies %s and says so', async (text) => {
     const fx = effects();
-    await runTrayAction({ kind: 'copy', text: '100.64.0.2', what: 'desktop' }, fx);
-    expect(fx.copyText).toHaveBeenCalledWith('100.64.0.2');
-    expect(fx.notify).toHaveBeenCalledWith('Copied 100.64.0.2', 'desktop');
+    await runTrayAction({ kind: 'copy', text, what: 'desktop' }, fx);
+    expect(fx.copyText).toHaveBeenCalledWith(text);
+    expect(fx.notify).toHaveBeenCalledWith(`Copied ${text}`, 'desktop');
   });
 
   it.each([

@@ -47,11 +47,21 @@ describe('tray menu', () => {
       'Disconnected (disabled)',
       '-',
       'This device: laptop (100.64.0.1)',
+      '  Copy name (laptop.alice.burrow.internal)',
+      '  Copy IP (100.64.0.1)',
       'Devices',
       '  ● bobs-pi  100.64.0.5  (shared)',
+      '    Copy name (bobs-pi.bob.burrow.internal)',
+      '    Copy IP (100.64.0.5)',
       '  ● desktop  100.64.0.2',
+      '    Copy name (desktop.alice.burrow.internal)',
+      '    Copy IP (100.64.0.2)',
       '  ● exit-nyc  100.64.0.4',
+      '    Copy name (exit-nyc.alice.burrow.internal)',
+      '    Copy IP (100.64.0.4)',
       '  ○ nas  100.64.0.3',
+      '    Copy name (nas.alice.burrow.internal)',
+      '    Copy IP (100.64.0.3)',
       'Exit node',
       '  [x] None',
       '  [ ] exit-nyc',
@@ -75,18 +85,31 @@ describe('tray menu', () => {
     const menu = trayMenu(connected);
     expect(statusLine(connected)).toBe('Connected');
     expect(menu[0]).toEqual({ type: 'normal', label: 'Connected', enabled: false, checked: false });
-    expect(find(menu, 'This device: laptop (100.64.0.1)').action).toEqual({
-      kind: 'copy',
-      text: '100.64.0.1',
-      what: 'laptop',
-    });
+    expect(find(menu, 'This device: laptop (100.64.0.1)').submenu!.map((i) => i.action)).toEqual([
+      { kind: 'copy', text: 'laptop.alice.burrow.internal', what: 'laptop' },
+      { kind: 'copy', text: '100.64.0.1', what: 'laptop' },
+    ]);
     const devices = find(menu, 'Devices');
     expect(devices.type).toBe('submenu');
-    expect(devices.submenu!.map((i) => i.action)).toEqual([
-      { kind: 'copy', text: '100.64.0.5', what: 'bobs-pi' },
-      { kind: 'copy', text: '100.64.0.2', what: 'desktop' },
-      { kind: 'copy', text: '100.64.0.4', what: 'exit-nyc' },
-      { kind: 'copy', text: '100.64.0.3', what: 'nas' },
+    expect(devices.submenu!.map((i) => i.type)).toEqual(['submenu', 'submenu', 'submenu', 'submenu']);
+    // Each peer's Copy name copies its full name (which resolves on every device), Copy IP its 100.x.
+    expect(devices.submenu!.map((i) => i.submenu!.map((c) => c.action))).toEqual([
+      [
+        { kind: 'copy', text: 'bobs-pi.bob.burrow.internal', what: 'bobs-pi' },
+        { kind: 'copy', text: '100.64.0.5', what: 'bobs-pi' },
+      ],
+      [
+        { kind: 'copy', text: 'desktop.alice.burrow.internal', what: 'desktop' },
+        { kind: 'copy', text: '100.64.0.2', what: 'desktop' },
+      ],
+      [
+        { kind: 'copy', text: 'exit-nyc.alice.burrow.internal', what: 'exit-nyc' },
+        { kind: 'copy', text: '100.64.0.4', what: 'exit-nyc' },
+      ],
+      [
+        { kind: 'copy', text: 'nas.alice.burrow.internal', what: 'nas' },
+        { kind: 'copy', text: '100.64.0.3', what: 'nas' },
+      ],
     ]);
     const exit = find(menu, 'Exit node').submenu!;
     expect(find(exit, 'None')).toMatchObject({
@@ -125,6 +148,42 @@ describe('tray menu', () => {
       checked: true,
       action: { kind: 'setPref', pref: 'shieldsUp', value: false },
     });
+  });
+
+  it('shows collision-suffixed names as the status gives them, and a device without an address', () => {
+    const status: Status = {
+      ...STATUS,
+      peers: [
+        ...STATUS.peers,
+        peer('p7', 'nas', '100.64.0.7', {
+          shared: true,
+          user: 'carol',
+          shortName: 'nas-carol',
+          dnsName: 'nas.carol.burrow.internal',
+          exitNodeOption: true,
+        }),
+        peer('p8', 'fresh', '100.64.0.8', { ips: [] }),
+      ],
+      exitNode: 'p7',
+    };
+    const menu = trayMenu({ ...connected, status, prefs: { ...PREFS, exitNode: 'p7' } });
+    const devices = outline(find(menu, 'Devices').submenu!);
+    expect(devices.slice(devices.indexOf('● fresh'))).toEqual([
+      '● fresh',
+      '  Copy name (fresh.alice.burrow.internal)',
+      '○ nas  100.64.0.3',
+      '  Copy name (nas.alice.burrow.internal)',
+      '  Copy IP (100.64.0.3)',
+      '● nas-carol  100.64.0.7  (shared)',
+      '  Copy name (nas.carol.burrow.internal)',
+      '  Copy IP (100.64.0.7)',
+    ]);
+    expect(statusLine({ ...connected, status })).toBe('Connected via nas-carol');
+    expect(outline(find(menu, 'Exit node').submenu!).slice(0, 3)).toEqual([
+      '[ ] None',
+      '[ ] exit-nyc',
+      '[x] nas-carol',
+    ]);
   });
 
   it('with invites pending: Accept and Decline for each, before Connect', () => {

@@ -68,7 +68,7 @@ export function trayIcon(state: TrayState): IconKind {
 const addressOf = (ips: readonly string[]) => ips.find((ip) => !ip.includes(':')) ?? ips[0];
 
 const exitNodeName = (state: TrayState, id: string) =>
-  state.status?.peers.find((p) => p.id === id)?.hostName ?? id;
+  state.status?.peers.find((p) => p.id === id)?.shortName ?? id;
 
 export function statusLine(state: TrayState): string {
   switch (state.helper) {
@@ -125,10 +125,23 @@ const submenu = (text: string, items: TrayItem[], enabled = true): TrayItem => (
   submenu: items,
 });
 
+/**
+ * Copy name, then Copy IP. The name copied is the full one (`nas.carol.burrow.internal`): it
+ * resolves as it is on every device that may see this one, where the short name is this device's
+ * view alone (a shared `nas` is `nas-carol` only beside our own `nas`).
+ */
+function copyItems(shortName: string, dnsName: string, address: string | undefined): TrayItem[] {
+  return [
+    item(`Copy name (${dnsName})`, { kind: 'copy', text: dnsName, what: shortName }),
+    ...(address ? [item(`Copy IP (${address})`, { kind: 'copy', text: address, what: shortName })] : []),
+  ];
+}
+
+/** A peer by its short name (as `burrow status` and the window show it), its copy actions inside. */
 function peerItem(peer: PeerStatus): TrayItem {
   const address = addressOf(peer.ips);
-  const text = `${peer.online ? '●' : '○'} ${peer.hostName}${address ? `  ${address}` : ''}${peer.shared ? '  (shared)' : ''}`;
-  return address ? item(text, { kind: 'copy', text: address, what: peer.hostName }) : label(text);
+  const text = `${peer.online ? '●' : '○'} ${peer.shortName}${address ? `  ${address}` : ''}${peer.shared ? '  (shared)' : ''}`;
+  return submenu(text, copyItems(peer.shortName, peer.dnsName, address));
 }
 
 function exitNodeMenu(state: TrayState, status: Status, live: boolean): TrayItem[] {
@@ -139,7 +152,7 @@ function exitNodeMenu(state: TrayState, status: Status, live: boolean): TrayItem
     ...options.map((p) =>
       toggle(
         'radio',
-        p.online ? p.hostName : `${p.hostName} (offline)`,
+        p.online ? p.shortName : `${p.shortName} (offline)`,
         p.id === chosen,
         { kind: 'setExitNode', id: p.id },
         live && p.online,
@@ -172,18 +185,22 @@ function exitNodeMenu(state: TrayState, status: Status, live: boolean): TrayItem
   return items;
 }
 
+/** By the name shown: the short name, unique among what this device sees. */
 const byName = (a: PeerStatus, b: PeerStatus) =>
-  a.hostName.localeCompare(b.hostName, 'en', { sensitivity: 'base' }) || a.id.localeCompare(b.id);
+  a.shortName.localeCompare(b.shortName, 'en', { sensitivity: 'base' }) || a.id.localeCompare(b.id);
 
 export function trayMenu(state: TrayState): TrayItem[] {
   const live = usable(state);
   const menu: TrayItem[] = [label(statusLine(state)), SEPARATOR];
   const status = live ? state.status : null;
   if (status?.self) {
-    const address = addressOf(status.self.ips);
-    const text = `This device: ${status.self.hostName}${address ? ` (${address})` : ''}`;
+    const { shortName, dnsName, ips } = status.self;
+    const address = addressOf(ips);
     menu.push(
-      address ? item(text, { kind: 'copy', text: address, what: status.self.hostName }) : label(text),
+      submenu(
+        `This device: ${shortName}${address ? ` (${address})` : ''}`,
+        copyItems(shortName, dnsName, address),
+      ),
     );
   }
   if (status) {

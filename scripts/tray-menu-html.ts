@@ -1,7 +1,7 @@
 /**
  * A tray menu as an HTML page, for the pictures in docs/screenshots (scripts/tray-pictures.ts):
  * the menu template of main/tray-menu.ts as a Linux desktop shows it, dropped from a panel with the
- * tray icon, with at most one submenu open beside its item. Only the look is made up here; every
+ * tray icon, with a chain of submenus open, each beside its item. Only the look is made up here; every
  * label, check mark, radio choice and greyed-out item is the model's.
  */
 import type { TrayItem } from '../main/tray-menu.js';
@@ -10,6 +10,8 @@ import type { TrayItem } from '../main/tray-menu.js';
 const ITEM = 28;
 const SEPARATOR = 9;
 const PADDING = 4;
+/** The top menu's distance from the panel. */
+const MENU_TOP = 4;
 
 const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -38,17 +40,28 @@ export interface TrayMenuPage {
   items: TrayItem[];
   /** The tray icon, a PNG. */
   icon: Buffer;
-  /** The label of the submenu shown open, if any. */
-  open?: string;
+  /** The labels of the submenus shown open, from the top: each one in the one before. */
+  open?: readonly string[];
+}
+
+/** The menus shown: the top one, then each open submenu placed so its first item is beside its own. */
+function menusHtml(items: TrayItem[], open: readonly string[]): string {
+  let html = '';
+  let menu = items;
+  let top = MENU_TOP;
+  for (let level = 0; ; level++) {
+    const label = open[level];
+    html += menuHtml(menu, label, level === 0 ? '' : `margin-top: ${top}px`);
+    if (label === undefined) return html;
+    const index = menu.findIndex((i) => i.label === label && i.submenu);
+    if (index < 0) throw new Error(`the menu has no submenu "${label}"`);
+    top += menu.slice(0, index).reduce((y, i) => y + (i.type === 'separator' ? SEPARATOR : ITEM), 0);
+    menu = menu[index]!.submenu!;
+  }
 }
 
 /** The page; its element #shot is the picture. */
-export function trayMenuHtml({ items, icon, open }: TrayMenuPage): string {
-  const index = open === undefined ? -1 : items.findIndex((i) => i.label === open && i.submenu);
-  if (open !== undefined && index < 0) throw new Error(`the menu has no submenu "${open}"`);
-  const offset =
-    PADDING + items.slice(0, index).reduce((y, i) => y + (i.type === 'separator' ? SEPARATOR : ITEM), 0);
-  const sub = index >= 0 ? menuHtml(items[index]!.submenu!, undefined, `margin-top: ${offset}px`) : '';
+export function trayMenuHtml({ items, icon, open = [] }: TrayMenuPage): string {
   return `<!doctype html>
 <html><head><meta charset="utf-8"><style>
   body { margin: 0; background: #fff; font: 13px system-ui, sans-serif; color: #242424; }
@@ -57,7 +70,7 @@ export function trayMenuHtml({ items, icon, open }: TrayMenuPage): string {
   .panel .tray { padding: 4px 6px; border-radius: 6px; background: #4a4a4a; line-height: 0; }
   .panel .clock { margin-left: auto; padding-left: 24px; }
   .menus { display: flex; align-items: flex-start; padding-left: 8px; }
-  ul { list-style: none; margin: 4px 0 0; padding: ${PADDING}px 0; background: #fff; border-radius: 8px;
+  ul { list-style: none; margin: ${MENU_TOP}px 0 0; padding: ${PADDING}px 0; background: #fff; border-radius: 8px;
        box-shadow: 0 2px 8px rgba(0, 0, 0, 0.25); min-width: 220px; }
   ul + ul { margin-left: 2px; }
   li { height: ${ITEM}px; box-sizing: border-box; display: flex; align-items: center; padding: 0 12px 0 4px;
@@ -72,6 +85,6 @@ export function trayMenuHtml({ items, icon, open }: TrayMenuPage): string {
 </style></head><body><div id="shot">
   <div class="panel"><span class="tray"><img alt="" width="16" height="16"
     src="data:image/png;base64,${icon.toString('base64')}"></span><span class="clock">12:00</span></div>
-  <div class="menus">${menuHtml(items, open)}${sub}</div>
+  <div class="menus">${menusHtml(items, open)}</div>
 </div></body></html>`;
 }

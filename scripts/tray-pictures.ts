@@ -20,8 +20,8 @@ export interface TrayPicture {
   /** The file name, without .png. */
   name: string;
   state: TrayState;
-  /** The submenu shown open. */
-  open?: string;
+  /** The submenus shown open, from the top (each in the one before). */
+  open?: readonly string[];
 }
 
 const NO_SHARES = { incoming: [], outgoing: [], accepted: [] };
@@ -46,16 +46,17 @@ export const TRAY_PICTURES: TrayPicture[] = [
     name: 'tray-disconnected',
     state: { ...running, backendState: 'stopped', status: { ...STATUS, backendState: 'stopped' } },
   },
-  { name: 'tray-connected', state: running, open: 'Devices' },
+  // A peer's menu open: Copy name (its full name) and Copy IP.
+  { name: 'tray-connected', state: running, open: ['Devices', '● bobs-pi  100.64.0.5  (shared)'] },
   {
     name: 'tray-exit-node',
     state: { ...running, status: { ...STATUS, exitNode: 'p4' }, prefs: { ...PREFS, exitNode: 'p4' } },
-    open: 'Exit node',
+    open: ['Exit node'],
   },
   {
     name: 'tray-invite',
     state: { ...running, shares: SHARES },
-    open: `${SHARES.incoming[0]!.owner} shares ${SHARES.incoming[0]!.device}`,
+    open: [`${SHARES.incoming[0]!.owner} shares ${SHARES.incoming[0]!.device}`],
   },
 ];
 

@@ -7,7 +7,7 @@ import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:c
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_CHANNEL } from '../../src/ipc/schema.js';
-import { startTestLocalApi, type TestLocalApi } from '../support/memory-localapi.js';
+import { STATUS, startTestLocalApi, type TestLocalApi } from '../support/memory-localapi.js';
 import { waitFor } from '../support/netns.js';
 import {
   type Report,
@@ -75,6 +75,35 @@ describe('the desktop app under a stand-in Electron', () => {
     send('call status {}');
     const reply = await next('the reply', (r) => r.what === 'reply', n);
     expect(reply.reply).toMatchObject({ ok: true, response: { version: '0.1.0-test' } });
+  });
+
+  it("the tray's Copy name puts a peer's full name on the desktop's clipboard, Copy IP its address", async () => {
+    const peerMenu = ['Devices', '● bobs-pi  100.64.0.5  (shared)'];
+    /** Clicks, again until the menu holds the item (the tray fills in once burrowd's status is in). */
+    const click = (...path: string[]) =>
+      waitFor(
+        `a click on ${path.join(' > ')}`,
+        async () => {
+          const n = reports().length;
+          send(`tray-click ${path.join(' > ')}`);
+          const done = await next('the click', (r) => r.what === 'tray-click', n);
+          return done.found ? n : undefined;
+        },
+        10_000,
+        50,
+      );
+    // The map, as burrowd sends it: the tray's menu lists the peers from it.
+    api.send({ type: 'netmap', status: STATUS });
+    let n = await click(...peerMenu, 'Copy name (bobs-pi.bob.burrow.internal)');
+    expect(await next('the copy', (r) => r.what === 'clipboard', n)).toMatchObject({
+      text: 'bobs-pi.bob.burrow.internal',
+    });
+    n = await click(...peerMenu, 'Copy IP (100.64.0.5)');
+    expect(await next('the copy', (r) => r.what === 'clipboard', n)).toMatchObject({ text: '100.64.0.5' });
+    n = await click('This device: laptop (100.64.0.1)', 'Copy name (laptop.alice.burrow.internal)');
+    expect(await next('the copy', (r) => r.what === 'clipboard', n)).toMatchObject({
+      text: 'laptop.alice.burrow.internal',
+    });
   });
 
   it('a second launch brings the open window to the front, restoring it if minimised', async () => {

@@ -60,7 +60,11 @@ export const STATUS: Status = {
     peer('p2', 'desktop', '100.64.0.2'),
     peer('p3', 'nas', '100.64.0.3', { online: false }),
     peer('p4', 'exit-nyc', '100.64.0.4', { exitNodeOption: true }),
-    peer('p5', 'bobs-pi', '100.64.0.5', { shared: true, user: 'bob' }),
+    peer('p5', 'bobs-pi', '100.64.0.5', {
+      shared: true,
+      user: 'bob',
+      dnsName: 'bobs-pi.bob.burrow.internal',
+    }),
   ],
   shieldsUp: false,
   exitNode: null,

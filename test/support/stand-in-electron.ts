@@ -8,6 +8,9 @@
  *   second-instance    the app is launched again (Electron's single-instance hand-over)
  *   minimize | close   the user minimises or closes the newest window
  *   call NAME JSON     the newest window's page calls window.burrow.call(NAME, JSON)
+ *   tray-click A > B   the user clicks item B in submenu A of the tray's menu (labels as shown);
+ *                      reported as `tray-click` with `found`; what it copies is reported as
+ *                      `clipboard` with the text, as the desktop's clipboard would hold it
  * test/support/stand-in-electron-dist.ts makes the directory to point ELECTRON_OVERRIDE_DIST_PATH at.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -110,13 +113,36 @@ class BrowserWindow extends Emitter {
   minimize = () => (this.minimized = true);
 }
 
+/** An item of the menu the app last gave its tray (Menu.buildFromTemplate hands the template back). */
+interface MenuItem {
+  label?: string;
+  submenu?: MenuItem[];
+  click?: () => void;
+}
+let trayMenu: MenuItem[] = [];
+
 class Tray {
   constructor(icon: string) {
     report('tray', { icon });
   }
   setImage = () => undefined;
   setToolTip = (text: string) => report('tooltip', { text });
-  setContextMenu = () => undefined;
+  setContextMenu = (menu: MenuItem[]) => {
+    trayMenu = menu;
+  };
+}
+
+/** Clicks the item at `path` (labels from the top), as the user would; false if there is none. */
+function clickTray(path: string[]): boolean {
+  let items: MenuItem[] | undefined = trayMenu;
+  let found: MenuItem | undefined;
+  for (const label of path) {
+    found = items?.find((i) => i.label === label);
+    items = found?.submenu;
+  }
+  if (!found?.click) return false;
+  found.click();
+  return true;
 }
 
 const handlers = new Map<string, Listener>();
@@ -134,7 +160,7 @@ const electron = {
       setDevicePermissionHandler: () => undefined,
     },
   },
-  clipboard: { writeText: () => undefined },
+  clipboard: { writeText: (text: string) => report('clipboard', { text }) },
   shell: { openExternal: async () => undefined },
   Notification: { isSupported: () => false },
 };
@@ -142,7 +168,10 @@ const electron = {
 createInterface({ input: process.stdin }).on('line', async (line) => {
   const [command, name, ...json] = line.trim().split(' ');
   const newest = windows.at(-1);
-  if (command === 'second-instance') app.emit('second-instance', {}, args, process.cwd());
+  if (command === 'tray-click') {
+    const path = line.trim().slice('tray-click '.length).split(' > ');
+    report('tray-click', { path, found: clickTray(path) });
+  } else if (command === 'second-instance') app.emit('second-instance', {}, args, process.cwd());
   else if (command === 'minimize') newest?.minimize();
   else if (command === 'close' && newest) {
     windows.splice(windows.indexOf(newest), 1);
