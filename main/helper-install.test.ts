@@ -122,7 +122,7 @@ describe('installing the packaged burrowd', () => {
       installed: true,
       detail: 'burrowd is installed (not started: BURROW_INSTALL_NO_SYSTEMCTL=1)',
     });
-    expect(seen).toEqual([`${0o700} burrow burrow_crypto.node burrow_native.node burrowd`]);
+    expect(seen).toEqual([`${0o700} burrow burrow_crypto.node burrow_native.node burrowd burrowd-wg`]);
     const [, stage, sums] = STAGED_COMMAND.exec(commands[0]!)!;
     expect(stage).toMatch(new RegExp(`^${tmp}/burrow-helper-\\w{6}$`));
     // The script is never given the app's own files, only the copy.
@@ -136,6 +136,7 @@ describe('installing the packaged burrowd', () => {
       `burrow_crypto.node=${sha256('helper/burrow_crypto.node')}`,
       `burrow_native.node=${sha256('helper/burrow_native.node')}`,
       `burrowd=${sha256('helper/burrowd')}`,
+      `burrowd-wg=${sha256('helper/burrowd-wg')}`,
       `uninstall-helper.sh=${sha256('scripts/uninstall-helper.sh')}`,
       `burrowd.service=${sha256('systemd/burrowd.service')}`,
     ]);

@@ -20,8 +20,8 @@ const REQUIRED = [
   'systemd/burrowd.service',
 ];
 /** The helper's files: the electron-builder filter of extraResources. */
-const HELPER_FILE = /^(burrowd|burrow|[A-Za-z0-9_.+-]+\.node)$/;
-const EXECUTABLE = /^(helper\/burrowd|helper\/burrow|scripts\/.*\.sh)$/;
+const HELPER_FILE = /^(burrowd|burrow|burrowd-wg|[A-Za-z0-9_.+-]+\.node)$/;
+const EXECUTABLE = /^(helper\/burrowd|helper\/burrow|helper\/burrowd-wg|scripts\/.*\.sh)$/;
 
 export interface Stage {
   dir: string;

@@ -4,8 +4,10 @@
 # and rpm packages run it after installing (packaging/deb/after-install.sh); by hand:
 #   sudo BURROW_HELPER_DIR=$PWD/dist/package/helper scripts/install-helper.sh
 # It takes no arguments, so nothing a user types in the app can reach it. Environment:
-#   BURROW_HELPER_DIR=DIR           a packaged helper: DIR/burrowd, DIR/burrow (the CLI) and the
-#                                   native addons DIR/*.node, copied into /usr/local/lib/burrow
+#   BURROW_HELPER_DIR=DIR           a packaged helper: DIR/burrowd, DIR/burrow (the CLI),
+#                                   DIR/burrowd-wg (wg-quick's launcher, for
+#                                   WG_QUICK_USERSPACE_IMPLEMENTATION) and the native addons
+#                                   DIR/*.node, copied into /usr/local/lib/burrow
 #   BURROW_HELPER_SHA256='NAME=HEX ...'
 #                                   with BURROW_HELPER_DIR: the sha256 of each file the install
 #                                   reads (the helper's, uninstall-helper.sh, burrowd.service), as
@@ -14,7 +16,8 @@
 #   BURROW_HELPER_IN_PLACE=1        with BURROW_HELPER_DIR: a system package owns DIR (the deb's
 #                                   /opt/Burrow/resources/helper), so burrowd runs from there and the
 #                                   CLI is linked into /usr/bin; nothing is copied
-#   (neither)                       launchers for this checkout's bin/burrowd and bin/burrow
+#   (neither)                       launchers for this checkout's bin/burrowd, bin/burrow and
+#                                   bin/burrowd-wg
 #   DESTDIR=DIR                     write the files under DIR instead of / (tests, packaging)
 #   BURROW_INSTALL_NO_SYSTEMCTL=1   write the files only: no daemon-reload, enable or start
 # The user who asked for the install (PKEXEC_UID or SUDO_UID, set by pkexec or sudo) becomes
@@ -110,18 +113,23 @@ if [[ -n $helper_dir ]]; then
 fi
 
 cli= # the packaged CLI, if there is one
+wg= # the packaged wg-quick launcher (burrowd-wg), if there is one: root runs it through wg-quick
 addons=()
 if [[ -n $source_dir ]]; then
   if [[ -e $source_dir/burrow ]]; then
     cli=$source_dir/burrow
     [[ -f $cli && -x $cli ]] || fail "$cli is not an executable file"
   fi
+  if [[ -e $source_dir/burrowd-wg ]]; then
+    wg=$source_dir/burrowd-wg
+    [[ -f $wg && -x $wg ]] || fail "$wg is not an executable file"
+  fi
   addons=("$source_dir"/*.node)
   for addon in "${addons[@]}"; do
     [[ -f $addon ]] || fail "$addon is not a file"
   done
   if [[ -n $in_place ]]; then
-    for f in "$binary" ${cli:+"$cli"} "${addons[@]}"; do root_only "$f" "root runs it in place"; done
+    for f in "$binary" ${cli:+"$cli"} ${wg:+"$wg"} "${addons[@]}"; do root_only "$f" "root runs it in place"; done
   fi
 else
   [[ -x $checkout/bin/burrowd ]] || fail "$checkout/bin/burrowd is missing"
@@ -191,6 +199,10 @@ if [[ -n $source_dir && -z $in_place ]]; then
     take "$cli"
     cli=$stage/burrow
   fi
+  if [[ -n $wg ]]; then
+    take "$wg"
+    wg=$stage/burrowd-wg
+  fi
   for i in "${!addons[@]}"; do
     take "${addons[$i]}"
     addons[i]=$stage/${addons[$i]##*/}
@@ -236,7 +248,7 @@ write() {
 # Removes the files of a copying install, for an in-place one replacing it.
 remove_copy() {
   local f
-  for f in "$dest$libdir"/{burrowd,burrow,uninstall-helper.sh} "$dest$libdir"/*.node; do
+  for f in "$dest$libdir"/{burrowd,burrow,burrowd-wg,uninstall-helper.sh} "$dest$libdir"/*.node; do
     [[ -e $f || -L $f ]] && rm -f "$f"
   done
   rmdir "$dest$libdir" 2>/dev/null || echo "warning: $libdir is not empty: left alone" >&2
@@ -257,10 +269,11 @@ else
   if [[ -n $source_dir ]]; then
     write "$dest$libdir/burrowd" 0755 <"$binary"
     [[ -z $cli ]] || write "$dest$libdir/burrow" 0755 <"$cli"
+    [[ -z $wg ]] || write "$dest$libdir/burrowd-wg" 0755 <"$wg"
     for addon in "${addons[@]}"; do
       write "$dest$libdir/${addon##*/}" 0644 <"$addon"
     done
-    echo "installed ${staged[burrowd]}${cli:+, ${staged[burrow]}}${addons[*]:+ and ${#addons[@]} addon(s)} into $libdir"
+    echo "installed ${staged[burrowd]}${cli:+, ${staged[burrow]}}${wg:+, ${staged[burrowd-wg]}}${addons[*]:+ and ${#addons[@]} addon(s)} into $libdir"
   else
     write "$dest$libdir/burrowd" 0755 <<EOF
 #!/bin/bash
@@ -274,10 +287,19 @@ exec $(printf '%q' "$checkout/bin/burrow") "\$@"
 EOF
     cli=$checkout/bin/burrow
     addons=()
-    echo "installed launchers for $checkout/bin/burrowd and bin/burrow into $libdir"
+    if [[ -x $checkout/bin/burrowd-wg ]]; then
+      write "$dest$libdir/burrowd-wg" 0755 <<EOF
+#!/bin/bash
+# Written by scripts/install-helper.sh: runs wg-quick's launcher for burrowd from a development checkout.
+exec $(printf '%q' "$checkout/bin/burrowd-wg") "\$@"
+EOF
+      wg=$checkout/bin/burrowd-wg
+    fi
+    echo "installed launchers for $checkout/bin/burrowd and bin/burrow${wg:+ and bin/burrowd-wg} into $libdir"
   fi
   # What an earlier install had and this one has not.
   [[ -n $cli ]] || rm -f "$dest$libdir/burrow"
+  [[ -n $wg ]] || rm -f "$dest$libdir/burrowd-wg"
   for old in "$dest$libdir"/*.node; do
     [[ " ${addons[*]##*/} " == *" ${old##*/} "* ]] || rm -f "$old"
   done

@@ -74,7 +74,7 @@ for link in /usr/local/bin/burrow /usr/bin/burrow; do
 done
 
 if [[ -d $dest$libdir ]]; then
-  for f in "$dest$libdir"/{burrowd,burrow,uninstall-helper.sh} "$dest$libdir"/*.node; do
+  for f in "$dest$libdir"/{burrowd,burrow,burrowd-wg,uninstall-helper.sh} "$dest$libdir"/*.node; do
     if [[ -e $f || -L $f ]]; then rm -f "$f"; fi
   done
   if rmdir "$dest$libdir" 2>/dev/null; then

@@ -99,6 +99,7 @@ describe.skipIf(!ROOT)(
       ['world', 'burrowd', 0o757],
       ['group', 'burrow_crypto.node', 0o664],
       ['world', 'burrow', 0o777],
+      ['group', 'burrowd-wg', 0o775],
     ])('refuses a %s-writable %s', (_, file, mode) => {
       const root = systemRoot();
       const pkg = fakePackage(HELPER_FILES);
@@ -174,7 +175,7 @@ describe('install-helper.sh with the app’s hashes (BURROW_HELPER_SHA256)', () 
   it.each([
     [
       'a file the app did not hash (an addon added after)',
-      (pkg: string) => hashesOf(pkg, ['burrowd', 'burrow', 'burrow_native.node']),
+      (pkg: string) => hashesOf(pkg, ['burrowd', 'burrow', 'burrowd-wg', 'burrow_native.node']),
       'BURROW_HELPER_SHA256 has no sha256 for burrow_crypto.node',
     ],
     [
@@ -230,13 +231,13 @@ describe('install-helper.sh with the app’s hashes (BURROW_HELPER_SHA256)', () 
       BURROW_HELPER_SHA256: hashesOf(pkg),
     });
     expect(out).toContain(
-      `installed ${pkg}/burrowd, ${pkg}/burrow and 2 addon(s) into /usr/local/lib/burrow`,
+      `installed ${pkg}/burrowd, ${pkg}/burrow, ${pkg}/burrowd-wg and 2 addon(s) into /usr/local/lib/burrow`,
     );
     expect(read(root, 'usr/local/lib/burrow/burrowd')).toBe(original);
     const lines = readFileSync(log, 'utf8').trim().split('\n');
     const stage = lines[0]!.split(' ')[2]!;
     expect(stage).toMatch(new RegExp(`^${tmp}/burrow-install\\.\\w+$`));
-    expect(lines.filter((_, i) => i % 2 === 0)).toEqual(Array(6).fill(`0 700 ${stage}`));
+    expect(lines.filter((_, i) => i % 2 === 0)).toEqual(Array(7).fill(`0 700 ${stage}`));
     expect(readdirSync(tmp)).toEqual([]);
   });
 });
@@ -315,16 +316,19 @@ describe.skipIf(!ROOT)('install-helper.sh in place (the deb) (needs root: files 
   const helper = '/opt/Burrow/resources/helper';
   const inPlace = { BURROW_HELPER_DIR: helper, BURROW_HELPER_IN_PLACE: '1', SUDO_UID: '1000' };
 
-  it('refuses a package file that is not root’s, even one owned by the user who asked', () => {
-    const root = systemRoot();
-    fakePackage(HELPER_FILES, join(root, helper));
-    chownSync(join(root, helper, 'burrow'), 1000, 1000);
-    refused(
-      root,
-      inPlace,
-      `${root}${helper}/burrow is owned by uid 1000: root runs it in place, so it must be root's`,
-    );
-  });
+  it.each([['burrow'], ['burrowd-wg']])(
+    'refuses a package file that is not root’s, even one owned by the user who asked: %s',
+    (file) => {
+      const root = systemRoot();
+      fakePackage(HELPER_FILES, join(root, helper));
+      chownSync(join(root, helper, file), 1000, 1000);
+      refused(
+        root,
+        inPlace,
+        `${root}${helper}/${file} is owned by uid 1000: root runs it in place, so it must be root's`,
+      );
+    },
+  );
 
   it('refuses a package directory others can write to', () => {
     const root = systemRoot();

@@ -3,7 +3,8 @@
  * into a scratch root (DESTDIR) without systemctl; the packaged programs are stand-ins, as what is
  * tested is the scripts' file handling. An uninstall must leave the root exactly as it was.
  */
-import { chownSync, existsSync, lstatSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chownSync, copyFileSync, existsSync, lstatSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -83,6 +84,8 @@ describe('install-helper.sh and uninstall-helper.sh', () => {
   it('copies a packaged helper, links the CLI, writes the unit; the uninstall leaves nothing behind', () => {
     const root = systemRoot();
     const pkg = fakePackage(HELPER_FILES);
+    // wg-quick's launcher as it ships: it runs the burrowd beside it.
+    copyFileSync(join(REPO, 'bin/burrowd-wg'), join(pkg, 'burrowd-wg'));
     const before = listing(root);
 
     const out = ok(INSTALL, { ...files(root), BURROW_HELPER_DIR: pkg, SUDO_UID: '1000' });
@@ -95,13 +98,20 @@ describe('install-helper.sh and uninstall-helper.sh', () => {
       'burrow_crypto.node',
       'burrow_native.node',
       'burrowd',
+      'burrowd-wg',
       'uninstall-helper.sh',
     ]);
     for (const f of HELPER_FILES) expect(read(root, `${lib}/${f}`)).toBe(readFileSync(join(pkg, f), 'utf8'));
     expect(read(root, `${lib}/uninstall-helper.sh`)).toBe(readFileSync(UNINSTALL, 'utf8'));
     expect(modeOf(root, `${lib}/burrowd`)).toBe(0o755);
     expect(modeOf(root, `${lib}/burrow`)).toBe(0o755);
+    expect(modeOf(root, `${lib}/burrowd-wg`)).toBe(0o755);
     expect(modeOf(root, `${lib}/uninstall-helper.sh`)).toBe(0o755);
+    // WG_QUICK_USERSPACE_IMPLEMENTATION=/usr/local/lib/burrow/burrowd-wg: wg-quick runs it with the
+    // interface's name, and it runs the installed burrowd (a stand-in that says how it was called).
+    expect(execFileSync(join(root, lib, 'burrowd-wg'), ['wg0'], { encoding: 'utf8' })).toBe(
+      'burrowd --interface wg0 --daemon\n',
+    );
     expect(modeOf(root, `${lib}/burrow_native.node`)).toBe(0o644);
     expect(modeOf(root, `${lib}/burrow_crypto.node`)).toBe(0o644);
     expect(linkOf(root, 'usr/local/bin/burrow')).toBe('/usr/local/lib/burrow/burrow');
@@ -197,6 +207,11 @@ describe('install-helper.sh and uninstall-helper.sh', () => {
         `exec ${REPO}/bin/burrow "$@"\n`,
     );
     expect(linkOf(root, 'usr/local/bin/burrow')).toBe('/usr/local/lib/burrow/burrow');
+    expect(read(root, 'usr/local/lib/burrow/burrowd-wg')).toBe(
+      '#!/bin/bash\n' +
+        "# Written by scripts/install-helper.sh: runs wg-quick's launcher for burrowd from a development checkout.\n" +
+        `exec ${REPO}/bin/burrowd-wg "$@"\n`,
+    );
     const dropin = read(root, 'etc/systemd/system/burrowd.service.d/checkout.conf');
     expect(dropin).toContain(`\n[Service]\nProtectHome=read-only\nReadWritePaths="${REPO}"\n`);
     expect(modeOf(root, 'etc/systemd/system/burrowd.service.d/checkout.conf')).toBe(0o644);

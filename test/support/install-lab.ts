@@ -66,7 +66,7 @@ export function writeFile(path: string, text: string, mode: number): void {
   chmodSync(path, mode);
 }
 
-export const HELPER_FILES = ['burrowd', 'burrow', 'burrow_native.node', 'burrow_crypto.node'];
+export const HELPER_FILES = ['burrowd', 'burrow', 'burrowd-wg', 'burrow_native.node', 'burrow_crypto.node'];
 
 /** A packaged helper's directory (or server's): stand-in executables, and addons mode 0755 as the build makes them. */
 export function fakePackage(files: string[], dir = tempDir('burrow-pkg-')): string {
