@@ -278,10 +278,21 @@ export class MeshLab {
     return { ns, lanIp };
   }
 
+  /**
+   * Gives a device's namespace its own /etc/resolv.conf: the lab's DNS server once startDns ran,
+   * else none at all. burrowd's MagicDNS rewrites the resolv.conf it sees, and a lab must never
+   * reach the host's (a burrowd killed with the lab would leave it pointing at 100.100.100.100,
+   * its backup deleted with the lab's directory).
+   */
+  private ownResolvConf(ns: Netns): void {
+    if (this.resolver !== null) ns.setResolver(this.resolver);
+    else ns.writeResolvConf('options timeout:1 attempts:1\n');
+  }
+
   /** A device on the LAN, running burrowd (with `operator`: `--operator` that uid or user). */
   async device(name: string, options: { operator?: string } = {}): Promise<LabDevice> {
     const ns = await Netns.create(`l${name.slice(0, 4)}`);
-    if (this.resolver !== null) ns.setResolver(this.resolver);
+    this.ownResolvConf(ns);
     const lanIp = `10.99.0.${this.nextHost++}`;
     await this.attach(ns, lanIp);
     return this.startDevice(name, ns, lanIp, options.operator);
@@ -301,7 +312,7 @@ export class MeshLab {
     const publicIp = `10.99.0.${this.nextHost++}`;
     const wan = await this.attach(router, publicIp);
     const ns = await Netns.create(`l${name.slice(0, 4)}`);
-    if (this.resolver !== null) ns.setResolver(this.resolver);
+    this.ownResolvConf(ns);
     const { aDev: lan, bDev } = await link(router, [`192.168.${k}.1/24`], ns, [`192.168.${k}.2/24`]);
     await ns.exec('ip', ['route', 'add', 'default', 'via', `192.168.${k}.1`, 'dev', bDev]);
     await configureNat(router, nat, wan, lan);
