@@ -20,10 +20,10 @@ function SelfCard({ now }: { now: number }) {
         </strong>
         <span className="muted">
           {self.user} · {self.network}
+          {self.keyExpiry !== null && ` · key ${formatExpiry(self.keyExpiry, now)}`}
         </span>
       </div>
       <FullName dnsName={self.dnsName} name={self.shortName} testId="copy-name-self" />
-      {self.keyExpiry !== null && <p className="muted">Key {formatExpiry(self.keyExpiry, now)}</p>}
       <Addresses ips={self.ips} name={self.shortName} testId="copy-self" />
     </div>
   );

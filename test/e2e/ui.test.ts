@@ -114,7 +114,6 @@ describe.skipIf(!isRoot() || !existsSync(CHROMIUM))('the UI, end to end', () => 
         async () => /^Direct 10\.99\.0\.\d+:\d+/.test((await path.textContent()) ?? ''),
         10_000,
       );
-      await shot('devices');
       await page.getByTestId('copy-desktop').click();
       // A string: this file is compiled without the DOM's types; it runs in the page.
       const copied = await page.evaluate('navigator.clipboard.readText()');
@@ -189,6 +188,42 @@ describe.skipIf(!isRoot() || !existsSync(CHROMIUM))('the UI, end to end', () => 
       await page.getByTestId('tab-devices').click();
       await page.getByTestId('peer-printer').waitFor({ timeout: 10_000 });
       expect(await page.getByTestId('peer-printer').getByTestId('shared-badge').isVisible()).toBe(true);
+    },
+    T,
+  );
+
+  it(
+    'a shared device whose name is taken here shows its suffixed name; Copy name copies its full name, which resolves',
+    async () => {
+      // yves calls his printer "desktop", as bob's is called: alice's devices then know it as
+      // desktop-NETWORK, and bob's keeps its bare name.
+      await lab.admin('devices', 'rename', 'printer', 'desktop');
+      const shared = await waitFor(
+        "the new name in A's status",
+        async () => (await A.status()).peers.find((p) => p.shared && p.hostName === 'desktop'),
+        10_000,
+      );
+      expect(shared.shortName).toBe(`desktop-${shared.dnsName.split('.')[1]}`);
+      await page.getByTestId('tab-devices').click();
+      const row = page.getByTestId(`peer-${shared.shortName}`);
+      await row.waitFor({ timeout: 10_000 });
+      expect(await row.getByTestId('peer-name').textContent()).toBe(shared.shortName);
+      expect(await row.getByTestId('full-name').textContent()).toBe(shared.dnsName);
+      expect(await row.getByTestId('peer-owner').textContent()).toBe(
+        `yves · network ${shared.dnsName.split('.')[1]}`,
+      );
+      const bobs = page.getByTestId('peer-desktop');
+      expect(await bobs.getByTestId('full-name').textContent()).toBe((await B.status()).self!.dnsName);
+      await shot('devices');
+      await row.getByTestId(`copy-name-${shared.shortName}`).click();
+      // A string: this file is compiled without the DOM's types; it runs in the page.
+      const copied = await page.evaluate('navigator.clipboard.readText()');
+      expect(copied).toBe(shared.dnsName);
+      // What was copied is a name A's resolver answers with D's address.
+      const answer = await A.burrow('dns', 'query', String(copied), '--json');
+      expect(answer.code, answer.stderr).toBe(0);
+      const answers = (JSON.parse(answer.stdout) as { answers: { data: string }[] }).answers;
+      expect(answers.map((a) => a.data)).toContain(await ip(D));
     },
     T,
   );
