@@ -41,6 +41,12 @@ describe('the system’s DNS for MagicDNS', () => {
     expect(s.matchDomains).toContain('127.100.in-addr.arpa');
     expect(s.matchDomains).not.toContain('128.100.in-addr.arpa');
     expect(s.matchDomains.at(-1)).toBe('0.e.1.a.c.5.1.1.a.7.d.f.ip6.arpa');
+    // A /48 whose last groups are zero, written short.
+    const zeros = { ...MAP, self: { ...MAP.self, ips: ['100.64.0.1', 'fd00:1::6440:1'] } };
+    const { dns: _, ...noResolver } = zeros;
+    expect(systemSettings(noResolver, 'resolved').matchDomains.at(-1)).toBe(
+      '0.0.0.0.1.0.0.0.0.0.d.f.ip6.arpa',
+    );
   });
 
   it('override: every name (resolved’s ~.); resolv.conf: every name, with the search domains', () => {

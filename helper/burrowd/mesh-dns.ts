@@ -23,8 +23,10 @@ import {
   typeNumber,
 } from '../../src/dns/presentation.js';
 import { DnsResolver } from '../../src/dns/resolver.js';
+import { reverseName } from '../../src/dns/reverse-names.js';
 import type { Upstream } from '../../src/dns/table.js';
 import type { DnsAnswer, DnsStatus } from '../../src/localapi/api.js';
+import { parseCidr } from '../../src/packet/ip-text.js';
 import { ResolverAddresses } from '../dns/resolver-addresses.js';
 import { type Asker, ResolverService } from '../dns/resolver-service.js';
 import {
@@ -42,10 +44,6 @@ export interface MeshDnsOptions {
   tun: string;
   stateDir: string;
   log: Log;
-  /** The system's resolv.conf (tests give another). */
-  resolvConf?: string;
-  /** The system's DNS backend (tests give a stand-in); by default the one this system has. */
-  openSystem?: () => Promise<SystemDns>;
 }
 
 /** The mesh's IPv4 reverse zones: 100.64.0.0/10 is the /16s 64 to 127 under 100.in-addr.arpa. */
@@ -87,15 +85,10 @@ export function systemSettings(map: Netmap, backend: SystemDns['backend']): DnsS
   };
 }
 
-/** `fdXX:XXXX:XXXX::/48` as its reverse zone (12 nibbles under ip6.arpa). */
+/** A ULA /48 as its reverse zone (12 nibbles under ip6.arpa). */
 function ip6ArpaZone(prefix: string): string {
-  const hex = prefix
-    .split('/')[0]!
-    .split('::')[0]!
-    .split(':')
-    .map((g) => g.padStart(4, '0'))
-    .join('');
-  return `${[...hex.slice(0, 12)].reverse().join('.')}.ip6.arpa`;
+  const { addr, cidr } = parseCidr(prefix);
+  return reverseName(addr, cidr);
 }
 
 export class MeshDns {
@@ -113,16 +106,14 @@ export class MeshDns {
   private addressError = '';
   /** What went wrong changing the system's DNS, for `burrow status`. */
   private failure: string | null = null;
-  private readonly resolvConf: string;
 
   constructor(private readonly options: MeshDnsOptions) {
     this.addresses = new ResolverAddresses(options.tun);
-    this.resolvConf = options.resolvConf ?? RESOLV_CONF;
   }
 
   /** At start: puts back a resolv.conf that a killed burrowd left changed. */
   async start(): Promise<void> {
-    await restoreStaleDns((m) => this.options.log.info(`dns: ${m}`), this.resolvConf).catch((error) =>
+    await restoreStaleDns((m) => this.options.log.info(`dns: ${m}`), RESOLV_CONF).catch((error) =>
       this.options.log.error(`dns: ${(error as Error).message}`),
     );
   }
@@ -211,7 +202,7 @@ export class MeshDns {
         backend === null
           ? null
           : backend === 'file'
-            ? `${this.resolvConf}: its servers and search domains (the previous file comes back when burrowd stops)`
+            ? `${RESOLV_CONF}: its servers and search domains (the previous file comes back when burrowd stops)`
             : `the DNS of link ${this.options.tun} in systemd-resolved (dropped when burrowd stops)`,
       searchDomains: dns?.searchDomains ?? [],
       routes: (dns?.routes ?? []).map((r) => ({ domain: r.domain, servers: r.servers })),
@@ -258,13 +249,12 @@ export class MeshDns {
   }
 
   private async setSystem(map: Netmap): Promise<void> {
-    this.system ??= await (this.options.openSystem?.() ??
-      openSystemDns({
-        iface: this.options.tun,
-        stateDir: this.options.stateDir,
-        log: (m) => this.options.log.info(`dns: ${m}`),
-        resolvConf: this.resolvConf,
-      }));
+    this.system ??= await openSystemDns({
+      iface: this.options.tun,
+      stateDir: this.options.stateDir,
+      log: (m) => this.options.log.info(`dns: ${m}`),
+      resolvConf: RESOLV_CONF,
+    });
     const settings = systemSettings(map, this.system.backend);
     const key = JSON.stringify(settings);
     if (key === this.applied) return;
@@ -285,7 +275,7 @@ export class MeshDns {
 
   /** The resolvers in resolv.conf now (none if it cannot be read). */
   private async readPrevious(): Promise<Upstream[]> {
-    const text = await readFile(this.resolvConf, 'utf8').catch(() => '');
+    const text = await readFile(RESOLV_CONF, 'utf8').catch(() => '');
     return nameserversIn(text);
   }
 }
