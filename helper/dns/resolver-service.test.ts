@@ -16,6 +16,7 @@ import { frameForTcp, TcpFramer } from '../../src/dns/tcp-framing.js';
 import { queryBytes } from '../../src/dns/testing.js';
 import { freePort } from '../../test/support/ports.js';
 import { type Asker, localAddresses, ResolverService } from './resolver-service.js';
+import { QUERIES_PER_PORT } from './upstream-sockets.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -23,8 +24,9 @@ afterEach(() => {
 });
 
 /** An upstream name server on 127.0.0.1: `big.example` has 100 addresses, anything else one. */
-async function upstream(): Promise<{ port: number; asked: string[] }> {
+async function upstream(): Promise<{ port: number; asked: string[]; ports: Set<number> }> {
   const asked: string[] = [];
+  const ports = new Set<number>();
   const answer = (bytes: Uint8Array, transport: string): Uint8Array => {
     const q = parseMessage(bytes);
     const name = q.questions[0]!.name;
@@ -46,7 +48,10 @@ async function upstream(): Promise<{ port: number; asked: string[] }> {
   };
   const port = await freePort();
   const udp = createSocket('udp4');
-  udp.on('message', (bytes, from) => udp.send(answer(bytes, 'udp'), from.port, from.address));
+  udp.on('message', (bytes, from) => {
+    ports.add(from.port);
+    udp.send(answer(bytes, 'udp'), from.port, from.address);
+  });
   await new Promise<void>((r) => udp.bind(port, '127.0.0.1', r));
   const tcp: Server = createServer((socket) => {
     const framer = new TcpFramer();
@@ -60,7 +65,7 @@ async function upstream(): Promise<{ port: number; asked: string[] }> {
     udp.close();
     tcp.close();
   });
-  return { port, asked };
+  return { port, asked, ports };
 }
 
 async function service(upstreamPort: number) {
@@ -136,6 +141,17 @@ describe('the resolver on its sockets', () => {
     expect(addresses(forwarded)).toEqual(['192.0.2.0']);
     expect(addresses(await tcpAsk(port, queryBytes('tcp.example')))).toEqual(['192.0.2.0']);
     expect(up.asked).toEqual(['udp www.example', 'tcp tcp.example']);
+  });
+
+  it('forwards from ports that keep changing, and every answer still arrives', async () => {
+    const up = await upstream();
+    const { port } = await service(up.port);
+    const count = QUERIES_PER_PORT * 3 + 1;
+    const answers = await Promise.all(
+      Array.from({ length: count }, (_, i) => udpAsk(port, queryBytes(`n${i}.example`, TYPE.A, { id: i }))),
+    );
+    expect(answers.map(addresses)).toEqual(Array(count).fill(['192.0.2.0']));
+    expect(up.ports.size).toBe(4);
   });
 
   it('a big answer is truncated over UDP (TC) and whole over TCP', async () => {

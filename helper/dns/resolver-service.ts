@@ -12,8 +12,9 @@
  * spoofed query's answer would go to us, not to the spoofer.
  *
  * Forwarded queries leave through ordinary sockets, routed like any program's (a name server
- * behind a subnet router is reached through the tunnel). A query that came over TCP is forwarded
- * over TCP, so the whole answer comes back.
+ * behind a subnet router is reached through the tunnel), from ports that keep changing
+ * (upstream-sockets.ts). A query that came over TCP is forwarded over TCP, so the whole answer
+ * comes back.
  */
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv6, type Server, type Socket, connect as tcpConnect } from 'node:net';
@@ -24,6 +25,7 @@ import type { DnsResolver } from '../../src/dns/resolver.js';
 import type { Upstream } from '../../src/dns/table.js';
 import { frameForTcp, TcpFramer, TcpFramingError } from '../../src/dns/tcp-framing.js';
 import { formatAddr, parseCidr } from '../../src/packet/ip-text.js';
+import { UpstreamSockets } from './upstream-sockets.js';
 
 /** Who asked: a UDP client, a TCP connection, or burrowd itself (`burrow dns query`). */
 export type Asker =
@@ -72,8 +74,7 @@ interface Listener {
 export class ResolverService {
   readonly counters: ServiceCounters = { udp: 0, tcp: 0, notLocal: 0, tcpBusy: 0, forwarded: 0 };
   private readonly listeners = new Map<string, Listener>();
-  /** Forwarding sockets by family, opened on first use. */
-  private readonly upstream = new Map<4 | 6, UdpSocket>();
+  private readonly upstream: UpstreamSockets;
   private readonly tcpClients = new Set<Socket>();
   private readonly isLocal: (address: string) => boolean;
   private readonly port: number;
@@ -87,6 +88,7 @@ export class ResolverService {
   ) {
     this.isLocal = options.isLocal ?? localAddresses();
     this.port = options.port ?? 53;
+    this.upstream = new UpstreamSockets((bytes, host, port) => this.onReply(bytes, host, port), options.log);
   }
 
   /** The addresses it listens on now. */
@@ -125,8 +127,7 @@ export class ResolverService {
     this.closed = true;
     for (const listener of this.listeners.values()) closeListener(listener);
     this.listeners.clear();
-    for (const socket of this.upstream.values()) socket.close();
-    this.upstream.clear();
+    this.upstream.close();
     for (const socket of this.tcpClients) socket.destroy();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -219,29 +220,13 @@ export class ResolverService {
       }
       case 'forward':
         this.counters.forwarded++;
-        if (action.transport === 'udp') this.sendUpstream(action.upstream, action.bytes);
+        if (action.transport === 'udp') this.upstream.send(action.upstream, action.bytes);
         else this.askOverTcp(action.upstream, action.bytes);
         this.schedule();
         break;
       case 'drop':
         break;
     }
-  }
-
-  private sendUpstream(upstream: Upstream, bytes: Uint8Array): void {
-    const family = isIPv6(upstream.host) ? 6 : 4;
-    let socket = this.upstream.get(family);
-    if (socket === undefined) {
-      const opened = createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
-      opened.on('message', (reply, from) => this.onReply(reply, from.address, from.port));
-      opened.on('error', (error) => this.options.log(`dns: forwarding socket: ${error.message}`));
-      this.upstream.set(family, opened);
-      socket = opened;
-    }
-    socket.send(bytes, upstream.port, upstream.host, (error) => {
-      // An unreachable server is the core's to handle: its deadline passes and the next is asked.
-      if (error) this.options.log(`dns: to ${upstream.host}: ${error.message}`);
-    });
   }
 
   /** One query over a fresh TCP connection to the upstream; its one answer goes to the core. */
