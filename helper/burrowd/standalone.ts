@@ -12,7 +12,7 @@ import { fastPathEnabled, NativeFastEngine } from '../fastpath/engine.js';
 import { NativeFastPath } from '../fastpath/native-fast-path.js';
 import { runIp } from '../routing/ip-command.js';
 import { LinuxRouting, removeStaleRouting } from '../routing/linux-routing.js';
-import { openTun } from '../tun/linux-tun.js';
+import { interfaceDeleted, openTun } from '../tun/linux-tun.js';
 import { applySet } from '../uapi/apply.js';
 import { EADDRINUSE, EIO, errnoOf } from '../uapi/errno.js';
 import { formatGet, type UapiSetRequest } from '../uapi/protocol.js';
@@ -156,11 +156,11 @@ export async function runStandalone(flags: BurrowdFlags, log: Log): Promise<void
     const fast = fastPathEnabled();
     const tun = openTun(made, { vnet: fast });
     teardown.push(() => tun.close());
-    // `ip link del` makes the TUN read fail with EBADFD: the interface is gone, and like
+    // `ip link del` makes the TUN read fail (interfaceDeleted): the interface is gone, and like
     // wireguard-go burrowd removes what it added and exits 0. Any other read error is a failure.
     const tunFailed = new Promise<void>((resolve, reject) =>
       tun.onError((error) => {
-        if ((error as NodeJS.ErrnoException).code !== 'EBADFD') return reject(error);
+        if (!interfaceDeleted(error)) return reject(error);
         log.info(`${name} was deleted: tearing down`);
         resolve();
       }),

@@ -12,7 +12,7 @@ import { fastPathEnabled, NativeFastEngine } from '../fastpath/engine.js';
 import { NativeFastPath } from '../fastpath/native-fast-path.js';
 import { type FastPathLink, PathConn, type PeerPathStatus, virtualEndpoint } from '../paths/path-conn.js';
 import { BYPASS_MARK, LinuxRouting } from '../routing/linux-routing.js';
-import { openTun } from '../tun/linux-tun.js';
+import { interfaceDeleted, openTun } from '../tun/linux-tun.js';
 import type { TunDevice } from '../tun/tun.js';
 import { monotonic, protocolLimits, wallTime } from './clock.js';
 import { Datapath, type PacketGate } from './datapath.js';
@@ -85,8 +85,9 @@ export class Tunnel {
     this.tun = tun;
     tun.onError((error) => {
       if (this.tun !== tun) return; // closed by us: not news
-      const deleted = (error as NodeJS.ErrnoException).code === 'EBADFD';
-      const why = deleted ? `${this.name} was deleted` : `${this.name} cannot be read: ${error.message}`;
+      const why = interfaceDeleted(error)
+        ? `${this.name} was deleted`
+        : `${this.name} cannot be read: ${error.message}`;
       this.log.error(`${why}: tearing down`);
       this.onGone(new InterfaceGoneError(why));
     });

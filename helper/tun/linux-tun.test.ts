@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanupAll, isRoot, Netns } from '../../test/support/netns.js';
-import { openTun } from './linux-tun.js';
+import { interfaceDeleted, openTun } from './linux-tun.js';
 
 /** The scenarios run in a child process inside a fresh namespace: see linux-tun.child.ts. */
 const CHILD = fileURLToPath(new URL('./linux-tun.child.ts', import.meta.url));
@@ -25,6 +25,17 @@ async function onlyLoopback(ns: Netns): Promise<string[]> {
     .split('\n')
     .map((l) => l.split(':')[1]?.trim() ?? '');
 }
+
+describe('interfaceDeleted: which TUN errors mean the interface is gone', () => {
+  const error = (code: string, syscall: string) => Object.assign(new Error(code), { code, syscall });
+  it('the read’s EBADFD, and a failed poll (POLLERR: only a detached device), but no other error', () => {
+    expect(interfaceDeleted(error('EBADFD', 'read'))).toBe(true);
+    expect(interfaceDeleted(error('EBADF', 'poll'))).toBe(true);
+    expect(interfaceDeleted(error('EBADF', 'read'))).toBe(false);
+    expect(interfaceDeleted(error('EIO', 'read'))).toBe(false);
+    expect(interfaceDeleted(new Error('TUN bt0: reading stopped'))).toBe(false);
+  });
+});
 
 describe('openTun argument checks (no device is created)', () => {
   it('refuses a name longer than IFNAMSIZ allows, and names the limit', () => {

@@ -107,6 +107,17 @@ export class LinuxTun implements TunDevice {
   }
 }
 
+/**
+ * Whether a TUN's read error means its interface was deleted (`ip link del`): the read fails with
+ * EBADFD, or, when the kernel has marked the device as going before a read saw it (the read then
+ * finds nothing), the poll fails (POLLERR, which libuv reports as EBADF). A TUN's poll fails for no
+ * other reason (Linux's tun_chr_poll: only a detached or unregistering device).
+ */
+export function interfaceDeleted(error: Error): boolean {
+  const { code, syscall } = error as NodeJS.ErrnoException;
+  return code === 'EBADFD' || (code === 'EBADF' && syscall === 'poll');
+}
+
 /** The packets of a native batch: back to back, then a uint32 length per packet at the end. */
 function splitPackets(buffer: ArrayBuffer, count: number): Uint8Array[] {
   const lengths = new Uint32Array(buffer, buffer.byteLength - 4 * count, count);
