@@ -213,6 +213,64 @@ describe.skipIf(!isRoot())('Linux routing (table 52 and policy rules)', () => {
     expect(await rules(ip, '-6')).toEqual([]);
   });
 
+  it('a full tunnel (a default route in table 52) keeps main’s other routes: rules 5260 and 5265 per family, while it lasts', async () => {
+    const { ip } = await setup();
+    // The LAN: a veth with 192.168.1.1/24, and main's default route through a router on it.
+    await ip(['link', 'add', 'lan0', 'type', 'veth', 'peer', 'name', 'lan1']);
+    await ip(['address', 'add', '192.168.1.1/24', 'dev', 'lan0']);
+    await ip(['link', 'set', 'lan0', 'up']);
+    await ip(['link', 'set', 'lan1', 'up']);
+    await ip(['route', 'add', 'default', 'via', '192.168.1.254']);
+    const fullTunnelRules = async (fam: '-4' | '-6') =>
+      (await ip([fam, 'rule', 'show'])).split('\n').filter((l) => /^526[05]:/.test(l));
+    const via = async (...args: string[]) => /dev (\S+)/.exec(await ip(['-4', 'route', 'get', ...args]))?.[1];
+
+    const routing = new LinuxRouting('bw0', ip, () => {}, { ...burrowLayout(), fullTunnel: true });
+    await routing.up({ name: 'bw0', mtu: 1420, addresses: ['100.64.0.1/32'] }, ['100.64.0.2/32']);
+    expect(await fullTunnelRules('-4')).toEqual([]);
+    expect(await via('203.0.113.9')).toBe('lan0');
+
+    // A peer takes 0.0.0.0/0, and a prefix inside the LAN.
+    await routing.addRoutes(['0.0.0.0/0', '192.168.1.128/25']);
+    expect(await fullTunnelRules('-4')).toEqual([
+      '5260:\tfrom all lookup 52 suppress_prefixlength 0',
+      '5265:\tfrom all lookup main suppress_prefixlength 0',
+    ]);
+    expect(await fullTunnelRules('-6')).toEqual([]);
+    expect(await via('203.0.113.9')).toBe('bw0'); // what main's default route carried
+    expect(await via('192.168.1.7')).toBe('lan0'); // the LAN, directly
+    expect(await via('192.168.1.130')).toBe('bw0'); // a peer prefix, as before the default route
+    expect(await via('100.64.0.2')).toBe('bw0');
+    expect(await via('203.0.113.9', 'mark', '0x80000')).toBe('lan0'); // burrowd's own packets
+
+    await routing.setRoutes(['100.64.0.2/32', '::/0']);
+    expect(await fullTunnelRules('-4')).toEqual([]);
+    expect(await fullTunnelRules('-6')).toHaveLength(2);
+    expect(await via('203.0.113.9')).toBe('lan0');
+    await routing.setRoutes(['0.0.0.0/0']);
+    expect(await fullTunnelRules('-4')).toHaveLength(2);
+    expect(await fullTunnelRules('-6')).toEqual([]);
+    await routing.down();
+    expect(await fullTunnelRules('-4')).toEqual([]);
+    expect(await rules(ip, '-4')).toEqual([]);
+
+    // Up with a default route at once; a killed instance's rules go with the stale cleanup.
+    const crashed = new LinuxRouting('bw0', ip, () => {}, { ...burrowLayout(), fullTunnel: true });
+    await crashed.up({ name: 'bw0', mtu: 1420, addresses: [] }, ['0.0.0.0/0', '::/0']);
+    expect(await fullTunnelRules('-4')).toHaveLength(2);
+    expect(await fullTunnelRules('-6')).toHaveLength(2);
+    await removeStaleRouting(ip);
+    expect(await fullTunnelRules('-4')).toEqual([]);
+    expect(await fullTunnelRules('-6')).toEqual([]);
+
+    // Burrow's layout without it (the mesh: its exit nodes have their own way) adds none.
+    const mesh = new LinuxRouting('bw0', ip);
+    await mesh.up({ name: 'bw0', mtu: 1420, addresses: [] }, ['0.0.0.0/0']);
+    expect(await fullTunnelRules('-4')).toEqual([]);
+    expect(await via('192.168.1.7')).toBe('bw0');
+    await mesh.down();
+  });
+
   it('removeStale clears what a killed instance left, and nothing else', async () => {
     const { ip } = await setup();
     const crashed = new LinuxRouting('bw0', ip);

@@ -10,7 +10,14 @@ import { type Family, type IpRunner, ipBatch, runIp } from './ip-command.js';
  *   table 52 has no route.
  *
  * A standalone interface may ask for less, as wg-quick's `Table` does (RoutingLayout): routes in a
- * table of the user's and no rules at all, or neither.
+ * table of the user's and no rules at all, or neither. With Burrow's layout it also gets wg-quick's
+ * full tunnel (`fullTunnel`): while table 52 holds a default route (0.0.0.0/0 or ::/0) to the
+ * interface, two more rules of that family stand before 5270: 5260 looks up table 52 without its
+ * default route (the peers' other prefixes), 5265 looks up main without its default route (wg-quick's
+ * `suppress_prefixlength 0`), so the tunnel's default route takes only what main's default route
+ * would have carried: the LAN and main's other routes are still reached directly, and peer prefixes
+ * go where they went before the default route came. The mesh keeps its own way (exit nodes and
+ * their LAN throw routes).
  *
  * Each step is one `ip -batch` per address family, the two run at once: starting `ip` costs more
  * than the change it makes (some 2 ms), and bringing a tunnel up takes some twenty changes.
@@ -39,6 +46,8 @@ export const BURROW_MARK: BypassMark = { mark: BYPASS_MARK, mask: BYPASS_MASK };
 export interface RoutingLayout {
   table: string | null;
   rules: BypassMark | null;
+  /** With `rules`: rules 5260 and 5265 while table 52 holds a default route of their family. */
+  fullTunnel?: boolean;
 }
 
 /** Burrow's own layout: table 52, looked up at 5270, and the bypass rules for `mark`. */
@@ -56,6 +65,27 @@ const bypassRules = (mark: BypassMark): string[][] => [
 ];
 
 const LOOKUP_RULE = ['priority', '5270', 'table', String(ROUTE_TABLE)];
+
+/** A full tunnel's rules (see RoutingLayout.fullTunnel), in priority order. */
+const FULL_TUNNEL_RULES = [
+  ['priority', '5260', 'table', String(ROUTE_TABLE), 'suppress_prefixlength', '0'],
+  ['priority', '5265', 'table', 'main', 'suppress_prefixlength', '0'],
+];
+
+const fullTunnelCommands = (verb: 'add' | 'del', families: Iterable<Family>): Command[] =>
+  [...families].flatMap((f) =>
+    FULL_TUNNEL_RULES.map((rule) => ({ family: f, args: ['rule', verb, ...rule] })),
+  );
+
+/** The families of which `entries` hold a default route to the interface. */
+function defaultRouteFamilies(entries: Iterable<string>): Set<Family> {
+  const out = new Set<Family>();
+  for (const entry of entries) {
+    if (entry === 'dev 0.0.0.0/0') out.add('-4');
+    if (entry === 'dev ::/0') out.add('-6');
+  }
+  return out;
+}
 
 export interface InterfaceConfig {
   name: string;
@@ -130,12 +160,15 @@ export async function removeStaleRouting(
   mark: BypassMark = BURROW_MARK,
 ): Promise<void> {
   const flush = FAMILIES.map((f) => ({ family: f, args: ['route', 'flush', 'table', String(ROUTE_TABLE)] }));
-  await runByFamily(ip, [...ruleCommands('del', mark), ...flush], true).catch(() => undefined);
+  const commands = [...ruleCommands('del', mark), ...fullTunnelCommands('del', FAMILIES), ...flush];
+  await runByFamily(ip, commands, true).catch(() => undefined);
 }
 
 export class LinuxRouting {
   private routes = new Set<string>();
   private rulesInstalled = false;
+  /** The families whose full-tunnel rules are in place (see RoutingLayout.fullTunnel). */
+  private fullTunnel = new Set<Family>();
   /** The interface's index here, taken at `up`: a same-named interface made later is not ours. */
   private ifindex: number | undefined;
   /** The interface has left this namespace; see detach. */
@@ -178,6 +211,9 @@ export class LinuxRouting {
     // Recorded before they are added, so that `down` takes back whatever part of them was.
     this.rulesInstalled = rules !== null;
     this.routes = table === null ? new Set() : tableEntries(cidrs, throws);
+    // A full tunnel's rules before its default route, so that the LAN never meets that route alone.
+    this.fullTunnel = this.fullTunnelFamilies(this.routes);
+    commands.push(...fullTunnelCommands('add', this.fullTunnel));
     commands.push(...[...this.routes].map((route) => this.routeCommand('replace', route)));
     try {
       // The index is read beside the batch, so that it costs no time of its own.
@@ -208,8 +244,16 @@ export class LinuxRouting {
     const wanted = tableEntries(cidrs, throws);
     await this.addEntries(wanted);
     const gone = [...this.routes].filter((route) => !wanted.has(route));
-    await this.deleteRoutes(gone);
     for (const route of gone) this.routes.delete(route);
+    // A full tunnel's rules go after its default route, in the same batch.
+    const still = this.fullTunnelFamilies(this.routes);
+    const ended = [...this.fullTunnel].filter((f) => !still.has(f));
+    for (const f of ended) this.fullTunnel.delete(f);
+    await runByFamily(
+      this.ip,
+      [...gone.map((route) => this.routeCommand('del', route)), ...fullTunnelCommands('del', ended)],
+      true,
+    ).catch(() => undefined);
   }
 
   /**
@@ -244,8 +288,10 @@ export class LinuxRouting {
   /** Removes the rules and routes we added. Safe to call more than once, and after a partial `up`. */
   async down(): Promise<void> {
     const commands = [...this.routes].map((route) => this.routeCommand('del', route));
+    commands.push(...fullTunnelCommands('del', this.fullTunnel));
     if (this.rulesInstalled && this.layout.rules) commands.push(...ruleCommands('del', this.layout.rules));
     this.routes.clear();
+    this.fullTunnel.clear();
     this.rulesInstalled = false;
     await runByFamily(this.ip, commands, true).catch(() => undefined);
   }
@@ -274,22 +320,34 @@ export class LinuxRouting {
     if (this.detached || this.layout.table === null) return;
     const added = [...wanted].filter((route) => !this.routes.has(route));
     if (added.length === 0) return;
+    // A full tunnel's rules go in before its default route (see up).
+    const starting = [...this.fullTunnelFamilies(added)].filter((f) => !this.fullTunnel.has(f));
     // Whether the interface is still ours is asked beside the batch, so that it costs no time.
     const [index, batch] = await Promise.allSettled([
       this.linkIndex(),
-      runByFamily(
-        this.ip,
-        added.map((route) => this.routeCommand('replace', route)),
-      ),
+      runByFamily(this.ip, [
+        ...fullTunnelCommands('add', starting),
+        ...added.map((route) => this.routeCommand('replace', route)),
+      ]),
     ]);
     const ours =
       index.status === 'fulfilled' &&
       index.value !== undefined &&
       (this.ifindex === undefined || index.value === this.ifindex);
-    if (!ours || batch.status === 'rejected') await this.deleteRoutes(added);
+    if (!ours || batch.status === 'rejected') {
+      await this.deleteRoutes(added);
+      await runByFamily(this.ip, fullTunnelCommands('del', starting), true).catch(() => undefined);
+    }
     if (!ours) return this.detach();
     if (batch.status === 'rejected') throw batch.reason;
     for (const route of added) this.routes.add(route);
+    for (const f of starting) this.fullTunnel.add(f);
+  }
+
+  /** The families whose full-tunnel rules `entries` call for, in a layout that has them. */
+  private fullTunnelFamilies(entries: Iterable<string>): Set<Family> {
+    const { fullTunnel, rules, table } = this.layout;
+    return fullTunnel && rules && table === String(ROUTE_TABLE) ? defaultRouteFamilies(entries) : new Set();
   }
 
   /**

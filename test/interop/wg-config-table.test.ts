@@ -3,8 +3,10 @@
  * layout (table 52, rules 5210-5270), `off` with no route and no rule at all, and a table number
  * with the peer's routes in that table and no rule (the user's own rule decides what looks it up).
  * `FwMark` marks burrowd's UDP socket, and with `Table = auto` Burrow's bypass rules match that
- * mark, so a full tunnel (AllowedIPs = 0.0.0.0/0) still gets its encrypted packets out. Peer:
- * Debian's wireguard-go (support/standalone-lab.ts).
+ * mark, so a full tunnel (AllowedIPs = 0.0.0.0/0) still gets its encrypted packets out. A full
+ * tunnel with `Table = auto` keeps the LAN, as wg-quick's does: the tunnel's default route takes only
+ * what main's default route carried. Peers: Debian's wireguard-go and the modern one
+ * (support/standalone-lab.ts).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { isRoot, type Netns } from '../support/netns.js';
@@ -124,4 +126,57 @@ describe.skipIf(!isRoot())('burrowd --wg-config: FwMark', () => {
     expect(await burrowd.stop()).toBe(0);
     expect(await rules(lab.nsA)).toEqual([]);
   }, 60_000);
+});
+
+describe.skipIf(!isRoot())('burrowd --wg-config: a full tunnel keeps the LAN, as wg-quick’s', () => {
+  it.each([['debian'], ['modern']] as const)(
+    'AllowedIPs = 0.0.0.0/0, ::/0 against %s wireguard-go: a LAN host is reached directly, an address only the default route carried goes through the tunnel; rules 5260/5265 follow wg set',
+    async (build) => {
+      // A's LAN is the veth (192.0.2.0/24, B at .2); main's default route goes through B, which also
+      // has an address beyond it (198.51.100.2) that only that default route leads to.
+      const lab = await standaloneLab({ build, allowedIps: ['0.0.0.0/0', '::/0'] });
+      await lab.nsB.exec('ip', ['address', 'add', '198.51.100.2/32', 'dev', 'lo']);
+      await lab.nsA.exec('ip', ['route', 'add', 'default', 'via', '192.0.2.2']);
+      const burrowd = await lab.start();
+      const fullTunnelRules = async () =>
+        (await rules(lab.nsA)).filter((r) => /^526[05]:/.test(r)).map((r) => r.replace(/\s+/g, ' '));
+      const both = [
+        '5260: from all lookup 52 suppress_prefixlength 0',
+        '5265: from all lookup main suppress_prefixlength 0',
+      ];
+      expect(await fullTunnelRules()).toEqual([...both, ...both]); // IPv4, then IPv6
+      const dev = async (to: string) =>
+        /dev (\S+)/.exec((await lab.nsA.exec('ip', ['-4', 'route', 'get', to])).stdout)?.[1];
+      /** What B's wireguard-go has received from A through the tunnel, in bytes. */
+      const received = async () => (await wgDump(lab.nsB, lab.peer.iface)).peers[0]!.rx;
+      const ping = (to: string) =>
+        lab.nsA.exec('ping', ['-c', '5', '-i', '0.2', '-W', '3', '-s', '1000', to], { timeout: 20_000 });
+
+      // Beyond the default route: through the tunnel (B sees the pings arrive in it).
+      expect(await dev('198.51.100.2')).toBe(lab.iface);
+      await ping('198.51.100.2');
+      const afterTunnel = await received();
+      expect(afterTunnel).toBeGreaterThan(5 * 1000);
+      // The LAN: directly, outside the tunnel (nothing more arrives through it).
+      expect(await dev('192.0.2.2')).toBe(lab.aDev);
+      await ping('192.0.2.2');
+      expect(await received()).toBe(afterTunnel);
+      expect(await lab.pings()).toBe(true); // and the peer's tunnel address, as before
+
+      // The rules go when `wg set` takes the default routes away, and come back with them.
+      const setAllowed = (ips: string) =>
+        lab.nsA.exec('wg', ['set', lab.iface, 'peer', lab.keys.b.publicKey, 'allowed-ips', ips]);
+      await setAllowed('10.9.0.2/32');
+      expect(await fullTunnelRules()).toEqual([]);
+      expect(await dev('198.51.100.2')).toBe(lab.aDev);
+      await setAllowed('10.9.0.2/32,0.0.0.0/0');
+      expect(await fullTunnelRules()).toEqual(both);
+      expect(await dev('198.51.100.2')).toBe(lab.iface);
+      expect(await dev('192.0.2.2')).toBe(lab.aDev);
+
+      expect(await burrowd.stop()).toBe(0);
+      expect(await rules(lab.nsA)).toEqual([]);
+    },
+    60_000,
+  );
 });
