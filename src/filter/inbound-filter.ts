@@ -24,6 +24,7 @@
  * (RFC 1858), as is a first fragment too short to hold its transport header.
  */
 import { type FilterRule, PacketFilter } from '../policy/filter.js';
+import { admittingRuleText, type Explanation } from './explanation.js';
 import {
   DEFAULT_FLOW_CAPACITY,
   DEFAULT_FLOW_TIMEOUTS,
@@ -53,6 +54,20 @@ const ECHO_REQUEST_V6 = 128;
 const ECHO_REPLY_V6 = 129;
 const ICMP_HEADER_LENGTH = 8;
 
+// Outcomes of InboundFilter.classify other than a rule's index (which is >= 0).
+const LATER_FRAGMENT = -1;
+const ESTABLISHED = -2;
+const MALFORMED = -3;
+const SHIELDS_UP = -4;
+const QUARANTINED = -5;
+const NO_RULE = -6;
+const DROPPED_BY: Readonly<Record<number, DropReason>> = {
+  [MALFORMED]: 'malformed',
+  [SHIELDS_UP]: 'shields-up',
+  [QUARANTINED]: 'quarantined',
+  [NO_RULE]: 'not-allowed-by-policy',
+};
+
 function isIcmpError(version: 4 | 6, type: number): boolean {
   // v4: destination unreachable, time exceeded, parameter problem. v6: those and packet too big.
   return version === 4 ? type === 3 || type === 11 || type === 12 : type >= 1 && type <= 4;
@@ -62,6 +77,8 @@ export class InboundFilter {
   /** Packets dropped, per reason. */
   readonly drops: DropCounters = newDropCounters();
   private policy = new PacketFilter([]);
+  /** The rules `policy` was made from, for the text of the one that admits a packet. */
+  private rules: readonly FilterRule[] = [];
   private shieldsUp = false;
   private readonly flows: FlowTable;
   // Reused for every packet, so that filtering allocates nothing.
@@ -92,6 +109,7 @@ export class InboundFilter {
    */
   setRules(rules: readonly FilterRule[]): void {
     this.policy = new PacketFilter(rules);
+    this.rules = rules;
   }
 
   /** Shields Up: no new inbound connection from anyone, whatever the rules; replies still pass. */
@@ -118,21 +136,59 @@ export class InboundFilter {
 
   /** Decides whether a decrypted packet from a peer may reach the TUN. Never throws. */
   inbound(packet: Uint8Array, from: PacketSource, now: number): Verdict {
+    const outcome = this.classify(packet, from, now, true);
+    if (outcome >= 0 || outcome === LATER_FRAGMENT || outcome === ESTABLISHED) return ALLOW;
+    return this.drop(DROPPED_BY[outcome]!);
+  }
+
+  /**
+   * What `inbound` would decide for the packet, and why, changing nothing: no flow is renewed and
+   * no counter moves, so a trace can ask about any packet without opening or keeping a door.
+   */
+  explain(packet: Uint8Array, from: PacketSource, now: number): Explanation {
+    const outcome = this.classify(packet, from, now, false);
+    if (outcome === LATER_FRAGMENT) return { allow: true, reason: 'later-fragment' };
+    if (outcome === ESTABLISHED) return { allow: true, reason: 'established' };
+    if (outcome < 0) return { allow: false, reason: DROPPED_BY[outcome]! };
     const f = this.fields;
-    if (!f.read(packet)) return this.drop('malformed');
-    if (f.laterFragment || this.isReply(packet, now)) return ALLOW;
-    if (this.shieldsUp) return this.drop('shields-up');
-    if (from.quarantined) return this.drop('quarantined');
+    return {
+      allow: true,
+      reason: 'policy',
+      rule: outcome,
+      ruleText: admittingRuleText(
+        this.rules[outcome]!,
+        packet.slice(f.srcOffset, f.srcOffset + f.addressLength),
+        packet.slice(f.dstOffset, f.dstOffset + f.addressLength),
+        f.dstPort,
+        f.protocol,
+      ),
+    };
+  }
+
+  /**
+   * The one decision both `inbound` and `explain` report: the index of the policy rule that admits
+   * a new connection (>= 0), or an outcome code (< 0). Renews the flow a reply answers if `renew`.
+   */
+  private classify(packet: Uint8Array, from: PacketSource, now: number, renew: boolean): number {
+    const f = this.fields;
+    if (!f.read(packet)) return MALFORMED;
+    if (f.laterFragment) return LATER_FRAGMENT;
+    if (this.isReply(packet, now, renew)) return ESTABLISHED;
+    if (this.shieldsUp) return SHIELDS_UP;
+    if (from.quarantined) return QUARANTINED;
     const v4 = f.version === 4;
     const src = copyAddress(packet, f.srcOffset, v4 ? this.src4 : this.src16);
     const dst = copyAddress(packet, f.dstOffset, v4 ? this.dst4 : this.dst16);
     // Ports are 0 for protocols without them, which the policy then ignores.
-    if (!this.policy.allows(src, dst, f.dstPort, f.protocol)) return this.drop('not-allowed-by-policy');
-    return ALLOW;
+    const rule = this.policy.matchingRule(src, dst, f.dstPort, f.protocol);
+    return rule >= 0 ? rule : NO_RULE;
   }
 
-  /** Whether the packet in `this.fields` answers a flow we sent on (renewing that flow). */
-  private isReply(packet: Uint8Array, now: number): boolean {
+  /**
+   * Whether the packet in `this.fields` answers a flow we sent on, renewing that flow if `renew`
+   * (a TCP segment other than a bare SYN is a reply without a lookup).
+   */
+  private isReply(packet: Uint8Array, now: number, renew: boolean): boolean {
     const f = this.fields;
     if (f.protocol === TCP && (f.tcpFlags & (TCP_SYN | TCP_ACK)) !== TCP_SYN) return true;
     if (f.protocol === TCP || f.protocol === UDP) {
@@ -146,12 +202,12 @@ export class InboundFilter {
         f.dstPort,
         f.srcPort,
       );
-      return this.flows.renew(key, now);
+      return renew ? this.flows.renew(key, now) : this.flows.has(key, now);
     }
     if (!f.isIcmp) return false;
     if (f.icmpType === (f.version === 4 ? ECHO_REPLY_V4 : ECHO_REPLY_V6)) {
       const key = this.key.set(f.protocol, packet, f.dstOffset, f.srcOffset, f.addressLength, f.icmpId, 0);
-      return this.flows.renew(key, now);
+      return renew ? this.flows.renew(key, now) : this.flows.has(key, now);
     }
     return isIcmpError(f.version, f.icmpType) && this.quotesOurFlow(packet, now);
   }

@@ -93,14 +93,21 @@ export class PacketFilter {
    * `port` is the destination port, ignored for protocols without ports.
    */
   allows(src: Uint8Array, dst: Uint8Array, port: number, proto: number): boolean {
-    for (const rule of this.rules) {
+    return this.matchingRule(src, dst, port, proto) >= 0;
+  }
+
+  /** The index of the first rule that admits the packet (as `allows` takes it), or -1 if none does. */
+  matchingRule(src: Uint8Array, dst: Uint8Array, port: number, proto: number): number {
+    const rules = this.rules;
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i]!;
       if (rule.protocols !== null && rule.protocols[proto] !== 1) continue;
       const ranges = rule.dsts.lookup(dst);
       const dstAdmitted =
         admits(rule.anyDst, port, proto) || (ranges !== undefined && admits(ranges, port, proto));
-      if (dstAdmitted && rule.sources.lookup(src) !== undefined) return true;
+      if (dstAdmitted && rule.sources.lookup(src) !== undefined) return i;
     }
-    return false;
+    return -1;
   }
 }
 
