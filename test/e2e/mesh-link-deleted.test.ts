@@ -1,11 +1,11 @@
 /**
  * `ip link del burrow0` under a running mesh node: burrowd must notice (the TUN read fails with
  * EBADFD), remove everything it added (policy rules 5210-5270, table 52, the exit-node NAT table and
- * forwarding, its LocalAPI socket) and exit 1 with a log line saying why, so that its service
+ * forwarding, the DNS it set, its LocalAPI socket) and exit 1 with a log line saying why, so that its service
  * manager (burrowd.service: Restart=always) starts it again; started again, it comes back up with a
  * new interface, as the user left it. Real burrow-server, two real burrowd in namespaces, the CLI.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LabDevice, MeshLab } from '../support/mesh-lab.js';
 import { cleanupAll, isRoot, type Netns, waitFor } from '../support/netns.js';
@@ -65,6 +65,10 @@ describe.skipIf(!isRoot())('ip link del under a mesh node', () => {
     );
     expect(await leftovers(A.ns)).toEqual(expect.arrayContaining([expect.stringMatching(/^5270:/)]));
 
+    // MagicDNS has pointed A's resolv.conf (the lab gives each device its own) at its resolver.
+    const resolvConf = `/etc/netns/${A.ns.name}/resolv.conf`;
+    expect(readFileSync(resolvConf, 'utf8')).toContain('nameserver 100.100.100.100');
+
     // Traffic through the tunnel while the link goes.
     const flood = A.ns.spawn('ping', ['-i', '0.01', '-s', '1000', await bIp()]);
     const exited = new Promise<number | null>((resolve) => A.process.once('exit', (code) => resolve(code)));
@@ -80,6 +84,7 @@ describe.skipIf(!isRoot())('ip link del under a mesh node', () => {
     expect(A.output()).not.toMatch(/EBADFD|Error:|\n\s+at /);
     expect(await leftovers(A.ns)).toEqual([]);
     expect(existsSync(A.socket)).toBe(false);
+    expect(readFileSync(resolvConf, 'utf8')).toBe('options timeout:1 attempts:1\n');
     const after = await Promise.all(
       FORWARDING.map(async (key) => (await A.ns.exec('sysctl', ['-n', key])).stdout),
     );
