@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../test/support/rng.js';
+import { InboundFilter } from '../filter/inbound-filter.js';
 import { formatAddr } from '../packet/ip-text.js';
+import { PendingProbes } from './pending-probes.js';
 import {
   encodeProbeMessage,
   type PeerVerdictReason,
@@ -12,6 +14,8 @@ import {
   probeAllows,
 } from './probe-message.js';
 import { encodeProbePacket, parseProbePacket } from './probe-packet.js';
+import { ProbeResponder } from './probe-responder.js';
+import { TraceProbes } from './trace-probes.js';
 
 const RUNS = 50_000;
 const REASONS: PeerVerdictReason[] = [
@@ -159,5 +163,69 @@ describe('trace probes: fuzzing', () => {
       if (parsed(() => parseProbePacket(packet)) === 'ip-header') refusedHeader++;
     }
     expect(refusedHeader).toBeGreaterThan(RUNS / 20);
+  });
+
+  it(`takes ${RUNS} mutated probes from the tunnel without throwing, accounting for each`, () => {
+    const rng = new Rng(18);
+    const filter = new InboundFilter();
+    filter.setRules([
+      { srcIps: ['*'], dstPorts: [{ ip: '*', ports: { first: 0, last: 65535 } }], protocols: [] },
+    ]);
+    const self = ['100.64.0.2', 'fd7a::2'];
+    const responder = new ProbeResponder({
+      selfAddresses: self,
+      explain: (packet, from, now) => filter.explain(packet, from, now),
+      listens: () => rng.chance(0.5),
+      perAsker: { perSecond: 1e6, burst: 1e6 },
+      global: { perSecond: 1e6, burst: 1e6 },
+    });
+    const probes = new TraceProbes(responder, new PendingProbes({ maxPending: RUNS }));
+    const peer = { id: 'n-peer', addresses: ['100.64.0.1', 'fd7a::1'], quarantined: false };
+    let replies = 0;
+    let outcomes = 0;
+    for (let i = 0; i < RUNS; i++) {
+      const six = rng.chance(0.3);
+      const [us, them] = six ? ['fd7a::2', 'fd7a::1'] : ['100.64.0.2', '100.64.0.1'];
+      let packet: Uint8Array;
+      if (rng.chance(0.3)) {
+        // An answer to a probe of ours.
+        const { id } = probes.pending.ask(
+          {
+            peerId: peer.id,
+            from: us,
+            peerAddress: them,
+            protocol: 'udp',
+            dst: them,
+            port: 53,
+            askListening: true,
+          },
+          i,
+        );
+        let answer = randomMessage(rng);
+        while (answer.type !== 'answer') answer = randomMessage(rng);
+        packet = encodeProbePacket(them, us, { ...answer, id });
+      } else {
+        const m = randomMessage(rng);
+        packet = encodeProbePacket(them, us, m.type === 'request' ? { ...m, src: them, dst: us } : m);
+      }
+      if (rng.chance(0.7)) packet = mutate(rng, packet);
+      const receipt = probes.receive(packet, peer, i);
+      if (receipt.reply !== null) {
+        replies++;
+        check(parseProbePacket(receipt.reply).message.type === 'answer', 'a reply is an answer');
+      }
+      if (receipt.outcome !== null) outcomes++;
+    }
+    const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+    expect(replies).toBe(responder.answered);
+    expect(
+      sum(probes.malformed) +
+        sum(responder.refusals) +
+        responder.answered +
+        probes.pending.unmatched +
+        outcomes,
+    ).toBe(RUNS);
+    expect(replies).toBeGreaterThan(RUNS / 10);
+    expect(outcomes).toBeGreaterThan(RUNS / 20);
   });
 });
