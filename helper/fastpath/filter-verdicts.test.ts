@@ -99,13 +99,15 @@ describe('the fast path against the packet filter', () => {
     expect(passed).toBeGreaterThan(1000);
   });
 
-  it('takes TCP segments but bare SYNs as passes, and hands over the rest', () => {
+  it('takes TCP segments without SYN or RST as passes, and hands over the rest (burrow trace reads SYN-ACKs and RSTs)', () => {
     const segment = (flags: number) => new Uint8Array([...tcpHeader(443, 50000, flags), 9, 9]);
     for (const ip of [(p: Uint8Array) => ipv4(PEER4, US4, p, 6), (p: Uint8Array) => ipv6(PEER6, US6, p, 6)]) {
       expect(native().fpFilterPasses(ip(segment(ACK)))).toBe(true);
       expect(native().fpFilterPasses(ip(segment(PSH | ACK)))).toBe(true);
-      expect(native().fpFilterPasses(ip(segment(SYN | ACK)))).toBe(true);
-      expect(native().fpFilterPasses(ip(segment(RST)))).toBe(true);
+      expect(native().fpFilterPasses(ip(segment(FIN | ACK)))).toBe(true);
+      expect(native().fpFilterPasses(ip(segment(SYN | ACK)))).toBe(false);
+      expect(native().fpFilterPasses(ip(segment(RST)))).toBe(false);
+      expect(native().fpFilterPasses(ip(segment(RST | ACK)))).toBe(false);
       expect(native().fpFilterPasses(ip(segment(SYN)))).toBe(false);
       expect(native().fpFilterPasses(ip(segment(SYN | FIN)))).toBe(false);
     }

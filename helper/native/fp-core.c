@@ -402,5 +402,7 @@ bool fp_filter_passes(const uint8_t *p, size_t len) {
   }
   if (len < transport + 20) return false;
   uint8_t flags = p[transport + 13];
-  return (flags & 0x12) != 0x02; /* not a bare SYN (SYN without ACK) */
+  /* Not a SYN (a bare SYN is a new connection) nor an RST. A SYN-ACK and an RST also pass the
+   * filter, but go to JS: `burrow trace` takes the answers to its own SYNs out there (trace-delivery.ts). */
+  return (flags & 0x06) == 0;
 }
