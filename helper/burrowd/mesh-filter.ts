@@ -2,8 +2,17 @@ import type { Netmap } from '../../src/control/messages.js';
 import { InboundFilter } from '../../src/filter/inbound-filter.js';
 import { encodeKey } from '../../src/wireguard/keys.js';
 import type { Peer } from '../../src/wireguard/peer.js';
+import type { Origin } from '../bind/bind.js';
 import type { PacketGate } from './datapath.js';
-import type { Pinger } from './pinger.js';
+
+/**
+ * Something burrowd sent into the tunnel itself (its ping, a trace's probes) waits for an answer:
+ * it takes the packets that are its answers out of the inbound path, before the filter and the TUN.
+ */
+export interface InboundTap {
+  /** Takes `packet`, decrypted from `peer` (whose datagram came from `origin`): true when it was its own. */
+  consume(packet: Uint8Array, peer: Peer, origin: Origin): boolean;
+}
 
 const QUARANTINED = Object.freeze({ quarantined: true });
 const TRUSTED = Object.freeze({ quarantined: false });
@@ -41,20 +50,26 @@ export class MeshFilter {
     return changed;
   }
 
-  gate(pinger: Pinger): PacketGate {
+  /** Whether packets from `peer` come from a device shared into our network (see update). */
+  quarantined(peer: Peer): boolean {
+    let quarantined = this.quarantine.get(peer);
+    if (quarantined === undefined) {
+      quarantined = this.quarantinedKeys.has(encodeKey(peer.publicKey));
+      this.quarantine.set(peer, quarantined);
+    }
+    return quarantined;
+  }
+
+  /** The datapath's gate: the taps see each inbound packet first, then the filter judges the rest. */
+  gate(taps: readonly InboundTap[]): PacketGate {
     return {
       outbound: (packet, now) => {
         this.inbound.outbound(packet, now);
         return true;
       },
       inbound: (packet, peer, now, origin) => {
-        if (origin !== null && pinger.consume(packet, origin)) return false;
-        let quarantined = this.quarantine.get(peer);
-        if (quarantined === undefined) {
-          quarantined = this.quarantinedKeys.has(encodeKey(peer.publicKey));
-          this.quarantine.set(peer, quarantined);
-        }
-        return this.inbound.inbound(packet, quarantined ? QUARANTINED : TRUSTED, now).allow;
+        if (origin !== null) for (const tap of taps) if (tap.consume(packet, peer, origin)) return false;
+        return this.inbound.inbound(packet, this.quarantined(peer) ? QUARANTINED : TRUSTED, now).allow;
       },
     };
   }

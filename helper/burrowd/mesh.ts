@@ -248,7 +248,7 @@ export class MeshNode {
           this.servers.lookup,
           this.options.onInterfaceGone,
         );
-        await tunnel.open(this.options.port, this.filter.gate(this.pinger));
+        await tunnel.open(this.options.port, this.filter.gate([this.pinger]));
         this.tunnel = tunnel;
       }
       await this.applyNetmap();

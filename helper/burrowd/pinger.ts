@@ -1,5 +1,6 @@
 import { echoReply, echoRequest } from '../../src/packet/icmp-echo.js';
 import type { Origin } from '../bind/bind.js';
+import type { InboundTap } from './mesh-filter.js';
 
 /** A reply: its round trip, and which way it came (see Datagram.origin). */
 export interface Pong {
@@ -19,7 +20,7 @@ interface Pending {
  * is taken out of the tunnel here before our kernel sees it. It measures the whole path, the peer's
  * packet filter included, with no help from the peer's burrowd.
  */
-export class Pinger {
+export class Pinger implements InboundTap {
   private readonly pending = new Map<number, Pending>();
   private nextSeq = 1;
   // One id per burrowd, unlikely to collide with the kernel's own ping sockets.
@@ -45,7 +46,7 @@ export class Pinger {
   }
 
   /** Takes a reply to one of our pings, which came from `origin`, out of the tunnel: true when `packet` was one. */
-  consume(packet: Uint8Array, origin: Origin): boolean {
+  consume(packet: Uint8Array, _peer: unknown, origin: Origin): boolean {
     if (this.pending.size === 0) return false;
     const reply = echoReply(packet);
     if (reply === null || reply.id !== this.id) return false;
