@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { packagedVersion } from '../../src/packaged.js';
-import { type Handlers, startLocalApi } from '../localapi/server.js';
+import { type Handlers, LocalApiError, startLocalApi } from '../localapi/server.js';
 import type { BurrowdFlags } from './flags.js';
 import type { Log } from './log.js';
 import { eventFor, statusFor } from './login-url.js';
@@ -70,6 +70,10 @@ export async function runMesh(flags: BurrowdFlags, log: Log): Promise<void> {
     listExitNodes: () => node.listExitNodes(),
     dnsStatus: () => node.dns.status(),
     dnsQuery: (request) => node.dns.query(request.name, request.type),
+    // The schema is in (src/trace); burrowd's side of `burrow trace` lands with its wiring.
+    trace: () => {
+      throw new LocalApiError(501, 'burrow trace is not yet available in this burrowd');
+    },
     ...shareHandlers(
       () => node.controlClient,
       () => node.status(),

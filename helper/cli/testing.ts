@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DnsStatus, Event, OperationName, Prefs, RequestOf, Status } from '../../src/localapi/api.js';
 import { DEFAULT_PREFS } from '../../src/localapi/defaults.js';
-import { type Handlers, startLocalApi } from '../localapi/server.js';
+import { type Handlers, LocalApiError, startLocalApi } from '../localapi/server.js';
 import { main } from './main.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -159,6 +159,9 @@ function cannedHandlers(): Handlers {
       authoritative: true,
       answers: [{ name, type: type ?? 'A', ttl: 1, data: '100.64.0.2' }],
     }),
+    trace: () => {
+      throw new LocalApiError(501, 'not in these tests');
+    },
   };
 }
 

@@ -66,6 +66,7 @@ async function serve() {
     listExitNodes: () => [],
     dnsStatus: unexpected,
     dnsQuery: unexpected,
+    trace: unexpected,
   };
   const server = await startLocalApi({
     socketPath,

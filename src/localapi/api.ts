@@ -23,6 +23,7 @@ import {
   string,
   tagged,
 } from '../control/schema.js';
+import { traceProtocol, traceReport } from '../trace/report.js';
 
 export const LOCALAPI_VERSION = 1;
 export const LOCALAPI_PREFIX = '/localapi/v1';
@@ -221,6 +222,30 @@ export const dnsAnswer = object({
 });
 export type DnsAnswer = Infer<typeof dnsAnswer>;
 
+/**
+ * `burrow trace`: the life of one packet to `target`, stage by stage (src/trace/report.ts: the
+ * seven stages, each ok, blocked, skipped or unknown, and for the first that stops the packet its
+ * cause and fix; exitCode 0 delivered, 1 blocked). burrowd sends real packets for it (a WireGuard
+ * handshake if there is no session, a disco ping, a trace probe the peer answers, a SYN or a
+ * datagram to the port), so it takes up to a few seconds.
+ *
+ * Read-only and open to every local user, and it reveals nothing such a caller could not see
+ * already: the peers, owners, addresses, paths and handshakes `status` shows them; the kernel's
+ * route, which any local user can ask for; and what a packet the caller could send itself would
+ * meet (the peer's verdict, whether the port answers). The one thing more, the index and text of
+ * the peer's rule that admits the packet, is shown only to root and the operator
+ * (reportForReader, src/trace/trace-report.ts, takes it out for the others).
+ */
+export const traceRequest = object({
+  /** A device name (short or full), a DNS name, or an IP address. */
+  target: string({ min: 1, max: 253 }),
+  /** tcp by default; icmp traces a ping. */
+  proto: optional(traceProtocol),
+  /** Required for tcp and udp (1-65535); not given for icmp. */
+  port: optional(integer({ min: 1, max: 65535 })),
+});
+export type TraceRequest = Infer<typeof traceRequest>;
+
 export const event = tagged('type', {
   /** authUrl as in status: null for a subscriber who may not change burrowd. */
   state: object({ type: literal('state'), backendState, authUrl: nullable(url) }),
@@ -313,6 +338,7 @@ export const operations = {
     }),
     dnsAnswer,
   ),
+  trace: op('POST', '/trace', false, traceRequest, traceReport),
   events: op('GET', '/events', false, empty, event),
 } as const;
 

@@ -166,6 +166,9 @@ export async function startTestLocalApi(): Promise<TestLocalApi> {
     dnsQuery: record('dnsQuery', () => {
       throw new LocalApiError(501, 'not in these tests');
     }),
+    trace: record('trace', () => {
+      throw new LocalApiError(501, 'not in these tests');
+    }),
   };
   let server: LocalApiServer | null = null;
   const api: TestLocalApi = {
