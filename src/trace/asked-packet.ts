@@ -5,7 +5,7 @@
  * and the flow lookup for a UDP reply finds the asker's real flow only on the port it really used,
  * so a probe learns of no flow but the asker's own, and almost never of that.
  */
-import { parseCidr } from '../packet/ip-text.js';
+import { formatAddr, parseCidr } from '../packet/ip-text.js';
 import type { ProbeProtocol } from './probe-message.js';
 
 const SOURCE_PORT = 40000;
@@ -47,4 +47,14 @@ export function askedPacket(protocol: ProbeProtocol, src: string, dst: string, p
     }
   }
   return p;
+}
+
+/** An address as probes and formatAddr write it (IPv6 as RFC 5952), or null if it is not one. */
+export function canonicalAddress(text: string): string | null {
+  if (text.includes('/')) return null;
+  try {
+    return formatAddr(parseCidr(text).addr);
+  } catch {
+    return null;
+  }
 }

@@ -6,6 +6,8 @@
  * then says the peer did not answer. I/O-free: burrowd sends the packets, feeds back what comes
  * out of the tunnel, and calls `expire` on a timer (`nextDeadline`).
  */
+
+import { canonicalAddress } from './asked-packet.js';
 import type { ProbeAnswer, ProbeProtocol } from './probe-message.js';
 import { encodeProbePacket, type ProbePacket } from './probe-packet.js';
 
@@ -47,6 +49,9 @@ const DEFAULT_MAX_PENDING = 64;
 
 interface Pending {
   readonly question: ProbeQuestion;
+  /** The question's addresses, canonical. */
+  readonly from: string;
+  readonly to: string;
   readonly sentAt: number;
   readonly deadline: number;
 }
@@ -86,7 +91,9 @@ export class PendingProbes {
       port: question.port,
       askListening: question.askListening,
     });
-    this.pending.set(id, { question, sentAt: now, deadline: now + this.timeoutMs });
+    // Answers are matched on the addresses as the packet writes them.
+    const [from, to] = [canonicalAddress(question.from)!, canonicalAddress(question.peerAddress)!];
+    this.pending.set(id, { question, from, to, sentAt: now, deadline: now + this.timeoutMs });
     return { id, packet };
   }
 
@@ -101,8 +108,8 @@ export class PendingProbes {
       p === undefined ||
       p.deadline <= now ||
       p.question.peerId !== peerId ||
-      probe.src !== p.question.peerAddress ||
-      probe.dst !== p.question.from
+      probe.src !== p.to ||
+      probe.dst !== p.from
     ) {
       this.unmatched++;
       return null;

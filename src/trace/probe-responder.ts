@@ -23,7 +23,7 @@
  */
 import type { Explanation } from '../filter/explanation.js';
 import type { PacketSource } from '../filter/inbound-filter.js';
-import { askedPacket } from './asked-packet.js';
+import { askedPacket, canonicalAddress } from './asked-packet.js';
 import type { PeerVerdictReason, ProbeAnswer, ProbeRequest } from './probe-message.js';
 import { encodeProbePacket, type ProbePacket } from './probe-packet.js';
 import { type RateLimit, TokenBucket } from './token-bucket.js';
@@ -32,7 +32,7 @@ import { type RateLimit, TokenBucket } from './token-bucket.js';
 export interface ProbeAsker {
   /** Its node id, which its rate limit is kept under. */
   readonly id: string;
-  /** Its own tunnel addresses (as text, IPv6 as RFC 5952), without the subnets it routes. */
+  /** Its own tunnel addresses (as text, any valid form), without the subnets it routes. */
   readonly addresses: readonly string[];
   /** Shared into our network: its new connections are refused (the filter's PacketSource). */
   readonly quarantined: boolean;
@@ -87,14 +87,15 @@ export class ProbeResponder {
   respond(probe: ProbePacket & { message: ProbeRequest }, asker: ProbeAsker, now: number): ProbeResponse {
     if (!this.admit(asker.id, now)) return this.refuse('rate-limited');
     const q = probe.message;
+    // The probe's addresses are written canonically (formatAddr); ours may come in any form.
     const self = this.options.selfAddresses;
-    if (!self.includes(probe.dst)) return this.refuse('not-to-us');
-    if (q.src !== probe.src || !asker.addresses.includes(probe.src)) return this.refuse('foreign-source');
+    if (!holds(self, probe.dst)) return this.refuse('not-to-us');
+    if (q.src !== probe.src || !holds(asker.addresses, probe.src)) return this.refuse('foreign-source');
     const why = this.options.explain(askedPacket(q.protocol, q.src, q.dst, q.port), asker, now);
     if (why.reason === 'malformed' || why.reason === 'later-fragment') return this.refuse('unjudged');
     const reason: PeerVerdictReason = why.reason;
     let listening: boolean | null = null;
-    if (q.askListening && why.allow && q.protocol !== 'icmp' && self.includes(q.dst)) {
+    if (q.askListening && why.allow && q.protocol !== 'icmp' && holds(self, q.dst)) {
       listening = this.options.listens?.(q.protocol, q.port) ?? null;
     }
     const answer: ProbeAnswer = {
@@ -130,6 +131,11 @@ export class ProbeResponder {
     this.refusals[reason]++;
     return { refused: reason };
   }
+}
+
+/** Whether `canonical` (as formatAddr writes it) is one of `addresses`, in whatever form they are written. */
+function holds(addresses: readonly string[], canonical: string): boolean {
+  return addresses.some((a) => a === canonical || canonicalAddress(a) === canonical);
 }
 
 /** Rule text as the wire takes it: printable ASCII, at most 255 characters (it is ASCII already). */
