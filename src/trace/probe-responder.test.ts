@@ -134,9 +134,15 @@ describe('ProbeResponder', () => {
 
   it('takes addresses in any form they are written in, for itself, the asker and the question', () => {
     const s = setup({ selfAddresses: ['FD7A:115C:A1E0:0:0:0:0:2'] });
-    s.filter.setRules([{ srcIps: ['*'], dstPorts: [{ ip: '*', ports: { first: 80, last: 80 } }], protocols: [] }]);
+    s.filter.setRules([
+      { srcIps: ['*'], dstPorts: [{ ip: '*', ports: { first: 80, last: 80 } }], protocols: [] },
+    ]);
     const six = { ...alice, addresses: ['fd7a:115c:a1e0:0000::1'] };
-    const q = question({ from: 'FD7A:115C:A1E0::1', peerAddress: 'fd7a:115c:a1e0:0:0::2', dst: 'fd7a:115c:a1e0::2' });
+    const q = question({
+      from: 'FD7A:115C:A1E0::1',
+      peerAddress: 'fd7a:115c:a1e0:0:0::2',
+      dst: 'fd7a:115c:a1e0::2',
+    });
     expect(trace(s, q, six)).toMatchObject({ reason: 'policy', listening: true });
   });
 
