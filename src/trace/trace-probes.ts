@@ -2,6 +2,17 @@
  * burrowd's one entry point for trace probes out of the tunnel: parses the packet, hands a request
  * to the responder (this device answering a peer) and an answer to the pending probes (this
  * device's own trace), and counts what does not parse by the field refused. I/O-free.
+ *
+ * How burrowd uses src/trace:
+ *  - every decrypted packet for which isProbePacket holds goes to `receive` before the packet
+ *    filter, with the sending peer as a ProbeAsker (its node id, its own addresses, whether it is
+ *    quarantined), and never to the TUN; a `reply` is sent back into the tunnel to that peer;
+ *  - a trace asks with `pending.ask` and sends the packet to the peer, waits for the outcome that
+ *    `receive` returns (or `pending.expire` on a timer at `pending.nextDeadline()`), and puts it
+ *    in TraceFacts.peerVerdict with the other stages' facts (facts.ts);
+ *  - buildTraceReport (trace-report.ts) makes the LocalAPI's answer, passed through
+ *    reportForReader for callers who may not change burrowd. A trace sends real packets (a SYN to
+ *    the port), so burrowd should limit how many traces local users may start.
  */
 import { PendingProbes, type ProbeOutcome } from './pending-probes.js';
 import { PROBE_FIELDS, ProbeError, type ProbeField } from './probe-message.js';
