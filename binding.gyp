@@ -20,6 +20,8 @@
             "helper/native/fp-routes.c",
             "helper/native/fp-tso.c",
             "helper/native/peercred.c",
+            "helper/native/route-codec.c",
+            "helper/native/route-get.c",
             "helper/native/sdnotify.c",
             "helper/native/tun.c",
             "helper/native/udp.c",

@@ -1,7 +1,8 @@
 /*
  * burrow_native: burrowd's packet I/O on Linux, as a small N-API addon in C.
  * tun.c: the TUN device; udp.c: the UDP socket; peercred.c: who is at the other end of a unix
- * socket; sdnotify.c: readiness for systemd; common.c: errors and the poll/close life cycle.
+ * socket; sdnotify.c: readiness for systemd; route-get.c: route lookups and policy rules over
+ * netlink (route-codec.c reads and writes the messages); common.c: errors and the poll/close life cycle.
  * fp-*.c: the transport fast path (fp-core.h says what it is), with its I/O engine and TUN
  * offloads; fp-napi.c is its JS interface.
  * The TypeScript side is helper/native/index.ts (loading), helper/tun/linux-tun.ts and
@@ -32,6 +33,11 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT("udpClose", bn_udp_close),
       EXPORT("peerCred", bn_peer_cred),
       EXPORT("sdNotify", bn_sd_notify),
+      EXPORT("routeGet", bn_route_get),
+      EXPORT("routeRules", bn_route_rules),
+      EXPORT("routeRequest", bn_route_request),
+      EXPORT("routeParse", bn_route_parse),
+      EXPORT("ruleParse", bn_rule_parse),
       EXPORT("fpCreate", bn_fp_create),
       EXPORT("fpPeerAdd", bn_fp_peer_add),
       EXPORT("fpPeerRemove", bn_fp_peer_remove),

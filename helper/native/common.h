@@ -12,7 +12,7 @@
 #include <uv.h>
 
 /* Bumped whenever the JS <-> C contract changes; helper/native/index.ts checks it. */
-#define BN_ABI_VERSION 5
+#define BN_ABI_VERSION 6
 
 /* Returns NULL from the enclosing napi callback when a napi call fails (an exception is pending). */
 #define BN_CALL(env, call)                                                                         \

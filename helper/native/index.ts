@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { AddonError, packagedDir, requireAddon } from '../../src/packaged.js';
 
 /** Must equal BN_ABI_VERSION in common.h: a stale build/ is refused rather than misread. */
-const ABI_VERSION = 5;
+const ABI_VERSION = 6;
 
 /** An opaque native handle (a napi external). */
 export type NativeHandle = { readonly __brand: 'burrow-native-handle' };
@@ -72,6 +72,65 @@ export interface NativeFastPathStats {
   handshakesShed: number;
 }
 
+/** The kernel's answer to a route lookup (helper/native/route-get.c): a route, or its refusal. */
+export type NativeRouteAnswer = NativeRoute | { error: string; message?: string };
+
+/** A route as the kernel reports it: numbers as in <linux/rtnetlink.h>, addresses as text. */
+export interface NativeRoute {
+  family: 4 | 6;
+  /** RTN_*: 1 unicast, 2 local, 6 blackhole, 7 unreachable, 8 prohibit, 9 throw... */
+  type: number;
+  table: number;
+  protocol: number;
+  scope: number;
+  flags: number;
+  dstLen: number;
+  srcLen: number;
+  dst?: string;
+  src?: string;
+  gateway?: string;
+  prefsrc?: string;
+  oif?: number;
+  oifName?: string;
+  metric?: number;
+  mark?: number;
+  uid?: number;
+  multipath?: true;
+  /** An error IPv6 keeps with the route ("EHOSTUNREACH"). */
+  routeError?: string;
+}
+
+/** A policy rule as the kernel reports it (FRA_* attributes; absent ones are left out). */
+export interface NativeRule {
+  priority: number;
+  /** FR_ACT_*: 1 to table, 2 goto, 3 nop, 6 blackhole, 7 unreachable, 8 prohibit. */
+  action: number;
+  table: number;
+  /** FIB_RULE_INVERT is 2. */
+  flags: number;
+  tos: number;
+  srcLen: number;
+  dstLen: number;
+  src?: string;
+  dst?: string;
+  fwmark?: number;
+  fwmask?: number;
+  iif?: string;
+  oif?: string;
+  suppressPrefixLength?: number;
+  suppressIfgroup?: number;
+  goto?: number;
+  uidStart?: number;
+  uidEnd?: number;
+  sportStart?: number;
+  sportEnd?: number;
+  dportStart?: number;
+  dportEnd?: number;
+  ipProto?: number;
+  l3mdev?: number;
+  protocol?: number;
+}
+
 /** A fast path object with the memory C and JS share (helper/native/fp-core.h). */
 export interface NativeShared {
   handle: NativeHandle;
@@ -107,6 +166,41 @@ export interface NativeAddon {
   peerCred(fd: number): { pid: number; uid: number; gid: number };
   /** sd_notify: `message` as one datagram to the unix socket `socket` ("@name": abstract). */
   sdNotify(socket: string, message: string): void;
+
+  // Route lookups over netlink (helper/routing/route-get.ts is the one caller).
+  /** `ip route get`: a route, or the kernel's refusal as data; throws if the lookup itself fails. */
+  routeGet(
+    dst: Uint8Array,
+    src: Uint8Array | null,
+    mark: number,
+    uid: number | null,
+    ipProto: number,
+    sport: number,
+    dport: number,
+    fibMatch: boolean,
+  ): NativeRouteAnswer;
+  /** `ip rule show`: the policy rules of family 4 or 6, in the kernel's order. */
+  routeRules(family: 4 | 6): NativeRule[];
+  /** The request routeGet sends (for tests). */
+  routeRequest(
+    dst: Uint8Array,
+    src: Uint8Array | null,
+    mark: number,
+    uid: number | null,
+    ipProto: number,
+    sport: number,
+    dport: number,
+    fibMatch: boolean,
+    seq: number,
+  ): Uint8Array;
+  /** What routeGet makes of one received buffer: null if it holds no answer for `seq` (for tests). */
+  routeParse(answer: Uint8Array, seq: number): NativeRouteAnswer | null;
+  /** What routeRules makes of one received buffer of a dump (for tests). */
+  ruleParse(
+    answer: Uint8Array,
+    seq: number,
+    family: 4 | 6,
+  ): { rules: NativeRule[]; done: boolean; error?: string };
 
   // The transport fast path (helper/fastpath/native-fast-path.ts is the one caller).
   fpCreate(

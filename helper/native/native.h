@@ -20,6 +20,12 @@ napi_value bn_udp_close(napi_env env, napi_callback_info info);
 napi_value bn_peer_cred(napi_env env, napi_callback_info info);
 napi_value bn_sd_notify(napi_env env, napi_callback_info info);
 
+napi_value bn_route_get(napi_env env, napi_callback_info info);
+napi_value bn_route_rules(napi_env env, napi_callback_info info);
+napi_value bn_route_request(napi_env env, napi_callback_info info);
+napi_value bn_route_parse(napi_env env, napi_callback_info info);
+napi_value bn_rule_parse(napi_env env, napi_callback_info info);
+
 napi_value bn_fp_create(napi_env env, napi_callback_info info);
 napi_value bn_fp_peer_add(napi_env env, napi_callback_info info);
 napi_value bn_fp_peer_remove(napi_env env, napi_callback_info info);
