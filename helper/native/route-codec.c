@@ -14,6 +14,9 @@
 
 #define ALIGN4(n) (((n) + 3u) & ~(size_t)3u)
 
+/* The highest errno Linux has: a larger one is no answer of the kernel's, and has no name. */
+#define MAX_ERRNO EHWPOISON
+
 static size_t addr_len(uint8_t family) {
   return family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0;
 }
@@ -131,7 +134,7 @@ static int read_error(const uint8_t *payload, size_t plen, uint16_t flags, int *
   struct nlmsgerr e;
   if (plen < sizeof e) return *why = "an error message too short for its errno", RC_MALFORMED;
   memcpy(&e, payload, sizeof e);
-  if (e.error >= 0 || e.error < -4095) return *why = "an error message without an errno", RC_MALFORMED;
+  if (e.error >= 0 || e.error < -MAX_ERRNO) return *why = "an error message without an errno", RC_MALFORMED;
   *error = -e.error;
   if (message) message[0] = '\0';
   if (!message || !(flags & NLM_F_ACK_TLVS)) return RC_DONE;
@@ -225,7 +228,7 @@ static int read_route(const uint8_t *payload, size_t plen, rc_route_answer *out,
         if (n < sizeof ci) return *why = "cache info too short", RC_MALFORMED;
         memcpy(&ci, d, sizeof ci);
         int e = (int)ci.rta_error;
-        out->route_error = e < 0 && e >= -4095 ? -e : 0;
+        out->route_error = e < 0 && e >= -MAX_ERRNO ? -e : 0;
         has_cache = true;
         break;
       }
@@ -351,7 +354,8 @@ int rc_parse_rule_dump(const uint8_t *buf, size_t len, uint32_t seq, uint8_t fam
     if (h.nlmsg_type == NLMSG_DONE) {
       int status = 0;
       if (plen >= sizeof status) memcpy(&status, payload, sizeof status);
-      *error = status < 0 && status >= -4095 ? -status : 0;
+      if (status > 0 || status < -MAX_ERRNO) return *why = "a dump that ends without an errno", RC_MALFORMED;
+      *error = -status;
       return RC_DONE;
     }
     if (h.nlmsg_type != RTM_NEWRULE) return *why = "a message that is not a rule", RC_MALFORMED;

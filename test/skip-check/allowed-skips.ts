@@ -35,6 +35,7 @@ const PACKAGED =
 export const ALLOWED_SKIPS: AllowedSkip[] = [
   { file: 'helper/bind/linux-bind.test.ts', lacks: 'root', why: NAMESPACES },
   { file: 'helper/routing/linux-routing.test.ts', lacks: 'root', why: `${NAMESPACES}, routes and ip rules` },
+  { file: 'helper/routing/route-get.test.ts', lacks: 'root', why: `${NAMESPACES}, routes and ip rules` },
   { file: 'helper/tun/linux-tun.test.ts', lacks: 'root', why: 'needs root: creates TUN devices' },
   {
     file: 'helper/localapi/server.test.ts',
