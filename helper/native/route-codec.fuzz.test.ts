@@ -91,7 +91,7 @@ function ruleCorpus(): Uint8Array[] {
 
 /** A mutation of `input`: bytes changed, lengths rewritten, cut short, grown, or spliced. */
 function mutate(rng: Rng, input: Uint8Array, corpus: Uint8Array[]): Uint8Array {
-  let out = input.slice();
+  let out: Uint8Array = input.slice();
   const rounds = 1 + rng.int(4);
   for (let r = 0; r < rounds; r++) {
     const at = rng.int(Math.max(out.length, 1));

@@ -1,12 +1,13 @@
 /**
- * The namespace side of route-get.test.ts: lays out a Burrow device's routing (table 52 looked up
- * by rule 5270, the bypass rules for mark 0x80000, a LAN on "lan0" with a default route), then asks
- * routeGet and `ip -j -d route get` (plain and fibmatch) the same questions and prints both, one
- * JSON line. Started only inside a test namespace: everything it adds goes with the namespace.
+ * The namespace side of route-get.test.ts: lays out a Burrow device's routing with LinuxRouting
+ * (table 52 looked up by rule 5270, the bypass rules for mark 0x80000, a throw route) beside a LAN
+ * on "lan0" with a default route, then asks routeGet and `ip -j -d route get` (plain and fibmatch)
+ * the same questions and prints both, one JSON line. Started only inside a test namespace: everything it adds goes with the namespace.
  *   ip netns exec NS node --import tsx helper/routing/route-get.child.ts
  */
 import { execFileSync } from 'node:child_process';
 import { done, timeout } from '../../test/support/child-script.js';
+import { LinuxRouting } from './linux-routing.js';
 import { type RouteQuery, routeGet } from './route-get.js';
 
 const timer = timeout(20_000, 'route-get scenario');
@@ -49,25 +50,20 @@ function ask(name: string, q: RouteQuery) {
 // The LAN: an on-link prefix and an IPv4 default route through its router (no IPv6 default).
 ip(['link', 'add', 'lan0', 'type', 'veth', 'peer', 'name', 'lan1']);
 ip(['link', 'add', 'burrow0', 'type', 'veth', 'peer', 'name', 'burrow1']);
-for (const dev of ['lan0', 'lan1', 'burrow0', 'burrow1']) ip(['link', 'set', dev, 'up']);
+for (const dev of ['lan0', 'lan1', 'burrow1']) ip(['link', 'set', dev, 'up']);
 ip(['address', 'add', '192.168.5.2/24', 'dev', 'lan0']);
 ip(['address', 'add', 'fd00:5::2/64', 'dev', 'lan0', 'nodad']);
 ip(['route', 'add', 'default', 'via', '192.168.5.1']);
-// Burrow's interface and table 52, as LinuxRouting lays them out.
-ip(['address', 'add', '100.64.0.1/32', 'dev', 'burrow0']);
-ip(['address', 'add', 'fd7a:115c:a1e0::1/128', 'dev', 'burrow0', 'nodad']);
-ip(['route', 'add', '100.64.0.0/10', 'dev', 'burrow0', 'table', '52']);
-ip(['-6', 'route', 'add', 'fd7a:115c:a1e0::/48', 'dev', 'burrow0', 'table', '52']);
+// Burrow's interface, table 52 and its rules, laid out by burrowd's own LinuxRouting.
+const routing = new LinuxRouting('burrow0');
+await routing.up(
+  { name: 'burrow0', mtu: 1280, addresses: ['100.64.0.1/32', 'fd7a:115c:a1e0::1/128'] },
+  ['100.64.0.0/10', 'fd7a:115c:a1e0::/48'],
+  ['10.6.0.0/16'],
+);
 ip(['route', 'add', 'unreachable', '10.9.0.0/16', 'table', '52']);
 ip(['route', 'add', 'prohibit', '10.7.0.0/16', 'table', '52']);
 ip(['route', 'add', 'blackhole', '10.8.0.0/16', 'table', '52']);
-ip(['route', 'add', 'throw', '10.6.0.0/16', 'table', '52']);
-for (const f of ['-4', '-6']) {
-  ip([f, 'rule', 'add', 'priority', '5210', 'fwmark', '0x80000/0xff0000', 'table', 'main']);
-  ip([f, 'rule', 'add', 'priority', '5230', 'fwmark', '0x80000/0xff0000', 'table', 'default']);
-  ip([f, 'rule', 'add', 'priority', '5250', 'fwmark', '0x80000/0xff0000', 'unreachable']);
-  ip([f, 'rule', 'add', 'priority', '5270', 'table', '52']);
-}
 // A rule for TCP port 443 only, and one for uid 1234 only, each to a table of its own.
 ip(['rule', 'add', 'priority', '5000', 'ipproto', 'tcp', 'dport', '443', 'table', '99']);
 ip(['route', 'add', '9.9.9.0/24', 'dev', 'lan0', 'table', '99']);
@@ -93,7 +89,7 @@ const results = [
   ask('uid rule', { dst: '9.9.9.9', uid: 1234 }),
 ];
 // An exit node: table 52 takes the default route, and the throw route still leaves by main.
-ip(['route', 'add', '0.0.0.0/0', 'dev', 'burrow0', 'table', '52']);
+await routing.setRoutes(['100.64.0.0/10', 'fd7a:115c:a1e0::/48', '0.0.0.0/0'], ['10.6.0.0/16']);
 results.push(ask('exit node default', { dst: '8.8.8.8' }), ask('exit node throw', { dst: '10.6.1.1' }));
 
 clearTimeout(timer);

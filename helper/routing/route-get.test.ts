@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanupAll, isRoot, Netns } from '../../test/support/netns.js';
 import type { RouteLookup } from './route-get.js';
+import { type RouteContext, routeStage } from './route-stage.js';
 
 /** The lookups run in a child process inside a fresh namespace: see route-get.child.ts. */
 const CHILD = fileURLToPath(new URL('./route-get.child.ts', import.meta.url));
@@ -76,6 +77,33 @@ describe.skipIf(!isRoot())('routeGet against ip route get (needs root: a test na
     expect(rule('uid rule')).toBe(5001);
     // An unreachable route in a table: the kernel does not say which table, so no rule is named.
     expect(rule('unreachable in 52')).toBeUndefined();
+    // Stage 2's verdicts on the kernel's own answers.
+    const context: RouteContext = {
+      iface: 'burrow0',
+      exitNode: null,
+      exitNodeMissing: false,
+      acceptRoutes: false,
+      offeredRoutes: [],
+    };
+    const verdict = (name: string, more: Partial<RouteContext> = {}) =>
+      routeStage(results.find((r) => r.name === name)!.ours, { ...context, ...more }).verdict;
+    expect(verdict('table 52')).toBe('burrow');
+    expect(verdict('ipv6 table 52')).toBe('burrow');
+    expect(verdict('main default')).toBe('not-burrow');
+    expect(verdict('own address')).toBe('local');
+    expect(verdict('ipv6 no route')).toBe('no-route');
+    expect(verdict('exit node default', { exitNode: 'exit-1' })).toBe('exit-node');
+    expect(verdict('exit node default', { exitNode: 'exit-1', exitNodeMissing: true })).toBe(
+      'exit-node-missing',
+    );
+    expect(verdict('unreachable in 52', { exitNode: 'exit-1', exitNodeMissing: true })).toBe(
+      'exit-node-missing',
+    );
+    // The throw route keeps the control server's prefix out of the exit node's default route.
+    expect(verdict('exit node throw', { exitNode: 'exit-1' })).toBe('not-burrow');
+    expect(verdict('main on-link', { offeredRoutes: [{ peer: 'c', cidr: '192.168.5.0/24' }] })).toBe(
+      'routes-not-accepted',
+    );
     const named = results.find((r) => r.name === 'bypass mark to main')!.ours.rule!;
     expect(named.text).toBe('5210:\tfrom all fwmark 0x80000/0xff0000 lookup main');
   });
