@@ -77,7 +77,7 @@ describe.skipIf(!isRoot())('routeGet against ip route get (needs root: a test na
     expect(rule('uid rule')).toBe(5001);
     // An unreachable route in a table: the kernel does not say which table, so no rule is named.
     expect(rule('unreachable in 52')).toBeUndefined();
-    // Stage 2's verdicts on the kernel's own answers.
+    // Stage 2's facts from the kernel's own answers.
     const context: RouteContext = {
       iface: 'burrow0',
       exitNode: null,
@@ -85,23 +85,21 @@ describe.skipIf(!isRoot())('routeGet against ip route get (needs root: a test na
       acceptRoutes: false,
       offeredRoutes: [],
     };
-    const verdict = (name: string, more: Partial<RouteContext> = {}) =>
-      routeStage(results.find((r) => r.name === name)!.ours, { ...context, ...more }).verdict;
-    expect(verdict('table 52')).toBe('burrow');
-    expect(verdict('ipv6 table 52')).toBe('burrow');
-    expect(verdict('main default')).toBe('not-burrow');
-    expect(verdict('own address')).toBe('local');
-    expect(verdict('ipv6 no route')).toBe('no-route');
-    expect(verdict('exit node default', { exitNode: 'exit-1' })).toBe('exit-node');
-    expect(verdict('exit node default', { exitNode: 'exit-1', exitNodeMissing: true })).toBe(
-      'exit-node-missing',
-    );
-    expect(verdict('unreachable in 52', { exitNode: 'exit-1', exitNodeMissing: true })).toBe(
-      'exit-node-missing',
-    );
+    const kind = (name: string, more: Partial<RouteContext> = {}) => {
+      const facts = routeStage(results.find((r) => r.name === name)!.ours, { ...context, ...more }, 0);
+      return facts.kind === 'burrow'
+        ? `burrow ${facts.prefix}${facts.exitNode ? ' exit node' : ''}`
+        : facts.kind;
+    };
+    expect(kind('table 52')).toBe('burrow 100.64.0.0/10');
+    expect(kind('ipv6 table 52')).toBe('burrow fd7a:115c:a1e0::/48');
+    expect(kind('main default')).toBe('other');
+    expect(kind('own address')).toBe('other');
+    expect(kind('ipv6 no route')).toBe('unreachable');
+    expect(kind('exit node default', { exitNode: 'exit-1' })).toBe('burrow 0.0.0.0/0 exit node');
     // The throw route keeps the control server's prefix out of the exit node's default route.
-    expect(verdict('exit node throw', { exitNode: 'exit-1' })).toBe('not-burrow');
-    expect(verdict('main on-link', { offeredRoutes: [{ peer: 'c', cidr: '192.168.5.0/24' }] })).toBe(
+    expect(kind('exit node throw', { exitNode: 'exit-1' })).toBe('other');
+    expect(kind('main on-link', { offeredRoutes: [{ peer: 'c', cidr: '192.168.5.0/24' }] })).toBe(
       'routes-not-accepted',
     );
     const named = results.find((r) => r.name === 'bypass mark to main')!.ours.rule!;

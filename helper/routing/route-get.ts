@@ -41,7 +41,7 @@ const ROUTE_TYPES = [
 export type RouteType = (typeof ROUTE_TYPES)[number] | `type ${number}`;
 
 /** The route the kernel chose. */
-export interface RouteFacts {
+export interface KernelRoute {
   type: RouteType;
   table: number;
   /** "main", "local", "52". */
@@ -70,7 +70,7 @@ export interface RouteLookup {
   query: Required<Pick<RouteQuery, 'dst' | 'mark' | 'ipProto' | 'sport' | 'dport'>> & RouteQuery;
   family: 4 | 6;
   /** The route, when the kernel has one. */
-  route?: RouteFacts;
+  route?: KernelRoute;
   /** The kernel's refusal when it has none: ENETUNREACH (no route), EHOSTUNREACH (unreachable), EACCES (prohibit), EINVAL (blackhole). */
   error?: string;
   /** The kernel's own words for the refusal, when it gave some. */
@@ -81,8 +81,8 @@ export interface RouteLookup {
 
 const typeName = (type: number): RouteType => ROUTE_TYPES[type] ?? `type ${type}`;
 
-function facts(route: NativeRoute, fib: NativeRoute | undefined): RouteFacts {
-  const out: RouteFacts = {
+function facts(route: NativeRoute, fib: NativeRoute | undefined): KernelRoute {
+  const out: KernelRoute = {
     type: typeName(route.type),
     table: route.table,
     tableName: tableName(route.table),

@@ -1,14 +1,26 @@
 import { parseCidr } from '../../src/packet/ip-text.js';
+import type { RouteFacts } from '../../src/trace/facts.js';
 import { ROUTE_TABLE } from './linux-routing.js';
 import type { RouteLookup } from './route-get.js';
 
 /**
- * The trace's stage 2, "Route": what the kernel's answer (route-get.ts) means for a Burrow device.
- * Pure: the lookup and what burrowd knows of the map and its prefs in, a verdict out.
+ * The trace's stage 2, "Route": what the kernel's answer (route-get.ts) means for a Burrow device,
+ * as the facts src/trace/trace-report.ts judges. Pure: the lookup and what burrowd knows of the map
+ * and its prefs in, the stage's facts out.
  *
- * For the trace wiring: call routeGet({dst, ipProto, dport, uid}) in burrowd's namespace, then
- * routeStage(lookup, context). `passes` says whether the packet goes on into burrowd (stage 3);
- * when it does not, `cause` names why in the user's words and `fix` says what to do, if anything.
+ * For the trace wiring, in burrowd's namespace:
+ *   const started = performance.now();
+ *   const lookup = routeGet({ dst, ipProto, dport, uid });   // the asking user's uid
+ *   const route = routeStage(lookup, context, performance.now() - started);
+ * The kinds:
+ * - burrow: table 52 (through rule 5270, or 5260 in a full tunnel) to Burrow's interface; exitNode
+ *   when the prefix is table 52's default route. A chosen exit node that is missing keeps that
+ *   default route (fail closed): stage 2 passes it on, and stage 3 (InsideFacts.exitNode) stops it.
+ * - routes-not-accepted: the destination is in a subnet a peer offers, and this device does not
+ *   accept routes, so the kernel sends it elsewhere or nowhere.
+ * - other: another table carries it (main, or local for this device's own address): not Burrow's.
+ * - unreachable: the kernel refuses it; `error` says how, names the refusing rule when there is
+ *   one, and a missing exit node when its default route was replaced by a refusing one.
  */
 
 /** What burrowd knows that the kernel does not. */
@@ -22,32 +34,6 @@ export interface RouteContext {
   acceptRoutes: boolean;
   /** Subnet routes the map's peers offer (NodeInfo.routes), by peer name. */
   offeredRoutes: readonly { peer: string; cidr: string }[];
-}
-
-export type RouteVerdict =
-  /** Table 52, through rule 5270, to the Burrow interface: a peer's address or accepted route. */
-  | 'burrow'
-  /** Table 52's default route while an exit node is in use. */
-  | 'exit-node'
-  /** An exit node is chosen but missing: table 52 keeps the traffic and it is dropped (fail closed). */
-  | 'exit-node-missing'
-  /** Inside a subnet a peer offers, but this device does not accept routes. */
-  | 'routes-not-accepted'
-  /** Another table (main) carries it: not Burrow's. */
-  | 'not-burrow'
-  /** It is this device's own address. */
-  | 'local'
-  /** The kernel refuses it: no route, or an unreachable, prohibit or blackhole route or rule. */
-  | 'no-route';
-
-export interface RouteStage {
-  verdict: RouteVerdict;
-  /** Whether the packet goes on into burrowd. */
-  passes: boolean;
-  /** One sentence for the user: what the kernel does, and why. */
-  cause: string;
-  fix?: string;
-  lookup: RouteLookup;
 }
 
 /** The first offered route holding the destination. */
@@ -64,67 +50,43 @@ function offeredRoute(dst: string, offered: RouteContext['offeredRoutes']) {
   });
 }
 
+/** The kernel's refusals in words (the errno stays, for whoever knows it). */
 const REFUSALS: Record<string, string> = {
-  ENETUNREACH: 'has no route to',
-  EHOSTUNREACH: 'has an unreachable route to',
-  EACCES: 'prohibits',
-  EINVAL: 'blackholes',
+  ENETUNREACH: 'no route (ENETUNREACH)',
+  EHOSTUNREACH: 'an unreachable route (EHOSTUNREACH)',
+  EACCES: 'a prohibit route (EACCES)',
+  EINVAL: 'a blackhole route (EINVAL)',
 };
 
-export function routeStage(lookup: RouteLookup, context: RouteContext): RouteStage {
-  const dst = lookup.query.dst;
-  const out = (verdict: RouteVerdict, passes: boolean, cause: string, fix?: string): RouteStage => ({
-    verdict,
-    passes,
-    cause,
-    ...(fix !== undefined ? { fix } : {}),
-    lookup,
-  });
-  const offered = offeredRoute(dst, context.offeredRoutes);
-  const notAccepted = () =>
-    out(
-      'routes-not-accepted',
-      false,
-      `route ${offered!.cidr} is offered by ${offered!.peer} but --accept-routes is off`,
-      'burrow set --accept-routes=true',
-    );
-  const missingExit = () =>
-    out(
-      'exit-node-missing',
-      false,
-      `exit node ${context.exitNode} is unavailable: internet traffic is blocked (fail closed) until it returns`,
-      'choose another exit node (burrow set --exit-node=NAME), or go direct (burrow set --exit-node=)',
-    );
+const isDefault = (prefix: string | undefined) => prefix === '0.0.0.0/0' || prefix === '::/0';
+
+export function routeStage(lookup: RouteLookup, context: RouteContext, ms: number): RouteFacts {
+  const offered = offeredRoute(lookup.query.dst, context.offeredRoutes);
   const route = lookup.route;
+  const ours = route !== undefined && route.table === ROUTE_TABLE && route.dev === context.iface;
+  if (!ours && offered !== undefined && !context.acceptRoutes) {
+    return { kind: 'routes-not-accepted', prefix: offered.cidr, offeredBy: offered.peer, ms };
+  }
   if (route === undefined) {
-    const by = lookup.rule ? ` (rule ${lookup.rule.text.replace('\t', ' ')})` : '';
-    if (offered !== undefined && !context.acceptRoutes) return notAccepted();
-    // Fail closed: an unreachable or blackhole route in table 52 where the exit node's default was.
-    if (context.exitNode !== null && context.exitNodeMissing && lookup.error !== 'ENETUNREACH')
-      return missingExit();
-    const what = REFUSALS[lookup.error ?? ''] ?? `refuses (${lookup.error})`;
-    return out('no-route', false, `the kernel ${what} ${dst}${by}`);
+    const error = lookup.error ?? 'no answer';
+    let text = REFUSALS[error] ?? error;
+    if (lookup.rule) text += ` from rule ${lookup.rule.text.replace('\t', ' ')}`;
+    if (context.exitNode !== null && context.exitNodeMissing && error !== 'ENETUNREACH') {
+      text += `: exit node ${context.exitNode} is missing, and internet traffic is blocked (fail closed)`;
+    }
+    return { kind: 'unreachable', error: text, ms };
   }
-  if (route.type === 'local') return out('local', false, `${dst} is this device's own address`);
-  const ours = route.table === ROUTE_TABLE && route.dev === context.iface;
   if (!ours) {
-    if (offered !== undefined && !context.acceptRoutes) return notAccepted();
-    const via = `${route.gateway ? ` via ${route.gateway}` : ''}${route.dev ? ` on ${route.dev}` : ''}`;
-    return out('not-burrow', false, `${dst} is not Burrow's: table ${route.tableName} sends it${via}`);
+    return { kind: 'other', table: route.table, dev: route.dev ?? null, gateway: route.gateway ?? null, ms };
   }
-  const rule = lookup.rule ? ` through rule ${lookup.rule.priority}` : '';
-  const isDefault = route.prefix === '0.0.0.0/0' || route.prefix === '::/0';
-  if (isDefault && context.exitNode !== null) {
-    if (context.exitNodeMissing) return missingExit();
-    return out(
-      'exit-node',
-      true,
-      `table ${ROUTE_TABLE}${rule}: the exit node ${context.exitNode}'s default route, on ${context.iface}`,
-    );
-  }
-  return out(
-    'burrow',
-    true,
-    `table ${ROUTE_TABLE}${rule} to ${context.iface}${route.prefix ? ` (${route.prefix})` : ''}`,
-  );
+  return {
+    kind: 'burrow',
+    table: route.table,
+    rule: lookup.rule?.priority ?? null,
+    dev: context.iface,
+    // Only if the table changed between the lookup and its fib match (route-get.ts).
+    prefix: route.prefix ?? 'unknown',
+    exitNode: isDefault(route.prefix) && context.exitNode !== null,
+    ms,
+  };
 }
