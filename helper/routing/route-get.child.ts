@@ -6,7 +6,7 @@
  *   ip netns exec NS node --import tsx helper/routing/route-get.child.ts
  */
 import { execFileSync } from 'node:child_process';
-import { done, timeout } from '../../test/support/child-script.js';
+import { done, errorOf, timeout } from '../../test/support/child-script.js';
 import { LinuxRouting } from './linux-routing.js';
 import { type RouteQuery, routeGet } from './route-get.js';
 
@@ -92,5 +92,8 @@ const results = [
 await routing.setRoutes(['100.64.0.0/10', 'fd7a:115c:a1e0::/48', '0.0.0.0/0'], ['10.6.0.0/16']);
 results.push(ask('exit node default', { dst: '8.8.8.8' }), ask('exit node throw', { dst: '10.6.1.1' }));
 
+// A protocol the kernel cannot look routes up by: the request is refused, not answered.
+const refused = errorOf(() => routeGet({ dst: '100.64.0.5', ipProto: 47 }));
+
 clearTimeout(timer);
-done(results);
+done({ results, refused });

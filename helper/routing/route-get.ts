@@ -73,8 +73,6 @@ export interface RouteLookup {
   route?: KernelRoute;
   /** The kernel's refusal when it has none: ENETUNREACH (no route), EHOSTUNREACH (unreachable), EACCES (prohibit), EINVAL (blackhole). */
   error?: string;
-  /** The kernel's own words for the refusal, when it gave some. */
-  message?: string;
   /** The rule that decided it, when it can be named (see rule-match.ts). */
   rule?: MatchedRule;
 }
@@ -130,8 +128,12 @@ export function routeGet(query: RouteQuery, addon: NativeAddon = native()): Rout
   const lookup: RouteLookup = { query: q, family };
   let ruleAnswer: Parameters<typeof matchRule>[2];
   if ('error' in answer) {
+    // A route's refusals come bare; with the kernel's words it refused the request itself (a
+    // protocol it cannot look up by, an attribute an older kernel's strict checks do not know),
+    // which must not read as a route (EINVAL is also a blackhole's).
+    if (answer.message !== undefined)
+      throw new Error(`route lookup: the kernel refused the request: ${answer.message} (${answer.error})`);
     lookup.error = answer.error;
-    if (answer.message !== undefined) lookup.message = answer.message;
     ruleAnswer = { error: answer.error };
   } else {
     const fib = ask(true);
