@@ -24,6 +24,7 @@ export interface StatusInput {
   health: string[];
   /** The fast path's figures, while the tunnel is up with one. */
   fastPath: Status['fastPath'];
+  traceProbes?: Status['traceProbes'];
 }
 
 /** The LocalAPI's status: the netmap as the user sees it, with each peer's live tunnel figures. */
@@ -82,6 +83,7 @@ export function buildStatus(input: StatusInput): Status {
     relays: netmap?.relays ?? [],
     health: input.health,
     fastPath: input.fastPath ?? null,
+    ...(input.traceProbes ? { traceProbes: input.traceProbes } : {}),
   };
 }
 

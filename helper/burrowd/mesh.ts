@@ -17,6 +17,7 @@ import { MeshDns } from './mesh-dns.js';
 import { MeshFilter } from './mesh-filter.js';
 import { shareListOf } from './mesh-shares.js';
 import { buildStatus, exitNodeList, findPeer } from './mesh-status.js';
+import { MeshTrace } from './mesh-trace.js';
 import { planMesh } from './peer-sync.js';
 import { Pinger } from './pinger.js';
 import { type DeviceKeys, StateDir } from './state-dir.js';
@@ -72,6 +73,8 @@ export class MeshNode {
   /** Where the control server and the relays are, also while DNS cannot be reached. */
   private readonly servers: LastKnownAddresses;
   private readonly pinger: Pinger;
+  /** `burrow trace`: its probes and delivery checks in the datapath, and the trace itself. */
+  readonly tracer: MeshTrace;
   private readonly subscribers = new Set<(e: Event) => void>();
   /** Tunnel changes run one at a time, in order. */
   private queue: Promise<void> = Promise.resolve();
@@ -94,6 +97,15 @@ export class MeshNode {
     );
     this.dns = new MeshDns({ tun: options.tun, stateDir: options.stateDir, log: options.log });
     this.pinger = new Pinger((p) => this.tunnel?.inject(p), monotonic);
+    this.tracer = new MeshTrace({
+      netmap: () => this.netmap,
+      prefs: () => this.prefs,
+      backendState: () => this.backend,
+      tunnel: () => this.tunnel,
+      filter: this.filter,
+      dns: this.dns,
+      pinger: this.pinger,
+    });
     this.pathTimer = setInterval(() => this.notePathChanges(), 1000);
     this.pathTimer.unref();
   }
@@ -132,6 +144,7 @@ export class MeshNode {
       now: Date.now(),
       health: [...this.health, ...this.mapHealth, ...this.dns.health()],
       fastPath: this.tunnel?.fastPathStatus() ?? null,
+      traceProbes: this.tracer.counters(),
     });
   }
 
@@ -248,7 +261,7 @@ export class MeshNode {
           this.servers.lookup,
           this.options.onInterfaceGone,
         );
-        await tunnel.open(this.options.port, this.filter.gate([this.pinger]));
+        await tunnel.open(this.options.port, this.filter.gate([this.pinger, ...this.tracer.taps]));
         this.tunnel = tunnel;
       }
       await this.applyNetmap();
@@ -362,6 +375,7 @@ export class MeshNode {
 
   private async closeTunnel(): Promise<void> {
     this.pinger.cancelAll();
+    this.tracer.cancelAll();
     await this.dns.stop();
     await this.nat.disable();
     await this.tunnel?.close();

@@ -258,6 +258,16 @@ export class Tunnel {
     this.datapath?.apply(this.device.send(packet, monotonic()));
   }
 
+  /** Starts a handshake with `peer` now, even if one went out recently (`burrow trace` times it). */
+  handshake(peer: Peer): void {
+    this.datapath?.apply(this.device.initiate(peer, monotonic(), true));
+  }
+
+  /** The peer whose allowed IPs hold `addr` (4 or 16 bytes): where WireGuard would send a packet to it. */
+  peerFor(addr: Uint8Array): Peer | undefined {
+    return this.device.allowedIps.lookup(addr, 0, addr.length === 4 ? 4 : 16);
+  }
+
   peerByKey(publicKey: Uint8Array): Peer | undefined {
     return this.device.getPeer(publicKey);
   }

@@ -150,6 +150,20 @@ export const status = object({
    * packets it handed to the packet filter to judge, for debugging and the tests.
    */
   fastPath: optional(nullable(object({ sent: count, tunWrites: count, judged: count }))),
+  /**
+   * Trace probes from peers (`burrow trace` on their side): answered, refused (by reason:
+   * rate-limited, not-to-us, foreign-source, unjudged) and malformed (by the field refused), and
+   * answers to our own probes that matched none. Absent from an older burrowd.
+   */
+  traceProbes: optional(
+    object({
+      answered: count,
+      refused: array(object({ reason: text(32), count }), { max: 16 }),
+      malformed: array(object({ field: text(32), count }), { max: 32 }),
+      unmatched: count,
+      unknownPeer: count,
+    }),
+  ),
 });
 export type Status = Infer<typeof status>;
 
