@@ -1,12 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { packagedVersion } from '../../src/packaged.js';
-import { type Handlers, LocalApiError, startLocalApi } from '../localapi/server.js';
+import { type Handlers, startLocalApi } from '../localapi/server.js';
 import type { BurrowdFlags } from './flags.js';
 import type { Log } from './log.js';
 import { eventFor, statusFor } from './login-url.js';
 import { MeshNode } from './mesh.js';
 import { shareHandlers } from './mesh-shares.js';
 import { signalReady } from './ready.js';
+import { TraceApi } from './trace-api.js';
 import type { InterfaceGoneError } from './tunnel.js';
 
 /** The uid of `--operator` (a user name from /etc/passwd, or a number). */
@@ -54,6 +55,7 @@ export async function runMesh(flags: BurrowdFlags, log: Log): Promise<void> {
     log,
     onInterfaceGone: (error) => interfaceGone(error),
   });
+  const traces = new TraceApi((query) => node.tracer.trace(query), Date.now);
   const handlers: Handlers = {
     status: (_, caller) => statusFor(caller, node.status()),
     peers: () => node.status().peers,
@@ -70,10 +72,7 @@ export async function runMesh(flags: BurrowdFlags, log: Log): Promise<void> {
     listExitNodes: () => node.listExitNodes(),
     dnsStatus: () => node.dns.status(),
     dnsQuery: (request) => node.dns.query(request.name, request.type),
-    // The schema is in (src/trace); burrowd's side of `burrow trace` lands with its wiring.
-    trace: () => {
-      throw new LocalApiError(501, 'burrow trace is not yet available in this burrowd');
-    },
+    trace: (request, caller) => traces.handle(request, caller),
     ...shareHandlers(
       () => node.controlClient,
       () => node.status(),

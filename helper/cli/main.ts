@@ -17,6 +17,7 @@ import {
   shareRevokeCommand,
 } from './share.js';
 import { ipCommand, statusCommand } from './status.js';
+import { traceCommand } from './trace.js';
 import { downCommand, logoutCommand, upCommand } from './up.js';
 import { versionCommand } from './version.js';
 
@@ -29,6 +30,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   status: statusCommand,
   ip: ipCommand,
   ping: pingCommand,
+  trace: traceCommand,
   set: setCommand,
   'exit-node list': exitNodeListCommand,
   'dns status': dnsStatusCommand,
