@@ -73,6 +73,7 @@ export const ALLOWED_SKIPS: AllowedSkip[] = [
   { file: 'test/e2e/nat-lab.test.ts', lacks: 'root', why: NAMESPACES },
   { file: 'test/e2e/paths.test.ts', lacks: 'root', why: NAMESPACES },
   { file: 'test/e2e/ping-path.test.ts', lacks: 'root', why: NAMESPACES },
+  { file: 'test/e2e/trace.test.ts', lacks: 'root', why: NAMESPACES },
   { file: 'test/e2e/first-handshake.test.ts', lacks: 'root', why: NAMESPACES },
   { file: 'test/e2e/readme-first-run.test.ts', lacks: 'root', why: `${NAMESPACES} and mount namespaces` },
   {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { configureNat, type NatKind, setUdpBlocked } from './nat-router.js';
-import { link, Netns, run, uniqueName, waitFor } from './netns.js';
+import { CommandError, link, Netns, run, uniqueName, waitFor } from './netns.js';
 import { BURROW, BURROW_SERVER, BURROWD } from './programs.js';
 
 const exec = promisify(execFile);
@@ -340,7 +340,9 @@ export class MeshLab {
         });
         return { code: 0, stdout, stderr };
       } catch (error) {
-        return { code: 1, stdout: '', stderr: (error as Error).message };
+        // burrow's own exit code and output (burrow trace prints its report and exits 1 when blocked).
+        if (!(error instanceof CommandError)) throw error;
+        return { code: error.code ?? 1, stdout: error.stdout, stderr: error.stderr || error.message };
       }
     };
     const start = async (waitForApi = true) => {

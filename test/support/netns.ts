@@ -36,8 +36,25 @@ export async function run(
     }
     return await child;
   } catch (error) {
-    const e = error as { stderr?: string; message: string };
-    throw new Error(`${cmd} ${args.join(' ')} failed: ${e.stderr?.trim() || e.message}`);
+    const e = error as { code?: unknown; stdout?: string; stderr?: string; message: string };
+    throw new CommandError(
+      `${cmd} ${args.join(' ')} failed: ${e.stderr?.trim() || e.message}`,
+      typeof e.code === 'number' ? e.code : null,
+      e.stdout ?? '',
+      e.stderr ?? '',
+    );
+  }
+}
+
+/** A command that failed: its exit code (null if it did not exit by itself) and its output. */
+export class CommandError extends Error {
+  constructor(
+    message: string,
+    readonly code: number | null,
+    readonly stdout: string,
+    readonly stderr: string,
+  ) {
+    super(message);
   }
 }
 
