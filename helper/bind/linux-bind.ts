@@ -195,3 +195,20 @@ export function openBind(port: number, options: BindOptions): LinuxBind {
   }
   return new LinuxBind(native().udpOpen(port, fwmark, bufferSize, batchSize));
 }
+
+/**
+ * A bind on one local address only (`address`, an IPv4 or IPv6 literal), unmarked: a listener, like
+ * burrowd's resolver on 100.100.100.100 port 53, that must leave the port on the host's other
+ * addresses alone. Undefined when the addon is older than this call (a stale build/: `./scripts/setup`
+ * rebuilds it). Synchronous: the socket is bound on return; throws if it cannot be (EADDRINUSE, ...).
+ */
+export function openBindAt(
+  address: string,
+  port: number,
+  options: Omit<BindOptions, 'fwmark'> = {},
+): LinuxBind | undefined {
+  const addon = native();
+  if (addon.udpOpenAt === undefined) return undefined;
+  const { bufferSize = 0, batchSize = 64 } = options;
+  return new LinuxBind(addon.udpOpenAt(address, port, bufferSize, batchSize));
+}

@@ -68,7 +68,7 @@ async function upstream(): Promise<{ port: number; asked: string[]; ports: Set<n
   return { port, asked, ports };
 }
 
-async function service(upstreamPort: number) {
+async function serviceOn(upstreamPort: number, dgram: boolean) {
   const table: DnsTable = {
     baseDomain: 'burrow.internal',
     devices: [{ fqdn: 'webcam.family.burrow.internal', shortNames: ['webcam'], ips: ['100.64.0.2'] }],
@@ -85,6 +85,7 @@ async function service(upstreamPort: number) {
     port,
     // 127.0.0.2 plays a LAN host.
     isLocal: (a) => a !== '127.0.0.2',
+    dgram,
   });
   await s.listen(['127.0.0.1']);
   cleanups.push(() => s.close());
@@ -128,7 +129,12 @@ function tcpAsk(port: number, query: Uint8Array): Promise<DnsMessage> {
 const addresses = (m: DnsMessage | null) =>
   m?.answers.map((r) => (r.data.kind === 'a' ? r.data.address.join('.') : r.data.kind)) ?? null;
 
-describe('the resolver on its sockets', () => {
+describe.each([
+  ['the addon’s batched sockets', false],
+  ['node:dgram', true],
+])('the resolver on its sockets (UDP through %s)', (_, dgram) => {
+  const service = (upstreamPort: number) => serviceOn(upstreamPort, dgram);
+
   it('answers device names over UDP and TCP, and forwards other names to the upstream the same way', async () => {
     const up = await upstream();
     const { port } = await service(up.port);
@@ -152,6 +158,29 @@ describe('the resolver on its sockets', () => {
     );
     expect(answers.map(addresses)).toEqual(Array(count).fill(['192.0.2.0']));
     expect(up.ports.size).toBe(4);
+  });
+
+  it('answers a burst of queries, each asker under its own id', async () => {
+    const up = await upstream();
+    const { port } = await service(up.port);
+    // 200 at once: several receive batches, within the socket's default buffer (about 256 queries).
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => udpAsk(port, queryBytes('webcam', TYPE.A, { id: i }))),
+    );
+    expect(answers.map((m) => [m?.header.id, addresses(m)])).toEqual(
+      Array.from({ length: 200 }, (_, i) => [i, ['100.64.0.2']]),
+    );
+  });
+
+  it('takes the port on its own address only: another program may listen on it elsewhere', async () => {
+    const up = await upstream();
+    const { port } = await service(up.port);
+    const other = createSocket('udp4');
+    cleanups.push(() => other.close());
+    await new Promise<void>((resolve, reject) => {
+      other.once('error', reject);
+      other.bind(port, '127.0.0.53', resolve);
+    });
   });
 
   it('a big answer is truncated over UDP (TC) and whole over TCP', async () => {

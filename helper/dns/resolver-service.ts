@@ -16,8 +16,7 @@
  * (upstream-sockets.ts). A query that came over TCP is forwarded over TCP, so the whole answer
  * comes back.
  */
-import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
-import { createServer, isIPv6, type Server, type Socket, connect as tcpConnect } from 'node:net';
+import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { DnsAction } from '../../src/dns/actions.js';
 import { MAX_QUERY } from '../../src/dns/query.js';
@@ -25,11 +24,12 @@ import type { DnsResolver } from '../../src/dns/resolver.js';
 import type { Upstream } from '../../src/dns/table.js';
 import { frameForTcp, TcpFramer, TcpFramingError } from '../../src/dns/tcp-framing.js';
 import { formatAddr, parseCidr } from '../../src/packet/ip-text.js';
+import { openUdpListener, type UdpListener, type UdpReplier } from './udp-listener.js';
 import { UpstreamSockets } from './upstream-sockets.js';
 
 /** Who asked: a UDP client, a TCP connection, or burrowd itself (`burrow dns query`). */
 export type Asker =
-  | { kind: 'udp'; socket: UdpSocket; address: string; port: number }
+  | { kind: 'udp'; socket: UdpReplier; address: string; port: number }
   | { kind: 'tcp'; socket: Socket }
   | { kind: 'local'; done: (bytes: Uint8Array) => void };
 
@@ -64,10 +64,12 @@ export interface ResolverServiceOptions {
   /** Whether a query from `address` comes from this host; by default its interfaces' addresses. */
   isLocal?: (address: string) => boolean;
   port?: number;
+  /** Listen with node:dgram instead of the addon's batched sockets (udp-listener.ts). */
+  dgram?: boolean;
 }
 
 interface Listener {
-  udp: UdpSocket;
+  udp: UdpListener;
   tcp: Server;
 }
 
@@ -134,19 +136,21 @@ export class ResolverService {
   }
 
   private async open(address: string): Promise<Listener> {
-    const udp = createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4' });
-    udp.on('message', (bytes, from) => this.onDatagram(udp, bytes, from));
-    udp.on('error', (error) => this.options.log(`dns: udp ${address}: ${error.message}`));
+    let udp: UdpListener;
+    try {
+      udp = await openUdpListener(
+        address,
+        this.port,
+        (bytes, from, port, replier) => this.onDatagram(replier, bytes, from, port),
+        (error) => this.options.log(`dns: udp ${address}: ${error.message}`),
+        { dgram: this.options.dgram },
+      );
+    } catch (error) {
+      throw new Error(`cannot listen on ${address} port ${this.port}: ${(error as Error).message}`);
+    }
     const tcp = createServer({ noDelay: true }, (socket) => this.onConnection(socket));
     tcp.on('error', (error) => this.options.log(`dns: tcp ${address}: ${error.message}`));
     try {
-      await new Promise<void>((resolve, reject) => {
-        udp.once('error', reject);
-        udp.bind({ address, port: this.port, exclusive: true }, () => {
-          udp.off('error', reject);
-          resolve();
-        });
-      });
       await new Promise<void>((resolve, reject) => {
         tcp.once('error', reject);
         tcp.listen({ host: address, port: this.port, exclusive: true }, () => {
@@ -161,13 +165,13 @@ export class ResolverService {
     return { udp, tcp };
   }
 
-  private onDatagram(socket: UdpSocket, bytes: Buffer, from: RemoteInfo): void {
-    if (!this.isLocal(from.address)) {
+  private onDatagram(socket: UdpReplier, bytes: Uint8Array, address: string, port: number): void {
+    if (!this.isLocal(address)) {
       this.counters.notLocal++;
       return;
     }
     this.counters.udp++;
-    const asker: Asker = { kind: 'udp', socket, address: from.address, port: from.port };
+    const asker: Asker = { kind: 'udp', socket, address, port };
     this.perform(this.resolver.query(bytes, asker, 'udp', this.options.now()));
   }
 
@@ -276,9 +280,7 @@ export class ResolverService {
 }
 
 function closeListener({ udp, tcp }: Listener): void {
-  try {
-    udp.close();
-  } catch {}
+  udp.close();
   tcp.close();
 }
 

@@ -26,6 +26,7 @@ static napi_value init(napi_env env, napi_value exports) {
       EXPORT("tunStats", bn_tun_stats),
       EXPORT("tunClose", bn_tun_close),
       EXPORT("udpOpen", bn_udp_open),
+      EXPORT("udpOpenAt", bn_udp_open_at),
       EXPORT("udpStart", bn_udp_start),
       EXPORT("udpSend", bn_udp_send),
       EXPORT("udpStats", bn_udp_stats),

@@ -150,6 +150,16 @@ export interface NativeAddon {
     bufferSize: number,
     batch: number,
   ): { handle: NativeHandle; port: number; dualStack: boolean; receiveBuffer: number; sendBuffer: number };
+  /**
+   * A socket like udpOpen's bound to one address (IPv6 ones IPv6 only), unmarked. Missing from a
+   * build older than it (the ABI did not change): callers fall back to node:dgram.
+   */
+  udpOpenAt?(
+    address: string,
+    port: number,
+    bufferSize: number,
+    batch: number,
+  ): { handle: NativeHandle; port: number; dualStack: boolean; receiveBuffer: number; sendBuffer: number };
   udpStart(handle: NativeHandle, callback: UdpBatchCallback): void;
   /** meta[i] = port | hostIndex << 16; returns how many datagrams the kernel took. */
   udpSend(

@@ -11,6 +11,7 @@ napi_value bn_tun_stats(napi_env env, napi_callback_info info);
 napi_value bn_tun_close(napi_env env, napi_callback_info info);
 
 napi_value bn_udp_open(napi_env env, napi_callback_info info);
+napi_value bn_udp_open_at(napi_env env, napi_callback_info info);
 napi_value bn_udp_start(napi_env env, napi_callback_info info);
 napi_value bn_udp_send(napi_env env, napi_callback_info info);
 napi_value bn_udp_stats(napi_env env, napi_callback_info info);

@@ -250,16 +250,11 @@ static int set_buffer(int fd, int force, int plain, int size) {
   return set_int(fd, SOL_SOCKET, plain, size);
 }
 
-/* udpOpen(port, fwmark, bufferSize, batch): { handle, port, dualStack, receiveBuffer, sendBuffer } */
-napi_value bn_udp_open(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  if (!bn_args(env, info, 4, argv)) return NULL;
-  uint32_t port, mark, buffer, batch;
-  if (!bn_get_u32(env, argv[0], "port", &port) || !bn_get_u32(env, argv[1], "fwmark", &mark) ||
-      !bn_get_u32(env, argv[2], "buffer size", &buffer) || !bn_get_u32(env, argv[3], "batch size", &batch)) {
-    return NULL;
-  }
-  if (port > 65535) return bn_throw_range(env, "port must be 0 to 65535, got %u", port);
+/* The socket and its buffers for udpOpen and udpOpenAt: bound to `local` (its port 0: the kernel
+ * picks), AF_INET6 sockets dual-stack unless `v6only`. Returns { handle, port, dualStack,
+ * receiveBuffer, sendBuffer }, or throws. */
+static napi_value udp_open(napi_env env, int family, bn_sockaddr *local, bool v6only, uint32_t mark,
+                           uint32_t buffer, uint32_t batch, bool fall_back_to_v4) {
   if (batch < 1 || batch > UDP_MAX_BATCH) return bn_throw_range(env, "batch size must be 1 to %u", UDP_MAX_BATCH);
   if (buffer > (1u << 30)) return bn_throw_range(env, "buffer size must be at most 1 GiB");
 
@@ -286,10 +281,14 @@ napi_value bn_udp_open(napi_env env, napi_callback_info info) {
     u->msgs[i].msg_hdr.msg_name = &u->addrs[i];
   }
 
-  int family = AF_INET6;
-  int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
-  if (fd < 0 && errno == EAFNOSUPPORT) {
+  int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+  if (fd < 0 && errno == EAFNOSUPPORT && fall_back_to_v4) {
+    uint16_t port = local->v6.sin6_port;
     family = AF_INET;
+    memset(local, 0, sizeof *local);
+    local->v4.sin_family = AF_INET;
+    local->v4.sin_addr.s_addr = htonl(INADDR_ANY);
+    local->v4.sin_port = port;
     fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
   }
   if (fd < 0) {
@@ -301,8 +300,8 @@ napi_value bn_udp_open(napi_env env, napi_callback_info info) {
   int e;
   const char *failed = NULL;
   char what[64];
-  if (family == AF_INET6 && (e = set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, 0)) != 0) {
-    failed = "IPV6_V6ONLY=0";
+  if (family == AF_INET6 && (e = set_int(fd, IPPROTO_IPV6, IPV6_V6ONLY, v6only ? 1 : 0)) != 0) {
+    failed = v6only ? "IPV6_V6ONLY=1" : "IPV6_V6ONLY=0";
   } else if (mark != 0 && (e = set_int(fd, SOL_SOCKET, SO_MARK, (int)mark)) != 0) {
     snprintf(what, sizeof what, "SO_MARK=0x%x%s", mark, e == EPERM ? " (needs CAP_NET_ADMIN or CAP_NET_RAW)" : "");
     failed = what;
@@ -320,27 +319,20 @@ napi_value bn_udp_open(napi_env env, napi_callback_info info) {
     udp_free(u);
     return bn_throw_errno(env, e, "setsockopt", "setsockopt %s on the UDP socket", failed);
   }
-  bn_sockaddr local;
-  memset(&local, 0, sizeof local);
-  socklen_t len;
-  if (family == AF_INET6) {
-    local.v6.sin6_family = AF_INET6;
-    local.v6.sin6_addr = in6addr_any;
-    local.v6.sin6_port = htons((uint16_t)port);
-    len = sizeof local.v6;
-  } else {
-    local.v4.sin_family = AF_INET;
-    local.v4.sin_addr.s_addr = htonl(INADDR_ANY);
-    local.v4.sin_port = htons((uint16_t)port);
-    len = sizeof local.v4;
-  }
-  if (bind(fd, &local.sa, len) < 0 || getsockname(fd, &local.sa, &len) < 0) {
+  socklen_t len = family == AF_INET6 ? sizeof local->v6 : sizeof local->v4;
+  if (bind(fd, &local->sa, len) < 0 || getsockname(fd, &local->sa, &len) < 0) {
     e = errno;
     close(fd);
+    uint16_t port = ntohs(family == AF_INET6 ? local->v6.sin6_port : local->v4.sin_port);
     udp_free(u);
-    return bn_throw_errno(env, e, "bind", "bind UDP port %u (IPv4%s)", port, family == AF_INET6 ? " and IPv6" : "");
+    if (fall_back_to_v4) {
+      return bn_throw_errno(env, e, "bind", "bind UDP port %u (IPv4%s)", port, family == AF_INET6 ? " and IPv6" : "");
+    }
+    char host[HOST_TEXT];
+    format_host(local, host);
+    return bn_throw_errno(env, e, "bind", "bind UDP %s port %u", host, port);
   }
-  uint16_t bound = ntohs(family == AF_INET6 ? local.v6.sin6_port : local.v4.sin_port);
+  uint16_t bound = ntohs(family == AF_INET6 ? local->v6.sin6_port : local->v4.sin_port);
   int rcvbuf = get_int(fd, SOL_SOCKET, SO_RCVBUF), sndbuf = get_int(fd, SOL_SOCKET, SO_SNDBUF);
 
   napi_value handle = bn_io_wrap(env, &u->io, UDP_MAGIC, fd, bn_udp_on_readable, udp_destroy);
@@ -349,11 +341,64 @@ napi_value bn_udp_open(napi_env env, napi_callback_info info) {
   BN_CALL(env, napi_create_object(env, &result));
   BN_CALL(env, napi_set_named_property(env, result, "handle", handle));
   bn_set_double(env, result, "port", bound);
-  BN_CALL(env, napi_get_boolean(env, family == AF_INET6, &dual));
+  BN_CALL(env, napi_get_boolean(env, family == AF_INET6 && !v6only, &dual));
   BN_CALL(env, napi_set_named_property(env, result, "dualStack", dual));
   bn_set_double(env, result, "receiveBuffer", rcvbuf);
   bn_set_double(env, result, "sendBuffer", sndbuf);
   return result;
+}
+
+/* udpOpen(port, fwmark, bufferSize, batch): { handle, port, dualStack, receiveBuffer, sendBuffer } */
+napi_value bn_udp_open(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!bn_args(env, info, 4, argv)) return NULL;
+  uint32_t port, mark, buffer, batch;
+  if (!bn_get_u32(env, argv[0], "port", &port) || !bn_get_u32(env, argv[1], "fwmark", &mark) ||
+      !bn_get_u32(env, argv[2], "buffer size", &buffer) || !bn_get_u32(env, argv[3], "batch size", &batch)) {
+    return NULL;
+  }
+  if (port > 65535) return bn_throw_range(env, "port must be 0 to 65535, got %u", port);
+  bn_sockaddr local;
+  memset(&local, 0, sizeof local);
+  local.v6.sin6_family = AF_INET6;
+  local.v6.sin6_addr = in6addr_any;
+  local.v6.sin6_port = htons((uint16_t)port);
+  return udp_open(env, AF_INET6, &local, false, mark, buffer, batch, true);
+}
+
+/* udpOpenAt(address, port, bufferSize, batch): the same socket bound to one address (an IPv4 or
+ * IPv6 literal; an IPv6 socket then serves IPv6 only), unmarked. A listener that must not take what
+ * comes to the host's other addresses on its port (burrowd's resolver on 100.100.100.100:53). */
+napi_value bn_udp_open_at(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!bn_args(env, info, 4, argv)) return NULL;
+  char text[HOST_TEXT + 1];
+  size_t text_len = 0;
+  napi_valuetype type = napi_undefined;
+  napi_typeof(env, argv[0], &type);
+  if (type != napi_string) return bn_throw_type(env, "address must be a string");
+  napi_get_value_string_utf8(env, argv[0], text, sizeof text, &text_len);
+  uint32_t port, buffer, batch;
+  if (!bn_get_u32(env, argv[1], "port", &port) || !bn_get_u32(env, argv[2], "buffer size", &buffer) ||
+      !bn_get_u32(env, argv[3], "batch size", &batch)) {
+    return NULL;
+  }
+  if (port > 65535) return bn_throw_range(env, "port must be 0 to 65535, got %u", port);
+  bn_sockaddr local;
+  memset(&local, 0, sizeof local);
+  int family;
+  if (text_len < HOST_TEXT && inet_pton(AF_INET, text, &local.v4.sin_addr) == 1) {
+    family = AF_INET;
+    local.v4.sin_family = AF_INET;
+    local.v4.sin_port = htons((uint16_t)port);
+  } else if (text_len < HOST_TEXT && inet_pton(AF_INET6, text, &local.v6.sin6_addr) == 1) {
+    family = AF_INET6;
+    local.v6.sin6_family = AF_INET6;
+    local.v6.sin6_port = htons((uint16_t)port);
+  } else {
+    return bn_throw_type(env, "address \"%.64s\" is not an IPv4 or IPv6 literal", text);
+  }
+  return udp_open(env, family, &local, true, 0, buffer, batch, false);
 }
 
 /* udpStart(handle, callback) */
