@@ -1,15 +1,16 @@
 import type { Netmap } from '../../src/control/messages.js';
 import type { BackendState, Prefs } from '../../src/localapi/api.js';
-import { parseCidr } from '../../src/packet/ip-text.js';
-import { containsAddress, parsePrefix } from '../../src/policy/prefix.js';
 import type { RouteFacts } from '../../src/trace/facts.js';
 import type { TraceReport } from '../../src/trace/report.js';
 import { buildTraceReport } from '../../src/trace/trace-report.js';
 import { encodeKey } from '../../src/wireguard/keys.js';
 import type { Peer } from '../../src/wireguard/peer.js';
+import { routeGet } from '../routing/route-get.js';
+import { routeStage } from '../routing/route-stage.js';
 import { monotonic } from './clock.js';
 import type { MeshDns } from './mesh-dns.js';
 import type { InboundTap, MeshFilter } from './mesh-filter.js';
+import { planMesh } from './peer-sync.js';
 import type { Pinger } from './pinger.js';
 import { type TraceQuery, traceFacts } from './trace.js';
 import { DeliveryProber } from './trace-delivery.js';
@@ -19,6 +20,8 @@ import type { Tunnel } from './tunnel.js';
 export interface MeshTraceOptions {
   netmap: () => Netmap | null;
   prefs: () => Prefs;
+  /** Burrow's interface (burrow0). */
+  iface: string;
   backendState: () => BackendState;
   tunnel: () => Tunnel | null;
   filter: MeshFilter;
@@ -60,7 +63,7 @@ export class MeshTrace {
         prefs: o.prefs,
         backendState: o.backendState,
         tunnel: o.tunnel,
-        route: async (ip) => this.route(ip),
+        route: async (ip) => this.route(query, ip),
         resolve: (name) => this.resolve(name),
         ping: (src, dst, timeoutMs) => o.pinger.ping(src, dst, timeoutMs),
         probe: (question) => this.probes.ask(question),
@@ -75,19 +78,38 @@ export class MeshTrace {
   }
 
   /**
-   * Stage 2 from the map alone, until the kernel's route is looked up through netlink: only the one
-   * case the kernel could not explain (a peer offers the subnet, but --accept-routes is off).
+   * Stage 2: the kernel's route for the packet, as the asking user would send it (`ip route get`
+   * through netlink), read with what burrowd knows of the map and its prefs.
    */
-  private route(ip: string): RouteFacts | undefined {
+  private route(query: TraceQuery, ip: string): RouteFacts {
+    const started = monotonic();
     const map = this.options.netmap();
-    if (map === null || this.options.prefs().acceptRoutes) return undefined;
-    const addr = parseCidr(ip).addr;
-    for (const p of map.peers) {
-      if (p.ips.includes(ip)) return undefined;
-      const prefix = p.routes.find((r) => containsAddress(parsePrefix(r), addr));
-      if (prefix !== undefined) return { kind: 'routes-not-accepted', prefix, offeredBy: p.name, ms: 0 };
+    const prefs = this.options.prefs();
+    const exitNode = prefs.exitNode === null ? null : map?.peers.find((p) => p.id === prefs.exitNode);
+    const protocol = { tcp: 6, udp: 17, icmp: ip.includes(':') ? 58 : 1 }[query.protocol];
+    let lookup: ReturnType<typeof routeGet>;
+    try {
+      lookup = routeGet({
+        dst: ip,
+        ipProto: protocol,
+        ...(query.port !== null ? { dport: query.port } : {}),
+        ...(query.uid !== undefined ? { uid: query.uid } : {}),
+      });
+    } catch (error) {
+      const why = `the route lookup failed: ${(error as Error).message}`;
+      return { kind: 'unreachable', error: why, ms: monotonic() - started };
     }
-    return undefined;
+    return routeStage(
+      lookup,
+      {
+        iface: this.options.iface,
+        exitNode: prefs.exitNode === null ? null : (exitNode?.name ?? prefs.exitNode),
+        exitNodeMissing: map !== null && planMesh(map, prefs, Date.now()).exitNodeMissing,
+        acceptRoutes: prefs.acceptRoutes,
+        offeredRoutes: (map?.peers ?? []).flatMap((p) => p.routes.map((cidr) => ({ peer: p.name, cidr }))),
+      },
+      monotonic() - started,
+    );
   }
 
   counters() {

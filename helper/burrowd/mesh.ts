@@ -100,6 +100,7 @@ export class MeshNode {
     this.tracer = new MeshTrace({
       netmap: () => this.netmap,
       prefs: () => this.prefs,
+      iface: options.tun,
       backendState: () => this.backend,
       tunnel: () => this.tunnel,
       filter: this.filter,

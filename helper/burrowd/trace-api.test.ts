@@ -49,7 +49,7 @@ describe('the LocalAPI trace operation', () => {
     for (let i = 0; i < 20; i++) await api.handle({ target: 'webcam', port: 80 }, root);
     now += 2000 / TRACES_PER_CALLER.perSecond;
     await api.handle({ target: 'webcam', proto: 'icmp' }, user(1000));
-    expect(asked.at(-1)).toEqual({ target: 'webcam', protocol: 'icmp', port: null });
+    expect(asked.at(-1)).toEqual({ target: 'webcam', protocol: 'icmp', port: null, uid: 1000 });
     await expect(api.handle({ target: 'webcam', proto: 'icmp', port: 1 }, root)).rejects.toMatchObject({
       status: 400,
     });

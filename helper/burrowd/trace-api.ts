@@ -43,7 +43,7 @@ export class TraceApi {
       throw new LocalApiError(429, 'too many traces: wait a few seconds');
     this.running++;
     try {
-      const report = await this.trace({ target: request.target, protocol, port });
+      const report = await this.trace({ target: request.target, protocol, port, uid: caller.uid });
       return caller.mayChange ? report : reportForReader(report);
     } finally {
       this.running--;

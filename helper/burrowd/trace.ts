@@ -41,8 +41,8 @@ export interface TraceContext {
     handshake(peer: Peer): void;
     pathOf(nodeKey: string): PeerPathStatus | null;
   } | null;
-  /** Stage 2, the kernel's route (trace-route); undefined while it cannot be looked up. */
-  route(ip: string): Promise<RouteFacts | undefined>;
+  /** Stage 2, the kernel's route for the packet to `ip`. */
+  route(ip: string): Promise<RouteFacts>;
   /** MagicDNS: the addresses burrowd's resolver answers for a name, or null if it is not running. */
   resolve(name: string): Promise<string[] | null>;
   ping(src: string, dst: string, timeoutMs: number): Promise<Pong | null>;
@@ -66,6 +66,8 @@ export interface TraceQuery {
   target: string;
   protocol: TraceProtocol;
   port: number | null;
+  /** The asking user, whose packet the kernel routes (rules may match on uid). */
+  uid?: number;
 }
 
 /**
@@ -97,7 +99,7 @@ export async function traceFacts(ctx: TraceContext, query: TraceQuery): Promise<
 
   // 2 route (the kernel's, through netlink)
   facts.route = await ctx.route(dst);
-  if (facts.route !== undefined && facts.route.kind !== 'burrow') return done();
+  if (facts.route.kind !== 'burrow') return done();
 
   // 3 inside burrowd: whose allowed IPs hold the destination; the exit node
   const tunnel = ctx.tunnel();

@@ -125,6 +125,9 @@ describe.skipIf(!isRoot())('burrow trace, end to end', () => {
       expect(r.code, JSON.stringify(r.report, null, 1)).toBe(0);
       expect(r.report.delivered).toBe(true);
       expect(stage(r.report, 'destination').summary).toContain(await ip(B));
+      expect(stage(r.report, 'route').summary).toBe(
+        `table 52 through rule 5270 to burrow0 (${await ip(B)}/32)`,
+      );
       expect(stage(r.report, 'path').summary).toMatch(
         new RegExp(`^direct to ${B.lanIp.replace(/\./g, '\\.')}:\\d+`),
       );
@@ -270,6 +273,7 @@ describe.skipIf(!isRoot())('burrow trace, end to end', () => {
       try {
         const r = await trace(A, `${INTERNET_IP}:80`);
         expect(r.code).toBe(1);
+        expect(stage(r.report, 'route').summary).toMatch(/^the exit node's default route: table 52/);
         expect(r.report.blockedAt).toBe('inside');
         expect(r.report.cause).toBe(
           'exit node c is missing, so traffic for the internet is dropped (fail closed)',
