@@ -91,6 +91,22 @@ describe('broker calls', () => {
       400,
       'request.text: must be at most 256 characters',
     ],
+    ['a trace without a target', 'trace', { port: 80 }, 400, 'request.target: is required'],
+    [
+      'a trace to port 0',
+      'trace',
+      { target: 'desktop', port: 0 },
+      400,
+      /request\.port: must be between 1 and 65535/,
+    ],
+    ['a trace of another protocol', 'trace', { target: 'desktop', proto: 'gre' }, 400, /request\.proto/],
+    [
+      'a trace with a field it does not take',
+      'trace',
+      { target: 'desktop', ttl: 1 },
+      400,
+      'request.ttl: unknown field',
+    ],
   ])('refuses %s before anything happens', async (_what, name, request, status, error) => {
     const { api, app, broker } = await setup();
     const reply = await broker.call(name, request);
@@ -100,6 +116,16 @@ describe('broker calls', () => {
     expect(api.calls.filter((c) => c !== 'events')).toEqual([]);
     expect(app.copyText).not.toHaveBeenCalled();
     expect(app.openExternal).not.toHaveBeenCalled();
+  });
+
+  it("passes a trace to burrowd and its report back, checked against the report's schema", async () => {
+    const { api, broker } = await setup();
+    const reply = await broker.call('trace', { target: 'bobs-pi', proto: 'tcp', port: 80 });
+    expect(reply).toMatchObject({
+      ok: true,
+      response: { exitCode: 1, blockedAt: 'peer-verdict', cause: 'bob has Shields Up on bobs-pi' },
+    });
+    expect(api.calls.filter((c) => c !== 'events')).toEqual(['trace']);
   });
 
   it("passes burrowd's refusal on with its status", async () => {

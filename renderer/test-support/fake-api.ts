@@ -1,7 +1,8 @@
 /** An in-memory BurrowApi for store tests: answers from a table of handlers, events on demand. */
 import type { BurrowApi, IpcName, IpcRequest, IpcResponse } from '../../src/ipc/schema.js';
 import type { Event } from '../../src/localapi/api.js';
-import { HELPER_RUNNING, PREFS, SHARES, STATUS } from './fixtures.js';
+import { sampleTrace } from '../../test/support/sample-traces.js';
+import { HELPER_RUNNING, NOW, PREFS, SHARES, STATUS } from './fixtures.js';
 
 export type Handlers = {
   [N in IpcName]?: (request: IpcRequest<N>) => IpcResponse<N> | Promise<IpcResponse<N>>;
@@ -20,6 +21,7 @@ export function fakeApi(handlers: Handlers = {}): FakeApi {
     status: () => STATUS,
     getPrefs: () => PREFS,
     listShares: () => SHARES,
+    trace: (request) => sampleTrace(request, STATUS, NOW),
   };
   const table = { ...defaults, ...handlers } as Record<string, (request: unknown) => unknown>;
   const listeners = new Set<(event: Event) => void>();

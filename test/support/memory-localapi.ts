@@ -1,7 +1,9 @@
 /**
  * For tests: burrowd's real LocalAPI server (helper/localapi/server.ts) on a temporary socket, with
  * an in-memory backend that answers schema-valid data, records what it was asked, and can be
- * stopped and started again on the same path (burrowd restarting).
+ * stopped and started again on the same path (burrowd restarting). Its traces are real reports
+ * for the sample peers (sample-traces.ts): desktop:80 is delivered, bobs-pi (shared by bob) is
+ * behind Shields Up, nas has been offline for 3 h.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +16,7 @@ import {
 } from '../../helper/localapi/server.js';
 import type { Event, PeerStatus, Prefs, ShareList, Status } from '../../src/localapi/api.js';
 import { DEFAULT_PREFS } from '../../src/localapi/defaults.js';
+import { sampleTrace } from './sample-traces.js';
 
 export const PREFS: Prefs = { ...DEFAULT_PREFS, controlUrl: 'https://burrow.example.com', wantRunning: true };
 
@@ -166,9 +169,7 @@ export async function startTestLocalApi(): Promise<TestLocalApi> {
     dnsQuery: record('dnsQuery', () => {
       throw new LocalApiError(501, 'not in these tests');
     }),
-    trace: record('trace', () => {
-      throw new LocalApiError(501, 'not in these tests');
-    }),
+    trace: record('trace', (request) => sampleTrace(request, status(), Date.now())),
   };
   let server: LocalApiServer | null = null;
   const api: TestLocalApi = {
