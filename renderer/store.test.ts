@@ -1,8 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
+import { sampleTrace } from '../test/support/sample-traces.js';
 import { BurrowError } from './burrow-error.js';
 import { burrowdAway, createBurrowStore } from './store.js';
 import { fakeApi, type Handlers } from './test-support/fake-api.js';
-import { PREFS, SHARES, STATUS } from './test-support/fixtures.js';
+import { NOW, PREFS, SHARES, STATUS } from './test-support/fixtures.js';
 
 const refused = (status: number, error: string) => () => {
   throw { error, status };
@@ -243,5 +244,83 @@ describe('installHelper', () => {
       detail: 'install script failed: exit 1',
     });
     expect(failing.store.getState().notices).toEqual([]);
+  });
+});
+
+describe('the journey view (burrow trace)', () => {
+  it('opens on a device and traces it at once, a ping unless told otherwise', async () => {
+    const { api, store } = await started();
+    store.getState().openJourney('desk');
+    expect(store.getState().journey).toMatchObject({ target: 'desk', running: true, report: null });
+    await vi.waitFor(() => expect(store.getState().journey?.running).toBe(false), { interval: 1 });
+    expect(api.calls.filter((c) => c.name === 'trace')).toEqual([
+      { name: 'trace', request: { target: 'desk', proto: 'icmp' } },
+    ]);
+    expect(store.getState().journey?.report).toMatchObject({ delivered: true, exitCode: 0 });
+  });
+
+  it('opens empty for a name to be typed, tracing nothing', async () => {
+    const { api, store } = await started();
+    store.getState().openJourney(null);
+    expect(store.getState().journey).toMatchObject({ target: '', running: false });
+    expect(api.calls.some((c) => c.name === 'trace')).toBe(false);
+  });
+
+  it('offers the protocol and port last traced to a device again', async () => {
+    const { api, store } = await started();
+    await store.getState().runTrace('nas', { proto: 'tcp', port: 445 });
+    store.getState().openJourney('NAS');
+    expect(store.getState().journey?.choice).toEqual({ proto: 'tcp', port: 445 });
+    store.getState().openJourney('desk');
+    expect(store.getState().journey?.choice).toEqual({ proto: 'icmp', port: null });
+    await vi.waitFor(() => expect(store.getState().journey?.running).toBe(false), { interval: 1 });
+    expect(api.calls.filter((c) => c.name === 'trace').map((c) => c.request)).toEqual([
+      { target: 'nas', proto: 'tcp', port: 445 },
+      { target: 'NAS', proto: 'tcp', port: 445 },
+      { target: 'desk', proto: 'icmp' },
+    ]);
+  });
+
+  it('shows the latest trace only: an earlier answer arriving late is dropped', async () => {
+    let answerFirst: (r: unknown) => void = () => {};
+    let n = 0;
+    const { store } = await started({
+      trace: (request) => {
+        n += 1;
+        if (n === 1) return new Promise((resolve) => (answerFirst = resolve as (r: unknown) => void));
+        return sampleTrace(request, STATUS, NOW);
+      },
+    });
+    store.getState().openJourney('desk');
+    await store.getState().runTrace('nas', { proto: 'tcp', port: 80 });
+    answerFirst(sampleTrace({ target: 'desk', proto: 'icmp' }, STATUS, NOW));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(store.getState().journey).toMatchObject({ target: 'nas', running: false });
+    expect(store.getState().journey?.report).toMatchObject({ blockedAt: 'peer-verdict' });
+  });
+
+  it('says in the view why burrowd gave no report, not as a notice', async () => {
+    const { store } = await started({ trace: refused(429, 'too many traces: try again in a few seconds') });
+    await store.getState().runTrace('desk', { proto: 'tcp', port: 80 });
+    expect(store.getState().journey).toBeNull(); // not open: nothing to show it in
+    store.getState().openJourney('desk');
+    await vi.waitFor(() => expect(store.getState().journey?.running).toBe(false), { interval: 1 });
+    expect(store.getState().journey).toMatchObject({
+      report: null,
+      error: 'too many traces: try again in a few seconds',
+    });
+    expect(store.getState().notices).toEqual([]);
+  });
+
+  it('closes, and an answer after that opens nothing', async () => {
+    let answer: (r: unknown) => void = () => {};
+    const { store } = await started({
+      trace: () => new Promise((resolve) => (answer = resolve as (r: unknown) => void)),
+    });
+    store.getState().openJourney('desk');
+    store.getState().closeJourney();
+    answer(sampleTrace({ target: 'desk', proto: 'icmp' }, STATUS, NOW));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(store.getState().journey).toBeNull();
   });
 });

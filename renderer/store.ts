@@ -7,7 +7,9 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { BurrowApi, HelperState, IpcName, IpcRequest, IpcResponse } from '../src/ipc/schema.js';
 import type { BackendState, Event, Prefs, PrefsPatch, ShareList, Status } from '../src/localapi/api.js';
+import type { TraceReport } from '../src/trace/report.js';
 import { type BurrowError, toBurrowError } from './burrow-error.js';
+import { PING, type TraceChoice, traceRequestOf } from './trace-target.js';
 
 export interface Notice {
   id: number;
@@ -48,6 +50,10 @@ export interface BurrowState {
    */
   typedServerUrl: string | null;
   install: { phase: InstallPhase; detail: string };
+  /** The journey view, while it is open. */
+  journey: Journey | null;
+  /** The protocol and port last traced per target (lower case), offered again next time. */
+  traceChoices: Record<string, TraceChoice>;
 
   /** Subscribes to events and fetches everything; returns the unsubscribe function. */
   start(): () => void;
@@ -69,6 +75,28 @@ export interface BurrowState {
   dismiss(id: number): void;
   clearCreatedInvite(): void;
   typeServerUrl(url: string): void;
+  /**
+   * Opens the journey view: on `target`, traced at once with `choice` (by default the one last used
+   * for it, else a ping, as `burrow trace NAME` does), or empty (null) for the user to type one.
+   */
+  openJourney(target: string | null, choice?: TraceChoice): void;
+  /** Traces `target` (the view's form, or Run again); the choice is remembered for it. */
+  runTrace(target: string, choice: TraceChoice): Promise<void>;
+  closeJourney(): void;
+}
+
+/** The journey view (`burrow trace` in the window): what it traces, and the last answer. */
+export interface Journey {
+  /** Bumped each time the view is opened anew: its form starts over from target and choice. */
+  opened: number;
+  /** As typed or picked: a device's short name, a DNS name or an address; '' until one is typed. */
+  target: string;
+  choice: TraceChoice;
+  /** The trace in flight is the latest; an answer to an earlier one is dropped. */
+  running: boolean;
+  report: TraceReport | null;
+  /** Why burrowd gave no report (refused, rate-limited, away), in its words. */
+  error: string | null;
 }
 
 export type BurrowStore = StoreApi<BurrowState>;
@@ -85,6 +113,8 @@ export const burrowdAway = (s: BurrowState) =>
 
 export function createBurrowStore(api: BurrowApi): BurrowStore {
   let nextNotice = 1;
+  let opened = 0;
+  let traceRun = 0;
 
   return createStore<BurrowState>()((set, get) => {
     const report = (error: BurrowError) =>
@@ -189,6 +219,8 @@ export function createBurrowStore(api: BurrowApi): BurrowStore {
       createdInvite: null,
       typedServerUrl: null,
       install: { phase: 'idle', detail: '' },
+      journey: null,
+      traceChoices: {},
 
       start() {
         // Subscribe first: an event between the fetch and the subscription would otherwise be lost.
@@ -271,6 +303,38 @@ export function createBurrowStore(api: BurrowApi): BurrowStore {
       },
       clearCreatedInvite() {
         set({ createdInvite: null });
+      },
+      openJourney(target, choice) {
+        const name = target?.trim() ?? '';
+        const picked = choice ?? get().traceChoices[name.toLowerCase()] ?? PING;
+        opened += 1;
+        traceRun += 1; // an answer still coming for the view as it was is not this one's
+        set({
+          journey: { opened, target: name, choice: picked, running: false, report: null, error: null },
+        });
+        if (name !== '') void get().runTrace(name, picked);
+      },
+      async runTrace(target, choice) {
+        const run = ++traceRun;
+        const current = () => run === traceRun && get().journey !== null;
+        set((s) => ({
+          traceChoices: { ...s.traceChoices, [target.toLowerCase()]: choice },
+          journey: s.journey && { ...s.journey, target, choice, running: true, report: null, error: null },
+        }));
+        try {
+          const report = await api.call('trace', traceRequestOf(target, choice));
+          if (current()) set((s) => ({ journey: s.journey && { ...s.journey, running: false, report } }));
+        } catch (raw) {
+          const error = toBurrowError(raw);
+          if (current())
+            set((s) => ({ journey: s.journey && { ...s.journey, running: false, error: error.message } }));
+          // The view says what went wrong; burrowd being away is the helper panel's to explain.
+          if (isUnreachable(error)) void refresh();
+        }
+      },
+      closeJourney() {
+        traceRun += 1;
+        set({ journey: null });
       },
     };
   });

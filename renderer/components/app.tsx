@@ -1,14 +1,17 @@
 /**
  * The window: a header with the connection state and its one button, failures, then either the
- * helper panel (burrowd away) or the sign-in panel as needed and the three screens.
+ * helper panel (burrowd away) or the sign-in panel as needed and the three screens, or the journey
+ * view of a trace in their place.
  */
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { BackendState } from '../../src/localapi/api.js';
+import { followOpenRequests } from '../follow-open.js';
 import { burrowdAway } from '../store.js';
 import { useBurrow } from '../store-context.js';
 import { DevicesView } from './devices-view.js';
 import { ExitNodeView } from './exit-node-view.js';
 import { HelperPanel } from './helper-panel.js';
+import { JourneyView } from './journey-view.js';
 import { LoginPanel } from './login-panel.js';
 import { Notices } from './notices.js';
 import { SharingView } from './sharing-view.js';
@@ -61,6 +64,8 @@ function Health() {
 function Screens() {
   const [tab, setTab] = useState<TabId>('devices');
   const state = useBurrow((s) => s.backendState);
+  const tracing = useBurrow((s) => s.journey !== null);
+  const closeJourney = useBurrow((s) => s.closeJourney);
   const { View } = TABS.find((t) => t.id === tab)!;
   return (
     <>
@@ -73,16 +78,17 @@ function Screens() {
               key={t.id}
               type="button"
               data-testid={`tab-${t.id}`}
-              aria-current={t.id === tab ? 'page' : undefined}
-              onClick={() => setTab(t.id)}
+              aria-current={t.id === tab && !tracing ? 'page' : undefined}
+              onClick={() => {
+                closeJourney();
+                setTab(t.id);
+              }}
             >
               {t.label}
             </button>
           ))}
         </nav>
-        <main className="content">
-          <View />
-        </main>
+        <main className="content">{tracing ? <JourneyView /> : <View />}</main>
       </div>
     </>
   );
@@ -92,6 +98,9 @@ export function App() {
   const loaded = useBurrow((s) => s.loaded);
   const away = useBurrow(burrowdAway);
   const state = useBurrow((s) => s.backendState);
+  const openJourney = useBurrow((s) => s.openJourney);
+  // The tray opens the window on the journey view through the address (src/ipc/open-view.ts).
+  useEffect(() => followOpenRequests(window, ({ target }) => openJourney(target)), [openJourney]);
   return (
     <div className="app">
       <header className="topbar">

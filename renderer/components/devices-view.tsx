@@ -1,4 +1,4 @@
-/** The Devices screen: this device, then the peers with a search box. */
+/** The Devices screen: this device, "Why can't I reach…", then the peers with a search box. */
 import { useMemo, useState } from 'react';
 import { formatExpiry } from '../format.js';
 import { searchPeers, sortPeers } from '../peers.js';
@@ -7,6 +7,7 @@ import { useNow } from '../use-now.js';
 import { Addresses } from './addresses.js';
 import { FullName } from './full-name.js';
 import { PeerRow } from './peer-row.js';
+import { WhyField } from './why-field.js';
 
 function SelfCard({ now }: { now: number }) {
   const self = useBurrow((s) => s.status?.self ?? null);
@@ -40,6 +41,9 @@ export function DevicesView() {
       <section>
         <h2>This device</h2>
         <SelfCard now={now} />
+      </section>
+      <section>
+        <WhyField />
       </section>
       <section>
         <div className="section-head">

@@ -1,10 +1,11 @@
 /**
  * One peer in the Devices list: who it is (its short name, the full one below and on hover),
- * whether and how it is reached, and its addresses.
+ * whether and how it is reached, its addresses, and Trace (the journey view of a packet to it).
  */
 import type { PeerStatus } from '../../src/localapi/api.js';
 import { formatAgo } from '../format.js';
 import { networkOf } from '../peers.js';
+import { useBurrow } from '../store-context.js';
 import { Addresses } from './addresses.js';
 import { FullName } from './full-name.js';
 
@@ -25,6 +26,7 @@ function pathText(peer: PeerStatus): string {
  */
 export function PeerRow({ peer, now }: { peer: PeerStatus; now: number }) {
   const name = peer.shortName;
+  const openJourney = useBurrow((s) => s.openJourney);
   return (
     <li className="peer" data-testid={`peer-${name}`}>
       <div className="peer-head">
@@ -50,6 +52,15 @@ export function PeerRow({ peer, now }: { peer: PeerStatus; now: number }) {
             </span>
           )}
         </span>
+        <button
+          type="button"
+          className="small"
+          data-testid={`trace-${name}`}
+          aria-label={`Trace a packet to ${name}: why can’t I reach it?`}
+          onClick={() => openJourney(name)}
+        >
+          Trace
+        </button>
       </div>
       <FullName dnsName={peer.dnsName} name={name} testId={`copy-name-${name}`} />
       <dl className="peer-meta">
