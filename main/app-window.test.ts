@@ -4,9 +4,10 @@ import type { Event } from '../src/localapi/api.js';
 import { type WindowLike, windowKeeper } from './app-window.js';
 
 /** A window that records what is done to it, and lets the test load, minimise and close it. */
-function fakeWindow(log: string[], n: number) {
+function fakeWindow(log: string[], n: number, view?: string) {
   const handlers = new Map<string, () => void>();
   let minimized = false;
+  let url = `file:///opt/Burrow/dist/renderer/index.html${view === undefined ? '' : `#${view}`}`;
   const sent: unknown[] = [];
   const window: WindowLike = {
     isMinimized: () => minimized,
@@ -17,7 +18,12 @@ function fakeWindow(log: string[], n: number) {
     show: () => log.push(`show ${n}`),
     focus: () => log.push(`focus ${n}`),
     on: (event, listener) => handlers.set(event, listener),
+    loadURL: async (next) => {
+      url = next;
+      log.push(`load ${n} ${next}`);
+    },
     webContents: {
+      getURL: () => url,
       on: (event, listener) => handlers.set(event, listener),
       send: (channel, event) => sent.push([channel, event]),
     },
@@ -36,10 +42,10 @@ function setup() {
   const windows: ReturnType<typeof fakeWindow>[] = [];
   const listeners = new Set<(e: Event) => void>();
   const showWindow = windowKeeper(
-    () => {
-      const w = fakeWindow(log, windows.length + 1);
+    (view) => {
+      const w = fakeWindow(log, windows.length + 1, view);
       windows.push(w);
-      log.push(`open ${windows.length}`);
+      log.push(`open ${windows.length}${view === undefined ? '' : ` #${view}`}`);
       return w.window;
     },
     (listener) => {
@@ -83,5 +89,23 @@ describe('the app window', () => {
       [EVENT_CHANNEL, { type: 'state', backendState: 'running', authUrl: null }],
       [EVENT_CHANNEL, { type: 'state', backendState: 'running', authUrl: null }],
     ]);
+  });
+
+  it('opens on a view the tray asks for: a new window with it, an open one by its fragment', () => {
+    const { log, windows, showWindow } = setup();
+    showWindow('trace');
+    expect(log).toEqual(['open 1 #trace']);
+    showWindow('trace=webcam');
+    showWindow();
+    expect(log.slice(1)).toEqual([
+      'load 1 file:///opt/Burrow/dist/renderer/index.html#trace=webcam',
+      'show 1',
+      'focus 1',
+      'show 1',
+      'focus 1',
+    ]);
+    windows[0]!.close();
+    showWindow('trace=nas');
+    expect(log.at(-1)).toBe('open 2 #trace=nas');
   });
 });

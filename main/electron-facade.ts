@@ -45,7 +45,8 @@ export function hardenApp(trusted: TrustedPages): void {
   });
 }
 
-export function createWindow(indexPath: string, preloadPath: string): BrowserWindow {
+/** The window, loading the app's page; with `view`, that fragment (src/ipc/open-view.ts). */
+export function createWindow(indexPath: string, preloadPath: string, view?: string): BrowserWindow {
   const window = new BrowserWindow({
     width: 420,
     height: 640,
@@ -60,7 +61,7 @@ export function createWindow(indexPath: string, preloadPath: string): BrowserWin
     },
   });
   window.once('ready-to-show', () => window.show());
-  void window.loadFile(indexPath);
+  void window.loadFile(indexPath, view === undefined ? {} : { hash: view });
   return window;
 }
 

@@ -53,7 +53,7 @@ function start(flags: AppFlags): void {
   });
   registerIpcHandlers(ipcMain, broker, trusted);
 
-  const showWindow = windowKeeper(() => createWindow(indexPath, preloadPath), broker.subscribe);
+  const showWindow = windowKeeper((view) => createWindow(indexPath, preloadPath, view), broker.subscribe);
 
   let state = INITIAL_TRAY_STATE;
   const render = () => tray.show(iconPath(state), `Burrow: ${statusLine(state)}`, trayMenu(state));
@@ -82,8 +82,8 @@ function start(flags: AppFlags): void {
   // The tray app lives on with its window closed. Without a tray (GNOME), launching it again is
   // the way back to the window: that launch quits at once and this instance opens the window.
   app.on('window-all-closed', () => undefined);
-  app.on('second-instance', showWindow);
-  app.on('activate', showWindow); // macOS: a click on the Dock icon
+  app.on('second-instance', () => showWindow());
+  app.on('activate', () => showWindow()); // macOS: a click on the Dock icon
   showWindow();
 }
 

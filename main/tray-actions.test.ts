@@ -63,4 +63,12 @@ describe('tray actions', () => {
     expect(fx.showWindow).toHaveBeenCalledTimes(1);
     expect(fx.quit).toHaveBeenCalledTimes(1);
   });
+
+  it('"Why can’t I reach…" opens the window on the journey view, empty or on a device', async () => {
+    const fx = effects();
+    await runTrayAction({ kind: 'openTrace', target: null }, fx);
+    await runTrayAction({ kind: 'openTrace', target: 'nas-carol' }, fx);
+    expect(fx.showWindow.mock.calls).toEqual([['trace'], ['trace=nas-carol']]);
+    expect(fx.call).not.toHaveBeenCalled();
+  });
 });

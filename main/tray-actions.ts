@@ -3,6 +3,7 @@
  * desktop effects, so that it runs under Node in tests. A refusal from burrowd becomes a
  * notification: the tray has nowhere else to show it.
  */
+import { traceHash } from '../src/ipc/open-view.js';
 import type { Broker } from './broker.js';
 import type { TrayAction } from './tray-menu.js';
 
@@ -11,7 +12,8 @@ export interface TrayEffects {
   copyText(text: string): void;
   notify(title: string, body: string): void;
   openExternal(url: string): void;
-  showWindow(): void;
+  /** Opens the window, or brings it to the front; on `view` (a fragment: src/ipc/open-view.ts). */
+  showWindow(view?: string): void;
   quit(): void;
 }
 
@@ -54,6 +56,9 @@ export async function runTrayAction(action: TrayAction, fx: TrayEffects): Promis
     }
     case 'openWindow':
       fx.showWindow();
+      return;
+    case 'openTrace':
+      fx.showWindow(traceHash(action.target));
       return;
     case 'quit':
       fx.quit();

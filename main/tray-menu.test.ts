@@ -62,6 +62,7 @@ describe('tray menu', () => {
       '  ○ nas  100.64.0.3',
       '    Copy name (nas.alice.burrow.internal)',
       '    Copy IP (100.64.0.3)',
+      'Why can’t I reach…',
       'Exit node',
       '  [x] None',
       '  [ ] exit-nyc',
@@ -78,6 +79,8 @@ describe('tray menu', () => {
     expect(find(menu, 'Connect').action).toEqual({ kind: 'connect' });
     expect(find(menu, 'Quit Burrow').action).toEqual({ kind: 'quit' });
     expect(find(menu, 'Open Burrow').action).toEqual({ kind: 'openWindow' });
+    // The Devices screen's "Why can't I reach…": the window opens on the journey view.
+    expect(find(menu, 'Why can’t I reach…').action).toEqual({ kind: 'openTrace', target: null });
     expect(trayIcon(disconnected)).toBe('disconnected');
   });
 

@@ -18,6 +18,8 @@ export type TrayAction =
   | { kind: 'disconnect' }
   | { kind: 'installHelper' }
   | { kind: 'openWindow' }
+  /** Opens the window on the journey view (`burrow trace`): on a target, or empty to type one. */
+  | { kind: 'openTrace'; target: string | null }
   | { kind: 'quit' };
 
 export interface TrayItem {
@@ -94,6 +96,9 @@ export function statusLine(state: TrayState): string {
     }
   }
 }
+
+/** The window's "Why can't I reach…" field, in the tray: it opens the window on the journey view. */
+export const WHY = 'Why can’t I reach…';
 
 const SEPARATOR: TrayItem = { type: 'separator', label: '', enabled: true, checked: false };
 const label = (text: string): TrayItem => ({ type: 'normal', label: text, enabled: false, checked: false });
@@ -207,6 +212,7 @@ export function trayMenu(state: TrayState): TrayItem[] {
     const peers = [...status.peers].sort(byName).map(peerItem);
     menu.push(
       submenu('Devices', peers.length > 0 ? peers : [label('No devices yet')]),
+      item(WHY, { kind: 'openTrace', target: null }),
       submenu('Exit node', exitNodeMenu(state, status, live)),
       toggle(
         'checkbox',

@@ -5,6 +5,7 @@
  */
 import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_CHANNEL } from '../../src/ipc/schema.js';
 import { STATUS, startTestLocalApi, type TestLocalApi } from '../support/memory-localapi.js';
@@ -104,6 +105,19 @@ describe('the desktop app under a stand-in Electron', () => {
     expect(await next('the copy', (r) => r.what === 'clipboard', n)).toMatchObject({
       text: 'laptop.alice.burrow.internal',
     });
+  });
+
+  it('the tray\'s "Why can’t I reach…" opens the window on the journey view', async () => {
+    const n = reports().length;
+    send('tray-click Why can’t I reach…');
+    expect(await next('the click', (r) => r.what === 'tray-click', n)).toMatchObject({ found: true });
+    // The open window's page is sent to the view by its fragment, which the page follows.
+    const load = await next('the view loaded', (r) => r.what === 'load-url', n);
+    expect(load).toMatchObject({
+      window: 1,
+      url: `${pathToFileURL(join(REPO, 'dist/renderer/index.html')).href}#trace`,
+    });
+    await next('the window in front', (r) => r.what === 'focus' && r.window === 1, n);
   });
 
   it('a second launch brings the open window to the front, restoring it if minimised', async () => {

@@ -84,6 +84,7 @@ class BrowserWindow extends Emitter {
   private minimized = false;
   url = '';
   readonly webContents = Object.assign(new Emitter(), {
+    getURL: () => this.url,
     send: (channel: string, event: unknown) =>
       report('send', { window: this.id, channel, ...summary(event) }),
     setWindowOpenHandler: () => undefined,
@@ -95,13 +96,19 @@ class BrowserWindow extends Emitter {
     windows.push(this);
     app.emit('web-contents-created', {}, this.webContents);
   }
-  async loadFile(file: string): Promise<void> {
-    this.url = pathToFileURL(file).href;
-    report('load', { window: this.id, file, exists: existsSync(file) });
+  async loadFile(file: string, options: { hash?: string } = {}): Promise<void> {
+    const hash = options.hash ?? null;
+    this.url = `${pathToFileURL(file).href}${hash === null ? '' : `#${hash}`}`;
+    report('load', { window: this.id, file, exists: existsSync(file), hash });
     setImmediate(() => {
       this.webContents.emit('did-finish-load');
       this.emit('ready-to-show');
     });
+  }
+  /** A new address for the page; the app only ever changes its fragment (a same-page navigation). */
+  async loadURL(url: string): Promise<void> {
+    this.url = url;
+    report('load-url', { window: this.id, url });
   }
   show = () => report('show', { window: this.id });
   focus = () => report('focus', { window: this.id });
