@@ -2,7 +2,9 @@
  * `npm run screenshots [-- --out DIR] [--tray-only]` (as root): every picture in docs/screenshots
  * (or DIR). The window's main screens come from the UI test, which drives the real UI against
  * real burrow-server and burrowd processes in network namespaces (test/e2e/ui.test.ts with
- * BURROW_SCREENSHOTS: hence root); the tray menus are drawn from the tray's model
+ * BURROW_SCREENSHOTS: hence root); the journey view's from its own UI test, against the LocalAPI
+ * stand-in's sample traces, so that they show the same reports each time
+ * (test/e2e/journey-ui.test.ts); the tray menus are drawn from the tray's model
  * (scripts/tray-pictures.ts), which needs no root: `--tray-only` draws just those.
  * Changes nothing unless every picture was made anew. Exit codes: 0 done, 1 failed, 2 bad flags.
  */
@@ -15,7 +17,8 @@ import { CHROMIUM, drawTrayPictures } from './tray-pictures.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const USAGE = 'usage: npm run screenshots -- [--out DIR] [--tray-only]';
-/** The screens test/e2e/ui.test.ts saves. */
+/** The tests that save the window's screens, and the screens they save. */
+const UI_TESTS = ['test/e2e/ui.test.ts', 'test/e2e/journey-ui.test.ts'];
 const UI_SCREENS = [
   'devices',
   'sharing',
@@ -24,6 +27,8 @@ const UI_SCREENS = [
   'sign-in',
   'sign-in-other-user',
   'helper-install',
+  'trace-blocked',
+  'trace-delivered',
 ];
 
 function fail(message: string, code = 1): never {
@@ -51,14 +56,14 @@ async function make(work: string): Promise<void> {
     try {
       execFileSync(
         process.execPath,
-        [join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run', 'test/e2e/ui.test.ts'],
+        [join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run', ...UI_TESTS],
         { cwd: ROOT, stdio: 'inherit', env: { ...process.env, BURROW_SCREENSHOTS: work } },
       );
     } catch {
-      throw new Failure('the UI test failed');
+      throw new Failure('the UI tests failed');
     }
     const missing = UI_SCREENS.filter((name) => !existsSync(join(work, `${name}.png`)));
-    if (missing.length > 0) throw new Failure(`the UI test did not save ${missing.join(', ')}`);
+    if (missing.length > 0) throw new Failure(`the UI tests did not save ${missing.join(', ')}`);
   }
   await drawTrayPictures(work);
 }

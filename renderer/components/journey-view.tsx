@@ -7,7 +7,7 @@
 import { useEffect, useRef } from 'react';
 import { STAGE_TITLES, STAGES, type TraceReport, type TraceStage } from '../../src/trace/report.js';
 import { useBurrow } from '../store-context.js';
-import { describeTrace } from '../trace-target.js';
+import { describeTrace, type TraceChoice } from '../trace-target.js';
 import { TraceForm } from './trace-form.js';
 
 const MARKS: Record<TraceStage['status'], string> = { ok: '✓', blocked: '✕', skipped: '–', unknown: '?' };
@@ -89,7 +89,7 @@ function Verdict({ report }: { report: TraceReport }) {
   if (report.delivered) {
     return (
       <div className="trace-verdict delivered" data-testid="trace-verdict" data-delivered="true">
-        <strong>Delivered.</strong> The packet reaches {describeTarget(report)} ({report.totalMs} ms).
+        <strong>Delivered.</strong> {report.stages.at(-1)?.summary} ({report.totalMs} ms in all)
       </div>
     );
   }
@@ -104,8 +104,11 @@ function Verdict({ report }: { report: TraceReport }) {
   );
 }
 
-const describeTarget = (r: TraceReport) =>
-  describeTrace(r.target.name ?? r.target.query, { proto: r.target.protocol, port: r.target.port });
+/** The view's heading: the question the trace answers. */
+const question = (target: string, choice: TraceChoice) =>
+  choice.proto === 'icmp'
+    ? `Why can’t I ping ${target}?`
+    : `Why can’t I reach ${describeTrace(target, choice)}?`;
 
 export function JourneyView() {
   const journey = useBurrow((s) => s.journey)!;
@@ -113,6 +116,15 @@ export function JourneyView() {
   const heading = useRef<HTMLHeadingElement>(null);
   const { report, error, running, target, choice } = journey;
   const empty = target === '';
+
+  // Escape goes back, wherever the focus is (the page's body, after a button it was on went away).
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape' && !e.defaultPrevented) close();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [close]);
 
   // A journey opened on a target starts at its heading, so a screen reader hears what is traced
   // (one opened empty starts in its field). Once per opening, not again per run or answer.
@@ -122,27 +134,20 @@ export function JourneyView() {
   }, [journey.opened]);
 
   return (
-    <section
-      className="journey-view"
-      data-testid="journey"
-      aria-labelledby="journey-title"
-      onKeyDown={(e) => {
-        if (e.key === 'Escape') close();
-      }}
-    >
+    <section className="journey-view" data-testid="journey" aria-labelledby="journey-title">
       <div className="journey-head">
         <button type="button" className="back" data-testid="journey-back" onClick={close}>
           ← Back
         </button>
         <h2 id="journey-title" ref={heading} tabIndex={-1}>
-          {empty ? 'Why can’t I reach…' : `Why can’t I reach ${describeTrace(target, choice)}?`}
+          {empty ? 'Why can’t I reach…' : question(target, choice)}
         </h2>
       </div>
       <TraceForm key={journey.opened} autoFocus={empty} />
       <div className="trace-outcome" role="status" aria-live="polite">
         {running && (
           <p className="muted" data-testid="trace-running">
-            Tracing {describeTrace(target, choice)}: burrowd sends real packets, which takes a few seconds…
+            Tracing: burrowd sends real packets through the tunnel, which takes a few seconds…
           </p>
         )}
         {report && !running && <Verdict report={report} />}

@@ -87,19 +87,21 @@ export function TraceForm({ autoFocus }: { autoFocus: boolean }) {
       </div>
       <fieldset className="segmented">
         <legend>Protocol</legend>
-        {PROTOS.map((p) => (
-          <label key={p.proto} className={proto === p.proto ? 'on' : undefined}>
-            <input
-              type="radio"
-              name={`${id}-proto`}
-              value={p.proto}
-              data-testid={`trace-proto-${p.proto}`}
-              checked={proto === p.proto}
-              onChange={() => setProto(p.proto)}
-            />
-            {p.label}
-          </label>
-        ))}
+        <div className="segments">
+          {PROTOS.map((p) => (
+            <label key={p.proto} className={proto === p.proto ? 'on' : undefined}>
+              <input
+                type="radio"
+                name={`${id}-proto`}
+                value={p.proto}
+                data-testid={`trace-proto-${p.proto}`}
+                checked={proto === p.proto}
+                onChange={() => setProto(p.proto)}
+              />
+              {p.label}
+            </label>
+          ))}
+        </div>
       </fieldset>
       <div className="trace-field">
         <label htmlFor={`${id}-port`}>Port</label>
@@ -124,7 +126,8 @@ export function TraceForm({ autoFocus }: { autoFocus: boolean }) {
           ))}
         </datalist>
       </div>
-      <button type="submit" className="primary" data-testid="trace-run" disabled={journey.running}>
+      {/* Never disabled: a disabled button would drop the keyboard's focus; a new run supersedes. */}
+      <button type="submit" className="primary" data-testid="trace-run" aria-busy={journey.running}>
         {journey.running ? 'Tracing…' : ran && same ? 'Run again' : 'Trace'}
       </button>
       {problem && (
