@@ -54,11 +54,11 @@ class Failure extends Error {}
 async function make(work: string): Promise<void> {
   if (!trayOnly) {
     try {
-      execFileSync(
-        process.execPath,
-        [join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run', ...UI_TESTS],
-        { cwd: ROOT, stdio: 'inherit', env: { ...process.env, BURROW_SCREENSHOTS: work } },
-      );
+      execFileSync(process.execPath, [join(ROOT, 'node_modules/vitest/vitest.mjs'), 'run', ...UI_TESTS], {
+        cwd: ROOT,
+        stdio: 'inherit',
+        env: { ...process.env, BURROW_SCREENSHOTS: work },
+      });
     } catch {
       throw new Failure('the UI tests failed');
     }
