@@ -172,6 +172,28 @@ describe.skipIf(!isRoot())('burrow trace, end to end', () => {
   );
 
   it(
+    'UDP: a port unreachable means nothing listens; silence is open or filtered',
+    async () => {
+      B.ns.spawn('node', [
+        '-e',
+        `require('node:dgram').createSocket('udp4').on('message', () => {}).bind(5353, '${await ip(B)}')`,
+      ]);
+      await waitFor(
+        'the UDP listener',
+        async () => (await B.ns.exec('ss', ['-Hlun', 'sport = :5353'])).stdout.includes('5353'),
+        10_000,
+      );
+      const open = await trace(A, 'b:5353', '--udp');
+      expect(open.code, JSON.stringify(open.report, null, 1)).toBe(0);
+      expect(stage(open.report, 'delivery').summary).toContain('no port unreachable came back');
+      const closed = await trace(A, 'b:5354', '--udp');
+      expect(closed.code).toBe(1);
+      expect(closed.report.cause).toBe('nothing is listening on b:5354 (udp)');
+    },
+    T,
+  );
+
+  it(
     'Shields Up on the peer: its owner is named',
     async () => {
       expect((await B.burrow('set', '--shields-up=true')).code).toBe(0);
