@@ -145,6 +145,42 @@ describe.skipIf(!isRoot() || !existsSync(CHROMIUM))('the UI, end to end', () => 
   );
 
   it(
+    "a peer's Trace with burrowd's real trace: Shields Up on B stops the ping at the peer's verdict, then it is delivered",
+    async () => {
+      expect((await B.burrow('set', '--shields-up=true')).code).toBe(0);
+      try {
+        await page.getByTestId('tab-devices').click();
+        await page.getByTestId('trace-desktop').click();
+        const stages = page.getByTestId('journey-stages');
+        await stages.waitFor({ timeout: 20_000 });
+        const statuses = () =>
+          page
+            .locator('.journey > li')
+            .evaluateAll((items) => items.map((li) => li.getAttribute('data-status')));
+        expect(await statuses()).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'blocked', 'skipped']);
+        const verdict = page.getByTestId('stage-peer-verdict');
+        expect(await verdict.getAttribute('aria-current')).toBe('step');
+        expect(await verdict.getByTestId('stage-summary').textContent()).toBe(
+          'bob has Shields Up on desktop',
+        );
+        expect(await verdict.getByTestId('stage-fix').textContent()).toContain(
+          'burrow set --shields-up=false',
+        );
+      } finally {
+        expect((await B.burrow('set', '--shields-up=false')).code).toBe(0);
+      }
+      await page.getByTestId('trace-run').click();
+      // The view shows no verdict while the trace runs, then this one.
+      await page.locator('[data-testid="trace-verdict"][data-delivered="true"]').waitFor({ timeout: 20_000 });
+      expect(await page.getByTestId('stage-delivery').getByTestId('stage-summary').textContent()).toBe(
+        'desktop answered the ping',
+      );
+      await page.getByTestId('journey-back').click();
+    },
+    T,
+  );
+
+  it(
     'chooses an exit node: the internet then sees C',
     async () => {
       expect((await C.burrow('set', '--advertise-exit-node=true')).code).toBe(0);
