@@ -2,7 +2,8 @@
  * The pictures in docs/screenshots: every main screen of the window and the tray menu in each
  * state is there and shown in the README, and nothing else is; the tray pictures show exactly what
  * the tray's model (main/tray-menu.ts) says, checked in Chromium; and `npm run screenshots` makes
- * them (the window's screens come from test/e2e/ui.test.ts, which needs root).
+ * them (the window's screens come from test/e2e/ui.test.ts, which needs root, and
+ * test/e2e/journey-ui.test.ts).
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -17,7 +18,10 @@ import { CHROMIUM, TRAY_PICTURES, trayPicturePage } from '../../scripts/tray-pic
 import { REPO } from '../support/wg-peers.js';
 
 const DIR = join(REPO, 'docs/screenshots');
-/** The issue's list: devices, sharing, exit node, Shields Up, sign-in, helper install. */
+/**
+ * The issues' lists: devices, sharing, exit node, Shields Up, sign-in, helper install; the journey
+ * view (issue 18), from test/e2e/journey-ui.test.ts.
+ */
 const UI_SCREENS = [
   'devices',
   'sharing',
@@ -26,6 +30,8 @@ const UI_SCREENS = [
   'sign-in',
   'sign-in-other-user',
   'helper-install',
+  'trace-blocked',
+  'trace-delivered',
 ];
 const readme = () => readFileSync(join(REPO, 'README.md'), 'utf8');
 
