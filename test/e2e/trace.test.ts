@@ -143,6 +143,11 @@ describe.skipIf(!isRoot())('burrow trace, end to end', () => {
       // A ping is traced too, by a name and by an address.
       expect((await trace(A, 'b')).code).toBe(0);
       expect((await trace(A, await ip(B))).code).toBe(0);
+      // And over IPv6, by B's address in the network's ULA.
+      const v6 = (await B.status()).self!.ips.find((a) => a.includes(':'))!;
+      const six = await trace(A, v6);
+      expect(six.code, JSON.stringify(six.report, null, 1)).toBe(0);
+      expect(stage(six.report, 'delivery').summary).toBe('b answered the ping');
     },
     T,
   );
