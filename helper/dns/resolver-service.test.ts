@@ -8,7 +8,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { connect, createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from '../../src/crypto/index.js';
-import { TYPE } from '../../src/dns/constants.js';
+import { RCODE, TYPE } from '../../src/dns/constants.js';
 import { type DnsMessage, encodeMessage, parseMessage } from '../../src/dns/message.js';
 import { DnsResolver } from '../../src/dns/resolver.js';
 import type { DnsTable } from '../../src/dns/table.js';
@@ -68,7 +68,7 @@ async function upstream(): Promise<{ port: number; asked: string[]; ports: Set<n
   return { port, asked, ports };
 }
 
-async function serviceOn(upstreamPort: number, dgram: boolean) {
+async function serviceOn(upstreamPort: number, dgram: boolean, attemptTimeoutMs?: number) {
   const table: DnsTable = {
     baseDomain: 'burrow.internal',
     devices: [{ fqdn: 'webcam.family.burrow.internal', shortNames: ['webcam'], ips: ['100.64.0.2'] }],
@@ -77,7 +77,7 @@ async function serviceOn(upstreamPort: number, dgram: boolean) {
     overrideAll: [],
     reverseZones: [],
   };
-  const resolver = new DnsResolver<Asker>(table, { random: randomBytes });
+  const resolver = new DnsResolver<Asker>(table, { random: randomBytes, attemptTimeoutMs });
   const port = await freePort();
   const s = new ResolverService(resolver, {
     now: () => performance.now(),
@@ -181,6 +181,27 @@ describe.each([
       other.once('error', reject);
       other.bind(port, '127.0.0.53', resolve);
     });
+  });
+
+  it('an upstream that never answers: each query gets SERVFAIL once its time is up, in order', async () => {
+    const silent = await freePort();
+    const { port } = await serviceOn(silent, dgram, 150);
+    const asked = performance.now();
+    const answers: [number, number, number][] = [];
+    await Promise.all(
+      [0, 1, 2].map(async (i) => {
+        await new Promise((r) => setTimeout(r, i * 100));
+        const m = await udpAsk(port, queryBytes(`n${i}.example`, TYPE.A, { id: i }), '127.0.0.1', 3000);
+        answers.push([m?.header.id ?? -1, m?.header.rcode ?? -1, performance.now() - asked]);
+      }),
+    );
+    expect(answers.map(([id, rcode]) => [id, rcode])).toEqual([
+      [0, RCODE.SERVFAIL],
+      [1, RCODE.SERVFAIL],
+      [2, RCODE.SERVFAIL],
+    ]);
+    // Near its own deadline (sent at 0, 100 and 200 ms, given 150 ms), well before the client gives up.
+    for (const [, , at] of answers) expect(at).toBeLessThan(1500);
   });
 
   it('a big answer is truncated over UDP (TC) and whole over TCP', async () => {

@@ -258,14 +258,17 @@ export class ResolverService {
     this.schedule();
   }
 
-  /** Keeps a timer at the core's next deadline (a forwarded query's timeout). */
+  /**
+   * Keeps a timer due no later than the core's next deadline (a forwarded query's timeout). One due
+   * earlier is kept: it finds nothing to do and sets the next, a wake-up per timeout instead of a
+   * clearTimeout and setTimeout for each answer from upstream (deadlines only grow, so the first
+   * outstanding query's moves later with nearly every answer).
+   */
   private schedule(): void {
     const at = this.resolver.nextDeadline();
-    if (at === this.timerAt) return;
+    if (at >= this.timerAt || this.closed) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
     this.timerAt = at;
-    if (at === Number.POSITIVE_INFINITY || this.closed) return;
     this.timer = setTimeout(
       () => {
         this.timer = null;
@@ -286,6 +289,8 @@ function closeListener({ udp, tcp }: Listener): void {
 
 /** An address as the core spells upstreams (RFC 5952), whatever the socket reported. */
 function canonical(address: string): string {
+  // Sockets report IPv4 as dotted decimal already: only IPv6 text has spellings to settle.
+  if (!address.includes(':')) return address;
   try {
     return formatAddr(parseCidr(address).addr);
   } catch {

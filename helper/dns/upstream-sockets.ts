@@ -6,7 +6,6 @@
  * upstream gets to answer, so late answers still arrive, then closes.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
 import { ATTEMPT_TIMEOUT_MS } from '../../src/dns/forwarder.js';
 import type { Upstream } from '../../src/dns/table.js';
 
@@ -34,7 +33,8 @@ export class UpstreamSockets {
 
   send(upstream: Upstream, bytes: Uint8Array): void {
     if (this.closed) return;
-    const socket = this.socketFor(isIPv6(upstream.host) ? 6 : 4);
+    // Upstreams are address literals (table.ts): a colon is IPv6.
+    const socket = this.socketFor(upstream.host.includes(':') ? 6 : 4);
     socket.send(bytes, upstream.port, upstream.host, (error) => {
       // An unreachable server is the core's to handle: its deadline passes and the next is asked.
       if (error) this.log(`dns: to ${upstream.host}: ${error.message}`);
