@@ -38,7 +38,7 @@ const BARS = { fanoutP99Ms: 1000, fullmapMs: 500, rssMb: 1500 };
 
 const crypto = selectCrypto();
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const sleep = async (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface SimDevice {
   machine: { privateKey: Uint8Array; publicKey: Uint8Array };
@@ -58,17 +58,17 @@ function simDevice(i: number): SimDevice {
 }
 
 /** Writes the network straight into the database, as years of registrations would have. */
-function seed(db: string, sims: SimDevice[]): void {
+async function seed(db: string, sims: SimDevice[]): Promise<void> {
   const store = openSqliteStore({ path: db });
   const now = Date.now();
-  store.transaction(() => {
-    const network = store.createNetwork({ name: 'bench' }, now);
-    const users = Array.from({ length: 100 }, (_, i) =>
-      store.createUser({ name: `user${i}`, networkId: network.id }, now),
-    );
+  await store.transaction(async () => {
+    const network = await store.createNetwork({ name: 'bench' }, now);
+    const users = [];
+    for (let i = 0; i < 100; i++)
+      users.push(await store.createUser({ name: `user${i}`, networkId: network.id }, now));
     for (let i = 0; i < DEVICES; i++) {
       const sim = sims[i] ?? simDevice(i);
-      const d = store.registerDevice(
+      const d = await store.registerDevice(
         {
           machineKey: b64(sim.machine.publicKey),
           nodeKey: sim.nodeKey,
@@ -79,14 +79,14 @@ function seed(db: string, sims: SimDevice[]): void {
         now,
       );
       const port = 41641 + (i % 1000);
-      store.setDeviceStatus(
+      await store.setDeviceStatus(
         d.id,
         { endpoints: [`203.0.113.${i % 250}:${port}`, `10.0.${i % 250}.1:${port}`] },
         now,
       );
     }
   });
-  store.close();
+  await store.close();
 }
 
 function procFigures(pid: number): { cpuSeconds: number; peakRssMb: number } {
@@ -149,7 +149,7 @@ async function main(): Promise<void> {
   const db = join(dir, 'burrow.db');
   const sims = Array.from({ length: STREAMS + FRESH }, (_, i) => simDevice(i));
   let t = performance.now();
-  seed(db, sims);
+  await seed(db, sims);
   console.log(`seeded ${DEVICES} devices in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
   const port = await freePort();

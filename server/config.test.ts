@@ -19,7 +19,7 @@ function file(text: string): { path: string; dir: string } {
 }
 
 describe('server config file', () => {
-  it('reads HuJSON, resolving paths against the file', () => {
+  it('reads HuJSON, resolving paths against the file', async () => {
     const { path, dir } = file(`{
       // the database beside this file
       "db": "data/burrow.db",
@@ -156,7 +156,7 @@ describe('server config file', () => {
     expect(() => loadConfig(path)).toThrow(path);
   });
 
-  it("takes stunPort 0 for no STUN, and a host name for a relay region's STUN server", () => {
+  it("takes stunPort 0 for no STUN, and a host name for a relay region's STUN server", async () => {
     const config = loadConfig(
       file(
         '{"db": "x", "stunPort": 0, "relays": [{"id": 1, "name": "a", "url": "https://a", "stun": "stun.example.com:3478"}]}',
@@ -167,19 +167,19 @@ describe('server config file', () => {
     expect(() => loadConfig(file('{"db": "x", "stunPort": -1}').path)).toThrow(/config\.stunPort/);
   });
 
-  it('is taken by the admin commands in place of --db', () => {
+  it('is taken by the admin commands in place of --db', async () => {
     const { path } = file('{"db": "burrow.db"}');
     let out = '';
     let err = '';
     const io = { out: (t: string) => (out += t), err: (t: string) => (err += t) };
-    expect(main(['users', 'create', 'alice', '--config', path], io)).toBe(0);
-    expect(main(['devices', 'list', '--json', '--config', path], io)).toBe(0);
+    expect(await main(['users', 'create', 'alice', '--config', path], io)).toBe(0);
+    expect(await main(['devices', 'list', '--json', '--config', path], io)).toBe(0);
     expect(out).toBe('alice\n[]\n');
-    expect(main(['users', 'create', 'bob', '--config', path, '--db', 'x.db'], io)).toBe(2);
+    expect(await main(['users', 'create', 'bob', '--config', path, '--db', 'x.db'], io)).toBe(2);
     expect(err).toMatch(/--db PATH or --config FILE, not both/);
   });
 
-  it('says which file it cannot read', () => {
+  it('says which file it cannot read', async () => {
     expect(() => loadConfig('/nonexistent/burrow.hujson')).toThrow(
       /cannot read config \/nonexistent\/burrow\.hujson/,
     );

@@ -36,6 +36,7 @@ import { startServer } from './serve.js';
 import { StoreError } from './store/errors.js';
 import { openSqliteStore } from './store/sqlite-store.js';
 import type { Store } from './store/store.js';
+import type { Network } from './store/types.js';
 import { STUN_PORT } from './stun/stun-server.js';
 
 const USAGE = `usage: burrow-server COMMAND (--db PATH | --config FILE) [options]
@@ -60,7 +61,13 @@ const USAGE = `usage: burrow-server COMMAND (--db PATH | --config FILE) [options
   policy get | set FILE | test FILE [--network NET]
   dns show | set | route add | route remove | clear [--network NET]   (dns --help tells more)`;
 
-type Command = (store: Store, argv: string[], io: Io, now: number, config: ServerConfig | null) => void;
+type Command = (
+  store: Store,
+  argv: string[],
+  io: Io,
+  now: number,
+  config: ServerConfig | null,
+) => Promise<void>;
 
 const dns =
   (verb: string): Command =>
@@ -126,7 +133,7 @@ function takeDb(argv: string[]): {
   return { db: given.db, config: null, rest };
 }
 
-export function main(argv: string[], io: Io, now = Date.now()): number {
+export async function main(argv: string[], io: Io, now = Date.now()): Promise<number> {
   if (isHelp(argv[0])) {
     io.out(`${USAGE}\n`);
     return 0;
@@ -143,9 +150,9 @@ export function main(argv: string[], io: Io, now = Date.now()): number {
     const { db, config, rest } = takeDb(argv.slice(2));
     const store = openSqliteStore({ path: db });
     try {
-      command(store, rest, io, now, config);
+      await command(store, rest, io, now, config);
     } finally {
-      store.close();
+      await store.close();
     }
     return 0;
   } catch (error) {
@@ -195,25 +202,25 @@ async function runLongCommand(io: Io, body: () => Promise<void>): Promise<number
  * and its tests run before any policy changes, and the changes are then made in one transaction.
  * Throws naming the file and the failing case, having changed nothing.
  */
-function applyPolicyFiles(db: string, config: ServerConfig | null, io: Io): void {
+async function applyPolicyFiles(db: string, config: ServerConfig | null, io: Io): Promise<void> {
   if (!config?.policyFiles.length) return;
   const store = openSqliteStore({ path: db });
   try {
-    const checked = config.policyFiles.map(({ network: name, file }) => {
-      const network = store.findNetworkByName(name);
+    const changed: { network: Network; file: string; text: string }[] = [];
+    for (const { network: name, file } of config.policyFiles) {
+      const network = await store.findNetworkByName(name);
       if (!network) throw new UsageError(`policyFiles: no network "${name}"`);
       const text = readPolicyFile(file);
-      checkPolicy(store, network.id, text, file);
-      return { network, file, text };
-    });
-    const changed = checked.filter(({ network, text }) => store.getPolicy(network.id)?.text !== text);
+      await checkPolicy(store, network.id, text, file);
+      if ((await store.getPolicy(network.id))?.text !== text) changed.push({ network, file, text });
+    }
     const now = Date.now();
-    store.transaction(() => {
-      for (const { network, text } of changed) store.setPolicy(network.id, text, now);
+    await store.transaction(async () => {
+      for (const { network, text } of changed) await store.setPolicy(network.id, text, now);
     });
     for (const { network, file } of changed) io.err(`policy of network ${network.name} set from ${file}\n`);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -222,29 +229,31 @@ function applyPolicyFiles(db: string, config: ServerConfig | null, io: Io): void
  * every one is checked (the network exists, and its settings pass against it) before any changes,
  * in one transaction. Networks not listed keep what `burrow-server dns` set.
  */
-function applyDnsConfig(db: string, config: ServerConfig | null, io: Io): void {
+async function applyDnsConfig(db: string, config: ServerConfig | null, io: Io): Promise<void> {
   if (!config?.dns.networks.length) return;
   const store = openSqliteStore({ path: db });
   try {
     const now = Date.now();
-    const changed = store.transaction(() =>
-      config.dns.networks.flatMap(({ network: name, settings }, i) => {
-        const network = store.findNetworkByName(name);
+    const changed = await store.transaction(async () => {
+      const names: string[] = [];
+      for (const [i, { network: name, settings }] of config.dns.networks.entries()) {
+        const network = await store.findNetworkByName(name);
         if (!network) throw new UsageError(`dns.networks[${i}]: no network "${name}"`);
-        const before = store.getDnsSettings(network.id).updatedAt;
+        const before = (await store.getDnsSettings(network.id)).updatedAt;
         let after: number | null;
         try {
-          after = store.setDnsSettings(network.id, settings, now, config.dns.baseDomain).updatedAt;
+          after = (await store.setDnsSettings(network.id, settings, now, config.dns.baseDomain)).updatedAt;
         } catch (error) {
           if (error instanceof StoreError) throw new UsageError(`dns.networks[${i}].${error.message}`);
           throw error;
         }
-        return after !== before ? [network.name] : [];
-      }),
-    );
+        if (after !== before) names.push(network.name);
+      }
+      return names;
+    });
     for (const name of changed) io.err(`DNS settings of network ${name} set from the config file\n`);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -295,8 +304,8 @@ function serve(argv: string[], io: Io): Promise<number> {
           'server as the URL they reach it at (e.g. --public-url http://203.0.113.7:8080)',
       );
     const stunPort = stunPortOf(flags['stun-port'], config);
-    applyPolicyFiles(db, config, io);
-    applyDnsConfig(db, config, io);
+    await applyPolicyFiles(db, config, io);
+    await applyDnsConfig(db, config, io);
     const running = await startServer({
       db,
       host,
@@ -313,9 +322,11 @@ function serve(argv: string[], io: Io): Promise<number> {
       `burrow-server listening on ${running.url} (control key ${running.publicKey}), ` +
         `${running.stunPort === null ? 'no STUN' : `STUN on UDP port ${running.stunPort}`}\n`,
     );
-    const reload = () => {
+    // One reload at a time: a second SIGHUP during one waits for it.
+    let reloading: Promise<void> = Promise.resolve();
+    const reloadOnce = async () => {
       try {
-        applyPolicyFiles(db, config, io);
+        await applyPolicyFiles(db, config, io);
       } catch (error) {
         io.err(
           `burrow-server: policy files not applied, the old policies stay: ${(error as Error).message}\n`,
@@ -327,7 +338,7 @@ function serve(argv: string[], io: Io): Promise<number> {
         const fresh = configPath !== undefined ? loadConfig(configPath) : null;
         if (fresh && config && fresh.dns.baseDomain !== config.dns.baseDomain)
           io.err('burrow-server: dns.baseDomain changed: it takes effect when burrow-server restarts\n');
-        applyDnsConfig(
+        await applyDnsConfig(
           db,
           fresh && config ? { ...fresh, dns: { ...fresh.dns, baseDomain: config.dns.baseDomain } } : null,
           io,
@@ -336,9 +347,13 @@ function serve(argv: string[], io: Io): Promise<number> {
         io.err(`burrow-server: DNS settings not applied, the old ones stay: ${(error as Error).message}\n`);
       }
     };
+    const reload = () => {
+      reloading = reloading.then(reloadOnce);
+    };
     process.on('SIGHUP', reload);
     await untilStopped();
     process.off('SIGHUP', reload);
+    await reloading;
     await running.close();
   });
 }
@@ -409,7 +424,7 @@ export async function run(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv[0] === 'serve') process.exitCode = await serve(argv.slice(1), io);
   else if (argv[0] === 'relay') process.exitCode = await relay(argv.slice(1), io);
-  else process.exitCode = main(argv, io);
+  else process.exitCode = await main(argv, io);
 }
 
 // Run as a script (bin/burrow-server runs dist/server/main.js). The packaged burrow-server bundles

@@ -13,27 +13,28 @@ export function effectiveRoutes(d: Device): string[] {
  * What the policy engine needs to know about one network: its members, its own devices, and the
  * devices shared into it (those shared with any of its members).
  */
-export function policyContext(store: Store, networkId: string): PolicyContext {
-  const network = store.getNetwork(networkId);
-  const users = store.listUsers(networkId);
+export async function policyContext(store: Store, networkId: string): Promise<PolicyContext> {
+  const network = await store.getNetwork(networkId);
+  const users = await store.listUsers(networkId);
   const names = new Map(users.map((u) => [u.id, u.name]));
-  const userName = (id: string) => names.get(id) ?? store.getUser(id).name;
-  const asPolicyDevice = (d: Device, shared: boolean): PolicyDevice => ({
+  const userName = async (id: string) => names.get(id) ?? (await store.getUser(id)).name;
+  const asPolicyDevice = async (d: Device, shared: boolean): Promise<PolicyDevice> => ({
     id: d.id,
-    user: userName(d.userId),
-    network: shared ? store.getNetwork(d.networkId).name : network.name,
+    user: await userName(d.userId),
+    network: shared ? (await store.getNetwork(d.networkId)).name : network.name,
     tags: d.tags,
     ips: [d.ipv4, d.ipv6],
     shared,
     routes: effectiveRoutes(d),
   });
-  const devices = store.listDevices(networkId).map((d) => asPolicyDevice(d, false));
+  const devices: PolicyDevice[] = [];
+  for (const d of await store.listDevices(networkId)) devices.push(await asPolicyDevice(d, false));
   const seen = new Set(devices.map((d) => d.id));
   for (const user of users) {
-    for (const share of store.listAcceptedShares(user.id)) {
+    for (const share of await store.listAcceptedShares(user.id)) {
       if (seen.has(share.deviceId)) continue;
       seen.add(share.deviceId);
-      devices.push(asPolicyDevice(store.getDevice(share.deviceId), true));
+      devices.push(await asPolicyDevice(await store.getDevice(share.deviceId), true));
     }
   }
   return { network: network.name, members: users.map((u) => u.name), devices };

@@ -23,9 +23,9 @@ afterEach(async () => {
 });
 
 const key = () => Buffer.from(randomBytes(32)).toString('base64');
-const cli = (db: string, ...argv: string[]) => {
+const cli = async (db: string, ...argv: string[]) => {
   let out = '';
-  const code = main([...argv, '--db', db], { out: (t) => (out += t), err: () => undefined });
+  const code = await main([...argv, '--db', db], { out: (t) => (out += t), err: () => undefined });
   expect(code).toBe(0);
   return out.trim();
 };
@@ -105,8 +105,8 @@ const isFull = (m: ServerMessage): m is Extract<ServerMessage, { type: 'full-map
 describe('burrow-server serve', () => {
   it('registers devices with auth keys, streams full maps and deltas, and picks up admin CLI changes', async () => {
     const { db, running } = await server();
-    cli(db, 'users', 'create', 'alice', '--network', 'home');
-    const authKey = cli(db, 'authkeys', 'create', '--user', 'alice', '--reusable');
+    await cli(db, 'users', 'create', 'alice', '--network', 'home');
+    const authKey = await cli(db, 'authkeys', 'create', '--user', 'alice', '--reusable');
 
     const a = await Device.connect(running);
     expect(await a.register(authKey, 'laptop')).toMatchObject({
@@ -132,7 +132,7 @@ describe('burrow-server serve', () => {
     b.channel.send({ type: 'routes', advertiseRoutes: ['10.1.0.0/16'], advertiseExitNode: false });
     await new Promise((r) => setTimeout(r, 100));
     const mark = a.inbox.length;
-    cli(db, 'routes', 'approve', 'gateway', '10.1.0.0/16');
+    await cli(db, 'routes', 'approve', 'gateway', '10.1.0.0/16');
     const routed = await a.next(
       (m): m is Extract<ServerMessage, { type: 'delta' }> =>
         isDelta(m) && !!m.peersChanged?.some((p) => p.routes.includes('10.1.0.0/16')),
@@ -154,9 +154,9 @@ describe('burrow-server serve', () => {
 
   it('hosts a relay beside the control protocol: the map offers it, and devices exchange packets through it', async () => {
     const { db, running } = await server({ stunPort: 0 });
-    cli(db, 'users', 'create', 'alice');
+    await cli(db, 'users', 'create', 'alice');
     const a = await Device.connect(running);
-    await a.register(cli(db, 'authkeys', 'create', '--user', 'alice'), 'laptop');
+    await a.register(await cli(db, 'authkeys', 'create', '--user', 'alice'), 'laptop');
     a.channel.send({ type: 'map', endpoints: [] });
     const region = (await a.next(isFull)).map.relays.find((r) => r.name === 'burrow-server')!;
     expect(region).toMatchObject({ url: running.url, publicKey: expect.any(String) });
@@ -182,11 +182,11 @@ describe('burrow-server serve', () => {
     // The relay serves registered devices only: these two node keys become alice's devices.
     const store = openSqliteStore({ path: db });
     cleanups.push(() => store.close());
-    const alice = store.findUserByName('alice')!;
+    const alice = (await store.findUserByName('alice'))!;
     for (const n of [n1, n2]) {
       const nodeKey = Buffer.from(n.publicKey).toString('base64');
       const identity = { machineKey: key(), nodeKey, discoKey: key(), hostname: 'relayed' };
-      store.registerDevice({ ...identity, userId: alice.id }, Date.now());
+      await store.registerDevice({ ...identity, userId: alice.id }, Date.now());
     }
     const relayPublicKey = new Uint8Array(Buffer.from(region.publicKey!, 'base64'));
     const [c1, c2] = [n1, n2].map(
@@ -225,16 +225,16 @@ describe('burrow-server serve', () => {
 
   it('approves advertised routes and exit nodes that the policy autoApprovers allow, and only those', async () => {
     const { db, running } = await server();
-    cli(db, 'users', 'create', 'alice', '--network', 'home');
-    const authKey = cli(db, 'authkeys', 'create', '--user', 'alice');
+    await cli(db, 'users', 'create', 'alice', '--network', 'home');
+    const authKey = await cli(db, 'authkeys', 'create', '--user', 'alice');
     const store = openSqliteStore({ path: db });
-    const home = store.findNetworkByName('home')!;
-    store.setPolicy(
+    const home = (await store.findNetworkByName('home'))!;
+    await store.setPolicy(
       home.id,
       '{"acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]}], "autoApprovers": {"routes": {"10.0.0.0/8": ["alice"]}, "exitNode": ["alice"]}}',
       Date.now(),
     );
-    store.close();
+    await store.close();
     const gw = await Device.connect(running);
     await gw.register(authKey, 'gw');
     gw.channel.send({
@@ -244,7 +244,7 @@ describe('burrow-server serve', () => {
     });
     gw.channel.send({ type: 'ping', id: 1 });
     await gw.next((m): m is Extract<ServerMessage, { type: 'pong' }> => m.type === 'pong');
-    const [device] = JSON.parse(cli(db, 'devices', 'list', '--json')) as {
+    const [device] = JSON.parse(await cli(db, 'devices', 'list', '--json')) as {
       approvedRoutes: string[];
       exitNodeApproved: boolean;
     }[];
@@ -255,8 +255,8 @@ describe('burrow-server serve', () => {
   it('registers a device by interactive login in a browser form', async () => {
     const { db, running } = await server();
     const store = openSqliteStore({ path: db });
-    store.createUser({ name: 'bob', password: 'correct horse' }, Date.now());
-    store.close();
+    await store.createUser({ name: 'bob', password: 'correct horse' }, Date.now());
+    await store.close();
     const d = await Device.connect(running);
     const result = await d.register(undefined, 'phone');
     expect(result.status).toBe('login-required');
@@ -317,9 +317,9 @@ describe('burrow-server serve', () => {
     const ownRegion = async (publicUrl: string) => {
       const logs: string[] = [];
       const { db, running } = await server({ stunPort: 0, publicUrl, log: (m) => logs.push(m) });
-      cli(db, 'users', 'create', 'alice');
+      await cli(db, 'users', 'create', 'alice');
       const d = await Device.connect(running);
-      await d.register(cli(db, 'authkeys', 'create', '--user', 'alice'), 'laptop');
+      await d.register(await cli(db, 'authkeys', 'create', '--user', 'alice'), 'laptop');
       d.channel.send({ type: 'map', endpoints: [] });
       const region = (await d.next(isFull)).map.relays.find((r) => r.name === 'burrow-server')!;
       return { region, port: running.stunPort!, logs };
@@ -376,14 +376,14 @@ describe('burrow-server serve as a program', () => {
         .publicKey;
     const first = start();
     expect((await health()).ok).toBe(true);
-    cli(db, 'users', 'create', 'erin');
+    await cli(db, 'users', 'create', 'erin');
     const key = await controlKey();
     first.kill('SIGTERM');
     expect(await new Promise((r) => first.once('exit', r))).toBe(0);
     const second = start();
     expect((await health()).ok).toBe(true);
     expect(await controlKey()).toBe(key); // devices' pinned key still holds
-    expect(cli(db, 'authkeys', 'create', '--user', 'erin')).toMatch(/^bkey-/);
+    expect(await cli(db, 'authkeys', 'create', '--user', 'erin')).toMatch(/^bkey-/);
     second.kill('SIGTERM');
     await new Promise((r) => second.once('exit', r));
   }, 120_000);

@@ -111,7 +111,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     ...stunAt(),
   });
   const relayMap = [...(options.relays ?? [])];
-  const coordinator = new Coordinator({
+  // Loading the store may fail (a database that cannot be read): nothing opened may stay open.
+  const abandon = async (error: unknown): Promise<never> => {
+    await stun?.close();
+    await store.close();
+    throw error;
+  };
+  const coordinator = await Coordinator.open({
     store,
     publicUrl,
     relays: () => [...relayMap, ownRegion()],
@@ -120,7 +126,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     ...(options.log ? { log: options.log } : {}),
     ...(options.controlLimits?.logins ? { loginLimits: options.controlLimits.logins } : {}),
     ...(options.controlLimits?.strangers ? { strangerLimits: options.controlLimits.strangers } : {}),
-  });
+  }).catch(abandon);
   metrics.gauge('burrow_control_streams', 'Devices streaming their map.', () => coordinator.streamCount);
   metrics.gauge(
     'burrow_control_pending_logins',
@@ -136,7 +142,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     'burrow_control_handshakes_refused_total',
     'Control handshakes refused, by reason.',
   );
-  metrics.gauge('burrow_change_seq', 'The change feed position.', () => store.currentSeq());
+  metrics.gauge('burrow_change_seq', 'The change feed position the maps are at.', () => coordinator.seqNow);
   metrics.gauge('burrow_relay_clients', 'Devices connected to the relay.', () => relay.stats().clients);
   metrics.gauge(
     'burrow_relay_forwarded_packets',
@@ -168,7 +174,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     if (req.method === 'GET' && url.pathname === '/health') {
       res
         .writeHead(200, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ ok: true, seq: store.currentSeq() }));
+        .end(JSON.stringify({ ok: true, seq: await store.currentSeq() }));
       return '/health';
     }
     if (req.method === 'GET' && url.pathname === '/metrics') {
@@ -212,7 +218,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     },
     (c) => coordinator.accept(c),
   );
-  const relay = attachHostedRelay(http, {
+  const relay = await attachHostedRelay(http, {
     crypto,
     relayKey,
     controlKey: serverKey,
@@ -223,13 +229,20 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     clientAddress,
     ...(options.relayLimits ? { limits: options.relayLimits } : {}),
     ...(options.log ? { log: options.log } : {}),
+  }).catch((error) => {
+    coordinator.stop();
+    return abandon(error);
   });
   // Each upgrade listener takes only its own path; anything else is answered here.
   http.on('upgrade', (request: IncomingMessage, socket: Duplex) => {
     if (request.url !== CONTROL_PATH && !isRelayPath(request.url))
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
   });
-  const timer = setInterval(() => coordinator.poll(), options.pollMs ?? 100);
+  const timer = setInterval(() => {
+    coordinator
+      .poll()
+      .catch((error) => options.log?.(`control: following the change feed: ${(error as Error).stack}`));
+  }, options.pollMs ?? 100);
   const stop = async () => {
     clearInterval(timer);
     coordinator.stop();
@@ -244,7 +257,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   } catch (error) {
     // The STUN port, the database and the timer were taken for a server that never ran.
     await stop();
-    store.close();
+    await store.close();
     throw error;
   }
   const { port } = http.address() as { port: number };
@@ -258,7 +271,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       await stop();
       for (const s of sockets) s.destroy();
       await new Promise((r) => http.close(r));
-      store.close();
+      await store.close();
     },
   };
 }

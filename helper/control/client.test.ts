@@ -39,9 +39,9 @@ function comparable(map: Netmap) {
 
 describe('ControlClient against burrow-server', () => {
   it('registers with an auth key, then follows a peer joining and moving through deltas', async () => {
-    const { store, authKey, serve } = serverFiles();
+    const { store, authKey, serve } = await serverFiles();
     const server = await serve();
-    const key = authKey(true);
+    const key = await authKey(true);
     const a = device(server.url, { hostname: 'laptop', authKey: key });
     a.endpoints.push('192.0.2.1:41641');
     a.client.start();
@@ -76,15 +76,15 @@ describe('ControlClient against burrow-server', () => {
     const laptopId = first.self.id;
     await a.client.stop();
     expect(a.client.state).toEqual({ state: 'stopped' });
-    await waitFor('the laptop offline', () => !store.getDevice(laptopId).online);
+    await waitFor('the laptop offline', async () => !(await store.getDevice(laptopId)).online);
     const kept = a.client.netmap!;
     expect(comparable(await freshMap(a))).toEqual(comparable(kept));
   });
 
   it('reports its home relay; peers follow it changing, even when the endpoints stay the same', async () => {
-    const { store, authKey, serve } = serverFiles();
+    const { store, authKey, serve } = await serverFiles();
     const server = await serve();
-    const key = authKey(true);
+    const key = await authKey(true);
     let relay: number | null = 901;
     const a = device(server.url, { hostname: 'laptop', authKey: key });
     const b = device(server.url, { hostname: 'gateway', authKey: key, homeRelay: () => relay });
@@ -102,7 +102,7 @@ describe('ControlClient against burrow-server', () => {
     relay = null;
     b.client.updateEndpoints();
     await waitFor('no home relay', () => gateway()?.homeRelay === null);
-    expect(store.getDevice(gateway()!.id)).toMatchObject({
+    expect(await store.getDevice(gateway()!.id)).toMatchObject({
       homeRelay: null,
       endpoints: ['198.51.100.7:41641'],
     });
@@ -110,10 +110,10 @@ describe('ControlClient against burrow-server', () => {
   });
 
   it('keeps its map while the server is down and catches up after a restart, without the spent auth key', async () => {
-    const { store, authKey, serve } = serverFiles();
+    const { store, authKey, serve } = await serverFiles();
     let server = await serve();
     const port = Number(new URL(server.url).port);
-    const [keyA, keyB, keyC] = [authKey(), authKey(), authKey()];
+    const [keyA, keyB, keyC] = [await authKey(), await authKey(), await authKey()];
     const a = device(server.url, { hostname: 'laptop', authKey: keyA });
     const b = device(server.url, { hostname: 'gateway', authKey: keyB });
     a.client.start();
@@ -129,7 +129,7 @@ describe('ControlClient against burrow-server', () => {
     expect([a.client.netmap, b.client.netmap]).toEqual(before);
 
     // While the server is down, an admin adds a printer.
-    store.registerDeviceWithAuthKey(keyC!, identity('printer'), Date.now());
+    await store.registerDeviceWithAuthKey(keyC!, identity('printer'), Date.now());
     server = await serve(port);
     for (const d of [a, b]) {
       await waitFor('the printer', () => d.client.netmap?.peers.some((p) => p.name === 'printer'));
@@ -137,15 +137,15 @@ describe('ControlClient against burrow-server', () => {
       expect(d.states.some((s) => s.state === 'refused')).toBe(false);
     }
     // The single-use keys are spent: re-sending one would have been refused.
-    expect(() => store.consumeAuthKey(keyA!, Date.now())).toThrow(/used/);
-    expect(() => store.consumeAuthKey(keyB!, Date.now())).toThrow(/used/);
+    await expect(store.consumeAuthKey(keyA!, Date.now())).rejects.toThrow(/used/);
+    await expect(store.consumeAuthKey(keyB!, Date.now())).rejects.toThrow(/used/);
 
     await a.client.stop();
     expect(comparable(await freshMap(a))).toEqual(comparable(a.client.netmap!));
   });
 
   it('refuses for good when the server rejects its auth key', async () => {
-    const { serve } = serverFiles();
+    const { serve } = await serverFiles();
     const server = await serve();
     const d = device(server.url, { hostname: 'laptop', authKey: 'bkey-not-a-real-key' });
     d.client.start();
@@ -159,7 +159,7 @@ describe('ControlClient against burrow-server', () => {
   });
 
   it('reports the login URL and streams the map once someone signs in', async () => {
-    const { serve } = serverFiles();
+    const { serve } = await serverFiles();
     const server = await serve();
     const d = device(server.url, { hostname: 'phone' });
     d.client.start();

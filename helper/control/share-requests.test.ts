@@ -26,18 +26,18 @@ function sharesChangedCount(d: TestDevice): () => number {
 
 describe('sharing over the control channel', () => {
   it('creates, lists, accepts, declines and revokes as the device owner, and maps follow', async () => {
-    const { store, authKey, serve } = serverFiles();
+    const { store, authKey, serve } = await serverFiles();
     const server = await serve();
-    const keyOf = (name: string) => {
-      const user = store.createUser({ name }, Date.now());
-      return store.createAuthKey({ userId: user.id }, Date.now()).secret;
+    const keyOf = async (name: string) => {
+      const user = await store.createUser({ name }, Date.now());
+      return (await store.createAuthKey({ userId: user.id }, Date.now())).secret;
     };
-    const aliceKey = authKey(true);
+    const aliceKey = await authKey(true);
     // Alice shares her nas from her laptop; Bob (phone) and Cy (tablet) have networks of their own.
     const laptop = device(server.url, { hostname: 'laptop', authKey: aliceKey });
     const nas = device(server.url, { hostname: 'nas', authKey: aliceKey });
-    const phone = device(server.url, { hostname: 'phone', authKey: keyOf('bob') });
-    const tablet = device(server.url, { hostname: 'tablet', authKey: keyOf('cy') });
+    const phone = device(server.url, { hostname: 'phone', authKey: await keyOf('bob') });
+    const tablet = device(server.url, { hostname: 'tablet', authKey: await keyOf('cy') });
     await expect(phone.client.listShares()).rejects.toThrow('not connected to the control server');
     for (const d of [laptop, nas, phone, tablet]) d.client.start();
     const nasId = (await waitFor('the nas map', () => nas.client.netmap)).self.id;

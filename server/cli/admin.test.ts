@@ -18,11 +18,11 @@ function setup() {
   dirs.push(dir);
   const db = join(dir, 'burrow.db');
   /** Runs a command; with `typed`, a terminal where those lines are typed at its prompts. */
-  const runAt = (typed: string[] | null, ...argv: string[]) => {
+  const runAt = async (typed: string[] | null, ...argv: string[]) => {
     let out = '';
     let err = '';
     const prompts: string[] = [];
-    const code = main(
+    const code = await main(
       [...argv, '--db', db],
       {
         out: (t) => (out += t),
@@ -42,59 +42,57 @@ function setup() {
     );
     return { code, out, err, prompts };
   };
-  const run = (...argv: string[]) => runAt(null, ...argv);
+  const run = async (...argv: string[]) => await runAt(null, ...argv);
   return { db, run, runAt, dir };
 }
 
 describe('burrow-server admin commands', () => {
-  it('creates users in shared and personal networks, and auth keys that print only the key', () => {
+  it('creates users in shared and personal networks, and auth keys that print only the key', async () => {
     const { db, run } = setup();
-    expect(run('users', 'create', 'alice', '--network', 'family')).toMatchObject({ code: 0, out: 'alice\n' });
-    expect(run('users', 'create', 'bob', '--network', 'family').code).toBe(0);
-    expect(run('users', 'create', 'carol').err).toMatch(/in network carol/);
-    const key = run('authkeys', 'create', '--user', 'alice', '--reusable', '--expiry', '7d');
+    expect(await run('users', 'create', 'alice', '--network', 'family')).toMatchObject({
+      code: 0,
+      out: 'alice\n',
+    });
+    expect((await run('users', 'create', 'bob', '--network', 'family')).code).toBe(0);
+    expect((await run('users', 'create', 'carol')).err).toMatch(/in network carol/);
+    const key = await run('authkeys', 'create', '--user', 'alice', '--reusable', '--expiry', '7d');
     expect(key.code).toBe(0);
     expect(key.out).toMatch(/^bkey-[A-Za-z0-9]+-[A-Za-z0-9_-]+\n$/);
     const store = openSqliteStore({ path: db });
     try {
-      const family = store.findNetworkByName('family')!;
-      expect(
-        store
-          .listUsers(family.id)
-          .map((u) => u.name)
-          .sort(),
-      ).toEqual(['alice', 'bob']);
-      const device = store.registerDeviceWithAuthKey(
+      const family = (await store.findNetworkByName('family'))!;
+      expect((await store.listUsers(family.id)).map((u) => u.name).sort()).toEqual(['alice', 'bob']);
+      const device = await store.registerDeviceWithAuthKey(
         key.out.trim(),
         { machineKey: KEY(1), nodeKey: KEY(2), discoKey: KEY(3), hostname: 'Laptop' },
         1_800_000_000_000,
       );
-      expect(device.userId).toBe(store.findUserByName('alice')!.id);
+      expect(device.userId).toBe((await store.findUserByName('alice'))!.id);
     } finally {
-      store.close();
+      await store.close();
     }
-    const list = run('devices', 'list');
+    const list = await run('devices', 'list');
     expect(list.out).toMatch(/^NETWORK\s+NAME\s+USER\s+IPV4/);
     expect(list.out).toMatch(/family\s+laptop\s+alice\s+100\.64\./);
-    const json = JSON.parse(run('devices', 'list', '--json').out);
+    const json = JSON.parse((await run('devices', 'list', '--json')).out);
     expect(json[0]).toMatchObject({ name: 'laptop', user: 'alice', network: 'family' });
   });
 
-  it('approves routes and exit nodes by device name', () => {
+  it('approves routes and exit nodes by device name', async () => {
     const { db, run } = setup();
-    run('users', 'create', 'alice');
-    const key = run('authkeys', 'create', '--user', 'alice').out.trim();
+    await run('users', 'create', 'alice');
+    const key = (await run('authkeys', 'create', '--user', 'alice')).out.trim();
     const store = openSqliteStore({ path: db });
-    store.registerDeviceWithAuthKey(
+    await store.registerDeviceWithAuthKey(
       key,
       { machineKey: KEY(1), nodeKey: KEY(2), discoKey: KEY(3), hostname: 'gw' },
       1_800_000_000_000,
     );
-    store.close();
-    expect(run('routes', 'approve', 'gw', '10.1.0.0/16').code).toBe(0);
-    const r = run('routes', 'approve', 'gw', '--exit-node');
+    await store.close();
+    expect((await run('routes', 'approve', 'gw', '10.1.0.0/16')).code).toBe(0);
+    const r = await run('routes', 'approve', 'gw', '--exit-node');
     expect(r.err).toMatch(/approved 10\.1\.0\.0\/16, exit node \(not advertised yet: 10\.1\.0\.0\/16\)/);
-    expect(JSON.parse(run('devices', 'list', '--json').out)[0]).toMatchObject({
+    expect(JSON.parse((await run('devices', 'list', '--json')).out)[0]).toMatchObject({
       approvedRoutes: ['10.1.0.0/16'],
       exitNodeApproved: true,
     });
@@ -104,57 +102,57 @@ describe('burrow-server admin commands', () => {
     const { db, run, dir } = setup();
     writeFileSync(join(dir, 'pw'), 'correct horse\n');
     writeFileSync(join(dir, 'short'), 'abc');
-    expect(run('users', 'create', 'lena', '--password-file', join(dir, 'pw')).code).toBe(0);
-    expect(run('users', 'create', 'max', '--password-file', join(dir, 'short'))).toMatchObject({
+    expect((await run('users', 'create', 'lena', '--password-file', join(dir, 'pw'))).code).toBe(0);
+    expect(await run('users', 'create', 'max', '--password-file', join(dir, 'short'))).toMatchObject({
       code: 1,
       err: expect.stringMatching(/a password must be 8-256 characters/),
     });
     const store = openSqliteStore({ path: db });
     expect((await store.verifyPassword('lena', 'correct horse'))?.name).toBe('lena');
-    expect(store.findUserByName('max')).toBeNull(); // nothing half-made
-    store.close();
+    expect(await store.findUserByName('max')).toBeNull(); // nothing half-made
+    await store.close();
   });
 
-  it('says, creating a user, how they sign in: an auth key, or a password on the sign-in page', () => {
+  it('says, creating a user, how they sign in: an auth key, or a password on the sign-in page', async () => {
     const { run, dir } = setup();
-    expect(run('users', 'create', 'alice').err).toMatch(
+    expect((await run('users', 'create', 'alice')).err).toMatch(
       /alice has no password: devices join with an auth key \(burrow-server authkeys create --user alice\); to sign in on the sign-in page `burrow up` without --auth-key links to, set one with burrow-server users passwd alice/,
     );
     writeFileSync(join(dir, 'pw'), 'correct horse\n');
-    expect(run('users', 'create', 'lena', '--password-file', join(dir, 'pw')).err).toMatch(
+    expect((await run('users', 'create', 'lena', '--password-file', join(dir, 'pw'))).err).toMatch(
       /lena signs in with that password on the sign-in page `burrow up` without --auth-key links to, or devices join with an auth key/,
     );
   });
 
   it('sets a password asked twice at the terminal, or read from a file; a mismatch changes nothing', async () => {
     const { db, run, runAt, dir } = setup();
-    run('users', 'create', 'alice');
+    await run('users', 'create', 'alice');
     const signsIn = async (password: string) => {
       const store = openSqliteStore({ path: db });
       try {
         return (await store.verifyPassword('alice', password)) !== null;
       } finally {
-        store.close();
+        await store.close();
       }
     };
-    expect(run('users', 'passwd', 'alice')).toMatchObject({
+    expect(await run('users', 'passwd', 'alice')).toMatchObject({
       code: 2,
       err: expect.stringMatching(/no terminal to ask for a password on: give --password-file PATH/),
     });
-    expect(runAt(['sloths are fast', 'sloths are slow'], 'users', 'passwd', 'alice')).toMatchObject({
+    expect(await runAt(['sloths are fast', 'sloths are slow'], 'users', 'passwd', 'alice')).toMatchObject({
       code: 1,
       err: 'burrow-server: the passwords differ; nothing changed\n',
       prompts: ['New password for alice: ', 'Again: '],
     });
     // Too short: refused before it is asked again.
-    expect(runAt(['sloth'], 'users', 'passwd', 'alice')).toMatchObject({
+    expect(await runAt(['sloth'], 'users', 'passwd', 'alice')).toMatchObject({
       code: 1,
       err: expect.stringMatching(/a password must be 8-256 characters/),
       prompts: ['New password for alice: '],
     });
     expect(await signsIn('sloths are fast')).toBe(false);
 
-    expect(runAt(['sloths are fast', 'sloths are fast'], 'users', 'passwd', 'alice')).toMatchObject({
+    expect(await runAt(['sloths are fast', 'sloths are fast'], 'users', 'passwd', 'alice')).toMatchObject({
       code: 0,
       out: '',
       err: expect.stringMatching(
@@ -164,65 +162,70 @@ describe('burrow-server admin commands', () => {
     expect(await signsIn('sloths are fast')).toBe(true);
 
     writeFileSync(join(dir, 'pw'), 'sloths are slow\n');
-    expect(run('users', 'passwd', 'alice', '--password-file', join(dir, 'pw'))).toMatchObject({
+    expect(await run('users', 'passwd', 'alice', '--password-file', join(dir, 'pw'))).toMatchObject({
       code: 0,
       err: expect.stringMatching(/^password of alice changed\n/),
     });
     expect(await signsIn('sloths are fast')).toBe(false);
     expect(await signsIn('sloths are slow')).toBe(true);
 
-    expect(run('users', 'passwd', 'bob', '--password-file', join(dir, 'pw'))).toMatchObject({
+    expect(await run('users', 'passwd', 'bob', '--password-file', join(dir, 'pw'))).toMatchObject({
       code: 2,
       err: expect.stringMatching(/no user "bob"/),
     });
-    expect(run('users', 'passwd', 'alice', '--password-file', join(dir, 'missing')).code).toBe(2);
+    expect((await run('users', 'passwd', 'alice', '--password-file', join(dir, 'missing'))).code).toBe(2);
   });
 
-  it('renames, re-keys and deletes devices by name', () => {
+  it('renames, re-keys and deletes devices by name', async () => {
     const { db, run } = setup();
-    run('users', 'create', 'alice');
-    const key = run('authkeys', 'create', '--user', 'alice').out.trim();
+    await run('users', 'create', 'alice');
+    const key = (await run('authkeys', 'create', '--user', 'alice')).out.trim();
     const store = openSqliteStore({ path: db });
-    const d = store.registerDeviceWithAuthKey(
+    const d = await store.registerDeviceWithAuthKey(
       key,
       { machineKey: KEY(1), nodeKey: KEY(2), discoKey: KEY(3), hostname: 'old' },
       1_800_000_000_000,
     );
-    store.close();
-    expect(run('devices', 'rename', 'old', 'Bad Name').err).toMatch(/DNS label|name/);
-    expect(run('devices', 'rename', 'old', 'nas').err).toBe('old is now nas\n');
-    expect(run('devices', 'expiry', 'nas', 'never').err).toBe('nas: node key expires never\n');
-    expect(run('devices', 'expiry', 'nas', '30d').err).toMatch(/^nas: node key expires 2027-/);
-    const listed = JSON.parse(run('devices', 'list', '--json').out);
+    await store.close();
+    expect((await run('devices', 'rename', 'old', 'Bad Name')).err).toMatch(/DNS label|name/);
+    expect((await run('devices', 'rename', 'old', 'nas')).err).toBe('old is now nas\n');
+    expect((await run('devices', 'expiry', 'nas', 'never')).err).toBe('nas: node key expires never\n');
+    expect((await run('devices', 'expiry', 'nas', '30d')).err).toMatch(/^nas: node key expires 2027-/);
+    const listed = JSON.parse((await run('devices', 'list', '--json')).out);
     expect(listed).toMatchObject([{ id: d.id, name: 'nas', ipv4: d.ipv4 }]);
-    expect(run('devices', 'delete', 'nas').err).toBe(`deleted nas (${d.ipv4})\n`);
-    expect(JSON.parse(run('devices', 'list', '--json').out)).toEqual([]);
-    expect(run('devices', 'delete', 'nas')).toMatchObject({
+    expect((await run('devices', 'delete', 'nas')).err).toBe(`deleted nas (${d.ipv4})\n`);
+    expect(JSON.parse((await run('devices', 'list', '--json')).out)).toEqual([]);
+    expect(await run('devices', 'delete', 'nas')).toMatchObject({
       code: 2,
       err: expect.stringMatching(/no device "nas"/),
     });
   });
 
-  it('makes API keys for one named network, lists them with it, and revokes them by prefix', () => {
+  it('makes API keys for one named network, lists them with it, and revokes them by prefix', async () => {
     const { run } = setup();
-    run('users', 'create', 'alice', '--network', 'home');
-    const made = run('apikeys', 'create', '--network', 'home', '--expiry', '30d');
+    await run('users', 'create', 'alice', '--network', 'home');
+    const made = await run('apikeys', 'create', '--network', 'home', '--expiry', '30d');
     expect(made.out).toMatch(/^bapi-[0-9a-f]{12}-[A-Za-z0-9_-]{43}\n$/);
     const prefix = made.out.split('-')[1]!;
     expect(made.err).toBe(`API key ${prefix} for network home, expires 2027-02-14T08:00:00.000Z\n`);
     // Without --expiry, 90 days.
-    expect(run('apikeys', 'create', '--network', 'home').err).toMatch(/expires 2027-04-15T08:00:00\.000Z\n$/);
-    const list = run('apikeys', 'list').out.split('\n');
+    expect((await run('apikeys', 'create', '--network', 'home')).err).toMatch(
+      /expires 2027-04-15T08:00:00\.000Z\n$/,
+    );
+    const list = (await run('apikeys', 'list')).out.split('\n');
     expect(list[0]).toMatch(/^PREFIX\s+ID\s+NETWORK\s+CREATED\s+EXPIRES\s+LAST USED$/);
     // Both were made at the same moment: listed in id order, which is random.
     expect(list.find((line) => line.startsWith(prefix))).toMatch(
       new RegExp(`^${prefix}\\s+\\S+\\s+home\\s+2027-01-15T08:00:00\\.000Z\\s+2027-02-14`),
     );
-    expect(run('apikeys', 'revoke', prefix)).toMatchObject({ code: 0, err: `API key ${prefix} revoked\n` });
-    expect(JSON.parse(run('apikeys', 'list', '--json').out)).toEqual([
+    expect(await run('apikeys', 'revoke', prefix)).toMatchObject({
+      code: 0,
+      err: `API key ${prefix} revoked\n`,
+    });
+    expect(JSON.parse((await run('apikeys', 'list', '--json')).out)).toEqual([
       expect.objectContaining({ network: 'home', expiresAt: 1_800_000_000_000 + 90 * 86_400_000 }),
     ]);
-    expect(run('apikeys', 'revoke', prefix)).toMatchObject({
+    expect(await run('apikeys', 'revoke', prefix)).toMatchObject({
       code: 2,
       err: expect.stringMatching(/no API key/),
     });
@@ -238,10 +241,10 @@ describe('burrow-server admin commands', () => {
     [['authkeys', 'create', '--user', 'alice', '--expiry', 'soon'], 2, /--expiry: "soon" is not a duration/],
     [['routes', 'approve', 'ghost', '10.0.0.0/8'], 2, /no device "ghost"/],
     [['users', 'create', 'alice'], 1, /user "alice" already exists/],
-  ])('%j fails with exit %i and a clear message', (argv, code, message) => {
+  ])('%j fails with exit %i and a clear message', async (argv, code, message) => {
     const { run } = setup();
-    run('users', 'create', 'alice');
-    const r = run(...argv);
+    await run('users', 'create', 'alice');
+    const r = await run(...argv);
     expect(r.code).toBe(code);
     expect(r.err).toMatch(message);
     expect(r.out).toBe('');
@@ -259,17 +262,17 @@ describe('burrow-server admin commands', () => {
 });
 
 describe('burrow-server policy commands', () => {
-  it('sets a valid policy whose tests pass, refuses bad ones naming the problem, and gets it back', () => {
+  it('sets a valid policy whose tests pass, refuses bad ones naming the problem, and gets it back', async () => {
     const { run } = setup();
-    run('users', 'create', 'alice', '--network', 'home');
-    run('users', 'create', 'bob', '--network', 'home');
+    await run('users', 'create', 'alice', '--network', 'home');
+    await run('users', 'create', 'bob', '--network', 'home');
     const dir = dirs[dirs.length - 1]!;
     const write = (name: string, text: string) => {
       const path = join(dir, name);
       writeFileSync(path, text);
       return path;
     };
-    expect(run('policy', 'get').err).toMatch(/no policy: its members can all reach each other/);
+    expect((await run('policy', 'get')).err).toMatch(/no policy: its members can all reach each other/);
     const good = write(
       'good.hujson',
       `{
@@ -278,22 +281,22 @@ describe('burrow-server policy commands', () => {
         "tests": [{"src": "alice", "accept": ["bob:22"], "deny": ["bob:80"]}],
       }`,
     );
-    expect(run('policy', 'test', good)).toMatchObject({ code: 0, out: '' });
-    expect(run('policy', 'set', good).code).toBe(0);
-    expect(run('policy', 'get').out).toContain('alice may reach everything');
+    expect(await run('policy', 'test', good)).toMatchObject({ code: 0, out: '' });
+    expect((await run('policy', 'set', good)).code).toBe(0);
+    expect((await run('policy', 'get')).out).toContain('alice may reach everything');
 
     const failing = write(
       'failing.hujson',
       '{"acls": [{"action": "accept", "src": ["alice"], "dst": ["bob:*"]}], "tests": [{"src": "alice", "deny": ["bob:80"]}]}',
     );
-    const r = run('policy', 'set', failing);
+    const r = await run('policy', 'set', failing);
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/failing\.hujson: policy tests failed:\n {2}tests\[0\]/);
     const syntax = write('syntax.hujson', '{"acls": [}');
-    expect(run('policy', 'test', syntax).err).toMatch(/syntax\.hujson:1:\d+:/);
+    expect((await run('policy', 'test', syntax)).err).toMatch(/syntax\.hujson:1:\d+:/);
     const unknown = write('unknown.hujson', '{"acl": []}');
-    expect(run('policy', 'test', unknown).err).toMatch(/unknown\.hujson: acl: unknown section/);
+    expect((await run('policy', 'test', unknown)).err).toMatch(/unknown\.hujson: acl: unknown section/);
     // Nothing of the refused ones was stored.
-    expect(run('policy', 'get').out).toContain('alice may reach everything');
+    expect((await run('policy', 'get')).out).toContain('alice may reach everything');
   });
 });

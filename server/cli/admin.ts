@@ -13,6 +13,13 @@ export interface Io {
   readSecret?(prompt: string): string;
 }
 
+/** `f` of each item, one after another. */
+async function mapEach<T, U>(items: readonly T[], f: (item: T) => Promise<U>): Promise<U[]> {
+  const out: U[] = [];
+  for (const item of items) out.push(await f(item));
+  return out;
+}
+
 const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
 
 function table(rows: string[][]): string {
@@ -28,10 +35,10 @@ function table(rows: string[][]): string {
 }
 
 /** A device named by id, or by name (with --network when the name is in several networks). */
-function findDevice(store: Store, ref: string, networkName?: string): Device {
-  const networks = networkName ? [mustNetwork(store, networkName)] : store.listNetworks();
-  const matches = networks
-    .flatMap((n) => store.listDevices(n.id))
+async function findDevice(store: Store, ref: string, networkName?: string): Promise<Device> {
+  const networks = networkName ? [await mustNetwork(store, networkName)] : await store.listNetworks();
+  const matches = (await mapEach(networks, (n) => store.listDevices(n.id)))
+    .flat()
     .filter((d) => d.id === ref || d.name === ref);
   if (matches.length === 0)
     throw new UsageError(`no device "${ref}"${networkName ? ` in network ${networkName}` : ''}`);
@@ -40,13 +47,13 @@ function findDevice(store: Store, ref: string, networkName?: string): Device {
   return matches[0]!;
 }
 
-function mustNetwork(store: Store, name: string) {
-  const network = store.findNetworkByName(name);
+async function mustNetwork(store: Store, name: string) {
+  const network = await store.findNetworkByName(name);
   if (!network) throw new UsageError(`no network "${name}"`);
   return network;
 }
 
-export function authkeysCreate(store: Store, argv: string[], io: Io, now: number): void {
+export async function authkeysCreate(store: Store, argv: string[], io: Io, now: number): Promise<void> {
   const { flags, positional } = parseArgs(argv, {
     user: 'string',
     reusable: 'boolean',
@@ -59,12 +66,12 @@ export function authkeysCreate(store: Store, argv: string[], io: Io, now: number
       'usage: burrow-server authkeys create --user NAME [--reusable] [--ephemeral] [--expiry DUR] [--tags tag:a,tag:b]',
     );
   }
-  const user = store.findUserByName(flags.user);
+  const user = await store.findUserByName(flags.user);
   if (!user) throw new UsageError(`no user "${flags.user}"`);
   const tags = typeof flags.tags === 'string' ? flags.tags.split(',').filter(Boolean) : [];
   for (const tag of tags)
     if (!/^tag:[a-z0-9-]+$/.test(tag)) throw new UsageError(`--tags: "${tag}" is not tag:name`);
-  const { secret, authKey } = store.createAuthKey(
+  const { secret, authKey } = await store.createAuthKey(
     {
       userId: user.id,
       reusable: flags.reusable === true,
@@ -80,14 +87,22 @@ export function authkeysCreate(store: Store, argv: string[], io: Io, now: number
   io.err(`auth key ${authKey.prefix} for ${user.name}, expires ${iso(authKey.expiresAt)}\n`);
 }
 
-export function devicesList(store: Store, argv: string[], io: Io): void {
+export async function devicesList(store: Store, argv: string[], io: Io): Promise<void> {
   const { flags, positional } = parseArgs(argv, { json: 'boolean', network: 'string' });
   if (positional.length) throw new UsageError('usage: burrow-server devices list [--network NET] [--json]');
   const networks =
-    typeof flags.network === 'string' ? [mustNetwork(store, flags.network)] : store.listNetworks();
-  const rows = networks.flatMap((n) =>
-    store.listDevices(n.id).map((d) => ({ device: d, network: n.name, user: store.getUser(d.userId).name })),
-  );
+    typeof flags.network === 'string'
+      ? [await mustNetwork(store, flags.network)]
+      : await store.listNetworks();
+  const rows = (
+    await mapEach(networks, async (n) =>
+      mapEach(await store.listDevices(n.id), async (d) => ({
+        device: d,
+        network: n.name,
+        user: (await store.getUser(d.userId)).name,
+      })),
+    )
+  ).flat();
   if (flags.json) {
     io.out(
       `${JSON.stringify(
@@ -113,44 +128,44 @@ export function devicesList(store: Store, argv: string[], io: Io): void {
 }
 
 /** `devices rename DEVICE NAME`: the new name must be a DNS label free in the device's network. */
-export function devicesRename(store: Store, argv: string[], io: Io, now: number): void {
+export async function devicesRename(store: Store, argv: string[], io: Io, now: number): Promise<void> {
   const { flags, positional } = parseArgs(argv, { network: 'string' });
   const [ref, name, ...extra] = positional;
   if (!ref || !name || extra.length)
     throw new UsageError('usage: burrow-server devices rename DEVICE NEW-NAME [--network NET]');
-  const device = findDevice(store, ref, typeof flags.network === 'string' ? flags.network : undefined);
-  io.err(`${device.name} is now ${store.renameDevice(device.id, name, now).name}\n`);
+  const device = await findDevice(store, ref, typeof flags.network === 'string' ? flags.network : undefined);
+  io.err(`${device.name} is now ${(await store.renameDevice(device.id, name, now)).name}\n`);
 }
 
 /** `devices delete DEVICE`: its addresses stay unused; its shares and invites end. */
-export function devicesDelete(store: Store, argv: string[], io: Io, now: number): void {
+export async function devicesDelete(store: Store, argv: string[], io: Io, now: number): Promise<void> {
   const { flags, positional } = parseArgs(argv, { network: 'string' });
   if (positional.length !== 1)
     throw new UsageError('usage: burrow-server devices delete DEVICE [--network NET]');
-  const device = findDevice(
+  const device = await findDevice(
     store,
     positional[0]!,
     typeof flags.network === 'string' ? flags.network : undefined,
   );
-  store.deleteDevice(device.id, now);
+  await store.deleteDevice(device.id, now);
   io.err(`deleted ${device.name} (${device.ipv4})\n`);
 }
 
 /** `devices expiry DEVICE (DUR | never)`: re-authenticates the node key for that long from now. */
-export function devicesExpiry(store: Store, argv: string[], io: Io, now: number): void {
+export async function devicesExpiry(store: Store, argv: string[], io: Io, now: number): Promise<void> {
   const { flags, positional } = parseArgs(argv, { network: 'string' });
   const [ref, duration, ...extra] = positional;
   if (!ref || !duration || extra.length)
     throw new UsageError('usage: burrow-server devices expiry DEVICE (DURATION | never) [--network NET]');
-  const device = findDevice(store, ref, typeof flags.network === 'string' ? flags.network : undefined);
+  const device = await findDevice(store, ref, typeof flags.network === 'string' ? flags.network : undefined);
   const expiry = duration === 'never' ? null : now + parseDuration('DURATION', duration);
-  const updated = store.reauthenticateDevice(device.id, now, expiry);
+  const updated = await store.reauthenticateDevice(device.id, now, expiry);
   io.err(
     `${updated.name}: node key expires ${updated.keyExpiry === null ? 'never' : iso(updated.keyExpiry)}\n`,
   );
 }
 
-export function routesApprove(store: Store, argv: string[], io: Io, now: number): void {
+export async function routesApprove(store: Store, argv: string[], io: Io, now: number): Promise<void> {
   const { flags, positional } = parseArgs(argv, { 'exit-node': 'boolean', network: 'string' });
   const [ref, ...cidrs] = positional;
   if (!ref || (cidrs.length === 0 && !flags['exit-node'])) {
@@ -158,9 +173,9 @@ export function routesApprove(store: Store, argv: string[], io: Io, now: number)
       'usage: burrow-server routes approve DEVICE (--exit-node | CIDR...) [--network NET]',
     );
   }
-  const device = findDevice(store, ref, typeof flags.network === 'string' ? flags.network : undefined);
+  const device = await findDevice(store, ref, typeof flags.network === 'string' ? flags.network : undefined);
   const routes = [...new Set([...device.approvedRoutes, ...cidrs])];
-  const updated = store.approveRoutes(
+  const updated = await store.approveRoutes(
     device.id,
     { routes, exitNode: device.exitNodeApproved || flags['exit-node'] === true },
     now,
@@ -172,26 +187,35 @@ export function routesApprove(store: Store, argv: string[], io: Io, now: number)
   );
 }
 
-export function sharesList(store: Store, argv: string[], io: Io, now: number): void {
+export async function sharesList(store: Store, argv: string[], io: Io, now: number): Promise<void> {
   const { flags, positional } = parseArgs(argv, { json: 'boolean', user: 'string' });
   if (positional.length) throw new UsageError('usage: burrow-server shares list [--user NAME] [--json]');
   const users =
     typeof flags.user === 'string'
       ? [
-          store.findUserByName(flags.user) ??
+          (await store.findUserByName(flags.user)) ??
             (() => {
               throw new UsageError(`no user "${flags.user}"`);
             })(),
         ]
-      : store.listNetworks().flatMap((n) => store.listUsers(n.id));
-  const shares = users.flatMap((u) => store.listAcceptedShares(u.id));
-  const invites = users.flatMap((u) => store.listInvites(u.id, now).outgoing);
+      : (await mapEach(await store.listNetworks(), (n) => store.listUsers(n.id))).flat();
+  const shares = (await mapEach(users, (u) => store.listAcceptedShares(u.id))).flat();
+  const invites = (await mapEach(users, async (u) => (await store.listInvites(u.id, now)).outgoing)).flat();
   if (flags.json) {
     io.out(`${JSON.stringify({ shares, invites }, null, 2)}\n`);
     return;
   }
-  const name = (id: string) => store.getUser(id).name;
-  const device = (id: string) => store.getDevice(id).name;
+  // Every name the table shows, looked up first.
+  const names = new Map<string, string>();
+  for (const id of new Set(
+    [...shares, ...invites].flatMap((r) => [r.ownerUserId, r.recipientUserId ?? r.ownerUserId]),
+  ))
+    names.set(id, (await store.getUser(id)).name);
+  const devices = new Map<string, string>();
+  for (const id of new Set([...shares, ...invites].map((r) => r.deviceId)))
+    devices.set(id, (await store.getDevice(id)).name);
+  const name = (id: string) => names.get(id)!;
+  const device = (id: string) => devices.get(id)!;
   io.out(
     table([
       ['KIND', 'ID', 'DEVICE', 'OWNER', 'RECIPIENT', 'STATE', 'EXPIRES'],
@@ -218,9 +242,9 @@ export function sharesList(store: Store, argv: string[], io: Io, now: number): v
 }
 
 /** The network a command is about: --network NET, or the only one there is. */
-export function targetNetwork(store: Store, flag: string | boolean | undefined) {
+export async function targetNetwork(store: Store, flag: string | boolean | undefined) {
   if (typeof flag === 'string') return mustNetwork(store, flag);
-  const all = store.listNetworks();
+  const all = await store.listNetworks();
   if (all.length === 1) return all[0]!;
   throw new UsageError(
     all.length === 0 ? 'there are no networks yet' : 'several networks exist; add --network NET',
@@ -240,7 +264,12 @@ export function readPolicyFile(file: string): string {
  * Parses a policy (the text of `file`) and runs its tests against the network as it is now;
  * throws naming the file and the problem.
  */
-export function checkPolicy(store: Store, networkId: string, text: string, file: string): void {
+export async function checkPolicy(
+  store: Store,
+  networkId: string,
+  text: string,
+  file: string,
+): Promise<void> {
   let policy: ReturnType<typeof parsePolicy>;
   try {
     policy = parsePolicy(text, file);
@@ -249,12 +278,12 @@ export function checkPolicy(store: Store, networkId: string, text: string, file:
     if (error instanceof PolicyError) throw new PolicyError('', `${file}: ${error.message}`);
     throw error;
   }
-  const result = runPolicyTests(policy, policyContext(store, networkId));
+  const result = runPolicyTests(policy, await policyContext(store, networkId));
   if (!result.ok)
     throw new PolicyError('', `${file}: policy tests failed:\n  ${result.failures.join('\n  ')}`);
 }
 
-export function policyCommand(store: Store, argv: string[], io: Io, now: number): void {
+export async function policyCommand(store: Store, argv: string[], io: Io, now: number): Promise<void> {
   const { flags, positional } = parseArgs(argv, { network: 'string' });
   const [verb, file, ...extra] = positional;
   const usage = 'usage: burrow-server policy (get | set FILE | test FILE) [--network NET]';
@@ -265,21 +294,21 @@ export function policyCommand(store: Store, argv: string[], io: Io, now: number)
   ) {
     throw new UsageError(usage);
   }
-  const network = targetNetwork(store, flags.network);
+  const network = await targetNetwork(store, flags.network);
   if (verb === 'get') {
-    const policy = store.getPolicy(network.id);
+    const policy = await store.getPolicy(network.id);
     if (policy) io.out(policy.text.endsWith('\n') ? policy.text : `${policy.text}\n`);
     else io.err(`network ${network.name} has no policy: its members can all reach each other\n`);
     return;
   }
   // Read once: what was checked is what is saved.
   const text = readPolicyFile(file!);
-  checkPolicy(store, network.id, text, file!);
+  await checkPolicy(store, network.id, text, file!);
   if (verb === 'test') {
     io.err(`${file}: valid, and its tests pass against network ${network.name}\n`);
     return;
   }
-  store.setPolicy(network.id, text, now);
+  await store.setPolicy(network.id, text, now);
   io.err(`policy of network ${network.name} updated\n`);
 }
 
@@ -289,15 +318,15 @@ export function policyCommand(store: Store, argv: string[], io: Io, now: number)
  * never inferred, and the same command means the same on every server. Keys always expire (in 90
  * days unless told); `never` is refused: a long-lived script takes a long expiry and a new key in time.
  */
-export function apikeysCreate(store: Store, argv: string[], io: Io, now: number): void {
+export async function apikeysCreate(store: Store, argv: string[], io: Io, now: number): Promise<void> {
   const { flags, positional } = parseArgs(argv, { network: 'string', expiry: 'string' });
   if (positional.length || typeof flags.network !== 'string')
     throw new UsageError('usage: burrow-server apikeys create --network NET [--expiry DUR]');
   if (flags.expiry === 'never')
     throw new UsageError('--expiry: API keys always expire; give a duration such as 365d');
-  const network = mustNetwork(store, flags.network);
+  const network = await mustNetwork(store, flags.network);
   const expiry = typeof flags.expiry === 'string' ? parseDuration('--expiry', flags.expiry) : undefined;
-  const { secret, apiKey } = store.createApiKey(
+  const { secret, apiKey } = await store.createApiKey(
     { networkId: network.id, ...(expiry !== undefined ? { expiresAt: now + expiry } : {}) },
     now,
   );
@@ -306,12 +335,12 @@ export function apikeysCreate(store: Store, argv: string[], io: Io, now: number)
 }
 
 /** `apikeys list`: keys from before keys had networks show as for every network. */
-export function apikeysList(store: Store, argv: string[], io: Io, now: number): void {
+export async function apikeysList(store: Store, argv: string[], io: Io, now: number): Promise<void> {
   const { flags, positional } = parseArgs(argv, { json: 'boolean' });
   if (positional.length) throw new UsageError('usage: burrow-server apikeys list [--json]');
-  const keys = store.listApiKeys().map((k) => ({
+  const keys = await mapEach(await store.listApiKeys(), async (k) => ({
     ...k,
-    network: k.networkId === null ? null : store.getNetwork(k.networkId).name,
+    network: k.networkId === null ? null : (await store.getNetwork(k.networkId)).name,
   }));
   if (flags.json) {
     io.out(`${JSON.stringify(keys, null, 2)}\n`);
@@ -333,12 +362,12 @@ export function apikeysList(store: Store, argv: string[], io: Io, now: number): 
 }
 
 /** `apikeys revoke KEY`: by id or by the prefix shown in lists and logs; the key stops working at once. */
-export function apikeysRevoke(store: Store, argv: string[], io: Io): void {
+export async function apikeysRevoke(store: Store, argv: string[], io: Io): Promise<void> {
   const { positional } = parseArgs(argv, {});
   if (positional.length !== 1) throw new UsageError('usage: burrow-server apikeys revoke ID|PREFIX');
   const ref = positional[0]!;
-  const key = store.listApiKeys().find((k) => k.id === ref || k.prefix === ref);
+  const key = (await store.listApiKeys()).find((k) => k.id === ref || k.prefix === ref);
   if (!key) throw new UsageError(`no API key "${ref}"`);
-  store.revokeApiKey(key.id);
+  await store.revokeApiKey(key.id);
   io.err(`API key ${key.prefix} revoked\n`);
 }

@@ -39,15 +39,15 @@ const splitList = (text: string) =>
 const baseDomainOf = (config: ServerConfig | null) => config?.dns.baseDomain ?? DEFAULT_BASE_DOMAIN;
 
 /** Saves the settings (checked whole by the store) and says what the devices now get. */
-function save(
+async function save(
   store: Store,
   network: Network,
   settings: DnsSettings,
   io: Io,
   now: number,
   config: ServerConfig | null,
-): void {
-  const saved = store.setDnsSettings(network.id, settings, now, baseDomainOf(config));
+): Promise<void> {
+  const saved = await store.setDnsSettings(network.id, settings, now, baseDomainOf(config));
   io.err(`DNS settings of network ${network.name} updated\n`);
   if (config?.dns.networks.some((n) => n.network.toLowerCase() === network.name.toLowerCase()))
     io.err(
@@ -73,15 +73,15 @@ function showText(network: Network, settings: DnsSettings, baseDomain: string, f
   return `${[...lines, ...routes].join('\n')}\n`;
 }
 
-export function dnsCommand(
+export async function dnsCommand(
   store: Store,
   argv: string[],
   io: Io,
   now: number,
   config: ServerConfig | null,
-): void {
+): Promise<void> {
   try {
-    run(store, argv, io, now, config);
+    await run(store, argv, io, now, config);
   } catch (error) {
     // A usage error says how the dns commands are used, not the whole program.
     if (error instanceof UsageError && error.usage === undefined)
@@ -90,7 +90,13 @@ export function dnsCommand(
   }
 }
 
-function run(store: Store, argv: string[], io: Io, now: number, config: ServerConfig | null): void {
+async function run(
+  store: Store,
+  argv: string[],
+  io: Io,
+  now: number,
+  config: ServerConfig | null,
+): Promise<void> {
   const { flags, positional } = parseArgs(argv, {
     network: 'string',
     json: 'boolean',
@@ -105,16 +111,16 @@ function run(store: Store, argv: string[], io: Io, now: number, config: ServerCo
     if (other !== undefined) throw new UsageError(`dns ${verb}: --${other} does not apply`, DNS_USAGE);
   };
   const network = () => targetNetwork(store, flags.network);
-  const current = (n: Network): DnsSettings => {
-    const { nameservers, routes, searchDomains, override } = store.getDnsSettings(n.id);
+  const current = async (n: Network): Promise<DnsSettings> => {
+    const { nameservers, routes, searchDomains, override } = await store.getDnsSettings(n.id);
     return { nameservers, routes, searchDomains, override };
   };
   switch (verb) {
     case 'show': {
       onlyFlags(['json']);
       if (rest.length) throw new UsageError('dns show takes no arguments', DNS_USAGE);
-      const n = network();
-      const settings = store.getDnsSettings(n.id);
+      const n = await network();
+      const settings = await store.getDnsSettings(n.id);
       if (flags.json)
         io.out(
           `${JSON.stringify({ network: n.name, ...dnsSection(n, settings, baseDomainOf(config)), updatedAt: settings.updatedAt }, null, 2)}\n`,
@@ -129,34 +135,34 @@ function run(store: Store, argv: string[], io: Io, now: number, config: ServerCo
       const { override } = flags;
       if (override !== undefined && override !== 'true' && override !== 'false')
         throw new UsageError(`--override: "${override}" is neither true nor false`);
-      const n = network();
-      const settings = current(n);
+      const n = await network();
+      const settings = await current(n);
       if (typeof flags.nameservers === 'string') settings.nameservers = splitList(flags.nameservers);
       if (typeof flags['search-domains'] === 'string')
         settings.searchDomains = splitList(flags['search-domains']);
       if (override !== undefined) settings.override = override === 'true';
-      save(store, n, settings, io, now, config);
+      await save(store, n, settings, io, now, config);
       return;
     }
     case 'route': {
       onlyFlags([]);
       const [op, domain, ...servers] = rest;
       if (op === 'add' && domain !== undefined && servers.length > 0) {
-        const n = network();
-        const settings = current(n);
+        const n = await network();
+        const settings = await current(n);
         const key = domain.toLowerCase().replace(/\.$/, '');
         settings.routes = [...settings.routes.filter((r) => r.domain !== key), { domain, servers }];
-        save(store, n, settings, io, now, config);
+        await save(store, n, settings, io, now, config);
         return;
       }
       if (op === 'remove' && domain !== undefined && servers.length === 0) {
-        const n = network();
-        const settings = current(n);
+        const n = await network();
+        const settings = await current(n);
         const key = domain.toLowerCase().replace(/\.$/, '');
         if (!settings.routes.some((r) => r.domain === key))
           throw new CommandError(`network ${n.name} has no route for ${key}`);
         settings.routes = settings.routes.filter((r) => r.domain !== key);
-        save(store, n, settings, io, now, config);
+        await save(store, n, settings, io, now, config);
         return;
       }
       throw new UsageError('dns route: add DOMAIN SERVER... or remove DOMAIN', DNS_USAGE);
@@ -164,8 +170,15 @@ function run(store: Store, argv: string[], io: Io, now: number, config: ServerCo
     case 'clear': {
       onlyFlags([]);
       if (rest.length) throw new UsageError('dns clear takes no arguments', DNS_USAGE);
-      const n = network();
-      save(store, n, { nameservers: [], routes: [], searchDomains: [], override: false }, io, now, config);
+      const n = await network();
+      await save(
+        store,
+        n,
+        { nameservers: [], routes: [], searchDomains: [], override: false },
+        io,
+        now,
+        config,
+      );
       return;
     }
     default:

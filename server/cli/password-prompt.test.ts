@@ -25,13 +25,13 @@ const piped = (input: string, ...argv: string[]) =>
     child.stdin!.end(input);
   });
 
-function setup() {
+async function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'burrow-passwd-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const db = join(dir, 'burrow.db');
   const store = openSqliteStore({ path: db });
   cleanups.push(() => store.close());
-  store.createUser({ name: 'alice' }, Date.now());
+  await store.createUser({ name: 'alice' }, Date.now());
   /** `users passwd alice` at a terminal; then its exit code and the terminal's settings are shown. */
   const passwd = (): PtySession => {
     const session = inPty(
@@ -50,7 +50,7 @@ beforeAll(async () => {
 
 describe('burrow-server users passwd at a terminal', () => {
   it('asks twice without showing what is typed, sets the password, and gives the terminal back', async () => {
-    const { store, passwd } = setup();
+    const { store, passwd } = await setup();
     const t = passwd();
     let at = await t.waitFor('New password for alice: ');
     // A mistyped last character (a two-byte one), erased with Backspace.
@@ -66,7 +66,7 @@ describe('burrow-server users passwd at a terminal', () => {
   }, 60_000);
 
   it('Ctrl-C cancels at once, changes nothing, and gives the terminal back', async () => {
-    const { store, passwd } = setup();
+    const { store, passwd } = await setup();
     const t = passwd();
     const at = await t.waitFor('New password for alice: ');
     t.type('sloths are');
@@ -75,17 +75,17 @@ describe('burrow-server users passwd at a terminal', () => {
     await t.waitFor('\r\necho\r\n', end);
     expect(t.screen()).toContain('burrow-server: cancelled; nothing changed');
     expect(t.screen()).not.toContain('sloth');
-    expect(store.findUserByName('alice')?.hasPassword).toBe(false);
+    expect((await store.findUserByName('alice'))?.hasPassword).toBe(false);
   }, 60_000);
 
   it('without a terminal, asks for --password-file, which reads standard input as - or /dev/stdin', async () => {
-    const { db, store } = setup();
+    const { db, store } = await setup();
     const noTerminal = await piped('sloths are fast\n', 'users', 'passwd', 'alice', '--db', db);
     expect(noTerminal.code).toBe(2);
     expect(noTerminal.stderr).toMatch(
       /standard input is not a terminal to ask for a password on: give --password-file PATH \(- or \/dev\/stdin: from standard input\)/,
     );
-    expect(store.findUserByName('alice')?.hasPassword).toBe(false);
+    expect((await store.findUserByName('alice'))?.hasPassword).toBe(false);
     const fromStdin = await piped(
       'sloths are fast\n',
       'users',

@@ -35,7 +35,7 @@ function signInHelp(user: User): string {
     : `${user.name} has no password: ${key}; to sign in on the sign-in page \`burrow up\` without --auth-key links to, set one with burrow-server users passwd ${user.name}\n`;
 }
 
-export function usersCreate(store: Store, argv: string[], io: Io, now: number): void {
+export async function usersCreate(store: Store, argv: string[], io: Io, now: number): Promise<void> {
   const { flags, positional } = parseArgs(argv, { network: 'string', 'password-file': 'string' });
   const [name, ...extra] = positional;
   if (!name || extra.length)
@@ -43,35 +43,36 @@ export function usersCreate(store: Store, argv: string[], io: Io, now: number): 
   const password =
     typeof flags['password-file'] === 'string' ? readPasswordFile(flags['password-file']) : undefined;
   // Checked first: otherwise the personal network named after the user would be the name reported taken.
-  if (store.findUserByName(name)) throw new StoreError('duplicate-name', `user "${name}" already exists`);
-  const user = store.transaction(() => {
+  if (await store.findUserByName(name))
+    throw new StoreError('duplicate-name', `user "${name}" already exists`);
+  const user = await store.transaction(async () => {
     let networkId: string | undefined;
     if (typeof flags.network === 'string') {
-      const existing = store.findNetworkByName(flags.network);
-      networkId = existing?.id ?? store.createNetwork({ name: flags.network }, now).id;
+      const existing = await store.findNetworkByName(flags.network);
+      networkId = existing?.id ?? (await store.createNetwork({ name: flags.network }, now)).id;
     }
     return store.createUser(
       { name, ...(networkId ? { networkId } : {}), ...(password !== undefined ? { password } : {}) },
       now,
     );
   });
-  const network = store.getNetwork(user.networkId);
+  const network = await store.getNetwork(user.networkId);
   io.out(`${user.name}\n`);
   io.err(`created user ${user.name} (${user.id}) in network ${network.name}\n${signInHelp(user)}`);
 }
 
 /** `users passwd NAME`: sets or replaces the password for the sign-in page, asked at the terminal. */
-export function usersPasswd(store: Store, argv: string[], io: Io): void {
+export async function usersPasswd(store: Store, argv: string[], io: Io): Promise<void> {
   const { flags, positional } = parseArgs(argv, { 'password-file': 'string' });
   if (positional.length !== 1)
     throw new UsageError('usage: burrow-server users passwd NAME [--password-file PATH]');
   const name = positional[0]!;
-  const user = store.findUserByName(name);
+  const user = await store.findUserByName(name);
   if (!user) throw new UsageError(`no user "${name}"`);
   const password =
     typeof flags['password-file'] === 'string'
       ? readPasswordFile(flags['password-file'])
       : askNewPassword(io, user.name);
-  const updated = store.setPassword(user.id, password);
+  const updated = await store.setPassword(user.id, password);
   io.err(`password of ${user.name} ${user.hasPassword ? 'changed' : 'set'}\n${signInHelp(updated)}`);
 }

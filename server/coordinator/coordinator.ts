@@ -38,28 +38,45 @@ const SHARES_CHANGED = JSON.stringify({ type: 'shares-changed' } satisfies Serve
  * process (the admin CLI included) reach the devices they concern.
  */
 export class Coordinator {
-  private readonly engine: MapEngine;
   /** Channels waiting for someone to sign in at their login URL. */
   private readonly logins: PendingLogins;
   /** Channels that do not speak for a device yet. */
   private readonly strangers: Strangers;
   /** Registered channels by the user owning their device: who to tell that the user's shares changed. */
   private readonly userChannels = new Map<string, Set<ServerChannel>>();
-  private seq: number;
   private stopped = false;
   private pollQueued = false;
+  /** The poll running now (polls run one at a time), and the one waiting to start after it. */
+  private polling: Promise<void> = Promise.resolve();
+  private nextPoll: Promise<void> | null = null;
 
-  constructor(private readonly options: CoordinatorOptions) {
-    this.seq = options.store.currentSeq();
-    this.engine = new MapEngine(options.store, options.now, options.relays, options.baseDomain);
+  private constructor(
+    private readonly options: CoordinatorOptions,
+    private readonly engine: MapEngine,
+    /** The change feed's position the engine's maps are at. */
+    private seq: number,
+  ) {
     this.logins = new PendingLogins(options.store, options.now, options.loginLimits);
     this.strangers = new Strangers(options.strangerLimits);
+  }
+
+  /** Loads the store's state into the map engine and starts following the change feed from there. */
+  static async open(options: CoordinatorOptions): Promise<Coordinator> {
+    // The position first: a change made while loading is then read again, which is harmless.
+    const seq = await options.store.currentSeq();
+    const engine = await MapEngine.open(options.store, options.now, options.relays, options.baseDomain);
+    return new Coordinator(options, engine, seq);
   }
 
   /** Stops touching the store: connections closing during shutdown leave devices as they were. */
   stop(): void {
     this.stopped = true;
     this.logins.stop();
+  }
+
+  /** The change feed's position the maps are at. */
+  get seqNow(): number {
+    return this.seq;
   }
 
   get streamCount(): number {
@@ -98,7 +115,8 @@ export class Coordinator {
       this.logins.end(channel);
       if (userId !== null) this.forgetChannel(userId, channel);
       deviceId = id;
-      userId = this.options.store.getDevice(id).userId;
+      // The engine holds the device: the caller brought it up to the write that made it.
+      userId = this.engine.owner(id);
       const channels = this.userChannels.get(userId) ?? new Set();
       this.userChannels.set(userId, channels.add(channel));
     };
@@ -110,6 +128,13 @@ export class Coordinator {
       close: (reason) => channel.close(reason),
     };
     const budget = new ChannelBudget(performance.now());
+    // A channel's messages, and then its closing, are handled one after another, each after the
+    // one before it finished (they await the store): a map request is handled as the channel that
+    // registered, and closing undoes what the channel's last message did, never the reverse.
+    let queue: Promise<void> = Promise.resolve();
+    const inTurn = (work: () => Promise<void>) => {
+      queue = queue.then(work).catch((error) => this.options.log?.(`control: ${(error as Error).stack}`));
+    };
     channel.onMessage((message) => {
       const over = budget.take(message.type, performance.now());
       if (over !== null) {
@@ -117,33 +142,45 @@ export class Coordinator {
         channel.close(over);
         return;
       }
-      try {
-        const registered = this.handle(message, machineKey, deviceId, address, channel, sink, speakFor);
-        if (registered !== null) speakFor(registered);
-      } catch (error) {
-        const reason = error instanceof StoreError ? error.message : 'internal error';
-        if (!(error instanceof StoreError)) this.options.log?.(`control: ${(error as Error).stack}`);
-        channel.send({ type: 'error', reason });
-        channel.close(reason);
-      }
+      inTurn(async () => {
+        try {
+          const registered = await this.handle(
+            message,
+            machineKey,
+            deviceId,
+            address,
+            channel,
+            sink,
+            speakFor,
+          );
+          if (registered !== null) speakFor(registered);
+        } catch (error) {
+          const reason = error instanceof StoreError ? error.message : 'internal error';
+          if (!(error instanceof StoreError)) this.options.log?.(`control: ${(error as Error).stack}`);
+          channel.send({ type: 'error', reason });
+          channel.close(reason);
+        }
+      });
     });
     channel.onClose(() => {
       this.strangers.forget(channel);
-      if (!this.stopped) this.logins.end(channel);
-      if (userId !== null) this.forgetChannel(userId, channel);
-      if (deviceId === null || this.stopped || !this.engine.detach(deviceId, sink)) return;
-      const { store } = this.options;
-      const device = store.findDeviceByMachineKey(machineKey);
-      if (device?.id !== deviceId) return; // deleted meanwhile
-      if (device.ephemeral) store.deleteDevice(device.id, this.options.now());
-      else
-        store.setDeviceStatus(device.id, { online: false, lastSeen: this.options.now() }, this.options.now());
-      this.pollSoon();
+      inTurn(async () => {
+        if (!this.stopped) this.logins.end(channel);
+        if (userId !== null) this.forgetChannel(userId, channel);
+        if (deviceId === null || this.stopped || !this.engine.detach(deviceId, sink)) return;
+        const { store } = this.options;
+        const device = await store.findDeviceByMachineKey(machineKey);
+        if (device?.id !== deviceId || this.stopped) return; // deleted meanwhile
+        const now = this.options.now();
+        if (device.ephemeral) await store.deleteDevice(device.id, now);
+        else await store.setDeviceStatus(device.id, { online: false, lastSeen: now }, now);
+        this.pollSoon();
+      });
     });
   }
 
   /** Returns the device the channel now speaks for, if this message established it. */
-  private handle(
+  private async handle(
     message: ClientMessage,
     machineKey: string,
     deviceId: string | null,
@@ -151,7 +188,7 @@ export class Coordinator {
     channel: ServerChannel,
     sink: StreamSink,
     registered: (deviceId: string) => void,
-  ): string | null {
+  ): Promise<string | null> {
     const { store } = this.options;
     const now = this.options.now();
     switch (message.type) {
@@ -163,20 +200,22 @@ export class Coordinator {
           hostname: message.hostname,
         };
         if (message.authKey !== undefined) {
-          const device = store.registerDeviceWithAuthKey(message.authKey, who, now);
-          this.poll();
+          const device = await store.registerDeviceWithAuthKey(message.authKey, who, now);
+          await this.poll();
           channel.send(this.registered(device.id));
           return device.id;
         }
-        const known = store.findDeviceByMachineKey(machineKey);
+        const known = await store.findDeviceByMachineKey(machineKey);
         if (known && (known.keyExpiry === null || known.keyExpiry > now)) {
           const device =
-            known.nodeKey === message.nodeKey ? known : store.rotateNodeKey(known.id, message.nodeKey, now);
-          this.poll();
+            known.nodeKey === message.nodeKey
+              ? known
+              : await store.rotateNodeKey(known.id, message.nodeKey, now);
+          await this.poll();
           channel.send(this.registered(device.id));
           return device.id;
         }
-        const login = this.logins.start(channel, address, who, {
+        const login = await this.logins.start(channel, address, who, {
           // From now on the channel speaks for the device the sign-in made.
           completed: (id) => {
             registered(id);
@@ -202,15 +241,16 @@ export class Coordinator {
       case 'map': {
         if (deviceId === null) throw new StoreError('forbidden', 'register before asking for a map');
         const { endpoints, homeRelay = null } = message;
-        store.setDeviceStatus(deviceId, { online: true, lastSeen: now, endpoints, homeRelay }, now);
-        // Bring every map (and the engine's memory) up to this write, then start this stream there.
-        this.poll();
+        await store.setDeviceStatus(deviceId, { online: true, lastSeen: now, endpoints, homeRelay }, now);
+        // Bring every map (and the engine's memory) up to this write, then start this stream there:
+        // no await between reading the engine's position and attaching, so no batch falls between.
+        await this.poll();
         this.engine.attach(deviceId, sink, this.seq);
         return null;
       }
       case 'endpoints':
         if (deviceId === null) throw new StoreError('forbidden', 'register first');
-        store.setDeviceStatus(
+        await store.setDeviceStatus(
           deviceId,
           { endpoints: message.endpoints, homeRelay: message.homeRelay ?? null, lastSeen: now },
           now,
@@ -219,9 +259,9 @@ export class Coordinator {
         return null;
       case 'routes':
         if (deviceId === null) throw new StoreError('forbidden', 'register first');
-        store.transaction(() => {
+        await store.transaction(async () => {
           const offer = { routes: message.advertiseRoutes, exitNode: message.advertiseExitNode };
-          this.autoApprove(store.setAdvertisedRoutes(deviceId, offer, now).id, now);
+          await this.autoApprove((await store.setAdvertisedRoutes(deviceId, offer, now)).id, now);
         });
         this.pollSoon();
         return null;
@@ -233,7 +273,7 @@ export class Coordinator {
       case 'share-accept':
       case 'share-decline':
       case 'share-revoke':
-        this.share(message, deviceId, channel, now);
+        await this.share(message, deviceId, channel, now);
         return null;
     }
   }
@@ -243,11 +283,16 @@ export class Coordinator {
    * expired" is an answer for the person asking, not a broken protocol, so the channel stays open.
    * Then tells every connected device of each user concerned that their shares changed.
    */
-  private share(request: ShareRequest, deviceId: string | null, channel: ServerChannel, now: number): void {
+  private async share(
+    request: ShareRequest,
+    deviceId: string | null,
+    channel: ServerChannel,
+    now: number,
+  ): Promise<void> {
     let outcome: ShareOutcome;
     try {
       if (deviceId === null) throw new StoreError('forbidden', 'register first');
-      outcome = handleShareRequest(this.options.store, deviceId, request, now);
+      outcome = await handleShareRequest(this.options.store, deviceId, request, now);
     } catch (error) {
       if (!(error instanceof StoreError)) this.options.log?.(`control: ${(error as Error).stack}`);
       const reason = error instanceof StoreError ? error.message.slice(0, 512) : 'internal error';
@@ -269,12 +314,12 @@ export class Coordinator {
   }
 
   /** Approves what the network's policy (autoApprovers) approves of a device's advertised routes. */
-  private autoApprove(deviceId: string, now: number): void {
+  private async autoApprove(deviceId: string, now: number): Promise<void> {
     const { store } = this.options;
-    const device = store.getDevice(deviceId);
-    const stored = store.getPolicy(device.networkId);
+    const device = await store.getDevice(deviceId);
+    const stored = await store.getPolicy(device.networkId);
     if (!stored) return;
-    const ctx = policyContext(store, device.networkId);
+    const ctx = await policyContext(store, device.networkId);
     const self = ctx.devices.find((d) => d.id === device.id);
     if (!self) return;
     const advertised = [
@@ -287,7 +332,7 @@ export class Coordinator {
       ...new Set([...device.approvedRoutes, ...approved.filter((r) => r !== '0.0.0.0/0' && r !== '::/0')]),
     ];
     if (exitNode !== device.exitNodeApproved || routes.length !== device.approvedRoutes.length) {
-      store.approveRoutes(device.id, { routes, exitNode }, now);
+      await store.approveRoutes(device.id, { routes, exitNode }, now);
     }
   }
 
@@ -301,25 +346,43 @@ export class Coordinator {
     this.pollQueued = true;
     setImmediate(() => {
       this.pollQueued = false;
-      this.poll();
+      this.poll().catch((error) =>
+        this.options.log?.(`control: following the change feed: ${(error as Error).stack}`),
+      );
     });
   }
 
   /**
    * Follows the change feed (this process's writes and any other's, such as the admin CLI's):
    * completes interactive logins, brings every stream's map up to date, and takes expired node keys
-   * out of the maps.
+   * out of the maps. Settles once a poll that started after this call has finished, so the caller's
+   * own writes before it are in every map. Polls run one at a time (two would apply one batch
+   * twice); calls while one runs share the next.
    */
-  poll(): void {
+  poll(): Promise<void> {
+    if (this.nextPoll !== null) return this.nextPoll;
+    const next = this.polling.then(() => {
+      this.nextPoll = null;
+      return this.pollOnce();
+    });
+    this.nextPoll = next;
+    this.polling = next.catch(() => {});
+    return next;
+  }
+
+  private async pollOnce(): Promise<void> {
     if (this.stopped) return;
     const { store } = this.options;
     // Taken before the change feed is read, so the devices these sign-ins made are in the maps.
-    const signedIn = this.logins.poll();
-    const current = store.currentSeq();
+    const signedIn = await this.logins.poll();
+    const current = await store.currentSeq();
     if (current !== this.seq) {
-      const changes = store.changesAfter(this.seq);
+      const changes = await store.changesAfter(this.seq);
+      const update = await this.engine.read(changes);
+      if (this.stopped) return;
+      // The engine's state and its position move together, with no await between.
       this.seq = Math.max(current, changes?.at(-1)?.seq ?? current);
-      this.engine.apply(changes, this.seq);
+      this.engine.apply(update, this.seq);
     }
     this.engine.expire(this.seq);
     for (const { completed, deviceId } of signedIn) completed(deviceId);

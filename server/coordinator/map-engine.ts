@@ -5,11 +5,18 @@ import { effectiveRoutes } from '../policy-context.js';
 import type { Store } from '../store/store.js';
 import type { ChangeRecord, Device } from '../store/types.js';
 import { Bitset, DeviceIndex } from './bitset.js';
-import { Directory } from './directory.js';
+import { Directory, type Fetched } from './directory.js';
 import { dnsSection } from './dns-section.js';
 import { diffFilters, sourceDiff } from './filter-diff.js';
 import { NetworkView } from './network-view.js';
 import { admits, hostPrefixes } from './src-matcher.js';
+
+/**
+ * A batch of the change feed with what it concerns read from the store (`MapEngine.read`), ready to
+ * apply without waiting; or, when the batch could not be given (null: pruned), the whole store read
+ * again.
+ */
+export type FeedUpdate = { changes: readonly ChangeRecord[]; fetched: Fetched } | { reload: Directory };
 
 /** Where a stream's messages go: the device's control channel. */
 export interface StreamSink {
@@ -62,11 +69,17 @@ function policyFieldsDiffer(a: Device, b: Device): boolean {
  * - a policy change: each stream of that network is worked out in full, as a new policy may
  *   change every map;
  * - a change of a network's DNS settings: its section, made once, sent to the network's streams.
+ *
+ * Everything here but `open` and `read` is synchronous and works on memory only: an update is read
+ * from the store first (`read`), then applied in one step (`apply`), so streams never see a map
+ * half updated and no await sits between reading the engine's state and changing it. The caller
+ * (Coordinator.poll) reads and applies one batch at a time.
  */
 export class MapEngine {
-  private readonly dir: Directory;
+  private dir: Directory;
   private readonly index = new DeviceIndex();
   private readonly views = new Map<string, NetworkView>();
+  /** Each network's policy, parsed. */
   private readonly policies = new Map<string, Policy | null>();
   private readonly streams = new Map<string, Stream>();
   private readonly json = new WeakMap<Device, [string?, string?]>();
@@ -74,19 +87,41 @@ export class MapEngine {
   private readonly dns = new Map<string, string>();
   private nextExpiry = Number.NEGATIVE_INFINITY;
 
-  constructor(
+  private constructor(
     private readonly store: Store,
+    dir: Directory,
     private readonly now: () => number,
-    /** The relay map; a function because the server's own region knows its port only once listening. */
-    private readonly relays: () => readonly RelayRegion[] = () => [],
-    /** Device names are HOST.NETWORK.<baseDomain>. */
-    private readonly baseDomain = DEFAULT_BASE_DOMAIN,
+    private readonly relays: () => readonly RelayRegion[],
+    private readonly baseDomain: string,
   ) {
-    this.dir = new Directory(store);
+    this.dir = dir;
+  }
+
+  /** An engine over the store as it is now (everything is loaded here, once). */
+  static async open(
+    store: Store,
+    now: () => number,
+    /** The relay map; a function because the server's own region knows its port only once listening. */
+    relays: () => readonly RelayRegion[] = () => [],
+    /** Device names are HOST.NETWORK.<baseDomain>. */
+    baseDomain = DEFAULT_BASE_DOMAIN,
+  ): Promise<MapEngine> {
+    return new MapEngine(store, await Directory.load(store), now, relays, baseDomain);
+  }
+
+  /** Reads what a batch of the change feed concerns (null: the feed was pruned, read everything). */
+  async read(changes: readonly ChangeRecord[] | null): Promise<FeedUpdate> {
+    if (changes === null) return { reload: await Directory.load(this.store) };
+    return { changes, fetched: await this.dir.read(changes) };
   }
 
   get streamCount(): number {
     return this.streams.size;
+  }
+
+  /** The user owning the device. */
+  owner(deviceId: string): string {
+    return this.device(deviceId).userId;
   }
 
   /** The device's own entry, as its peers see it. */
@@ -117,19 +152,20 @@ export class MapEngine {
     return true;
   }
 
-  /** Brings every stream up to date with the feed's `changes` (null: unknown, resend full maps). */
-  apply(changes: readonly ChangeRecord[] | null, seq: number): void {
-    if (changes === null) {
+  /** Brings every stream up to date with a batch `read` made (a reload: resend full maps). */
+  apply(update: FeedUpdate, seq: number): void {
+    if ('reload' in update) {
+      this.dir = update.reload;
       this.views.clear();
       this.policies.clear();
       this.dns.clear();
       for (const s of [...this.streams.values()]) {
-        const d = this.dir.refresh(s.deviceId).after;
-        if (d === undefined) this.drop(s, 'device deleted');
+        if (this.dir.device(s.deviceId) === undefined) this.drop(s, 'device deleted');
         else this.attach(s.deviceId, s.sink, seq);
       }
       return;
     }
+    const { changes, fetched } = update;
     const changed = new Set<string>();
     const structural = new Map<string, boolean>(); // network -> whether its policy changed
     const mark = (networkId: string, policy = false) =>
@@ -138,9 +174,11 @@ export class MapEngine {
     const dnsChanged = new Set<string>();
     for (const c of changes) {
       if (c.kind === 'policy-changed') {
+        this.dir.refreshPolicy(c.networkId, fetched);
         this.policies.delete(c.networkId);
         mark(c.networkId, true);
       } else if (c.kind === 'dns-changed') {
+        this.dir.refreshDns(c.networkId, fetched);
         this.dns.delete(c.networkId);
         dnsChanged.add(c.networkId);
       } else if (c.deviceId !== null) {
@@ -151,7 +189,7 @@ export class MapEngine {
     // Devices whose filters hold a share rule that names a changed device's user.
     const filterDirty = new Set<string>();
     for (const id of changed) {
-      const { before, after, joined } = this.dir.refresh(id);
+      const { before, after, joined } = this.dir.refresh(id, fetched);
       if (after !== undefined) this.noteExpiry(after);
       if (before !== undefined && after !== undefined && !joined && !policyFieldsDiffer(before, after))
         continue;
@@ -165,7 +203,7 @@ export class MapEngine {
       filterDirty.add(id);
       const device = this.dir.device(id);
       if (device !== undefined) mark(device.networkId);
-      for (const userId of this.dir.refreshShares(id)) mark(this.dir.user(userId).networkId);
+      for (const userId of this.dir.refreshShares(id, fetched)) mark(this.dir.user(userId).networkId);
     }
     const reach = this.rebuildViews(structural);
     this.process(changed, structural, reach, filterDirty, seq, dnsChanged);
@@ -355,7 +393,7 @@ export class MapEngine {
     if (json === undefined) {
       const section = dnsSection(
         this.dir.network(networkId),
-        this.store.getDnsSettings(networkId),
+        this.dir.dnsSettings(networkId),
         this.baseDomain,
       );
       json = JSON.stringify(section);
@@ -369,7 +407,7 @@ export class MapEngine {
     if (view === undefined) {
       let policy = this.policies.get(networkId);
       if (policy === undefined) {
-        const stored = this.store.getPolicy(networkId);
+        const stored = this.dir.policy(networkId);
         policy = stored ? parsePolicy(stored.text) : null;
         this.policies.set(networkId, policy);
       }

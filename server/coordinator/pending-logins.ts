@@ -47,6 +47,8 @@ export class PendingLogins {
   private readonly perAddress: RateLimiter;
   private readonly global: RateLimiter;
   private readonly sweeper: ReturnType<typeof setInterval>;
+  /** Logins being written to the store now: they count against `maxPending` already. */
+  private starting = 0;
 
   constructor(
     private readonly store: Store,
@@ -70,24 +72,33 @@ export class PendingLogins {
     return this.byChannel.size;
   }
 
-  /** Opens a login for the device on `channel`, ending the channel's previous one. */
-  start(
+  /**
+   * Opens a login for the device on `channel`, ending the channel's previous one. The caller starts
+   * one login at a time per channel (the coordinator handles a channel's messages in turn).
+   */
+  async start(
     channel: ServerChannel,
     address: string,
     who: DeviceIdentity,
     on: Pick<Pending, 'completed' | 'expired'>,
-  ): LoginStart {
+  ): Promise<LoginStart> {
     const t = performance.now();
     if (!this.perAddress.allow(clientKey(address), t))
       return { refused: 'too many sign-in requests from your address: wait a minute and try again' };
-    const others = this.byChannel.size - (this.byChannel.has(channel) ? 1 : 0);
+    const others = this.byChannel.size + this.starting - (this.byChannel.has(channel) ? 1 : 0);
     if (others >= this.limits.maxPending || !this.global.allow('all', t))
       return { refused: 'too many sign-ins are waiting on this server: try again later' };
     this.end(channel);
-    const session = this.store.createLoginSession(
-      { ...who, requestedFrom: displayAddress(address) },
-      this.now(),
-    );
+    this.starting++;
+    let session: Awaited<ReturnType<Store['createLoginSession']>>;
+    try {
+      session = await this.store.createLoginSession(
+        { ...who, requestedFrom: displayAddress(address) },
+        this.now(),
+      );
+    } finally {
+      this.starting--;
+    }
     this.byChannel.set(channel, { sessionId: session.id, channel, expiresAt: session.expiresAt, ...on });
     return { sessionId: session.id };
   }
@@ -97,11 +108,9 @@ export class PendingLogins {
     const pending = this.byChannel.get(channel);
     if (!pending) return;
     this.byChannel.delete(channel);
-    try {
-      this.store.expireLoginSession(pending.sessionId, this.now());
-    } catch {
+    this.store.expireLoginSession(pending.sessionId, this.now()).catch(() => {
       // Already deleted by the sweep: nothing left to end.
-    }
+    });
   }
 
   /**
@@ -109,7 +118,7 @@ export class PendingLogins {
    * to, returning them with the device each sign-in registered: the caller brings its maps up to
    * the store first, then tells their channels.
    */
-  poll(): { completed: Pending['completed']; deviceId: string }[] {
+  async poll(): Promise<{ completed: Pending['completed']; deviceId: string }[]> {
     if (this.byChannel.size === 0) return [];
     const now = this.now();
     for (const pending of [...this.byChannel.values()]) {
@@ -117,8 +126,11 @@ export class PendingLogins {
       this.byChannel.delete(pending.channel);
       pending.expired();
     }
-    const done = this.store.completedLoginSessions([...this.byChannel.values()].map((p) => p.sessionId));
+    const done = await this.store.completedLoginSessions(
+      [...this.byChannel.values()].map((p) => p.sessionId),
+    );
     const completed = [];
+    // Only those still waiting now: a channel may have closed while the query ran.
     for (const pending of [...this.byChannel.values()]) {
       const deviceId = done.get(pending.sessionId);
       if (deviceId === undefined) continue;
@@ -133,6 +145,8 @@ export class PendingLogins {
   }
 
   private sweep(): void {
-    this.store.deleteExpiredLoginSessions(this.now());
+    this.store.deleteExpiredLoginSessions(this.now()).catch(() => {
+      // The database was busy or away: the next sweep deletes them.
+    });
   }
 }

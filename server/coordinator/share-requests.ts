@@ -29,19 +29,19 @@ export function handleShareRequest(
   deviceId: string,
   request: ShareRequest,
   now: number,
-): ShareOutcome {
-  return store.transaction(() => {
-    const userId = actingUser(store, deviceId, now);
+): Promise<ShareOutcome> {
+  return store.transaction(async (): Promise<ShareOutcome> => {
+    const userId = await actingUser(store, deviceId, now);
     const names = new Names(store);
     switch (request.type) {
       case 'share-create': {
         // The device before the recipient: whoever may not share it learns nothing, not even
         // whether the user name exists. The store checks again; this check only comes first.
-        if (!store.listUserDevices(userId).some((d) => d.id === request.deviceId)) {
+        if (!(await store.listUserDevices(userId)).some((d) => d.id === request.deviceId)) {
           throw notYours.device(request.deviceId);
         }
-        const recipient = request.recipient === undefined ? null : userNamed(store, request.recipient);
-        const { invite, code } = store.createInvite(
+        const recipient = request.recipient === undefined ? null : await userNamed(store, request.recipient);
+        const { invite, code } = await store.createInvite(
           {
             deviceId: request.deviceId,
             byUserId: userId,
@@ -51,86 +51,86 @@ export function handleShareRequest(
           now,
         );
         return {
-          result: { op: 'share-create', invite: names.invite(invite), code },
+          result: { op: 'share-create', invite: await names.invite(invite), code },
           changedFor: [userId, ...(recipient ? [recipient.id] : [])],
         };
       }
       case 'share-list': {
-        const { incoming, outgoing } = store.listInvites(userId, now);
+        const { incoming, outgoing } = await store.listInvites(userId, now);
+        const accepted = await sharesOf(store, userId);
         return {
           result: {
             op: 'share-list',
             // Newest first: what falls off a long history is its oldest part.
-            incoming: incoming.slice(0, MAX_SHARE_LIST).map((i) => names.invite(i)),
-            outgoing: outgoing.slice(0, MAX_SHARE_LIST).map((i) => names.invite(i)),
-            accepted: sharesOf(store, userId)
-              .slice(0, MAX_SHARE_LIST)
-              .map((s) => names.share(s)),
+            incoming: await names.invites(incoming.slice(0, MAX_SHARE_LIST)),
+            outgoing: await names.invites(outgoing.slice(0, MAX_SHARE_LIST)),
+            accepted: await names.shares(accepted.slice(0, MAX_SHARE_LIST)),
           },
           changedFor: [],
         };
       }
       case 'share-accept': {
         const ref = request.code !== undefined ? { code: request.code } : { id: request.inviteId };
-        const share = store.acceptInvite(ref, userId, now);
+        const share = await store.acceptInvite(ref, userId, now);
         return {
-          result: { op: 'share-accept', share: names.share(share) },
+          result: { op: 'share-accept', share: await names.share(share) },
           changedFor: [share.ownerUserId, share.recipientUserId],
         };
       }
       case 'share-decline': {
-        const invite = store.declineInvite(request.inviteId, userId, now);
+        const invite = await store.declineInvite(request.inviteId, userId, now);
         return {
-          result: { op: 'share-decline', invite: names.invite(invite) },
+          result: { op: 'share-decline', invite: await names.invite(invite) },
           changedFor: [invite.ownerUserId, userId],
         };
       }
       case 'share-revoke':
-        return { result: { op: 'share-revoke' }, changedFor: revoke(store, userId, request, now) };
+        return { result: { op: 'share-revoke' }, changedFor: await revoke(store, userId, request, now) };
     }
   });
 }
 
 /** Revokes an invite or a share; returns the users it concerned. */
-function revoke(
+async function revoke(
   store: Store,
   userId: string,
   request: Extract<ShareRequest, { type: 'share-revoke' }>,
   now: number,
-): string[] {
+): Promise<string[]> {
   if (request.inviteId !== undefined) {
     // Read before the shares end: when the owner revokes, every recipient of the invite loses it.
-    const ending = sharesOf(store, userId).filter((s) => s.inviteId === request.inviteId);
-    const invite = store.revokeInvite(request.inviteId, userId, now);
+    const ending = (await sharesOf(store, userId)).filter((s) => s.inviteId === request.inviteId);
+    const invite = await store.revokeInvite(request.inviteId, userId, now);
     const named = invite.recipientUserId === null ? [] : [invite.recipientUserId];
     return [invite.ownerUserId, userId, ...named, ...ending.map((s) => s.recipientUserId)];
   }
   // Someone else's share is not the user's to know of: it reads as missing, as a made-up id does.
-  const share = sharesOf(store, userId).find((s) => s.id === request.shareId);
+  const share = (await sharesOf(store, userId)).find((s) => s.id === request.shareId);
   if (!share) throw notYours.share(request.shareId);
-  store.revokeShare(share.id, userId, now);
+  await store.revokeShare(share.id, userId, now);
   return [share.ownerUserId, share.recipientUserId];
 }
 
 /** The user the device acts as. A device whose key has expired is out of every map and acts for no one. */
-function actingUser(store: Store, deviceId: string, now: number): string {
-  const device = store.getDevice(deviceId);
+async function actingUser(store: Store, deviceId: string, now: number): Promise<string> {
+  const device = await store.getDevice(deviceId);
   if (device.keyExpiry !== null && device.keyExpiry <= now) {
     throw new StoreError('forbidden', "this device's key has expired: sign in again");
   }
   return device.userId;
 }
 
-function userNamed(store: Store, name: string) {
-  const user = store.findUserByName(name);
+async function userNamed(store: Store, name: string) {
+  const user = await store.findUserByName(name);
   if (!user) throw new StoreError('not-found', `no user "${name}"`);
   return user;
 }
 
 /** Shares in effect both ways: devices shared with the user, then the user's devices shared with others. */
-function sharesOf(store: Store, userId: string): Share[] {
-  const outgoing = store.listUserDevices(userId).flatMap((d) => store.sharesOfDevice(d.id));
-  return [...store.listAcceptedShares(userId), ...outgoing];
+async function sharesOf(store: Store, userId: string): Promise<Share[]> {
+  const outgoing: Share[] = [];
+  for (const d of await store.listUserDevices(userId)) outgoing.push(...(await store.sharesOfDevice(d.id)));
+  return [...(await store.listAcceptedShares(userId)), ...outgoing];
 }
 
 /** Puts names a person knows beside a record's ids, looking each user and device up once. */
@@ -140,13 +140,25 @@ class Names {
 
   constructor(private readonly store: Store) {}
 
-  invite(i: Invite): InviteInfo {
+  async invites(list: readonly Invite[]): Promise<InviteInfo[]> {
+    const out: InviteInfo[] = [];
+    for (const i of list) out.push(await this.invite(i));
+    return out;
+  }
+
+  async shares(list: readonly Share[]): Promise<ShareInfo[]> {
+    const out: ShareInfo[] = [];
+    for (const s of list) out.push(await this.share(s));
+    return out;
+  }
+
+  async invite(i: Invite): Promise<InviteInfo> {
     return {
       id: i.id,
       deviceId: i.deviceId,
-      device: this.device(i.deviceId),
-      owner: this.user(i.ownerUserId),
-      recipient: i.recipientUserId === null ? null : this.user(i.recipientUserId),
+      device: await this.device(i.deviceId),
+      owner: await this.user(i.ownerUserId),
+      recipient: i.recipientUserId === null ? null : await this.user(i.recipientUserId),
       prefix: i.prefix,
       multiUse: i.multiUse,
       state: i.state,
@@ -155,26 +167,26 @@ class Names {
     };
   }
 
-  share(s: Share): ShareInfo {
+  async share(s: Share): Promise<ShareInfo> {
     return {
       id: s.id,
       inviteId: s.inviteId,
       deviceId: s.deviceId,
-      device: this.device(s.deviceId),
-      owner: this.user(s.ownerUserId),
-      recipient: this.user(s.recipientUserId),
+      device: await this.device(s.deviceId),
+      owner: await this.user(s.ownerUserId),
+      recipient: await this.user(s.recipientUserId),
       createdAt: s.createdAt,
     };
   }
 
-  private user(id: string): string {
-    const name = this.users.get(id) ?? this.store.getUser(id).name;
+  private async user(id: string): Promise<string> {
+    const name = this.users.get(id) ?? (await this.store.getUser(id)).name;
     this.users.set(id, name);
     return name;
   }
 
-  private device(id: string): string {
-    const name = this.devices.get(id) ?? this.store.getDevice(id).name;
+  private async device(id: string): Promise<string> {
+    const name = this.devices.get(id) ?? (await this.store.getDevice(id)).name;
     this.devices.set(id, name);
     return name;
   }

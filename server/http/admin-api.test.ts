@@ -17,14 +17,14 @@ async function setup() {
   const db = join(dir, 'burrow.db');
   const running: RunningServer = await startServer({ db, host: '127.0.0.1', port: 0, pollMs: 25 });
   cleanups.push(() => running.close());
-  const cli = (...argv: string[]) => {
+  const cli = async (...argv: string[]) => {
     let out = '';
-    expect(main([...argv, '--db', db], { out: (t) => (out += t), err: () => undefined })).toBe(0);
+    expect(await main([...argv, '--db', db], { out: (t) => (out += t), err: () => undefined })).toBe(0);
     return out.trim();
   };
   // Alice in network home, and a key for home.
-  cli('users', 'create', 'alice', '--network', 'home');
-  const key = cli('apikeys', 'create', '--network', 'home', '--expiry', '1d');
+  await cli('users', 'create', 'alice', '--network', 'home');
+  const key = await cli('apikeys', 'create', '--network', 'home', '--expiry', '1d');
   const api = (path: string, init: RequestInit & { auth?: string | null } = {}) =>
     fetch(`${running.url}/api/v1${path}`, {
       ...init,
@@ -88,7 +88,7 @@ describe('admin HTTP API', () => {
       override: true,
     });
     expect(await (await api('/dns')).json()).toEqual(shown);
-    expect(JSON.parse(cli('dns', 'show', '--json'))).toEqual(shown); // the CLI sees the same
+    expect(JSON.parse(await cli('dns', 'show', '--json'))).toEqual(shown); // the CLI sees the same
     const bad = await api('/dns', {
       method: 'PUT',
       body: JSON.stringify({ ...settings, nameservers: ['100.100.100.100'] }),
@@ -106,15 +106,15 @@ describe('admin HTTP API', () => {
 
   it('lets a key from before keys had networks reach every network until it expires', async () => {
     const { api, cli, db } = await setup();
-    cli('users', 'create', 'bob', '--network', 'work');
-    const legacy = cli('apikeys', 'create', '--network', 'work');
+    await cli('users', 'create', 'bob', '--network', 'work');
+    const legacy = await cli('apikeys', 'create', '--network', 'work');
     const sqlite = new Database(db);
     sqlite.prepare('UPDATE api_keys SET network_id = NULL WHERE prefix = ?').run(legacy.split('-')[1]);
     sqlite.close();
     const names = async (auth: string) =>
       ((await (await api('/users', { auth })).json()) as { name: string }[]).map((u) => u.name).sort();
     expect(await names(legacy)).toEqual(['alice', 'bob']);
-    expect(cli('apikeys', 'list')).toMatch(/\(every network\)/);
+    expect(await cli('apikeys', 'list')).toMatch(/\(every network\)/);
     const created = await api('/users', {
       auth: legacy,
       method: 'POST',

@@ -97,6 +97,13 @@ function send(res: ServerResponse, status: number, value: unknown): void {
     .end(`${JSON.stringify(value)}\n`);
 }
 
+/** The lists `f` gives for each item, one after another, joined. */
+async function listAll<T, U>(items: readonly T[], f: (item: T) => Promise<U[]>): Promise<U[]> {
+  const out: U[] = [];
+  for (const item of items) out.push(...(await f(item)));
+  return out;
+}
+
 /**
  * What one key may reach: its network, or every network for a key made before keys had networks.
  * Every lookup of a record by id or name goes through here, and one in another network reads as
@@ -112,27 +119,27 @@ class KeyScope {
     return this.key.networkId === null || this.key.networkId === networkId;
   }
 
-  networks(): Network[] {
+  async networks(): Promise<Network[]> {
     const { networkId } = this.key;
-    return networkId === null ? this.store.listNetworks() : [this.store.getNetwork(networkId)];
+    return networkId === null ? this.store.listNetworks() : [await this.store.getNetwork(networkId)];
   }
 
   /** By name, or without one the key's network (a key for every network: the only one there is). */
-  network(name: string | null): Network {
+  async network(name: string | null): Promise<Network> {
     if (name === null) {
-      const all = this.networks();
+      const all = await this.networks();
       if (all.length !== 1) throw new HttpError(400, 'name the network: ?network=NAME');
       return all[0]!;
     }
-    const n = this.store.findNetworkByName(name);
+    const n = await this.store.findNetworkByName(name);
     if (!n || !this.sees(n.id)) throw new HttpError(404, `no network "${name}"`);
     return n;
   }
 
-  device(id: string): Device {
+  async device(id: string): Promise<Device> {
     let device: Device | null = null;
     try {
-      device = this.store.getDevice(id);
+      device = await this.store.getDevice(id);
     } catch (error) {
       if (!(error instanceof StoreError && error.code === 'not-found')) throw error;
     }
@@ -140,17 +147,17 @@ class KeyScope {
     return device;
   }
 
-  user(name: string): User {
-    const user = this.store.findUserByName(name);
+  async user(name: string): Promise<User> {
+    const user = await this.store.findUserByName(name);
     if (!user || !this.sees(user.networkId)) throw new HttpError(404, `no user "${name}"`);
     return user;
   }
 
   /** Where a new user goes: the named network, or the key's; a key for every network may make one. */
-  networkForNewUser(name: string | undefined, now: number): string | undefined {
-    if (this.key.networkId !== null) return this.network(name ?? null).id;
+  async networkForNewUser(name: string | undefined, now: number): Promise<string | undefined> {
+    if (this.key.networkId !== null) return (await this.network(name ?? null)).id;
     if (name === undefined) return undefined; // a personal network named after the user
-    return (this.store.findNetworkByName(name) ?? this.store.createNetwork({ name }, now)).id;
+    return ((await this.store.findNetworkByName(name)) ?? (await this.store.createNetwork({ name }, now))).id;
   }
 }
 
@@ -171,7 +178,7 @@ export async function adminApi(
     if (req.headers.origin !== undefined) throw new HttpError(403, 'cross-origin requests are refused');
     const auth = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '');
     if (!auth) throw new HttpError(401, 'missing Authorization: Bearer <api key>');
-    const scope = new KeyScope(store, store.verifyApiKey(auth[1]!, now));
+    const scope = new KeyScope(store, await store.verifyApiKey(auth[1]!, now));
     const path = url.pathname.slice('/api/v1'.length);
     const method = req.method ?? 'GET';
     const deviceRoute = /^\/devices\/([A-Za-z0-9_-]{1,64})(\/routes)?$/.exec(path);
@@ -179,27 +186,31 @@ export async function adminApi(
       send(
         res,
         200,
-        scope.networks().flatMap((n) => store.listDevices(n.id).map((d) => ({ ...d, network: n.name }))),
+        await listAll(await scope.networks(), async (n) =>
+          (await store.listDevices(n.id)).map((d) => ({ ...d, network: n.name })),
+        ),
       );
     } else if (deviceRoute && method === 'DELETE' && !deviceRoute[2]) {
-      store.deleteDevice(scope.device(deviceRoute[1]!).id, now);
+      await store.deleteDevice((await scope.device(deviceRoute[1]!)).id, now);
       send(res, 200, { deleted: deviceRoute[1] });
     } else if (deviceRoute && method === 'PATCH' && !deviceRoute[2]) {
       const b = parseJson(renameBody, await body(req), 'body');
-      send(res, 200, store.renameDevice(scope.device(deviceRoute[1]!).id, b.name, now));
+      send(res, 200, await store.renameDevice((await scope.device(deviceRoute[1]!)).id, b.name, now));
     } else if (deviceRoute && method === 'POST' && deviceRoute[2]) {
       const b = parseJson(routesBody, await body(req), 'body');
-      send(res, 200, store.approveRoutes(scope.device(deviceRoute[1]!).id, b, now));
+      send(res, 200, await store.approveRoutes((await scope.device(deviceRoute[1]!)).id, b, now));
     } else if (method === 'GET' && path === '/users') {
       send(
         res,
         200,
-        scope.networks().flatMap((n) => store.listUsers(n.id).map((u) => ({ ...u, network: n.name }))),
+        await listAll(await scope.networks(), async (n) =>
+          (await store.listUsers(n.id)).map((u) => ({ ...u, network: n.name })),
+        ),
       );
     } else if (method === 'POST' && path === '/users') {
       const b = parseJson(userBody, await body(req), 'body');
-      const user = store.transaction(() => {
-        const networkId = scope.networkForNewUser(b.network, now);
+      const user = await store.transaction(async () => {
+        const networkId = await scope.networkForNewUser(b.network, now);
         return store.createUser(
           {
             name: b.name,
@@ -212,8 +223,8 @@ export async function adminApi(
       send(res, 201, user);
     } else if (method === 'POST' && path === '/authkeys') {
       const b = parseJson(authKeyBody, await body(req), 'body');
-      const user = scope.user(b.user);
-      const { authKey, secret } = store.createAuthKey(
+      const user = await scope.user(b.user);
+      const { authKey, secret } = await store.createAuthKey(
         {
           userId: user.id,
           reusable: b.reusable ?? false,
@@ -226,25 +237,25 @@ export async function adminApi(
     } else if (path === '/dns' && (method === 'GET' || method === 'PUT')) {
       // What the network's devices are sent (burrow-server dns show --json); PUT replaces the
       // settings whole, or refuses them (400, naming the field) and changes nothing.
-      const n = scope.network(url.searchParams.get('network'));
+      const n = await scope.network(url.searchParams.get('network'));
       const settings =
         method === 'PUT'
-          ? store.setDnsSettings(n.id, parseJson(dnsBody, await body(req), 'body'), now, baseDomain)
-          : store.getDnsSettings(n.id);
+          ? await store.setDnsSettings(n.id, parseJson(dnsBody, await body(req), 'body'), now, baseDomain)
+          : await store.getDnsSettings(n.id);
       send(res, 200, {
         network: n.name,
         ...dnsSection(n, settings, baseDomain),
         updatedAt: settings.updatedAt,
       });
     } else if (path === '/policy' && method === 'GET') {
-      const n = scope.network(url.searchParams.get('network'));
-      send(res, 200, { network: n.name, policy: store.getPolicy(n.id)?.text ?? null });
+      const n = await scope.network(url.searchParams.get('network'));
+      send(res, 200, { network: n.name, policy: (await store.getPolicy(n.id))?.text ?? null });
     } else if (path === '/policy' && method === 'PUT') {
-      const n = scope.network(url.searchParams.get('network'));
+      const n = await scope.network(url.searchParams.get('network'));
       const text = await body(req);
-      const result = runPolicyTests(parsePolicy(text, 'body'), policyContext(store, n.id));
+      const result = runPolicyTests(parsePolicy(text, 'body'), await policyContext(store, n.id));
       if (!result.ok) throw new HttpError(400, `policy tests failed: ${result.failures.join('; ')}`);
-      store.setPolicy(n.id, text, now);
+      await store.setPolicy(n.id, text, now);
       send(res, 200, { network: n.name, updated: true });
     } else {
       throw new HttpError(404, `no ${method} ${url.pathname}`);

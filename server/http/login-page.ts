@@ -137,7 +137,7 @@ export function loginPages(
     byAddress.succeed(address);
     byName.succeed(names);
     try {
-      store.completeLoginSession(session.id, user.id, now());
+      await store.completeLoginSession(session.id, user.id, now());
     } catch (error) {
       if (!(error instanceof StoreError) || !error.code.startsWith('login-')) throw error;
       return gone(res);
@@ -156,7 +156,7 @@ export function loginPages(
       if (!match) return false;
       let session: LoginSession;
       try {
-        session = store.getLoginSession(match[1]!);
+        session = await store.getLoginSession(match[1]!);
       } catch {
         page(res, 404, 'Unknown login', '<h1>This login link is not valid.</h1>');
         return true;

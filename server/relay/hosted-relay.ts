@@ -35,9 +35,9 @@ export const isRelayPath = (url: string | undefined): boolean => url === RELAY_P
  * burrow-server's relay: serves the store's registered, unexpired devices, and streams their keys
  * to the standalone relays of the relay map, so that every region serves the same devices.
  */
-export function attachHostedRelay(http: Server, options: HostedRelayOptions): Relay {
+export async function attachHostedRelay(http: Server, options: HostedRelayOptions): Promise<Relay> {
   const { crypto, random, now, log, clientAddress } = options;
-  const allowed = new StoreAllowedKeys(options.store, { now, ...(log ? { log } : {}) });
+  const allowed = await StoreAllowedKeys.open(options.store, { now, ...(log ? { log } : {}) });
   const relay = attachRelay(http, {
     crypto,
     relayKey: options.relayKey,

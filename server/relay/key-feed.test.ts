@@ -7,7 +7,7 @@ import { randomBytes } from '../../src/crypto/index.js';
 import { KEY_FEED_PATH, KEY_FEED_PROLOGUE, KEY_FEED_UPGRADE } from '../../src/relay/key-feed.js';
 import type { StaticKeyPair } from '../../src/wireguard/noise.js';
 import { afterTest, crypto, keyPair, runCleanups, sleep, waitFor } from '../../test/support/relay-lab.js';
-import { identity, withTempStore } from '../store/testing.js';
+import { identity, times, withTempStore } from '../store/testing.js';
 import { KeyFeedClient } from './key-feed-client.js';
 import { attachKeyFeed } from './key-feed-server.js';
 import { StoreAllowedKeys } from './store-allowed-keys.js';
@@ -86,7 +86,7 @@ describe('key feed', () => {
 
   /** burrow-server's side: the store's keys, fed to relays whose keys are in `relayKeys`. */
   async function feedServer(relayKeys: string[], serverKey = keyPair(), port = 0) {
-    const allowed = new StoreAllowedKeys(t.store, { now: Date.now, pollMs: 20 });
+    const allowed = await StoreAllowedKeys.open(t.store, { now: Date.now, pollMs: 20 });
     const http = createServer();
     const feed = attachKeyFeed(http, {
       crypto,
@@ -108,10 +108,10 @@ describe('key feed', () => {
   }
 
   it('streams the full set in parts, then changes; while the server is away the relay keeps its set', async () => {
-    const ana = t.store.createUser({ name: 'ana' }, Date.now());
-    const register = (keyExpiry: number | null = null) =>
-      t.store.registerDevice({ ...identity(), userId: ana.id, keyExpiry }, Date.now());
-    const devices = t.store.transaction(() => Array.from({ length: 5000 }, () => register()));
+    const ana = await t.store.createUser({ name: 'ana' }, Date.now());
+    const register = async (keyExpiry: number | null = null) =>
+      await t.store.registerDevice({ ...identity(), userId: ana.id, keyExpiry }, Date.now());
+    const devices = await t.store.transaction(() => times(5000, () => register()));
     const relayKey = keyPair();
     const server = await feedServer([b64(relayKey.publicKey)]);
     const relay = follower(server.url, server.serverKey.publicKey, relayKey);
@@ -119,18 +119,18 @@ describe('key feed', () => {
     expect(relay.client.size).toBe(5000); // more than one message holds
     expect(relay.client.allows(devices[4999]!.nodeKey)).toBe(true);
 
-    const added = register();
-    t.store.deleteDevice(devices[0]!.id, Date.now());
+    const added = await register();
+    await t.store.deleteDevice(devices[0]!.id, Date.now());
     await waitFor('the change to arrive', () => relay.client.allows(added.nodeKey));
     await waitFor('the deletion to arrive', () => relay.revoked.includes(devices[0]!.nodeKey));
     expect(relay.client.allows(devices[0]!.nodeKey)).toBe(false);
 
     // The server goes away: the relay keeps serving what it knew, and expires keys by their times.
-    const expiring = register(Date.now() + 600);
+    const expiring = await register(Date.now() + 600);
     await waitFor('the expiring key', () => relay.client.allows(expiring.nodeKey));
     await server.close();
     await waitFor('the relay to notice', () => relay.log.some((m) => m.includes('keeping the')));
-    t.store.deleteDevice(devices[1]!.id, Date.now());
+    await t.store.deleteDevice(devices[1]!.id, Date.now());
     await waitFor('the expiry, with no server', () => relay.revoked.includes(expiring.nodeKey), 3000);
     expect(relay.client.allows(devices[1]!.nodeKey)).toBe(true); // nobody could tell it yet
     expect(relay.client.allows(devices[2]!.nodeKey)).toBe(true);
@@ -142,8 +142,8 @@ describe('key feed', () => {
   }, 30_000);
 
   it('refuses a relay whose key is not in the relay map; that relay serves nobody', async () => {
-    const ana = t.store.createUser({ name: 'ana' }, Date.now());
-    const device = t.store.registerDevice({ ...identity(), userId: ana.id }, Date.now());
+    const ana = await t.store.createUser({ name: 'ana' }, Date.now());
+    const device = await t.store.registerDevice({ ...identity(), userId: ana.id }, Date.now());
     const server = await feedServer([b64(keyPair().publicKey)]);
     const relay = follower(server.url, server.serverKey.publicKey);
     await waitFor('the refusal', () => relay.log.some((m) => m.includes('refused')));

@@ -7,6 +7,11 @@
 export interface KeyGate {
   /** Whether `nodeKey` (base64) may use the relay now. Cheap: asked before any per-client state exists. */
   allows(nodeKey: string): boolean;
+  /**
+   * Asked for a key `allows` refused, when the gate can look again (burrow-server's reads the
+   * change feed): whether it is allowed after all. The handshake waits for it.
+   */
+  recheck?(nodeKey: string): Promise<boolean>;
   /** Calls `listener` with keys that stopped being allowed; returns a function that unsubscribes it. */
   onRevoked(listener: (nodeKeys: readonly string[]) => void): () => void;
 }

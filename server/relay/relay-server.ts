@@ -142,7 +142,41 @@ export function attachRelay(server: Server, options: RelayOptions): Relay {
       if (hello === null) return void refuse(socket, 'hello');
       const id = keyId(accepted.machineKey);
       // Before the replay guard, so that unknown keys cost no memory: only the handshake's work.
-      if (!options.allowed.allows(id)) return void refuse(socket, 'notAllowed');
+      if (options.allowed.allows(id)) return admit(accepted, hello, id);
+      const { recheck } = options.allowed;
+      if (recheck === undefined) return void refuse(socket, 'notAllowed');
+      // A key not known yet may belong to a device that registered a moment ago: the gate reads
+      // its source again. The socket waits, paused; what came behind the first frame is held.
+      socket.pause();
+      const held: Uint8Array[] = [];
+      let taker: ((chunk: Uint8Array) => void) | undefined;
+      const waiting = setTimeout(() => refuse(socket, 'timeout'), limits.handshakeTimeoutMs);
+      recheck.call(options.allowed, id).then(
+        (ok) => {
+          clearTimeout(waiting);
+          if (socket.destroyed) return;
+          if (!ok) return void refuse(socket, 'notAllowed');
+          taker = admit(accepted, hello, id);
+          if (taker === undefined) return;
+          for (const chunk of held) taker(chunk);
+          socket.resume();
+        },
+        () => {
+          clearTimeout(waiting);
+          refuse(socket, 'notAllowed');
+        },
+      );
+      return (chunk: Uint8Array) => {
+        if (taker) taker(chunk);
+        else held.push(chunk);
+      };
+    };
+
+    const admit = (
+      accepted: NonNullable<ReturnType<typeof serverHandshake>>,
+      hello: NonNullable<ReturnType<typeof parseClientHello>>,
+      id: string,
+    ): ((chunk: Uint8Array) => void) | undefined => {
       const verdict = guard.check(keyId(accepted.ephemeralKey), hello.timestampMs, options.now());
       if (verdict !== 'ok') return void refuse(socket, verdict);
       const { message, session } = accepted.reply(encodeRelayHello(hello.version));

@@ -27,8 +27,11 @@ const isLive = (d: Device, now: number) => d.keyExpiry === null || d.keyExpiry >
  * for the key feed to standalone relays. Loads them once, then follows the store's change feed on
  * its own (its own position, a cheap poll), so changes by any process, the admin CLI included,
  * reach the relay: a deleted device's key, a rotated-away key and an expired key are revoked
- * within one poll. A key not yet known is looked up again at once (one change-feed read) before it
- * is refused, so a device that registered a moment ago is not turned away.
+ * within one poll. A key not yet known is looked up again (`recheck`: one change-feed read) before
+ * it is refused, so a device that registered a moment ago is not turned away.
+ *
+ * The store is asynchronous: a poll reads everything it needs first, then changes the set in one
+ * synchronous step, and polls run one at a time, so a batch is never applied twice or half.
  */
 export class StoreAllowedKeys implements KeyGate {
   private readonly keys = new AllowedKeySet();
@@ -40,18 +43,36 @@ export class StoreAllowedKeys implements KeyGate {
   private readonly timer: ReturnType<typeof setInterval>;
   private seq = 0;
   private closed = false;
+  /** The poll running now, and the one waiting to start after it (as Coordinator.poll). */
+  private polling: Promise<void> = Promise.resolve();
+  private nextPoll: Promise<void> | null = null;
 
-  constructor(
+  private constructor(
     private readonly store: Store,
     private readonly options: StoreAllowedKeysOptions,
   ) {
-    this.reload();
     this.timer = setInterval(() => this.tryPoll(), options.pollMs ?? 250);
   }
 
+  /** Loads every live key, then follows the change feed. */
+  static async open(store: Store, options: StoreAllowedKeysOptions): Promise<StoreAllowedKeys> {
+    const gate = new StoreAllowedKeys(store, options);
+    try {
+      await gate.reload();
+    } catch (error) {
+      gate.close();
+      throw error;
+    }
+    return gate;
+  }
+
   allows(nodeKey: string): boolean {
-    if (this.keys.has(nodeKey, this.options.now())) return true;
-    this.tryPoll();
+    return this.keys.has(nodeKey, this.options.now());
+  }
+
+  /** Whether `nodeKey` is allowed once the change feed is read again (a device that just registered). */
+  async recheck(nodeKey: string): Promise<boolean> {
+    await this.poll();
     return this.keys.has(nodeKey, this.options.now());
   }
 
@@ -78,31 +99,47 @@ export class StoreAllowedKeys implements KeyGate {
   // A busy or briefly unreadable database must not take the server down (this also runs inside a
   // relay handshake): the next poll reads from the same position.
   private tryPoll(): void {
-    try {
-      this.poll();
-    } catch (error) {
+    this.poll().catch((error) => {
       this.options.log?.(`relay: reading the change feed: ${(error as Error).message}`);
-    }
+    });
   }
 
-  /** Brings the set up to the store's change feed, and takes out keys that have expired. */
-  poll(): void {
+  /**
+   * Brings the set up to the store's change feed, and takes out keys that have expired. Settles
+   * once a poll that started after this call has finished.
+   */
+  poll(): Promise<void> {
+    if (this.nextPoll !== null) return this.nextPoll;
+    const next = this.polling.then(() => {
+      this.nextPoll = null;
+      return this.pollOnce();
+    });
+    this.nextPoll = next;
+    this.polling = next.catch(() => {});
+    return next;
+  }
+
+  private async pollOnce(): Promise<void> {
     if (this.closed) return;
-    const now = this.options.now();
     const allow = new Map<string, number | null>();
     const revoke: string[] = [];
-    const current = this.store.currentSeq();
+    const current = await this.store.currentSeq();
     if (current !== this.seq) {
-      const records = this.store.changesAfter(this.seq);
+      const records = await this.store.changesAfter(this.seq);
       if (records === null) {
-        this.reload(); // the feed was pruned past our position
+        await this.reload(); // the feed was pruned past our position
         return;
       }
+      const ids = new Set<string>();
+      for (const r of records) if (r.deviceId !== null && DEVICE_CHANGES.has(r.kind)) ids.add(r.deviceId);
+      const devices = new Map<string, Device | null>();
+      for (const id of ids) devices.set(id, await this.findDevice(id));
+      if (this.closed) return;
+      const now = this.options.now();
       this.seq = Math.max(current, records.at(-1)?.seq ?? current);
-      const devices = new Set<string>();
-      for (const r of records) if (r.deviceId !== null && DEVICE_CHANGES.has(r.kind)) devices.add(r.deviceId);
-      for (const id of devices) this.refresh(id, now, allow, revoke);
+      for (const [id, device] of devices) this.refresh(id, device, now, allow, revoke);
     }
+    const now = this.options.now();
     for (const key of this.keys.expire(now)) {
       this.forget(key);
       revoke.push(key);
@@ -111,8 +148,13 @@ export class StoreAllowedKeys implements KeyGate {
   }
 
   /** Reads one device again: allows its current key, revokes a key it no longer has. */
-  private refresh(id: string, now: number, allow: Map<string, number | null>, revoke: string[]): void {
-    const device = this.findDevice(id);
+  private refresh(
+    id: string,
+    device: Device | null,
+    now: number,
+    allow: Map<string, number | null>,
+    revoke: string[],
+  ): void {
     const live = device !== null && isLive(device, now);
     const old = this.keyOf.get(id);
     if (old !== undefined && (!live || old !== device.nodeKey)) {
@@ -131,22 +173,24 @@ export class StoreAllowedKeys implements KeyGate {
   }
 
   /** Loads every live key, replacing the set; tells listeners what changed. */
-  private reload(): void {
-    const now = this.options.now();
+  private async reload(): Promise<void> {
     // Read the position first: a change made while loading is then read again by the next poll,
     // and reading a device again is harmless.
-    this.seq = this.store.currentSeq();
+    const seq = await this.store.currentSeq();
+    const all: Device[] = [];
+    for (const network of await this.store.listNetworks())
+      all.push(...(await this.store.listDevices(network.id)));
+    const now = this.options.now();
+    this.seq = seq;
     const before = new Map(this.keys.entries().map((e) => [e.key, e.expires]));
     const entries: AllowedKey[] = [];
     this.keyOf.clear();
     this.deviceOf.clear();
-    for (const network of this.store.listNetworks()) {
-      for (const d of this.store.listDevices(network.id)) {
-        if (!isLive(d, now)) continue;
-        this.keyOf.set(d.id, d.nodeKey);
-        this.deviceOf.set(d.nodeKey, d.id);
-        entries.push({ key: d.nodeKey, expires: d.keyExpiry });
-      }
+    for (const d of all) {
+      if (!isLive(d, now)) continue;
+      this.keyOf.set(d.id, d.nodeKey);
+      this.deviceOf.set(d.nodeKey, d.id);
+      entries.push({ key: d.nodeKey, expires: d.keyExpiry });
     }
     const revoke = this.keys.replace(entries, now);
     const allow = new Map<string, number | null>();
@@ -160,9 +204,9 @@ export class StoreAllowedKeys implements KeyGate {
     if (id !== undefined && this.keyOf.get(id) === key) this.keyOf.delete(id);
   }
 
-  private findDevice(id: string): Device | null {
+  private async findDevice(id: string): Promise<Device | null> {
     try {
-      return this.store.getDevice(id);
+      return await this.store.getDevice(id);
     } catch (error) {
       if (error instanceof StoreError && error.code === 'not-found') return null;
       throw error;

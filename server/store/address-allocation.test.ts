@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { resolverIpv6 } from '../../src/control/dns-settings.js';
 import { formatIpv4, isReserved, parseIpv4, parseIpv4Pool } from './addresses.js';
-import { identity, T0, withTempStore } from './testing.js';
+import { identity, mapEach, T0, times, withTempStore } from './testing.js';
 import type { User } from './types.js';
 
 const code = (c: string) => expect.objectContaining({ name: 'StoreError', code: c });
@@ -11,16 +11,22 @@ describe('address allocation in the default pool', () => {
   const t = withTempStore();
   const pool = parseIpv4Pool('100.64.0.0/10');
 
-  it('gives thousands of devices in several networks unique, unreserved addresses; never reuses one early', () => {
-    const owners: User[] = ['ana', 'bo', 'cy'].map((name) => t.store.createUser({ name }, T0));
+  it('gives thousands of devices in several networks unique, unreserved addresses; never reuses one early', async () => {
+    const owners: User[] = await mapEach(['ana', 'bo', 'cy'], (name) => t.store.createUser({ name }, T0));
     const ulas = new Map(
-      owners.map((u) => [u.networkId, t.store.getNetwork(u.networkId).ula.replace('::/48', '')]),
+      await mapEach(
+        owners,
+        async (u): Promise<[string, string]> => [
+          u.networkId,
+          (await t.store.getNetwork(u.networkId)).ula.replace('::/48', ''),
+        ],
+      ),
     );
     const everUsed = new Set<string>();
     const live = new Map<string, string>(); // device id -> ipv4
-    const register = (i: number) => {
+    const register = async (i: number) => {
       const owner = owners[i % owners.length]!;
-      const d = t.store.registerDevice({ ...identity(`h${i % 7}`), userId: owner.id }, T0);
+      const d = await t.store.registerDevice({ ...identity(`h${i % 7}`), userId: owner.id }, T0);
       const n = parseIpv4(d.ipv4);
       expect(n >= pool.first && n <= pool.last && !isReserved(pool, n), d.ipv4).toBe(true);
       expect(everUsed.has(d.ipv4), `${d.ipv4} handed out twice`).toBe(false);
@@ -30,25 +36,25 @@ describe('address allocation in the default pool', () => {
       everUsed.add(d.ipv4);
       live.set(d.id, d.ipv4);
     };
-    for (let i = 0; i < 3000; i++) register(i);
+    for (let i = 0; i < 3000; i++) await register(i);
     // 254 addresses per /24: .0 and .255 of each are stepped over.
     expect(live.get([...live.keys()].at(-1)!)).toBe('100.64.11.206');
 
     const ids = [...live.keys()];
     for (let i = 0; i < ids.length; i += 3) {
-      t.store.deleteDevice(ids[i]!, T0);
+      await t.store.deleteDevice(ids[i]!, T0);
       live.delete(ids[i]!);
     }
-    for (let i = 3000; i < 4000; i++) register(i);
+    for (let i = 3000; i < 4000; i++) await register(i);
 
-    const all = owners.flatMap((u) => t.store.listUserDevices(u.id));
+    const all = (await mapEach(owners, (u) => t.store.listUserDevices(u.id))).flat();
     expect(all).toHaveLength(live.size);
     expect(new Set(all.map((d) => d.ipv4)).size).toBe(all.length);
     expect(new Set(all.map((d) => d.ipv6)).size).toBe(all.length);
   });
 
-  it('skips a long run of taken addresses after wrapping with one query, not one per address', () => {
-    const ana = t.store.createUser({ name: 'ana' }, T0);
+  it('skips a long run of taken addresses after wrapping with one query, not one per address', async () => {
+    const ana = await t.store.createUser({ name: 'ana' }, T0);
     // Fill 100.64.0.1 .. 100.64.199.254 (51,000 addresses) directly, leaving a hole at 100.64.150.7,
     // and put the cursor at the end of the pool so the next allocation wraps into the filled run.
     const hole = parseIpv4('100.64.150.7');
@@ -69,11 +75,11 @@ describe('address allocation in the default pool', () => {
     raw.close();
 
     const start = performance.now();
-    const d = t.store.registerDevice({ ...identity(), userId: ana.id }, T0);
+    const d = await t.store.registerDevice({ ...identity(), userId: ana.id }, T0);
     const ms = performance.now() - start;
     expect(d.ipv4).toBe(formatIpv4(hole));
     expect(ms).toBeLessThan(250);
-    const next = t.store.registerDevice({ ...identity(), userId: ana.id }, T0);
+    const next = await t.store.registerDevice({ ...identity(), userId: ana.id }, T0);
     expect(next.ipv4).toBe('100.64.200.1');
   });
 });
@@ -81,25 +87,25 @@ describe('address allocation in the default pool', () => {
 describe('address allocation in a small pool', () => {
   const t = withTempStore({ ipv4Pool: '10.9.0.0/23' });
 
-  it('wraps around to addresses freed since, and reports exhaustion without a trace', () => {
-    const ana = t.store.createUser({ name: 'ana' }, T0);
-    const register = () => t.store.registerDevice({ ...identity(), userId: ana.id }, T0);
+  it('wraps around to addresses freed since, and reports exhaustion without a trace', async () => {
+    const ana = await t.store.createUser({ name: 'ana' }, T0);
+    const register = async () => await t.store.registerDevice({ ...identity(), userId: ana.id }, T0);
     // 512 addresses less 10.9.0.0, .0.255, .1.0 and .1.255.
-    const devices = Array.from({ length: 508 }, register);
+    const devices = await times(508, register);
     expect(devices[0]?.ipv4).toBe('10.9.0.1');
     expect(devices[254]?.ipv4).toBe('10.9.1.1');
     expect(devices.at(-1)?.ipv4).toBe('10.9.1.254');
 
-    const seq = t.store.currentSeq();
-    expect(register).toThrow(code('address-exhausted'));
-    expect(t.store.currentSeq()).toBe(seq);
-    expect(t.store.listDevices(ana.networkId)).toHaveLength(508);
+    const seq = await t.store.currentSeq();
+    await expect(register()).rejects.toThrow(code('address-exhausted'));
+    expect(await t.store.currentSeq()).toBe(seq);
+    expect(await t.store.listDevices(ana.networkId)).toHaveLength(508);
 
-    t.store.deleteDevice(devices[300]!.id, T0);
-    t.store.deleteDevice(devices[10]!.id, T0);
-    expect(register().ipv4).toBe(devices[10]!.ipv4);
-    expect(register().ipv4).toBe(devices[300]!.ipv4);
-    expect(register).toThrow(code('address-exhausted'));
+    await t.store.deleteDevice(devices[300]!.id, T0);
+    await t.store.deleteDevice(devices[10]!.id, T0);
+    expect((await register()).ipv4).toBe(devices[10]!.ipv4);
+    expect((await register()).ipv4).toBe(devices[300]!.ipv4);
+    await expect(register()).rejects.toThrow(code('address-exhausted'));
   });
 });
 
@@ -108,14 +114,14 @@ describe("address allocation never hands out the resolver's IPv6 address", () =>
   // PREFIX::53, where every device's own resolver answers.
   const t = withTempStore({ ipv4Pool: '0.0.0.64/26' });
 
-  it('skips 0.0.0.83 to the end of the pool', () => {
-    const ana = t.store.createUser({ name: 'ana' }, T0);
-    const resolver = resolverIpv6(t.store.getNetwork(ana.networkId).ula);
+  it('skips 0.0.0.83 to the end of the pool', async () => {
+    const ana = await t.store.createUser({ name: 'ana' }, T0);
+    const resolver = resolverIpv6((await t.store.getNetwork(ana.networkId)).ula);
     expect(resolver).toMatch(/::53$/);
     const devices: { ipv4: string; ipv6: string }[] = [];
     for (;;) {
       try {
-        devices.push(t.store.registerDevice({ ...identity(), userId: ana.id }, T0));
+        devices.push(await t.store.registerDevice({ ...identity(), userId: ana.id }, T0));
       } catch {
         break;
       }

@@ -8,9 +8,9 @@ const code = (c: string) => expect.objectContaining({ name: 'StoreError', code: 
 describe('auth keys', () => {
   const t = withTempStore();
 
-  it('return their secret once; only its hash is stored', () => {
-    const ana = t.store.createUser({ name: 'ana' }, T0);
-    const { authKey, secret } = t.store.createAuthKey({ userId: ana.id, tags: ['tag:server'] }, T0);
+  it('return their secret once; only its hash is stored', async () => {
+    const ana = await t.store.createUser({ name: 'ana' }, T0);
+    const { authKey, secret } = await t.store.createAuthKey({ userId: ana.id, tags: ['tag:server'] }, T0);
     expect(secret).toMatch(new RegExp(`^bkey-${authKey.prefix}-[A-Za-z0-9_-]{43}$`));
     expect(authKey).toEqual({
       id: authKey.id,
@@ -24,73 +24,77 @@ describe('auth keys', () => {
       usedAt: null,
       revokedAt: null,
     });
-    expect(t.store.listAuthKeys(ana.id)).toEqual([authKey]);
-    t.store.close();
+    expect(await t.store.listAuthKeys(ana.id)).toEqual([authKey]);
+    await t.store.close();
     const random = secret.split('-').slice(2).join('-');
     expect(readFileSync(t.path).includes(random)).toBe(false);
-    t.reopen();
+    await t.reopen();
   });
 
-  it('refuse unknown, malformed, revoked, expired and spent keys with their own codes', () => {
-    const ana = t.store.createUser({ name: 'ana' }, T0);
-    const once = t.store.createAuthKey({ userId: ana.id }, T0);
-    const revoked = t.store.createAuthKey({ userId: ana.id }, T0);
-    const short = t.store.createAuthKey({ userId: ana.id, expiresAt: T0 + DAY }, T0);
+  it('refuse unknown, malformed, revoked, expired and spent keys with their own codes', async () => {
+    const ana = await t.store.createUser({ name: 'ana' }, T0);
+    const once = await t.store.createAuthKey({ userId: ana.id }, T0);
+    const revoked = await t.store.createAuthKey({ userId: ana.id }, T0);
+    const short = await t.store.createAuthKey({ userId: ana.id, expiresAt: T0 + DAY }, T0);
 
-    expect(() =>
+    await expect(
       t.store.consumeAuthKey('bkey-000000000000-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', T0),
-    ).toThrow(code('auth-key-unknown'));
-    expect(() => t.store.consumeAuthKey('not a key', T0)).toThrow(code('auth-key-unknown'));
+    ).rejects.toThrow(code('auth-key-unknown'));
+    await expect(t.store.consumeAuthKey('not a key', T0)).rejects.toThrow(code('auth-key-unknown'));
 
-    expect(t.store.revokeAuthKey(revoked.authKey.id, T0 + 5).revokedAt).toBe(T0 + 5);
-    expect(() => t.store.consumeAuthKey(revoked.secret, T0 + 6)).toThrow(code('auth-key-revoked'));
+    expect((await t.store.revokeAuthKey(revoked.authKey.id, T0 + 5)).revokedAt).toBe(T0 + 5);
+    await expect(t.store.consumeAuthKey(revoked.secret, T0 + 6)).rejects.toThrow(code('auth-key-revoked'));
 
-    expect(t.store.consumeAuthKey(short.secret, T0 + DAY - 1).usedAt).toBe(T0 + DAY - 1);
-    const fresh = t.store.createAuthKey({ userId: ana.id, expiresAt: T0 + DAY }, T0);
-    expect(() => t.store.consumeAuthKey(fresh.secret, T0 + DAY)).toThrow(code('auth-key-expired'));
+    expect((await t.store.consumeAuthKey(short.secret, T0 + DAY - 1)).usedAt).toBe(T0 + DAY - 1);
+    const fresh = await t.store.createAuthKey({ userId: ana.id, expiresAt: T0 + DAY }, T0);
+    await expect(t.store.consumeAuthKey(fresh.secret, T0 + DAY)).rejects.toThrow(code('auth-key-expired'));
 
-    expect(t.store.consumeAuthKey(once.secret, T0 + 1)).toMatchObject({
+    expect(await t.store.consumeAuthKey(once.secret, T0 + 1)).toMatchObject({
       id: once.authKey.id,
       usedAt: T0 + 1,
     });
-    expect(() => t.store.consumeAuthKey(once.secret, T0 + 2)).toThrow(code('auth-key-used'));
-    expect(() => t.store.revokeAuthKey('nope', T0)).toThrow(code('not-found'));
-    expect(() => t.store.createAuthKey({ userId: 'nope' }, T0)).toThrow(code('not-found'));
-    expect(() => t.store.createAuthKey({ userId: ana.id, tags: ['server'] }, T0)).toThrow(code('invalid'));
+    await expect(t.store.consumeAuthKey(once.secret, T0 + 2)).rejects.toThrow(code('auth-key-used'));
+    await expect(t.store.revokeAuthKey('nope', T0)).rejects.toThrow(code('not-found'));
+    await expect(t.store.createAuthKey({ userId: 'nope' }, T0)).rejects.toThrow(code('not-found'));
+    await expect(t.store.createAuthKey({ userId: ana.id, tags: ['server'] }, T0)).rejects.toThrow(
+      code('invalid'),
+    );
   });
 
-  it('reusable keys stay usable and remember their last use', () => {
-    const ana = t.store.createUser({ name: 'ana' }, T0);
-    const { secret } = t.store.createAuthKey({ userId: ana.id, reusable: true }, T0);
-    for (let i = 1; i <= 3; i++) expect(t.store.consumeAuthKey(secret, T0 + i).usedAt).toBe(T0 + i);
+  it('reusable keys stay usable and remember their last use', async () => {
+    const ana = await t.store.createUser({ name: 'ana' }, T0);
+    const { secret } = await t.store.createAuthKey({ userId: ana.id, reusable: true }, T0);
+    for (let i = 1; i <= 3; i++) expect((await t.store.consumeAuthKey(secret, T0 + i)).usedAt).toBe(T0 + i);
   });
 
-  it('register devices as their user, with their tags and ephemerality', () => {
-    const ana = t.store.createUser({ name: 'ana' }, T0);
-    const { secret } = t.store.createAuthKey({ userId: ana.id, ephemeral: true, tags: ['tag:ci'] }, T0);
-    const device = t.store.registerDeviceWithAuthKey(secret, identity('runner'), T0 + 1);
+  it('register devices as their user, with their tags and ephemerality', async () => {
+    const ana = await t.store.createUser({ name: 'ana' }, T0);
+    const { secret } = await t.store.createAuthKey({ userId: ana.id, ephemeral: true, tags: ['tag:ci'] }, T0);
+    const device = await t.store.registerDeviceWithAuthKey(secret, identity('runner'), T0 + 1);
     expect(device).toMatchObject({
       userId: ana.id,
       networkId: ana.networkId,
       tags: ['tag:ci'],
       ephemeral: true,
     });
-    expect(() => t.store.registerDeviceWithAuthKey(secret, identity('runner'), T0 + 2)).toThrow(
+    await expect(t.store.registerDeviceWithAuthKey(secret, identity('runner'), T0 + 2)).rejects.toThrow(
       code('auth-key-used'),
     );
   });
 
-  it('stay unspent when the registration they were for fails', () => {
-    const ana = t.store.createUser({ name: 'ana' }, T0);
-    const { authKey, secret } = t.store.createAuthKey({ userId: ana.id }, T0);
-    const first = t.store.registerDevice({ ...identity('a'), userId: ana.id }, T0);
-    const seq = t.store.currentSeq();
+  it('stay unspent when the registration they were for fails', async () => {
+    const ana = await t.store.createUser({ name: 'ana' }, T0);
+    const { authKey, secret } = await t.store.createAuthKey({ userId: ana.id }, T0);
+    const first = await t.store.registerDevice({ ...identity('a'), userId: ana.id }, T0);
+    const seq = await t.store.currentSeq();
     // Same node key as an existing device: the insert fails after the key was marked used.
     const clash = { ...identity('b'), nodeKey: first.nodeKey };
-    expect(() => t.store.registerDeviceWithAuthKey(secret, clash, T0 + 1)).toThrow(code('duplicate-key'));
-    expect(t.store.listAuthKeys(ana.id)).toEqual([authKey]);
-    expect(t.store.listDevices(ana.networkId)).toEqual([first]);
-    expect(t.store.currentSeq()).toBe(seq);
-    expect(t.store.registerDeviceWithAuthKey(secret, identity('b'), T0 + 2).name).toBe('b');
+    await expect(t.store.registerDeviceWithAuthKey(secret, clash, T0 + 1)).rejects.toThrow(
+      code('duplicate-key'),
+    );
+    expect(await t.store.listAuthKeys(ana.id)).toEqual([authKey]);
+    expect(await t.store.listDevices(ana.networkId)).toEqual([first]);
+    expect(await t.store.currentSeq()).toBe(seq);
+    expect((await t.store.registerDeviceWithAuthKey(secret, identity('b'), T0 + 2)).name).toBe('b');
   });
 });

@@ -20,11 +20,11 @@ describe('migrations', () => {
   const versions = (db: Database.Database) =>
     db.prepare('SELECT version, name, applied_at FROM schema_version').all();
 
-  it('are numbered from 1 without gaps', () => {
+  it('are numbered from 1 without gaps', async () => {
     expect(SQLITE_MIGRATIONS.map((m) => m.version)).toEqual(SQLITE_MIGRATIONS.map((_, i) => i + 1));
   });
 
-  it('run once, recorded in schema_version, and opening again runs nothing', () => {
+  it('run once, recorded in schema_version, and opening again runs nothing', async () => {
     openSqliteStore({ path, now: T0 }).close();
     openSqliteStore({ path, now: T0 + 1 }).close();
     const db = new Database(path);
@@ -35,7 +35,7 @@ describe('migrations', () => {
     db.close();
   });
 
-  it('apply only the new ones; a failing one leaves the database at the version before it', () => {
+  it('apply only the new ones; a failing one leaves the database at the version before it', async () => {
     const db = new Database(path);
     const first: Migration = SQLITE_MIGRATIONS[0]!;
     const later: Migration[] = [
@@ -58,12 +58,12 @@ describe('migrations', () => {
     db.close();
   });
 
-  it('upgrade a version 1 database in place: no home relay, login sessions from an unknown address', () => {
+  it('upgrade a version 1 database in place: no home relay, login sessions from an unknown address', async () => {
     const store = openSqliteStore({ path, now: T0 });
-    const ana = store.createUser({ name: 'ana' }, T0);
-    const d = store.registerDevice({ ...identity('pc'), userId: ana.id }, T0);
-    const login = store.createLoginSession({ ...identity('laptop'), requestedFrom: '192.0.2.1' }, T0);
-    store.close();
+    const ana = await store.createUser({ name: 'ana' }, T0);
+    const d = await store.registerDevice({ ...identity('pc'), userId: ana.id }, T0);
+    const login = await store.createLoginSession({ ...identity('laptop'), requestedFrom: '192.0.2.1' }, T0);
+    await store.close();
     // Back to what a burrow-server of schema version 1 left.
     const db = new Database(path);
     db.exec(`ALTER TABLE devices DROP COLUMN home_relay; ALTER TABLE login_sessions DROP COLUMN requested_from;
@@ -72,13 +72,13 @@ describe('migrations', () => {
     db.close();
 
     const upgraded = openSqliteStore({ path, now: T0 + 1 });
-    expect(upgraded.getDevice(d.id)).toEqual({ ...d, homeRelay: null });
-    expect(upgraded.getLoginSession(login.id)).toEqual({ ...login, requestedFrom: '' });
-    expect(upgraded.setDeviceStatus(d.id, { homeRelay: 7 }, T0 + 1).homeRelay).toBe(7);
-    upgraded.close();
+    expect(await upgraded.getDevice(d.id)).toEqual({ ...d, homeRelay: null });
+    expect(await upgraded.getLoginSession(login.id)).toEqual({ ...login, requestedFrom: '' });
+    expect((await upgraded.setDeviceStatus(d.id, { homeRelay: 7 }, T0 + 1)).homeRelay).toBe(7);
+    await upgraded.close();
   });
 
-  it('keep API keys made before keys had networks for every network, but expiring within 90 days', () => {
+  it('keep API keys made before keys had networks for every network, but expiring within 90 days', async () => {
     const db = new Database(path);
     migrate(db, T0, SQLITE_MIGRATIONS.slice(0, 3));
     const old = (id: string, expiresAt: number | null) => {
@@ -94,19 +94,22 @@ describe('migrations', () => {
     const migratedAt = T0 + DAY;
     const latest = migratedAt + 90 * DAY;
     const store = openSqliteStore({ path, now: migratedAt });
-    expect(store.listApiKeys()).toEqual([
+    expect(await store.listApiKeys()).toEqual([
       { ...late.key, expiresAt: latest },
       { ...never.key, expiresAt: latest },
       { ...soon.key, expiresAt: T0 + 5 * DAY },
     ]);
-    expect(store.verifyApiKey(never.secret, latest - 1)).toMatchObject({ id: 'never', networkId: null });
-    expect(() => store.verifyApiKey(never.secret, latest)).toThrow(
+    expect(await store.verifyApiKey(never.secret, latest - 1)).toMatchObject({
+      id: 'never',
+      networkId: null,
+    });
+    await expect(store.verifyApiKey(never.secret, latest)).rejects.toThrow(
       expect.objectContaining({ code: 'api-key-expired' }),
     );
-    store.close();
+    await store.close();
   });
 
-  it('give networks of a version 4 database no DNS settings, which an admin may then set', () => {
+  it('give networks of a version 4 database no DNS settings, which an admin may then set', async () => {
     const db = new Database(path);
     migrate(db, T0, SQLITE_MIGRATIONS.slice(0, 4));
     db.prepare(
@@ -114,7 +117,7 @@ describe('migrations', () => {
     ).run();
     db.close();
     const store = openSqliteStore({ path, now: T0 });
-    expect(store.getDnsSettings('n1')).toMatchObject({
+    expect(await store.getDnsSettings('n1')).toMatchObject({
       nameservers: [],
       routes: [],
       override: false,
@@ -126,11 +129,11 @@ describe('migrations', () => {
       searchDomains: ['corp.example'],
       override: true,
     };
-    expect(store.setDnsSettings('n1', settings, T0)).toMatchObject(settings);
-    store.close();
+    expect(await store.setDnsSettings('n1', settings, T0)).toMatchObject(settings);
+    await store.close();
   });
 
-  it('refuse a database from a newer burrow-server', () => {
+  it('refuse a database from a newer burrow-server', async () => {
     openSqliteStore({ path, now: T0 }).close();
     const db = new Database(path);
     db.prepare('INSERT INTO schema_version (version, name, applied_at) VALUES (99, ?, 0)').run('future');

@@ -8,9 +8,9 @@ const invalid = (message: RegExp) =>
 describe('network DNS settings', () => {
   const t = withTempStore();
 
-  it('are none until set, then round-trip in normal form, across a restart', () => {
-    const net = t.store.createNetwork({ name: 'family' }, T0);
-    expect(t.store.getDnsSettings(net.id)).toEqual({
+  it('are none until set, then round-trip in normal form, across a restart', async () => {
+    const net = await t.store.createNetwork({ name: 'family' }, T0);
+    expect(await t.store.getDnsSettings(net.id)).toEqual({
       networkId: net.id,
       nameservers: [],
       routes: [],
@@ -18,7 +18,7 @@ describe('network DNS settings', () => {
       override: false,
       updatedAt: null,
     });
-    const set = t.store.setDnsSettings(
+    const set = await t.store.setDnsSettings(
       net.id,
       {
         nameservers: ['9.9.9.9', '1.1.1.1:53', '2001:DB8::0:1', '[2001:db8::2]:5353', '9.9.9.9'],
@@ -43,28 +43,30 @@ describe('network DNS settings', () => {
       updatedAt: T0 + 1,
     };
     expect(set).toEqual(expected);
-    expect(t.reopen().getDnsSettings(net.id)).toEqual(expected);
+    expect(await (await t.reopen()).getDnsSettings(net.id)).toEqual(expected);
   });
 
-  it('record a change in the network feed, and none when nothing changed', () => {
-    const net = t.store.createNetwork({ name: 'family' }, T0);
-    const other = t.store.createNetwork({ name: 'work' }, T0);
-    const seq = t.store.currentSeq();
+  it('record a change in the network feed, and none when nothing changed', async () => {
+    const net = await t.store.createNetwork({ name: 'family' }, T0);
+    const other = await t.store.createNetwork({ name: 'work' }, T0);
+    const seq = await t.store.currentSeq();
     const settings = { nameservers: ['10.0.0.53'], routes: [], searchDomains: [], override: false };
-    t.store.setDnsSettings(net.id, settings, T0);
-    expect(t.store.changesSince(net.id, seq)).toEqual([expect.objectContaining({ kind: 'dns-changed' })]);
-    expect(t.store.changesSince(other.id, seq)).toEqual([]);
-    const after = t.store.currentSeq();
-    t.store.setDnsSettings(net.id, { ...settings, nameservers: ['10.0.0.53:53'] }, T0 + 5);
-    expect(t.store.currentSeq()).toBe(after);
-    expect(t.store.getDnsSettings(net.id).updatedAt).toBe(T0);
+    await t.store.setDnsSettings(net.id, settings, T0);
+    expect(await t.store.changesSince(net.id, seq)).toEqual([
+      expect.objectContaining({ kind: 'dns-changed' }),
+    ]);
+    expect(await t.store.changesSince(other.id, seq)).toEqual([]);
+    const after = await t.store.currentSeq();
+    await t.store.setDnsSettings(net.id, { ...settings, nameservers: ['10.0.0.53:53'] }, T0 + 5);
+    expect(await t.store.currentSeq()).toBe(after);
+    expect((await t.store.getDnsSettings(net.id)).updatedAt).toBe(T0);
   });
 
-  it('refuse bad settings whole, naming the field, and keep what was there', () => {
-    const net = t.store.createNetwork({ name: 'family' }, T0);
+  it('refuse bad settings whole, naming the field, and keep what was there', async () => {
+    const net = await t.store.createNetwork({ name: 'family' }, T0);
     const good = { nameservers: ['10.0.0.53'], routes: [], searchDomains: ['corp.example'], override: false };
-    t.store.setDnsSettings(net.id, good, T0);
-    const seq = t.store.currentSeq();
+    await t.store.setDnsSettings(net.id, good, T0);
+    const seq = await t.store.currentSeq();
     const ownV6 = resolverIpv6(net.ula);
     const cases: [Partial<typeof good> & Record<string, unknown>, RegExp][] = [
       [
@@ -96,30 +98,35 @@ describe('network DNS settings', () => {
       [{ nameservers: Array.from({ length: 9 }, (_, i) => `10.0.0.${i + 1}`) }, /^nameservers: at most 8/],
     ];
     for (const [patch, message] of cases) {
-      expect(() => t.store.setDnsSettings(net.id, { ...good, ...patch }, T0 + 1), message.source).toThrow(
-        invalid(message),
-      );
+      await expect(
+        t.store.setDnsSettings(net.id, { ...good, ...patch }, T0 + 1),
+        message.source,
+      ).rejects.toThrow(invalid(message));
     }
     // Routes for names under the base domain, when the caller knows it.
-    expect(() =>
+    await expect(
       t.store.setDnsSettings(
         net.id,
         { ...good, routes: [{ domain: 'x.family.burrow.internal', servers: ['10.0.0.1'] }] },
         T0 + 1,
         'burrow.internal',
       ),
-    ).toThrow(invalid(/^routes\[0\]\.domain: x\.family\.burrow\.internal is under the base domain/));
+    ).rejects.toThrow(invalid(/^routes\[0\]\.domain: x\.family\.burrow\.internal is under the base domain/));
     expect(
-      t.store.setDnsSettings(
-        net.id,
-        { ...good, routes: [{ domain: 'internal', servers: ['10.0.0.1'] }] },
-        T0 + 1,
-        'burrow.internal',
+      (
+        await t.store.setDnsSettings(
+          net.id,
+          { ...good, routes: [{ domain: 'internal', servers: ['10.0.0.1'] }] },
+          T0 + 1,
+          'burrow.internal',
+        )
       ).routes,
     ).toEqual([{ domain: 'internal', servers: ['10.0.0.1'] }]);
-    t.store.setDnsSettings(net.id, good, T0 + 2);
-    expect(t.store.getDnsSettings(net.id)).toMatchObject(good);
-    expect(() => t.store.getDnsSettings('nope')).toThrow(expect.objectContaining({ code: 'not-found' }));
-    expect(t.store.currentSeq()).toBeGreaterThan(seq);
+    await t.store.setDnsSettings(net.id, good, T0 + 2);
+    expect(await t.store.getDnsSettings(net.id)).toMatchObject(good);
+    await expect(t.store.getDnsSettings('nope')).rejects.toThrow(
+      expect.objectContaining({ code: 'not-found' }),
+    );
+    expect(await t.store.currentSeq()).toBeGreaterThan(seq);
   });
 });

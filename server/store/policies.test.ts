@@ -4,25 +4,31 @@ import { T0, withTempStore } from './testing.js';
 describe('policies', () => {
   const t = withTempStore();
 
-  it('are kept verbatim per network, with a policy-changed change', () => {
-    const acme = t.store.createNetwork({ name: 'acme' }, T0);
-    const other = t.store.createNetwork({ name: 'other' }, T0);
-    expect(t.store.getPolicy(acme.id)).toBeNull();
+  it('are kept verbatim per network, with a policy-changed change', async () => {
+    const acme = await t.store.createNetwork({ name: 'acme' }, T0);
+    const other = await t.store.createNetwork({ name: 'other' }, T0);
+    expect(await t.store.getPolicy(acme.id)).toBeNull();
     const text =
       '{\n  // HuJSON: comments and trailing commas stay\n  "acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]},],\n}\n';
-    expect(t.store.setPolicy(acme.id, text, T0 + 1)).toEqual({ networkId: acme.id, text, updatedAt: T0 + 1 });
-    expect(t.store.setPolicy(acme.id, '{}', T0 + 2)).toEqual({
+    expect(await t.store.setPolicy(acme.id, text, T0 + 1)).toEqual({
+      networkId: acme.id,
+      text,
+      updatedAt: T0 + 1,
+    });
+    expect(await t.store.setPolicy(acme.id, '{}', T0 + 2)).toEqual({
       networkId: acme.id,
       text: '{}',
       updatedAt: T0 + 2,
     });
-    expect(t.store.getPolicy(acme.id)).toEqual({ networkId: acme.id, text: '{}', updatedAt: T0 + 2 });
-    expect(t.store.getPolicy(other.id)).toBeNull();
-    expect(t.store.changesSince(acme.id, 0)?.map((c) => [c.kind, c.deviceId])).toEqual([
+    expect(await t.store.getPolicy(acme.id)).toEqual({ networkId: acme.id, text: '{}', updatedAt: T0 + 2 });
+    expect(await t.store.getPolicy(other.id)).toBeNull();
+    expect((await t.store.changesSince(acme.id, 0))?.map((c) => [c.kind, c.deviceId])).toEqual([
       ['policy-changed', null],
       ['policy-changed', null],
     ]);
-    expect(t.store.changesSince(other.id, 0)).toEqual([]);
-    expect(() => t.store.setPolicy('nope', '{}', T0)).toThrow(expect.objectContaining({ code: 'not-found' }));
+    expect(await t.store.changesSince(other.id, 0)).toEqual([]);
+    await expect(t.store.setPolicy('nope', '{}', T0)).rejects.toThrow(
+      expect.objectContaining({ code: 'not-found' }),
+    );
   });
 });

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { DnsSettings } from '../../src/control/dns-settings.js';
 import { DEFAULT_IPV4_POOL, type Ipv4Pool, parseIpv4Pool } from './addresses.js';
 import { migrate } from './migrations.js';
@@ -55,186 +56,217 @@ export class SqliteStore implements Store {
     private readonly pool: Ipv4Pool,
   ) {}
 
-  transaction<T>(fn: () => T): T {
-    return this.sql.write(fn);
+  /** The async context of the transaction being run (store calls made inside it join it). */
+  private readonly inside = new AsyncLocalStorage<true>();
+  /** Settles when the open transaction ends; null while none is open. */
+  private open: Promise<void> | null = null;
+
+  async transaction<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.inside.getStore()) return this.sql.writeAsync(fn, true);
+    while (this.open !== null) await this.open;
+    let end!: () => void;
+    this.open = new Promise((resolve) => {
+      end = resolve;
+    });
+    try {
+      return await this.inside.run(true, () => this.sql.writeAsync(fn, false));
+    } finally {
+      this.open = null;
+      end();
+    }
   }
 
-  close(): void {
+  async close(): Promise<void> {
+    while (this.open !== null) await this.open;
     this.sql.db.close();
   }
 
+  /**
+   * Runs one synchronous query function, at once unless another caller's transaction is open (its
+   * own calls join it). better-sqlite3 is synchronous: the promise only carries the result.
+   */
+  private run<T>(query: () => T): Promise<T> {
+    if (this.open !== null && !this.inside.getStore()) return this.open.then(() => this.run(query));
+    try {
+      return Promise.resolve(query());
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
   createNetwork(input: { name: string }, now: number) {
-    return networks.create(this.sql, input.name, now);
+    return this.run(() => networks.create(this.sql, input.name, now));
   }
   getNetwork(id: string) {
-    return networks.get(this.sql, id);
+    return this.run(() => networks.get(this.sql, id));
   }
   findNetworkByName(name: string) {
-    return networks.findByName(this.sql, name);
+    return this.run(() => networks.findByName(this.sql, name));
   }
   listNetworks() {
-    return networks.list(this.sql);
+    return this.run(() => networks.list(this.sql));
   }
 
   createUser(input: NewUser, now: number) {
-    return users.create(this.sql, input, now);
+    return this.run(() => users.create(this.sql, input, now));
   }
   getUser(id: string) {
-    return users.get(this.sql, id);
+    return this.run(() => users.get(this.sql, id));
   }
   findUserByName(name: string) {
-    return users.findByName(this.sql, name);
+    return this.run(() => users.findByName(this.sql, name));
   }
   listUsers(networkId: string) {
-    return users.list(this.sql, networkId);
+    return this.run(() => users.list(this.sql, networkId));
   }
   setPassword(id: string, password: string) {
-    return users.setPassword(this.sql, id, password);
+    return this.run(() => users.setPassword(this.sql, id, password));
   }
   verifyPassword(name: string, password: string) {
-    return users.verifyPassword(this.sql, name, password);
+    // The read happens at once (or after an open transaction); the hash then runs off the event loop.
+    return this.run(() => users.verifyPassword(this.sql, name, password)).then((verdict) => verdict);
   }
 
   createAuthKey(input: NewAuthKey, now: number) {
-    return authKeys.create(this.sql, input, now);
+    return this.run(() => authKeys.create(this.sql, input, now));
   }
   listAuthKeys(userId: string) {
-    return authKeys.listForUser(this.sql, userId);
+    return this.run(() => authKeys.listForUser(this.sql, userId));
   }
   revokeAuthKey(id: string, now: number) {
-    return authKeys.revoke(this.sql, id, now);
+    return this.run(() => authKeys.revoke(this.sql, id, now));
   }
   consumeAuthKey(secret: string, now: number) {
-    return authKeys.consume(this.sql, secret, now);
+    return this.run(() => authKeys.consume(this.sql, secret, now));
   }
 
   registerDevice(input: NewDevice, now: number) {
-    return devices.register(this.sql, this.pool, input, now);
+    return this.run(() => devices.register(this.sql, this.pool, input, now));
   }
   registerDeviceWithAuthKey(secret: string, input: DeviceIdentity, now: number) {
-    return devices.registerWithAuthKey(this.sql, this.pool, secret, input, now);
+    return this.run(() => devices.registerWithAuthKey(this.sql, this.pool, secret, input, now));
   }
   getDevice(id: string) {
-    return devices.get(this.sql, id);
+    return this.run(() => devices.get(this.sql, id));
   }
   findDeviceByMachineKey(machineKey: string) {
-    return devices.findByMachineKey(this.sql, machineKey);
+    return this.run(() => devices.findByMachineKey(this.sql, machineKey));
   }
   findDeviceByNodeKey(nodeKey: string) {
-    return devices.findByNodeKey(this.sql, nodeKey);
+    return this.run(() => devices.findByNodeKey(this.sql, nodeKey));
   }
   listDevices(networkId: string) {
-    return devices.listInNetwork(this.sql, networkId);
+    return this.run(() => devices.listInNetwork(this.sql, networkId));
   }
   listUserDevices(userId: string) {
-    return devices.listForUser(this.sql, userId);
+    return this.run(() => devices.listForUser(this.sql, userId));
   }
   renameDevice(id: string, name: string, now: number) {
-    return devices.rename(this.sql, id, name, now);
+    return this.run(() => devices.rename(this.sql, id, name, now));
   }
   deleteDevice(id: string, now: number) {
-    devices.remove(this.sql, id, now);
+    return this.run(() => devices.remove(this.sql, id, now));
   }
   rotateNodeKey(id: string, nodeKey: string, now: number) {
-    return devices.rotateNodeKey(this.sql, id, nodeKey, now);
+    return this.run(() => devices.rotateNodeKey(this.sql, id, nodeKey, now));
   }
   reauthenticateDevice(id: string, now: number, keyExpiry?: number | null) {
-    return devices.reauthenticate(this.sql, id, now, keyExpiry);
+    return this.run(() => devices.reauthenticate(this.sql, id, now, keyExpiry));
   }
   setDeviceStatus(id: string, status: DeviceStatus, now: number) {
-    return devices.setStatus(this.sql, id, status, now);
+    return this.run(() => devices.setStatus(this.sql, id, status, now));
   }
   setAdvertisedRoutes(id: string, routes: RouteOffer, now: number) {
-    return devices.setAdvertisedRoutes(this.sql, id, routes, now);
+    return this.run(() => devices.setAdvertisedRoutes(this.sql, id, routes, now));
   }
   approveRoutes(id: string, routes: RouteOffer, now: number) {
-    return devices.approveRoutes(this.sql, id, routes, now);
+    return this.run(() => devices.approveRoutes(this.sql, id, routes, now));
   }
 
   createInvite(input: NewInvite, now: number) {
-    return invites.create(this.sql, input, now);
+    return this.run(() => invites.create(this.sql, input, now));
   }
   listInvites(userId: string, now: number) {
-    return invites.listForUser(this.sql, userId, now);
+    return this.run(() => invites.listForUser(this.sql, userId, now));
   }
   acceptInvite(ref: InviteRef, recipientUserId: string, now: number) {
-    return invites.accept(this.sql, ref, recipientUserId, now);
+    return this.run(() => invites.accept(this.sql, ref, recipientUserId, now));
   }
   declineInvite(id: string, recipientUserId: string, now: number) {
-    return invites.decline(this.sql, id, recipientUserId, now);
+    return this.run(() => invites.decline(this.sql, id, recipientUserId, now));
   }
   revokeInvite(id: string, byUserId: string, now: number) {
-    return invites.revoke(this.sql, id, byUserId, now);
+    return this.run(() => invites.revoke(this.sql, id, byUserId, now));
   }
   revokeShare(id: string, byUserId: string, now: number) {
-    invites.revokeShare(this.sql, id, byUserId, now);
+    return this.run(() => invites.revokeShare(this.sql, id, byUserId, now));
   }
   listAcceptedShares(recipientUserId: string) {
-    return invites.acceptedBy(this.sql, recipientUserId);
+    return this.run(() => invites.acceptedBy(this.sql, recipientUserId));
   }
   listShares() {
-    return invites.all(this.sql);
+    return this.run(() => invites.all(this.sql));
   }
   sharesOfDevice(deviceId: string) {
-    return invites.ofDevice(this.sql, deviceId);
+    return this.run(() => invites.ofDevice(this.sql, deviceId));
   }
 
   getPolicy(networkId: string) {
-    return policies.get(this.sql, networkId);
+    return this.run(() => policies.get(this.sql, networkId));
   }
   setPolicy(networkId: string, text: string, now: number) {
-    return policies.set(this.sql, networkId, text, now);
+    return this.run(() => policies.set(this.sql, networkId, text, now));
   }
 
   getDnsSettings(networkId: string) {
-    return networkDns.get(this.sql, networkId);
+    return this.run(() => networkDns.get(this.sql, networkId));
   }
   setDnsSettings(networkId: string, settings: DnsSettings, now: number, baseDomain?: string) {
-    return networkDns.set(this.sql, networkId, settings, now, baseDomain);
+    return this.run(() => networkDns.set(this.sql, networkId, settings, now, baseDomain));
   }
 
   createApiKey(input: NewApiKey, now: number) {
-    return apiKeys.create(this.sql, input, now);
+    return this.run(() => apiKeys.create(this.sql, input, now));
   }
   listApiKeys() {
-    return apiKeys.list(this.sql);
+    return this.run(() => apiKeys.list(this.sql));
   }
   verifyApiKey(secret: string, now: number) {
-    return apiKeys.verify(this.sql, secret, now);
+    return this.run(() => apiKeys.verify(this.sql, secret, now));
   }
   revokeApiKey(id: string) {
-    apiKeys.revoke(this.sql, id);
+    return this.run(() => apiKeys.revoke(this.sql, id));
   }
 
   createLoginSession(input: NewLoginSession, now: number) {
-    return logins.create(this.sql, input, now);
+    return this.run(() => logins.create(this.sql, input, now));
   }
   getLoginSession(id: string) {
-    return logins.get(this.sql, id);
+    return this.run(() => logins.get(this.sql, id));
   }
   completedLoginSessions(ids: readonly string[]) {
-    return logins.completed(this.sql, ids);
+    return this.run(() => logins.completed(this.sql, ids));
   }
   completeLoginSession(id: string, userId: string, now: number) {
-    return logins.complete(this.sql, this.pool, id, userId, now);
+    return this.run(() => logins.complete(this.sql, this.pool, id, userId, now));
   }
   expireLoginSession(id: string, now: number) {
-    logins.expire(this.sql, id, now);
+    return this.run(() => logins.expire(this.sql, id, now));
   }
   deleteExpiredLoginSessions(now: number) {
-    return logins.deleteExpired(this.sql, now);
+    return this.run(() => logins.deleteExpired(this.sql, now));
   }
 
   currentSeq() {
-    return changes.currentSeq(this.sql);
+    return this.run(() => changes.currentSeq(this.sql));
   }
   changesSince(networkId: string, seq: number) {
-    return changes.changesSince(this.sql, networkId, seq);
+    return this.run(() => changes.changesSince(this.sql, networkId, seq));
   }
   changesAfter(seq: number) {
-    return changes.changesAfter(this.sql, seq);
+    return this.run(() => changes.changesAfter(this.sql, seq));
   }
   pruneChanges(before: number) {
-    return changes.prune(this.sql, before);
+    return this.run(() => changes.prune(this.sql, before));
   }
 }

@@ -17,7 +17,7 @@ export interface TempStore {
   dir: string;
   path: string;
   /** Closes the store and opens the same file again, as a restarted server would. */
-  reopen(): SqliteStore;
+  reopen(): Promise<SqliteStore>;
 }
 
 export function withTempStore(options: Omit<SqliteStoreOptions, 'path'> = {}): TempStore {
@@ -28,12 +28,12 @@ export function withTempStore(options: Omit<SqliteStoreOptions, 'path'> = {}): T
     t.path = join(t.dir, 'data', 'burrow.db');
     t.store = open();
   });
-  afterEach(() => {
-    t.store.close();
+  afterEach(async () => {
+    await t.store.close();
     rmSync(t.dir, { recursive: true, force: true });
   });
-  t.reopen = () => {
-    t.store.close();
+  t.reopen = async () => {
+    await t.store.close();
     t.store = open();
     return t.store;
   };
@@ -41,6 +41,20 @@ export function withTempStore(options: Omit<SqliteStoreOptions, 'path'> = {}): T
 }
 
 /** A key as WireGuard would make it: base64 of 32 random bytes. */
+/** `f(0)`, `f(1)`, ... `f(n - 1)`, one after another (store calls in order, as a loop would). */
+export async function times<T>(n: number, f: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < n; i++) out.push(await f(i));
+  return out;
+}
+
+/** `f` of each item, one after another. */
+export async function mapEach<T, U>(items: readonly T[], f: (item: T) => Promise<U>): Promise<U[]> {
+  const out: U[] = [];
+  for (const item of items) out.push(await f(item));
+  return out;
+}
+
 export function randomKey(): string {
   return randomBytes(32).toString('base64');
 }

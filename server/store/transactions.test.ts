@@ -32,62 +32,96 @@ function failChangeInserts(path: string, on: boolean): void {
 describe('transactions', () => {
   const t = withTempStore();
 
-  it('a registration failing at its last step leaves no device, cursor, key use or name behind', () => {
-    const ana = t.store.createUser({ name: 'ana' }, T0);
-    const { secret } = t.store.createAuthKey({ userId: ana.id }, T0);
-    t.store.registerDevice({ ...identity('first'), userId: ana.id }, T0);
+  it('a registration failing at its last step leaves no device, cursor, key use or name behind', async () => {
+    const ana = await t.store.createUser({ name: 'ana' }, T0);
+    const { secret } = await t.store.createAuthKey({ userId: ana.id }, T0);
+    await t.store.registerDevice({ ...identity('first'), userId: ana.id }, T0);
     failChangeInserts(t.path, true);
     const before = snapshot(t.path);
     // Consumes the key, picks a name, advances the IPv4 cursor, inserts the device, then fails.
-    expect(() => t.store.registerDeviceWithAuthKey(secret, identity('second'), T0 + 1)).toThrow(
+    await expect(t.store.registerDeviceWithAuthKey(secret, identity('second'), T0 + 1)).rejects.toThrow(
       'injected failure',
     );
     expect(snapshot(t.path)).toEqual(before);
     failChangeInserts(t.path, false);
-    const d = t.store.registerDeviceWithAuthKey(secret, identity('second'), T0 + 2);
+    const d = await t.store.registerDeviceWithAuthKey(secret, identity('second'), T0 + 2);
     expect(d).toMatchObject({ name: 'second', ipv4: '100.64.0.2' });
   });
 
-  it('transaction() joins calls into one: a throw undoes all of them', () => {
+  it('transaction() joins calls into one: a throw undoes all of them', async () => {
     const before = snapshot(t.path);
-    expect(() =>
-      t.store.transaction(() => {
-        const acme = t.store.createNetwork({ name: 'acme' }, T0);
-        const bo = t.store.createUser({ name: 'bo', networkId: acme.id }, T0);
-        t.store.registerDevice({ ...identity(), userId: bo.id }, T0);
-        t.store.setPolicy(acme.id, '{}', T0);
+    await expect(
+      t.store.transaction(async () => {
+        const acme = await t.store.createNetwork({ name: 'acme' }, T0);
+        const bo = await t.store.createUser({ name: 'bo', networkId: acme.id }, T0);
+        await t.store.registerDevice({ ...identity(), userId: bo.id }, T0);
+        await t.store.setPolicy(acme.id, '{}', T0);
         throw new Error('changed my mind');
       }),
-    ).toThrow('changed my mind');
+    ).rejects.toThrow('changed my mind');
     expect(snapshot(t.path)).toEqual(before);
-    expect(t.store.currentSeq()).toBe(0);
+    expect(await t.store.currentSeq()).toBe(0);
   });
 
-  it('a failed call inside transaction() can be caught without losing the rest', () => {
-    const ana = t.store.createUser({ name: 'ana' }, T0);
-    const d = t.store.transaction(() => {
-      const first = t.store.registerDevice({ ...identity('a'), userId: ana.id }, T0);
-      expect(() =>
+  it('a failed call inside transaction() can be caught without losing the rest', async () => {
+    const ana = await t.store.createUser({ name: 'ana' }, T0);
+    const d = await t.store.transaction(async () => {
+      const first = await t.store.registerDevice({ ...identity('a'), userId: ana.id }, T0);
+      await expect(
         t.store.registerDevice({ ...identity('b'), nodeKey: first.nodeKey, userId: ana.id }, T0),
-      ).toThrow(expect.objectContaining({ code: 'duplicate-key' }));
+      ).rejects.toThrow(expect.objectContaining({ code: 'duplicate-key' }));
       return first;
     });
-    expect(t.store.listDevices(ana.networkId)).toEqual([d]);
-    expect(t.store.currentSeq()).toBe(1);
+    expect(await t.store.listDevices(ana.networkId)).toEqual([d]);
+    expect(await t.store.currentSeq()).toBe(1);
   });
 
-  it('a failing share revocation keeps the invite, the share and the feed as they were', () => {
-    const ana = t.store.createUser({ name: 'ana' }, T0);
-    const bo = t.store.createUser({ name: 'bo' }, T0);
-    const printer = t.store.registerDevice({ ...identity('printer'), userId: ana.id }, T0);
-    const { invite, code } = t.store.createInvite(
+  it("another caller's calls wait while a transaction is open: they neither join it nor see it half done", async () => {
+    const ana = await t.store.createUser({ name: 'ana' }, T0);
+    let inside!: () => void;
+    const started = new Promise<void>((resolve) => {
+      inside = resolve;
+    });
+    let proceed!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      proceed = resolve;
+    });
+    const failing = t.store.transaction(async () => {
+      await t.store.registerDevice({ ...identity('inside'), userId: ana.id }, T0);
+      inside();
+      await gate; // the transaction stays open while the others ask
+      throw new Error('rolled back');
+    });
+    await started;
+    // Someone else's read and write, made while the transaction is open.
+    const read = t.store.listDevices(ana.networkId);
+    const write = t.store.registerDevice({ ...identity('outside'), userId: ana.id }, T0);
+    let settled = false;
+    void Promise.all([read, write]).then(() => {
+      settled = true;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(settled).toBe(false);
+    proceed();
+    await expect(failing).rejects.toThrow('rolled back');
+    // The read saw the state before the transaction, not its device; the write stands on its own.
+    expect((await read).map((d) => d.name)).toEqual([]);
+    const outside = await write;
+    expect((await t.store.listDevices(ana.networkId)).map((d) => d.id)).toEqual([outside.id]);
+  });
+
+  it('a failing share revocation keeps the invite, the share and the feed as they were', async () => {
+    const ana = await t.store.createUser({ name: 'ana' }, T0);
+    const bo = await t.store.createUser({ name: 'bo' }, T0);
+    const printer = await t.store.registerDevice({ ...identity('printer'), userId: ana.id }, T0);
+    const { invite, code } = await t.store.createInvite(
       { deviceId: printer.id, byUserId: ana.id, multiUse: true },
       T0,
     );
-    t.store.acceptInvite({ code }, bo.id, T0);
+    await t.store.acceptInvite({ code }, bo.id, T0);
     failChangeInserts(t.path, true);
     const before = snapshot(t.path);
-    expect(() => t.store.revokeInvite(invite.id, ana.id, T0 + 1)).toThrow('injected failure');
+    await expect(t.store.revokeInvite(invite.id, ana.id, T0 + 1)).rejects.toThrow('injected failure');
     expect(snapshot(t.path)).toEqual(before);
   });
 });

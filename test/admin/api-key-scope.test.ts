@@ -28,15 +28,15 @@ async function twoNetworks() {
   await cli('users', 'create', 'ana', '--network', 'a');
   await cli('users', 'create', 'bo', '--network', 'b');
   const { store } = server;
-  const device = (user: string, hostname: string) => {
-    const d = store.registerDevice(
-      { ...identity(hostname), userId: store.findUserByName(user)!.id },
+  const device = async (user: string, hostname: string) => {
+    const d = await store.registerDevice(
+      { ...identity(hostname), userId: (await store.findUserByName(user))!.id },
       Date.now(),
     );
-    return store.setAdvertisedRoutes(d.id, { routes: ['10.9.0.0/24'], exitNode: false }, Date.now());
+    return await store.setAdvertisedRoutes(d.id, { routes: ['10.9.0.0/24'], exitNode: false }, Date.now());
   };
-  const laptop = device('ana', 'laptop');
-  const bServer = device('bo', 'server');
+  const laptop = await device('ana', 'laptop');
+  const bServer = await device('bo', 'server');
   const key = await cli('apikeys', 'create', '--network', 'a');
   /** A request with `auth` (default: the key of network a); its status and JSON body. */
   const api = async (path: string, init: RequestInit = {}, auth = key) => {
@@ -61,7 +61,7 @@ describe('an admin API key for one network', () => {
     const names = (answer: { body: unknown }) => (answer.body as { name: string }[]).map((x) => x.name);
     expect(names(await d.api('/devices'))).toEqual(['laptop']);
     expect(names(await d.api('/users'))).toEqual(['ana']);
-    const bBefore = d.store.getDevice(d.bServer.id);
+    const bBefore = await d.store.getDevice(d.bServer.id);
     const missing = randomBytes(12).toString('base64url');
 
     // Each request about network b's device, and the same about an id that never existed.
@@ -81,7 +81,7 @@ describe('an admin API key for one network', () => {
         seen(await d.api(`/devices/${missing}${suffix}`, init), missing),
       );
     }
-    expect(d.store.getDevice(d.bServer.id)).toEqual(bBefore);
+    expect(await d.store.getDevice(d.bServer.id)).toEqual(bBefore);
 
     // Network b's policy, by name, as a network that does not exist.
     const policy = '{"acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]}]}';
@@ -90,23 +90,23 @@ describe('an admin API key for one network', () => {
       expect(other.status).toBe(404);
       expect(seen(other, '"b"')).toEqual(seen(await d.api('/policy?network=nowhere', init), '"nowhere"'));
     }
-    const bNetwork = d.store.findNetworkByName('b')!;
-    expect(d.store.getPolicy(bNetwork.id)).toBeNull();
+    const bNetwork = (await d.store.findNetworkByName('b'))!;
+    expect(await d.store.getPolicy(bNetwork.id)).toBeNull();
 
     // Auth keys for b's user, and users in b, as for a user and a network that do not exist.
     const authKey = (user: string) => d.api('/authkeys', { method: 'POST', body: JSON.stringify({ user }) });
     const bos = await authKey('bo');
     expect(bos.status).toBe(404);
     expect(seen(bos, '"bo"')).toEqual(seen(await authKey('nobody'), '"nobody"'));
-    expect(d.store.listAuthKeys(d.store.findUserByName('bo')!.id)).toEqual([]);
+    expect(await d.store.listAuthKeys((await d.store.findUserByName('bo'))!.id)).toEqual([]);
     const userIn = (network: string) =>
       d.api('/users', { method: 'POST', body: JSON.stringify({ name: 'mallory', network }) });
     expect(seen(await userIn('b'), '"b"')).toEqual(seen(await userIn('nowhere'), '"nowhere"'));
-    expect(d.store.findUserByName('mallory')).toBeNull();
+    expect(await d.store.findUserByName('mallory')).toBeNull();
 
     // Its own network it does change.
     expect((await d.api(`/devices/${d.laptop.id}/routes`, aboutDevice[2]![2])).status).toBe(200);
-    expect(d.store.getDevice(d.laptop.id)).toMatchObject({
+    expect(await d.store.getDevice(d.laptop.id)).toMatchObject({
       approvedRoutes: ['10.9.0.0/24'],
       exitNodeApproved: true,
     });
@@ -140,6 +140,6 @@ describe('an admin API key for one network', () => {
       expect(r).toMatchObject({ code: 2, stdout: '' });
       expect(r.stderr).toMatch(message);
     }
-    expect(d.store.listApiKeys()).toHaveLength(2);
+    expect(await d.store.listApiKeys()).toHaveLength(2);
   }, 60_000);
 });

@@ -28,15 +28,15 @@ describe("a network's DNS settings over the control protocol", () => {
     const server = await serverProcess();
     const { store } = server;
     const now = Date.now();
-    const alice = store.createUser(
-      { name: 'alice', networkId: store.createNetwork({ name: 'family' }, now).id },
+    const alice = await store.createUser(
+      { name: 'alice', networkId: (await store.createNetwork({ name: 'family' }, now)).id },
       now,
     );
-    const bob = store.createUser({ name: 'bob' }, now);
-    const key = (userId: string) => store.createAuthKey({ userId, reusable: true }, now).secret;
-    const laptop = device(server.url, { hostname: 'laptop', authKey: key(alice.id) });
-    const cam = device(server.url, { hostname: 'webcam', authKey: key(alice.id) });
-    const pc = device(server.url, { hostname: 'pc', authKey: key(bob.id) });
+    const bob = await store.createUser({ name: 'bob' }, now);
+    const key = async (userId: string) => (await store.createAuthKey({ userId, reusable: true }, now)).secret;
+    const laptop = device(server.url, { hostname: 'laptop', authKey: await key(alice.id) });
+    const cam = device(server.url, { hostname: 'webcam', authKey: await key(alice.id) });
+    const pc = device(server.url, { hostname: 'pc', authKey: await key(bob.id) });
     for (const d of [laptop, cam, pc]) d.client.start();
     const map = await waitFor(
       'the laptop map with the webcam',
@@ -44,7 +44,7 @@ describe("a network's DNS settings over the control protocol", () => {
       30_000,
     );
     await waitFor('the pc map', () => pc.client.netmap, 30_000);
-    const ula = store.findNetworkByName('family')!.ula.replace(/::\/48$/, '');
+    const ula = (await store.findNetworkByName('family'))!.ula.replace(/::\/48$/, '');
     expect(map.dns).toEqual({
       baseDomain: 'burrow.internal',
       resolver: { ipv4: '100.100.100.100', ipv6: `${ula}::53` },
@@ -96,8 +96,8 @@ describe("a network's DNS settings over the control protocol", () => {
     const store = openSqliteStore({ path: db });
     afterTest(() => store.close());
     const now = Date.now();
-    const alice = store.createUser(
-      { name: 'alice', networkId: store.createNetwork({ name: 'family' }, now).id },
+    const alice = await store.createUser(
+      { name: 'alice', networkId: (await store.createNetwork({ name: 'family' }, now)).id },
       now,
     );
     const config = join(dir, 'server.hujson');
@@ -131,7 +131,7 @@ describe("a network's DNS settings over the control protocol", () => {
     expect(log).toMatch(/DNS settings of network family set from the config file/);
     const laptop = device(url, {
       hostname: 'laptop',
-      authKey: store.createAuthKey({ userId: alice.id }, now).secret,
+      authKey: (await store.createAuthKey({ userId: alice.id }, now)).secret,
     });
     laptop.client.start();
     const map = await waitFor('the laptop map', () => laptop.client.netmap, 30_000);
@@ -156,6 +156,6 @@ describe("a network's DNS settings over the control protocol", () => {
     await waitFor('the refusal', () =>
       /DNS settings not applied, the old ones stay: dns.networks\[0\]: no network "nobody"/.test(log),
     );
-    expect(store.getDnsSettings(alice.networkId).nameservers).toEqual(['10.9.0.54']);
+    expect((await store.getDnsSettings(alice.networkId)).nameservers).toEqual(['10.9.0.54']);
   }, 90_000);
 });

@@ -19,7 +19,7 @@ beforeAll(async () => {
 /** A server with user alice (password "correct horse"), and a device asking for a login link. */
 async function loginLink() {
   const server = await serverProcess();
-  server.store.createUser({ name: 'alice', password: 'correct horse' }, Date.now());
+  await server.store.createUser({ name: 'alice', password: 'correct horse' }, Date.now());
   const device = await rawChannel(server.url, await controlKey(server.url));
   const asked = Date.now();
   device.register('laptop');

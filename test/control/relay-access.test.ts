@@ -52,11 +52,16 @@ describe("burrow-server's relay", () => {
 
   it('serves registered devices, and drops one within seconds of its deletion, key expiry or key rotation', async () => {
     const d = await deployment();
-    const registered = (name: string) => {
-      const { node, device } = d.register(name);
+    const registered = async (name: string) => {
+      const { node, device } = await d.register(name);
       return { device, ...relayClient(d.url, d.relayPublicKey, node) };
     };
-    const [a, b, c, e] = [registered('a'), registered('b'), registered('c'), registered('e')];
+    const [a, b, c, e] = [
+      await registered('a'),
+      await registered('b'),
+      await registered('c'),
+      await registered('e'),
+    ];
     await Promise.all([a, b, c, e].map((x) => x.client.ready()));
     await delivered(a, b);
     await delivered(b, a);
@@ -74,7 +79,7 @@ describe("burrow-server's relay", () => {
 
     // A new node key for c: the old one is dropped, the new one is served.
     const rotatedAt = Date.now();
-    const fresh = d.rotate(c.device);
+    const fresh = await d.rotate(c.device);
     expect(await droppedAfter(c, rotatedAt)).toBeLessThan(3000);
     const renewed = relayClient(d.url, d.relayPublicKey, fresh);
     await renewed.client.ready();

@@ -34,10 +34,15 @@ beforeAll(async () => {
   await run(SERVER, ['--help']).catch(() => undefined);
 }, 180_000);
 
-async function waitFor<T>(what: string, probe: () => T | null | undefined | false, ms = 10_000): Promise<T> {
+/** Polls `probe` until it returns something truthy; a probe that reads the store is awaited. */
+async function waitFor<T>(
+  what: string,
+  probe: () => T | null | undefined | false | Promise<T | null | undefined | false>,
+  ms = 10_000,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
-    const value = probe();
+    const value = await probe();
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
@@ -126,9 +131,9 @@ function comparable(map: Netmap) {
   return { ...c, self: still(c.self), peers: c.peers.map(still), relays: [] };
 }
 
-function user(store: SqliteStore, name: string, networkId?: string) {
-  const u = store.createUser({ name, ...(networkId ? { networkId } : {}) }, Date.now());
-  const key = () => store.createAuthKey({ userId: u.id }, Date.now()).secret;
+async function user(store: SqliteStore, name: string, networkId?: string) {
+  const u = await store.createUser({ name, ...(networkId ? { networkId } : {}) }, Date.now());
+  const key = async () => (await store.createAuthKey({ userId: u.id }, Date.now())).secret;
   return { ...u, key };
 }
 
@@ -136,26 +141,30 @@ describe('burrow-server process', () => {
   it('killed while devices stream: they keep their maps, reconnect after restart, and lose no change', async () => {
     const d = await deployment();
     await d.start();
-    const family = d.store.createNetwork({ name: 'family' }, Date.now());
-    const ana = user(d.store, 'ana', family.id);
-    const ben = user(d.store, 'ben', family.id);
-    const laptop = device(d.url, 'laptop', ana.key());
-    const desktop = device(d.url, 'desktop', ben.key());
+    const family = await d.store.createNetwork({ name: 'family' }, Date.now());
+    const ana = await user(d.store, 'ana', family.id);
+    const ben = await user(d.store, 'ben', family.id);
+    const laptop = device(d.url, 'laptop', await ana.key());
+    const desktop = device(d.url, 'desktop', await ben.key());
     await waitFor(
       'both maps',
       () => peerNames(laptop.netmap).includes('desktop') && peerNames(desktop.netmap).includes('laptop'),
     );
 
     // A change just before the kill, and the kill itself while both are streaming.
-    const router = device(d.url, 'router', ben.key());
+    const router = device(d.url, 'router', await ben.key());
     await waitFor('the router in the laptop map', () => peerNames(laptop.netmap).includes('router'));
     await d.kill();
     await waitFor('the laptop to notice', () => laptop.state.state === 'offline');
     expect(peerNames(laptop.netmap)).toEqual(['desktop', 'router']); // the data plane keeps its map
 
     // While the server is down: the admin CLI approves the router's routes, another user joins.
-    const routerDevice = d.store.listDevices(family.id).find((x) => x.name === 'router')!;
-    d.store.setAdvertisedRoutes(routerDevice.id, { routes: ['10.7.0.0/24'], exitNode: false }, Date.now());
+    const routerDevice = (await d.store.listDevices(family.id)).find((x) => x.name === 'router')!;
+    await d.store.setAdvertisedRoutes(
+      routerDevice.id,
+      { routes: ['10.7.0.0/24'], exitNode: false },
+      Date.now(),
+    );
     await d.cli('routes', 'approve', 'router', '10.7.0.0/24');
     expect(await d.cli('users', 'create', 'cal', '--network', 'family')).toBe('cal');
     const calKey = await d.cli('authkeys', 'create', '--user', 'cal');
@@ -171,7 +180,7 @@ describe('burrow-server process', () => {
     // Each map kept through the outage is the map the server would give it now from scratch.
     for (const client of [laptop, desktop]) {
       await waitFor('the phone in every map', () => peerNames(client.netmap).includes('phone'));
-      const now = new MapEngine(d.store, Date.now).netmap(client.netmap!.self.id);
+      const now = (await MapEngine.open(d.store, Date.now)).netmap(client.netmap!.self.id);
       expect(comparable(client.netmap!)).toEqual(comparable(now));
     }
     expect(peerNames(phone.netmap)).toContain('laptop');
@@ -180,13 +189,13 @@ describe('burrow-server process', () => {
   it('two networks see nothing of each other until a device is shared, and the share can be declined, revoked and expire', async () => {
     const d = await deployment();
     await d.start();
-    const alice = user(d.store, 'alice');
-    const bob = user(d.store, 'bob');
-    const bobNet = d.store.getUser(bob.id).networkId;
-    const carl = user(d.store, 'carl', bobNet); // bob's teammate
-    const nas = device(d.url, 'nas', alice.key());
-    const pc = device(d.url, 'pc', bob.key());
-    const tablet = device(d.url, 'tablet', carl.key());
+    const alice = await user(d.store, 'alice');
+    const bob = await user(d.store, 'bob');
+    const bobNet = (await d.store.getUser(bob.id)).networkId;
+    const carl = await user(d.store, 'carl', bobNet); // bob's teammate
+    const nas = device(d.url, 'nas', await alice.key());
+    const pc = device(d.url, 'pc', await bob.key());
+    const tablet = device(d.url, 'tablet', await carl.key());
     await waitFor('maps', () => nas.netmap && peerNames(pc.netmap).includes('tablet'));
     expect(peerNames(nas.netmap)).toEqual([]);
     expect(peerNames(pc.netmap)).toEqual(['tablet']);
@@ -195,24 +204,24 @@ describe('burrow-server process', () => {
     const pcIp = pc.netmap!.self.ips[0]!;
 
     // Declined: nothing changes.
-    const declined = d.store.createInvite(
+    const declined = await d.store.createInvite(
       { deviceId: nasId, byUserId: alice.id, recipientUserId: bob.id },
       Date.now(),
     );
-    d.store.declineInvite(declined.invite.id, bob.id, Date.now());
+    await d.store.declineInvite(declined.invite.id, bob.id, Date.now());
     // Expired: it can no longer be accepted.
-    const expired = d.store.createInvite(
+    const expired = await d.store.createInvite(
       { deviceId: nasId, byUserId: alice.id, expiresAt: Date.now() + 50 },
       Date.now(),
     );
     await sleep(100);
-    expect(() => d.store.acceptInvite({ code: expired.code }, bob.id, Date.now())).toThrow(/expired/);
+    await expect(d.store.acceptInvite({ code: expired.code }, bob.id, Date.now())).rejects.toThrow(/expired/);
     await sleep(300);
     expect(peerNames(pc.netmap)).toEqual(['tablet']);
 
     // Accepted: bob's devices (only his) see the nas, quarantined; the nas sees and admits them.
-    const invite = d.store.createInvite({ deviceId: nasId, byUserId: alice.id }, Date.now());
-    const share = d.store.acceptInvite({ code: invite.code }, bob.id, Date.now());
+    const invite = await d.store.createInvite({ deviceId: nasId, byUserId: alice.id }, Date.now());
+    const share = await d.store.acceptInvite({ code: invite.code }, bob.id, Date.now());
     await waitFor(
       'the share in both maps',
       () => peerNames(pc.netmap).includes('nas') && peerNames(nas.netmap).includes('pc'),
@@ -224,7 +233,7 @@ describe('burrow-server process', () => {
     expect(peerNames(tablet.netmap)).toEqual(['pc']); // carl is in bob's network, not in the share
 
     // Revoked by its owner: gone from every map at once.
-    d.store.revokeShare(share.id, alice.id, Date.now());
+    await d.store.revokeShare(share.id, alice.id, Date.now());
     await waitFor(
       'the share to leave both maps',
       () => !peerNames(pc.netmap).includes('nas') && peerNames(nas.netmap).length === 0,
@@ -245,11 +254,11 @@ describe('burrow-server process', () => {
         "policyFiles": [{"network": "family", "file": "family.hujson"}],
       }`;
     });
-    const family = d.store.createNetwork({ name: 'family' }, Date.now());
-    const ana = user(d.store, 'ana', family.id);
+    const family = await d.store.createNetwork({ name: 'family' }, Date.now());
+    const ana = await user(d.store, 'ana', family.id);
     await d.start();
-    expect(d.store.getPolicy(family.id)?.text).toBe(policy('ana:22'));
-    const laptop = device(d.url, 'laptop', ana.key());
+    expect((await d.store.getPolicy(family.id))?.text).toBe(policy('ana:22'));
+    const laptop = device(d.url, 'laptop', await ana.key());
     await waitFor('a map', () => laptop.netmap);
     expect(laptop.netmap!.relays).toEqual([
       { id: 7, name: 'home', url: 'https://relay.example.com', stun: '203.0.113.9:3478' },
@@ -264,7 +273,7 @@ describe('burrow-server process', () => {
     );
     d.hangUp();
     await sleep(500);
-    expect(d.store.getPolicy(family.id)?.text).toBe(policy('ana:22'));
+    expect((await d.store.getPolicy(family.id))?.text).toBe(policy('ana:22'));
     // A good one reaches the devices.
     writeFileSync(join(d.dir, 'family.hujson'), policy('ana:443'));
     d.hangUp();
@@ -288,14 +297,14 @@ describe('burrow-server process', () => {
         ],
       }`;
     });
-    const family = d.store.createNetwork({ name: 'family' }, Date.now());
-    const work = d.store.createNetwork({ name: 'work' }, Date.now());
-    user(d.store, 'ana', family.id);
-    user(d.store, 'wes', work.id);
+    const family = await d.store.createNetwork({ name: 'family' }, Date.now());
+    const work = await d.store.createNetwork({ name: 'work' }, Date.now());
+    await user(d.store, 'ana', family.id);
+    await user(d.store, 'wes', work.id);
     await d.start();
-    const before = d.store.getPolicy(family.id)!;
+    const before = (await d.store.getPolicy(family.id))!;
     expect(before.text).toBe(policy('ana', 'ana:22'));
-    expect(d.store.getPolicy(work.id)!.text).toBe(policy('wes', 'wes:22'));
+    expect((await d.store.getPolicy(work.id))!.text).toBe(policy('wes', 'wes:22'));
 
     // The first file is good; the second's tests fail.
     writeFileSync(join(d.dir, 'family.hujson'), policy('ana', 'ana:443'));
@@ -306,13 +315,15 @@ describe('burrow-server process', () => {
     d.hangUp();
     await waitFor('the reload to be refused', () => d.log().includes('the old policies stay'));
     expect(d.log()).toContain('work.hujson: policy tests failed');
-    expect(d.store.getPolicy(family.id)).toEqual(before);
-    expect(d.store.getPolicy(work.id)!.text).toBe(policy('wes', 'wes:22'));
+    expect(await d.store.getPolicy(family.id)).toEqual(before);
+    expect((await d.store.getPolicy(work.id))!.text).toBe(policy('wes', 'wes:22'));
 
     // Both good: both apply.
     writeFileSync(join(d.dir, 'work.hujson'), policy('wes', 'wes:443'));
     d.hangUp();
-    await waitFor('both policies to change', () => d.store.getPolicy(work.id)!.text.includes('443'));
-    expect(d.store.getPolicy(family.id)!.text).toBe(policy('ana', 'ana:443'));
+    await waitFor('both policies to change', async () =>
+      (await d.store.getPolicy(work.id))!.text.includes('443'),
+    );
+    expect((await d.store.getPolicy(family.id))!.text).toBe(policy('ana', 'ana:443'));
   }, 60_000);
 });

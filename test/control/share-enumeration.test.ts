@@ -36,23 +36,23 @@ describe('refusals over the control channel', () => {
     const server = await serverProcess();
     const { store } = server;
     const now = Date.now();
-    const user = (name: string) => store.createUser({ name }, now);
-    const [alice, bob, carl] = [user('alice'), user('bob'), user('carl')];
-    const authKey = (userId: string) => store.createAuthKey({ userId }, now).secret;
+    const user = async (name: string) => await store.createUser({ name }, now);
+    const [alice, bob, carl] = [await user('alice'), await user('bob'), await user('carl')];
+    const authKey = async (userId: string) => (await store.createAuthKey({ userId }, now)).secret;
     // Alice's nas and Bob's pc, each in a network of its own; Carl has a share of the nas.
-    const nas = device(server.url, { hostname: 'nas', authKey: authKey(alice.id) });
-    const pc = device(server.url, { hostname: 'pc', authKey: authKey(bob.id) });
+    const nas = device(server.url, { hostname: 'nas', authKey: await authKey(alice.id) });
+    const pc = device(server.url, { hostname: 'pc', authKey: await authKey(bob.id) });
     nas.client.start();
     pc.client.start();
     const nasId = (await waitFor('the nas map', () => nas.client.netmap, 30_000)).self.id;
     await waitFor('the pc map', () => pc.client.netmap, 30_000);
-    const invite = (recipientUserId?: string) =>
-      store.createInvite({ deviceId: nasId, byUserId: alice.id, recipientUserId }, now);
-    const forCarl = invite(carl.id);
-    const accepted = invite(carl.id);
-    const share = store.acceptInvite({ id: accepted.invite.id }, carl.id, now);
-    const link = invite();
-    const seq = store.currentSeq();
+    const invite = async (recipientUserId?: string) =>
+      await store.createInvite({ deviceId: nasId, byUserId: alice.id, recipientUserId }, now);
+    const forCarl = await invite(carl.id);
+    const accepted = await invite(carl.id);
+    const share = await store.acceptInvite({ id: accepted.invite.id }, carl.id, now);
+    const link = await invite();
+    const seq = await store.currentSeq();
 
     // Bob's pc asks about each with the real id, then with one that never existed.
     const pcAsks: [string, (id: string) => Promise<unknown>, string][] = [
@@ -78,16 +78,14 @@ describe('refusals over the control channel', () => {
     );
 
     // Nothing changed, and the owner's and the recipient's own requests still work.
-    expect(store.currentSeq()).toBe(seq);
-    expect(
-      store
-        .listInvites(carl.id, Date.now())
-        .incoming.map((i) => i.state)
-        .sort(),
-    ).toEqual(['accepted', 'pending']);
-    expect(store.listAcceptedShares(carl.id)).toEqual([share]);
+    expect(await store.currentSeq()).toBe(seq);
+    expect((await store.listInvites(carl.id, Date.now())).incoming.map((i) => i.state).sort()).toEqual([
+      'accepted',
+      'pending',
+    ]);
+    expect(await store.listAcceptedShares(carl.id)).toEqual([share]);
     expect((await nas.client.listShares()).accepted.map((s) => s.id)).toEqual([share.id]);
     await nas.client.revokeShare({ shareId: share.id });
-    expect(store.listAcceptedShares(carl.id)).toEqual([]);
+    expect(await store.listAcceptedShares(carl.id)).toEqual([]);
   }, 60_000);
 });

@@ -44,8 +44,8 @@ describe('burrow-server relay', () => {
     ]);
     await waitFor('the relay to follow the server', () => relay.stderr().includes('following'));
     const relayKey = decodeKey(key.publicKey);
-    const a = relayClient(relay.url, relayKey, d.register('a').node);
-    const b = relayClient(relay.url, relayKey, d.register('b').node);
+    const a = relayClient(relay.url, relayKey, (await d.register('a')).node);
+    const b = relayClient(relay.url, relayKey, (await d.register('b')).node);
     await Promise.all([a.client.ready(), b.client.ready()]);
     await delivered(a, b);
     await delivered(b, a);
@@ -67,7 +67,7 @@ describe('burrow-server relay', () => {
     await sleep(500);
     expect(a.client.connected).toBe(false);
     // A device registered now is served too: the feed streams additions.
-    const c = relayClient(relay.url, relayKey, d.register('c').node);
+    const c = relayClient(relay.url, relayKey, (await d.register('c')).node);
     await c.client.ready();
     await delivered(c, b);
 
@@ -90,7 +90,7 @@ describe('burrow-server relay', () => {
     ]);
     await waitFor('the refusal', () => relay.stderr().includes('refused'));
     expect(relay.stderr()).toContain(`relay key ${unlisted.publicKey} is not in this server's relay map`);
-    const a = relayClient(relay.url, decodeKey(unlisted.publicKey), d.register('a').node);
+    const a = relayClient(relay.url, decodeKey(unlisted.publicKey), (await d.register('a')).node);
     await sleep(1000);
     expect(a.client.stats().connects).toBe(0);
   }, 90_000);

@@ -73,8 +73,8 @@ async function tlsFront(backend: string): Promise<string> {
 describe('a server behind TLS', () => {
   it('registers a device and streams its map over an https:// server URL', async () => {
     const server = await serverProcess();
-    const alice = server.store.createUser({ name: 'alice' }, Date.now());
-    const authKey = server.store.createAuthKey({ userId: alice.id }, Date.now()).secret;
+    const alice = await server.store.createUser({ name: 'alice' }, Date.now());
+    const authKey = (await server.store.createAuthKey({ userId: alice.id }, Date.now())).secret;
     const url = await tlsFront(server.url);
     const serverPublicKey = Buffer.from(await controlKey(server.url)).toString('base64');
     const laptop = device(url, { hostname: 'laptop', authKey, serverPublicKey });

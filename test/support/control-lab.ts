@@ -96,15 +96,15 @@ export function track(options: ControlClientOptions, endpoints: string[]): TestD
 }
 
 /** A burrow-server database in a temp directory, with user alice, and a way to serve it. */
-export function serverFiles() {
+export async function serverFiles() {
   const dir = mkdtempSync(join(tmpdir(), 'burrow-control-client-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const db = join(dir, 'burrow.db');
   const store = openSqliteStore({ path: db });
   cleanups.push(() => store.close());
-  const alice = store.createUser({ name: 'alice', password: 'correct horse' }, Date.now());
-  const authKey = (reusable = false) =>
-    store.createAuthKey({ userId: alice.id, reusable }, Date.now()).secret;
+  const alice = await store.createUser({ name: 'alice', password: 'correct horse' }, Date.now());
+  const authKey = async (reusable = false) =>
+    (await store.createAuthKey({ userId: alice.id, reusable }, Date.now())).secret;
   const serve = async (port = 0) => {
     const running = await startServer({ db, host: '127.0.0.1', port, pollMs: 25 });
     let open = true;

@@ -196,12 +196,13 @@ export class Streams {
   /** Registers `count` devices straight in the store, then connects each and takes its full map. */
   static async connect(t: Target, store: SqliteStore, count: number): Promise<Streams> {
     const now = Date.now();
-    const network = store.createNetwork({ name: `watch${now}` }, now);
-    const user = store.createUser({ name: `watcher${now}`, networkId: network.id }, now);
-    const sims = Array.from({ length: count }, (_, i) => {
+    const network = await store.createNetwork({ name: `watch${now}` }, now);
+    const user = await store.createUser({ name: `watcher${now}`, networkId: network.id }, now);
+    const sims: { machine: ReturnType<typeof keyPair>; nodeKey: string }[] = [];
+    for (let i = 0; i < count; i++) {
       const machine = keyPair();
       const nodeKey = encodeKey(randomBytes(32));
-      store.registerDevice(
+      await store.registerDevice(
         {
           machineKey: encodeKey(machine.publicKey),
           nodeKey,
@@ -211,8 +212,8 @@ export class Streams {
         },
         now,
       );
-      return { machine, nodeKey };
-    });
+      sims.push({ machine, nodeKey });
+    }
     const channels: ClientChannel[] = [];
     const heard: Set<number>[] = [];
     const tokens = new Map<string, number>();

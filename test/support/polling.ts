@@ -6,15 +6,18 @@ import type { StaticKeyPair } from '../../src/wireguard/noise.js';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `probe` (synchronous: it reads state) until it returns something truthy. */
+/**
+ * Polls `probe` until it returns something truthy. It reads state; a probe that reads the store
+ * returns a promise, which is awaited (a promise itself is never the answer).
+ */
 export async function waitFor<T>(
   what: string,
-  probe: () => T | null | undefined | false,
+  probe: () => T | null | undefined | false | Promise<T | null | undefined | false>,
   timeoutMs = 5000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const value = probe();
+    const value = await probe();
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(10);

@@ -84,9 +84,9 @@ export interface Deployment {
   /** Runs an admin command on the database as its own process; resolves with its stdout. */
   cli(...argv: string[]): Promise<string>;
   /** Registers a device in network "team" under `name`, with a node key the test holds. */
-  register(name: string): { node: StaticKeyPair; device: Device };
+  register(name: string): Promise<{ node: StaticKeyPair; device: Device }>;
   /** Rotates a device's node key in the store (as a re-registration would); returns the new pair. */
-  rotate(device: Device): StaticKeyPair;
+  rotate(device: Device): Promise<StaticKeyPair>;
   /** The value of a /metrics line such as `burrow_relay_refused{reason="notAllowed"}`. */
   metric(line: string): Promise<number>;
 }
@@ -115,8 +115,8 @@ export async function deployment(relays: { id: number; url: string; publicKey: s
   );
   const store = openSqliteStore({ path: db });
   cleanups.push(() => store.close());
-  const team = store.createNetwork({ name: 'team' }, Date.now());
-  const user = store.createUser({ name: 'ana', networkId: team.id }, Date.now());
+  const team = await store.createNetwork({ name: 'team' }, Date.now());
+  const user = await store.createUser({ name: 'ana', networkId: team.id }, Date.now());
   const relayPrivate = decodeKey(readFileSync(`${db}.key.relay`, 'utf8').trim());
   const d: Deployment = {
     url,
@@ -125,9 +125,9 @@ export async function deployment(relays: { id: number; url: string; publicKey: s
     relayPublicKey: crypto.x25519PublicKey(relayPrivate),
     stderr: server.stderr,
     cli: async (...argv) => (await run(BURROW_SERVER, [...argv, '--db', db])).stdout.trim(),
-    register(name) {
+    async register(name) {
       const node = keyPair();
-      const device = store.registerDevice(
+      const device = await store.registerDevice(
         {
           userId: user.id,
           machineKey: b64(keyPair().publicKey),
@@ -139,9 +139,9 @@ export async function deployment(relays: { id: number; url: string; publicKey: s
       );
       return { node, device };
     },
-    rotate(device) {
+    async rotate(device) {
       const node = keyPair();
-      store.rotateNodeKey(device.id, b64(node.publicKey), Date.now());
+      await store.rotateNodeKey(device.id, b64(node.publicKey), Date.now());
       return node;
     },
     async metric(line) {

@@ -56,6 +56,7 @@ export function openDatabase(path: string): Database.Database {
 export class Sql {
   private readonly statements = new Map<string, Database.Statement>();
   private readonly txn: Database.Transaction<(fn: () => unknown) => unknown>;
+  private savepoints = 0;
 
   constructor(readonly db: Database.Database) {
     this.txn = db.transaction((fn: () => unknown) => fn());
@@ -83,6 +84,27 @@ export class Sql {
       return this.txn.immediate(fn) as T;
     } catch (err) {
       throw translate(err);
+    }
+  }
+
+  /**
+   * Runs an async `fn` as one transaction on this connection: BEGIN IMMEDIATE before it, COMMIT
+   * after it, ROLLBACK if it throws. Nested in another (the caller's own async context is inside
+   * one), a savepoint. The caller (SqliteStore) keeps every other caller off the connection
+   * meanwhile: the connection has one transaction, and whoever wrote now would join it.
+   */
+  async writeAsync<T>(fn: () => Promise<T>, nested: boolean): Promise<T> {
+    const name = `s${++this.savepoints}`;
+    this.db.exec(nested ? `SAVEPOINT ${name}` : 'BEGIN IMMEDIATE');
+    try {
+      const result = await fn();
+      this.db.exec(nested ? `RELEASE ${name}` : 'COMMIT');
+      return result;
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec(nested ? `ROLLBACK TO ${name}; RELEASE ${name}` : 'ROLLBACK');
+      throw translate(err);
+    } finally {
+      this.savepoints--;
     }
   }
 
