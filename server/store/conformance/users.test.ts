@@ -1,9 +1,9 @@
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { T0, withTempStore } from './testing.js';
+import { T0 } from '../testing.js';
+import { BACK_ENDS, withBackEnd } from './back-ends.js';
 
-describe('networks', () => {
-  const t = withTempStore();
+describe.each(BACK_ENDS)('networks ($name)', (backEnd) => {
+  const t = withBackEnd(backEnd);
 
   it('get their own ULA /48 and are found by id and name', async () => {
     const a = await t.store.createNetwork({ name: 'acme' }, T0);
@@ -31,8 +31,8 @@ describe('networks', () => {
   });
 });
 
-describe('users', () => {
-  const t = withTempStore();
+describe.each(BACK_ENDS)('users ($name)', (backEnd) => {
+  const t = withBackEnd(backEnd);
 
   it('without a network get a personal one named after them', async () => {
     const ana = await t.store.createUser({ name: 'ana' }, T0);
@@ -77,13 +77,12 @@ describe('users', () => {
     expect(await t.store.verifyPassword('nobody', 'hunter2!')).toBeNull();
     expect(await t.store.verifyPassword('bo', '')).toBeNull();
 
-    const raw = new Database(t.path, { readonly: true });
-    const row = raw.prepare('SELECT password_hash FROM users WHERE id = ?').get(ana.id) as {
-      password_hash: string;
-    };
-    raw.close();
-    expect(row.password_hash).toMatch(/^scrypt\$15\$8\$1\$/);
-    expect(row.password_hash).not.toContain('hunter2');
+    const [row] = await t.db.sql<{ password_hash: string }>(
+      'SELECT password_hash FROM users WHERE id = ?',
+      ana.id,
+    );
+    expect(row?.password_hash).toMatch(/^scrypt\$15\$8\$1\$/);
+    expect(row?.password_hash).not.toContain('hunter2');
   });
 
   it('refuse a password too short to resist guessing, and leave nothing behind', async () => {

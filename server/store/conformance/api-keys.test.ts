@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { DAY, T0, withTempStore } from './testing.js';
-import { DEFAULTS } from './types.js';
+import { DAY, T0 } from '../testing.js';
+import { DEFAULTS } from '../types.js';
+import { BACK_ENDS, withBackEnd } from './back-ends.js';
 
 const code = (c: string) => expect.objectContaining({ name: 'StoreError', code: c });
 
-describe('API keys', () => {
-  const t = withTempStore();
+describe.each(BACK_ENDS)('API keys ($name)', (backEnd) => {
+  const t = withBackEnd(backEnd);
   const network = async () => await t.store.createNetwork({ name: 'home' }, T0);
 
   it('belong to one network, expire in 90 days unless told, and return their secret once', async () => {

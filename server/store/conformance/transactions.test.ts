@@ -1,55 +1,28 @@
-import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { identity, T0, withTempStore } from './testing.js';
+import { identity, T0 } from '../testing.js';
+import { BACK_ENDS, withBackEnd } from './back-ends.js';
 
-/** Every table's row count, to show that a failed write left nothing behind. */
-function snapshot(path: string): Record<string, unknown> {
-  const db = new Database(path, { readonly: true });
-  try {
-    const tables = db
-      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-      .pluck()
-      .all();
-    return Object.fromEntries(
-      (tables as string[]).map((name) => [name, db.prepare(`SELECT * FROM "${name}" ORDER BY 1`).all()]),
-    );
-  } finally {
-    db.close();
-  }
-}
-
-/** Makes the database itself fail the last step of a write: a trigger on inserts into `changes`. */
-function failChangeInserts(path: string, on: boolean): void {
-  const db = new Database(path);
-  db.exec(
-    on
-      ? "CREATE TRIGGER fail_changes BEFORE INSERT ON changes BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
-      : 'DROP TRIGGER fail_changes',
-  );
-  db.close();
-}
-
-describe('transactions', () => {
-  const t = withTempStore();
+describe.each(BACK_ENDS)('transactions ($name)', (backEnd) => {
+  const t = withBackEnd(backEnd);
 
   it('a registration failing at its last step leaves no device, cursor, key use or name behind', async () => {
     const ana = await t.store.createUser({ name: 'ana' }, T0);
     const { secret } = await t.store.createAuthKey({ userId: ana.id }, T0);
     await t.store.registerDevice({ ...identity('first'), userId: ana.id }, T0);
-    failChangeInserts(t.path, true);
-    const before = snapshot(t.path);
+    await t.db.failChangeInserts(true);
+    const before = await t.db.snapshot();
     // Consumes the key, picks a name, advances the IPv4 cursor, inserts the device, then fails.
     await expect(t.store.registerDeviceWithAuthKey(secret, identity('second'), T0 + 1)).rejects.toThrow(
       'injected failure',
     );
-    expect(snapshot(t.path)).toEqual(before);
-    failChangeInserts(t.path, false);
+    expect(await t.db.snapshot()).toEqual(before);
+    await t.db.failChangeInserts(false);
     const d = await t.store.registerDeviceWithAuthKey(secret, identity('second'), T0 + 2);
     expect(d).toMatchObject({ name: 'second', ipv4: '100.64.0.2' });
   });
 
   it('transaction() joins calls into one: a throw undoes all of them', async () => {
-    const before = snapshot(t.path);
+    const before = await t.db.snapshot();
     await expect(
       t.store.transaction(async () => {
         const acme = await t.store.createNetwork({ name: 'acme' }, T0);
@@ -59,7 +32,7 @@ describe('transactions', () => {
         throw new Error('changed my mind');
       }),
     ).rejects.toThrow('changed my mind');
-    expect(snapshot(t.path)).toEqual(before);
+    expect(await t.db.snapshot()).toEqual(before);
     expect(await t.store.currentSeq()).toBe(0);
   });
 
@@ -119,9 +92,9 @@ describe('transactions', () => {
       T0,
     );
     await t.store.acceptInvite({ code }, bo.id, T0);
-    failChangeInserts(t.path, true);
-    const before = snapshot(t.path);
+    await t.db.failChangeInserts(true);
+    const before = await t.db.snapshot();
     await expect(t.store.revokeInvite(invite.id, ana.id, T0 + 1)).rejects.toThrow('injected failure');
-    expect(snapshot(t.path)).toEqual(before);
+    expect(await t.db.snapshot()).toEqual(before);
   });
 });

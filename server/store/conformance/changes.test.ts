@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { identity, T0, withTempStore } from './testing.js';
+import { identity, T0 } from '../testing.js';
+import { BACK_ENDS, withBackEnd } from './back-ends.js';
 
-describe('change feed', () => {
-  const t = withTempStore();
+describe.each(BACK_ENDS)('change feed ($name)', (backEnd) => {
+  const t = withBackEnd(backEnd);
 
   it('numbers changes server-wide; each network reads its own, in order', async () => {
     expect(await t.store.currentSeq()).toBe(0);

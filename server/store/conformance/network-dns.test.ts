@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { resolverIpv6 } from '../../src/control/dns-settings.js';
-import { T0, withTempStore } from './testing.js';
+import { resolverIpv6 } from '../../../src/control/dns-settings.js';
+import { T0 } from '../testing.js';
+import { BACK_ENDS, withBackEnd } from './back-ends.js';
 
 const invalid = (message: RegExp) =>
   expect.objectContaining({ name: 'StoreError', code: 'invalid', message: expect.stringMatching(message) });
 
-describe('network DNS settings', () => {
-  const t = withTempStore();
+describe.each(BACK_ENDS)('network DNS settings ($name)', (backEnd) => {
+  const t = withBackEnd(backEnd);
 
   it('are none until set, then round-trip in normal form, across a restart', async () => {
     const net = await t.store.createNetwork({ name: 'family' }, T0);

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { T0, withTempStore } from './testing.js';
+import { T0 } from '../testing.js';
+import { BACK_ENDS, withBackEnd } from './back-ends.js';
 
-describe('policies', () => {
-  const t = withTempStore();
+describe.each(BACK_ENDS)('policies ($name)', (backEnd) => {
+  const t = withBackEnd(backEnd);
 
   it('are kept verbatim per network, with a policy-changed change', async () => {
     const acme = await t.store.createNetwork({ name: 'acme' }, T0);

@@ -1,21 +1,9 @@
-import { statSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { identity, T0, withTempStore } from './testing.js';
+import { identity, T0 } from '../testing.js';
+import { BACK_ENDS, withBackEnd } from './back-ends.js';
 
-const mode = (path: string) => statSync(path).mode & 0o777;
-
-describe('the database file', () => {
-  const t = withTempStore();
-
-  it('is private to its owner, with its WAL and shared-memory files, in a private directory', async () => {
-    const ana = await t.store.createUser({ name: 'ana' }, T0);
-    await t.store.registerDevice({ ...identity(), userId: ana.id }, T0);
-    expect(mode(t.path)).toBe(0o600);
-    expect(mode(`${t.path}-wal`)).toBe(0o600);
-    expect(mode(`${t.path}-shm`)).toBe(0o600);
-    expect(mode(dirname(t.path))).toBe(0o700);
-  });
+describe.each(BACK_ENDS)('the database across a restart ($name)', (backEnd) => {
+  const t = withBackEnd(backEnd);
 
   it('keeps everything across a restart; sequences and the address cursor carry on', async () => {
     const ana = await t.store.createUser({ name: 'ana', password: 'pw-long-enough' }, T0);

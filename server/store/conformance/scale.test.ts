@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { identity, T0, withTempStore } from './testing.js';
+import { identity, T0 } from '../testing.js';
+import { BACK_ENDS, withBackEnd } from './back-ends.js';
 
 /**
  * Figures, not a benchmark suite: one run on a real file with the production pragmas. The bounds
  * are loose (about 10x what this machine takes) so a regression to O(n) per registration fails
  * without a noisy machine making the test flaky.
  */
-describe('at scale', () => {
-  const t = withTempStore();
+describe.each(BACK_ENDS)('at scale ($name)', (backEnd) => {
+  const t = withBackEnd(backEnd);
 
   it('registers 10,000 devices, one transaction each, and lists a network of them', async () => {
     const ana = await t.store.createUser({ name: 'ana' }, T0);

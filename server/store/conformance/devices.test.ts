@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { DAY, identity, mapEach, randomKey, T0, withTempStore } from './testing.js';
-import { DEFAULTS } from './types.js';
+import { DAY, identity, mapEach, randomKey, T0 } from '../testing.js';
+import { DEFAULTS } from '../types.js';
+import { BACK_ENDS, withBackEnd } from './back-ends.js';
 
 const code = (c: string) => expect.objectContaining({ name: 'StoreError', code: c });
 
-describe('devices', () => {
-  const t = withTempStore();
+describe.each(BACK_ENDS)('devices ($name)', (backEnd) => {
+  const t = withBackEnd(backEnd);
   const setup = async () => {
     const ana = await t.store.createUser({ name: 'ana' }, T0);
     const net = await t.store.getNetwork(ana.networkId);

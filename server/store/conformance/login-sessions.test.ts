@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { identity, randomKey, T0, times, withTempStore } from './testing.js';
-import { DEFAULTS } from './types.js';
+import { identity, randomKey, T0, times } from '../testing.js';
+import { DEFAULTS } from '../types.js';
+import { BACK_ENDS, withBackEnd } from './back-ends.js';
 
 const code = (c: string) => expect.objectContaining({ name: 'StoreError', code: c });
 
-describe('login sessions', () => {
-  const t = withTempStore();
+describe.each(BACK_ENDS)('login sessions ($name)', (backEnd) => {
+  const t = withBackEnd(backEnd);
 
   it('wait for a sign-in, then register the device in the same transaction', async () => {
     const ana = await t.store.createUser({ name: 'ana' }, T0);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { StoreError } from './errors.js';
-import { DAY, identity, T0, withTempStore } from './testing.js';
-import { DEFAULTS } from './types.js';
+import { StoreError } from '../errors.js';
+import { DAY, identity, T0 } from '../testing.js';
+import { DEFAULTS } from '../types.js';
+import { BACK_ENDS, withBackEnd } from './back-ends.js';
 
 const code = (c: string) => expect.objectContaining({ name: 'StoreError', code: c });
 
@@ -16,8 +17,8 @@ async function refusal(act: () => Promise<unknown>, id: string): Promise<{ code:
   throw new Error('not refused');
 }
 
-describe('sharing', () => {
-  const t = withTempStore();
+describe.each(BACK_ENDS)('sharing ($name)', (backEnd) => {
+  const t = withBackEnd(backEnd);
   /** Ana owns a printer; Bo and Cy have networks of their own. */
   const setup = async () => {
     const ana = await t.store.createUser({ name: 'ana' }, T0);
