@@ -51,6 +51,7 @@ export function buildStatus(input: StatusInput): Status {
       routes: node.routes,
       path: path?.path ?? 'none',
       endpoint: path?.endpoint ? endpointText(path.endpoint) : null,
+      found: path?.found ?? null,
       relay: path?.relay ?? null,
       latencyMs: path?.latencyMs != null ? Math.round(path.latencyMs) : null,
       lastHandshake: handshake,

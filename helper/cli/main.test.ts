@@ -52,7 +52,7 @@ describe('burrow against a LocalAPI', () => {
         '100.64.0.1  laptop      laptop.home.burrow.internal  alice  -',
         '100.64.0.4  exit1       exit1.home.burrow.internal   alice  exit node; relay "fra"; 31 ms',
         '100.64.0.3  phone       phone.home.burrow.internal   alice  offline',
-        '100.64.0.2  server      server.home.burrow.internal  alice  direct 192.0.2.10:41641; 2 ms',
+        '100.64.0.2  server      server.home.burrow.internal  alice  direct 192.0.2.10:41641; 2 ms; found by STUN',
         '100.64.0.9  server-bob  server.bob.burrow.internal   bob    shared',
         '',
         '# Health check:',

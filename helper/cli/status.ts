@@ -1,7 +1,15 @@
 /** `burrow status` and `burrow ip`: what burrowd knows of this device and its peers. */
-import type { PeerStatus, Status } from '../../src/localapi/api.js';
+import type { PathFound, PeerStatus, Status } from '../../src/localapi/api.js';
 import { UsageError } from './args.js';
 import { CliError, type Command, printJson, table } from './command.js';
+
+/** How a direct path was found, in words. */
+const FOUND: Record<PathFound, string> = {
+  lan: 'LAN',
+  stun: 'STUN',
+  'peer-reflexive': 'peer-reflexive',
+  'port-mapping': 'port mapping',
+};
 
 /** The state column: what a user asks of a peer first (can I reach it, and how). */
 function peerState(peer: PeerStatus): string {
@@ -12,6 +20,8 @@ function peerState(peer: PeerStatus): string {
   else if (peer.path === 'direct') notes.push(peer.endpoint ? `direct ${peer.endpoint}` : 'direct');
   else if (peer.path === 'relay') notes.push(peer.relay ? `relay "${peer.relay}"` : 'relay');
   if (peer.online && peer.path !== 'none' && peer.latencyMs !== null) notes.push(`${peer.latencyMs} ms`);
+  if (peer.online && peer.path === 'direct' && peer.found !== null)
+    notes.push(`found by ${FOUND[peer.found]}`);
   return notes.length ? notes.join('; ') : '-';
 }
 

@@ -1,5 +1,5 @@
 import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { RelayRegion } from '../../src/control/messages.js';
 import type { StunEndpoint } from '../../src/stun/address.js';
@@ -82,6 +82,25 @@ export class EndpointFinder {
       }
     }
     return [...out].slice(0, 32);
+  }
+
+  /**
+   * Whether `host` is on one of our interfaces' subnets (but the tunnel's): a peer's address there
+   * is reached over the LAN, not across the internet.
+   */
+  onLink(host: string): boolean {
+    const family = isIP(host);
+    if (family === 0) return false;
+    const subnets = new BlockList();
+    for (const [ifname, addrs] of Object.entries(networkInterfaces())) {
+      if (ifname === this.options.tunName) continue;
+      for (const a of addrs ?? []) {
+        if (a.internal || a.cidr === null) continue;
+        const [network, bits] = a.cidr.split('/');
+        subnets.addSubnet(network!, Number(bits), a.family === 'IPv6' ? 'ipv6' : 'ipv4');
+      }
+    }
+    return subnets.check(host, family === 6 ? 'ipv6' : 'ipv4');
   }
 
   /** Asks the STUN servers for the mapped endpoint and tells `onChange` if the endpoints moved. */

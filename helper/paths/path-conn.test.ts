@@ -114,6 +114,8 @@ describe('PathConn', () => {
     expect(a.conn.status(b.nodeKey)).toMatchObject({
       path: 'direct',
       endpoint: { host: '192.0.2.2', port: 41002 },
+      // An address b told of: LAN if this machine has a subnet holding it, else its public one.
+      found: a.conn.endpointFinder.onLink('192.0.2.2') ? 'lan' : 'stun',
     });
     // b learned a's address from the ping: a's later packets come up as a's virtual endpoint.
     a.conn.send([{ data: transport(2), host: toB.host, port: toB.port }]);

@@ -3,6 +3,7 @@ import type { RelayRegion } from '../../src/control/messages.js';
 import type { CryptoProvider } from '../../src/crypto/types.js';
 import { DISCO_MAGIC, DiscoBox, isDiscoPacket } from '../../src/disco/box.js';
 import type { DiscoMessage } from '../../src/disco/message.js';
+import type { PathFound } from '../../src/localapi/api.js';
 import { type PathAction, type PathStatus, PeerPath, type Via } from '../../src/paths/peer-path.js';
 import { isStunPacket } from '../../src/stun/detect.js';
 import type { Endpoint } from '../../src/wireguard/actions.js';
@@ -49,6 +50,8 @@ export interface FastPathLink {
 export interface PeerPathStatus extends PathStatus {
   /** The relay region that carries the peer's packets when they are relayed. */
   relay: string | null;
+  /** How the direct address in use was found (null unless direct). */
+  found: PathFound | null;
 }
 
 interface PeerEntry {
@@ -173,7 +176,17 @@ export class PathConn implements UdpBind {
     if (e === undefined) return null;
     const region = this.regionOf(e);
     const s = e.path.status(this.options.clock(), this.relays.connected(region?.id ?? null));
-    return { ...s, relay: s.path === 'relay' ? (region?.name ?? null) : null };
+    return { ...s, relay: s.path === 'relay' ? (region?.name ?? null) : null, found: this.found(s) };
+  }
+
+  /**
+   * A path from a peer's ping is peer-reflexive; one the peer told us of is LAN when the address is
+   * on our own subnets, else the peer's STUN-mapped (or otherwise public) endpoint.
+   */
+  private found(s: PathStatus): PathFound | null {
+    if (s.path !== 'direct' || s.endpoint === null) return null;
+    if (s.source === 'pinged') return 'peer-reflexive';
+    return this.endpointFinder.onLink(s.endpoint.host) ? 'lan' : 'stun';
   }
 
   /** Our endpoints for the control server. */

@@ -2,7 +2,7 @@
  * One peer in the Devices list: who it is (its short name, the full one below and on hover),
  * whether and how it is reached, its addresses, and Trace (the journey view of a packet to it).
  */
-import type { PeerStatus } from '../../src/localapi/api.js';
+import type { PathFound, PeerStatus } from '../../src/localapi/api.js';
 import { formatAgo } from '../format.js';
 import { networkOf } from '../peers.js';
 import { useBurrow } from '../store-context.js';
@@ -10,11 +10,21 @@ import { Addresses } from './addresses.js';
 import { FullName } from './full-name.js';
 
 const PATHS: Record<PeerStatus['path'], string> = { direct: 'Direct', relay: 'Relayed', none: 'No path' };
+const FOUND: Record<PathFound, string> = {
+  lan: 'LAN',
+  stun: 'STUN',
+  'peer-reflexive': 'peer-reflexive',
+  'port-mapping': 'port mapping',
+};
 
-/** "Direct 192.0.2.7:41641, 3 ms" or "Relayed via fra, 31 ms": how and how fast, as `burrow status` says. */
-function pathText(peer: PeerStatus): string {
+/**
+ * "Direct 192.0.2.7:41641 (STUN), 3 ms" or "Relayed via fra, 31 ms": how, how the direct path was
+ * found, and how fast, as `burrow status` says.
+ */
+export function pathText(peer: PeerStatus): string {
   let text = PATHS[peer.path];
   if (peer.path === 'direct' && peer.endpoint) text += ` ${peer.endpoint}`;
+  if (peer.path === 'direct' && peer.found) text += ` (${FOUND[peer.found]})`;
   if (peer.path === 'relay' && peer.relay) text += ` via ${peer.relay}`;
   if (peer.path !== 'none' && peer.latencyMs !== null) text += `, ${peer.latencyMs} ms`;
   return text;

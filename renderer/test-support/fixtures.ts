@@ -22,6 +22,7 @@ export function peer(overrides: Partial<PeerStatus> & Pick<PeerStatus, 'id' | 'h
     routes: [],
     path: 'direct',
     endpoint: null,
+    found: null,
     relay: null,
     latencyMs: null,
     lastHandshake: NOW - 30_000,

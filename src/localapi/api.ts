@@ -45,6 +45,15 @@ const count = integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
 
 // --- records ---
 
+/**
+ * How a direct path was found: `lan` the peer's own interface address, on a subnet of ours; `stun`
+ * an address the peer told us of (its STUN-mapped endpoint, or an interface address beyond our
+ * subnets); `peer-reflexive` the address a ping of the peer's came from, which it did not know
+ * itself; `port-mapping` an endpoint the peer's gateway mapped on request (NAT-PMP, PCP, UPnP).
+ */
+export const PATH_FOUND = ['lan', 'stun', 'peer-reflexive', 'port-mapping'] as const;
+export type PathFound = (typeof PATH_FOUND)[number];
+
 export const prefs = object({
   /** The coordination server, e.g. https://burrow.example.com. */
   controlUrl: nullable(url),
@@ -104,6 +113,8 @@ export const peerStatus = object({
   path: literal('direct', 'relay', 'none'),
   /** The direct address in use (path direct). */
   endpoint: nullable(text(64)),
+  /** How that direct address was found (path direct; see PATH_FOUND). */
+  found: nullable(literal(...PATH_FOUND)),
   /** The relay region's name (path relay). */
   relay: nullable(text(64)),
   /** Round trip of the last disco ping on the path in use. */

@@ -65,7 +65,7 @@ describe('PeerPath', () => {
     p.route(1000, out);
     expect(p.pong(pingTo(out, WAN.host).txid, WAN, 1012)).toBe(true);
     expect(p.route(1013, [])).toEqual({ udp: WAN, relay: false });
-    expect(p.status(1013, true)).toEqual({ path: 'direct', endpoint: WAN, latencyMs: 12 });
+    expect(p.status(1013, true)).toEqual({ path: 'direct', source: 'told', endpoint: WAN, latencyMs: 12 });
     expect(p.timeToDirect).toBe(12);
   });
 
@@ -236,5 +236,25 @@ describe('PeerPath', () => {
     p.forgetTrust();
     expect(p.route(lapsed + 2 * GUESS_MS, [])).toEqual({ udp: WAN, relay: true });
     expect(p.route(lapsed + 3 * GUESS_MS, [])).toEqual({ udp: null, relay: true });
+  });
+
+  it('says how the direct address in use was found: told by the peer, or a ping of its came from it', () => {
+    const p = path();
+    const out: PathAction[] = [];
+    p.route(0, out);
+    p.pong(pingTo(out, WAN.host).txid, WAN, 5);
+    expect(p.status(5, true)).toMatchObject({ path: 'direct', source: 'told', endpoint: WAN });
+
+    // An address the peer never told us of: its NAT's mapping toward us (peer-reflexive).
+    const q = path();
+    const reflexive = { host: '198.51.100.9', port: 17800 };
+    const back: PathAction[] = [];
+    q.pingedFrom(reflexive, 0, back);
+    q.pong(pingTo(back, reflexive.host).txid, reflexive, 3);
+    expect(q.status(3, true)).toMatchObject({ path: 'direct', source: 'pinged', endpoint: reflexive });
+    // Once the peer tells of it too (a call-me-maybe), it counts as told.
+    q.callMeMaybe([reflexive], 4, []);
+    expect(q.status(4, true).source).toBe('told');
+    expect(q.status(TRUST_MS + 10, true)).toMatchObject({ path: 'relay', source: null });
   });
 });

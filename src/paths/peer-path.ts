@@ -43,8 +43,17 @@ export type PathAction =
   /** Tell the peer our candidate endpoints through the relay, so it pings us while we ping it. */
   | { kind: 'call-me-maybe' };
 
+/**
+ * How a candidate address became known: the peer told us of it (in the netmap, or in a
+ * call-me-maybe), or a ping of the peer's came from it (a peer-reflexive candidate: the peer's
+ * NAT's mapping toward us, which it could not know itself).
+ */
+export type CandidateSource = 'told' | 'pinged';
+
 export interface PathStatus {
   path: 'direct' | 'relay' | 'none';
+  /** How the direct address in use became known (path direct). */
+  source: CandidateSource | null;
   /** The direct address in use, `host:port` style endpoint. */
   endpoint: Endpoint | null;
   /** Round trip of the last pong on the path in use, ms. */
@@ -61,6 +70,7 @@ export interface Route {
 interface Candidate {
   endpoint: Endpoint;
   reported: boolean;
+  source: CandidateSource;
   lastPing: number;
   lastPong: number;
   latencyMs: number | null;
@@ -105,8 +115,10 @@ export class PeerPath {
     }
     for (const e of endpoints) {
       const c = this.candidates.get(key(e));
-      if (c) c.reported = true;
-      else this.candidates.set(key(e), newCandidate(e, true));
+      if (c) {
+        c.reported = true;
+        c.source = 'told';
+      } else this.candidates.set(key(e), newCandidate(e, true, 'told'));
     }
   }
 
@@ -176,7 +188,7 @@ export class PeerPath {
    */
   pingedFrom(from: Endpoint, now: number, out: PathAction[]): void {
     this.lastActive = now;
-    const c = this.learn(from);
+    const c = this.learn(from, 'pinged');
     if (c === null) return;
     if (!this.isDirect(now) && now - c.lastPing >= HEARTBEAT_MS / 4) this.ping(c.endpoint, now, out);
   }
@@ -185,8 +197,10 @@ export class PeerPath {
   callMeMaybe(endpoints: readonly Endpoint[], now: number, out: PathAction[]): void {
     this.lastActive = now;
     for (const e of endpoints) {
-      const c = this.learn(e);
-      if (c !== null) this.ping(c.endpoint, now, out);
+      const c = this.learn(e, 'told');
+      if (c === null) continue;
+      c.source = 'told';
+      this.ping(c.endpoint, now, out);
     }
   }
 
@@ -201,7 +215,7 @@ export class PeerPath {
       this.relayLatency = rtt;
       return true;
     }
-    const c = this.candidates.get(key(via)) ?? this.learn(via);
+    const c = this.candidates.get(key(via)) ?? this.learn(via, 'told');
     if (c === null) return true;
     c.lastPong = now;
     c.latencyMs = rtt;
@@ -223,11 +237,12 @@ export class PeerPath {
 
   status(now: number, relayAvailable: boolean): PathStatus {
     if (this.isDirect(now)) {
-      return { path: 'direct', endpoint: this.best!.endpoint, latencyMs: this.best!.latencyMs };
+      const best = this.best!;
+      return { path: 'direct', source: best.source, endpoint: best.endpoint, latencyMs: best.latencyMs };
     }
     return relayAvailable
-      ? { path: 'relay', endpoint: null, latencyMs: this.relayLatency }
-      : { path: 'none', endpoint: null, latencyMs: null };
+      ? { path: 'relay', source: null, endpoint: null, latencyMs: this.relayLatency }
+      : { path: 'none', source: null, endpoint: null, latencyMs: null };
   }
 
   /** Whether packets to the peer go directly now. */
@@ -265,7 +280,7 @@ export class PeerPath {
   }
 
   /** Adds an address the network told us of, within the bound on learned addresses. */
-  private learn(e: Endpoint): Candidate | null {
+  private learn(e: Endpoint, source: CandidateSource): Candidate | null {
     const existing = this.candidates.get(key(e));
     if (existing) return existing;
     let learned = 0;
@@ -280,16 +295,17 @@ export class PeerPath {
       if (oldest === null) return null;
       this.candidates.delete(oldest[0]);
     }
-    const c = newCandidate(e, false);
+    const c = newCandidate(e, false, source);
     this.candidates.set(key(e), c);
     return c;
   }
 }
 
-function newCandidate(endpoint: Endpoint, reported: boolean): Candidate {
+function newCandidate(endpoint: Endpoint, reported: boolean, source: CandidateSource): Candidate {
   return {
     endpoint: { host: endpoint.host, port: endpoint.port },
     reported,
+    source,
     lastPing: Number.NEGATIVE_INFINITY,
     lastPong: Number.NEGATIVE_INFINITY,
     latencyMs: null,

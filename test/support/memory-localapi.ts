@@ -35,6 +35,7 @@ export function peer(id: string, hostName: string, ip: string, more: Partial<Pee
     routes: [],
     path: 'direct',
     endpoint: '192.0.2.10:41641',
+    found: 'stun',
     relay: null,
     latencyMs: 4,
     lastHandshake: 1_700_000_000_000,
