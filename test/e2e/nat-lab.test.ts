@@ -22,15 +22,19 @@ describe.skipIf(skipReason !== '')(`NAT lab${skipReason ? ` (skipped: ${skipReas
   let E2: NatHost;
   let S: NatHost;
   let U: NatHost;
+  let B1: NatHost;
+  let B2: NatHost;
   let srv: string;
 
   beforeAll(async () => {
     lab = await MeshLab.create();
-    [E1, E2, S, U] = await Promise.all([
+    [E1, E2, S, U, B1, B2] = await Promise.all([
       lab.natHost('e1', 'easy'),
       lab.natHost('e2', 'easy'),
       lab.natHost('s', 'symmetric'),
       lab.natHost('u', 'udp-blocked'),
+      lab.natHost('b1', 'bare'),
+      lab.natHost('b2', 'bare'),
     ]);
     srv = lab.serverIp;
     await startAddressEcho(lab.serverNs, [UDP_A, UDP_B], TCP);
@@ -42,9 +46,9 @@ describe.skipIf(skipReason !== '')(`NAT lab${skipReason ? ` (skipped: ${skipReas
   }, T);
 
   it('each host sits on a private subnet behind its own router on the LAN', () => {
-    const hosts = [E1, E2, S, U];
-    expect(new Set(hosts.map((h) => h.publicIp)).size).toBe(4);
-    expect(new Set(hosts.map((h) => h.lanIp)).size).toBe(4);
+    const hosts = [E1, E2, S, U, B1, B2];
+    expect(new Set(hosts.map((h) => h.publicIp)).size).toBe(6);
+    expect(new Set(hosts.map((h) => h.lanIp)).size).toBe(6);
     for (const h of hosts) {
       expect(h.publicIp).toMatch(/^10\.99\.0\.\d+$/);
       expect(h.lanIp).toMatch(/^192\.168\.\d+\.2$/);
@@ -129,6 +133,37 @@ describe.skipIf(skipReason !== '')(`NAT lab${skipReason ? ` (skipped: ${skipReas
   );
 
   it(
+    'bare: a packet that reaches the router first claims the port; the pair then never meets',
+    async () => {
+      // Like easy, the router keeps a socket's port toward every destination...
+      const r = await whoami(B1.ns, [`${srv}:${UDP_A}`, `${srv}:${UDP_B}`], { localPort: 44001 });
+      expect(r.answers).toEqual([`${B1.publicIp}:44001`, `${B1.publicIp}:44001`]);
+      // ...but nothing filters what comes in: B1's packets reach B2's router before B2 has sent
+      // anything toward B1, and conntrack keeps an entry for them (to the router itself).
+      await whoami(B1.ns, [`${B2.publicIp}:45001`], { localPort: 44001, waitMs: 300 });
+      const [b1, b2] = await punch(
+        { ns: B1.ns, localPort: 44001, peer: `${B2.publicIp}:45001` },
+        { ns: B2.ns, localPort: 45001, peer: `${B1.publicIp}:44001` },
+      );
+      // That entry holds B2's public port 45001 toward B1:44001, so B2's packets leave from another
+      // port, where B1's router has no flow of B1's: they reach B1's router only, and so do B1's.
+      expect(b1.received).toBe(0);
+      expect(b2.received).toBe(0);
+      const flows = (await B2.router.exec('cat', ['/proc/net/nf_conntrack'])).stdout;
+      const own = flows
+        .split('\n')
+        .find((l) => l.includes(`src=${B2.lanIp} dst=${B1.publicIp} sport=45001 dport=44001 `));
+      expect(own).toBeDefined();
+      const mapped = Number(
+        / src=\S+ dst=\S+ sport=\d+ dport=(\d+) .*$/.exec(own!.split('[UNREPLIED]')[1] ?? '')?.[1],
+      );
+      expect(mapped).not.toBe(45001);
+      expect(mapped).toBeGreaterThan(0);
+    },
+    T,
+  );
+
+  it(
     'blockUdp stops UDP both ways, established flows too; unblockUdp restores it; both idempotent',
     async () => {
       const sides = () =>
@@ -167,7 +202,7 @@ describe.skipIf(skipReason !== '')(`NAT lab${skipReason ? ` (skipped: ${skipReas
         lab.hub,
         lab.internet,
         lab.serverNs,
-        ...[E1, E2, S, U].flatMap((h) => [h.router, h.ns]),
+        ...[E1, E2, S, U, B1, B2].flatMap((h) => [h.router, h.ns]),
       ];
       const links = new Set<string>();
       for (const ns of namespaces) {

@@ -8,8 +8,10 @@
  *                destination (endpoint-dependent mapping); hole punching cannot guess it.
  *   udp-blocked  `masquerade`, and every forwarded UDP packet from the private side is dropped
  *                (TCP, and so the relay over HTTP, still works).
+ *   bare         `masquerade` with no inbound filter, as on self-built routers and VPS gateways:
+ *                conntrack alone decides what gets in (replies to the private side's own flows).
  *
- * Every kind filters like a consumer router: unsolicited packets from the WAN side are dropped,
+ * Every kind but bare filters like a consumer router: unsolicited packets from the WAN side are dropped,
  * both toward the private side and toward the router itself. Dropping the ones toward the router
  * also matters for hole punching: an inbound UDP packet that arrived before the device's own first
  * packet to that peer would otherwise leave a conntrack entry behind that claims the public port,
@@ -18,12 +20,16 @@
 import { spawnSync } from 'node:child_process';
 import type { Netns } from './netns.js';
 
-export type NatKind = 'easy' | 'symmetric' | 'udp-blocked';
+export type NatKind = 'easy' | 'symmetric' | 'udp-blocked' | 'bare';
 
 const TABLE = 'burrow_nat';
 
 /** The router's ruleset; `wan` and `lan` are its interface names. */
 export function natRuleset(kind: NatKind, wan: string, lan: string): string {
+  // Without the filter, a packet from outside that arrives before the private side's own first
+  // packet to its sender is delivered to the router itself (no socket there: an ICMP error), and
+  // its conntrack entry stays, claiming that public port toward that sender.
+  const filtered = kind !== 'bare';
   return `
 table ip ${TABLE} {
   chain udp_block {
@@ -31,12 +37,12 @@ table ip ${TABLE} {
   chain forward {
     type filter hook forward priority filter; policy accept;
     jump udp_block
-    iifname "${wan}" ct state new drop
+    ${filtered ? `iifname "${wan}" ct state new drop` : ''}
     ${kind === 'udp-blocked' ? `iifname "${lan}" meta l4proto udp drop` : ''}
   }
   chain input {
     type filter hook input priority filter; policy accept;
-    iifname "${wan}" meta l4proto { tcp, udp } ct state new drop
+    ${filtered ? `iifname "${wan}" meta l4proto { tcp, udp } ct state new drop` : ''}
   }
   chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
