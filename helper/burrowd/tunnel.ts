@@ -11,6 +11,7 @@ import { helperCrypto } from '../crypto/native-crypto.js';
 import { fastPathEnabled, NativeFastEngine } from '../fastpath/engine.js';
 import { NativeFastPath } from '../fastpath/native-fast-path.js';
 import { type FastPathLink, PathConn, type PeerPathStatus, virtualEndpoint } from '../paths/path-conn.js';
+import { type MappingMethod, methodsFromEnv } from '../portmap/port-mapper.js';
 import { BYPASS_MARK, LinuxRouting } from '../routing/linux-routing.js';
 import { interfaceDeleted, openTun } from '../tun/linux-tun.js';
 import type { TunDevice } from '../tun/tun.js';
@@ -118,6 +119,7 @@ export class Tunnel {
         lookup: this.lookup,
         log: (m) => this.log.info(m),
         ...(fast ? { fastPath: this.fastLink() } : {}),
+        portMap: portMapSettings(process.env),
       });
     } catch (error) {
       this.device.detachFastPath();
@@ -277,6 +279,7 @@ export class Tunnel {
     this.device.detachFastPath();
     this.fastPath = null;
     await this.routing.down().catch((e) => this.log.error(`routing down: ${(e as Error).message}`));
+    await this.conn?.unmapPort();
     this.conn?.close();
     this.tun?.close();
     this.datapath = null;
@@ -284,4 +287,17 @@ export class Tunnel {
     this.tun = null;
     this.addresses = null;
   }
+}
+
+/**
+ * Port mapping as the environment sets it: `BURROW_PORTMAP` (pcp,nat-pmp,upnp in any subset, or
+ * off; default all) and `BURROW_PORTMAP_LIFETIME` (seconds asked for; default 7200, the lab's
+ * tests ask for less to see renewals and expiry).
+ */
+function portMapSettings(env: NodeJS.ProcessEnv): { methods: MappingMethod[]; lifetime?: number } {
+  const lifetime = Number(env.BURROW_PORTMAP_LIFETIME);
+  return {
+    methods: methodsFromEnv(env.BURROW_PORTMAP),
+    ...(Number.isInteger(lifetime) && lifetime > 0 ? { lifetime } : {}),
+  };
 }

@@ -49,6 +49,8 @@ export class EndpointFinder {
   /** The last failure to resolve each name, so that it is logged when it starts, not every round. */
   private readonly unresolved = new Map<string, string>();
   private mapped: string[] = [];
+  /** The public endpoint the gateway maps to our port on request (helper/portmap), if any. */
+  private portMapped: string | null = null;
   private last = '';
   private readonly timer: ReturnType<typeof setInterval>;
 
@@ -73,7 +75,8 @@ export class EndpointFinder {
   endpoints(): string[] {
     const port = this.options.port();
     if (port === 0) return [];
-    const out = new Set<string>(this.mapped);
+    // The port-mapped endpoint first: it is the one that works behind a router that randomises ports.
+    const out = new Set<string>(this.portMapped === null ? this.mapped : [this.portMapped, ...this.mapped]);
     for (const [ifname, addrs] of Object.entries(networkInterfaces())) {
       if (ifname === this.options.tunName) continue;
       for (const a of addrs ?? []) {
@@ -137,6 +140,12 @@ export class EndpointFinder {
       this.unresolved.set(server.host, reason);
       return null;
     }
+  }
+
+  /** The gateway's port mapping for our port changed (null: none). */
+  setPortMapped(endpoint: string | null): void {
+    this.portMapped = endpoint;
+    this.changed();
   }
 
   /** Tells `onChange` if the endpoints differ from the last ones told. */

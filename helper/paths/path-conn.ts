@@ -10,6 +10,7 @@ import type { Endpoint } from '../../src/wireguard/actions.js';
 import { decodeKey, encodeKey } from '../../src/wireguard/keys.js';
 import type { StaticKeyPair } from '../../src/wireguard/noise.js';
 import type { Datagram, Origin, UdpBind } from '../bind/bind.js';
+import { type MappingMethod, PortMapper } from '../portmap/port-mapper.js';
 import { RelaySet } from '../relay/relay-set.js';
 import { EndpointFinder, parseEndpoint } from './endpoint-finder.js';
 
@@ -40,6 +41,8 @@ export interface PathConnOptions {
    * peer's packets, which keeps the path active (heartbeats) as packets through here would.
    */
   fastPath?: FastPathLink;
+  /** Port mapping at the gateway: the methods to try, best first (none: no mapping), and seconds asked. */
+  portMap?: { methods: readonly MappingMethod[]; lifetime?: number };
 }
 
 export interface FastPathLink {
@@ -83,6 +86,8 @@ export class PathConn implements UdpBind {
   private readonly disco: DiscoBox;
   readonly relays: RelaySet;
   readonly endpointFinder: EndpointFinder;
+  /** Asks the gateway to map our UDP port (PCP, NAT-PMP, UPnP); its endpoint is a candidate. */
+  readonly portMapper: PortMapper;
   private readonly byVirtual = new Map<string, PeerEntry>();
   private readonly byNodeKey = new Map<string, PeerEntry>();
   private readonly byDisco = new Map<string, PeerEntry>();
@@ -112,6 +117,14 @@ export class PathConn implements UdpBind {
       onChange: () => options.onSelfChange(),
       log: options.log,
     });
+    this.portMapper = new PortMapper({
+      internalPort: () => this.bind.port,
+      onChange: () => this.endpointFinder.setPortMapped(this.portMapper.mapping()?.endpoint ?? null),
+      log: options.log,
+      methods: options.portMap?.methods ?? [],
+      ...(options.portMap?.lifetime !== undefined ? { lifetime: options.portMap.lifetime } : {}),
+    });
+    this.portMapper.start();
     this.bind.onDatagrams((datagrams) => this.fromUdp(datagrams));
     this.timer = setInterval(() => this.tick(), 500);
     this.timer.unref();
@@ -220,8 +233,14 @@ export class PathConn implements UdpBind {
     for (const [e, a] of actions) this.perform(e, a);
   }
 
+  /** Removes the gateway's port mapping (before `close`, on `burrow down` and on exit). */
+  async unmapPort(): Promise<void> {
+    await this.portMapper.close();
+  }
+
   close(): void {
     clearInterval(this.timer);
+    void this.portMapper.close();
     this.relays.close();
     this.endpointFinder.close();
     this.bind.close();
