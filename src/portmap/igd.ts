@@ -123,6 +123,9 @@ export function parseSoapAnswer(
     if (code === null || !/^\d{1,4}$/.test(code)) return refuse('bad-xml');
     return accept({ fault: true, errorCode: Number(code) });
   }
+  // An answer with no values may be an empty element, as miniupnpd writes AddPortMapping's.
+  const empty = new RegExp(`<(?:[\\w-]+:)?${action}Response(?:\\s[^>]*)?/>`).exec(xml);
+  if (empty !== null && fields.length === 0) return accept({ fault: false, values: new Map() });
   const response = new RegExp(
     `<(?:[\\w-]+:)?${action}Response[\\s>][\\s\\S]*?</(?:[\\w-]+:)?${action}Response>`,
   ).exec(xml);
