@@ -61,6 +61,16 @@ export interface NatHost {
   unblockUdp(): Promise<void>;
 }
 
+/** Sets up a NAT router in place of nat-router.ts: `publicIp` on `wan` (the lab LAN), `subnet` on `lan`. */
+export type RouterSetup = (router: {
+  router: Netns;
+  wan: string;
+  lan: string;
+  publicIp: string;
+  subnet: string;
+  hub: Netns;
+}) => Promise<void>;
+
 /** A device running burrowd behind a NAT router. */
 export type NatDevice = LabDevice & NatHost;
 
@@ -298,14 +308,24 @@ export class MeshLab {
     return this.startDevice(name, ns, lanIp, options.operator);
   }
 
-  /** A device behind a NAT router of `nat`'s kind, running burrowd. */
-  async natDevice(name: string, nat: NatKind): Promise<NatDevice> {
-    const host = await this.natHost(name, nat);
-    return Object.assign(await this.startDevice(name, host.ns, host.lanIp), host);
+  /**
+   * A device behind a NAT router of `nat`'s kind, running burrowd (with `env` added to its
+   * environment; `router` as in natHost).
+   */
+  async natDevice(
+    name: string,
+    nat: NatKind,
+    options: { env?: Record<string, string>; router?: RouterSetup } = {},
+  ): Promise<NatDevice> {
+    const host = await this.natHost(name, nat, options.router);
+    return Object.assign(await this.startDevice(name, host.ns, host.lanIp, undefined, options.env), host);
   }
 
-  /** A namespace behind a NAT router of `nat`'s kind, with nothing running in it. */
-  async natHost(name: string, nat: NatKind): Promise<NatHost> {
+  /**
+   * A namespace behind a NAT router of `nat`'s kind, with nothing running in it. `router`, if
+   * given, sets the router up in place of nat-router.ts (test/support/portmap-router.ts).
+   */
+  async natHost(name: string, nat: NatKind, setup?: RouterSetup): Promise<NatHost> {
     const k = this.nextSubnet++;
     if (k > 254) throw new Error('MeshLab: out of private subnets');
     const router = await Netns.create(`lr${name.slice(0, 4)}`);
@@ -315,7 +335,8 @@ export class MeshLab {
     this.ownResolvConf(ns);
     const { aDev: lan, bDev } = await link(router, [`192.168.${k}.1/24`], ns, [`192.168.${k}.2/24`]);
     await ns.exec('ip', ['route', 'add', 'default', 'via', `192.168.${k}.1`, 'dev', bDev]);
-    await configureNat(router, nat, wan, lan);
+    if (setup === undefined) await configureNat(router, nat, wan, lan);
+    else await setup({ router, wan, lan, publicIp, subnet: `192.168.${k}.0/24`, hub: this.hub });
     return {
       name,
       ns,
@@ -329,7 +350,13 @@ export class MeshLab {
   }
 
   /** Starts burrowd in `ns` and waits for its LocalAPI. */
-  private async startDevice(name: string, ns: Netns, lanIp: string, operator?: string): Promise<LabDevice> {
+  private async startDevice(
+    name: string,
+    ns: Netns,
+    lanIp: string,
+    operator?: string,
+    env?: Record<string, string>,
+  ): Promise<LabDevice> {
     const socket = join(this.dir, `${name}.sock`);
     const stateDir = join(this.dir, `${name}-state`);
     let log = '';
@@ -348,7 +375,7 @@ export class MeshLab {
     const start = async (waitForApi = true) => {
       const args = ['--state-dir', stateDir, '--socket', socket, '--tun', 'burrow0'];
       if (operator !== undefined) args.push('--operator', operator);
-      const proc = ns.spawn(BURROWD, args);
+      const proc = ns.spawn(BURROWD, args, env ? { env: { ...process.env, ...env } } : {});
       proc.stdout?.on('data', (d) => (log += d));
       proc.stderr?.on('data', (d) => (log += d));
       if (!waitForApi) return proc;
