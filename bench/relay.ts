@@ -9,11 +9,15 @@
  *   device gets from a stock server). With the relay's packets per frame (relay protocol version 2
  *   carries several WireGuard packets per sealed frame), from the server's metrics, and the CPU
  *   seconds each process spent per GB carried: on a shared machine these say more than the rates.
- * - Time to direct: BENCH_ROUNDS fresh pairs behind easy NATs; from the first packet one sends the
- *   other until the path is direct, as burrowd itself measures and logs it.
+ * - Time to direct: BENCH_ROUNDS fresh pairs for each router kind; from the first packet one sends
+ *   the other until the path is direct, as burrowd itself measures and logs it. The easy-NAT pair
+ *   first, then a device behind a fully-random router whose miniupnpd maps its port by NAT-PMP, by
+ *   PCP, and by UPnP (test/support/portmap-router.ts), each next to an easy-NAT peer, printed as a
+ *   ratio to the easy-NAT median (BENCH_PORTMAP=0 leaves them out; they need miniupnpd).
  */
 import { MeshLab, type NatDevice } from '../test/support/mesh-lab.js';
 import { cleanupAll, waitFor } from '../test/support/netns.js';
+import { hasMiniupnpd, type PortmapRouter, portmapRouter } from '../test/support/portmap-router.js';
 import { cpuSeconds } from './process-usage.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
@@ -107,36 +111,64 @@ async function main(): Promise<void> {
     );
     const { gbps: relayDefault } = await iperf(E1, H);
 
-    const toDirect: number[] = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      const a = await lab.natDevice(`a${r}`, 'easy');
-      const b = await lab.natDevice(`b${r}`, 'easy');
-      await lab.join(a, 'alice');
-      await lab.join(b, 'alice');
-      await waitFor(
-        'the pair to see each other',
-        async () => (await a.status()).peers.some((p) => p.hostName === `b${r}`),
-        30_000,
-      );
-      const target = await ipOf(b);
-      void a.ns.exec('ping', ['-c', '20', '-i', '0.2', target]).catch(() => {});
-      const line = await waitFor(
-        'the path to turn direct',
-        async () =>
-          new RegExp(`direct via ${b.publicIp.replace(/\./g, '\\.')}:\\d+ \\((\\d+) ms after`).exec(
-            a.output(),
-          ) ?? false,
-        20_000,
-        20,
-      );
-      toDirect.push(Number(line[1]));
-      console.log(`  round ${r + 1}: direct ${line[1]} ms after the first packet`);
-      await a.burrow('down');
-      await b.burrow('down');
+    const routers: PortmapRouter[] = [];
+    /** Median ms from the first packet to a direct path over ROUNDS fresh pairs, `a` made by `make`. */
+    const timeToDirect = async (kind: string, make: (name: string) => Promise<NatDevice>) => {
+      const times: number[] = [];
+      for (let r = 0; r < ROUNDS; r++) {
+        const a = await make(`${kind.slice(0, 2)}a${r}`);
+        const b = await lab.natDevice(`${kind.slice(0, 2)}b${r}`, 'easy');
+        await lab.join(a, 'alice');
+        await lab.join(b, 'alice');
+        await waitFor(
+          'the pair to see each other',
+          async () => (await a.status()).peers.some((p) => p.hostName === b.name),
+          30_000,
+        );
+        const target = await ipOf(b);
+        void a.ns.exec('ping', ['-c', '50', '-i', '0.2', target]).catch(() => {});
+        const line = await waitFor(
+          'the path to turn direct',
+          async () =>
+            new RegExp(`direct via ${b.publicIp.replace(/\./g, '\\.')}:\\d+ \\((\\d+) ms after`).exec(
+              a.output(),
+            ) ?? false,
+          20_000,
+          20,
+        );
+        times.push(Number(line[1]));
+        console.log(`  ${kind} round ${r + 1}: direct ${line[1]} ms after the first packet`);
+        await a.burrow('down');
+        await b.burrow('down');
+        await a.stop();
+        await b.stop();
+        for (const router of routers.splice(0)) await router.stop();
+      }
+      return { ms: median(times), times };
+    };
+    const easy = await timeToDirect('easy', (name) => lab.natDevice(name, 'easy'));
+    const toDirect = easy.times;
+    const mapped: Array<[string, { ms: number; times: number[] }]> = [];
+    if (process.env.BENCH_PORTMAP !== '0' && hasMiniupnpd()) {
+      const kinds: Array<[string, string, { natpmp: boolean; upnp: boolean }]> = [
+        ['nat-pmp', 'nat-pmp', { natpmp: true, upnp: false }],
+        ['pcp', 'pcp', { natpmp: true, upnp: false }],
+        ['upnp', 'upnp', { natpmp: false, upnp: true }],
+      ];
+      for (const [kind, methods, services] of kinds)
+        mapped.push([
+          kind,
+          await timeToDirect(kind, (name) =>
+            lab.natDevice(name, 'symmetric', {
+              env: { BURROW_PORTMAP: methods },
+              router: portmapRouter(services, (router) => routers.push(router)),
+            }),
+          ),
+        ]);
     }
 
     const fmt = (x: number) => x.toFixed(3);
-    const ms = median(toDirect);
+    const ms = easy.ms;
     console.log(
       `bench:relay  iperf3 TCP ${SECONDS} s, NAT lab; relay through burrow-server vs the direct path, same run`,
     );
@@ -152,8 +184,12 @@ async function main(): Promise<void> {
     console.log(
       `  first packet -> direct path: median ${ms} ms of ${ROUNDS} (${toDirect.join(', ')}); bar 5000 ms: ${(ms / 5000).toFixed(3)}x`,
     );
+    for (const [kind, m] of mapped)
+      console.log(
+        `  fully-random router, ${kind} mapping -> direct: median ${m.ms} ms of ${ROUNDS} (${m.times.join(', ')}); ${(m.ms / ms).toFixed(2)}x easy NAT's ${ms} ms`,
+      );
     console.log(
-      `relay: direct_gbps=${fmt(direct)} relay_gbps=${fmt(relay)} relay_default_gbps=${fmt(relayDefault)} ratio=${(relay / direct).toFixed(2)} packets_per_frame=${perFrame.toFixed(1)} relay_cpu_s_per_gb=${(relayCpu.relay ?? 0).toFixed(2)} to_direct_ms=${ms}`,
+      `relay: direct_gbps=${fmt(direct)} relay_gbps=${fmt(relay)} relay_default_gbps=${fmt(relayDefault)} ratio=${(relay / direct).toFixed(2)} packets_per_frame=${perFrame.toFixed(1)} relay_cpu_s_per_gb=${(relayCpu.relay ?? 0).toFixed(2)} to_direct_ms=${ms}${mapped.map(([k, m]) => ` to_direct_${k.replace('-', '')}_ms=${m.ms}`).join('')}`,
     );
   } finally {
     await lab.destroy();
