@@ -25,6 +25,7 @@ export interface StatusInput {
   /** The fast path's figures, while the tunnel is up with one. */
   fastPath: Status['fastPath'];
   traceProbes?: Status['traceProbes'];
+  portMapping?: Status['portMapping'];
 }
 
 /** The LocalAPI's status: the netmap as the user sees it, with each peer's live tunnel figures. */
@@ -85,6 +86,7 @@ export function buildStatus(input: StatusInput): Status {
     health: input.health,
     fastPath: input.fastPath ?? null,
     ...(input.traceProbes ? { traceProbes: input.traceProbes } : {}),
+    ...(input.portMapping ? { portMapping: input.portMapping } : {}),
   };
 }
 

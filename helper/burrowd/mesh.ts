@@ -146,6 +146,7 @@ export class MeshNode {
       health: [...this.health, ...this.mapHealth, ...this.dns.health()],
       fastPath: this.tunnel?.fastPathStatus() ?? null,
       traceProbes: this.tracer.counters(),
+      ...(this.tunnel ? { portMapping: this.tunnel.portMappingStatus() } : {}),
     });
   }
 

@@ -1,6 +1,7 @@
 import type { LookupFunction } from 'node:net';
 import type { RelayRegion } from '../../src/control/messages.js';
 import { randomBytes } from '../../src/crypto/index.js';
+import type { Status } from '../../src/localapi/api.js';
 import type { Action } from '../../src/wireguard/actions.js';
 import { Device } from '../../src/wireguard/device.js';
 import { PeerField } from '../../src/wireguard/fast-path.js';
@@ -166,6 +167,16 @@ export class Tunnel {
     if (this.fastPath === null || this.datapath === null) return null;
     const s = this.fastPath.stats();
     return { sent: s.txDatagrams, tunWrites: s.tunWrites, judged: s.judged };
+  }
+
+  /** The gateway's mapping of our port, and its answers refused (Status.portMapping). */
+  portMappingStatus(): NonNullable<Status['portMapping']> {
+    const mapper = this.conn?.portMapper;
+    const m = mapper?.mapping() ?? null;
+    return {
+      mapping: m && { method: m.method, endpoint: m.endpoint, lifetimeSeconds: m.lifetime },
+      refused: [...(mapper?.refusals ?? [])].map(([reason, count]) => ({ reason, count })),
+    };
   }
 
   /** How packets to the peer travel now. */

@@ -56,6 +56,9 @@ function formatStatus(status: Status): string {
       ...peers.map((p) => [firstIp(p.ips), p.shortName, p.dnsName, p.user, peerState(p)]),
     ]);
   }
+  const pm = status.portMapping;
+  if (pm?.mapping)
+    text += `\n# Port mapping: ${pm.mapping.method} ${pm.mapping.endpoint} (offered to peers)\n`;
   if (status.health.length)
     text += `\n# Health check:\n${status.health.map((h) => `#     - ${h}\n`).join('')}`;
   return text;

@@ -175,6 +175,19 @@ export const status = object({
       unknownPeer: count,
     }),
   ),
+  /**
+   * The gateway's mapping of our WireGuard port (helper/portmap), offered to peers as a candidate:
+   * how it was made and the public endpoint (null: none), and the gateway's answers refused, by
+   * reason. Absent from an older burrowd, and while the tunnel is down.
+   */
+  portMapping: optional(
+    object({
+      mapping: nullable(
+        object({ method: literal('pcp', 'nat-pmp', 'upnp'), endpoint: text(64), lifetimeSeconds: count }),
+      ),
+      refused: array(object({ reason: text(32), count }), { max: 32 }),
+    }),
+  ),
 });
 export type Status = Infer<typeof status>;
 

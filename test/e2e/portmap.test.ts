@@ -103,6 +103,11 @@ describe.skipIf(skipReason !== '')(
         expect(lease).toMatch(/^UDP:\d+:192\.168\.\d+\.2:\d+:\d+:/);
         expect(d.output()).toMatch(/portmap: nat-pmp maps 11\.99\.0\.\d+:\d+ to port \d+/);
         expect(await timeToDirect(d)).toBeLessThan(10_000);
+        // The direct path is to E's endpoint; ours, as E was offered it, is the mapped one.
+        const mapping = (await d.status()).portMapping?.mapping;
+        expect(mapping).toMatchObject({ method: 'nat-pmp', lifetimeSeconds: LIFETIME });
+        expect(mapping?.endpoint).toMatch(new RegExp(`^${router.externalIp().replace(/\./g, '\\.')}:\\d+$`));
+        expect((await d.burrow('status')).stdout).toContain(`# Port mapping: nat-pmp ${mapping!.endpoint}`);
         await staysDirect(d, LIFETIME * 1000);
         // Renewed at half its lifetime: the lease's expiry moved on, the mapping itself did not.
         const expiry = (l: string) => Number(l.split(':')[4]);
@@ -171,6 +176,7 @@ describe.skipIf(skipReason !== '')(
         }
         const peer = await peerOf(d, 'e');
         expect(peer.path).toBe('relay');
+        expect((await d.status()).portMapping).toEqual({ mapping: null, refused: [] });
         expect((await d.burrow('status')).stdout).toMatch(/e .*relay "burrow-server"/);
         expect(d.output()).toMatch(/portmap: none \(no PCP, NAT-PMP or UPnP mapping from 192\.168\.\d+\.1\)/);
       },

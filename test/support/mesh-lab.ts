@@ -95,6 +95,11 @@ export interface StatusJson {
   }[];
   /** What the native fast path carried (null or absent: the JS datapath carries everything). */
   fastPath?: { sent: number; tunWrites: number; judged: number } | null;
+  /** The gateway's mapping of the device's port (absent while the tunnel is down). */
+  portMapping?: {
+    mapping: { method: string; endpoint: string; lifetimeSeconds: number } | null;
+    refused: { reason: string; count: number }[];
+  };
 }
 
 export class MeshLab {
