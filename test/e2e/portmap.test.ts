@@ -41,7 +41,11 @@ describe.skipIf(skipReason !== '')(
       );
 
     /** A device behind a fully-random router with miniupnpd as told, burrowd mapping with `methods`. */
-    async function device(name: string, router: { natpmp: boolean; upnp: boolean }, methods?: string) {
+    async function device(
+      name: string,
+      router: { natpmp: boolean; upnp: boolean; fake?: boolean },
+      methods?: string,
+    ) {
       const env: Record<string, string> = { BURROW_PORTMAP_LIFETIME: String(LIFETIME) };
       if (methods !== undefined) env.BURROW_PORTMAP = methods;
       const d = await lab.natDevice(name, 'symmetric', {
@@ -179,6 +183,25 @@ describe.skipIf(skipReason !== '')(
         expect((await d.status()).portMapping).toEqual({ mapping: null, refused: [] });
         expect((await d.burrow('status')).stdout).toMatch(/e .*relay "burrow-server"/);
         expect(d.output()).toMatch(/portmap: none \(no PCP, NAT-PMP or UPnP mapping from 192\.168\.\d+\.1\)/);
+      },
+      T,
+    );
+
+    it(
+      'a gateway that answers malformed, or from another address, is refused and counted; burrowd carries on over the relay',
+      async () => {
+        const d = await device('fake', { natpmp: false, upnp: false, fake: true });
+        const eIp = (await E.status()).self!.ips[0]!;
+        const refused = async () =>
+          new Map((await d.status()).portMapping?.refused.map((r) => [r.reason, r.count] as const) ?? []);
+        await waitFor('the answers to be refused', async () => (await refused()).size >= 5, 10_000, 200);
+        const counts = await refused();
+        for (const reason of ['bad-length', 'unknown-result', 'bad-location', 'bad-http', 'wrong-source'])
+          expect(counts.get(reason), reason).toBeGreaterThan(0);
+        expect((await d.status()).portMapping?.mapping).toBeNull();
+        expect(await ping(d, eIp)).toBe(true);
+        expect(d.process.exitCode).toBeNull();
+        expect(d.output()).toMatch(/portmap: none/);
       },
       T,
     );

@@ -25,6 +25,11 @@ export const MINIUPNPD = '/usr/sbin/miniupnpd';
 export interface PortmapRouterOptions {
   natpmp: boolean;
   upnp: boolean;
+  /**
+   * In place of miniupnpd, a fake gateway that answers every NAT-PMP, PCP and SSDP request with
+   * malformed answers, and the same again well-formed from another address of the router's.
+   */
+  fake?: boolean;
   /** Seconds: miniupnpd's shortest NAT-PMP/PCP lifetime (tests ask for short ones). */
   minLifetime?: number;
 }
@@ -89,6 +94,10 @@ export function portmapRouter(
     await router.exec('ip', ['addr', 'add', `${externalIp}/32`, 'dev', wan]);
     await hub.exec('ip', ['route', 'add', `${externalIp}/32`, 'via', publicIp]);
     await router.exec('nft', ['-f', '-'], { input: portmapRuleset(wan, externalIp) });
+    if (options.fake) {
+      handle(await startFakeGateway(router, lan, subnet));
+      return;
+    }
     if (!options.natpmp && !options.upnp) {
       handle({
         externalIp: () => externalIp,
@@ -169,6 +178,58 @@ async function startMiniupnpd(
         await exited;
       }
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The fake gateway's answers: NAT-PMP cut short, PCP with an unknown result code and one cut
+ * short, SSDP pointing off the gateway and bytes that are no HTTP; and from the router's second
+ * address (.3), answers that would map if they came from the gateway.
+ */
+const FAKE_GATEWAY = `
+const dgram = require('node:dgram');
+const [own, other] = process.argv.slice(1);
+const stranger = dgram.createSocket('udp4');
+stranger.bind(0, other);
+function serve(port, answers) {
+  const s = dgram.createSocket('udp4');
+  s.on('message', (m, from) => {
+    for (const a of answers(m)) s.send(a, from.port, from.address);
+    stranger.send(Buffer.from('0080000000000001cb007107', 'hex'), from.port, from.address);
+  });
+  s.bind(port, own);
+}
+serve(5351, (m) => m[0] === 2
+  ? [Buffer.concat([Buffer.from([2, 0x80 | m[1], 0, 99]), Buffer.alloc(20)]), Buffer.alloc(20, 2)]
+  : [Buffer.from('008000000000', 'hex')]);
+serve(1900, () => [Buffer.from('HTTP/1.1 200 OK\\r\\nLOCATION: http://203.0.113.9/x\\r\\n\\r\\n'), Buffer.from([0xff, 0, 1])]);
+`;
+
+async function startFakeGateway(router: Netns, lan: string, subnet: string): Promise<PortmapRouter> {
+  const prefix = subnet.split('.').slice(0, 3).join('.');
+  await router.exec('ip', ['addr', 'add', `${prefix}.3/24`, 'dev', lan]);
+  const proc = router.spawn(process.execPath, ['-e', FAKE_GATEWAY, `${prefix}.1`, `${prefix}.3`]);
+  let log = '';
+  proc.stderr?.on('data', (d) => (log += d));
+  await waitFor(
+    'the fake gateway to listen',
+    async () => {
+      if (proc.exitCode !== null) throw new Error(`the fake gateway exited: ${log}`);
+      return /:5351\b/.test((await router.exec('ss', ['-lnup'])).stdout);
+    },
+    10_000,
+    50,
+  );
+  return {
+    externalIp: () => '',
+    leases: () => [],
+    redirects: async () => '',
+    stop: async () => {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = new Promise((r) => proc.once('exit', r));
+      proc.kill('SIGTERM');
+      await exited;
     },
   };
 }
