@@ -4,6 +4,7 @@ import {
   DISCOVERY_INTERVAL_MS,
   GUESS_MS,
   HEARTBEAT_MS,
+  LEARNED_TTL_MS,
   MAX_LEARNED,
   type PathAction,
   PeerPath,
@@ -177,6 +178,26 @@ describe('PeerPath', () => {
     let known = 0;
     for (let i = 0; i < MAX_LEARNED + 10; i++) if (p.has({ host: '198.51.100.9', port: 1000 + i })) known++;
     expect(known).toBe(MAX_LEARNED);
+  });
+
+  it('drops a learned address that neither answers nor is named again, and stops pinging it', () => {
+    const p = path([WAN]);
+    const stale = { host: '198.51.100.9', port: 17800 };
+    const fresh = { host: '198.51.100.9', port: 17900 };
+    p.pingedFrom(stale, 0, []);
+    p.pingedFrom(fresh, 0, []);
+    // Named again a minute later: its lifetime starts over.
+    p.pingedFrom(fresh, 60_000, []);
+    p.route(60_000, []);
+    p.tick(LEARNED_TTL_MS + 1, []);
+    expect(p.has(stale)).toBe(false);
+    expect(p.has(fresh)).toBe(true);
+    expect(p.has(WAN)).toBe(true); // reported ones stay as long as the peer reports them
+    const out: PathAction[] = [];
+    p.route(LEARNED_TTL_MS + 2, out);
+    p.tick(LEARNED_TTL_MS + DISCOVERY_INTERVAL_MS + 2, out);
+    expect(pings(out)).not.toContain('198.51.100.9:17800');
+    expect(pings(out)).toContain('198.51.100.9:17900');
   });
 
   it('stops probing a peer nobody uses', () => {

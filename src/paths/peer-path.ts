@@ -24,6 +24,12 @@ export const PING_TIMEOUT_MS = 5000;
 /** Candidates learned from the network (pings, call-me-maybe) beyond the reported ones, at most. */
 export const MAX_LEARNED = 16;
 /**
+ * A learned address that has neither answered nor been named again (pinged from, called) for this
+ * long is dropped: the NAT mapping it stood for is gone, and pinging it every discovery round would
+ * only keep a stray conntrack entry alive on the peer's router (see test/support/nat-router.ts).
+ */
+export const LEARNED_TTL_MS = 120_000;
+/**
  * How long packets also go to the likeliest direct address once there is no trusted one: from the
  * first packet, when trust lapses, and when the peer comes back. Long enough for a peer on the LAN
  * to get them while its relay connection is still coming back, and for discovery to find the path;
@@ -73,6 +79,8 @@ interface Candidate {
   source: CandidateSource;
   lastPing: number;
   lastPong: number;
+  /** When the network last named it (a ping from it, a call-me-maybe), for learned ones' expiry. */
+  lastNamed: number;
   latencyMs: number | null;
 }
 
@@ -161,6 +169,9 @@ export class PeerPath {
   /** Heartbeats, periodic discovery and expiry; called about once a second. */
   tick(now: number, out: PathAction[]): void {
     for (const [id, p] of this.pending) if (now - p.at > PING_TIMEOUT_MS) this.pending.delete(id);
+    for (const [k, c] of this.candidates)
+      if (!c.reported && c !== this.best && now - Math.max(c.lastNamed, c.lastPong) > LEARNED_TTL_MS)
+        this.candidates.delete(k);
     if (now - this.lastActive > ACTIVE_MS) return;
     const interval = this.isDirect(now) ? UPGRADE_INTERVAL_MS : DISCOVERY_INTERVAL_MS;
     if (now - this.lastDiscovery >= interval) {
@@ -190,6 +201,7 @@ export class PeerPath {
     this.lastActive = now;
     const c = this.learn(from, 'pinged');
     if (c === null) return;
+    c.lastNamed = now;
     if (!this.isDirect(now) && now - c.lastPing >= HEARTBEAT_MS / 4) this.ping(c.endpoint, now, out);
   }
 
@@ -200,6 +212,7 @@ export class PeerPath {
       const c = this.learn(e, 'told');
       if (c === null) continue;
       c.source = 'told';
+      c.lastNamed = now;
       this.ping(c.endpoint, now, out);
     }
   }
@@ -308,6 +321,7 @@ function newCandidate(endpoint: Endpoint, reported: boolean, source: CandidateSo
     source,
     lastPing: Number.NEGATIVE_INFINITY,
     lastPong: Number.NEGATIVE_INFINITY,
+    lastNamed: Number.NEGATIVE_INFINITY,
     latencyMs: null,
   };
 }
