@@ -117,7 +117,7 @@ describe.skipIf(!isRoot())("README: a new user's first run, as written", () => {
         },
         20_000,
       );
-      expect(status).toMatch(/^100\.\S+\s+laptop\s+alice\s+-$/m);
+      expect(status).toMatch(/^100\.\S+\s+laptop\s+laptop\.alice\.burrow\.internal\s+alice\s+-$/m);
     },
     T,
   );
@@ -171,7 +171,7 @@ describe.skipIf(!isRoot())("README: a new user's first run, as written", () => {
       }
       expect(await up.exited).toBe(0);
       const status = (await tablet.machine.run(deviceBlock![2]!)).stdout;
-      expect(status).toMatch(/^100\.\S+\s+tablet\s+alice\s+-$/m);
+      expect(status).toMatch(/^100\.\S+\s+tablet\s+tablet\.alice\.burrow\.internal\s+alice\s+-$/m);
       await waitFor(
         'the laptop to list the tablet',
         async () => (await devices[0]!.machine.run('./bin/burrow status')).stdout.includes('tablet'),

@@ -17,9 +17,10 @@ interface HostState {
 function readHostState(): HostState {
   const ip = (args: string[]) => {
     try {
-      return execFileSync('ip', args, { encoding: 'utf8' });
+      // stderr too: `ip route show table 52` complains when the table does not exist yet.
+      return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     } catch (error) {
-      return `(ip ${args.join(' ')} failed: ${(error as Error).message})`;
+      return `(ip ${args.join(' ')} failed: ${(error as { stderr?: string }).stderr ?? ''})`;
     }
   };
   let resolvConf: string;
