@@ -11,7 +11,7 @@
  *   seconds each process spent per GB carried: on a shared machine these say more than the rates.
  * - Time to direct: BENCH_ROUNDS fresh pairs for each router kind; from the first packet one sends
  *   the other until the path is direct, as burrowd itself measures and logs it. The easy-NAT pair
- *   first, then a device behind a fully-random router whose miniupnpd maps its port by NAT-PMP, by
+ *   first, then a pair of bare masquerade routers (no inbound filter, issue 20), then a device behind a fully-random router whose miniupnpd maps its port by NAT-PMP, by
  *   PCP, and by UPnP (test/support/portmap-router.ts), each next to an easy-NAT peer, printed as a
  *   ratio to the easy-NAT median (BENCH_PORTMAP=0 leaves them out; they need miniupnpd).
  */
@@ -113,11 +113,15 @@ async function main(): Promise<void> {
 
     const routers: PortmapRouter[] = [];
     /** Median ms from the first packet to a direct path over ROUNDS fresh pairs, `a` made by `make`. */
-    const timeToDirect = async (kind: string, make: (name: string) => Promise<NatDevice>) => {
+    const timeToDirect = async (
+      kind: string,
+      make: (name: string) => Promise<NatDevice>,
+      makePeer: (name: string) => Promise<NatDevice> = (name) => lab.natDevice(name, 'easy'),
+    ) => {
       const times: number[] = [];
       for (let r = 0; r < ROUNDS; r++) {
         const a = await make(`${kind.slice(0, 2)}a${r}`);
-        const b = await lab.natDevice(`${kind.slice(0, 2)}b${r}`, 'easy');
+        const b = await makePeer(`${kind.slice(0, 2)}b${r}`);
         await lab.join(a, 'alice');
         await lab.join(b, 'alice');
         await waitFor(
@@ -152,6 +156,12 @@ async function main(): Promise<void> {
     };
     const easy = await timeToDirect('easy', (name) => lab.natDevice(name, 'easy'));
     const toDirect = easy.times;
+    // Bare masquerade (no inbound filter) on both sides: issue 20's first finding.
+    const bare = await timeToDirect(
+      'bare',
+      (name) => lab.natDevice(name, 'bare'),
+      (name) => lab.natDevice(name, 'bare'),
+    );
     const mapped: Array<[string, { ms: number; times: number[] }]> = [];
     if (process.env.BENCH_PORTMAP !== '0' && hasMiniupnpd()) {
       const kinds: Array<[string, string, { natpmp: boolean; upnp: boolean }]> = [
@@ -188,12 +198,17 @@ async function main(): Promise<void> {
     console.log(
       `  first packet -> direct path: median ${ms} ms of ${ROUNDS} (${toDirect.join(', ')}); bar 5000 ms: ${(ms / 5000).toFixed(3)}x`,
     );
+    // A median of Infinity is a pair that stayed relayed in most rounds: said in words.
+    const bareMedian = Number.isFinite(bare.ms)
+      ? `median ${bare.ms} ms of ${ROUNDS} (${bare.times.join(', ')}); ${(bare.ms / ms).toFixed(2)}x`
+      : `not within 20 s in ${bare.times.filter((t) => !Number.isFinite(t)).length} of ${ROUNDS} rounds; vs`;
+    console.log(`  bare masquerade on both sides -> direct: ${bareMedian} easy NAT's ${ms} ms`);
     for (const [kind, m] of mapped)
       console.log(
         `  fully-random router, ${kind} mapping -> direct: median ${m.ms} ms of ${ROUNDS} (${m.times.join(', ')}); ${(m.ms / ms).toFixed(2)}x easy NAT's ${ms} ms`,
       );
     console.log(
-      `relay: direct_gbps=${fmt(direct)} relay_gbps=${fmt(relay)} relay_default_gbps=${fmt(relayDefault)} ratio=${(relay / direct).toFixed(2)} packets_per_frame=${perFrame.toFixed(1)} relay_cpu_s_per_gb=${(relayCpu.relay ?? 0).toFixed(2)} to_direct_ms=${ms}${mapped.map(([k, m]) => ` to_direct_${k.replace('-', '')}_ms=${m.ms}`).join('')}`,
+      `relay: direct_gbps=${fmt(direct)} relay_gbps=${fmt(relay)} relay_default_gbps=${fmt(relayDefault)} ratio=${(relay / direct).toFixed(2)} packets_per_frame=${perFrame.toFixed(1)} relay_cpu_s_per_gb=${(relayCpu.relay ?? 0).toFixed(2)} to_direct_ms=${ms} to_direct_bare_ms=${bare.ms}${mapped.map(([k, m]) => ` to_direct_${k.replace('-', '')}_ms=${m.ms}`).join('')}`,
     );
   } finally {
     await lab.destroy();
