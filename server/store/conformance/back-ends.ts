@@ -2,10 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach } from 'vitest';
+import { afterAll, afterEach, beforeEach } from 'vitest';
+import { openPgStore } from '../pg-store.js';
+import { openPool } from '../postgres/db.js';
 import { openSqliteStore } from '../sqlite-store.js';
 import type { Store } from '../store.js';
 import { T0 } from '../testing.js';
+import { type PgCluster, startPgCluster } from './pg-cluster.js';
 
 /**
  * The back ends the store conformance suite (this directory) runs against: every test in it runs
@@ -37,6 +40,8 @@ export interface TestDatabase {
 export interface BackEnd {
   readonly name: string;
   create(): Promise<TestDatabase>;
+  /** Stops whatever the back end started for the test file (a database cluster); after its last test. */
+  dispose?(): Promise<void>;
 }
 
 /** SQLite: a file in a temp directory, as burrow-server keeps it. */
@@ -92,7 +97,70 @@ export const SQLITE: BackEnd = {
   },
 };
 
-export const BACK_ENDS: readonly BackEnd[] = [SQLITE];
+/** One throwaway cluster per test file, started by its first test; a fresh database per test. */
+let cluster: Promise<PgCluster> | null = null;
+let databases = 0;
+
+/** PostgreSQL: a database of its own in a throwaway cluster (pg-cluster.ts), reached on its unix socket. */
+export const POSTGRES: BackEnd = {
+  name: 'postgres',
+  async create() {
+    cluster ??= startPgCluster();
+    const pg = await cluster;
+    const database = `t${process.pid}_${++databases}`;
+    await pg.psql(`CREATE DATABASE ${database}`);
+    const connection = { host: pg.dir, user: pg.user, database };
+    const raw = async <T>(text: string, params: unknown[] = []): Promise<T[]> => {
+      const pool = openPool({ ...connection, max: 1 });
+      try {
+        let n = 0;
+        return (
+          await pool.query(
+            text.replace(/\?/g, () => `$${++n}`),
+            params,
+          )
+        ).rows as T[];
+      } finally {
+        await pool.end();
+      }
+    };
+    return {
+      async open(options) {
+        return openPgStore({ connection, now: T0, ...options });
+      },
+      async snapshot() {
+        const tables = await raw<{ name: string }>(
+          "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
+        );
+        const entries = [];
+        for (const { name } of tables) entries.push([name, await raw(`SELECT * FROM "${name}" ORDER BY 1`)]);
+        return Object.fromEntries(entries);
+      },
+      async failChangeInserts(on) {
+        await raw(
+          on
+            ? `CREATE FUNCTION fail_changes() RETURNS trigger LANGUAGE plpgsql AS
+                 $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$;
+               CREATE TRIGGER fail_changes BEFORE INSERT ON changes FOR EACH ROW EXECUTE FUNCTION fail_changes()`
+            : 'DROP TRIGGER fail_changes ON changes; DROP FUNCTION fail_changes()',
+        );
+      },
+      async sql<T>(text: string, ...params: (string | number | null)[]) {
+        return raw<T>(text, params);
+      },
+      async remove() {
+        await pg.psql(`DROP DATABASE ${database} WITH (FORCE)`);
+      },
+    };
+  },
+  async dispose() {
+    const started = cluster;
+    cluster = null;
+    if (started) await (await started).stop();
+  },
+};
+
+export const BACK_ENDS: readonly BackEnd[] = [SQLITE, POSTGRES];
 
 export interface TempBackEndStore {
   store: Store;
@@ -111,6 +179,9 @@ export function withBackEnd(backEnd: BackEnd, options: StoreTestOptions = {}): T
   afterEach(async () => {
     await t.store.close();
     await t.db.remove();
+  });
+  afterAll(async () => {
+    await backEnd.dispose?.();
   });
   t.reopen = async () => {
     await t.store.close();

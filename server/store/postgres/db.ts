@@ -1,0 +1,172 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import pg from 'pg';
+import { StoreError } from '../errors.js';
+
+/** Values the queries bind. Booleans are stored as 0/1, as in the SQLite schema, so rows read alike. */
+export type SqlValue = string | number | bigint | null | readonly string[];
+type Params = SqlValue[] | [Record<string, SqlValue>];
+
+/** Serialization failure and deadlock: the transaction lost a race with another and may run again. */
+const RETRYABLE = new Set(['40001', '40P01']);
+/** Enough for any realistic burst of instances racing on one row; each retry waits a little longer. */
+const MAX_ATTEMPTS = 12;
+
+/**
+ * BIGINT (times in ms, addresses, seqs) read as numbers: every value this schema keeps is below
+ * 2^53, and the rows then read exactly as SQLite's do.
+ */
+const types = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === pg.types.builtins.INT8
+      ? Number
+      : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+};
+
+/** A pool on `connectionString` (a postgres:// URL, or a unix socket directory as host). */
+export function openPool(config: pg.PoolConfig): pg.Pool {
+  const pool = new pg.Pool({ max: 10, ...config, types });
+  // An idle client losing its connection (database restarted) must not take the server down: the
+  // pool drops it and the next query connects afresh.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/** The statement in PostgreSQL's numbered placeholders: `?` in order, or `@name` from one object. */
+function prepare(text: string, params: Params): { text: string; values: unknown[] } {
+  const named =
+    params.length === 1 && params[0] !== null && typeof params[0] === 'object' && !Array.isArray(params[0]);
+  const values: unknown[] = [];
+  if (named) {
+    const byName = params[0] as Record<string, SqlValue>;
+    const slots = new Map<string, number>();
+    const out = text.replace(/@(\w+)/g, (_, name: string) => {
+      let slot = slots.get(name);
+      if (slot === undefined) {
+        if (!(name in byName)) throw new Error(`no value for @${name}`);
+        values.push(byName[name]);
+        slot = values.length;
+        slots.set(name, slot);
+      }
+      return `$${slot}`;
+    });
+    return { text: out, values };
+  }
+  let n = 0;
+  return { text: text.replace(/\?/g, () => `$${++n}`), values: params as unknown[] };
+}
+
+interface Open {
+  client: pg.PoolClient;
+  savepoints: number;
+}
+
+/**
+ * The pool with the one way to write. A write holds one pooled client from BEGIN to COMMIT; the
+ * queries made in its async context (and writes, as savepoints) run on that client, the others on
+ * any client of the pool.
+ */
+export class Sql {
+  private readonly open = new AsyncLocalStorage<Open>();
+
+  constructor(readonly pool: pg.Pool) {}
+
+  async get<T>(sql: string, ...params: Params): Promise<T | undefined> {
+    return (await this.query<T>(sql, params)).rows[0];
+  }
+
+  async all<T>(sql: string, ...params: Params): Promise<T[]> {
+    return (await this.query<T>(sql, params)).rows;
+  }
+
+  async run(sql: string, ...params: Params): Promise<number> {
+    return (await this.query(sql, params)).rowCount ?? 0;
+  }
+
+  private query<T>(sql: string, params: Params) {
+    const { text, values } = prepare(sql, params);
+    const client = this.open.getStore()?.client ?? this.pool;
+    return client.query(text, values) as unknown as Promise<pg.QueryResult<T & pg.QueryResultRow>>;
+  }
+
+  /**
+   * Runs `fn` as one SERIALIZABLE transaction (a savepoint when nested in one), translating unique
+   * violations into StoreErrors. Two instances racing on the same rows (the address cursor, an auth
+   * key, an invite) make one of them fail with a serialization failure: it runs again from the
+   * start, on what the other committed. `fn` must therefore only touch the database.
+   */
+  async write<T>(fn: () => Promise<T>): Promise<T> {
+    const outer = this.open.getStore();
+    if (outer) return this.savepoint(outer, fn);
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.pool.connect();
+      let broken = false;
+      try {
+        await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+        const result = await this.open.run({ client, savepoints: 0 }, fn);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
+        const code = (err as { code?: string }).code;
+        if (code !== undefined && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) {
+          await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+          continue;
+        }
+        throw translate(err);
+      } finally {
+        client.release(broken);
+      }
+    }
+  }
+
+  private async savepoint<T>(open: Open, fn: () => Promise<T>): Promise<T> {
+    const name = `s${++open.savepoints}`;
+    await open.client.query(`SAVEPOINT ${name}`);
+    try {
+      const result = await fn();
+      await open.client.query(`RELEASE ${name}`);
+      return result;
+    } catch (err) {
+      // A serialization failure dooms the whole transaction: the outer write retries it.
+      const code = (err as { code?: string }).code;
+      if (code === undefined || !RETRYABLE.has(code))
+        await open.client.query(`ROLLBACK TO ${name}; RELEASE ${name}`);
+      throw translate(err);
+    } finally {
+      open.savepoints--;
+    }
+  }
+
+  async meta(key: string): Promise<number | undefined> {
+    return (await this.get<{ value: number }>('SELECT value FROM meta WHERE key = ?', key))?.value;
+  }
+
+  async setMeta(key: string, value: number): Promise<void> {
+    await this.run(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      key,
+      value,
+    );
+  }
+}
+
+/** Which unique constraints mean which error; anything else unique (a random id colliding) is a bug. */
+const UNIQUE_CODES: Record<string, 'duplicate-name' | 'duplicate-key'> = {
+  networks_name_key: 'duplicate-name',
+  users_name_key: 'duplicate-name',
+  devices_network_id_name_key: 'duplicate-name',
+  devices_machine_key_key: 'duplicate-key',
+  devices_node_key_key: 'duplicate-key',
+};
+
+function translate(err: unknown): unknown {
+  if (!(err instanceof pg.DatabaseError) || err.code !== '23505') return err;
+  const code = UNIQUE_CODES[err.constraint ?? ''];
+  return code ? new StoreError(code, `already taken: ${err.constraint}`) : err;
+}
+
+export const bool = (b: boolean): number => (b ? 1 : 0);
+export const json = (list: readonly string[]): string => JSON.stringify(list);
+export const list = (text: string): string[] => JSON.parse(text) as string[];
