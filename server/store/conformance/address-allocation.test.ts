@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resolverIpv6 } from '../../../src/control/dns-settings.js';
-import { isReserved, parseIpv4, parseIpv4Pool } from '../addresses.js';
+import { formatIpv4, isReserved, parseIpv4, parseIpv4Pool } from '../addresses.js';
 import { identity, mapEach, T0, times } from '../testing.js';
 import type { User } from '../types.js';
 import { BACK_ENDS, withBackEnd } from './back-ends.js';
@@ -51,6 +51,44 @@ describe.each(BACK_ENDS)('address allocation in the default pool ($name)', (back
     expect(all).toHaveLength(live.size);
     expect(new Set(all.map((d) => d.ipv4)).size).toBe(all.length);
     expect(new Set(all.map((d) => d.ipv6)).size).toBe(all.length);
+  });
+});
+
+describe.each(BACK_ENDS)('address allocation past a long run of taken addresses ($name)', (backEnd) => {
+  const t = withBackEnd(backEnd);
+  const pool = parseIpv4Pool('100.64.0.0/10');
+
+  it('skips a long run of taken addresses after wrapping with one query, not one per address', async () => {
+    const ana = await t.store.createUser({ name: 'ana' }, T0);
+    // Fill 100.64.0.1 .. 100.64.199.254 (51,000 addresses) directly, leaving a hole at 100.64.150.7,
+    // and put the cursor at the end of the pool so the next allocation wraps into the filled run.
+    const hole = parseIpv4('100.64.150.7');
+    const taken: number[] = [];
+    for (let n = pool.first + 1; n < parseIpv4('100.64.200.0'); n++) {
+      if (n !== hole && !isReserved(pool, n)) taken.push(n);
+    }
+    for (let i = 0; i < taken.length; i += 2000) {
+      const batch = taken.slice(i, i + 2000);
+      await t.db.sql(
+        `INSERT INTO devices (id, network_id, user_id, name, name_base, name_suffix, machine_key, node_key,
+           disco_key, ipv4, ipv6, tags, ephemeral, online, endpoints, advertised_routes, approved_routes,
+           advertises_exit_node, exit_node_approved, created_at)
+         VALUES ${batch.map(() => "(?, ?, ?, ?, 'x', 0, ?, ?, 'd', ?, ?, '[]', 0, 0, '[]', '[]', '[]', 0, 0, 0)").join(', ')}`,
+        ...batch.flatMap((n) => [`r${n}`, ana.networkId, ana.id, `x${n}`, `m${n}`, `n${n}`, n, `v6-${n}`]),
+      );
+    }
+    await t.db.sql(
+      "INSERT INTO meta (key, value) VALUES ('ipv4_cursor', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      pool.last,
+    );
+
+    const start = performance.now();
+    const d = await t.store.registerDevice({ ...identity(), userId: ana.id }, T0);
+    const ms = performance.now() - start;
+    expect(d.ipv4).toBe(formatIpv4(hole));
+    expect(ms).toBeLessThan(250);
+    const next = await t.store.registerDevice({ ...identity(), userId: ana.id }, T0);
+    expect(next.ipv4).toBe('100.64.200.1');
   });
 });
 
