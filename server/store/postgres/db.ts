@@ -8,8 +8,17 @@ type Params = SqlValue[] | [Record<string, SqlValue>];
 
 /** Serialization failure and deadlock: the transaction lost a race with another and may run again. */
 const RETRYABLE = new Set(['40001', '40P01']);
-/** Enough for any realistic burst of instances racing on one row; each retry waits a little longer. */
-const MAX_ATTEMPTS = 12;
+/** A safety net only: writers take turns under WRITE_LOCK, so they do not race each other. */
+const MAX_ATTEMPTS = 5;
+/**
+ * The session-level advisory lock every write takes before it begins. Every write records a change,
+ * and seqs come from one counter row: writers are serial anyway, and racing for that row under
+ * SERIALIZABLE only turns into a storm of serialization failures (a waiter's snapshot predates the
+ * winner's commit). Taken before BEGIN, the lock makes each write's snapshot start after the
+ * previous write committed, across every instance; SERIALIZABLE still guards the rare write that
+ * bypasses it (a migration, an admin's psql).
+ */
+const WRITE_LOCK = 0x6275_7277;
 
 /**
  * BIGINT (times in ms, addresses, seqs) read as numbers: every value this schema keeps is below
@@ -89,10 +98,11 @@ export class Sql {
   }
 
   /**
-   * Runs `fn` as one SERIALIZABLE transaction (a savepoint when nested in one), translating unique
-   * violations into StoreErrors. Two instances racing on the same rows (the address cursor, an auth
-   * key, an invite) make one of them fail with a serialization failure: it runs again from the
-   * start, on what the other committed. `fn` must therefore only touch the database.
+   * Runs `fn` as one SERIALIZABLE transaction under WRITE_LOCK (a savepoint when nested in one),
+   * translating unique violations into StoreErrors. Writers on every instance take turns, so two
+   * racing on the same rows (the address cursor, an auth key, an invite) cannot both succeed; a
+   * serialization failure all the same runs it again from the start, on what the other committed.
+   * `fn` must therefore only touch the database.
    */
   async write<T>(fn: () => Promise<T>): Promise<T> {
     const outer = this.open.getStore();
@@ -100,7 +110,10 @@ export class Sql {
     for (let attempt = 1; ; attempt++) {
       const client = await this.pool.connect();
       let broken = false;
+      let locked = false;
       try {
+        await client.query('SELECT pg_advisory_lock($1)', [WRITE_LOCK]);
+        locked = true;
         await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
         const result = await this.open.run({ client, savepoints: 0 }, fn);
         await client.query('COMMIT');
@@ -116,6 +129,11 @@ export class Sql {
         }
         throw translate(err);
       } finally {
+        if (locked && !broken) {
+          await client.query('SELECT pg_advisory_unlock($1)', [WRITE_LOCK]).catch(() => {
+            broken = true;
+          });
+        }
         client.release(broken);
       }
     }
