@@ -133,16 +133,16 @@ async function main(): Promise<void> {
         void a.ns.exec('ping', ['-c', '50', '-i', '0.2', target]).catch(() => {});
         // Either side may be the first to see the path direct and log how long after its own first
         // packet: a toward b's router, or b toward a's (its mapped address, behind a port mapper).
-        const escape = (ip: string) => ip.replace(/\./g, '\\.');
+        const escapeDots = (ip: string) => ip.replace(/\./g, '\\.');
         const aAddress = routers[0]?.externalIp() ?? a.publicIp;
-        const afterFirst = (ip: string) => new RegExp(`direct via ${escape(ip)}:\\d+ \\((\\d+) ms after`);
+        const afterFirst = (ip: string) => new RegExp(`direct via ${escapeDots(ip)}:\\d+ \\((\\d+) ms after`);
         const line = await waitFor(
           'the path to turn direct',
           async () =>
             afterFirst(b.publicIp).exec(a.output()) ??
             afterFirst(aAddress).exec(b.output()) ??
             // Direct before that side's first packet (the other side's probing found it): 0 ms.
-            (new RegExp(`direct via ${escape(b.publicIp)}:\\d+\\n`).test(a.output()) ? ['', '0'] : false),
+            (new RegExp(`direct via ${escapeDots(b.publicIp)}:\\d+\\n`).test(a.output()) ? ['', '0'] : false),
           20_000,
           20,
         ).catch(() => null);
