@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
 import { main } from './main.js';
+import { startPgCluster } from './store/conformance/pg-cluster.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -177,6 +178,33 @@ describe('server config file', () => {
     expect(out).toBe('alice\n[]\n');
     expect(await main(['users', 'create', 'bob', '--config', path, '--db', 'x.db'], io)).toBe(2);
     expect(err).toMatch(/--db PATH or --config FILE, not both/);
+  });
+
+  it('takes a PostgreSQL database URL instead of db, with the key file every instance shares', async () => {
+    const pg = await startPgCluster();
+    try {
+      await pg.psql('CREATE DATABASE burrow');
+      const url = `postgres://${pg.user}@/burrow?host=${encodeURIComponent(pg.dir)}`;
+      const { path, dir } = file(`{"database": "${url}", "keyFile": "keys/server.key"}`);
+      expect(loadConfig(path)).toMatchObject({ db: url, keyFile: join(dir, 'keys/server.key') });
+      let out = '';
+      const io = { out: (t: string) => (out += t), err: () => {} };
+      expect(await main(['users', 'create', 'alice', '--config', path], io)).toBe(0);
+      expect(await main(['devices', 'list', '--json', '--config', path], io)).toBe(0);
+      expect(out).toBe('alice\n[]\n');
+      expect(await pg.psql('SELECT name FROM users', 'burrow')).toBe('alice');
+    } finally {
+      await pg.stop();
+    }
+    expect(() => loadConfig(file('{"database": "postgres://db.example/burrow"}').path)).toThrow(
+      /config\.keyFile: required with database/,
+    );
+    expect(() =>
+      loadConfig(file('{"db": "x", "database": "postgres://db.example/burrow", "keyFile": "k"}').path),
+    ).toThrow(/give db \(a SQLite file\) or database/);
+    expect(() => loadConfig(file('{"database": "mysql://db.example/burrow", "keyFile": "k"}').path)).toThrow(
+      /config\.database/,
+    );
   });
 
   it('says which file it cannot read', async () => {

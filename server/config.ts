@@ -61,7 +61,14 @@ import type { RelayLimits } from './relay/relay-limits.js';
  *   }
  */
 const configSchema = object({
-  db: string({ min: 1, max: 4096 }),
+  /** The SQLite file; or, instead, `database`. */
+  db: optional(string({ min: 1, max: 4096 })),
+  /** A PostgreSQL database several instances may share, as a postgres:// URL. */
+  database: optional(
+    string({ min: 1, max: 4096, pattern: /^postgres(ql)?:\/\/[^\s]+$/i, what: 'a postgres:// URL' }),
+  ),
+  /** The server's key (default: beside the SQLite file, as DB.key); required with `database`. */
+  keyFile: optional(string({ min: 1, max: 4096 })),
   listen: optional(string({ min: 1, max: 300 })),
   publicUrl: optional(string({ min: 1, max: 2048, pattern: /^https?:\/\/[^\s]+$/, what: 'an http(s) URL' })),
   /** UDP port for STUN binding requests on the listen address (default 3478; 0: none). */
@@ -138,7 +145,10 @@ export interface ControlLimits {
 }
 
 export interface ServerConfig {
+  /** Where the store is: the SQLite file's path, or the PostgreSQL database's URL. */
   db: string;
+  /** The server key's file, when the config names one. */
+  keyFile?: string;
   listen?: string;
   publicUrl?: string;
   stunPort?: number;
@@ -187,8 +197,17 @@ export function loadConfig(path: string): ServerConfig {
   }
   const dns = dnsConfig(path, parsed.dns ?? {});
   const base = dirname(resolve(path));
+  if ((parsed.db === undefined) === (parsed.database === undefined))
+    throw new UsageError(
+      `${path}: config.db: give db (a SQLite file) or database (a postgres:// URL), one of them`,
+    );
+  if (parsed.database !== undefined && parsed.keyFile === undefined)
+    throw new UsageError(
+      `${path}: config.keyFile: required with database (every instance must share the key)`,
+    );
   return {
-    db: resolve(base, parsed.db),
+    db: parsed.database ?? resolve(base, parsed.db as string),
+    ...(parsed.keyFile !== undefined ? { keyFile: resolve(base, parsed.keyFile) } : {}),
     ...(parsed.listen !== undefined ? { listen: parsed.listen } : {}),
     ...(parsed.publicUrl !== undefined ? { publicUrl: parsed.publicUrl } : {}),
     ...(parsed.stunPort !== undefined ? { stunPort: parsed.stunPort } : {}),

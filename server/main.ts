@@ -34,7 +34,7 @@ import { KeyFeedClient } from './relay/key-feed-client.js';
 import { startRelay } from './relay/relay-server.js';
 import { startServer } from './serve.js';
 import { StoreError } from './store/errors.js';
-import { openSqliteStore } from './store/sqlite-store.js';
+import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
 import type { Network } from './store/types.js';
 import { STUN_PORT } from './stun/stun-server.js';
@@ -148,7 +148,7 @@ export async function main(argv: string[], io: Io, now = Date.now()): Promise<nu
     if (!command && argv[0] === 'dns') throw new UsageError(`unknown command "${key}"`, DNS_USAGE);
     if (!command) throw new UsageError(argv.length ? `unknown command "${key}"` : 'no command given');
     const { db, config, rest } = takeDb(argv.slice(2));
-    const store = openSqliteStore({ path: db });
+    const store = await openStore(db);
     try {
       await command(store, rest, io, now, config);
     } finally {
@@ -204,7 +204,7 @@ async function runLongCommand(io: Io, body: () => Promise<void>): Promise<number
  */
 async function applyPolicyFiles(db: string, config: ServerConfig | null, io: Io): Promise<void> {
   if (!config?.policyFiles.length) return;
-  const store = openSqliteStore({ path: db });
+  const store = await openStore(db);
   try {
     const changed: { network: Network; file: string; text: string }[] = [];
     for (const { network: name, file } of config.policyFiles) {
@@ -231,7 +231,7 @@ async function applyPolicyFiles(db: string, config: ServerConfig | null, io: Io)
  */
 async function applyDnsConfig(db: string, config: ServerConfig | null, io: Io): Promise<void> {
   if (!config?.dns.networks.length) return;
-  const store = openSqliteStore({ path: db });
+  const store = await openStore(db);
   try {
     const now = Date.now();
     const changed = await store.transaction(async () => {
@@ -308,6 +308,7 @@ function serve(argv: string[], io: Io): Promise<number> {
     await applyDnsConfig(db, config, io);
     const running = await startServer({
       db,
+      ...(config?.keyFile !== undefined ? { keyPath: config.keyFile } : {}),
       host,
       port,
       ...(publicUrl !== undefined ? { publicUrl } : {}),

@@ -14,7 +14,7 @@ import { attachHostedRelay, isRelayPath } from './relay/hosted-relay.js';
 import type { RelayLimits } from './relay/relay-limits.js';
 import { loadOrCreateServerKey } from './server-key.js';
 import { StoreError } from './store/errors.js';
-import { openSqliteStore } from './store/sqlite-store.js';
+import { isPostgresUrl, openStore } from './store/open-store.js';
 import { startStunServer } from './stun/stun-server.js';
 
 export interface ServeOptions {
@@ -77,15 +77,22 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const addresses = new ClientAddresses(options.trustedProxies);
   const clientAddress = (req: IncomingMessage) => addresses.of(req);
   const stun = options.stunPort === undefined ? null : await startStun(options.host, options.stunPort);
-  const store = openSqliteStore({ path: options.db });
-  const serverKey = loadOrCreateServerKey(crypto, options.keyPath ?? `${options.db}.key`);
+  // Beside a SQLite file by default. A PostgreSQL database has no file to sit beside, and every
+  // instance on it must present the same key (devices pin it): it is named explicitly.
+  if (options.keyPath === undefined && isPostgresUrl(options.db))
+    throw new Error(
+      'with a PostgreSQL database, give the server key file (keyFile in the config), shared by every instance',
+    );
+  const keyPath = options.keyPath ?? `${options.db}.key`;
+  const store = await openStore(options.db);
+  const serverKey = loadOrCreateServerKey(crypto, keyPath);
   const publicKey = Buffer.from(serverKey.publicKey).toString('base64');
   const metrics = new Metrics();
   const requests = metrics.counter('burrow_http_requests_total', 'HTTP requests by route and status.');
   const bracket = (host: string) => (host.includes(':') ? `[${host}]` : host);
   let boundUrl = `http://${bracket(options.host)}:${options.port}`;
   const publicUrl = () => options.publicUrl ?? boundUrl;
-  const relayKey = loadOrCreateServerKey(crypto, `${options.keyPath ?? `${options.db}.key`}.relay`);
+  const relayKey = loadOrCreateServerKey(crypto, `${keyPath}.relay`);
   // Where devices ask our STUN server: publicUrl's host, which they already reach us at. A name
   // goes in the map as it is, for each device to resolve: the server's own view of its name (such
   // as 127.0.1.1 from a Debian /etc/hosts) may not be the devices'. A host the map cannot carry
