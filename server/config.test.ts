@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from './config.js';
 import { main } from './main.js';
-import { startPgCluster } from './store/conformance/pg-cluster.js';
+import { startPgCluster } from './store/test-support/pg-cluster.js';
 
 const dirs: string[] = [];
 afterEach(() => {

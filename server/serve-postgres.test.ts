@@ -8,7 +8,7 @@ import { clampPrivateKey } from '../src/wireguard/keys.js';
 import { connectControl } from '../test/support/control-lab.js';
 import { main } from './main.js';
 import { type RunningServer, startServer } from './serve.js';
-import { startPgCluster } from './store/conformance/pg-cluster.js';
+import { startPgCluster } from './store/test-support/pg-cluster.js';
 
 const crypto = selectCrypto();
 const cleanups: (() => Promise<void> | void)[] = [];

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { resolverIpv6 } from '../../../src/control/dns-settings.js';
 import { formatIpv4, isReserved, parseIpv4, parseIpv4Pool } from '../addresses.js';
+import { BACK_ENDS, withBackEnd } from '../test-support/back-ends.js';
 import { identity, mapEach, T0, times } from '../testing.js';
 import type { User } from '../types.js';
-import { BACK_ENDS, withBackEnd } from './back-ends.js';
 
 const code = (c: string) => expect.objectContaining({ name: 'StoreError', code: c });
 

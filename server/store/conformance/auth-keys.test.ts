@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { BACK_ENDS, withBackEnd } from '../test-support/back-ends.js';
 import { DAY, identity, T0 } from '../testing.js';
 import { DEFAULTS } from '../types.js';
-import { BACK_ENDS, withBackEnd } from './back-ends.js';
 
 const code = (c: string) => expect.objectContaining({ name: 'StoreError', code: c });
 

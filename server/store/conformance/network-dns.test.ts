@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolverIpv6 } from '../../../src/control/dns-settings.js';
+import { BACK_ENDS, withBackEnd } from '../test-support/back-ends.js';
 import { T0 } from '../testing.js';
-import { BACK_ENDS, withBackEnd } from './back-ends.js';
 
 const invalid = (message: RegExp) =>
   expect.objectContaining({ name: 'StoreError', code: 'invalid', message: expect.stringMatching(message) });

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startPgCluster } from './pg-cluster.js';
+import { startPgCluster } from '../test-support/pg-cluster.js';
 
 describe('a throwaway PostgreSQL cluster', () => {
   it('runs as nobody (not root) on a unix socket only, answers SQL, and leaves nothing behind when stopped', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { BACK_ENDS, withBackEnd } from '../test-support/back-ends.js';
 import { identity, T0 } from '../testing.js';
-import { BACK_ENDS, withBackEnd } from './back-ends.js';
 
 describe.each(BACK_ENDS)('transactions ($name)', (backEnd) => {
   const t = withBackEnd(backEnd);

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { POSTGRES, type TestDatabase } from '../conformance/back-ends.js';
 import type { Store } from '../store.js';
+import { POSTGRES, type TestDatabase } from '../test-support/back-ends.js';
 import { identity, T0 } from '../testing.js';
 
 /**
