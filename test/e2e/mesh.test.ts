@@ -272,7 +272,8 @@ describe.skipIf(!isRoot())('mesh, end to end', () => {
       await waitFor(
         'the route to be advertised',
         async () => (await lab.admin('devices', 'list', '--json')).includes('"10.77.0.0/24"'),
-        5_000,
+        // Each probe starts the admin CLI (a second or more under load): 5 s allowed only a few.
+        15_000,
       );
       await lab.admin('routes', 'approve', 'c', '10.77.0.0/24');
       await waitFor(
