@@ -37,7 +37,7 @@ import { createRequire, isBuiltin } from 'node:module';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { build, formatMessages } from 'esbuild';
+import { build, formatMessages, type Plugin } from 'esbuild';
 
 const exec = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -136,6 +136,21 @@ async function serverAddons(): Promise<Record<string, string>> {
   return { 'better_sqlite3.node': file };
 }
 
+/**
+ * pg requires its optional libpq binding, pg-native, only when `pg.native` is read, which Burrow
+ * never does. Bundled as a module that says so, the program needs no file beside it.
+ */
+const withoutPgNative: Plugin = {
+  name: 'without-pg-native',
+  setup(b) {
+    b.onResolve({ filter: /^pg-native$/ }, () => ({ path: 'pg-native', namespace: 'absent' }));
+    b.onLoad({ filter: /.*/, namespace: 'absent' }, () => ({
+      contents: "throw new Error('pg-native is not part of the packaged burrow-server');",
+      loader: 'js',
+    }));
+  },
+};
+
 /** Bundles `program` into one CommonJS file that needs nothing but node's built-in modules. */
 async function bundle(program: Program, outfile: string, version: string): Promise<void> {
   const result = await build({
@@ -158,6 +173,7 @@ async function bundle(program: Program, outfile: string, version: string): Promi
     legalComments: 'none',
     metafile: true,
     logLevel: 'silent',
+    plugins: [withoutPgNative],
   });
   // Any warning (another import.meta use, an unresolved require...) would be a runtime surprise.
   if (result.warnings.length) {
