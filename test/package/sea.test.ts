@@ -18,6 +18,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startPgCluster } from '../../server/store/test-support/pg-cluster.js';
 import { BURROW_SERVER, BURROWD, PROGRAMS_DIR } from '../support/programs.js';
 
 const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as {
@@ -112,6 +113,24 @@ describe.skipIf(!PROGRAMS_DIR)('packaged programs (needs BURROW_PROGRAMS, e.g. d
     });
     const list = await run(join(server, 'burrow-server'), ['devices', 'list', '--db', db, '--json']);
     expect(list).toMatchObject({ code: 0, stdout: '[]\n' });
+  });
+
+  it('burrow-server keeps a PostgreSQL database too: its driver is bundled', async () => {
+    const pg = await startPgCluster();
+    try {
+      await pg.psql('CREATE DATABASE burrow');
+      const db = `postgres://${pg.user}@/burrow?host=${encodeURIComponent(pg.dir)}`;
+      expect(await run(join(links, 'burrow-server'), ['users', 'create', 'bob', '--db', db])).toMatchObject({
+        code: 0,
+        stdout: 'bob\n',
+      });
+      // Kept in the database: a second bob is refused.
+      const again = await run(join(server, 'burrow-server'), ['users', 'create', 'bob', '--db', db]);
+      expect(again).toMatchObject({ code: 1, stderr: expect.stringMatching(/bob/) });
+      noCrashDump(again.stderr);
+    } finally {
+      await pg.stop();
+    }
   });
 
   it('burrow-server refuses clearly when its addon is missing', async () => {
