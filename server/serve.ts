@@ -15,6 +15,7 @@ import type { RelayLimits } from './relay/relay-limits.js';
 import { loadOrCreateServerKey } from './server-key.js';
 import { StoreError } from './store/errors.js';
 import { isPostgresUrl, openStore } from './store/open-store.js';
+import { ChangeListener } from './store/postgres/change-listener.js';
 import { startStunServer } from './stun/stun-server.js';
 
 export interface ServeOptions {
@@ -25,7 +26,11 @@ export interface ServeOptions {
   publicUrl?: string;
   /** The control key file; defaults to the database path + ".key". */
   keyPath?: string;
-  /** How often the change feed is read, ms. */
+  /**
+   * How often the change feed is read, ms. On PostgreSQL notifications wake the reader as changes
+   * commit, and this is only the safety net for a dropped LISTEN connection (default 1500 ms);
+   * on SQLite it is how the admin CLI's changes are noticed (default 100 ms).
+   */
   pollMs?: number;
   /** Relay regions besides this server's own, for the relay map every device is sent. */
   relays?: RelayRegion[];
@@ -245,13 +250,24 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     if (request.url !== CONTROL_PATH && !isRelayPath(request.url))
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
   });
-  const timer = setInterval(() => {
+  const follow = () => {
     coordinator
       .poll()
       .catch((error) => options.log?.(`control: following the change feed: ${(error as Error).stack}`));
-  }, options.pollMs ?? 100);
+  };
+  const postgres = isPostgresUrl(options.db);
+  // Every instance on one PostgreSQL database hears of each change as it commits.
+  const listener = postgres
+    ? await ChangeListener.open({
+        connection: options.db,
+        wake: follow,
+        ...(options.log ? { log: options.log } : {}),
+      })
+    : null;
+  const timer = setInterval(follow, options.pollMs ?? (postgres ? 1500 : 100));
   const stop = async () => {
     clearInterval(timer);
+    await listener?.close();
     coordinator.stop();
     relay.close();
     await stun?.close();

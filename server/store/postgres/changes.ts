@@ -15,6 +15,13 @@ const SEQ = 'changes_seq';
 /** The highest seq pruned so far: history after it is complete. */
 const HORIZON = 'changes_horizon';
 
+/**
+ * The channel every change is announced on, its payload the new seq. PostgreSQL delivers a NOTIFY
+ * when its transaction commits, and not at all if it rolls back: a wake-up, never the data itself
+ * (each instance reads the feed from its own position, so a notification it misses loses nothing).
+ */
+export const CHANGES_CHANNEL = 'burrow_changes';
+
 export async function record(
   sql: Sql,
   networkIds: Iterable<string>,
@@ -22,6 +29,7 @@ export async function record(
   deviceId: string | null,
   now: number,
 ): Promise<void> {
+  let last: number | null = null;
   for (const networkId of new Set(networkIds)) {
     const seq = (await sql.get<{ value: number }>(
       'UPDATE meta SET value = value + 1 WHERE key = ? RETURNING value',
@@ -35,7 +43,9 @@ export async function record(
       deviceId,
       now,
     );
+    last = seq.value;
   }
+  if (last !== null) await sql.run('SELECT pg_notify(?, ?)', CHANGES_CHANNEL, String(last));
 }
 
 /**
