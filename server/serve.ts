@@ -15,7 +15,6 @@ import type { RelayLimits } from './relay/relay-limits.js';
 import { loadOrCreateServerKey } from './server-key.js';
 import { StoreError } from './store/errors.js';
 import { isPostgresUrl, openStore } from './store/open-store.js';
-import { ChangeListener } from './store/postgres/change-listener.js';
 import { startStunServer } from './stun/stun-server.js';
 
 export interface ServeOptions {
@@ -256,9 +255,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       .catch((error) => options.log?.(`control: following the change feed: ${(error as Error).stack}`));
   };
   const postgres = isPostgresUrl(options.db);
-  // Every instance on one PostgreSQL database hears of each change as it commits.
+  // Every instance on one PostgreSQL database hears of each change as it commits. Imported only
+  // here: loading pg would slow every SQLite admin command's start-up (main imports this file).
   const listener = postgres
-    ? await ChangeListener.open({
+    ? await (await import('./store/postgres/change-listener.js')).ChangeListener.open({
         connection: options.db,
         wake: follow,
         ...(options.log ? { log: options.log } : {}),
