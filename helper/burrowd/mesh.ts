@@ -1,4 +1,5 @@
 import { hostname as osHostname } from 'node:os';
+import { parseControlUrls } from '../../src/control/control-urls.js';
 import type { Netmap } from '../../src/control/messages.js';
 import { randomBytes, selectCrypto } from '../../src/crypto/index.js';
 import type { BackendState, Event, Prefs, PrefsPatch } from '../../src/localapi/api.js';
@@ -271,7 +272,7 @@ export class MeshNode {
     this.setBackend(this.netmap ? 'running' : 'starting', null);
     const pinned = this.state.controlKey(controlUrl);
     const control = new ControlClient({
-      serverUrl: controlUrl,
+      serverUrls: parseControlUrls(controlUrl),
       ...(pinned ? { serverPublicKey: pinned } : {}),
       machine: { privateKey: this.keys.machine, publicKey: crypto.x25519PublicKey(this.keys.machine) },
       nodeKey: publicOf(this.keys.node),
@@ -355,7 +356,8 @@ export class MeshNode {
     if (this.prefs.exitNode !== null) {
       // The control and relay connections are not marked like the tunnel's UDP: keep them out of table 52.
       const hosts = new Set(map.relays.map((r) => new URL(r.url).hostname));
-      if (this.prefs.controlUrl) hosts.add(new URL(this.prefs.controlUrl).hostname);
+      const controlUrls = this.prefs.controlUrl === null ? [] : parseControlUrls(this.prefs.controlUrl);
+      for (const url of controlUrls) hosts.add(new URL(url).hostname);
       throws.push(...(await this.servers.hostPrefixes(hosts)));
       if (this.prefs.exitNodeAllowLanAccess) throws.push(...(await lanPrefixes(this.options.tun)));
     }

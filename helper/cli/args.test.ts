@@ -45,7 +45,23 @@ describe('burrow argument parsing', () => {
     [['set', '--shields-up=yes'], '--shields-up: "yes" is not true or false'],
     [['set', '--hostname=no spaces'], '--hostname: expected a host name'],
     [['set', '--advertise-routes=10.0.0.0/8,lan'], '--advertise-routes: expected an IP prefix, got "lan"'],
-    [['up', '--login-server', 'ftp://x'], '--login-server: expected an http(s) URL'],
+    [['up', '--login-server', 'ftp://x'], '--login-server: "ftp://x" is not an http(s) URL'],
+    [
+      ['up', '--login-server', 'https://a.example,htps//b.example'],
+      '--login-server: "htps//b.example" is not a URL',
+    ],
+    [
+      ['up', '--login-server', 'https://a.example,,https://b.example'],
+      '--login-server: an empty URL in the list',
+    ],
+    [
+      ['up', '--login-server', 'http://a:8080, http://a:8080'],
+      '--login-server: "http://a:8080" is given twice',
+    ],
+    [
+      ['up', '--login-server', 'https://me:pw@a.example'],
+      '--login-server: "https://me:pw@a.example": a control URL holds no user name or password',
+    ],
     [['up', '--hostname'], '--hostname: needs a value'],
     [['up', '--hostname', '--accept-routes'], '--hostname: needs a value'],
     [['up', '--timeout', '5'], '--timeout: "5" is not a duration'],

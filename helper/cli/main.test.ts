@@ -161,7 +161,7 @@ describe('burrow against a LocalAPI', () => {
     writeFileSync(join(dir, 'key'), 'bk-secret\n');
     const result = await fake.run(
       'up',
-      '--login-server=https://burrow.example.com',
+      '--login-server=https://burrow.example.com, https://b.burrow.example.com:8443',
       `--auth-key=file:${join(dir, 'key')}`,
       '--hostname',
       'laptop',
@@ -174,7 +174,7 @@ describe('burrow against a LocalAPI', () => {
     expect(result).toEqual({ code: 0, out: '', err: '' });
     expect(callsOf(fake, 'up')).toEqual([
       {
-        controlUrl: 'https://burrow.example.com',
+        controlUrl: 'https://burrow.example.com,https://b.burrow.example.com:8443', // several instances
         authKey: 'bk-secret',
         hostname: 'laptop',
         advertiseRoutes: ['10.1.0.0/16'],

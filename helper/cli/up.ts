@@ -100,7 +100,7 @@ function waitForRunning(
 
 export const upCommand: Command = {
   usage:
-    'up [--login-server URL] [--auth-key KEY|file:PATH] [--hostname NAME] [--advertise-exit-node]\n' +
+    'up [--login-server URL[,URL...]] [--auth-key KEY|file:PATH] [--hostname NAME] [--advertise-exit-node]\n' +
     '[--advertise-routes CIDR,...] [--accept-routes] [--accept-dns[=BOOL]] [--timeout DUR] [--json]',
   flags: {
     '--login-server': 'string',

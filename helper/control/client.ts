@@ -1,71 +1,15 @@
-import type { LookupFunction } from 'node:net';
 import type { ClientMessage, MapDelta, Netmap, ServerMessage } from '../../src/control/messages.js';
 import { applyDelta, DeltaError } from '../../src/control/netmap-state.js';
-import type { CryptoProvider } from '../../src/crypto/types.js';
 import { decodeKey, encodeKey } from '../../src/wireguard/keys.js';
-import type { StaticKeyPair } from '../../src/wireguard/noise.js';
 import { monotonic } from '../burrowd/clock.js';
+import type { ControlClientEvents, ControlClientOptions, ControlState } from './client-options.js';
 import { type ClientChannel, connectControl } from './connect.js';
 import { PendingRequests } from './pending-requests.js';
+import { ServerChoice } from './server-choice.js';
+import { fetchServerKey } from './server-key.js';
 import { ShareRequests } from './share-requests.js';
 
-export type ControlState =
-  | { state: 'connecting' }
-  /** The server wants a person to sign in at `url`; the channel stays open until they have. */
-  | { state: 'login-required'; url: string }
-  /** Registered; the map follows. */
-  | { state: 'connected' }
-  | { state: 'offline'; reason: string; retryInMs: number }
-  /** Terminal until `start()` is called again: retrying would get the same answer. */
-  | { state: 'refused'; reason: string }
-  | { state: 'stopped' };
-
-export interface ControlClientOptions {
-  /** http://host:port of burrow-server. */
-  serverUrl: string;
-  /** The server's control key (base64). Without it the key is fetched from the server once and then pinned. */
-  serverPublicKey?: string;
-  machine: StaticKeyPair;
-  /** Base64 public keys. */
-  nodeKey: string;
-  discoKey: string;
-  hostname: string;
-  /** Sent with the first registration only: once registered, the server knows the machine key. */
-  authKey?: string;
-  /** The device's current endpoints (ip:port), read at each map request and `updateEndpoints()`. */
-  endpoints: () => string[];
-  /**
-   * The device's home relay region (the id of its lowest-latency relay region), null while it has
-   * none; read when `endpoints` is. Without it the device reports none.
-   */
-  homeRelay?: () => number | null;
-  crypto: CryptoProvider;
-  random: (n: number) => Uint8Array;
-  /** Unix wall-clock ms. */
-  now: () => number;
-  log?: (message: string) => void;
-  minBackoffMs?: number;
-  maxBackoffMs?: number;
-  /** For fetching the server key and for each connection's handshake. */
-  connectTimeoutMs?: number;
-  /** How long a share request waits for its reply; default 10 s. */
-  requestTimeoutMs?: number;
-  /**
-   * How the server's host name is looked up for the control connection; by default, DNS. (The
-   * key fetch on first use always asks DNS.)
-   */
-  lookup?: LookupFunction;
-}
-
-export interface ControlClientEvents {
-  netmap: (map: Netmap, seq: number) => void;
-  state: (state: ControlState) => void;
-  /**
-   * The user's invites or shares changed through some device's request: list them again. Changes
-   * made while disconnected are not announced, so a list shown for long should refresh on connect.
-   */
-  sharesChanged: () => void;
-}
+export type { ControlClientEvents, ControlClientOptions, ControlState } from './client-options.js';
 
 /** One control connection and what the client knows about it. */
 interface Connection {
@@ -86,8 +30,9 @@ type Listeners = { [E in keyof ControlClientEvents]: Set<ControlClientEvents[E]>
 /**
  * The device's side of the control protocol's long-lived stream: registers, keeps the netmap the
  * server streams (a full map, then deltas), and reconnects with backoff whenever the connection
- * drops. The last netmap is kept through outages, because the data plane must not depend on the
- * control plane being up.
+ * drops, to the next server URL if it has several (ServerChoice). The last netmap is kept through
+ * outages, because the data plane must not depend on the control plane being up; a reconnection
+ * asks for the map again, so nothing that changed meanwhile is missed.
  *
  * Deltas are applied in the order they arrive: the server computes each against what it last sent
  * on that connection, so skipping one would silently drift. A delta that does not fit the map, that
@@ -95,8 +40,7 @@ type Listeners = { [E in keyof ControlClientEvents]: Set<ControlClientEvents[E]>
  * disagree about history) makes the client reconnect without `since`, which gets a full map.
  */
 export class ControlClient {
-  private readonly minBackoffMs: number;
-  private readonly maxBackoffMs: number;
+  private readonly servers: ServerChoice;
   private readonly listeners: Listeners = { netmap: new Set(), state: new Set(), sharesChanged: new Set() };
   private pinnedKey: Uint8Array | undefined;
   private running = false;
@@ -106,7 +50,6 @@ export class ControlClient {
   private attempt: Promise<void> | undefined;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private keyFetch: AbortController | undefined;
-  private failures = 0;
   private registered = false;
   private map: Netmap | null = null;
   /** The seq of `map`, sent as `since`; cleared to force a full map when a delta did not fit. */
@@ -124,11 +67,12 @@ export class ControlClient {
   readonly revokeShare: ShareRequests['revoke'] = (ref) => this.shares.revoke(ref);
 
   constructor(private readonly options: ControlClientOptions) {
-    this.minBackoffMs = options.minBackoffMs ?? 500;
-    this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
-    if (!(this.minBackoffMs > 0 && this.maxBackoffMs >= this.minBackoffMs)) {
-      throw new Error('backoff: need 0 < minBackoffMs <= maxBackoffMs');
-    }
+    this.servers = new ServerChoice(
+      options.serverUrls,
+      options.minBackoffMs ?? 500,
+      options.maxBackoffMs ?? 30_000,
+      options.random,
+    );
     if (options.serverPublicKey !== undefined) {
       this.pinnedKey = decodeKey(options.serverPublicKey, 'serverPublicKey');
     }
@@ -164,7 +108,7 @@ export class ControlClient {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.failures = 0;
+    this.servers.reset();
     this.connect();
   }
 
@@ -233,36 +177,27 @@ export class ControlClient {
   }
 
   private async open(): Promise<ClientChannel> {
-    this.pinnedKey ??= await this.fetchServerKey();
+    const url = this.servers.url;
+    const timeoutMs = this.options.connectTimeoutMs ?? 10_000;
+    if (this.pinnedKey === undefined) {
+      const abort = new AbortController();
+      this.keyFetch = abort;
+      try {
+        this.pinnedKey = await fetchServerKey(url, timeoutMs, abort.signal);
+      } finally {
+        this.keyFetch = undefined;
+      }
+    }
     const { crypto, machine, random, now } = this.options;
-    return connectControl(this.options.serverUrl, {
+    return connectControl(url, {
       crypto,
       machine,
       serverPublicKey: this.pinnedKey,
       random,
       now,
-      timeoutMs: this.options.connectTimeoutMs ?? 10_000,
+      timeoutMs,
       ...(this.options.lookup ? { lookup: this.options.lookup } : {}),
     });
-  }
-
-  /** Trust on first use: the key the server states is pinned from then on, and every handshake proves it. */
-  private async fetchServerKey(): Promise<Uint8Array> {
-    const abort = new AbortController();
-    this.keyFetch = abort;
-    const timer = setTimeout(() => abort.abort(), this.options.connectTimeoutMs ?? 10_000);
-    try {
-      const res = await fetch(new URL('/control/key', this.options.serverUrl), { signal: abort.signal });
-      if (!res.ok) throw new Error(`fetching the server key: HTTP ${res.status}`);
-      const body = (await res.json()) as { publicKey?: unknown };
-      return decodeKey(body.publicKey as string, 'the server key');
-    } catch (error) {
-      if (abort.signal.aborted) throw new Error('fetching the server key: timed out or stopped');
-      throw error;
-    } finally {
-      clearTimeout(timer);
-      this.keyFetch = undefined;
-    }
   }
 
   private attach(channel: ClientChannel): void {
@@ -367,7 +302,7 @@ export class ControlClient {
   private accept(map: Netmap, seq: number): void {
     this.map = map;
     this.seq = seq;
-    this.failures = 0; // the server is serving maps again: the next outage starts from the shortest wait
+    this.servers.succeeded();
     this.emit('netmap', map, seq);
   }
 
@@ -394,8 +329,10 @@ export class ControlClient {
   }
 
   private retry(reason: string): void {
-    const delay = backoffMs(this.failures++, this.minBackoffMs, this.maxBackoffMs, this.options.random);
-    this.options.log?.(`control: ${reason}; retrying in ${delay} ms`);
+    const from = this.servers.url;
+    const delay = this.servers.failed();
+    const to = this.servers.url === from ? '' : ` at ${this.servers.url}`;
+    this.options.log?.(`control: ${from}: ${reason}; retrying in ${delay} ms${to}`);
     this.setState({ state: 'offline', reason, retryInMs: delay });
     this.retryTimer = setTimeout(() => this.connect(), delay);
   }
@@ -419,21 +356,4 @@ export class ControlClient {
       }
     }
   }
-}
-
-/**
- * The wait before retry number `failures` (from 0): a ceiling doubling from 2 x min up to max, and a
- * random draw from its upper half, so devices cut off together (a server restart) do not all come
- * back at the same instant. Never under min.
- */
-function backoffMs(
-  failures: number,
-  minMs: number,
-  maxMs: number,
-  random: (n: number) => Uint8Array,
-): number {
-  const ceiling = Math.min(maxMs, minMs * 2 ** (failures + 1));
-  const bytes = random(4);
-  const fraction = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0) / 2 ** 32;
-  return Math.max(minMs, Math.round(ceiling * (0.5 + fraction / 2)));
 }

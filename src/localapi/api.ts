@@ -9,6 +9,7 @@
  * /localapi/v1/. Errors are `{ "error": "..." }` with a 4xx/5xx status. `events` is the one
  * streaming operation: newline-delimited JSON, one Event per line, until the client hangs up.
  */
+import { ControlUrlError, formatControlUrls, parseControlUrls } from '../control/control-urls.js';
 import { cidr, ip, relayRegion } from '../control/messages.js';
 import {
   array,
@@ -20,6 +21,7 @@ import {
   object,
   optional,
   type Schema,
+  SchemaError,
   string,
   tagged,
 } from '../control/schema.js';
@@ -34,6 +36,18 @@ const id = string({ min: 1, max: 64, pattern: /^[A-Za-z0-9_-]+$/, what: 'an id' 
 /** A peer as a user names it: its host name, DNS name, id or one of its addresses. */
 const peerRef = string({ min: 1, max: 253 });
 const url = string({ min: 1, max: 2048, pattern: /^https?:\/\/[^\s]+$/, what: 'an http(s) URL' });
+/** One control URL, or several separated by commas (src/control/control-urls.ts), each one checked. */
+const controlUrls: Schema<string> = {
+  parse(value, path = '$') {
+    const text = string({ min: 1, max: 2048 }).parse(value, path);
+    try {
+      return formatControlUrls(parseControlUrls(text));
+    } catch (error) {
+      if (error instanceof ControlUrlError) throw new SchemaError(path, error.message);
+      throw error;
+    }
+  },
+};
 const hostname = string({
   min: 1,
   max: 63,
@@ -55,8 +69,11 @@ export const PATH_FOUND = ['lan', 'stun', 'peer-reflexive', 'port-mapping'] as c
 export type PathFound = (typeof PATH_FOUND)[number];
 
 export const prefs = object({
-  /** The coordination server, e.g. https://burrow.example.com. */
-  controlUrl: nullable(url),
+  /**
+   * The coordination server, e.g. https://burrow.example.com; or several instances of it, comma
+   * separated (https://a.example.com,https://b.example.com), tried in turn.
+   */
+  controlUrl: nullable(controlUrls),
   /** Whether the user wants the tunnel up (`up` sets it, `down` clears it; it survives restarts). */
   wantRunning: boolean,
   hostname: nullable(hostname),
@@ -78,7 +95,7 @@ export type Prefs = Infer<typeof prefs>;
 
 /** Prefs a request may change; each field is optional. */
 export const prefsPatch = object({
-  controlUrl: optional(nullable(url)),
+  controlUrl: optional(nullable(controlUrls)),
   hostname: optional(nullable(hostname)),
   advertiseRoutes: optional(array(cidr, { max: 256 })),
   advertiseExitNode: optional(boolean),
@@ -323,7 +340,7 @@ export const operations = {
     '/up',
     true,
     object({
-      controlUrl: optional(url),
+      controlUrl: optional(controlUrls),
       authKey: optional(string({ min: 1, max: 256 })),
       hostname: optional(hostname),
       advertiseRoutes: optional(array(cidr, { max: 256 })),

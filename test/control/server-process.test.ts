@@ -99,7 +99,7 @@ async function deployment(config?: (dir: string, port: number) => string) {
 function device(url: string, hostname: string, authKey?: string) {
   const privateKey = clampPrivateKey(randomBytes(32));
   const client = new ControlClient({
-    serverUrl: url,
+    serverUrls: [url],
     machine: { privateKey, publicKey: crypto.x25519PublicKey(privateKey) },
     nodeKey: encodeKey(randomBytes(32)),
     discoKey: encodeKey(randomBytes(32)),

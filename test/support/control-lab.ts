@@ -65,7 +65,7 @@ export function device(
 ): TestDevice {
   const endpoints: string[] = [];
   const options: ControlClientOptions = {
-    serverUrl,
+    serverUrls: [serverUrl],
     machine: keyPair(),
     nodeKey: newKey(),
     discoKey: newKey(),
