@@ -14,6 +14,8 @@
             "helper/native/common.c",
             "helper/native/fp-core.c",
             "helper/native/fp-engine.c",
+            "helper/native/fp-engine-rx.c",
+            "helper/native/fp-engine-tx.c",
             "helper/native/fp-gro.c",
             "helper/native/fp-napi.c",
             "helper/native/fp-napi-engine.c",

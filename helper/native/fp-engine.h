@@ -1,4 +1,5 @@
-/* The fast path's I/O engine (fp-engine.c): reads and writes the TUN device and UDP socket itself. */
+/* The fast path's I/O engine (fp-engine.c, fp-engine-tx.c, fp-engine-rx.c): reads and writes the TUN
+ * device and UDP socket itself. */
 #ifndef BURROW_NATIVE_FP_ENGINE_H
 #define BURROW_NATIVE_FP_ENGINE_H
 
