@@ -17,8 +17,8 @@ afterEach(async () => {
 });
 const key = () => Buffer.from(randomBytes(32)).toString('base64');
 
-/** A device on `server`: registers with `authKey` as `hostname`, asks for its map, and keeps every message. */
-async function device(server: RunningServer, authKey: string, hostname: string) {
+/** A control channel to `server` from a fresh machine key, keeping every message it is sent. */
+async function connect(server: RunningServer) {
   const privateKey = clampPrivateKey(randomBytes(32));
   const { publicKey } = (await (await fetch(`${server.url}/control/key`)).json()) as { publicKey: string };
   const channel = await connectControl(server.url, {
@@ -40,11 +40,25 @@ async function device(server: RunningServer, authKey: string, hostname: string) 
       await new Promise((r) => setTimeout(r, 25));
     }
   };
-  channel.send({ type: 'register', nodeKey: key(), discoKey: key(), hostname, authKey });
-  expect(await next((m) => m.type === 'register-result')).toMatchObject({ status: 'ok' });
-  channel.send({ type: 'map', endpoints: [] });
-  return { next, send: (m: ClientMessage) => channel.send(m), inbox };
+  const register = (hostname: string, authKey: string) =>
+    channel.send({ type: 'register', nodeKey: key(), discoKey: key(), hostname, authKey });
+  return { next, register, send: (m: ClientMessage) => channel.send(m), inbox };
 }
+
+/** A device on `server`: registers with `authKey` as `hostname`, asks for its map, and keeps every message. */
+async function device(server: RunningServer, authKey: string, hostname: string) {
+  const d = await connect(server);
+  d.register(hostname, authKey);
+  const result = await d.next((m) => m.type === 'register-result');
+  expect(result).toMatchObject({ status: 'ok' });
+  d.send({ type: 'map', endpoints: [] });
+  return { ...d, id: (result as { self: { id: string } }).self.id };
+}
+
+/** Matches the first message showing a peer named `name`: in a full map, or added by a delta. */
+const knows = (name: string) => (m: ServerMessage) =>
+  (m.type === 'full-map' && m.map.peers.some((p) => p.name === name)) ||
+  (m.type === 'delta' && !!m.peersAdded?.some((p) => p.name === name));
 
 /** A throwaway cluster with a `burrow` database, and the URL instances use for it. */
 async function database() {
@@ -86,7 +100,7 @@ describe('burrow-server on PostgreSQL', () => {
       { type: 'full-map' }
     >;
     expect(full.map.peers.map((p) => p.name)).toEqual(['laptop']);
-    await laptop.next((m) => m.type === 'delta' && !!m.peersAdded?.some((p) => p.name === 'phone'));
+    await laptop.next(knows('phone'));
     await cli(db, 'devices', 'rename', 'phone', 'pocket');
     await laptop.next((m) => m.type === 'delta' && !!m.peersChanged?.some((p) => p.name === 'pocket'));
     const health = (await (await fetch(`${two.url}/health`)).json()) as { ok: boolean };
@@ -108,7 +122,7 @@ describe('burrow-server on PostgreSQL', () => {
     const laptop = await device(one, authKey, 'laptop');
     const phone = await device(two, authKey, 'phone');
     await phone.next((m) => m.type === 'full-map');
-    await laptop.next((m) => m.type === 'delta' && !!m.peersAdded?.some((p) => p.name === 'phone'));
+    await laptop.next(knows('phone'));
 
     const movedTo = (endpoint: string) => (m: ServerMessage) =>
       m.type === 'delta' &&
@@ -138,5 +152,95 @@ describe('burrow-server on PostgreSQL', () => {
     expect(await listeners()).toBe('2');
     laptop.send({ type: 'endpoints', endpoints: ['192.0.2.3:41641'] });
     await phone.next(movedTo('192.0.2.3:41641'));
+  });
+
+  it('while the database is down: /health says so, devices keep streaming, every change is refused saying why, and all catches up once it is back', async () => {
+    const { pg, db, keyPath } = await database();
+    // The default polling: notifications, and the 1.5 s safety poll.
+    const start = async () => {
+      const running = await startServer({ db, keyPath, host: '127.0.0.1', port: 0 });
+      cleanups.push(() => running.close());
+      return running;
+    };
+    const [one, two] = [await start(), await start()];
+    await cli(db, 'users', 'create', 'alice', '--network', 'home');
+    const authKey = await cli(db, 'authkeys', 'create', '--user', 'alice', '--reusable');
+    const apiKey = await cli(db, 'apikeys', 'create', '--network', 'home');
+    const laptop = await device(one, authKey, 'laptop');
+    const phone = await device(two, authKey, 'phone');
+    await phone.next((m) => m.type === 'full-map');
+    await laptop.next(knows('phone'));
+    const health = async (server: RunningServer) => {
+      const res = await fetch(`${server.url}/health`);
+      return {
+        status: res.status,
+        retryAfter: res.headers.get('retry-after'),
+        body: (await res.json()) as Record<string, unknown>,
+      };
+    };
+    expect(await health(one)).toMatchObject({ status: 200, body: { ok: true, database: 'reachable' } });
+
+    await pg.pause();
+    const stoppedAt = Date.now();
+    // /health probes at most once a second, with a 1 s timeout.
+    for (const server of [one, two]) {
+      let report = await health(server);
+      while (report.status === 200 && Date.now() - stoppedAt < 5000) {
+        await new Promise((r) => setTimeout(r, 100));
+        report = await health(server);
+      }
+      expect(report).toMatchObject({
+        status: 503,
+        retryAfter: '5',
+        body: { ok: false, database: 'unreachable', error: expect.stringMatching(/database is unreachable/) },
+      });
+      expect(Date.parse(String(report.body.since))).toBeGreaterThanOrEqual(stoppedAt - 1000);
+    }
+
+    // Devices keep their streams: keepalives are answered, an endpoints report is held, not refused.
+    laptop.send({ type: 'endpoints', endpoints: ['192.0.2.9:41641'] });
+    laptop.send({ type: 'ping', id: 1 });
+    await laptop.next((m) => m.type === 'pong' && m.id === 1);
+    // Changes are refused, saying why: the admin API (503, Retry-After), the admin CLI, a registration.
+    const api = await fetch(`${one.url}/api/v1/devices/${phone.id}`, {
+      method: 'PATCH',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'pocket' }),
+    });
+    expect(api.status).toBe(503);
+    expect(api.headers.get('retry-after')).toBe('5');
+    expect(((await api.json()) as { error: string }).error).toMatch(/^the database is unreachable/);
+    let err = '';
+    const renamed = await main(['devices', 'rename', 'phone', 'pocket', '--db', db], {
+      out: () => {},
+      err: (t) => (err += t),
+    });
+    expect(renamed).toBe(1);
+    expect(err).toMatch(/^burrow-server: the database is unreachable/);
+    const stranger = await connect(two);
+    stranger.register('tablet', authKey);
+    expect(await stranger.next((m) => m.type === 'error')).toMatchObject({
+      reason: expect.stringMatching(/^the database is unreachable/),
+    });
+    laptop.send({ type: 'ping', id: 2 });
+    await laptop.next((m) => m.type === 'pong' && m.id === 2);
+    expect(laptop.inbox.filter((m) => m.type === 'error')).toEqual([]);
+
+    await pg.resume();
+    // The held report is saved and reaches the other instance's device; so does a change made now.
+    const movedTo = (endpoint: string) => (m: ServerMessage) =>
+      m.type === 'delta' &&
+      !!m.peersChanged?.some((p) => p.name === 'laptop' && p.endpoints.includes(endpoint));
+    await phone.next(movedTo('192.0.2.9:41641'));
+    await cli(db, 'devices', 'rename', 'phone', 'pocket');
+    await laptop.next((m) => m.type === 'delta' && !!m.peersChanged?.some((p) => p.name === 'pocket'));
+    for (const server of [one, two]) {
+      let report = await health(server);
+      for (let i = 0; i < 30 && report.status !== 200; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        report = await health(server);
+      }
+      expect(report).toMatchObject({ status: 200, body: { ok: true, database: 'reachable' } });
+    }
   });
 });

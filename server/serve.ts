@@ -7,6 +7,7 @@ import { ClientAddresses } from './client-address.js';
 import type { ControlLimits } from './config.js';
 import { attachControl, CONTROL_PATH } from './control/listener.js';
 import { Coordinator } from './coordinator/coordinator.js';
+import { DatabaseState, isUnavailable } from './database-state.js';
 import { adminApi } from './http/admin-api.js';
 import { loginPages } from './http/login-page.js';
 import { Metrics } from './metrics.js';
@@ -48,6 +49,9 @@ export interface ServeOptions {
   baseDomain?: string;
   log?: (message: string) => void;
 }
+
+/** How long a caller refused for an unreachable database is asked to wait, seconds. */
+const RETRY = { 'retry-after': '5' };
 
 /** This server's own relay region, offered to every device beside the configured ones. */
 const OWN_REGION_ID = 900;
@@ -179,13 +183,31 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }));
 
   const logins = loginPages(store, Date.now, clientAddress);
+  const database = new DatabaseState({
+    probe: () => store.currentSeq(),
+    ...(options.log ? { log: options.log } : {}),
+  });
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<string> => {
     if (await adminApi(store, req, res, Date.now(), options.baseDomain)) return '/api';
     const url = new URL(req.url ?? '/', 'http://x');
     if (req.method === 'GET' && url.pathname === '/health') {
-      res
-        .writeHead(200, { 'content-type': 'application/json' })
-        .end(JSON.stringify({ ok: true, seq: await store.currentSeq() }));
+      // The seq is where this instance's maps are: devices keep being served while the database is away.
+      const report = await database.check();
+      const seq = coordinator.seqNow;
+      if (report.reachable)
+        res
+          .writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+          .end(JSON.stringify({ ok: true, seq, database: 'reachable' }));
+      else
+        res.writeHead(503, { 'content-type': 'application/json', 'cache-control': 'no-store', ...RETRY }).end(
+          JSON.stringify({
+            ok: false,
+            seq,
+            database: 'unreachable',
+            since: new Date(report.since).toISOString(),
+            error: report.error,
+          }),
+        );
       return '/health';
     }
     if (req.method === 'GET' && url.pathname === '/metrics') {
@@ -207,6 +229,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     route(req, res)
       .then((name) => requests.inc({ route: name, status: String(res.statusCode) }))
       .catch((error) => {
+        if (isUnavailable(error)) {
+          // Nothing was changed: the caller is told why, and when to try again.
+          database.down(error);
+          if (!res.headersSent)
+            res.writeHead(503, { 'content-type': 'text/plain', ...RETRY }).end(`${error.message}\n`);
+          return;
+        }
         options.log?.(`http: ${(error as Error).stack}`);
         if (!res.headersSent) res.writeHead(error instanceof StoreError ? 400 : 500).end();
       });
@@ -249,10 +278,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     if (request.url !== CONTROL_PATH && !isRelayPath(request.url))
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
   });
+  // While the database is unreachable the maps stay as they are; the first poll that reads the feed
+  // again brings them up to everything committed meanwhile (by any instance).
   const follow = () => {
-    coordinator
-      .poll()
-      .catch((error) => options.log?.(`control: following the change feed: ${(error as Error).stack}`));
+    coordinator.poll().then(
+      () => database.up(),
+      (error) => {
+        if (isUnavailable(error)) database.down(error);
+        else options.log?.(`control: following the change feed: ${(error as Error).stack}`);
+      },
+    );
   };
   const postgres = isPostgresUrl(options.db);
   // Every instance on one PostgreSQL database hears of each change as it commits. Imported only

@@ -25,6 +25,10 @@ export interface CoordinatorOptions {
   strangerLimits?: Partial<StrangerLimits>;
 }
 
+/** The database could not be reached: nothing was done, and the device is told so. */
+const unavailable = (error: unknown): error is StoreError =>
+  error instanceof StoreError && error.code === 'unavailable';
+
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
 /** A device that lets this much go unread is dropped; it gets a full map when it comes back. */
@@ -44,6 +48,8 @@ export class Coordinator {
   private readonly strangers: Strangers;
   /** Registered channels by the user owning their device: who to tell that the user's shares changed. */
   private readonly userChannels = new Map<string, Set<ServerChannel>>();
+  /** Channels holding status reports the database was unreachable for: each resends its own. */
+  private readonly unsaved = new Set<() => void>();
   private stopped = false;
   private pollQueued = false;
   /** The poll running now (polls run one at a time), and the one waiting to start after it. */
@@ -133,15 +139,20 @@ export class Coordinator {
     // registered, and closing undoes what the channel's last message did, never the reverse.
     let queue: Promise<void> = Promise.resolve();
     const inTurn = (work: () => Promise<void>) => {
-      queue = queue.then(work).catch((error) => this.options.log?.(`control: ${(error as Error).stack}`));
+      queue = queue.then(work).catch((error) =>
+        // With the database away only a message: the stack says nothing more, once per device.
+        this.options.log?.(`control: ${unavailable(error) ? error.message : (error as Error).stack}`),
+      );
     };
-    channel.onMessage((message) => {
-      const over = budget.take(message.type, performance.now());
-      if (over !== null) {
-        channel.send({ type: 'error', reason: over });
-        channel.close(over);
-        return;
-      }
+    // A registered device's latest endpoints and routes the database was unreachable for: its
+    // stream goes on (read-only serving), and they are saved once the change feed reads again.
+    const held = new Map<ClientMessage['type'], ClientMessage>();
+    const resend = () => {
+      this.unsaved.delete(resend);
+      for (const message of held.values()) handleInTurn(message);
+      held.clear();
+    };
+    const handleInTurn = (message: ClientMessage) =>
       inTurn(async () => {
         try {
           const registered = await this.handle(
@@ -153,16 +164,30 @@ export class Coordinator {
             sink,
             speakFor,
           );
+          held.delete(message.type); // superseded
           if (registered !== null) speakFor(registered);
         } catch (error) {
+          if (unavailable(error) && deviceId !== null && this.holdOn(deviceId, message, sink, held)) {
+            this.unsaved.add(resend);
+            return;
+          }
           const reason = error instanceof StoreError ? error.message : 'internal error';
           if (!(error instanceof StoreError)) this.options.log?.(`control: ${(error as Error).stack}`);
           channel.send({ type: 'error', reason });
           channel.close(reason);
         }
       });
+    channel.onMessage((message) => {
+      const over = budget.take(message.type, performance.now());
+      if (over !== null) {
+        channel.send({ type: 'error', reason: over });
+        channel.close(over);
+        return;
+      }
+      handleInTurn(message);
     });
     channel.onClose(() => {
+      this.unsaved.delete(resend);
       this.strangers.forget(channel);
       inTurn(async () => {
         if (!this.stopped) this.logins.end(channel);
@@ -177,6 +202,30 @@ export class Coordinator {
         this.pollSoon();
       });
     });
+  }
+
+  /**
+   * Serves a registered device read-only while the database is unreachable: its map request is
+   * answered from the maps this instance has, and its latest status reports are held (in `held`)
+   * to be saved once the database is back. Says whether the message was taken that way; any other
+   * message is refused (it would change something).
+   */
+  private holdOn(
+    deviceId: string,
+    message: ClientMessage,
+    sink: StreamSink,
+    held: Map<ClientMessage['type'], ClientMessage>,
+  ): boolean {
+    if (message.type === 'map') {
+      // No await between reading the engine's position and attaching, as in handle().
+      this.engine.attach(deviceId, sink, this.seq);
+      const { endpoints, homeRelay } = message;
+      held.set('endpoints', { type: 'endpoints', endpoints, ...(homeRelay != null ? { homeRelay } : {}) });
+      return true;
+    }
+    if (message.type !== 'endpoints' && message.type !== 'routes') return false;
+    held.set(message.type, message);
+    return true;
   }
 
   /** Returns the device the channel now speaks for, if this message established it. */
@@ -386,5 +435,6 @@ export class Coordinator {
     }
     this.engine.expire(this.seq);
     for (const { completed, deviceId } of signedIn) completed(deviceId);
+    for (const resend of this.unsaved) resend(); // the database is back
   }
 }

@@ -50,6 +50,8 @@ const STATUS: Partial<Record<StoreErrorCode, number>> = {
   forbidden: 403,
   'api-key-unknown': 401,
   'api-key-expired': 401,
+  // The database is unreachable: nothing was done; Retry-After says when to ask again.
+  unavailable: 503,
 };
 
 const cidr = string({ max: 43, pattern: /^[0-9a-fA-F:./]+\/\d{1,3}$/, what: 'an IP prefix' });
@@ -92,8 +94,9 @@ async function body(req: IncomingMessage): Promise<string> {
 }
 
 function send(res: ServerResponse, status: number, value: unknown): void {
+  const retry = status === 503 ? { 'retry-after': '5' } : {};
   res
-    .writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+    .writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...retry })
     .end(`${JSON.stringify(value)}\n`);
 }
 

@@ -33,7 +33,12 @@ export type StoreErrorCode =
   | 'login-expired'
   | 'login-completed'
   /** The database was written by a newer burrow-server; this one would misread it. */
-  | 'schema-too-new';
+  | 'schema-too-new'
+  /**
+   * The database cannot be reached now (PostgreSQL stopped, restarting, or cut off): the call did
+   * nothing (a write is all or nothing); try again once it is back.
+   */
+  | 'unavailable';
 
 export class StoreError extends Error {
   override readonly name = 'StoreError';

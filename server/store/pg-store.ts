@@ -5,7 +5,7 @@ import { DEFAULT_IPV4_POOL, type Ipv4Pool, parseIpv4Pool } from './addresses.js'
 import * as apiKeys from './postgres/api-keys.js';
 import * as authKeys from './postgres/auth-keys.js';
 import * as changes from './postgres/changes.js';
-import { openPool, Sql } from './postgres/db.js';
+import { openPool, Sql, unreachable } from './postgres/db.js';
 import * as devices from './postgres/devices.js';
 import * as invites from './postgres/invites.js';
 import * as logins from './postgres/login-sessions.js';
@@ -46,7 +46,7 @@ export async function openPgStore(options: PgStoreOptions): Promise<PgStore> {
     await migratePg(db, options.now ?? Date.now());
   } catch (err) {
     await db.end();
-    throw err;
+    throw unreachable(err) ?? err;
   }
   return new PgStore(new Sql(db), pool);
 }

@@ -94,7 +94,11 @@ export class Sql {
   private query<T>(sql: string, params: Params) {
     const { text, values } = prepare(sql, params);
     const client = this.open.getStore()?.client ?? this.pool;
-    return client.query(text, values) as unknown as Promise<pg.QueryResult<T & pg.QueryResultRow>>;
+    return (client.query(text, values) as unknown as Promise<pg.QueryResult<T & pg.QueryResultRow>>).catch(
+      (err: unknown) => {
+        throw unreachable(err) ?? err;
+      },
+    );
   }
 
   /**
@@ -108,9 +112,18 @@ export class Sql {
     const outer = this.open.getStore();
     if (outer) return this.savepoint(outer, fn);
     for (let attempt = 1; ; attempt++) {
-      const client = await this.pool.connect();
+      const client = await this.pool.connect().catch((err: unknown) => {
+        throw translate(err);
+      });
       let broken = false;
       let locked = false;
+      // The pool listens for errors only on idle clients: a connection lost while this one is
+      // checked out (the database stopped mid-write) would otherwise be an uncaught 'error' event,
+      // taking the server down. The failing query reports it; the client is then thrown away.
+      const lost = () => {
+        broken = true;
+      };
+      client.on('error', lost);
       try {
         await client.query('SELECT pg_advisory_lock($1)', [WRITE_LOCK]);
         locked = true;
@@ -134,6 +147,7 @@ export class Sql {
             broken = true;
           });
         }
+        client.removeListener('error', lost);
         client.release(broken);
       }
     }
@@ -179,7 +193,37 @@ const UNIQUE_CODES: Record<string, 'duplicate-name' | 'duplicate-key'> = {
   devices_node_key_key: 'duplicate-key',
 };
 
+/** How a lost or refused connection shows: the socket's errno, or the driver's words for it. */
+const LOST_ERRNO = new Set([
+  'ECONNREFUSED',
+  'ENOENT',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+const LOST_MESSAGE =
+  /Connection terminated|connection error|timeout exceeded when trying to connect|not queryable/i;
+
+/**
+ * The StoreError saying the database is unreachable, if `err` means that rather than a bad
+ * statement: a connection refused or lost, SQLSTATE class 08 (connection exception), or the server
+ * shutting down or starting up (57P01-57P03). Null otherwise.
+ */
+export function unreachable(err: unknown): StoreError | null {
+  if (err instanceof StoreError) return err.code === 'unavailable' ? err : null;
+  const { code = '', message = String(err) } = (err ?? {}) as { code?: string; message?: string };
+  const lost =
+    LOST_ERRNO.has(code) || code.startsWith('08') || /^57P0[123]$/.test(code) || LOST_MESSAGE.test(message);
+  return lost
+    ? new StoreError('unavailable', `the database is unreachable (${message}); try again later`)
+    : null;
+}
+
 function translate(err: unknown): unknown {
+  const lost = unreachable(err);
+  if (lost) return lost;
   if (!(err instanceof pg.DatabaseError) || err.code !== '23505') return err;
   const code = UNIQUE_CODES[err.constraint ?? ''];
   return code ? new StoreError(code, `already taken: ${err.constraint}`) : err;

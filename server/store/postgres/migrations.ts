@@ -199,6 +199,12 @@ const MIGRATION_LOCK = 0x6275_7272;
 /** Brings the database up to the last of `migrations`, in one transaction; returns its version. */
 export async function migratePg(pool: pg.Pool, now: number, migrations = PG_MIGRATIONS): Promise<number> {
   const client = await pool.connect();
+  // A connection lost while checked out emits 'error' on the client, which nothing else hears.
+  let broken = false;
+  const lost = () => {
+    broken = true;
+  };
+  client.on('error', lost);
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
@@ -233,6 +239,7 @@ export async function migratePg(pool: pg.Pool, now: number, migrations = PG_MIGR
     await client.query('ROLLBACK').catch(() => {});
     throw err;
   } finally {
-    client.release();
+    client.removeListener('error', lost);
+    client.release(broken);
   }
 }

@@ -20,6 +20,10 @@ export interface PgCluster {
   readonly user: string;
   /** Runs SQL through psql on `database` (default postgres); resolves with its unaligned output. */
   psql(sql: string, database?: string): Promise<string>;
+  /** Stops the server immediately (as a crash would: connections cut, no checkpoint), keeping the data. */
+  pause(): Promise<void>;
+  /** Starts the paused server again on the same data. */
+  resume(): Promise<void>;
   /** Stops the server (immediately: the data is thrown away) and removes the directory. */
   stop(): Promise<void>;
 }
@@ -51,12 +55,15 @@ export async function startPgCluster(): Promise<PgCluster> {
       rmSync(dir, { recursive: true, force: true });
     }
   };
+  const options = `-c listen_addresses='' -c unix_socket_directories='${dir}' -c fsync=off -c full_page_writes=off`;
+  const start = async () => {
+    started = true;
+    await asOwner('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-o', options, '-w', '-t', '30', 'start']);
+  };
   try {
     const init = ['-D', data, '-U', user, '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C'];
     await asOwner('initdb', init);
-    const options = `-c listen_addresses='' -c unix_socket_directories='${dir}' -c fsync=off -c full_page_writes=off`;
-    started = true;
-    await asOwner('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-o', options, '-w', '-t', '30', 'start']);
+    await start();
   } catch (error) {
     await stop().catch(() => {});
     throw error;
@@ -72,6 +79,11 @@ export async function startPgCluster(): Promise<PgCluster> {
       );
       return stdout.trim();
     },
+    async pause() {
+      await asOwner('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+      started = false;
+    },
+    resume: start,
     stop,
   };
 }
