@@ -13,6 +13,11 @@ export interface Datagram {
    * every peer's datagrams at one fixed endpoint, whichever way they came. Unset, they are real.
    */
   origin?: Origin;
+  /**
+   * The hop limit to send it with (unset: the system's). A hole punch sends with a low one, so that
+   * it opens our own NAT toward the peer without reaching the peer's (helper/paths/path-conn.ts).
+   */
+  ttl?: number;
 }
 
 /**

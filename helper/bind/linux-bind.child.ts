@@ -198,6 +198,44 @@ const scenarios: Record<string, () => Promise<void>> = {
     unmarked.close();
     done({ error, unmarkedOpened: unmarked.port > 0 });
   },
+
+  /**
+   * Datagrams with a ttl leave with that hop limit, over IPv4, v4-mapped and IPv6, the others with
+   * the system's; nftables counts what left by its TTL. A ttl out of 1..255 is refused.
+   */
+  async ttl() {
+    const timer = timeout(10_000, 'ttl');
+    const a = openBind(0, { fwmark: 0 });
+    const b = openBind(0, { fwmark: 0 });
+    const port = b.port;
+    execFileSync('nft', ['-f', '-'], {
+      input: `table inet ttlcount {
+        chain out { type filter hook output priority 0; policy accept;
+          udp dport ${port} ip ttl 2 counter
+          udp dport ${port} ip6 hoplimit 2 counter
+          udp dport ${port} ip ttl 64 counter
+        }
+      }`,
+    });
+    const arrived: string[] = [];
+    b.onDatagrams((ds) => {
+      for (const d of ds) arrived.push(str(d.data));
+    });
+    a.send([
+      { data: text('low v4'), host: '127.0.0.1', port, ttl: 2 },
+      { data: text('plain v4'), host: '127.0.0.1', port },
+      { data: text('low v6'), host: '::1', port, ttl: 2 },
+    ]);
+    const refused = errorOf(() => a.send([{ data: text('x'), host: '127.0.0.1', port, ttl: 0 }]))?.message;
+    while (arrived.length < 3) await new Promise((r) => setTimeout(r, 20));
+    const rules = execFileSync('nft', ['list', 'chain', 'inet', 'ttlcount', 'out'], { encoding: 'utf8' });
+    const counts = [...rules.matchAll(/packets (\d+)/g)].map((m) => Number(m[1]));
+    execFileSync('nft', ['delete', 'table', 'inet', 'ttlcount']);
+    a.close();
+    b.close();
+    clearTimeout(timer);
+    done({ arrived: arrived.sort(), counts, refused });
+  },
 };
 
 const run = scenarios[scenario];

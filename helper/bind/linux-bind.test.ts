@@ -71,6 +71,13 @@ describe.skipIf(!isRoot())(
       expect(result.lastSendError).toBe('EACCES');
     });
 
+    it("a datagram with a ttl leaves with that hop limit (IPv4 and IPv6), the rest with the system's", async () => {
+      const result = await scenario('ttl');
+      expect(result.arrived).toEqual(['low v4', 'low v6', 'plain v4']);
+      expect(result.counts).toEqual([1, 1, 1]);
+      expect(result.refused).toMatch(/ttl must be 1 to 255/);
+    });
+
     it('port 0 picks a port; the port is held for IPv4 and IPv6 while open and free after close', async () => {
       const result = await scenario('port');
       expect(result.port).toBeGreaterThan(0);

@@ -81,6 +81,17 @@ export class LinuxBind implements UdpBind {
   send(datagrams: Datagram[]): number {
     if (!Array.isArray(datagrams)) throw new TypeError('datagrams must be an array');
     this.#assertOpen();
+    // Datagrams with a hop limit of their own (rare: hole punches) go in a send of their own.
+    const ttl = datagrams.find((d) => d?.ttl !== undefined)?.ttl;
+    if (ttl !== undefined) {
+      const own = datagrams.filter((d) => d?.ttl === ttl);
+      const rest = datagrams.filter((d) => d?.ttl !== ttl);
+      return this.#send(own, ttl) + (rest.length > 0 ? this.send(rest) : 0);
+    }
+    return this.#send(datagrams, undefined);
+  }
+
+  #send(datagrams: Datagram[], ttl: number | undefined): number {
     const n = datagrams.length;
     if (n === 0) return 0;
     if (this.#meta.length < n) this.#meta = new Uint32Array(Math.max(n, this.#meta.length * 2));
@@ -118,7 +129,9 @@ export class LinuxBind implements UdpBind {
     } finally {
       index.clear();
     }
-    return native().udpSend(this.#handle, datas, meta, hosts);
+    return ttl === undefined
+      ? native().udpSend(this.#handle, datas, meta, hosts)
+      : native().udpSend(this.#handle, datas, meta, hosts, ttl);
   }
 
   stats(): BindStats {

@@ -161,12 +161,16 @@ export interface NativeAddon {
     batch: number,
   ): { handle: NativeHandle; port: number; dualStack: boolean; receiveBuffer: number; sendBuffer: number };
   udpStart(handle: NativeHandle, callback: UdpBatchCallback): void;
-  /** meta[i] = port | hostIndex << 16; returns how many datagrams the kernel took. */
+  /**
+   * meta[i] = port | hostIndex << 16; returns how many datagrams the kernel took. With `ttl` (1..255)
+   * they leave with that hop limit (IP_TTL / IPV6_HOPLIMIT), else the socket's.
+   */
   udpSend(
     handle: NativeHandle,
     datas: readonly Uint8Array[],
     meta: Uint32Array,
     hosts: readonly string[],
+    ttl?: number,
   ): number;
   udpStats(handle: NativeHandle): NativeUdpStats;
   /** SO_MARK on the socket from now on (0: none); throws (EPERM, ...) leaving the mark as it was. */

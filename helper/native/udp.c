@@ -412,11 +412,43 @@ napi_value bn_udp_start(napi_env env, napi_callback_info info) {
 
 /* ---- sending --------------------------------------------------------------------------------- */
 
-/* udpSend(handle, datas: Uint8Array[], meta: Uint32Array (port | hostIndex << 16), hosts: string[]):
- * number sent. Hosts are all parsed before anything is sent. */
+/* The hop limit of one send (IP_TTL, or IPV6_HOPLIMIT toward a native IPv6 address) as its cmsg. */
+typedef union {
+  char buf[CMSG_SPACE(sizeof(int))];
+  struct cmsghdr align;
+} udp_ttl_ctl;
+
+static void set_ttl(udp_ttl_ctl *ctl, struct msghdr *h, const bn_sockaddr *to, int ttl) {
+  struct cmsghdr *cm = (struct cmsghdr *)(void *)ctl->buf;
+  /* A v4-mapped destination on the dual-stack socket goes out as IPv4, which reads IP_TTL. */
+  bool v6 = to->sa.sa_family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(&to->v6.sin6_addr);
+  cm->cmsg_level = v6 ? IPPROTO_IPV6 : IPPROTO_IP;
+  cm->cmsg_type = v6 ? IPV6_HOPLIMIT : IP_TTL;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cm), &ttl, sizeof ttl);
+  h->msg_control = ctl->buf;
+  h->msg_controllen = sizeof ctl->buf;
+}
+
+/* udpSend(handle, datas: Uint8Array[], meta: Uint32Array (port | hostIndex << 16), hosts: string[],
+ * ttl?: number): number sent. Hosts are all parsed before anything is sent. With ttl (1..255) the
+ * datagrams go out with that hop limit: a hole punch that opens our own NAT without reaching the
+ * peer's (helper/paths). */
 napi_value bn_udp_send(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
-  if (!bn_args(env, info, 4, argv)) return NULL;
+  napi_value argv[5];
+  size_t argc = 5;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    bn_throw_last(env);
+    return NULL;
+  }
+  if (argc < 4) return bn_throw_type(env, "expected 4 or 5 arguments, got %zu", argc);
+  uint32_t ttl = 0;
+  napi_valuetype ttl_type = napi_undefined;
+  if (argc == 5) napi_typeof(env, argv[4], &ttl_type);
+  if (ttl_type != napi_undefined) {
+    if (!bn_get_u32(env, argv[4], "ttl", &ttl)) return NULL;
+    if (ttl < 1 || ttl > 255) return bn_throw_range(env, "ttl must be 1 to 255, got %u", ttl);
+  }
   bn_udp *u = (bn_udp *)bn_io_unwrap(env, argv[0], UDP_MAGIC, true, "UDP bind is closed");
   if (!u) return NULL;
   bool is_array = false, is_hosts_array = false, is_typed = false;
@@ -462,6 +494,7 @@ napi_value bn_udp_send(napi_env env, napi_callback_info info) {
   struct mmsghdr msgs[UDP_SEND_CHUNK];
   struct iovec iov[UDP_SEND_CHUNK];
   bn_sockaddr addrs[UDP_SEND_CHUNK];
+  udp_ttl_ctl ttls[UDP_SEND_CHUNK];
   socklen_t addr_len = u->family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
   uint64_t sent_before = u->packets_sent;
   memset(msgs, 0, sizeof msgs);
@@ -497,6 +530,7 @@ napi_value bn_udp_send(napi_env env, napi_callback_info info) {
       msgs[j].msg_hdr.msg_namelen = addr_len;
       msgs[j].msg_hdr.msg_iov = &iov[j];
       msgs[j].msg_hdr.msg_iovlen = 1;
+      if (ttl != 0) set_ttl(&ttls[j], &msgs[j].msg_hdr, &addrs[j], (int)ttl);
     }
     bn_udp_send_msgs(u, msgs, count);
   }

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes, selectCrypto } from '../../src/crypto/index.js';
 import { DISCO_MAGIC, DiscoBox } from '../../src/disco/box.js';
-import { TRUST_MS } from '../../src/paths/peer-path.js';
+import { OPEN_TTL, TRUST_MS } from '../../src/paths/peer-path.js';
 import { clampPrivateKey, encodeKey } from '../../src/wireguard/keys.js';
 import { Rng } from '../../test/support/rng.js';
 import type { Datagram, UdpBind } from '../bind/bind.js';
@@ -27,6 +27,8 @@ class FakeNetwork {
 
 class FakeBind implements UdpBind {
   private handler: (d: Datagram[]) => void = () => {};
+  /** Every datagram sent: where to, its first byte (4: WireGuard transport, else disco), its TTL. */
+  readonly sent: { to: string; first: number; ttl: number | undefined }[] = [];
   constructor(
     private readonly net: FakeNetwork,
     readonly host: string,
@@ -37,6 +39,7 @@ class FakeBind implements UdpBind {
   }
   send(datagrams: Datagram[]): void {
     for (const d of datagrams) {
+      this.sent.push({ to: `${d.host}:${d.port}`, first: d.data[0]!, ttl: d.ttl });
       const to = this.net.binds.get(`${d.host}:${d.port}`);
       if (to === undefined || this.net.blocked) continue;
       const data = d.data.slice();
@@ -94,10 +97,10 @@ const settle = () => new Promise((r) => setTimeout(r, 5));
 /** A WireGuard transport message's shape (type 4): the conn treats it as opaque. */
 const transport = (n: number) => new Uint8Array([4, 0, 0, 0, n, ...new Array(31).fill(0)]);
 
-function pair(realTime = false) {
+function pair(realTime = false, hosts = ['192.0.2.1', '192.0.2.2']) {
   const net = new FakeNetwork();
-  const a = node(net, '192.0.2.1', 41001, realTime);
-  const b = node(net, '192.0.2.2', 41002, realTime);
+  const a = node(net, hosts[0]!, 41001, realTime);
+  const b = node(net, hosts[1]!, 41002, realTime);
   a.conn.setPeers([asPeer(b)]);
   b.conn.setPeers([asPeer(a)]);
   return { net, a, b };
@@ -109,22 +112,40 @@ describe('PathConn', () => {
     const toB = virtualEndpoint(b.nodeKey);
     a.conn.send([{ data: transport(1), host: toB.host, port: toB.port }]);
     await settle();
-    // No relay here: the packet went to b's reported address, and b got a's disco ping too.
-    expect(b.delivered.map((d) => d.data[4])).toEqual([1]);
+    // No relay here. On our link the packet went to b's reported address too (off it, see the next
+    // test, only the opening ping), and b got a's disco ping.
+    const near = a.conn.endpointFinder.onLink('192.0.2.2');
+    expect(b.delivered.map((d) => d.data[4])).toEqual(near ? [1] : []);
     expect(a.conn.status(b.nodeKey)).toMatchObject({
       path: 'direct',
       endpoint: { host: '192.0.2.2', port: 41002 },
       // An address b told of: LAN if this machine has a subnet holding it, else its public one.
-      found: a.conn.endpointFinder.onLink('192.0.2.2') ? 'lan' : 'stun',
+      found: near ? 'lan' : 'stun',
     });
     // b learned a's address from the ping: a's later packets come up as a's virtual endpoint.
     a.conn.send([{ data: transport(2), host: toB.host, port: toB.port }]);
     await settle();
     // ... and say where they really came from.
-    expect(b.delivered[1]).toMatchObject({
+    expect(b.delivered.at(-1)).toMatchObject({
       host: virtualEndpoint(a.nodeKey).host,
       origin: { host: '192.0.2.1', port: 41001 },
     });
+  });
+
+  it('sends nothing straight to an address off our link that never answered: opening pings (low TTL) first', async () => {
+    // TEST-NET-3 addresses: across the internet from here, behind NATs that may have no inbound filter.
+    const { a, b } = pair(false, ['203.0.113.1', '203.0.113.2']);
+    expect(a.conn.endpointFinder.onLink('203.0.113.2')).toBe(false);
+    const toB = virtualEndpoint(b.nodeKey);
+    a.conn.send([{ data: transport(1), host: toB.host, port: toB.port }]);
+    expect(a.bind.sent).toEqual([{ to: '203.0.113.2:41002', first: DISCO_MAGIC[0], ttl: OPEN_TTL }]);
+    await settle();
+    // The opening ping reached b here (no router between): its pong makes the path direct.
+    expect(a.conn.status(b.nodeKey)).toMatchObject({ path: 'direct' });
+    a.conn.send([{ data: transport(2), host: toB.host, port: toB.port }]);
+    expect(a.bind.sent.at(-1)).toEqual({ to: '203.0.113.2:41002', first: 4, ttl: undefined });
+    await settle();
+    expect(b.delivered.map((d) => d.data[4])).toEqual([2]);
   });
 
   it('refuses and counts disco it cannot trust, and goes on working', async () => {

@@ -95,6 +95,8 @@ export class PathConn implements UdpBind {
   private readonly byAddress = new Map<string, PeerEntry>();
   private deliver: (datagrams: Datagram[]) => void = () => {};
   private readonly timer: ReturnType<typeof setInterval>;
+  /** Whether an address is on our own link, for `mayGuess`; forgotten every tick. */
+  private readonly near = new Map<string, boolean>();
   /** Disco messages refused, by reason; WireGuard's own refusals are counted by the core. */
   readonly refused: Record<string, number> = {};
 
@@ -224,13 +226,29 @@ export class PathConn implements UdpBind {
         for (const a of out) actions.push([e, a]);
         const region = e.peer.homeRelay;
         if (route.relay) this.relays.send(region, e.nodeKey, d.data);
-        if (route.udp !== null) udp.push({ data: d.data, host: route.udp.host, port: route.udp.port });
+        if (route.udp !== null && (!route.relay || this.mayGuess(e, route.udp)))
+          udp.push({ data: d.data, host: route.udp.host, port: route.udp.port });
       } else if (d.host.startsWith(RELAYED)) {
         this.relays.send(null, decodeKey(d.host.slice(RELAYED.length)), d.data);
       } else udp.push(d);
     }
     if (udp.length > 0) this.bind.send(udp);
     for (const [e, a] of actions) this.perform(e, a);
+  }
+
+  /**
+   * Whether an untrusted packet may also go straight to `to`: only where it cannot reach the
+   * peer's router before the peer's own packets have left it (see OPEN_TTL): an address that
+   * answered us before, or one on our own link. Looked up once per address and tick.
+   */
+  private mayGuess(e: PeerEntry, to: Endpoint): boolean {
+    if (e.path.answered(to)) return true;
+    let near = this.near.get(to.host);
+    if (near === undefined) {
+      near = this.endpointFinder.onLink(to.host);
+      this.near.set(to.host, near);
+    }
+    return near;
   }
 
   /** Removes the gateway's port mapping (before `close`, on `burrow down` and on exit). */
@@ -315,7 +333,7 @@ export class PathConn implements UdpBind {
         break;
       }
       case 'pong':
-        if (e.path.pong(m.txid, via, now) && via !== 'relay') this.byAddress.set(addressKey(via), e);
+        if (e.path.pong(m.txid, via, now, out) && via !== 'relay') this.byAddress.set(addressKey(via), e);
         this.noteChange(e, now);
         this.tellFast(e, now);
         break;
@@ -332,6 +350,7 @@ export class PathConn implements UdpBind {
 
   private tick(): void {
     const now = this.options.clock();
+    this.near.clear();
     for (const e of this.byNodeKey.values()) {
       const fast = this.options.fastPath;
       if (fast !== undefined) e.path.heard(fast.lastActive(e.peer.nodeKey));
@@ -379,17 +398,21 @@ export class PathConn implements UdpBind {
 
   private perform(e: PeerEntry, a: PathAction): void {
     if (a.kind === 'ping') {
-      this.sendDisco(e, a.via, { type: 'ping', txid: a.txid, nodeKey: this.options.node.publicKey });
+      const ping: DiscoMessage = { type: 'ping', txid: a.txid, nodeKey: this.options.node.publicKey };
+      this.sendDisco(e, a.via, ping, a.ttl);
     } else {
       const endpoints = this.endpoints().slice(0, 32).map(parseEndpoint);
       this.sendDisco(e, 'relay', { type: 'call-me-maybe', endpoints });
     }
   }
 
-  private sendDisco(e: PeerEntry, via: Via, message: DiscoMessage): void {
+  private sendDisco(e: PeerEntry, via: Via, message: DiscoMessage, ttl?: number): void {
     const sealed = this.disco.seal(e.discoKey, message);
     if (via === 'relay') this.relays.send(e.peer.homeRelay, e.nodeKey, sealed);
-    else this.bind.send([{ data: sealed, host: via.host, port: via.port }]);
+    else
+      this.bind.send([
+        { data: sealed, host: via.host, port: via.port, ...(ttl !== undefined ? { ttl } : {}) },
+      ]);
   }
 
   private regionOf(e: PeerEntry): RelayRegion | null {

@@ -6,6 +6,8 @@ import {
   HEARTBEAT_MS,
   LEARNED_TTL_MS,
   MAX_LEARNED,
+  OPEN_TTL,
+  OPEN_WAIT_MS,
   type PathAction,
   PeerPath,
   TRUST_MS,
@@ -47,8 +49,24 @@ describe('PeerPath', () => {
     // Through the relay, and to the likeliest address (the first IPv4 one the peer reported).
     expect(p.route(0, out)).toEqual({ udp: LAN, relay: true });
     expect(path([]).route(0, [])).toEqual({ udp: null, relay: true });
-    expect(pings(out)).toEqual(['192.168.1.7:41641', '203.0.113.7:41641', 'relay']);
-    expect(out.filter((a) => a.kind === 'call-me-maybe')).toHaveLength(1);
+    // Opening pings (low TTL) to every candidate first, then the call-me-maybe, then the relay ping.
+    expect(out.map((a) => (a.kind === 'ping' ? `${pings([a])[0]} ttl ${a.ttl ?? '-'}` : a.kind))).toEqual([
+      `192.168.1.7:41641 ttl ${OPEN_TTL}`,
+      `203.0.113.7:41641 ttl ${OPEN_TTL}`,
+      'call-me-maybe',
+      'relay ttl -',
+    ]);
+    // The relay's pong (the peer has had the call-me-maybe and pinged us) sends the full pings.
+    const relayPing = out.find((a) => a.kind === 'ping' && a.via === 'relay') as Extract<
+      PathAction,
+      { kind: 'ping' }
+    >;
+    const full: PathAction[] = [];
+    expect(p.pong(relayPing.txid, 'relay', 30, full)).toBe(true);
+    expect(full.map((a) => (a.kind === 'ping' ? `${pings([a])[0]} ttl ${a.ttl ?? '-'}` : a.kind))).toEqual([
+      '192.168.1.7:41641 ttl -',
+      '203.0.113.7:41641 ttl -',
+    ]);
     // More packets do not ping again until the discovery interval has passed.
     const again: PathAction[] = [];
     p.route(100, again);
@@ -58,6 +76,20 @@ describe('PeerPath', () => {
     expect(pings(again)).toHaveLength(3);
     expect(p.status(DISCOVERY_INTERVAL_MS, true).path).toBe('relay');
     expect(p.status(DISCOVERY_INTERVAL_MS, false).path).toBe('none');
+  });
+
+  it('without the relay pong, sends the full pings OPEN_WAIT_MS after the opening ones, only to those that did not answer', () => {
+    const p = path();
+    const out: PathAction[] = [];
+    p.route(0, out);
+    p.pong(pingTo(out, LAN.host).txid, LAN, 2);
+    const early: PathAction[] = [];
+    p.tick(OPEN_WAIT_MS - 1, early);
+    expect(pings(early)).toEqual(['192.168.1.7:41641']); // the heartbeat of the path in use
+    const full: PathAction[] = [];
+    p.tick(OPEN_WAIT_MS, full);
+    expect(pings(full)).toEqual(['203.0.113.7:41641']);
+    expect(full.every((a) => a.kind !== 'ping' || a.ttl === undefined)).toBe(true);
   });
 
   it('turns direct on the first pong, and measures the time it took', () => {

@@ -37,6 +37,20 @@ export const LEARNED_TTL_MS = 120_000;
  * twice for nothing, which for bulk traffic through the relay is a good part of the sender's work.
  */
 export const GUESS_MS = 5000;
+/**
+ * The hop limit of a discovery round's first pings. They leave through our own NAT, which from then
+ * on lets the peer's packets from that address in, and die a hop or so past it, before the peer's
+ * router. Reaching that router first would do harm: a router with no inbound filter (a bare Linux
+ * masquerade) keeps an unsolicited packet as a flow to itself, which claims the public port toward
+ * us, so the peer's own packets to us leave from another port and never match our NAT's flow
+ * (test/support/nat-router.ts). A LAN peer, with no router between, still gets and answers them.
+ */
+export const OPEN_TTL = 2;
+/**
+ * A round's full pings follow the call-me-maybe's answer through the relay (by then the peer has
+ * pinged us, which opened its NAT toward us), or this long after the opening ones if none came.
+ */
+export const OPEN_WAIT_MS = 1000;
 /** A new address must be this much faster than the current one to replace it (no flapping). */
 const SWITCH_RATIO = 0.8;
 
@@ -44,8 +58,11 @@ export type Via = Endpoint | 'relay';
 
 /** What the peer path asks its driver to do. */
 export type PathAction =
-  /** Send a disco ping with `txid` to the peer, directly to `to` or through the relay. */
-  | { kind: 'ping'; via: Via; txid: Uint8Array }
+  /**
+   * Send a disco ping with `txid` to the peer, directly to `via` or through the relay; with `ttl`,
+   * with that hop limit (an opening ping, see OPEN_TTL).
+   */
+  | { kind: 'ping'; via: Via; txid: Uint8Array; ttl?: number }
   /** Tell the peer our candidate endpoints through the relay, so it pings us while we ping it. */
   | { kind: 'call-me-maybe' };
 
@@ -100,6 +117,8 @@ export class PeerPath {
   private relayLatency: number | null = null;
   private lastActive = Number.NEGATIVE_INFINITY;
   private lastDiscovery = Number.NEGATIVE_INFINITY;
+  /** When the current discovery round's full pings are due, if they have not gone yet. */
+  private fullPingsDue: number | null = null;
   /** When traffic first needed this peer without a direct path, and when a direct path followed. */
   private firstSend: number | null = null;
   private directAt: number | null = null;
@@ -172,7 +191,11 @@ export class PeerPath {
     for (const [k, c] of this.candidates)
       if (!c.reported && c !== this.best && now - Math.max(c.lastNamed, c.lastPong) > LEARNED_TTL_MS)
         this.candidates.delete(k);
-    if (now - this.lastActive > ACTIVE_MS) return;
+    if (now - this.lastActive > ACTIVE_MS) {
+      this.fullPingsDue = null;
+      return;
+    }
+    if (this.fullPingsDue !== null && now >= this.fullPingsDue) this.pingAll(now, out);
     const interval = this.isDirect(now) ? UPGRADE_INTERVAL_MS : DISCOVERY_INTERVAL_MS;
     if (now - this.lastDiscovery >= interval) {
       this.discover(now, out);
@@ -217,8 +240,11 @@ export class PeerPath {
     }
   }
 
-  /** A pong for one of our pings. Returns false if no ping of ours had this txid (and that via). */
-  pong(txid: Uint8Array, via: Via, now: number): boolean {
+  /**
+   * A pong for one of our pings. Returns false if no ping of ours had this txid (and that via). The
+   * relay's pong of a discovery round also sends the round's full pings (see OPEN_WAIT_MS).
+   */
+  pong(txid: Uint8Array, via: Via, now: number, out: PathAction[] = []): boolean {
     const id = hex(txid);
     const p = this.pending.get(id);
     if (p === undefined || !sameVia(p.via, via)) return false;
@@ -226,6 +252,7 @@ export class PeerPath {
     const rtt = now - p.at;
     if (via === 'relay') {
       this.relayLatency = rtt;
+      if (this.fullPingsDue !== null) this.pingAll(now, out);
       return true;
     }
     const c = this.candidates.get(key(via)) ?? this.learn(via, 'told');
@@ -270,21 +297,45 @@ export class PeerPath {
       : null;
   }
 
+  /** Whether `e` ever answered a ping of ours. */
+  answered(e: Endpoint): boolean {
+    return (this.candidates.get(key(e))?.lastPong ?? Number.NEGATIVE_INFINITY) > Number.NEGATIVE_INFINITY;
+  }
+
   /** Whether `from` is an address this peer is known to send from. */
   has(from: Endpoint): boolean {
     return this.candidates.has(key(from));
   }
 
+  /**
+   * A discovery round, in an order that works through NATs with no inbound filter too: opening
+   * pings (OPEN_TTL) to every candidate open our NAT toward them; then the call-me-maybe, on which
+   * the peer pings us at once, through its own NAT (opening it) and ours (open now); then a ping
+   * through the relay, whose pong comes back after that and sends our full pings (`pong`).
+   */
   private discover(now: number, out: PathAction[]): void {
     this.lastDiscovery = now;
-    for (const c of this.candidates.values()) this.ping(c.endpoint, now, out);
-    this.ping('relay', now, out);
+    for (const c of this.candidates.values()) this.ping(c.endpoint, now, out, OPEN_TTL);
     out.push({ kind: 'call-me-maybe' });
+    this.ping('relay', now, out);
+    this.fullPingsDue = now + OPEN_WAIT_MS;
   }
 
-  private ping(via: Via, now: number, out: PathAction[]): void {
+  /** The round's full pings, to the candidates that did not answer its opening ones. */
+  private pingAll(now: number, out: PathAction[]): void {
+    this.fullPingsDue = null;
+    for (const c of this.candidates.values())
+      if (c.lastPong < this.lastDiscovery) this.ping(c.endpoint, now, out);
+  }
+
+  private ping(via: Via, now: number, out: PathAction[], ttl?: number): void {
     const txid = this.random(12);
     this.pending.set(hex(txid), { via, at: now });
+    if (ttl !== undefined) {
+      // Not counted as a ping to the peer: pinging back when the peer's ping comes must not wait.
+      out.push({ kind: 'ping', via, txid, ttl });
+      return;
+    }
     if (via !== 'relay') {
       const c = this.candidates.get(key(via));
       if (c) c.lastPing = now;

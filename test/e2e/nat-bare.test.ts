@@ -1,9 +1,13 @@
 /**
  * Bare masquerade routers (no inbound filter) on both sides, issue 20's first finding: one side's
- * first disco ping reaches the other's router before that side has sent anything, and the router's
- * conntrack entry for it makes the peer's own packets toward us leave from another public port.
- * Peer-reflexive candidates (a ping from an address we did not know is answered there and probed)
- * must turn such a pair direct within 10 s while a ping runs, and keep it direct.
+ * first packet reached the other's router before that side had sent anything, and the router kept
+ * it as a flow to itself, which claims the public port toward us: the peer's own packets toward us
+ * then left from another public port, and no packet ever reached the other device.
+ *
+ * A discovery round now opens our own router first with low-TTL pings that die a hop past it (the
+ * bare routers sit a routed hop from each other, as across the internet), then calls the peer
+ * through the relay, whose pings then get in; our full pings follow the relay's answer. Such a pair
+ * must turn direct within 10 s while a ping runs, and stay direct.
  *
  * Next to it, the same lab with an inbound filter (the easy kind), which went direct before.
  * The real burrow-server with its relay and STUN on, one real burrowd per device.
@@ -18,7 +22,7 @@ const STUN_PORT = 3478;
 
 type PeerJson = StatusJson['peers'][number] & { endpoint: string | null; via?: string | null };
 
-describe.skipIf(!isRoot() || !hasNft())('bare masquerade routers: peer-reflexive candidates', () => {
+describe.skipIf(!isRoot() || !hasNft())('bare masquerade routers: open our NAT, then call the peer', () => {
   let lab: MeshLab;
   let B1: NatDevice;
   let B2: NatDevice;

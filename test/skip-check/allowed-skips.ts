@@ -72,6 +72,7 @@ export const ALLOWED_SKIPS: AllowedSkip[] = [
   { file: 'test/e2e/mesh-fast-path.test.ts', lacks: 'root', why: NAMESPACES },
   { file: 'test/e2e/mesh-link-deleted.test.ts', lacks: 'root', why: NAMESPACES },
   { file: 'test/e2e/nat-lab.test.ts', lacks: 'root', why: NAMESPACES },
+  { file: 'test/e2e/nat-bare.test.ts', lacks: 'root', why: NAMESPACES },
   { file: 'test/e2e/paths.test.ts', lacks: 'root', why: NAMESPACES },
   { file: 'test/e2e/ping-path.test.ts', lacks: 'root', why: NAMESPACES },
   { file: 'test/e2e/trace.test.ts', lacks: 'root', why: NAMESPACES },

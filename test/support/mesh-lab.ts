@@ -170,6 +170,13 @@ export class MeshLab {
     return hostEnd;
   }
 
+  /** Links a namespace to the hub on a subnet of its own, 10.98.K.2/24, routed by the hub; returns its interface. */
+  private async attachRouted(ns: Netns, k: number): Promise<string> {
+    const { bDev } = await link(this.hub, [`10.98.${k}.1/24`], ns, [`10.98.${k}.2/24`]);
+    await ns.exec('ip', ['route', 'add', 'default', 'via', `10.98.${k}.1`]);
+    return bDev;
+  }
+
   /** Starts burrow-server, with STUN on UDP 3478 (the default) or `stunPort` (0: none). */
   async startServer(
     options: { stunPort?: number; relayLimits?: Record<string, number> } = {},
@@ -334,8 +341,11 @@ export class MeshLab {
     const k = this.nextSubnet++;
     if (k > 254) throw new Error('MeshLab: out of private subnets');
     const router = await Netns.create(`lr${name.slice(0, 4)}`);
-    const publicIp = `10.99.0.${this.nextHost++}`;
-    const wan = await this.attach(router, publicIp);
+    // A bare router (a VPS gateway, a self-built router) gets a link of its own to the hub, which
+    // routes: a hop between it and every other router, as across the internet, where a hole punch's
+    // low-TTL first packet dies (helper/paths). The others share the lab LAN.
+    const publicIp = nat === 'bare' ? `10.98.${k}.2` : `10.99.0.${this.nextHost++}`;
+    const wan = nat === 'bare' ? await this.attachRouted(router, k) : await this.attach(router, publicIp);
     const ns = await Netns.create(`l${name.slice(0, 4)}`);
     this.ownResolvConf(ns);
     const { aDev: lan, bDev } = await link(router, [`192.168.${k}.1/24`], ns, [`192.168.${k}.2/24`]);

@@ -10,6 +10,7 @@
  *                (TCP, and so the relay over HTTP, still works).
  *   bare         `masquerade` with no inbound filter, as on self-built routers and VPS gateways:
  *                conntrack alone decides what gets in (replies to the private side's own flows).
+ *                The lab puts it a routed hop away from the other routers (mesh-lab.ts).
  *
  * Every kind but bare filters like a consumer router: unsolicited packets from the WAN side are dropped,
  * both toward the private side and toward the router itself. Dropping the ones toward the router
