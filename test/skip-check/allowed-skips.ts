@@ -60,6 +60,7 @@ export const ALLOWED_SKIPS: AllowedSkip[] = [
   { file: 'test/interop/wg-config-dns.test.ts', lacks: 'root', why: NAMESPACES },
   { file: 'test/interop/wg-config-save.test.ts', lacks: 'root', why: NAMESPACES },
   { file: 'test/e2e/bad-filter.test.ts', lacks: 'root', why: NAMESPACES },
+  { file: 'test/e2e/db-outage.test.ts', lacks: 'root', why: NAMESPACES },
   { file: 'test/e2e/demo.test.ts', lacks: 'root', why: NAMESPACES },
   { file: 'test/e2e/exit-node.test.ts', lacks: 'root', why: NAMESPACES },
   {
