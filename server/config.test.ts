@@ -90,6 +90,12 @@ describe('server config file', () => {
       '{"db": "x", "relays": [{"id": 1, "name": "a", "url": "https://a"}, {"id": 1, "name": "b", "url": "https://b"}]}',
       /id 1 is used twice/,
     ],
+    ['a region id out of range', '{"db": "x", "region": {"id": 0, "name": "east"}}', /config\.region\.id/],
+    [
+      'a region named as another relay region',
+      '{"db": "x", "region": {"id": 2, "name": "west"}, "relays": [{"id": 1, "name": "west", "url": "https://a"}]}',
+      /config\.region: the name "west" is relay region 1's/,
+    ],
     [
       'a relay limit too small to carry a packet',
       '{"db": "x", "relayLimits": {"byteBurst": 1500}}',
@@ -155,6 +161,17 @@ describe('server config file', () => {
     const { path } = file(text);
     expect(() => loadConfig(path)).toThrow(message);
     expect(() => loadConfig(path)).toThrow(path);
+  });
+
+  it("takes this instance's own relay region, which may also stand in the shared relays list", async () => {
+    const { path } = file(`{
+      "db": "x",
+      "region": {"id": 2, "name": "east"},
+      "relays": [{"id": 1, "name": "west", "url": "https://west.example"}, {"id": 2, "name": "east", "url": "https://east.example"}],
+    }`);
+    const config = loadConfig(path);
+    expect(config.region).toEqual({ id: 2, name: 'east' });
+    expect(config.relays.map((r) => r.id)).toEqual([1, 2]);
   });
 
   it("takes stunPort 0 for no STUN, and a host name for a relay region's STUN server", async () => {

@@ -40,6 +40,10 @@ import type { RelayLimits } from './relay/relay-limits.js';
  *     // A relay whose publicKey is here may follow this server's key feed (burrow-server relay
  *     // --control-url), and so serve the devices registered here.
  *     "relays": [{ "id": 1, "name": "home", "url": "https://relay.example.com", "publicKey": "...", "stun": "203.0.113.1:3478" }],
+ *     // This server's own relay region (default 900, "burrow-server"). Instances on one database
+ *     // each need their own id, and each lists the others in relays (an entry with its own id is
+ *     // itself, so every instance may be given the same list). See server/README.md.
+ *     "region": { "id": 2, "name": "east" },
  *     // What one device may cost this server's relay (defaults: 8 MiB/s, 1 MiB burst, 20,000
  *     // frames/s, 2,000 burst, 1 MiB queued toward a slow receiver), and how many connections one
  *     // address may hold (default 256: devices behind one NAT share an address).
@@ -74,6 +78,12 @@ const configSchema = object({
   /** UDP port for STUN binding requests on the listen address (default 3478; 0: none). */
   stunPort: optional(integer({ min: 0, max: 65535 })),
   relays: optional(array(relayRegion, { max: 64 })),
+  region: optional(
+    object({
+      id: integer({ min: 1, max: 65535 }),
+      name: string({ min: 1, max: 64 }),
+    }),
+  ),
   relayLimits: optional(
     object({
       bytesPerSecond: optional(integer({ min: 1024, max: 2 ** 40 })),
@@ -153,6 +163,8 @@ export interface ServerConfig {
   publicUrl?: string;
   stunPort?: number;
   relays: RelayRegion[];
+  /** This server's own relay region, when the config names one. */
+  region?: { id: number; name: string };
   relayLimits: Partial<RelayLimits>;
   policyFiles: { network: string; file: string }[];
   trustedProxies?: string[];
@@ -181,6 +193,12 @@ export function loadConfig(path: string): ServerConfig {
     if (ids.has(r.id)) throw new UsageError(`${path}: config.relays: id ${r.id} is used twice`);
     ids.add(r.id);
   }
+  const own = parsed.region;
+  const sameName = own && (parsed.relays ?? []).find((r) => r.name === own.name && r.id !== own.id);
+  if (own && sameName)
+    throw new UsageError(
+      `${path}: config.region: the name "${own.name}" is relay region ${sameName.id}'s in config.relays`,
+    );
   // Reloads apply every file or none; two files for one network would leave which one wins unclear.
   const policyNetworks = new Set<string>();
   for (const { network } of parsed.policyFiles ?? []) {
@@ -212,6 +230,7 @@ export function loadConfig(path: string): ServerConfig {
     ...(parsed.publicUrl !== undefined ? { publicUrl: parsed.publicUrl } : {}),
     ...(parsed.stunPort !== undefined ? { stunPort: parsed.stunPort } : {}),
     relays: parsed.relays ?? [],
+    ...(own ? { region: own } : {}),
     relayLimits: withoutUndefined(parsed.relayLimits ?? {}),
     policyFiles: (parsed.policyFiles ?? []).map((p) => ({ network: p.network, file: resolve(base, p.file) })),
     ...(parsed.trustedProxies !== undefined ? { trustedProxies: parsed.trustedProxies } : {}),

@@ -313,6 +313,7 @@ function serve(argv: string[], io: Io): Promise<number> {
       port,
       ...(publicUrl !== undefined ? { publicUrl } : {}),
       relays: config?.relays ?? [],
+      ...(config?.region ? { region: config.region } : {}),
       ...(config ? { relayLimits: config.relayLimits, controlLimits: config.controlLimits } : {}),
       ...(config?.trustedProxies ? { trustedProxies: config.trustedProxies } : {}),
       ...(stunPort !== 0 ? { stunPort } : {}),
@@ -321,6 +322,7 @@ function serve(argv: string[], io: Io): Promise<number> {
     });
     io.err(
       `burrow-server listening on ${running.url} (control key ${running.publicKey}), ` +
+        `relay region ${running.region.id} "${running.region.name}" (relay key ${running.relayPublicKey}), ` +
         `${running.stunPort === null ? 'no STUN' : `STUN on UDP port ${running.stunPort}`}\n`,
     );
     // One reload at a time: a second SIGHUP during one waits for it.

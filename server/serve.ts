@@ -32,8 +32,14 @@ export interface ServeOptions {
    * on SQLite it is how the admin CLI's changes are noticed (default 100 ms).
    */
   pollMs?: number;
-  /** Relay regions besides this server's own, for the relay map every device is sent. */
+  /**
+   * Relay regions besides this server's own, for the relay map every device is sent: standalone
+   * relays, and the other instances on the same database. An entry with this server's region id
+   * is this server itself, and is described by it (its public URL, relay key and STUN) instead.
+   */
   relays?: RelayRegion[];
+  /** This server's own relay region (default id 900, "burrow-server"); distinct on every instance. */
+  region?: OwnRegion;
   /**
    * Serve STUN binding requests on this UDP port of `host` (0: one the kernel picks; off without
    * it), offered to devices at publicUrl's host, a name or an address.
@@ -53,12 +59,21 @@ export interface ServeOptions {
 /** How long a caller refused for an unreachable database is asked to wait, seconds. */
 const RETRY = { 'retry-after': '5' };
 
+/** Which region this server's own relay is: an id and a name unique in the relay map. */
+export interface OwnRegion {
+  id: number;
+  name: string;
+}
+
 /** This server's own relay region, offered to every device beside the configured ones. */
-const OWN_REGION_ID = 900;
+export const DEFAULT_REGION: OwnRegion = { id: 900, name: 'burrow-server' };
 
 export interface RunningServer {
   url: string;
   publicKey: string;
+  /** This server's relay region, and its relay's public key (base64) for other instances' configs. */
+  region: OwnRegion;
+  relayPublicKey: string;
   /** The STUN responder's UDP port, null without one. */
   stunPort: number | null;
   coordinator: Coordinator;
@@ -118,14 +133,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       return {};
     }
   };
+  const region = options.region ?? DEFAULT_REGION;
+  const relayPublicKey = Buffer.from(relayKey.publicKey).toString('base64');
   const ownRegion = (): RelayRegion => ({
-    id: OWN_REGION_ID,
-    name: 'burrow-server',
+    id: region.id,
+    name: region.name,
     url: publicUrl(),
-    publicKey: Buffer.from(relayKey.publicKey).toString('base64'),
+    publicKey: relayPublicKey,
     ...stunAt(),
   });
-  const relayMap = [...(options.relays ?? [])];
+  // Every instance may be given one list of all of them: its own entry is itself.
+  const relayMap = (options.relays ?? []).filter((r) => r.id !== region.id);
   // Loading the store may fail (a database that cannot be read): nothing opened may stay open.
   const abandon = async (error: unknown): Promise<never> => {
     await stun?.close();
@@ -323,6 +341,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   return {
     url: boundUrl,
     publicKey,
+    region,
+    relayPublicKey,
     stunPort: stun?.port ?? null,
     coordinator,
     close: async () => {
