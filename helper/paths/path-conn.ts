@@ -416,7 +416,7 @@ export class PathConn implements UdpBind {
   }
 
   private regionOf(e: PeerEntry): RelayRegion | null {
-    const id = e.peer.homeRelay;
+    const id = this.relays.via(e.peer.homeRelay);
     return (id !== null ? this.relays.region(id) : undefined) ?? this.relays.home;
   }
 

@@ -130,6 +130,14 @@ export class RelayClient {
     return this.link !== undefined;
   }
 
+  /**
+   * Whether the relay has failed us: not connected, and at least one attempt (or the connection
+   * itself) failed since. A client still making its first attempt is not down, only not yet up.
+   */
+  get down(): boolean {
+    return this.link === undefined && this.failures > 0;
+  }
+
   /** The protocol version of the current connection (2: batch frames), or null while disconnected. */
   get version(): RelayVersion | null {
     return this.link?.version ?? null;

@@ -11,6 +11,7 @@ import {
   crypto,
   keyPair,
   runCleanups,
+  sleep,
   startRelay,
   waitFor,
 } from '../../test/support/relay-lab.js';
@@ -41,6 +42,11 @@ async function slowProxy(port: number, delayMs: number): Promise<number> {
 }
 
 async function relayRegion(id: number, name: string, delayMs = 0): Promise<RelayRegion> {
+  return (await killableRegion(id, name, delayMs)).region;
+}
+
+/** A region whose relay the test may stop (as when its burrow-server instance dies). */
+async function killableRegion(id: number, name: string, delayMs = 0) {
   const dir = mkdtempSync(join(tmpdir(), 'burrow-relayset-'));
   afterTest(() => rmSync(dir, { recursive: true, force: true }));
   const running = await startRelay({
@@ -49,10 +55,22 @@ async function relayRegion(id: number, name: string, delayMs = 0): Promise<Relay
     keyPath: join(dir, 'relay.key'),
     allowed: anyKey,
   });
-  afterTest(() => running.close());
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await running.close();
+  };
+  afterTest(stop);
   const port = Number(new URL(running.url).port);
   const url = delayMs > 0 ? `http://127.0.0.1:${await slowProxy(port, delayMs)}` : running.url;
-  return { id, name, url, publicKey: running.publicKey };
+  const region: RelayRegion = { id, name, url, publicKey: running.publicKey };
+  /** The same region, reached through a slow proxy: far away for whoever is given this one. */
+  const far = async (ms: number): Promise<RelayRegion> => ({
+    ...region,
+    url: `http://127.0.0.1:${await slowProxy(port, ms)}`,
+  });
+  return { region, stop, far };
 }
 
 function member() {
@@ -83,7 +101,8 @@ describe('RelaySet', () => {
     expect(a.set.home?.name).toBe('near');
     expect(a.homes).toEqual(['near']);
     expect(a.set.connected(null)).toBe(true);
-    expect(a.set.connected(3)).toBe(false); // never used: no pinned key
+    // Never used without a pinned key: a peer homed there is sent to through our home.
+    expect(a.set.via(3)).toBe(1);
 
     expect(a.set.send(null, b.node.publicKey, new Uint8Array([1, 2, 3]))).toBe(true);
     await waitFor('the packet through the home region', () => b.received.length === 1);
@@ -118,4 +137,55 @@ describe('RelaySet', () => {
     });
     expect(a.set.connected(2)).toBe(true);
   });
+
+  it('moves home when its relay dies, and comes back to it only on a later measurement', async () => {
+    const near = await killableRegion(1, 'near');
+    const far = await relayRegion(2, 'far', 40);
+    const a = member();
+    a.set.setRegions([near.region, far]);
+    await waitFor('a home', () => a.set.home?.name === 'near');
+    await near.stop();
+    // The grace for a restarting relay, then a measurement that finds only far answering.
+    await waitFor('the new home', () => a.set.home?.name === 'far' && a.set.connected(null), 15_000);
+    expect(a.homes).toEqual(['near', 'far']);
+  }, 20_000);
+
+  it('keeps its home while no region answers at all', async () => {
+    const only = await killableRegion(1, 'only');
+    const a = member();
+    a.set.setRegions([only.region]);
+    await waitFor('a home', () => a.set.home?.name === 'only');
+    await only.stop();
+    await sleep(7000);
+    expect(a.homes).toEqual(['only']);
+    expect(a.set.connected(null)).toBe(false);
+  }, 15_000);
+
+  it('sends to a peer whose home region is down through its own home, where the peer moved', async () => {
+    // x is near for b and far for a; y is a's home. Both devices have x in their maps.
+    const x = await killableRegion(1, 'x');
+    const y = await relayRegion(2, 'y', 40);
+    const a = member();
+    const b = member();
+    a.set.setRegions([await x.far(120), y]);
+    b.set.setRegions([x.region, y]);
+    await waitFor('homes', () => a.set.home?.name === 'y' && b.set.home?.name === 'x');
+    await waitFor('a packet through b home, x', () => {
+      a.set.send(1, b.node.publicKey, new Uint8Array([1]));
+      return b.received.length > 0;
+    });
+    expect(a.set.via(1)).toBe(1);
+
+    await x.stop();
+    await waitFor('b to move home to y', () => b.set.home?.name === 'y' && b.set.connected(null), 15_000);
+    // a still believes b is homed in x (nobody told it otherwise): x is down, so through y.
+    await waitFor('a to see x down', () => a.set.via(1) === 2, 15_000);
+    expect(a.set.connected(1)).toBe(true);
+    const before = b.received.length;
+    await waitFor('a packet through y', () => {
+      a.set.send(1, b.node.publicKey, new Uint8Array([2]));
+      return b.received.length > before;
+    });
+    expect([...b.received.at(-1)!]).toEqual([2]);
+  }, 30_000);
 });

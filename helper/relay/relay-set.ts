@@ -26,6 +26,13 @@ const IDLE_MS = 60_000;
 /** How often the home region's latency is compared with the others'. */
 const REPROBE_MS = 5 * 60_000;
 const PROBE_TIMEOUT_MS = 3000;
+/**
+ * How long the home region may stay disconnected before the regions are measured again and the
+ * best reachable one becomes home: long enough for a relay that restarts to be reconnected to (the
+ * client's first retries come within a second or two), short enough that a device whose relay's
+ * instance died is reachable again through another within seconds.
+ */
+const REHOME_MS = 3000;
 
 interface Connection {
   region: RelayRegion;
@@ -35,8 +42,14 @@ interface Connection {
 
 /**
  * The device's relay connections: one to its home region, the region with the lowest latency,
- * where peers send to it; others on demand, to send to peers whose home is elsewhere. Regions
- * without a public key in the relay map are skipped: a relay is only used with its key pinned.
+ * where peers send to it; others on demand, to send to peers whose home is elsewhere (as
+ * Tailscale's DERP does: relays never forward between themselves). Regions without a public key in
+ * the relay map are skipped: a relay is only used with its key pinned.
+ *
+ * When the home region's connection stays down (its burrow-server instance died, say), the
+ * regions are measured again and the best one still reachable becomes home. A packet for a peer
+ * whose home region is down goes through our own home instead: the peer has most likely moved
+ * there, and the control server may not have told us yet (or cannot: it may be the one that died).
  */
 export class RelaySet {
   private regions: RelayRegion[] = [];
@@ -76,18 +89,31 @@ export class RelaySet {
     return this.regions.find((r) => r.id === id);
   }
 
-  /** Whether packets can go out through `regionId` (or the home region) now. */
+  /** Whether packets for a peer homed in `regionId` can go out now (see `via`). */
   connected(regionId: number | null): boolean {
-    const id = regionId ?? this.homeId;
+    const id = this.via(regionId);
     return id !== null && this.connections.get(id)?.client.connected === true;
   }
 
   /**
-   * Sends a packet to the device with node key `dst` through its home region (`regionId`), or
-   * through ours when its home is not known. False if it could not go out now.
+   * The region that carries packets for a peer homed in `regionId`: that one, unless it is not in
+   * our map (then ours), or its connection is down while ours is up (then ours: see the class
+   * comment). Null while we have no home and the peer's is unknown.
+   */
+  via(regionId: number | null): number | null {
+    if (regionId === null || this.region(regionId) === undefined) return this.homeId;
+    const home = this.homeId === null ? undefined : this.connections.get(this.homeId);
+    if (regionId !== this.homeId && this.connections.get(regionId)?.client.down && home?.client.connected)
+      return this.homeId;
+    return regionId;
+  }
+
+  /**
+   * Sends a packet to the device with node key `dst`, homed in `regionId` (null: unknown), through
+   * the region `via` picks. False if it could not go out now.
    */
   send(regionId: number | null, dst: Uint8Array, packet: Uint8Array): boolean {
-    const id = regionId !== null && this.region(regionId) ? regionId : this.homeId;
+    const id = this.via(regionId);
     if (id === null) return false;
     const c = this.connection(id);
     if (c === undefined) return false;
@@ -121,8 +147,10 @@ export class RelaySet {
       if (this.closed) return;
       results.sort((a, b) => a.ms - b.ms);
       const best = results[0];
-      // Without any answer, keep a home anyway: its client keeps reconnecting, and peers need one.
-      const home = best === undefined ? null : best.region;
+      // Without any answer, keep a home anyway (the one we had, if any): its client keeps
+      // reconnecting, and peers need one.
+      const current = this.homeId === null ? undefined : this.region(this.homeId);
+      const home = best === undefined ? null : !Number.isFinite(best.ms) && current ? current : best.region;
       if (best && Number.isFinite(best.ms))
         this.options.log(`relay: home region ${best.region.name} (${best.ms.toFixed(1)} ms)`);
       if (home?.id !== this.homeId) this.setHome(home);
@@ -138,6 +166,16 @@ export class RelaySet {
     this.homeId = region?.id ?? null;
     if (region) this.connection(region.id);
     this.options.onHomeChange(region);
+  }
+
+  /** Measures the regions again if the home region `id` is still down after REHOME_MS. */
+  private watchHome(id: number, client: RelayClient): void {
+    const timer = setTimeout(() => {
+      if (this.closed || this.homeId !== id || client.connected) return;
+      this.options.log(`relay: home region ${this.region(id)?.name ?? id} is down; measuring the others`);
+      void this.probe();
+    }, REHOME_MS);
+    timer.unref();
   }
 
   private housekeep(): void {
@@ -170,9 +208,10 @@ export class RelaySet {
       ...this.options.client,
     });
     client.onPacket((src, packets) => this.options.onPacket(src, packets, region));
-    client.onConnectionChange((up, reason) =>
-      this.options.log(`relay ${region.name}: ${up ? 'connected' : `disconnected (${reason})`}`),
-    );
+    client.onConnectionChange((up, reason) => {
+      this.options.log(`relay ${region.name}: ${up ? 'connected' : `disconnected (${reason})`}`);
+      if (!up && id === this.homeId) this.watchHome(id, client);
+    });
     client.onHealth((message) => this.options.log(`relay ${region.name} says: ${message}`));
     const c = { region, client, lastUsed: performance.now() };
     this.connections.set(id, c);
