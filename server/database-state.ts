@@ -47,12 +47,12 @@ export class DatabaseState {
     this.downSince = null;
   }
 
-  /** Something just failed to reach the database. */
-  down(error: Error): void {
-    this.lastError = error.message;
+  /** Something just failed to reach the database, for `reason` ("the database is unreachable (...)"). */
+  down(reason: string): void {
+    this.lastError = reason.replace(/; try again later$/, '');
     if (this.downSince !== null) return;
     this.downSince = this.now();
-    this.options.log?.(`${error.message}: serving the maps we have, refusing changes`);
+    this.options.log?.(`${this.lastError}: serving the maps we have, refusing changes`);
   }
 
   /** The database's reachability, as probed at most `cacheMs` ago (probing now if it is older). */
@@ -73,7 +73,10 @@ export class DatabaseState {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new Error(`the database is unreachable (no answer within ${timeoutMs} ms)`)),
+        () =>
+          reject(
+            new StoreError('unavailable', `the database is unreachable (no answer within ${timeoutMs} ms)`),
+          ),
         timeoutMs,
       );
     });
@@ -81,9 +84,8 @@ export class DatabaseState {
       await Promise.race([this.options.probe(), timeout]);
       this.up();
     } catch (error) {
-      this.down(
-        isUnavailable(error) ? error : new Error(`the database is unreachable (${(error as Error).message})`),
-      );
+      const { message } = error as Error;
+      this.down(isUnavailable(error) ? message : `the database is unreachable (${message})`);
     } finally {
       clearTimeout(timer);
       this.checkedAt = this.now();

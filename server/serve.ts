@@ -150,13 +150,25 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     await store.close();
     throw error;
   };
+  const database = new DatabaseState({
+    probe: () => store.currentSeq(),
+    ...(options.log ? { log: options.log } : {}),
+  });
+  // The database being unreachable is said once, when first noticed (by whichever part), and again
+  // when it is back: not by every poll and every device's message that fails meanwhile.
+  const UNREACHABLE = 'the database is unreachable';
+  const log = (message: string) => {
+    const at = message.indexOf(UNREACHABLE);
+    if (at === -1) options.log?.(message);
+    else database.down(message.slice(at));
+  };
   const coordinator = await Coordinator.open({
     store,
     publicUrl,
     relays: () => [...relayMap, ownRegion()],
     now: Date.now,
     ...(options.baseDomain !== undefined ? { baseDomain: options.baseDomain } : {}),
-    ...(options.log ? { log: options.log } : {}),
+    log,
     ...(options.controlLimits?.logins ? { loginLimits: options.controlLimits.logins } : {}),
     ...(options.controlLimits?.strangers ? { strangerLimits: options.controlLimits.strangers } : {}),
   }).catch(abandon);
@@ -201,10 +213,6 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }));
 
   const logins = loginPages(store, Date.now, clientAddress);
-  const database = new DatabaseState({
-    probe: () => store.currentSeq(),
-    ...(options.log ? { log: options.log } : {}),
-  });
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<string> => {
     if (await adminApi(store, req, res, Date.now(), options.baseDomain)) return '/api';
     const url = new URL(req.url ?? '/', 'http://x');
@@ -249,7 +257,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       .catch((error) => {
         if (isUnavailable(error)) {
           // Nothing was changed: the caller is told why, and when to try again.
-          database.down(error);
+          database.down(error.message);
           if (!res.headersSent)
             res.writeHead(503, { 'content-type': 'text/plain', ...RETRY }).end(`${error.message}\n`);
           return;
@@ -286,7 +294,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     relays: () => relayMap,
     clientAddress,
     ...(options.relayLimits ? { limits: options.relayLimits } : {}),
-    ...(options.log ? { log: options.log } : {}),
+    log,
   }).catch((error) => {
     coordinator.stop();
     return abandon(error);
@@ -302,7 +310,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     coordinator.poll().then(
       () => database.up(),
       (error) => {
-        if (isUnavailable(error)) database.down(error);
+        if (isUnavailable(error)) database.down(error.message);
         else options.log?.(`control: following the change feed: ${(error as Error).stack}`);
       },
     );

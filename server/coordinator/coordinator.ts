@@ -5,6 +5,7 @@ import { policyContext } from '../policy-context.js';
 import { StoreError } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import { ChannelBudget } from './channel-budget.js';
+import { HeldReports } from './held-reports.js';
 import { MapEngine, type StreamSink } from './map-engine.js';
 import { type LoginLimits, PendingLogins } from './pending-logins.js';
 import { handleShareRequest, type ShareOutcome } from './share-requests.js';
@@ -144,13 +145,11 @@ export class Coordinator {
         this.options.log?.(`control: ${unavailable(error) ? error.message : (error as Error).stack}`),
       );
     };
-    // A registered device's latest endpoints and routes the database was unreachable for: its
-    // stream goes on (read-only serving), and they are saved once the change feed reads again.
-    const held = new Map<ClientMessage['type'], ClientMessage>();
+    // What a registered device reported while the database was unreachable: saved once it is back.
+    const held = new HeldReports();
     const resend = () => {
       this.unsaved.delete(resend);
-      for (const message of held.values()) handleInTurn(message);
-      held.clear();
+      for (const message of held.take()) handleInTurn(message);
     };
     const handleInTurn = (message: ClientMessage) =>
       inTurn(async () => {
@@ -164,10 +163,13 @@ export class Coordinator {
             sink,
             speakFor,
           );
-          held.delete(message.type); // superseded
+          held.saved(message.type);
           if (registered !== null) speakFor(registered);
         } catch (error) {
-          if (unavailable(error) && deviceId !== null && this.holdOn(deviceId, message, sink, held)) {
+          if (unavailable(error) && deviceId !== null && held.hold(message)) {
+            // Read-only serving: the device keeps its stream; a map request is answered from the
+            // maps this instance has (no await between reading the position and attaching).
+            if (message.type === 'map') this.engine.attach(deviceId, sink, this.seq);
             this.unsaved.add(resend);
             return;
           }
@@ -202,30 +204,6 @@ export class Coordinator {
         this.pollSoon();
       });
     });
-  }
-
-  /**
-   * Serves a registered device read-only while the database is unreachable: its map request is
-   * answered from the maps this instance has, and its latest status reports are held (in `held`)
-   * to be saved once the database is back. Says whether the message was taken that way; any other
-   * message is refused (it would change something).
-   */
-  private holdOn(
-    deviceId: string,
-    message: ClientMessage,
-    sink: StreamSink,
-    held: Map<ClientMessage['type'], ClientMessage>,
-  ): boolean {
-    if (message.type === 'map') {
-      // No await between reading the engine's position and attaching, as in handle().
-      this.engine.attach(deviceId, sink, this.seq);
-      const { endpoints, homeRelay } = message;
-      held.set('endpoints', { type: 'endpoints', endpoints, ...(homeRelay != null ? { homeRelay } : {}) });
-      return true;
-    }
-    if (message.type !== 'endpoints' && message.type !== 'routes') return false;
-    held.set(message.type, message);
-    return true;
   }
 
   /** Returns the device the channel now speaks for, if this message established it. */
