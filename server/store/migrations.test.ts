@@ -133,6 +133,25 @@ describe('migrations', () => {
     await store.close();
   });
 
+  it('carry the change feed of a version 5 database on from its last seq, even one pruned away', async () => {
+    const db = new Database(path);
+    migrate(db, T0, SQLITE_MIGRATIONS.slice(0, 5));
+    db.prepare(
+      "INSERT INTO networks (id, name, ula, created_at) VALUES ('n1', 'family', 'fd12:3456:789a::/48', 0)",
+    ).run();
+    const change = db.prepare(
+      "INSERT INTO changes (network_id, kind, created_at) VALUES ('n1', 'policy-changed', 0)",
+    );
+    for (let i = 0; i < 7; i++) change.run();
+    db.exec('DELETE FROM changes WHERE seq > 5'); // the newest, gone: AUTOINCREMENT never reused them
+    db.close();
+    const store = openSqliteStore({ path, now: T0 });
+    expect(await store.currentSeq()).toBe(7);
+    await store.setPolicy('n1', '{}', T0);
+    expect((await store.changesAfter(5))?.map((c) => c.seq)).toEqual([8]);
+    await store.close();
+  });
+
   it('refuse a database from a newer burrow-server', async () => {
     openSqliteStore({ path, now: T0 }).close();
     const db = new Database(path);

@@ -1,32 +1,8 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type pg from 'pg';
-import type { DnsSettings } from '../../src/control/dns-settings.js';
-import { DEFAULT_IPV4_POOL, type Ipv4Pool, parseIpv4Pool } from './addresses.js';
-import * as apiKeys from './postgres/api-keys.js';
-import * as authKeys from './postgres/auth-keys.js';
-import * as changes from './postgres/changes.js';
-import { openPool, Sql, unreachable } from './postgres/db.js';
-import * as devices from './postgres/devices.js';
-import * as invites from './postgres/invites.js';
-import * as logins from './postgres/login-sessions.js';
+import { DEFAULT_IPV4_POOL, parseIpv4Pool } from './addresses.js';
+import { openPool, PgSql, unreachable } from './postgres/db.js';
 import { migratePg } from './postgres/migrations.js';
-import * as networkDns from './postgres/network-dns.js';
-import * as networks from './postgres/networks.js';
-import * as policies from './postgres/policies.js';
-import * as users from './postgres/users.js';
-import type {
-  DeviceIdentity,
-  DeviceStatus,
-  InviteRef,
-  NewApiKey,
-  NewAuthKey,
-  NewDevice,
-  NewInvite,
-  NewLoginSession,
-  NewUser,
-  RouteOffer,
-  Store,
-} from './store.js';
+import { SqlStore } from './sql-store.js';
 
 export interface PgStoreOptions {
   /** A postgres:// URL, or libpq's fields (a unix socket directory as host). */
@@ -36,6 +12,13 @@ export interface PgStoreOptions {
   /** Stamps the schema_version rows of migrations run now. Default Date.now(). */
   now?: number;
 }
+
+/**
+ * The Store on a pool of PostgreSQL connections. Several instances may share one database: every
+ * write is SERIALIZABLE, taken in turns under an advisory lock, and retried when it loses a race
+ * (postgres/db.ts).
+ */
+export type PgStore = SqlStore;
 
 /** Connects, brings the schema up to date, and returns the Store over the pool. */
 export async function openPgStore(options: PgStoreOptions): Promise<PgStore> {
@@ -48,225 +31,5 @@ export async function openPgStore(options: PgStoreOptions): Promise<PgStore> {
     await db.end();
     throw unreachable(err) ?? err;
   }
-  return new PgStore(new Sql(db), pool);
-}
-
-/**
- * The Store on a pool of PostgreSQL connections; each concept's queries live in ./postgres/.
- * Several instances may share one database: every write is SERIALIZABLE and retried when it loses
- * a race (postgres/db.ts). Within one instance, `transaction()` keeps this instance's other calls
- * waiting while it is open, as the SQLite store does, so they neither join it nor see it half done.
- */
-export class PgStore implements Store {
-  constructor(
-    private readonly sql: Sql,
-    private readonly pool: Ipv4Pool,
-  ) {}
-
-  /** The async context of the transaction being run (store calls made inside it join it). */
-  private readonly inside = new AsyncLocalStorage<true>();
-  /** Settles when the open transaction ends; null while none is open. */
-  private open: Promise<void> | null = null;
-
-  async transaction<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.inside.getStore()) return this.sql.write(fn);
-    while (this.open !== null) await this.open;
-    let end!: () => void;
-    this.open = new Promise((resolve) => {
-      end = resolve;
-    });
-    try {
-      return await this.inside.run(true, () => this.sql.write(fn));
-    } finally {
-      this.open = null;
-      end();
-    }
-  }
-
-  async close(): Promise<void> {
-    while (this.open !== null) await this.open;
-    await this.sql.pool.end();
-  }
-
-  /** Runs one query function, at once unless another caller's transaction is open (its own calls join it). */
-  private async run<T>(query: () => Promise<T>): Promise<T> {
-    if (!this.inside.getStore()) while (this.open !== null) await this.open;
-    return query();
-  }
-
-  createNetwork(input: { name: string }, now: number) {
-    return this.run(() => networks.create(this.sql, input.name, now));
-  }
-  getNetwork(id: string) {
-    return this.run(() => networks.get(this.sql, id));
-  }
-  findNetworkByName(name: string) {
-    return this.run(() => networks.findByName(this.sql, name));
-  }
-  listNetworks() {
-    return this.run(() => networks.list(this.sql));
-  }
-
-  createUser(input: NewUser, now: number) {
-    return this.run(() => users.create(this.sql, input, now));
-  }
-  getUser(id: string) {
-    return this.run(() => users.get(this.sql, id));
-  }
-  findUserByName(name: string) {
-    return this.run(() => users.findByName(this.sql, name));
-  }
-  listUsers(networkId: string) {
-    return this.run(() => users.list(this.sql, networkId));
-  }
-  setPassword(id: string, password: string) {
-    return this.run(() => users.setPassword(this.sql, id, password));
-  }
-  verifyPassword(name: string, password: string) {
-    // The read happens at once (or after an open transaction); the hash then runs off the event loop.
-    return this.run(() => users.verifyPassword(this.sql, name, password)).then((verdict) => verdict);
-  }
-
-  createAuthKey(input: NewAuthKey, now: number) {
-    return this.run(() => authKeys.create(this.sql, input, now));
-  }
-  listAuthKeys(userId: string) {
-    return this.run(() => authKeys.listForUser(this.sql, userId));
-  }
-  revokeAuthKey(id: string, now: number) {
-    return this.run(() => authKeys.revoke(this.sql, id, now));
-  }
-  consumeAuthKey(secret: string, now: number) {
-    return this.run(() => authKeys.consume(this.sql, secret, now));
-  }
-
-  registerDevice(input: NewDevice, now: number) {
-    return this.run(() => devices.register(this.sql, this.pool, input, now));
-  }
-  registerDeviceWithAuthKey(secret: string, input: DeviceIdentity, now: number) {
-    return this.run(() => devices.registerWithAuthKey(this.sql, this.pool, secret, input, now));
-  }
-  getDevice(id: string) {
-    return this.run(() => devices.get(this.sql, id));
-  }
-  findDeviceByMachineKey(machineKey: string) {
-    return this.run(() => devices.findByMachineKey(this.sql, machineKey));
-  }
-  findDeviceByNodeKey(nodeKey: string) {
-    return this.run(() => devices.findByNodeKey(this.sql, nodeKey));
-  }
-  listDevices(networkId: string) {
-    return this.run(() => devices.listInNetwork(this.sql, networkId));
-  }
-  listUserDevices(userId: string) {
-    return this.run(() => devices.listForUser(this.sql, userId));
-  }
-  renameDevice(id: string, name: string, now: number) {
-    return this.run(() => devices.rename(this.sql, id, name, now));
-  }
-  deleteDevice(id: string, now: number) {
-    return this.run(() => devices.remove(this.sql, id, now));
-  }
-  rotateNodeKey(id: string, nodeKey: string, now: number) {
-    return this.run(() => devices.rotateNodeKey(this.sql, id, nodeKey, now));
-  }
-  reauthenticateDevice(id: string, now: number, keyExpiry?: number | null) {
-    return this.run(() => devices.reauthenticate(this.sql, id, now, keyExpiry));
-  }
-  setDeviceStatus(id: string, status: DeviceStatus, now: number) {
-    return this.run(() => devices.setStatus(this.sql, id, status, now));
-  }
-  setAdvertisedRoutes(id: string, routes: RouteOffer, now: number) {
-    return this.run(() => devices.setAdvertisedRoutes(this.sql, id, routes, now));
-  }
-  approveRoutes(id: string, routes: RouteOffer, now: number) {
-    return this.run(() => devices.approveRoutes(this.sql, id, routes, now));
-  }
-
-  createInvite(input: NewInvite, now: number) {
-    return this.run(() => invites.create(this.sql, input, now));
-  }
-  listInvites(userId: string, now: number) {
-    return this.run(() => invites.listForUser(this.sql, userId, now));
-  }
-  acceptInvite(ref: InviteRef, recipientUserId: string, now: number) {
-    return this.run(() => invites.accept(this.sql, ref, recipientUserId, now));
-  }
-  declineInvite(id: string, recipientUserId: string, now: number) {
-    return this.run(() => invites.decline(this.sql, id, recipientUserId, now));
-  }
-  revokeInvite(id: string, byUserId: string, now: number) {
-    return this.run(() => invites.revoke(this.sql, id, byUserId, now));
-  }
-  revokeShare(id: string, byUserId: string, now: number) {
-    return this.run(() => invites.revokeShare(this.sql, id, byUserId, now));
-  }
-  listAcceptedShares(recipientUserId: string) {
-    return this.run(() => invites.acceptedBy(this.sql, recipientUserId));
-  }
-  listShares() {
-    return this.run(() => invites.all(this.sql));
-  }
-  sharesOfDevice(deviceId: string) {
-    return this.run(() => invites.ofDevice(this.sql, deviceId));
-  }
-
-  getPolicy(networkId: string) {
-    return this.run(() => policies.get(this.sql, networkId));
-  }
-  setPolicy(networkId: string, text: string, now: number) {
-    return this.run(() => policies.set(this.sql, networkId, text, now));
-  }
-
-  getDnsSettings(networkId: string) {
-    return this.run(() => networkDns.get(this.sql, networkId));
-  }
-  setDnsSettings(networkId: string, settings: DnsSettings, now: number, baseDomain?: string) {
-    return this.run(() => networkDns.set(this.sql, networkId, settings, now, baseDomain));
-  }
-
-  createApiKey(input: NewApiKey, now: number) {
-    return this.run(() => apiKeys.create(this.sql, input, now));
-  }
-  listApiKeys() {
-    return this.run(() => apiKeys.list(this.sql));
-  }
-  verifyApiKey(secret: string, now: number) {
-    return this.run(() => apiKeys.verify(this.sql, secret, now));
-  }
-  revokeApiKey(id: string) {
-    return this.run(() => apiKeys.revoke(this.sql, id));
-  }
-
-  createLoginSession(input: NewLoginSession, now: number) {
-    return this.run(() => logins.create(this.sql, input, now));
-  }
-  getLoginSession(id: string) {
-    return this.run(() => logins.get(this.sql, id));
-  }
-  completedLoginSessions(ids: readonly string[]) {
-    return this.run(() => logins.completed(this.sql, ids));
-  }
-  completeLoginSession(id: string, userId: string, now: number) {
-    return this.run(() => logins.complete(this.sql, this.pool, id, userId, now));
-  }
-  expireLoginSession(id: string, now: number) {
-    return this.run(() => logins.expire(this.sql, id, now));
-  }
-  deleteExpiredLoginSessions(now: number) {
-    return this.run(() => logins.deleteExpired(this.sql, now));
-  }
-
-  currentSeq() {
-    return this.run(() => changes.currentSeq(this.sql));
-  }
-  changesSince(networkId: string, seq: number) {
-    return this.run(() => changes.changesSince(this.sql, networkId, seq));
-  }
-  changesAfter(seq: number) {
-    return this.run(() => changes.changesAfter(this.sql, seq));
-  }
-  pruneChanges(before: number) {
-    return this.run(() => changes.prune(this.sql, before));
-  }
+  return new SqlStore(new PgSql(db), pool);
 }

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { CHANGES_CHANNEL } from './changes.js';
+import { CHANGES_CHANNEL } from './db.js';
 
 export interface ChangeListenerOptions {
   /** A postgres:// URL, or libpq's fields (a unix socket directory as host). */

@@ -1,10 +1,14 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import { StoreError } from '../errors.js';
+import { type Params, Sql, type SqlValue } from '../sql.js';
 
-/** Values the queries bind. Booleans are stored as 0/1, as in the SQLite schema, so rows read alike. */
-export type SqlValue = string | number | bigint | null | readonly string[];
-type Params = SqlValue[] | [Record<string, SqlValue>];
+/**
+ * The channel every change is announced on, its payload the new seq: a wake-up, never the data
+ * itself (each instance reads the feed from its own position, so a notification it misses loses
+ * nothing). postgres/change-listener.ts listens on it.
+ */
+export const CHANGES_CHANNEL = 'burrow_changes';
 
 /** Serialization failure and deadlock: the transaction lost a race with another and may run again. */
 const RETRYABLE = new Set(['40001', '40P01']);
@@ -74,10 +78,25 @@ interface Open {
  * queries made in its async context (and writes, as savepoints) run on that client, the others on
  * any client of the pool.
  */
-export class Sql {
+export class PgSql extends Sql {
   private readonly open = new AsyncLocalStorage<Open>();
 
-  constructor(readonly pool: pg.Pool) {}
+  constructor(readonly pool: pg.Pool) {
+    super();
+  }
+
+  /** The NOTIFY is delivered when the transaction commits, and not at all if it rolls back. */
+  async announce(seq: number): Promise<void> {
+    await this.run('SELECT pg_notify(?, ?)', CHANGES_CHANNEL, String(seq));
+  }
+
+  inList(column: string, values: readonly string[]) {
+    return { condition: `${column} = ANY(?)`, param: [...values] };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
 
   async get<T>(sql: string, ...params: Params): Promise<T | undefined> {
     return (await this.query<T>(sql, params)).rows[0];
@@ -170,18 +189,6 @@ export class Sql {
       open.savepoints--;
     }
   }
-
-  async meta(key: string): Promise<number | undefined> {
-    return (await this.get<{ value: number }>('SELECT value FROM meta WHERE key = ?', key))?.value;
-  }
-
-  async setMeta(key: string, value: number): Promise<void> {
-    await this.run(
-      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-      key,
-      value,
-    );
-  }
 }
 
 /** Which unique constraints mean which error; anything else unique (a random id colliding) is a bug. */
@@ -228,7 +235,3 @@ function translate(err: unknown): unknown {
   const code = UNIQUE_CODES[err.constraint ?? ''];
   return code ? new StoreError(code, `already taken: ${err.constraint}`) : err;
 }
-
-export const bool = (b: boolean): number => (b ? 1 : 0);
-export const json = (list: readonly string[]): string => JSON.stringify(list);
-export const list = (text: string): string[] => JSON.parse(text) as string[];

@@ -1,12 +1,10 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { AddonError, packagedDir, requireAddon } from '../../../src/packaged.js';
 import { StoreError } from '../errors.js';
-
-/** SQLite values better-sqlite3 binds; booleans are not among them (pass 0/1). */
-export type SqlValue = string | number | bigint | null;
-type Params = SqlValue[] | [Record<string, SqlValue>];
+import { type Params, Sql } from '../sql.js';
 
 let packagedSqlite: object | undefined;
 
@@ -52,72 +50,99 @@ export function openDatabase(path: string): Database.Database {
   return db;
 }
 
-/** The connection with cached prepared statements and the one way to write. */
-export class Sql {
+/**
+ * The connection in the queries' async shape (../sql.ts). better-sqlite3 is synchronous, and the
+ * connection has one transaction: while a write is open, the queries of everyone outside it wait
+ * for it to end, so they neither join it nor see it half done; its own queries (made in its async
+ * context) run at once, and writes nested in it become savepoints.
+ */
+export class SqliteSql extends Sql {
   private readonly statements = new Map<string, Database.Statement>();
-  private readonly txn: Database.Transaction<(fn: () => unknown) => unknown>;
-  private savepoints = 0;
+  /** The async context of the open write, and how deep its savepoints go. */
+  private readonly inside = new AsyncLocalStorage<{ savepoints: number }>();
+  /** Settles when the open write ends; null while none is open. */
+  private open: Promise<void> | null = null;
 
   constructor(readonly db: Database.Database) {
-    this.txn = db.transaction((fn: () => unknown) => fn());
+    super();
   }
 
-  get<T>(sql: string, ...params: Params): T | undefined {
-    return this.statement(sql).get(...params) as T | undefined;
+  get<T>(sql: string, ...params: Params): Promise<T | undefined> {
+    return this.when(() => this.statement(sql).get(...bind(params)) as T | undefined);
   }
 
-  all<T>(sql: string, ...params: Params): T[] {
-    return this.statement(sql).all(...params) as T[];
+  all<T>(sql: string, ...params: Params): Promise<T[]> {
+    return this.when(() => this.statement(sql).all(...bind(params)) as T[]);
   }
 
-  run(sql: string, ...params: Params): number {
-    return this.statement(sql).run(...params).changes;
+  run(sql: string, ...params: Params): Promise<number> {
+    return this.when(() => this.statement(sql).run(...bind(params)).changes);
+  }
+
+  async announce(): Promise<void> {}
+
+  inList(column: string, values: readonly string[]) {
+    return { condition: `${column} IN (SELECT value FROM json_each(?))`, param: JSON.stringify(values) };
   }
 
   /**
-   * Runs `fn` in a transaction (a savepoint when nested in one), translating unique-constraint
-   * failures into StoreErrors. IMMEDIATE takes the write lock up front, so two connections can
-   * never both read and then deadlock trying to upgrade to write.
+   * BEGIN IMMEDIATE takes the write lock up front, so two connections (a backup, the sqlite3 shell)
+   * can never both read and then deadlock trying to upgrade to write.
    */
-  write<T>(fn: () => T): T {
+  async write<T>(fn: () => Promise<T>): Promise<T> {
+    const outer = this.inside.getStore();
+    if (outer) return this.savepoint(outer, fn);
+    while (this.open !== null) await this.open;
+    let end!: () => void;
+    this.open = new Promise((resolve) => {
+      end = resolve;
+    });
     try {
-      return this.txn.immediate(fn) as T;
-    } catch (err) {
-      throw translate(err);
+      return await this.inside.run({ savepoints: 0 }, async () => {
+        this.db.exec('BEGIN IMMEDIATE');
+        try {
+          const result = await fn();
+          this.db.exec('COMMIT');
+          return result;
+        } catch (err) {
+          if (this.db.inTransaction) this.db.exec('ROLLBACK');
+          throw translate(err);
+        }
+      });
+    } finally {
+      this.open = null;
+      end();
     }
   }
 
-  /**
-   * Runs an async `fn` as one transaction on this connection: BEGIN IMMEDIATE before it, COMMIT
-   * after it, ROLLBACK if it throws. Nested in another (the caller's own async context is inside
-   * one), a savepoint. The caller (SqliteStore) keeps every other caller off the connection
-   * meanwhile: the connection has one transaction, and whoever wrote now would join it.
-   */
-  async writeAsync<T>(fn: () => Promise<T>, nested: boolean): Promise<T> {
-    const name = `s${++this.savepoints}`;
-    this.db.exec(nested ? `SAVEPOINT ${name}` : 'BEGIN IMMEDIATE');
+  async close(): Promise<void> {
+    while (this.open !== null) await this.open;
+    this.db.close();
+  }
+
+  private async savepoint<T>(open: { savepoints: number }, fn: () => Promise<T>): Promise<T> {
+    const name = `s${++open.savepoints}`;
+    this.db.exec(`SAVEPOINT ${name}`);
     try {
       const result = await fn();
-      this.db.exec(nested ? `RELEASE ${name}` : 'COMMIT');
+      this.db.exec(`RELEASE ${name}`);
       return result;
     } catch (err) {
-      if (this.db.inTransaction) this.db.exec(nested ? `ROLLBACK TO ${name}; RELEASE ${name}` : 'ROLLBACK');
+      this.db.exec(`ROLLBACK TO ${name}; RELEASE ${name}`);
       throw translate(err);
     } finally {
-      this.savepoints--;
+      open.savepoints--;
     }
   }
 
-  meta(key: string): number | undefined {
-    return this.get<{ value: number }>('SELECT value FROM meta WHERE key = ?', key)?.value;
-  }
-
-  setMeta(key: string, value: number): void {
-    this.run(
-      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-      key,
-      value,
-    );
+  /** Runs `query` at once, unless someone else's write is open: then after it. */
+  private when<T>(query: () => T): Promise<T> {
+    if (this.open !== null && !this.inside.getStore()) return this.open.then(() => this.when(query));
+    try {
+      return Promise.resolve(query());
+    } catch (err) {
+      return Promise.reject(translate(err));
+    }
   }
 
   private statement(sql: string): Database.Statement {
@@ -129,6 +154,9 @@ export class Sql {
     return s;
   }
 }
+
+/** better-sqlite3 binds no lists: the queries pass one only through inList, as JSON text. */
+const bind = (params: Params) => params as (string | number | bigint | null)[];
 
 /** Which unique columns mean which error; anything else unique (a random id colliding) is a bug. */
 const UNIQUE_CODES: Record<string, 'duplicate-name' | 'duplicate-key'> = {
@@ -145,7 +173,3 @@ function translate(err: unknown): unknown {
   const code = UNIQUE_CODES[columns];
   return code ? new StoreError(code, `already taken: ${columns}`) : err;
 }
-
-export const bool = (b: boolean): number => (b ? 1 : 0);
-export const json = (list: readonly string[]): string => JSON.stringify(list);
-export const list = (text: string): string[] => JSON.parse(text) as string[];

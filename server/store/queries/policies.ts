@@ -1,6 +1,6 @@
+import type { Sql } from '../sql.js';
 import type { Policy } from '../types.js';
 import * as changes from './changes.js';
-import type { Sql } from './db.js';
 import * as networks from './networks.js';
 
 interface Row {

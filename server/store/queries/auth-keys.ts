@@ -1,9 +1,9 @@
 import { StoreError } from '../errors.js';
 import { newSecret, randomId, secretHash } from '../secrets.js';
+import { bool, json, list, type Sql } from '../sql.js';
 import type { NewAuthKey } from '../store.js';
 import { type AuthKey, DEFAULTS } from '../types.js';
 import { checkTags } from '../validate.js';
-import { bool, json, list, type Sql } from './db.js';
 import * as users from './users.js';
 
 interface Row {

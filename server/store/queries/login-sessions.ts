@@ -1,10 +1,10 @@
 import type { Ipv4Pool } from '../addresses.js';
 import { StoreError } from '../errors.js';
 import { randomId } from '../secrets.js';
+import type { Sql } from '../sql.js';
 import type { NewLoginSession } from '../store.js';
 import { DEFAULTS, type Device, type LoginSession } from '../types.js';
 import { checkKey } from '../validate.js';
-import type { Sql } from './db.js';
 import * as devices from './devices.js';
 
 interface Row {
@@ -67,11 +67,12 @@ export async function get(sql: Sql, id: string): Promise<LoginSession> {
 
 export async function completed(sql: Sql, ids: readonly string[]): Promise<Map<string, string>> {
   if (ids.length === 0) return new Map();
-  // One statement for any number of sessions: the ids travel as one array parameter.
+  // One statement for any number of sessions: the ids travel as one parameter.
+  const { condition, param } = sql.inList('id', ids);
   const rows = await sql.all<{ id: string; completed_device_id: string }>(
     `SELECT id, completed_device_id FROM login_sessions
-     WHERE id = ANY(?) AND completed_device_id IS NOT NULL`,
-    [...ids],
+     WHERE ${condition} AND completed_device_id IS NOT NULL`,
+    param,
   );
   return new Map(rows.map((r) => [r.id, r.completed_device_id]));
 }
@@ -113,7 +114,10 @@ export async function complete(
 export async function expire(sql: Sql, id: string, now: number): Promise<void> {
   return sql.write(async () => {
     await row(sql, id);
-    await sql.run('UPDATE login_sessions SET expires_at = LEAST(expires_at, ?) WHERE id = ?', now, id);
+    await sql.run(
+      'UPDATE login_sessions SET expires_at = CASE WHEN expires_at > @now THEN @now ELSE expires_at END WHERE id = @id',
+      { now, id },
+    );
   });
 }
 

@@ -5,9 +5,9 @@ import {
   EMPTY_DNS_SETTINGS,
 } from '../../../src/control/dns-settings.js';
 import { StoreError } from '../errors.js';
+import type { Sql } from '../sql.js';
 import type { NetworkDns } from '../types.js';
 import * as changes from './changes.js';
-import type { Sql } from './db.js';
 import * as networks from './networks.js';
 
 interface Row {
@@ -20,9 +20,9 @@ interface Row {
 }
 
 /** A network's DNS settings; a network nobody set any for has none (and updatedAt null). */
-export function get(sql: Sql, networkId: string): NetworkDns {
-  networks.get(sql, networkId);
-  const row = sql.get<Row>('SELECT * FROM network_dns WHERE network_id = ?', networkId);
+export async function get(sql: Sql, networkId: string): Promise<NetworkDns> {
+  await networks.get(sql, networkId);
+  const row = await sql.get<Row>('SELECT * FROM network_dns WHERE network_id = ?', networkId);
   if (!row) return { networkId, ...EMPTY_DNS_SETTINGS, updatedAt: null };
   return {
     networkId,
@@ -39,15 +39,15 @@ export function get(sql: Sql, networkId: string): NetworkDns {
  * field) and changes nothing. A change reaches the change feed; setting what is there already
  * does not.
  */
-export function set(
+export async function set(
   sql: Sql,
   networkId: string,
   settings: DnsSettings,
   now: number,
   baseDomain?: string,
-): NetworkDns {
-  return sql.write(() => {
-    const network = networks.get(sql, networkId);
+): Promise<NetworkDns> {
+  return sql.write(async () => {
+    const network = await networks.get(sql, networkId);
     let checked: DnsSettings;
     try {
       checked = checkDnsSettings(settings, {
@@ -58,12 +58,12 @@ export function set(
       if (error instanceof DnsSettingsError) throw new StoreError('invalid', error.message);
       throw error;
     }
-    const before = get(sql, networkId);
+    const before = await get(sql, networkId);
     const same =
       JSON.stringify([before.nameservers, before.routes, before.searchDomains, before.override]) ===
       JSON.stringify([checked.nameservers, checked.routes, checked.searchDomains, checked.override]);
     if (same && before.updatedAt !== null) return before;
-    sql.run(
+    await sql.run(
       `INSERT INTO network_dns (network_id, nameservers, routes, search_domains, override, updated_at)
        VALUES (@network_id, @nameservers, @routes, @search_domains, @override, @updated_at)
        ON CONFLICT (network_id) DO UPDATE SET nameservers = excluded.nameservers, routes = excluded.routes,
@@ -77,7 +77,7 @@ export function set(
         updated_at: now,
       },
     );
-    if (!same) changes.record(sql, [networkId], 'dns-changed', null, now);
+    if (!same) await changes.record(sql, [networkId], 'dns-changed', null, now);
     return { networkId, ...checked, updatedAt: now };
   });
 }

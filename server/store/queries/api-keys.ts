@@ -1,8 +1,8 @@
 import { StoreError } from '../errors.js';
 import { newSecret, randomId, secretHash } from '../secrets.js';
+import type { Sql } from '../sql.js';
 import type { NewApiKey } from '../store.js';
 import { type ApiKey, DEFAULTS } from '../types.js';
-import type { Sql } from './db.js';
 import * as networks from './networks.js';
 
 interface Row {

@@ -1,6 +1,6 @@
 import { type Ipv4Pool, isReserved } from '../addresses.js';
 import { StoreError } from '../errors.js';
-import type { Sql } from './db.js';
+import type { Sql } from '../sql.js';
 
 /** The last address handed out; the next search starts after it. */
 const CURSOR = 'ipv4_cursor';
@@ -14,8 +14,8 @@ const CURSOR = 'ipv4_cursor';
  * Cost: a point lookup on the unique ipv4 index per step; a run of taken addresses (only met after
  * wrapping) is skipped with one query instead of one lookup per address.
  */
-export function allocateIpv4(sql: Sql, pool: Ipv4Pool): number {
-  const cursor = sql.meta(CURSOR);
+export async function allocateIpv4(sql: Sql, pool: Ipv4Pool): Promise<number> {
+  const cursor = await sql.meta(CURSOR);
   let wrapped = false;
   const next = (addr: number): number => {
     if (addr < pool.last) return addr + 1;
@@ -29,8 +29,8 @@ export function allocateIpv4(sql: Sql, pool: Ipv4Pool): number {
   let candidate = start;
   for (;;) {
     if (!isReserved(pool, candidate)) {
-      if (!sql.get('SELECT 1 FROM devices WHERE ipv4 = ?', candidate)) break;
-      const runEnd = sql.get<{ last: number }>(
+      if (!(await sql.get('SELECT 1 FROM devices WHERE ipv4 = ?', candidate))) break;
+      const runEnd = await sql.get<{ last: number }>(
         `SELECT d.ipv4 AS last FROM devices d
          WHERE d.ipv4 >= ? AND NOT EXISTS (SELECT 1 FROM devices e WHERE e.ipv4 = d.ipv4 + 1)
          ORDER BY d.ipv4 LIMIT 1`,
@@ -42,6 +42,6 @@ export function allocateIpv4(sql: Sql, pool: Ipv4Pool): number {
     if (wrapped && candidate >= start)
       throw new StoreError('address-exhausted', 'no free IPv4 address in the pool');
   }
-  sql.setMeta(CURSOR, candidate);
+  await sql.setMeta(CURSOR, candidate);
   return candidate;
 }

@@ -1,5 +1,5 @@
+import type { Sql } from '../sql.js';
 import type { ChangeKind, ChangeRecord } from '../types.js';
-import type { Sql } from './db.js';
 
 /**
  * The change feed. Writers call `record` inside their own transaction, so a change and its record
@@ -7,6 +7,8 @@ import type { Sql } from './db.js';
  * "since N", never misses one. Seq order must be commit order, or a reader that saw seq 7 could
  * miss a 6 committed after it: a PostgreSQL sequence does not keep that, so each seq is taken from
  * the `changes_seq` counter row, whose row lock the writer holds until it commits (or retries).
+ * SQLite, one writer at a time, takes it from the same row (schema.ts, migration 6), so the feed's
+ * position is a row of meta on both and moves with the data (burrow-server migrate).
  */
 
 /** The last seq handed out. */
@@ -14,13 +16,6 @@ const SEQ = 'changes_seq';
 
 /** The highest seq pruned so far: history after it is complete. */
 const HORIZON = 'changes_horizon';
-
-/**
- * The channel every change is announced on, its payload the new seq. PostgreSQL delivers a NOTIFY
- * when its transaction commits, and not at all if it rolls back: a wake-up, never the data itself
- * (each instance reads the feed from its own position, so a notification it misses loses nothing).
- */
-export const CHANGES_CHANNEL = 'burrow_changes';
 
 export async function record(
   sql: Sql,
@@ -45,7 +40,7 @@ export async function record(
     );
     last = seq.value;
   }
-  if (last !== null) await sql.run('SELECT pg_notify(?, ?)', CHANGES_CHANNEL, String(last));
+  if (last !== null) await sql.announce(last);
 }
 
 /**

@@ -1,5 +1,5 @@
+import type { Sql } from '../sql.js';
 import { hostLabel, withSuffix } from '../validate.js';
-import type { Sql } from './db.js';
 
 export interface DeviceName {
   name: string;
@@ -14,18 +14,20 @@ export interface DeviceName {
  * however many devices share the label; the loop only runs on if someone renamed a device to
  * exactly "host-N".
  */
-export function freeDeviceName(sql: Sql, networkId: string, hostname: string): DeviceName {
+export async function freeDeviceName(sql: Sql, networkId: string, hostname: string): Promise<DeviceName> {
   const base = hostLabel(hostname);
-  const taken = (name: string) =>
-    sql.get('SELECT 1 FROM devices WHERE network_id = ? AND name = ?', networkId, name);
-  if (!taken(base)) return { name: base, base, suffix: 0 };
+  const taken = async (name: string) =>
+    await sql.get('SELECT 1 FROM devices WHERE network_id = ? AND name = ?', networkId, name);
+  if (!(await taken(base))) return { name: base, base, suffix: 0 };
   const highest =
-    sql.get<{ n: number | null }>(
-      'SELECT max(name_suffix) AS n FROM devices WHERE network_id = ? AND name_base = ?',
-      networkId,
-      base,
+    (
+      await sql.get<{ n: number | null }>(
+        'SELECT max(name_suffix) AS n FROM devices WHERE network_id = ? AND name_base = ?',
+        networkId,
+        base,
+      )
     )?.n ?? 0;
   let suffix = highest + 1;
-  while (taken(withSuffix(base, suffix))) suffix++;
+  while (await taken(withSuffix(base, suffix))) suffix++;
   return { name: withSuffix(base, suffix), base, suffix };
 }

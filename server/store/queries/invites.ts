@@ -1,9 +1,9 @@
 import { notYours, StoreError } from '../errors.js';
 import { newSecret, randomId, secretHash } from '../secrets.js';
+import { bool, type Sql } from '../sql.js';
 import type { InviteRef, NewInvite } from '../store.js';
 import { DEFAULTS, type Invite, type InviteState, type Share } from '../types.js';
 import * as changes from './changes.js';
-import { bool, type Sql } from './db.js';
 import * as devices from './devices.js';
 import * as users from './users.js';
 
@@ -54,18 +54,22 @@ const toShare = (r: ShareRow): Share => ({
   createdAt: r.created_at,
 });
 
-export function create(sql: Sql, input: NewInvite, now: number): { invite: Invite; code: string } {
-  return sql.write(() => {
-    const device = ownDevice(sql, input.deviceId, input.byUserId);
+export async function create(
+  sql: Sql,
+  input: NewInvite,
+  now: number,
+): Promise<{ invite: Invite; code: string }> {
+  return sql.write(async () => {
+    const device = await ownDevice(sql, input.deviceId, input.byUserId);
     if (input.recipientUserId !== undefined) {
-      const recipient = users.get(sql, input.recipientUserId);
+      const recipient = await users.get(sql, input.recipientUserId);
       if (recipient.networkId === device.networkId)
         throw new StoreError('invalid', 'the user already sees the device');
       if (input.multiUse) throw new StoreError('invalid', 'an invite to a named user is single-use');
     }
     const { secret, prefix, hash } = newSecret('binv');
     const id = randomId();
-    sql.run(
+    await sql.run(
       `INSERT INTO invites (id, device_id, owner_user_id, recipient_user_id, prefix, code_hash, multi_use, state,
          created_at, expires_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
@@ -80,28 +84,31 @@ export function create(sql: Sql, input: NewInvite, now: number): { invite: Invit
       input.expiresAt ?? now + DEFAULTS.inviteLifetimeMs,
       now,
     );
-    return { invite: toInvite(row(sql, id), now), code: secret };
+    return { invite: toInvite(await row(sql, id), now), code: secret };
   });
 }
 
-export function listForUser(
+export async function listForUser(
   sql: Sql,
   userId: string,
   now: number,
-): { incoming: Invite[]; outgoing: Invite[] } {
+): Promise<{ incoming: Invite[]; outgoing: Invite[] }> {
   const newestFirst = 'ORDER BY created_at DESC, id';
-  const incoming = sql.all<InviteRow>(
+  const incoming = await sql.all<InviteRow>(
     `SELECT * FROM invites WHERE recipient_user_id = ? ${newestFirst}`,
     userId,
   );
-  const outgoing = sql.all<InviteRow>(`SELECT * FROM invites WHERE owner_user_id = ? ${newestFirst}`, userId);
+  const outgoing = await sql.all<InviteRow>(
+    `SELECT * FROM invites WHERE owner_user_id = ? ${newestFirst}`,
+    userId,
+  );
   return { incoming: incoming.map((r) => toInvite(r, now)), outgoing: outgoing.map((r) => toInvite(r, now)) };
 }
 
-export function accept(sql: Sql, ref: InviteRef, recipientUserId: string, now: number): Share {
-  return sql.write(() => {
-    const recipient = users.get(sql, recipientUserId);
-    const invite = 'code' in ref ? byCode(sql, ref.code) : find(sql, ref.id);
+export async function accept(sql: Sql, ref: InviteRef, recipientUserId: string, now: number): Promise<Share> {
+  return sql.write(async () => {
+    const recipient = await users.get(sql, recipientUserId);
+    const invite = 'code' in ref ? await byCode(sql, ref.code) : await find(sql, ref.id);
     // A named invite is for its recipient only. An id is shown in lists and logs; for a link, only
     // the code is the capability. Either way, someone else's invite reads as no invite at all.
     const forThem =
@@ -109,18 +116,18 @@ export function accept(sql: Sql, ref: InviteRef, recipientUserId: string, now: n
       (invite.recipient_user_id === null ? 'code' in ref : invite.recipient_user_id === recipient.id);
     if (!forThem) throw 'code' in ref ? notYours.code() : notYours.invite(ref.id);
     checkPending(invite, now);
-    const device = devices.get(sql, invite.device_id);
+    const device = await devices.get(sql, invite.device_id);
     if (device.networkId === recipient.networkId)
       throw new StoreError('invalid', 'the user already sees the device');
-    if (invite.multi_use === 0) setState(sql, invite.id, 'accepted', now);
-    const existing = sql.get<ShareRow>(
+    if (invite.multi_use === 0) await setState(sql, invite.id, 'accepted', now);
+    const existing = await sql.get<ShareRow>(
       `${SHARES} WHERE s.recipient_user_id = ? AND s.device_id = ?`,
       recipient.id,
       device.id,
     );
     if (existing) return toShare(existing);
     const id = randomId();
-    sql.run(
+    await sql.run(
       'INSERT INTO shares (id, invite_id, device_id, recipient_user_id, created_at) VALUES (?, ?, ?, ?, ?)',
       id,
       invite.id,
@@ -128,51 +135,52 @@ export function accept(sql: Sql, ref: InviteRef, recipientUserId: string, now: n
       recipient.id,
       now,
     );
-    changes.record(sql, [device.networkId, recipient.networkId], 'share-changed', device.id, now);
-    return toShare(shareRow(sql, id));
+    await changes.record(sql, [device.networkId, recipient.networkId], 'share-changed', device.id, now);
+    return toShare(await shareRow(sql, id));
   });
 }
 
-export function decline(sql: Sql, id: string, recipientUserId: string, now: number): Invite {
-  return sql.write(() => {
-    const invite = find(sql, id);
+export async function decline(sql: Sql, id: string, recipientUserId: string, now: number): Promise<Invite> {
+  return sql.write(async () => {
+    const invite = await find(sql, id);
     if (invite?.recipient_user_id !== recipientUserId) throw notYours.invite(id);
     checkPending(invite, now);
-    setState(sql, id, 'declined', now);
-    return toInvite(row(sql, id), now);
+    await setState(sql, id, 'declined', now);
+    return toInvite(await row(sql, id), now);
   });
 }
 
-export function revoke(sql: Sql, id: string, byUserId: string, now: number): Invite {
-  return sql.write(() => {
-    const invite = find(sql, id);
+export async function revoke(sql: Sql, id: string, byUserId: string, now: number): Promise<Invite> {
+  return sql.write(async () => {
+    const invite = await find(sql, id);
     // Read whether or not the invite exists: a missing one costs the same lookups as someone else's.
-    const shares = sql.all<ShareRow>(`${SHARES} WHERE s.invite_id = ?`, id);
+    const shares = await sql.all<ShareRow>(`${SHARES} WHERE s.invite_id = ?`, id);
     if (invite?.owner_user_id === byUserId) {
       if (invite.state !== 'pending' && invite.state !== 'accepted') {
         throw new StoreError('invite-not-pending', `invite ${invite.prefix} is already ${invite.state}`);
       }
-      setState(sql, id, 'revoked', now);
-      for (const share of shares) endShare(sql, share, now);
+      await setState(sql, id, 'revoked', now);
+      for (const share of shares) await endShare(sql, share, now);
     } else {
       const mine = shares.find((s) => s.recipient_user_id === byUserId);
-      if (mine) revokeShare(sql, mine.id, byUserId, now);
-      else if (invite !== undefined && invite.recipient_user_id === byUserId) decline(sql, id, byUserId, now);
+      if (mine) await revokeShare(sql, mine.id, byUserId, now);
+      else if (invite !== undefined && invite.recipient_user_id === byUserId)
+        await decline(sql, id, byUserId, now);
       else throw notYours.invite(id);
     }
-    return toInvite(row(sql, id), now);
+    return toInvite(await row(sql, id), now);
   });
 }
 
 /** A single-use invite's only share ending revokes the invite too; a multi-use link stays open. */
-export function revokeShare(sql: Sql, id: string, byUserId: string, now: number): void {
-  sql.write(() => {
-    const share = sql.get<ShareRow>(`${SHARES} WHERE s.id = ?`, id);
+export async function revokeShare(sql: Sql, id: string, byUserId: string, now: number): Promise<void> {
+  return sql.write(async () => {
+    const share = await sql.get<ShareRow>(`${SHARES} WHERE s.id = ?`, id);
     if (share === undefined || (byUserId !== share.owner_user_id && byUserId !== share.recipient_user_id)) {
       throw notYours.share(id);
     }
-    endShare(sql, share, now);
-    sql.run(
+    await endShare(sql, share, now);
+    await sql.run(
       "UPDATE invites SET state = 'revoked', updated_at = ? WHERE id = ? AND multi_use = 0",
       now,
       share.invite_id,
@@ -180,27 +188,30 @@ export function revokeShare(sql: Sql, id: string, byUserId: string, now: number)
   });
 }
 
-export function acceptedBy(sql: Sql, recipientUserId: string): Share[] {
-  return sql
-    .all<ShareRow>(`${SHARES} WHERE s.recipient_user_id = ? ORDER BY s.created_at, s.id`, recipientUserId)
-    .map(toShare);
+export async function acceptedBy(sql: Sql, recipientUserId: string): Promise<Share[]> {
+  return (
+    await sql.all<ShareRow>(
+      `${SHARES} WHERE s.recipient_user_id = ? ORDER BY s.created_at, s.id`,
+      recipientUserId,
+    )
+  ).map(toShare);
 }
 
-export function all(sql: Sql): Share[] {
-  return sql.all<ShareRow>(`${SHARES} ORDER BY s.created_at, s.id`).map(toShare);
+export async function all(sql: Sql): Promise<Share[]> {
+  return (await sql.all<ShareRow>(`${SHARES} ORDER BY s.created_at, s.id`)).map(toShare);
 }
 
-export function ofDevice(sql: Sql, deviceId: string): Share[] {
-  return sql
-    .all<ShareRow>(`${SHARES} WHERE s.device_id = ? ORDER BY s.created_at, s.id`, deviceId)
-    .map(toShare);
+export async function ofDevice(sql: Sql, deviceId: string): Promise<Share[]> {
+  return (
+    await sql.all<ShareRow>(`${SHARES} WHERE s.device_id = ? ORDER BY s.created_at, s.id`, deviceId)
+  ).map(toShare);
 }
 
-function endShare(sql: Sql, share: ShareRow, now: number): void {
-  const device = devices.get(sql, share.device_id);
-  const recipient = users.get(sql, share.recipient_user_id);
-  sql.run('DELETE FROM shares WHERE id = ?', share.id);
-  changes.record(sql, [device.networkId, recipient.networkId], 'share-changed', device.id, now);
+async function endShare(sql: Sql, share: ShareRow, now: number): Promise<void> {
+  const device = await devices.get(sql, share.device_id);
+  const recipient = await users.get(sql, share.recipient_user_id);
+  await sql.run('DELETE FROM shares WHERE id = ?', share.id);
+  await changes.record(sql, [device.networkId, recipient.networkId], 'share-changed', device.id, now);
 }
 
 function checkPending(invite: InviteRow, now: number): void {
@@ -210,35 +221,41 @@ function checkPending(invite: InviteRow, now: number): void {
   if (now >= invite.expires_at) throw new StoreError('invite-expired', `invite ${invite.prefix} has expired`);
 }
 
-function setState(sql: Sql, id: string, state: InviteRow['state'], now: number): void {
-  sql.run('UPDATE invites SET state = ?, updated_at = ? WHERE id = ?', state, now, id);
+async function setState(sql: Sql, id: string, state: InviteRow['state'], now: number): Promise<void> {
+  await sql.run('UPDATE invites SET state = ?, updated_at = ? WHERE id = ?', state, now, id);
 }
 
 /** The device if `userId` owns it. One query either way, so someone else's device and none take as long. */
-function ownDevice(sql: Sql, id: string, userId: string) {
-  const owned = sql.get<{ id: string }>('SELECT id FROM devices WHERE id = ? AND user_id = ?', id, userId);
+async function ownDevice(sql: Sql, id: string, userId: string) {
+  const owned = await sql.get<{ id: string }>(
+    'SELECT id FROM devices WHERE id = ? AND user_id = ?',
+    id,
+    userId,
+  );
   if (!owned) throw notYours.device(id);
-  return devices.get(sql, id);
+  return await devices.get(sql, id);
 }
 
-function find(sql: Sql, id: string): InviteRow | undefined {
-  return sql.get<InviteRow>('SELECT * FROM invites WHERE id = ?', id);
+async function find(sql: Sql, id: string): Promise<InviteRow | undefined> {
+  return await sql.get<InviteRow>('SELECT * FROM invites WHERE id = ?', id);
 }
 
 /** A row this transaction wrote or just found, so it exists. */
-function row(sql: Sql, id: string): InviteRow {
-  const r = find(sql, id);
+async function row(sql: Sql, id: string): Promise<InviteRow> {
+  const r = await find(sql, id);
   if (!r) throw new Error(`invite ${id} vanished inside its transaction`);
   return r;
 }
 
-function byCode(sql: Sql, code: string): InviteRow | undefined {
+async function byCode(sql: Sql, code: string): Promise<InviteRow | undefined> {
   const hash = secretHash('binv', code);
-  return hash === null ? undefined : sql.get<InviteRow>('SELECT * FROM invites WHERE code_hash = ?', hash);
+  return hash === null
+    ? undefined
+    : await sql.get<InviteRow>('SELECT * FROM invites WHERE code_hash = ?', hash);
 }
 
-function shareRow(sql: Sql, id: string): ShareRow {
-  const r = sql.get<ShareRow>(`${SHARES} WHERE s.id = ?`, id);
+async function shareRow(sql: Sql, id: string): Promise<ShareRow> {
+  const r = await sql.get<ShareRow>(`${SHARES} WHERE s.id = ?`, id);
   if (!r) throw new Error(`share ${id} vanished inside its transaction`);
   return r;
 }

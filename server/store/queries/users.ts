@@ -1,10 +1,10 @@
 import { StoreError } from '../errors.js';
 import { decoyHash, hashPassword, verifyPasswordHash } from '../password.js';
 import { randomId } from '../secrets.js';
+import type { Sql } from '../sql.js';
 import type { NewUser } from '../store.js';
 import type { User } from '../types.js';
 import { checkName, checkPassword } from '../validate.js';
-import type { Sql } from './db.js';
 import * as networks from './networks.js';
 
 interface Row {
