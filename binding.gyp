@@ -30,6 +30,9 @@
             "helper/native/sdnotify.c",
             "helper/native/tun.c",
             "helper/native/udp.c",
+            "helper/native/udp-addr.c",
+            "helper/native/udp-recv.c",
+            "helper/native/udp-send.c",
             "helper/native/udp-source.c"
           ],
           "defines": ["NAPI_VERSION=8", "_GNU_SOURCE"],

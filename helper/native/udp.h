@@ -2,6 +2,7 @@
 #ifndef BURROW_NATIVE_UDP_H
 #define BURROW_NATIVE_UDP_H
 
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <sys/socket.h>
@@ -55,6 +56,11 @@ typedef struct {
 } bn_udp;
 
 #define BN_UDP_SLOT 65536u /* receive room per datagram: any UDP payload fits */
+#define BN_UDP_MAGIC 0x55445031u /* "UDP1" */
+/* An address as text: an IPv6 literal with its %scope, and the NUL. */
+#define BN_HOST_TEXT (INET6_ADDRSTRLEN + IF_NAMESIZE + 2)
+
+typedef fp_sockaddr bn_sockaddr;
 
 bn_udp *bn_udp_unwrap(napi_env env, napi_value value);
 /* Hands `count` datagrams (back to back in `data`, lengths in `lengths`, sources in `from`) to the
@@ -75,5 +81,7 @@ void bn_udp_learn_source(bn_udp *u, const fp_sockaddr *from, const struct msghdr
 void bn_udp_on_readable(bn_io *io, int poll_status);
 /* Parses an address literal for a socket of `family`; returns NULL or what is wrong with it. */
 const char *bn_parse_host(int family, const char *text, fp_sockaddr *out);
+/* Writes an address as JS sees it into `out` (BN_HOST_TEXT bytes), without its port (udp-addr.c). */
+void bn_format_host(const bn_sockaddr *a, char *out);
 
 #endif
