@@ -27,6 +27,7 @@
             "helper/native/peercred.c",
             "helper/native/route-codec.c",
             "helper/native/route-get.c",
+            "helper/native/route-netlink.c",
             "helper/native/sdnotify.c",
             "helper/native/tun.c",
             "helper/native/udp.c",

@@ -4,32 +4,25 @@
  * stage 2 (helper/routing/route-get.ts) asks what the kernel would do with one packet; Node has no
  * netlink, and starting `ip` twice per trace costs more than the lookups.
  *
- * Both calls are synchronous: the kernel answers a lookup from within the send, and fills a dump
- * as it is read, so nothing here waits on the network. A receive timeout and a deadline bound
- * them anyway, and the number of reads and rules is capped. A refusal of the kernel (no route, a
- * prohibit rule) is an answer, returned as data ({error: "ENETUNREACH"}); failures of the lookup
- * itself (the socket, a malformed or truncated answer, the deadline) throw.
- * route-codec.c builds and reads the messages; routeRequest/routeParse/ruleParse expose it to tests.
+ * This file is their JavaScript face: arguments in, answers and rules out as objects. A refusal of
+ * the kernel (no route, a prohibit rule) is an answer, returned as data ({error: "ENETUNREACH"});
+ * failures of the lookup itself (the socket, a malformed or truncated answer, the deadline) throw.
+ * route-netlink.c talks to the kernel; route-codec.c builds and reads the messages, and
+ * routeRequest/routeParse/ruleParse expose it to tests.
  */
 #include <errno.h>
-#include <linux/netlink.h>
 #include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <arpa/inet.h>
 
 #include "common.h"
 #include "native.h"
 #include "route-codec.h"
+#include "route-netlink.h"
 
-#define ANSWER_BYTES (64 * 1024) /* above the kernel's largest dump skb (32 KiB) */
-#define DEADLINE_MS 2000
-#define MAX_READS 4096
-#define MAX_RULES 10000
 #define DUMP_TRIES 3
 
 /* ---- arguments ------------------------------------------------------------------------------- */
@@ -94,80 +87,7 @@ static bool read_family(napi_env env, napi_value value, uint8_t *family) {
   return true;
 }
 
-/* ---- the exchange ---------------------------------------------------------------------------- */
-
-/* Parses one received buffer: RC_DONE, RC_MORE or RC_MALFORMED (with *why). */
-typedef int (*parse_fn)(void *ctx, const uint8_t *buf, size_t len, uint32_t seq, const char **why);
-
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Sends `req` to the kernel and feeds what comes back to `parse` until it is done. Returns 0, or an
- * errno with *syscall set (EBADMSG: malformed, *why set; ETIMEDOUT: the deadline passed). */
-static int exchange(const uint8_t *req, size_t len, uint32_t seq, parse_fn parse, void *ctx,
-                    const char **syscall, const char **why) {
-  int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-  if (fd < 0) return *syscall = "socket", errno;
-  int one = 1;
-  struct timeval tv = {.tv_sec = 1};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  /* Optional: strict checks refuse what an old kernel would ignore; the ack names its reason. */
-  setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof one);
-  setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof one);
-  setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
-  struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-  int err = 0;
-  uint8_t *buf = NULL;
-  if (sendto(fd, req, len, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) {
-    err = errno, *syscall = "sendto";
-    goto out;
-  }
-  buf = malloc(ANSWER_BYTES);
-  if (!buf) {
-    err = ENOMEM, *syscall = "malloc";
-    goto out;
-  }
-  int64_t deadline = now_ms() + DEADLINE_MS;
-  for (int reads = 0;; reads++) {
-    if (reads >= MAX_READS || now_ms() > deadline) {
-      err = ETIMEDOUT, *syscall = "recvfrom";
-      goto out;
-    }
-    struct sockaddr_nl from;
-    socklen_t from_len = sizeof from;
-    ssize_t n = recvfrom(fd, buf, ANSWER_BYTES, MSG_TRUNC, (struct sockaddr *)&from, &from_len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      err = errno == EAGAIN || errno == EWOULDBLOCK ? ETIMEDOUT : errno, *syscall = "recvfrom";
-      goto out;
-    }
-    if (from_len < sizeof from || from.nl_pid != 0) continue; /* only the kernel answers */
-    if ((size_t)n > ANSWER_BYTES) {
-      err = EBADMSG, *syscall = "recvfrom", *why = "an answer larger than the receive buffer";
-      goto out;
-    }
-    int r = parse(ctx, buf, (size_t)n, seq, why);
-    if (r == RC_DONE) break;
-    if (r == RC_MALFORMED) {
-      err = EBADMSG, *syscall = "recvfrom";
-      goto out;
-    }
-  }
-out:
-  free(buf);
-  close(fd);
-  return err;
-}
-
-static uint32_t next_seq(void) {
-  static uint32_t seq; /* only ever used on the JS thread */
-  if (seq == 0) seq = (uint32_t)time(NULL);
-  return ++seq;
-}
-
+/* A failed exchange with the kernel (route-netlink.c), thrown. */
 static napi_value throw_exchange(napi_env env, int err, const char *syscall, const char *why, const char *what) {
   if (err == EBADMSG) return bn_throw_errno(env, err, syscall, "%s: the kernel's answer has %s", what, why);
   return bn_throw_errno(env, err, syscall, "%s", what);
@@ -269,11 +189,11 @@ napi_value bn_route_get(napi_env env, napi_callback_info info) {
   rc_route_query q;
   if (!bn_args(env, info, 8, argv) || !read_query(env, argv, &q)) return NULL;
   uint8_t req[256];
-  uint32_t seq = next_seq();
+  uint32_t seq = rn_next_seq();
   size_t len = rc_build_route_request(req, sizeof req, &q, seq);
   rc_route_answer answer;
   const char *syscall = NULL, *why = NULL;
-  int err = exchange(req, len, seq, parse_route, &answer, &syscall, &why);
+  int err = rn_exchange(req, len, seq, parse_route, &answer, &syscall, &why);
   if (err) return throw_exchange(env, err, syscall, why, "route lookup (RTM_GETROUTE)");
   return answer_object(env, &answer, true);
 }
@@ -327,38 +247,7 @@ napi_value bn_route_parse(napi_env env, napi_callback_info info) {
   return answer_object(env, &answer, false);
 }
 
-/* ---- rule dump ------------------------------------------------------------------------------- */
-
-typedef struct {
-  rc_rule *rules;
-  size_t count, cap;
-  uint8_t family;
-  int error; /* the errno the dump ended with */
-} rule_list;
-
-static bool add_rule(void *ctx, const rc_rule *rule) {
-  rule_list *list = ctx;
-  if (list->count == list->cap) {
-    if (list->cap >= MAX_RULES) return false;
-    size_t cap = list->cap ? list->cap * 2 : 64;
-    if (cap > MAX_RULES) cap = MAX_RULES;
-    rc_rule *grown = realloc(list->rules, cap * sizeof *grown);
-    if (!grown) return false;
-    list->rules = grown;
-    list->cap = cap;
-  }
-  list->rules[list->count++] = *rule;
-  return true;
-}
-
-static int parse_rules(void *ctx, const uint8_t *buf, size_t len, uint32_t seq, const char **why) {
-  rule_list *list = ctx;
-  int r = rc_parse_rule_dump(buf, len, seq, list->family, add_rule, list, &list->error, why);
-  if (r == RC_MALFORMED && strcmp(*why, "stopped") == 0) *why = "more rules than burrowd reads (10000)";
-  return r;
-}
-
-static napi_value rules_array(napi_env env, const rule_list *list) {
+static napi_value rules_array(napi_env env, const rn_rule_list *list) {
   napi_value out;
   BN_CALL(env, napi_create_array_with_length(env, list->count, &out));
   for (size_t i = 0; i < list->count; i++) {
@@ -374,16 +263,16 @@ napi_value bn_route_rules(napi_env env, napi_callback_info info) {
   napi_value argv[1];
   uint8_t family;
   if (!bn_args(env, info, 1, argv) || !read_family(env, argv[0], &family)) return NULL;
-  rule_list list = {.family = family};
+  rn_rule_list list = {.family = family};
   int err = 0;
   const char *syscall = NULL, *why = NULL;
   for (int tries = 0; tries < DUMP_TRIES; tries++) {
     uint8_t req[64];
-    uint32_t seq = next_seq();
+    uint32_t seq = rn_next_seq();
     size_t len = rc_build_rule_dump(req, sizeof req, family, seq);
     list.count = 0;
     list.error = 0;
-    err = exchange(req, len, seq, parse_rules, &list, &syscall, &why);
+    err = rn_exchange(req, len, seq, rn_parse_rules, &list, &syscall, &why);
     if (err == 0 && list.error != EINTR) break; /* EINTR: the rules changed during the dump */
   }
   if (err == 0 && list.error) err = list.error, syscall = "recvfrom";
@@ -402,9 +291,9 @@ napi_value bn_rule_parse(napi_env env, napi_callback_info info) {
   if (!bn_args(env, info, 3, argv) || !read_bytes(env, argv[0], &data, &len) ||
       !bn_get_u32(env, argv[1], "seq", &seq) || !read_family(env, argv[2], &family))
     return NULL;
-  rule_list list = {.family = family};
+  rn_rule_list list = {.family = family};
   const char *why = NULL;
-  int r = parse_rules(&list, data, len, seq, &why);
+  int r = rn_parse_rules(&list, data, len, seq, &why);
   napi_value out = NULL, rules, done;
   if (r == RC_MALFORMED) {
     throw_exchange(env, EBADMSG, "recvfrom", why, "rule dump (RTM_GETRULE)");
