@@ -16,6 +16,7 @@
             "helper/native/fp-engine.c",
             "helper/native/fp-engine-rx.c",
             "helper/native/fp-engine-tx.c",
+            "helper/native/fp-filter.c",
             "helper/native/fp-gro.c",
             "helper/native/fp-napi.c",
             "helper/native/fp-napi-engine.c",

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fp-ip.h"
+
 #define PEER_MAGIC 0x46505045u /* "FPPE" */
 #define KP_MAGIC 0x46504b50u   /* "FPKP" */
 #define HEADER 16u
@@ -189,26 +191,7 @@ bool fp_same_endpoint(const fp_sockaddr *a, const fp_sockaddr *b) {
          memcmp(&a->v6.sin6_addr, &b->v6.sin6_addr, sizeof(struct in6_addr)) == 0;
 }
 
-/* ---- inner packets (src/packet/ip.ts) ---------------------------------------------------------- */
-
-/* The total length an IPv4 or IPv6 header declares, or -1 when malformed or longer than len. */
-static long ip_total_length(const uint8_t *p, size_t len) {
-  if (len == 0) return -1;
-  int version = p[0] >> 4;
-  if (version == 4) {
-    if (len < 20) return -1;
-    size_t header = (size_t)(p[0] & 0x0f) * 4;
-    size_t total = (size_t)p[2] << 8 | p[3];
-    if (header < 20 || total < header || total > len) return -1;
-    return (long)total;
-  }
-  if (version == 6) {
-    if (len < 40) return -1;
-    size_t total = 40 + ((size_t)p[4] << 8 | p[5]);
-    return total > len ? -1 : (long)total;
-  }
-  return -1;
-}
+/* ---- routes (inner packets: fp-ip.h) ---------------------------------------------------------- */
 
 void fp_core_set_routes(fp_core *c, fp_routes *r) {
   fp_routes_free(&c->routes);
@@ -243,7 +226,7 @@ size_t fp_padded(const fp_core *c, size_t len) {
 
 int fp_tx_route(fp_core *c, const uint8_t *packet, size_t len, fp_peer **peer) {
   /* A malformed packet is the TS core's to count (bad-inner-packet). */
-  if (ip_total_length(packet, len) < 0) return FP_PUNT;
+  if (fp_ip_total_length(packet, len) < 0) return FP_PUNT;
   fp_peer *p = (packet[0] >> 4) == 4 ? route_of(c, packet + 16, 4, 0) : route_of(c, packet + 24, 16, 0);
   if (!p) {
     c->shared[FP_DROPS + FP_DROP_NO_ROUTE]++;
@@ -372,7 +355,7 @@ int fp_rx_open(fp_core *c, uint8_t *data, size_t len, const fp_sockaddr *from, d
   } else {
     s[FP_NEED_ANOTHER_KEEPALIVE] = 1;
   }
-  long total = ip_total_length(text, text_len);
+  long total = fp_ip_total_length(text, text_len);
   if (total < 0) {
     c->shared[FP_DROPS + FP_DROP_BAD_INNER_PACKET]++;
     return FP_DONE;
@@ -385,24 +368,4 @@ int fp_rx_open(fp_core *c, uint8_t *data, size_t len, const fp_sockaddr *from, d
   *packet = text;
   *packet_len = (size_t)total;
   return FP_DELIVER;
-}
-
-/* ---- the packet filter's sure passes (inbound-filter.ts: isReply's first rule) ---------------- */
-
-bool fp_filter_passes(const uint8_t *p, size_t len) {
-  size_t transport;
-  if (ip_total_length(p, len) != (long)len) return false;
-  if ((p[0] >> 4) == 4) {
-    transport = (size_t)(p[0] & 0x0f) * 4;
-    /* a later fragment has no header to judge: the filter's own rules decide it */
-    if ((((size_t)p[6] << 8 | p[7]) & 0x1fff) != 0 || p[9] != 6) return false;
-  } else {
-    transport = 40;
-    if (p[6] != 6) return false; /* TCP straight after the fixed header: no extension headers */
-  }
-  if (len < transport + 20) return false;
-  uint8_t flags = p[transport + 13];
-  /* Not a SYN (a bare SYN is a new connection) nor an RST. A SYN-ACK and an RST also pass the
-   * filter, but go to JS: `burrow trace` takes the answers to its own SYNs out there (trace-delivery.ts). */
-  return (flags & 0x06) == 0;
 }

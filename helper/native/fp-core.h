@@ -207,7 +207,7 @@ static inline const fp_sockaddr *fp_send_to(const fp_peer *p, double now, sockle
  * Whether burrowd's packet filter (src/filter/inbound-filter.ts) is sure to let this inbound packet
  * through without consulting or changing its state: a well-formed TCP segment, not a later
  * fragment, that is not a bare SYN (the filter takes every such segment as a reply). Anything else
- * goes to the filter in JS. helper/fastpath/filter-verdicts.test.ts checks the two agree.
+ * goes to the filter in JS (fp-filter.c). helper/fastpath/filter-verdicts.test.ts checks the two agree.
  */
 bool fp_filter_passes(const uint8_t *packet, size_t len);
 
