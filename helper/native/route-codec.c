@@ -173,6 +173,77 @@ static int take_u32(bool *has, uint32_t *to, const uint8_t *data, size_t n, cons
   return RC_DONE;
 }
 
+/* One attribute to its taker, which returns RC_DONE to go on or RC_MALFORMED (with *why). */
+typedef int (*attr_taker)(void *ctx, uint16_t type, const uint8_t *data, size_t n, const char **why);
+
+/* Hands each attribute after a message's fixed header of `header` bytes to `take`: RC_DONE when
+ * all were taken, else the first refusal. */
+static int take_attrs(const uint8_t *payload, size_t plen, size_t header, attr_taker take, void *ctx,
+                      const char **why) {
+  size_t fixed = NLMSG_ALIGN(header);
+  attr_iter it = {payload + (fixed > plen ? plen : fixed), fixed > plen ? 0 : plen - fixed, 0};
+  uint16_t type;
+  const uint8_t *d;
+  size_t n;
+  int r;
+  while ((r = next_attr(&it, &type, &d, &n, why)) == RC_DONE) {
+    r = take(ctx, type, d, n, why);
+    if (r != RC_DONE) return r;
+  }
+  return r == RC_MORE ? RC_DONE : r;
+}
+
+/* What read_route's attributes go into, and which it has seen that the answer does not record. */
+typedef struct {
+  rc_route_answer *out;
+  size_t alen;
+  bool has_table, has_cache;
+} route_attrs;
+
+static int take_route_attr(void *ctx, uint16_t type, const uint8_t *d, size_t n, const char **why) {
+  route_attrs *a = ctx;
+  rc_route_answer *out = a->out;
+  size_t alen = a->alen;
+  int r = RC_DONE;
+  switch (type) {
+    case RTA_DST: r = take_addr(&out->has_dst, out->dst, d, n, alen, why); break;
+    case RTA_SRC: r = take_addr(&out->has_src, out->src, d, n, alen, why); break;
+    case RTA_PREFSRC: r = take_addr(&out->has_prefsrc, out->prefsrc, d, n, alen, why); break;
+    case RTA_GATEWAY: r = take_addr(&out->has_gateway, out->gateway, d, n, alen, why); break;
+    case RTA_VIA: {
+      uint16_t via_family;
+      if (out->has_gateway) return *why = "a gateway twice", RC_MALFORMED;
+      if (n < 2) return *why = "a via attribute without its family", RC_MALFORMED;
+      memcpy(&via_family, d, 2);
+      size_t via_len = addr_len((uint8_t)via_family);
+      if (via_len == 0 || via_family > 255 || n != 2 + via_len)
+        return *why = "a via attribute of the wrong length", RC_MALFORMED;
+      memcpy(out->gateway, d + 2, via_len);
+      out->gateway_family = (uint8_t)via_family;
+      out->has_gateway = true;
+      break;
+    }
+    case RTA_OIF: r = take_u32(&out->has_oif, &out->oif, d, n, why); break;
+    case RTA_PRIORITY: r = take_u32(&out->has_priority, &out->priority, d, n, why); break;
+    case RTA_MARK: r = take_u32(&out->has_mark, &out->mark, d, n, why); break;
+    case RTA_UID: r = take_u32(&out->has_uid, &out->uid, d, n, why); break;
+    case RTA_TABLE: r = take_u32(&a->has_table, &out->table, d, n, why); break;
+    case RTA_MULTIPATH: out->multipath = true; break;
+    case RTA_CACHEINFO: {
+      struct rta_cacheinfo ci;
+      if (a->has_cache) return *why = "cache info twice", RC_MALFORMED;
+      if (n < sizeof ci) return *why = "cache info too short", RC_MALFORMED;
+      memcpy(&ci, d, sizeof ci);
+      int e = (int)ci.rta_error;
+      out->route_error = e < 0 && e >= -MAX_ERRNO ? -e : 0;
+      a->has_cache = true;
+      break;
+    }
+    default: break; /* attributes this lookup does not need, and ones newer than this code */
+  }
+  return r;
+}
+
 static int read_route(const uint8_t *payload, size_t plen, rc_route_answer *out, const char **why) {
   struct rtmsg rtm;
   if (plen < sizeof rtm) return *why = "a route message shorter than its header", RC_MALFORMED;
@@ -190,53 +261,8 @@ static int read_route(const uint8_t *payload, size_t plen, rc_route_answer *out,
   out->flags = rtm.rtm_flags;
   out->table = rtm.rtm_table;
   out->gateway_family = rtm.rtm_family;
-  bool has_table = false, has_cache = false;
-  size_t fixed = NLMSG_ALIGN(sizeof rtm);
-  attr_iter it = {payload + (fixed > plen ? plen : fixed), fixed > plen ? 0 : plen - fixed, 0};
-  uint16_t type;
-  const uint8_t *d;
-  size_t n;
-  int r;
-  while ((r = next_attr(&it, &type, &d, &n, why)) == RC_DONE) {
-    switch (type) {
-      case RTA_DST: r = take_addr(&out->has_dst, out->dst, d, n, alen, why); break;
-      case RTA_SRC: r = take_addr(&out->has_src, out->src, d, n, alen, why); break;
-      case RTA_PREFSRC: r = take_addr(&out->has_prefsrc, out->prefsrc, d, n, alen, why); break;
-      case RTA_GATEWAY: r = take_addr(&out->has_gateway, out->gateway, d, n, alen, why); break;
-      case RTA_VIA: {
-        uint16_t via_family;
-        if (out->has_gateway) return *why = "a gateway twice", RC_MALFORMED;
-        if (n < 2) return *why = "a via attribute without its family", RC_MALFORMED;
-        memcpy(&via_family, d, 2);
-        size_t via_len = addr_len((uint8_t)via_family);
-        if (via_len == 0 || via_family > 255 || n != 2 + via_len)
-          return *why = "a via attribute of the wrong length", RC_MALFORMED;
-        memcpy(out->gateway, d + 2, via_len);
-        out->gateway_family = (uint8_t)via_family;
-        out->has_gateway = true;
-        break;
-      }
-      case RTA_OIF: r = take_u32(&out->has_oif, &out->oif, d, n, why); break;
-      case RTA_PRIORITY: r = take_u32(&out->has_priority, &out->priority, d, n, why); break;
-      case RTA_MARK: r = take_u32(&out->has_mark, &out->mark, d, n, why); break;
-      case RTA_UID: r = take_u32(&out->has_uid, &out->uid, d, n, why); break;
-      case RTA_TABLE: r = take_u32(&has_table, &out->table, d, n, why); break;
-      case RTA_MULTIPATH: out->multipath = true; break;
-      case RTA_CACHEINFO: {
-        struct rta_cacheinfo ci;
-        if (has_cache) return *why = "cache info twice", RC_MALFORMED;
-        if (n < sizeof ci) return *why = "cache info too short", RC_MALFORMED;
-        memcpy(&ci, d, sizeof ci);
-        int e = (int)ci.rta_error;
-        out->route_error = e < 0 && e >= -MAX_ERRNO ? -e : 0;
-        has_cache = true;
-        break;
-      }
-      default: break; /* attributes this lookup does not need, and ones newer than this code */
-    }
-    if (r != RC_DONE) return r;
-  }
-  return r == RC_MORE ? RC_DONE : r;
+  route_attrs attrs = {out, alen, false, false};
+  return take_attrs(payload, plen, sizeof rtm, take_route_attr, &attrs, why);
 }
 
 int rc_parse_route_answer(const uint8_t *buf, size_t len, uint32_t seq, rc_route_answer *out, const char **why) {
@@ -252,6 +278,74 @@ int rc_parse_route_answer(const uint8_t *buf, size_t len, uint32_t seq, rc_route
       return read_error(payload, plen, h.nlmsg_flags, &out->error, out->message, sizeof out->message, why);
     if (h.nlmsg_type != RTM_NEWROUTE) return *why = "a message that is not a route", RC_MALFORMED;
     return read_route(payload, plen, out, why);
+  }
+  return r;
+}
+
+/* What read_rule's attributes go into, and which it has seen that the rule does not record. */
+typedef struct {
+  rc_rule *rule;
+  size_t alen;
+  bool has_priority, has_table;
+} rule_attrs;
+
+static int take_rule_attr(void *ctx, uint16_t type, const uint8_t *d, size_t n, const char **why) {
+  rule_attrs *a = ctx;
+  rc_rule *rule = a->rule;
+  size_t alen = a->alen;
+  int r = RC_DONE;
+  switch (type) {
+    case FRA_DST: r = take_addr(&rule->has_dst, rule->dst, d, n, alen, why); break;
+    case FRA_SRC: r = take_addr(&rule->has_src, rule->src, d, n, alen, why); break;
+    case FRA_PRIORITY: r = take_u32(&a->has_priority, &rule->priority, d, n, why); break; /* absent: 0 */
+    case FRA_TABLE: r = take_u32(&a->has_table, &rule->table, d, n, why); break;
+    case FRA_FWMARK: r = take_u32(&rule->has_fwmark, &rule->fwmark, d, n, why); break;
+    case FRA_FWMASK: r = take_u32(&rule->has_fwmask, &rule->fwmask, d, n, why); break;
+    case FRA_SUPPRESS_PREFIXLEN:
+      r = take_u32(&rule->has_suppress_prefixlen, &rule->suppress_prefixlen, d, n, why);
+      break;
+    case FRA_SUPPRESS_IFGROUP:
+      r = take_u32(&rule->has_suppress_ifgroup, &rule->suppress_ifgroup, d, n, why);
+      break;
+    case FRA_GOTO: r = take_u32(&rule->has_goto, &rule->goto_target, d, n, why); break;
+    case FRA_IIFNAME:
+    case FRA_OIFNAME: {
+      char *name = type == FRA_IIFNAME ? rule->iifname : rule->oifname;
+      if (name[0]) return *why = "an interface name twice", RC_MALFORMED;
+      size_t text = strnlen((const char *)d, n);
+      if (text == 0 || text == n || text >= IFNAMSIZ)
+        return *why = "an interface name that is empty, unterminated or too long", RC_MALFORMED;
+      memcpy(name, d, text);
+      name[text] = '\0';
+      break;
+    }
+    case FRA_UID_RANGE: {
+      struct fib_rule_uid_range range;
+      if (rule->has_uid_range || n != sizeof range) return *why = "a malformed uid range", RC_MALFORMED;
+      memcpy(&range, d, sizeof range);
+      rule->uid_start = range.start;
+      rule->uid_end = range.end;
+      rule->has_uid_range = true;
+      break;
+    }
+    case FRA_SPORT_RANGE:
+    case FRA_DPORT_RANGE: {
+      struct fib_rule_port_range range;
+      bool *has = type == FRA_SPORT_RANGE ? &rule->has_sport_range : &rule->has_dport_range;
+      if (*has || n != sizeof range) return *why = "a malformed port range", RC_MALFORMED;
+      memcpy(&range, d, sizeof range);
+      if (type == FRA_SPORT_RANGE) rule->sport_start = range.start, rule->sport_end = range.end;
+      else rule->dport_start = range.start, rule->dport_end = range.end;
+      *has = true;
+      break;
+    }
+    case FRA_IP_PROTO:
+    case FRA_L3MDEV:
+    case FRA_PROTOCOL:
+      if (n != 1) return *why = "a one-byte attribute of another length", RC_MALFORMED;
+      *(type == FRA_IP_PROTO ? &rule->ip_proto : type == FRA_L3MDEV ? &rule->l3mdev : &rule->protocol) = d[0];
+      break;
+    default: break; /* tunnel ids, realms, DSCP and what is newer than this code: not evaluated */
   }
   return r;
 }
@@ -272,70 +366,8 @@ static int read_rule(const uint8_t *payload, size_t plen, uint8_t family, rc_rul
   rule->action = frh.action;
   rule->flags = frh.flags;
   rule->table = frh.table;
-  bool has_priority = false, has_table = false;
-  size_t fixed = NLMSG_ALIGN(sizeof frh);
-  attr_iter it = {payload + (fixed > plen ? plen : fixed), fixed > plen ? 0 : plen - fixed, 0};
-  uint16_t type;
-  const uint8_t *d;
-  size_t n;
-  int r;
-  while ((r = next_attr(&it, &type, &d, &n, why)) == RC_DONE) {
-    switch (type) {
-      case FRA_DST: r = take_addr(&rule->has_dst, rule->dst, d, n, alen, why); break;
-      case FRA_SRC: r = take_addr(&rule->has_src, rule->src, d, n, alen, why); break;
-      case FRA_PRIORITY: r = take_u32(&has_priority, &rule->priority, d, n, why); break; /* absent: 0 */
-      case FRA_TABLE: r = take_u32(&has_table, &rule->table, d, n, why); break;
-      case FRA_FWMARK: r = take_u32(&rule->has_fwmark, &rule->fwmark, d, n, why); break;
-      case FRA_FWMASK: r = take_u32(&rule->has_fwmask, &rule->fwmask, d, n, why); break;
-      case FRA_SUPPRESS_PREFIXLEN:
-        r = take_u32(&rule->has_suppress_prefixlen, &rule->suppress_prefixlen, d, n, why);
-        break;
-      case FRA_SUPPRESS_IFGROUP:
-        r = take_u32(&rule->has_suppress_ifgroup, &rule->suppress_ifgroup, d, n, why);
-        break;
-      case FRA_GOTO: r = take_u32(&rule->has_goto, &rule->goto_target, d, n, why); break;
-      case FRA_IIFNAME:
-      case FRA_OIFNAME: {
-        char *name = type == FRA_IIFNAME ? rule->iifname : rule->oifname;
-        if (name[0]) return *why = "an interface name twice", RC_MALFORMED;
-        size_t text = strnlen((const char *)d, n);
-        if (text == 0 || text == n || text >= IFNAMSIZ)
-          return *why = "an interface name that is empty, unterminated or too long", RC_MALFORMED;
-        memcpy(name, d, text);
-        name[text] = '\0';
-        break;
-      }
-      case FRA_UID_RANGE: {
-        struct fib_rule_uid_range range;
-        if (rule->has_uid_range || n != sizeof range) return *why = "a malformed uid range", RC_MALFORMED;
-        memcpy(&range, d, sizeof range);
-        rule->uid_start = range.start;
-        rule->uid_end = range.end;
-        rule->has_uid_range = true;
-        break;
-      }
-      case FRA_SPORT_RANGE:
-      case FRA_DPORT_RANGE: {
-        struct fib_rule_port_range range;
-        bool *has = type == FRA_SPORT_RANGE ? &rule->has_sport_range : &rule->has_dport_range;
-        if (*has || n != sizeof range) return *why = "a malformed port range", RC_MALFORMED;
-        memcpy(&range, d, sizeof range);
-        if (type == FRA_SPORT_RANGE) rule->sport_start = range.start, rule->sport_end = range.end;
-        else rule->dport_start = range.start, rule->dport_end = range.end;
-        *has = true;
-        break;
-      }
-      case FRA_IP_PROTO:
-      case FRA_L3MDEV:
-      case FRA_PROTOCOL:
-        if (n != 1) return *why = "a one-byte attribute of another length", RC_MALFORMED;
-        *(type == FRA_IP_PROTO ? &rule->ip_proto : type == FRA_L3MDEV ? &rule->l3mdev : &rule->protocol) = d[0];
-        break;
-      default: break; /* tunnel ids, realms, DSCP and what is newer than this code: not evaluated */
-    }
-    if (r != RC_DONE) return r;
-  }
-  return r == RC_MORE ? RC_DONE : r;
+  rule_attrs attrs = {rule, alen, false, false};
+  return take_attrs(payload, plen, sizeof frh, take_rule_attr, &attrs, why);
 }
 
 int rc_parse_rule_dump(const uint8_t *buf, size_t len, uint32_t seq, uint8_t family,
