@@ -1,12 +1,10 @@
-import { hostname as osHostname } from 'node:os';
 import { parseControlUrls } from '../../src/control/control-urls.js';
 import type { Netmap } from '../../src/control/messages.js';
-import { randomBytes, selectCrypto } from '../../src/crypto/index.js';
+import { randomBytes } from '../../src/crypto/index.js';
 import type { BackendState, Event, Prefs, PrefsPatch } from '../../src/localapi/api.js';
-import { endpointText } from '../../src/wireguard/actions.js';
-import { clampPrivateKey, encodeKey } from '../../src/wireguard/keys.js';
+import { clampPrivateKey } from '../../src/wireguard/keys.js';
 import type { Peer } from '../../src/wireguard/peer.js';
-import { ControlClient, type ControlState } from '../control/client.js';
+import type { ControlClient, ControlState } from '../control/client.js';
 import { LocalApiError } from '../localapi/server.js';
 import { ExitNodeNat } from '../routing/exit-node.js';
 import { removeStaleRouting } from '../routing/linux-routing.js';
@@ -14,8 +12,10 @@ import { monotonic } from './clock.js';
 import { lanPrefixes } from './lan.js';
 import { LastKnownAddresses } from './last-known-addresses.js';
 import type { Log } from './log.js';
+import { meshControlClient } from './mesh-control.js';
 import { MeshDns } from './mesh-dns.js';
 import { MeshFilter } from './mesh-filter.js';
+import { pingPeer } from './mesh-ping.js';
 import { shareListOf } from './mesh-shares.js';
 import { buildStatus, exitNodeList, findPeer } from './mesh-status.js';
 import { MeshTrace } from './mesh-trace.js';
@@ -43,9 +43,6 @@ export interface UpRequest {
   acceptRoutes?: boolean;
   acceptDns?: boolean;
 }
-
-const crypto = selectCrypto();
-const publicOf = (privateKey: Uint8Array) => encodeKey(crypto.x25519PublicKey(privateKey));
 
 /**
  * burrowd as a mesh node: follows the netmap from the control server and keeps the tunnel (peers,
@@ -218,27 +215,9 @@ export class MeshNode {
     return { backendState: this.backend };
   }
 
-  async ping(ref: string, timeoutMs: number) {
-    const node = findPeer(this.netmap, ref);
-    if (!node) throw new LocalApiError(404, `no peer "${ref}"`);
-    const self = this.netmap?.self;
-    if (!self || !this.tunnel) throw new LocalApiError(409, 'burrowd is not up');
-    const ip = node.ips.find((a) => !a.includes(':')) ?? node.ips[0]!;
-    const src = self.ips.find((a) => a.includes(':') === ip.includes(':'));
-    if (src === undefined) throw new LocalApiError(409, `no address of ${ip}'s family`);
-    const pong = await this.pinger.ping(src, ip, timeoutMs);
-    if (pong === null)
-      throw new LocalApiError(504, `no reply from ${node.name} (${ip}) within ${timeoutMs} ms`);
-    const { origin } = pong;
-    const relayed = 'relay' in origin;
-    return {
-      peer: node.name,
-      ip,
-      ms: Math.round(pong.ms),
-      path: relayed ? ('relay' as const) : ('direct' as const),
-      endpoint: relayed ? null : endpointText(origin),
-      relay: relayed ? origin.relay : null,
-    };
+  /** `burrow ping`: see pingPeer. */
+  ping(ref: string, timeoutMs: number) {
+    return pingPeer(this.netmap, this.tunnel !== null, this.pinger, ref, timeoutMs);
   }
 
   listExitNodes() {
@@ -270,22 +249,15 @@ export class MeshNode {
       await this.applyNetmap();
     });
     this.setBackend(this.netmap ? 'running' : 'starting', null);
-    const pinned = this.state.controlKey(controlUrl);
-    const control = new ControlClient({
-      serverUrls: parseControlUrls(controlUrl),
-      ...(pinned ? { serverPublicKey: pinned } : {}),
-      machine: { privateKey: this.keys.machine, publicKey: crypto.x25519PublicKey(this.keys.machine) },
-      nodeKey: publicOf(this.keys.node),
-      discoKey: publicOf(this.keys.disco),
-      hostname: (this.prefs.hostname ?? osHostname()).replace(/[^A-Za-z0-9-]/g, '-').slice(0, 63) || 'device',
+    const control = meshControlClient({
+      controlUrl,
+      pinned: this.state.controlKey(controlUrl),
+      keys: this.keys,
+      hostname: this.prefs.hostname,
       ...(authKey ? { authKey } : {}),
-      endpoints: () => this.tunnel?.endpoints() ?? [],
-      homeRelay: () => this.tunnel?.homeRelay() ?? null,
-      crypto,
-      random: randomBytes,
-      now: Date.now,
+      tunnel: () => this.tunnel,
       lookup: this.servers.lookup,
-      log: (m) => this.options.log.info(`control: ${m}`),
+      log: this.options.log,
     });
     control.on('state', (s) => this.onControlState(control, s));
     control.on('sharesChanged', () => this.refreshInvites(control));
