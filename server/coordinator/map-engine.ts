@@ -1,14 +1,14 @@
 import { DEFAULT_BASE_DOMAIN } from '../../src/control/dns-settings.js';
-import type { MapDelta, Netmap, NodeInfo, RelayRegion } from '../../src/control/messages.js';
+import type { Netmap, NodeInfo, RelayRegion } from '../../src/control/messages.js';
 import { type FilterRule, type Policy, parsePolicy } from '../../src/policy/index.js';
-import { effectiveRoutes } from '../policy-context.js';
 import type { Store } from '../store/store.js';
 import type { ChangeRecord, Device } from '../store/types.js';
 import { Bitset, DeviceIndex } from './bitset.js';
 import { Directory, type Fetched } from './directory.js';
 import { dnsSection } from './dns-section.js';
-import { diffFilters, sourceDiff } from './filter-diff.js';
-import { NetworkView } from './network-view.js';
+import { diffFilters } from './filter-diff.js';
+import { type DeltaParts, deltaJson, NodeEntries, push } from './map-json.js';
+import { NetworkView, policyFieldsDiffer, reachDiff } from './network-view.js';
 import { admits, hostPrefixes } from './src-matcher.js';
 
 /**
@@ -40,21 +40,7 @@ enum Seen {
   Shared = 2,
 }
 
-const DEFAULT_ROUTES = new Set(['0.0.0.0/0', '::/0']);
 const ALL_PORTS = { first: 0, last: 65535 };
-
-/** Fields that decide what a network's policy compiles to; other changes only alter a peer's entry. */
-function policyFieldsDiffer(a: Device, b: Device): boolean {
-  const routes = (d: Device) => effectiveRoutes(d).join(',');
-  return (
-    a.userId !== b.userId ||
-    a.networkId !== b.networkId ||
-    a.ipv4 !== b.ipv4 ||
-    a.ipv6 !== b.ipv6 ||
-    a.tags.join(',') !== b.tags.join(',') ||
-    routes(a) !== routes(b)
-  );
-}
 
 /**
  * Works out every streaming device's map and, as the change feed moves, the least each one must be
@@ -82,7 +68,8 @@ export class MapEngine {
   /** Each network's policy, parsed. */
   private readonly policies = new Map<string, Policy | null>();
   private readonly streams = new Map<string, Stream>();
-  private readonly json = new WeakMap<Device, [string?, string?]>();
+  /** Devices' entries as peers see them. */
+  private readonly entries = new NodeEntries(() => this.dir);
   /** Each network's DNS section, as JSON. */
   private readonly dns = new Map<string, string>();
   private nextExpiry = Number.NEGATIVE_INFINITY;
@@ -126,7 +113,7 @@ export class MapEngine {
 
   /** The device's own entry, as its peers see it. */
   self(deviceId: string): NodeInfo {
-    return this.nodeInfo(this.device(deviceId), false);
+    return this.entries.info(this.device(deviceId), false);
   }
 
   /** The device's whole map now (what a new stream would be sent). */
@@ -242,25 +229,11 @@ export class MapEngine {
       if (old === undefined) continue;
       this.views.delete(networkId);
       if (policyChanged) continue;
-      const fresh = this.view(networkId);
-      const before = old.sources();
-      const after = fresh.sources();
-      if (before.length !== after.length) {
+      const devices = reachDiff(old, this.view(networkId));
+      if (devices === null) {
         structural.set(networkId, true);
         continue;
       }
-      const devices = new Set<string>();
-      before.forEach((list, i) => {
-        const { added, removed } = sourceDiff(list, after[i]!);
-        for (const ip of removed) {
-          const id = old.deviceByIp.get(ip);
-          if (id !== undefined) devices.add(id);
-        }
-        for (const ip of added) {
-          const id = fresh.deviceByIp.get(ip);
-          if (id !== undefined) devices.add(id);
-        }
-      });
       reach.set(networkId, devices);
     }
     return reach;
@@ -286,7 +259,7 @@ export class MapEngine {
         continue;
       }
       const delta: DeltaParts = {};
-      if (changed.has(x.id)) delta.self = this.nodeJson(x, false);
+      if (changed.has(x.id)) delta.self = this.entries.json(x, false);
       if (dnsChanged.has(x.networkId)) delta.dns = this.dnsJson(x.networkId);
       const networkChanged = structural.has(x.networkId);
       const moved = reach.get(x.networkId);
@@ -326,8 +299,8 @@ export class MapEngine {
     if (seen !== Seen.No && y !== undefined) {
       if (!had) {
         s.visible.add(i);
-        push(delta, 'added', this.nodeJson(y, seen === Seen.Shared));
-      } else if (changed.has(id)) push(delta, 'changed', this.nodeJson(y, seen === Seen.Shared));
+        push(delta, 'added', this.entries.json(y, seen === Seen.Shared));
+      } else if (changed.has(id)) push(delta, 'changed', this.entries.json(y, seen === Seen.Shared));
     } else if (had) {
       s.visible.delete(i);
       push(delta, 'removed', id);
@@ -378,11 +351,11 @@ export class MapEngine {
       const seen = this.seen(x, y);
       if (seen === Seen.No) continue;
       visible.add(this.index.of(id));
-      peers.push(this.nodeJson(y, seen === Seen.Shared));
+      peers.push(this.entries.json(y, seen === Seen.Shared));
     }
     const filter = this.filterFor(x);
     const json =
-      `{"type":"full-map","seq":${seq},"map":{"self":${this.nodeJson(x, false)},` +
+      `{"type":"full-map","seq":${seq},"map":{"self":${this.entries.json(x, false)},` +
       `"peers":[${peers.join(',')}],"filter":${JSON.stringify(filter)},"relays":${JSON.stringify(this.relays())},` +
       `"dns":${this.dnsJson(x.networkId)}}}`;
     return { json, filter };
@@ -422,66 +395,4 @@ export class MapEngine {
     if (d === undefined) throw new Error(`device ${id} does not exist`);
     return d;
   }
-
-  private nodeJson(d: Device, shared: boolean): string {
-    let cached = this.json.get(d);
-    if (cached === undefined) {
-      cached = [];
-      this.json.set(d, cached);
-    }
-    const i = shared ? 1 : 0;
-    cached[i] ??= JSON.stringify(this.nodeInfo(d, shared));
-    return cached[i];
-  }
-
-  private nodeInfo(d: Device, shared: boolean): NodeInfo {
-    const routes = effectiveRoutes(d);
-    return {
-      id: d.id,
-      name: d.name,
-      user: this.dir.user(d.userId).name,
-      network: this.dir.network(d.networkId).name,
-      ips: [d.ipv4, d.ipv6],
-      nodeKey: d.nodeKey,
-      discoKey: d.discoKey,
-      endpoints: d.endpoints,
-      homeRelay: d.homeRelay,
-      online: d.online,
-      lastSeen: d.lastSeen,
-      keyExpiry: d.keyExpiry,
-      shared,
-      exitNodeOption: routes.some((r) => DEFAULT_ROUTES.has(r)),
-      routes: routes.filter((r) => !DEFAULT_ROUTES.has(r)),
-    };
-  }
-}
-
-/** A delta being assembled for one stream, its peers as cached JSON. */
-interface DeltaParts {
-  added?: string[];
-  changed?: string[];
-  removed?: string[];
-  filter?: string;
-  filterPatch?: MapDelta['filterPatch'];
-  self?: string;
-  dns?: string;
-}
-
-function push(delta: DeltaParts, list: 'added' | 'changed' | 'removed', item: string): void {
-  const items = delta[list];
-  if (items === undefined) delta[list] = [item];
-  else items.push(item);
-}
-
-function deltaJson(seq: number, d: DeltaParts): string | null {
-  const parts: string[] = [];
-  if (d.added) parts.push(`"peersAdded":[${d.added.join(',')}]`);
-  if (d.changed) parts.push(`"peersChanged":[${d.changed.join(',')}]`);
-  if (d.removed) parts.push(`"peersRemoved":${JSON.stringify(d.removed)}`);
-  if (d.filter !== undefined) parts.push(`"filter":${d.filter}`);
-  if (d.filterPatch) parts.push(`"filterPatch":${JSON.stringify(d.filterPatch)}`);
-  if (d.self !== undefined) parts.push(`"self":${d.self}`);
-  if (d.dns !== undefined) parts.push(`"dns":${d.dns}`);
-  if (parts.length === 0) return null;
-  return `{"type":"delta","seq":${seq},${parts.join(',')}}`;
 }

@@ -2,6 +2,7 @@ import { type FilterRule, type Policy, PolicyCompiler, type PolicyDevice } from 
 import { effectiveRoutes } from '../policy-context.js';
 import type { Device } from '../store/types.js';
 import type { Directory } from './directory.js';
+import { sourceDiff } from './filter-diff.js';
 import { hostPrefixes } from './src-matcher.js';
 
 /**
@@ -75,4 +76,40 @@ export class NetworkView {
   sources(): readonly (readonly string[])[] {
     return this.compiler.sources();
   }
+}
+
+/** Fields that decide what a network's policy compiles to; other changes only alter a peer's entry. */
+export function policyFieldsDiffer(a: Device, b: Device): boolean {
+  const routes = (d: Device) => effectiveRoutes(d).join(',');
+  return (
+    a.userId !== b.userId ||
+    a.networkId !== b.networkId ||
+    a.ipv4 !== b.ipv4 ||
+    a.ipv6 !== b.ipv6 ||
+    a.tags.join(',') !== b.tags.join(',') ||
+    routes(a) !== routes(b)
+  );
+}
+
+/**
+ * The devices whose membership of some rule's sources differs between two views of a network under
+ * the same policy (only their reach can differ), or null when the views' rules differ in number.
+ */
+export function reachDiff(old: NetworkView, fresh: NetworkView): Set<string> | null {
+  const before = old.sources();
+  const after = fresh.sources();
+  if (before.length !== after.length) return null;
+  const devices = new Set<string>();
+  before.forEach((list, i) => {
+    const { added, removed } = sourceDiff(list, after[i]!);
+    for (const ip of removed) {
+      const id = old.deviceByIp.get(ip);
+      if (id !== undefined) devices.add(id);
+    }
+    for (const ip of added) {
+      const id = fresh.deviceByIp.get(ip);
+      if (id !== undefined) devices.add(id);
+    }
+  });
+  return devices;
 }
