@@ -63,6 +63,7 @@ export const ALLOWED_SKIPS: AllowedSkip[] = [
   { file: 'test/e2e/db-outage.test.ts', lacks: 'root', why: NAMESPACES },
   { file: 'test/e2e/demo.test.ts', lacks: 'root', why: NAMESPACES },
   { file: 'test/e2e/exit-node.test.ts', lacks: 'root', why: NAMESPACES },
+  { file: 'test/e2e/ha-instances.test.ts', lacks: 'root', why: `${NAMESPACES} and runs HAProxy in one` },
   {
     file: 'test/e2e/localapi-security.test.ts',
     lacks: 'root',

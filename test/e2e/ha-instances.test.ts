@@ -1,0 +1,182 @@
+/**
+ * Two burrow-server instances on one PostgreSQL database, behind HAProxy, with real burrowd devices:
+ * one knows only HAProxy's URL, the other both instances' own URLs. Each instance and HAProxy on a
+ * host (namespace) of its own on the lab LAN (support/mesh-lab.ts). `kill -9` of the instance both
+ * stream from: within 5 s they reconnect to the other (through HAProxy, and to the next URL), a
+ * ping between them never stops (the tunnels keep their peers), and a rename made meanwhile
+ * reaches both.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { captureOutput, HaDatabase, haproxyArgs, haproxyConfig } from '../support/ha-lab.js';
+import { type LabDevice, MeshLab } from '../support/mesh-lab.js';
+import { CommandError, cleanupAll, isRoot, type Netns, waitFor } from '../support/netns.js';
+import { BURROW_SERVER } from '../support/programs.js';
+
+const PORT = 8080;
+
+interface Instance {
+  name: string;
+  ns: Netns;
+  ip: string;
+  kill(): void;
+  exited(): boolean;
+}
+
+describe.skipIf(!isRoot())('two instances behind HAProxy, end to end', () => {
+  let db: HaDatabase;
+  let lab: MeshLab;
+  let instances: Instance[];
+  let A: LabDevice;
+  let B: LabDevice;
+  /** HAProxy's URL. */
+  let url: string;
+
+  /** burrow_control_streams of a live instance: how many devices stream their map from it. */
+  const streams = async (i: Instance): Promise<number> => {
+    const { stdout } = await i.ns.exec('curl', ['-sf', '--max-time', '2', `http://${i.ip}:${PORT}/metrics`]);
+    const m = /^burrow_control_streams (\d+)$/m.exec(stdout);
+    if (!m) throw new Error(`no burrow_control_streams in ${i.name}'s metrics`);
+    return Number(m[1]);
+  };
+  const ipOf = async (d: LabDevice) => (await d.status()).self!.ips[0]!;
+  const up = async (d: LabDevice, loginServer: string) => {
+    const key = await db.admin('authkeys', 'create', '--user', 'alice');
+    const done = await d.burrow('up', '--login-server', loginServer, '--auth-key', key, '--hostname', d.name);
+    if (done.code !== 0) throw new Error(`${d.name}: burrow up failed: ${done.stderr}`);
+  };
+
+  beforeAll(async () => {
+    db = await HaDatabase.create();
+    lab = await MeshLab.create();
+    url = lab.serverUrl; // HAProxy sits where the lab's server would: 10.99.0.2:8080
+    instances = [];
+    for (const name of ['one', 'two']) {
+      const host = await lab.lanHost(name);
+      const config = db.config(name, { listen: `0.0.0.0:${PORT}`, publicUrl: url, stunPort: 3478 });
+      const child = host.ns.spawn(BURROW_SERVER, ['serve', '--config', config]);
+      const output = captureOutput(child);
+      const instance: Instance = {
+        name,
+        ns: host.ns,
+        ip: host.lanIp,
+        kill: () => child.kill('SIGKILL'),
+        exited: () => child.exitCode !== null || child.signalCode !== null,
+      };
+      instances.push(instance);
+      // One after the other: the first makes the tables and the shared key file.
+      await waitFor(
+        `instance ${name} to answer`,
+        async () => {
+          if (instance.exited()) throw new Error(`burrow-server ${name} exited: ${output()}`);
+          await host.ns.exec('curl', ['-sf', '--max-time', '2', `http://${host.lanIp}:${PORT}/health`]);
+          return true;
+        },
+        60_000,
+        100,
+      );
+    }
+    const configPath = join(db.dir, 'haproxy.cfg');
+    const servers = instances.map((i) => ({ name: i.name, address: `${i.ip}:${PORT}` }));
+    writeFileSync(configPath, haproxyConfig(`${lab.serverIp}:${PORT}`, servers));
+    const [cmd, args] = haproxyArgs(configPath);
+    const haproxy = lab.serverNs.spawn(cmd, args);
+    const haproxyOutput = captureOutput(haproxy);
+    await waitFor(
+      'HAProxy to pass /health through',
+      async () => {
+        if (haproxy.exitCode !== null) throw new Error(`haproxy exited: ${haproxyOutput()}`);
+        await lab.serverNs.exec('curl', ['-sf', '--max-time', '2', `${url}/health`]);
+        return true;
+      },
+      20_000,
+      100,
+    );
+
+    await db.admin('users', 'create', 'alice', '--network', 'team');
+    [A, B] = (await Promise.all(['a', 'b'].map((n) => lab.device(n)))) as [LabDevice, LabDevice];
+    // A knows HAProxy's URL; B the two instances' own URLs, first the one A streams from (so that
+    // the kill below cuts both, and each comes back its own way).
+    await up(A, url);
+    const first = await waitFor('A streaming', async () => {
+      const counts = await Promise.all(instances.map(streams));
+      return counts.includes(1) ? instances[counts.indexOf(1)] : undefined;
+    });
+    const rest = instances.filter((i) => i !== first);
+    await up(B, [first, ...rest].map((i) => `http://${i.ip}:${PORT}`).join(','));
+  }, 240_000);
+
+  afterAll(async () => {
+    await cleanupAll(); // HAProxy, the instances and burrowd, with their namespaces
+    await lab?.destroy();
+    await db?.stop();
+  }, 60_000);
+
+  it('kill -9 of the instance devices stream from: both reconnect within 5 s, keep their tunnels, and get a rename made meanwhile', async () => {
+    const [aIp, bIp] = [await ipOf(A), await ipOf(B)];
+    await waitFor(
+      'A and B to reach each other directly',
+      async () => {
+        const [a, b] = [await A.status(), await B.status()];
+        return a.peers[0]?.path === 'direct' && b.peers[0]?.path === 'direct';
+      },
+      30_000,
+      200,
+    );
+    await waitFor(
+      'both devices streaming',
+      async () => (await Promise.all(instances.map(streams))).reduce((x, y) => x + y) === 2,
+      10_000,
+    );
+    const counts = await Promise.all(instances.map(streams));
+    expect(counts.sort()).toEqual([0, 2]); // both on one instance: A by HAProxy's choice, B by its list
+    const victim = (await streams(instances[0]!)) === 2 ? instances[0]! : instances[1]!;
+    const survivor = victim === instances[0] ? instances[1]! : instances[0]!;
+    const pids = [A.process.pid, B.process.pid];
+
+    // A ping every 200 ms through the tunnel, from before the kill until well after.
+    const pinging = A.ns
+      .exec('ping', ['-n', '-i', '0.2', '-c', '40', '-W', '1', bIp], { timeout: 30_000 })
+      .catch((error) => (error instanceof CommandError ? { stdout: error.stdout } : Promise.reject(error)));
+    await new Promise((r) => setTimeout(r, 1000));
+
+    // The rename starts as the instance dies: the admin CLI takes a moment to start, so it lands
+    // while the devices it streamed to are reconnecting.
+    const killedAt = Date.now();
+    const renamed = db.admin('devices', 'rename', 'b', 'bee');
+    victim.kill();
+    await renamed;
+
+    await waitFor(
+      'every device streaming from the survivor',
+      async () => (await streams(survivor)) === 2,
+      5_000,
+      50,
+    );
+    const reconnectMs = Date.now() - killedAt;
+    await waitFor(
+      'the rename on both devices',
+      async () =>
+        (await A.status()).peers[0]?.hostName === 'bee' && (await B.status()).self?.hostName === 'bee',
+      Math.max(0, 5_000 - (Date.now() - killedAt)),
+      50,
+    );
+    const caughtUpMs = Date.now() - killedAt;
+    for (const d of [A, B]) {
+      const status = JSON.parse((await d.burrow('status', '--json')).stdout) as { controlConnected: boolean };
+      expect(status.controlConnected, d.name).toBe(true);
+    }
+
+    const { stdout } = await pinging;
+    const m = /(\d+) packets transmitted, (\d+) received/.exec(stdout);
+    expect(m, stdout).not.toBeNull();
+    expect(Number(m![2]), stdout).toBe(Number(m![1])); // not one ping lost: the tunnel never noticed
+    expect(victim.exited()).toBe(true);
+    expect([A.process.pid, B.process.pid]).toEqual(pids); // the same burrowd processes throughout
+    expect(await ipOf(A)).toBe(aIp); // and the same addresses
+    expect(reconnectMs).toBeLessThan(5_000);
+    expect(caughtUpMs).toBeLessThan(5_000);
+    console.log(`both reconnected ${reconnectMs} ms after kill -9, rename seen after ${caughtUpMs} ms`);
+  }, 120_000);
+});

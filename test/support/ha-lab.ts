@@ -1,0 +1,110 @@
+/**
+ * Several burrow-server instances on one PostgreSQL database, as real processes, for the tests of
+ * issue 19: a throwaway cluster (server/store/test-support/pg-cluster.ts), one config file per
+ * instance (the database and the one key file they share), the admin CLI on the database, and
+ * HAProxy in front of the instances, run in the foreground as a child process. The caller starts
+ * the processes (in a namespace or not) and removes them; `stop` removes the cluster and the files.
+ */
+import { type ChildProcess, execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { type PgCluster, startPgCluster } from '../../server/store/test-support/pg-cluster.js';
+import { BURROW_SERVER } from './programs.js';
+
+const exec = promisify(execFile);
+
+export interface InstanceConfig {
+  /** HOST:PORT the instance listens on. */
+  listen: string;
+  /** What devices and browsers are sent (the load balancer's URL, when there is one). */
+  publicUrl: string;
+  /** STUN's UDP port, 0 for none. */
+  stunPort: number;
+}
+
+export class HaDatabase {
+  private constructor(
+    readonly dir: string,
+    private readonly pg: PgCluster,
+    /** The database's postgres:// URL, as the instances and the admin CLI are given it. */
+    readonly url: string,
+  ) {}
+
+  /** A fresh cluster with an empty database, and a directory for the config and key files. */
+  static async create(): Promise<HaDatabase> {
+    const dir = mkdtempSync(join(tmpdir(), 'burrow-ha-'));
+    let pg: PgCluster | undefined;
+    try {
+      pg = await startPgCluster();
+      await pg.psql('CREATE DATABASE burrow');
+    } catch (error) {
+      await pg?.stop();
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
+    return new HaDatabase(dir, pg, `postgres://${pg.user}@/burrow?host=${encodeURIComponent(pg.dir)}`);
+  }
+
+  /** Writes instance `name`'s config file (this database, the shared key); returns its path. */
+  config(name: string, instance: InstanceConfig): string {
+    const path = join(this.dir, `${name}.hujson`);
+    const config = { database: this.url, keyFile: join(this.dir, 'server.key'), ...instance };
+    writeFileSync(path, JSON.stringify(config));
+    return path;
+  }
+
+  /** `burrow-server ARGS... --db URL` on this database: its stdout, trimmed. */
+  async admin(...args: string[]): Promise<string> {
+    const { stdout } = await exec(BURROW_SERVER, [...args, '--db', this.url]);
+    return stdout.trim();
+  }
+
+  /** Stops the cluster and removes it and the files. */
+  async stop(): Promise<void> {
+    try {
+      await this.pg.stop();
+    } finally {
+      rmSync(this.dir, { recursive: true, force: true });
+    }
+  }
+}
+
+/**
+ * HAProxy's config for burrow-server instances (as server/README.md shows it): TCP mode, long
+ * client and server timeouts for the streaming control connection, health checks on /health
+ * every 500 ms (down after 2 failures), and a connection that finds an instance dead redispatched
+ * to another. No global section: no daemon, user, chroot or stats socket, nothing outside `dir`.
+ */
+export function haproxyConfig(bind: string, servers: { name: string; address: string }[]): string {
+  return [
+    'defaults',
+    '    mode tcp',
+    '    timeout connect 2s',
+    '    timeout client 1h',
+    '    timeout server 1h',
+    '    retries 2',
+    '    option redispatch',
+    'frontend burrow',
+    `    bind ${bind}`,
+    '    default_backend instances',
+    'backend instances',
+    '    balance leastconn',
+    '    option httpchk GET /health',
+    '    default-server inter 500ms fall 2 rise 2',
+    ...servers.map((s) => `    server ${s.name} ${s.address} check`),
+    '',
+  ].join('\n');
+}
+
+/** Collects a child's output, for the error when it exits early. */
+export function captureOutput(child: ChildProcess): () => string {
+  let output = '';
+  child.stdout?.on('data', (d) => (output += d));
+  child.stderr?.on('data', (d) => (output += d));
+  return () => output;
+}
+
+/** `haproxy -db -f PATH` (foreground, this config only): the arguments for a spawn. */
+export const haproxyArgs = (configPath: string): [string, string[]] => ['haproxy', ['-db', '-f', configPath]];
