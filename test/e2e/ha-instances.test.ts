@@ -52,9 +52,14 @@ describe.skipIf(!isRoot())('two instances behind HAProxy, end to end', () => {
     lab = await MeshLab.create();
     url = lab.serverUrl; // HAProxy sits where the lab's server would: 10.99.0.2:8080
     instances = [];
-    for (const name of ['one', 'two']) {
+    for (const [id, name] of ['one', 'two'].entries()) {
       const host = await lab.lanHost(name);
-      const config = db.config(name, { listen: `0.0.0.0:${PORT}`, publicUrl: url, stunPort: 3478 });
+      const config = db.config(name, {
+        listen: `0.0.0.0:${PORT}`,
+        publicUrl: `http://${host.lanIp}:${PORT}`,
+        stunPort: 3478,
+        region: { id: id + 1, name },
+      });
       const child = host.ns.spawn(BURROW_SERVER, ['serve', '--config', config]);
       const output = captureOutput(child);
       const instance: Instance = {

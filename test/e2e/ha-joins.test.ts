@@ -27,10 +27,15 @@ describe('registrations racing on two instances', () => {
   beforeAll(async () => {
     db = await HaDatabase.create();
     // One after the other: the first makes the tables and the shared key file.
-    for (const name of ['one', 'two']) {
+    for (const [id, name] of ['one', 'two'].entries()) {
       const port = await freePort();
       const url = `http://127.0.0.1:${port}`;
-      const config = db.config(name, { listen: `127.0.0.1:${port}`, publicUrl: url, stunPort: 0 });
+      const config = db.config(name, {
+        listen: `127.0.0.1:${port}`,
+        publicUrl: url,
+        stunPort: 0,
+        region: { id: id + 1, name },
+      });
       const child = spawn(BURROW_SERVER, ['serve', '--config', config], { stdio: 'pipe' });
       const output = captureOutput(child);
       instances.push({ url, process: child });

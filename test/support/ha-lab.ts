@@ -18,10 +18,12 @@ const exec = promisify(execFile);
 export interface InstanceConfig {
   /** HOST:PORT the instance listens on. */
   listen: string;
-  /** What devices and browsers are sent (the load balancer's URL, when there is one). */
+  /** The instance's own URL: its relay region's (server/README.md). */
   publicUrl: string;
   /** STUN's UDP port, 0 for none. */
   stunPort: number;
+  /** The instance's relay region: each instance on one database has its own. */
+  region: { id: number; name: string };
 }
 
 export class HaDatabase {
