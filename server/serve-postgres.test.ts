@@ -197,6 +197,7 @@ describe('burrow-server on PostgreSQL', () => {
       expect(Date.parse(String(report.body.since))).toBeGreaterThanOrEqual(stoppedAt - 1000);
     }
 
+    expect(await (await fetch(`${one.url}/metrics`)).text()).toMatch(/^burrow_database_reachable 0$/m);
     // Devices keep their streams: keepalives are answered, an endpoints report is held, not refused.
     laptop.send({ type: 'endpoints', endpoints: ['192.0.2.9:41641'] });
     laptop.send({ type: 'ping', id: 1 });
@@ -242,5 +243,6 @@ describe('burrow-server on PostgreSQL', () => {
       }
       expect(report).toMatchObject({ status: 200, body: { ok: true, database: 'reachable' } });
     }
+    expect(await (await fetch(`${one.url}/metrics`)).text()).toMatch(/^burrow_database_reachable 1$/m);
   });
 });

@@ -188,6 +188,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     'Control handshakes refused, by reason.',
   );
   metrics.gauge('burrow_change_seq', 'The change feed position the maps are at.', () => coordinator.seqNow);
+  metrics.gauge(
+    'burrow_database_reachable',
+    'Whether the database answered when last used (0 while it is unreachable: read-only serving).',
+    () => (database.reachable ? 1 : 0),
+  );
   metrics.gauge('burrow_relay_clients', 'Devices connected to the relay.', () => relay.stats().clients);
   metrics.gauge(
     'burrow_relay_forwarded_packets',
