@@ -148,7 +148,7 @@ export async function traceFacts(ctx: TraceContext, query: TraceQuery): Promise<
   let pong: Pong | null = null;
   if ((path?.latencyMs ?? null) === null && src !== undefined && peerAddress !== undefined)
     pong = await ctx.ping(src, peerAddress, PING_TIMEOUT_MS);
-  facts.path = pathFacts(path, pong, node);
+  facts.path = pathFacts(path, pong);
   if (facts.path.kind === 'none' || src === undefined || peerAddress === undefined) return done();
 
   // 6 the peer's verdict, asked through the tunnel
@@ -227,7 +227,7 @@ async function session(
   };
 }
 
-function pathFacts(path: PeerPathStatus | null, pong: Pong | null, node: NodeInfo): PathFacts {
+function pathFacts(path: PeerPathStatus | null, pong: Pong | null): PathFacts {
   const relayedPong = pong !== null && 'relay' in pong.origin ? pong.origin : null;
   const kind = pong !== null ? (relayedPong ? 'relay' : 'direct') : (path?.path ?? 'none');
   const endpoint =
@@ -241,7 +241,9 @@ function pathFacts(path: PeerPathStatus | null, pong: Pong | null, node: NodeInf
   return {
     kind,
     endpoint,
-    foundBy: endpoint === null ? null : foundBy(endpoint, node),
+    // How the path in use was found; a pong from another address says nothing of that one.
+    foundBy:
+      endpoint !== null && path?.endpoint && endpointText(path.endpoint) === endpoint ? path.found : null,
     relay: kind === 'relay' ? (relayedPong?.relay ?? path?.relay ?? null) : null,
     rttMs: path?.latencyMs ?? pong?.ms ?? null,
   };
@@ -279,13 +281,3 @@ function isAddress(text: string): boolean {
 }
 
 const holds = (cidr: string, addr: Uint8Array) => containsAddress(parsePrefix(cidr), addr);
-
-/**
- * How the direct address was found: one the peer reported in the map (its LAN address, or the
- * address STUN showed it), or one learned from the peer's own disco packets.
- */
-function foundBy(endpoint: string, node: NodeInfo): 'lan' | 'stun' | 'peer' {
-  if (!node.endpoints.includes(endpoint)) return 'peer';
-  const host = endpoint.startsWith('[') ? endpoint.slice(1, endpoint.indexOf(']')) : endpoint.split(':')[0]!;
-  return /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|f[cd]|fe80)/i.test(host) ? 'lan' : 'stun';
-}

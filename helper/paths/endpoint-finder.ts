@@ -2,6 +2,7 @@ import { lookup } from 'node:dns/promises';
 import { BlockList, isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { RelayRegion } from '../../src/control/messages.js';
+import type { EndpointKind } from '../../src/disco/message.js';
 import type { StunEndpoint } from '../../src/stun/address.js';
 import { StunClient } from '../stun/stun-client.js';
 
@@ -73,18 +74,26 @@ export class EndpointFinder {
   }
 
   endpoints(): string[] {
+    return this.candidates().map((c) => c.endpoint);
+  }
+
+  /** The endpoints, each with how we know it (a call-me-maybe tells peers both). */
+  candidates(): { endpoint: string; kind: EndpointKind }[] {
     const port = this.options.port();
     if (port === 0) return [];
+    const out = new Map<string, EndpointKind>();
     // The port-mapped endpoint first: it is the one that works behind a router that randomises ports.
-    const out = new Set<string>(this.portMapped === null ? this.mapped : [this.portMapped, ...this.mapped]);
+    if (this.portMapped !== null) out.set(this.portMapped, 'port-mapping');
+    for (const m of this.mapped) if (!out.has(m)) out.set(m, 'stun');
     for (const [ifname, addrs] of Object.entries(networkInterfaces())) {
       if (ifname === this.options.tunName) continue;
       for (const a of addrs ?? []) {
         if (a.internal || (a.family === 'IPv6' && a.scopeid !== 0)) continue;
-        out.add(a.family === 'IPv6' ? `[${a.address}]:${port}` : `${a.address}:${port}`);
+        const e = a.family === 'IPv6' ? `[${a.address}]:${port}` : `${a.address}:${port}`;
+        if (!out.has(e)) out.set(e, 'local');
       }
     }
-    return [...out].slice(0, 32);
+    return [...out].slice(0, 32).map(([endpoint, kind]) => ({ endpoint, kind }));
   }
 
   /**

@@ -116,7 +116,10 @@ export class PathConn implements UdpBind {
       tunName: options.tunName,
       port: () => this.bind.port,
       send: (data, host, port) => this.bind.send([{ data, host, port }]),
-      onChange: () => options.onSelfChange(),
+      onChange: () => {
+        options.onSelfChange();
+        this.endpointsChanged();
+      },
       log: options.log,
     });
     this.portMapper = new PortMapper({
@@ -195,12 +198,14 @@ export class PathConn implements UdpBind {
   }
 
   /**
-   * A path from a peer's ping is peer-reflexive; one the peer told us of is LAN when the address is
-   * on our own subnets, else the peer's STUN-mapped (or otherwise public) endpoint.
+   * A path from a peer's ping is peer-reflexive; one the peer told us of is a port mapping when its
+   * call-me-maybe said so, else LAN when the address is on our own subnets, else the peer's
+   * STUN-mapped (or otherwise public) endpoint.
    */
   private found(s: PathStatus): PathFound | null {
     if (s.path !== 'direct' || s.endpoint === null) return null;
     if (s.source === 'pinged') return 'peer-reflexive';
+    if (s.kind === 'port-mapping') return 'port-mapping';
     return this.endpointFinder.onLink(s.endpoint.host) ? 'lan' : 'stun';
   }
 
@@ -361,6 +366,16 @@ export class PathConn implements UdpBind {
     }
   }
 
+  /** Tells the peers in use our new endpoints (see PeerPath.endpointsChanged). */
+  private endpointsChanged(): void {
+    const now = this.options.clock();
+    for (const e of this.byNodeKey.values()) {
+      const out: PathAction[] = [];
+      e.path.endpointsChanged(now, out);
+      for (const a of out) this.perform(e, a);
+    }
+  }
+
   /** Tells the fast path every peer's direct path again (its peers may have been made anew). */
   retellFastPath(): void {
     const now = this.options.clock();
@@ -401,7 +416,10 @@ export class PathConn implements UdpBind {
       const ping: DiscoMessage = { type: 'ping', txid: a.txid, nodeKey: this.options.node.publicKey };
       this.sendDisco(e, a.via, ping, a.ttl);
     } else {
-      const endpoints = this.endpoints().slice(0, 32).map(parseEndpoint);
+      const endpoints = this.endpointFinder
+        .candidates()
+        .slice(0, 32)
+        .map((c) => ({ ...parseEndpoint(c.endpoint), kind: c.kind }));
       this.sendDisco(e, 'relay', { type: 'call-me-maybe', endpoints });
     }
   }

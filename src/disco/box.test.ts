@@ -27,6 +27,7 @@ const MESSAGES: DiscoMessage[] = [
     endpoints: Array.from({ length: 32 }, (_, i) => ({
       host: i % 2 ? `192.0.2.${i}` : `2001:db8::${(i + 1).toString(16)}`,
       port: 1 + i,
+      kind: i % 3 ? 'local' : 'port-mapping',
     })),
   },
 ];
@@ -92,10 +93,10 @@ describe('DiscoBox packet layout', () => {
     expect(plain).toEqual(encodeDiscoMessage(PING));
   });
 
-  it('has sizes from 80 bytes (an empty call-me-maybe) to MAX_DISCO_PACKET (32 endpoints)', () => {
+  it('has sizes from 80 bytes (an empty call-me-maybe) to MAX_DISCO_PACKET (32 endpoints with kinds)', () => {
     const alice = box();
     const bob = box();
-    expect(MAX_DISCO_PACKET).toBe(6 + 32 + 24 + 16 + 2 + 18 * 32);
+    expect(MAX_DISCO_PACKET).toBe(6 + 32 + 24 + 16 + 2 + 19 * 32);
     expect(alice.seal(bob.publicKey, { type: 'call-me-maybe', endpoints: [] })).toHaveLength(80);
     expect(alice.seal(bob.publicKey, MESSAGES[4]!)).toHaveLength(MAX_DISCO_PACKET);
     expect(alice.seal(bob.publicKey, MESSAGES[1]!)).toHaveLength(78 + 32);
@@ -172,7 +173,7 @@ describe('DiscoBox refusals', () => {
         ...nodeCrypto.xseal(key, header.subarray(38), Uint8Array.from(plain), header.subarray(0, 38)),
       );
     expect(bob.open(sealRaw([9, 0]))).toEqual({ ok: false, reason: 'unknown-type' });
-    expect(bob.open(sealRaw([3, 1]))).toEqual({ ok: false, reason: 'bad-version' });
+    expect(bob.open(sealRaw([3, 2]))).toEqual({ ok: false, reason: 'bad-version' });
     expect(bob.open(sealRaw([3, 0, 0]))).toEqual({ ok: false, reason: 'truncated' });
     expect(bob.open(sealRaw([3, 0, ...new Uint8Array(18)]))).toEqual({ ok: false, reason: 'bad-port' });
     expect(bob.refusals).toMatchObject({ 'unknown-type': 1, 'bad-version': 1, truncated: 1, 'bad-port': 1 });

@@ -56,6 +56,25 @@ describe('disco message layout', () => {
     expect(Array.from(encodeDiscoMessage({ type: 'call-me-maybe', endpoints: [] }))).toEqual([3, 0]);
   });
 
+  it('encodes a call-me-maybe with kinds as version 1, 19 bytes per endpoint, the kind last', () => {
+    const kinded: DiscoMessage = {
+      type: 'call-me-maybe',
+      endpoints: [
+        { host: '192.0.2.7', port: 80, kind: 'port-mapping' },
+        { host: '192.0.2.7', port: 81, kind: 'stun' },
+        { host: '192.0.2.7', port: 82, kind: 'local' },
+      ],
+    };
+    const bytes = [3, 1, ...endpoint(80), 3, ...endpoint(81), 2, ...endpoint(82), 1];
+    expect(Array.from(encodeDiscoMessage(kinded))).toEqual(bytes);
+    expect(parseDiscoMessage(Uint8Array.from(bytes))).toEqual(kinded);
+    // Kinds for every endpoint or none; only known kinds.
+    const some = { type: 'call-me-maybe', endpoints: [kinded.endpoints[0], { host: '192.0.2.7', port: 1 }] };
+    expect(() => encodeDiscoMessage(some as DiscoMessage)).toThrow(RangeError);
+    const odd = { type: 'call-me-maybe', endpoints: [{ host: '192.0.2.7', port: 1, kind: 'relay' }] };
+    expect(() => encodeDiscoMessage(odd as unknown as DiscoMessage)).toThrow(RangeError);
+  });
+
   it('round-trips every message type', () => {
     const full: DiscoMessage = {
       type: 'call-me-maybe',
@@ -124,6 +143,15 @@ describe('disco message parsing refuses by name', () => {
     ['too-many-endpoints', [3, 0, ...Array.from({ length: 33 }, () => endpoint(80)).flat()]],
     ['bad-port', [2, 0, ...TXID, ...endpoint(0)]],
     ['bad-port', [3, 0, ...endpoint(80), ...endpoint(0)]],
+    // A call-me-maybe with kinds (version 1): 19 bytes an endpoint, at least one, a kind from 1 to 3.
+    ['truncated', [3, 1]],
+    ['truncated', [3, 1, ...endpoint(80)]],
+    ['bad-version', [1, 1, ...TXID, ...NODE_KEY]],
+    ['bad-version', [2, 1, ...TXID, ...endpoint(80)]],
+    ['too-many-endpoints', [3, 1, ...Array.from({ length: 33 }, () => [...endpoint(80), 1]).flat()]],
+    ['bad-port', [3, 1, ...endpoint(0), 1]],
+    ['bad-kind', [3, 1, ...endpoint(80), 0]],
+    ['bad-kind', [3, 1, ...endpoint(80), 1, ...endpoint(81), 4]],
   ];
 
   it.each(crafted)('%s: %j', (reason, plain) => {

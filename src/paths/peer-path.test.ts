@@ -98,7 +98,13 @@ describe('PeerPath', () => {
     p.route(1000, out);
     expect(p.pong(pingTo(out, WAN.host).txid, WAN, 1012)).toBe(true);
     expect(p.route(1013, [])).toEqual({ udp: WAN, relay: false });
-    expect(p.status(1013, true)).toEqual({ path: 'direct', source: 'told', endpoint: WAN, latencyMs: 12 });
+    expect(p.status(1013, true)).toEqual({
+      path: 'direct',
+      source: 'told',
+      kind: null,
+      endpoint: WAN,
+      latencyMs: 12,
+    });
     expect(p.timeToDirect).toBe(12);
   });
 
@@ -195,6 +201,41 @@ describe('PeerPath', () => {
     const more: PathAction[] = [];
     p.pingedFrom(mapped, 6, more);
     expect(more).toEqual([]);
+  });
+
+  it('keeps what a call-me-maybe says each endpoint is, and shows it for the one in use', () => {
+    const p = path([WAN]);
+    const mapped = { host: '198.51.100.9', port: 5351 };
+    const out: PathAction[] = [];
+    p.callMeMaybe(
+      [
+        { ...mapped, kind: 'port-mapping' },
+        { ...WAN, kind: 'stun' },
+      ],
+      0,
+      out,
+    );
+    p.pong(pingTo(out, mapped.host).txid, mapped, 3);
+    expect(p.status(4, true)).toMatchObject({
+      path: 'direct',
+      source: 'told',
+      kind: 'port-mapping',
+      endpoint: mapped,
+    });
+    // A call-me-maybe without kinds (an older peer) leaves what is known.
+    p.callMeMaybe([mapped], 5, []);
+    expect(p.status(6, true).kind).toBe('port-mapping');
+  });
+
+  it('tells a peer in use of our new endpoints at once, in a discovery round; one not in use is left alone', () => {
+    const p = path();
+    p.route(0, []);
+    const out: PathAction[] = [];
+    p.endpointsChanged(1000, out);
+    expect(out.map((a) => a.kind)).toEqual(['ping', 'ping', 'call-me-maybe', 'ping']);
+    const idle: PathAction[] = [];
+    p.endpointsChanged(1000 + ACTIVE_MS + 1, idle);
+    expect(idle).toEqual([]);
   });
 
   it('pings the endpoints a call-me-maybe names', () => {

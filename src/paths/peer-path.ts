@@ -1,3 +1,4 @@
+import type { DiscoEndpoint, EndpointKind } from '../disco/message.js';
 import type { Endpoint } from '../wireguard/actions.js';
 
 /**
@@ -77,6 +78,8 @@ export interface PathStatus {
   path: 'direct' | 'relay' | 'none';
   /** How the direct address in use became known (path direct). */
   source: CandidateSource | null;
+  /** What the peer said the direct address in use is (a call-me-maybe tells), if it did. */
+  kind: EndpointKind | null;
   /** The direct address in use, `host:port` style endpoint. */
   endpoint: Endpoint | null;
   /** Round trip of the last pong on the path in use, ms. */
@@ -94,6 +97,8 @@ interface Candidate {
   endpoint: Endpoint;
   reported: boolean;
   source: CandidateSource;
+  /** What the peer says the address is, from its call-me-maybe (null: not told). */
+  kind: EndpointKind | null;
   lastPing: number;
   lastPong: number;
   /** When the network last named it (a ping from it, a call-me-maybe), for learned ones' expiry. */
@@ -185,6 +190,15 @@ export class PeerPath {
     return first;
   }
 
+  /**
+   * Our own endpoints changed (a port mapping came, STUN saw a new address): a peer in use is told
+   * them at once, in a discovery round (a call-me-maybe alone could let its pings reach our NAT
+   * before we opened it), rather than at the next periodic one.
+   */
+  endpointsChanged(now: number, out: PathAction[]): void {
+    if (now - this.lastActive <= ACTIVE_MS) this.discover(now, out);
+  }
+
   /** Heartbeats, periodic discovery and expiry; called about once a second. */
   tick(now: number, out: PathAction[]): void {
     for (const [id, p] of this.pending) if (now - p.at > PING_TIMEOUT_MS) this.pending.delete(id);
@@ -228,13 +242,17 @@ export class PeerPath {
     if (!this.isDirect(now) && now - c.lastPing >= HEARTBEAT_MS / 4) this.ping(c.endpoint, now, out);
   }
 
-  /** The peer asks to be pinged at these addresses (it is pinging ours at the same moment). */
-  callMeMaybe(endpoints: readonly Endpoint[], now: number, out: PathAction[]): void {
+  /**
+   * The peer asks to be pinged at these addresses (it has opened its NAT toward ours), and says
+   * what each is when it knows.
+   */
+  callMeMaybe(endpoints: readonly DiscoEndpoint[], now: number, out: PathAction[]): void {
     this.lastActive = now;
     for (const e of endpoints) {
       const c = this.learn(e, 'told');
       if (c === null) continue;
       c.source = 'told';
+      if (e.kind !== undefined) c.kind = e.kind;
       c.lastNamed = now;
       this.ping(c.endpoint, now, out);
     }
@@ -278,11 +296,12 @@ export class PeerPath {
   status(now: number, relayAvailable: boolean): PathStatus {
     if (this.isDirect(now)) {
       const best = this.best!;
-      return { path: 'direct', source: best.source, endpoint: best.endpoint, latencyMs: best.latencyMs };
+      const { source, kind, endpoint, latencyMs } = best;
+      return { path: 'direct', source, kind, endpoint, latencyMs };
     }
     return relayAvailable
-      ? { path: 'relay', source: null, endpoint: null, latencyMs: this.relayLatency }
-      : { path: 'none', source: null, endpoint: null, latencyMs: null };
+      ? { path: 'relay', source: null, kind: null, endpoint: null, latencyMs: this.relayLatency }
+      : { path: 'none', source: null, kind: null, endpoint: null, latencyMs: null };
   }
 
   /** Whether packets to the peer go directly now. */
@@ -370,6 +389,7 @@ function newCandidate(endpoint: Endpoint, reported: boolean, source: CandidateSo
     endpoint: { host: endpoint.host, port: endpoint.port },
     reported,
     source,
+    kind: null,
     lastPing: Number.NEGATIVE_INFINITY,
     lastPong: Number.NEGATIVE_INFINITY,
     lastNamed: Number.NEGATIVE_INFINITY,

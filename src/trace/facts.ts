@@ -5,6 +5,7 @@
  * durations measured by burrowd, and `now` and `lastSeen`-style instants on the same clock as
  * Date.now().
  */
+import type { PathFound } from '../localapi/api.js';
 import type { ProbeAnswer } from './probe-message.js';
 
 export type TraceProtocol = 'tcp' | 'udp' | 'icmp';
@@ -111,9 +112,9 @@ export interface WireguardFacts {
 /** Stage 5: how packets reach the peer, and a disco ping's round trip on that path. */
 export interface PathFacts {
   readonly kind: 'direct' | 'relay' | 'none';
-  /** direct: ip:port in use, and how it was found. */
+  /** direct: ip:port in use, and how it was found (as `burrow status` says; null: not known). */
   readonly endpoint: string | null;
-  readonly foundBy: 'lan' | 'stun' | 'peer' | null;
+  readonly foundBy: PathFound | null;
   /** relay: the region's name. */
   readonly relay: string | null;
   /** The disco ping's round trip; null if it got no pong. */

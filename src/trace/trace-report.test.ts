@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { InsideFacts, TraceFacts } from './facts.js';
+import type { InsideFacts, PathFacts, TraceFacts } from './facts.js';
 import type { ProbeAnswer } from './probe-message.js';
 import { STAGES, traceReport } from './report.js';
 import { buildTraceReport, durationText, reportForReader } from './trace-report.js';
@@ -102,6 +102,17 @@ describe('buildTraceReport', () => {
     expect(r.stages[5]!.details).toEqual([
       { label: 'rule', value: '4: 100.64.0.1/32 -> 100.64.0.2/32:80 tcp' },
     ]);
+  });
+
+  it('says how the direct path was found, as burrow status does', () => {
+    const summary = (foundBy: PathFacts['foundBy']) =>
+      judge({ ...delivered(), path: { ...delivered().path!, foundBy } }).stages[4]!.summary;
+    expect(summary('lan')).toBe('direct to 192.0.2.7:41641 (found on the LAN)');
+    expect(summary('peer-reflexive')).toBe(
+      "direct to 192.0.2.7:41641 (found from the peer's pings (peer-reflexive))",
+    );
+    expect(summary('port-mapping')).toBe("direct to 192.0.2.7:41641 (found by the peer's port mapping)");
+    expect(summary(null)).toBe('direct to 192.0.2.7:41641 (found by a way not known)');
   });
 
   it('delivered via the relay, after a handshake made for the trace', () => {

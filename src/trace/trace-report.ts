@@ -258,7 +258,15 @@ function wireguard(w: WireguardFacts, i: InsideFacts | undefined, n: Names): Jud
 function path(p: PathFacts, n: Names): Judged {
   const rtt = p.rttMs === null ? ([] as const) : ([['round trip', `${Math.round(p.rttMs)} ms`]] as const);
   if (p.kind === 'direct') {
-    const how = { lan: 'on the LAN', stun: 'by STUN', peer: 'from the peer' }[p.foundBy ?? 'peer'];
+    const how =
+      p.foundBy === null
+        ? 'by a way not known'
+        : {
+            lan: 'on the LAN',
+            stun: 'by STUN',
+            'peer-reflexive': "from the peer's pings (peer-reflexive)",
+            'port-mapping': "by the peer's port mapping",
+          }[p.foundBy];
     return ok(
       `direct to ${p.endpoint} (found ${how})`,
       [['endpoint', p.endpoint ?? '?'], ['found', how], ...rtt],

@@ -45,12 +45,12 @@ describe.skipIf(skipReason !== '')(`NAT lab${skipReason ? ` (skipped: ${skipReas
     await cleanupAll();
   }, T);
 
-  it('each host sits on a private subnet behind its own router on the LAN', () => {
+  it('each host sits on a private subnet behind its own router, on the LAN or (bare) a routed hop away', () => {
     const hosts = [E1, E2, S, U, B1, B2];
     expect(new Set(hosts.map((h) => h.publicIp)).size).toBe(6);
     expect(new Set(hosts.map((h) => h.lanIp)).size).toBe(6);
     for (const h of hosts) {
-      expect(h.publicIp).toMatch(/^10\.99\.0\.\d+$/);
+      expect(h.publicIp).toMatch(h.nat === 'bare' ? /^10\.98\.\d+\.2$/ : /^10\.99\.0\.\d+$/);
       expect(h.lanIp).toMatch(/^192\.168\.\d+\.2$/);
     }
   });
@@ -159,6 +159,30 @@ describe.skipIf(skipReason !== '')(`NAT lab${skipReason ? ` (skipped: ${skipReas
       );
       expect(mapped).not.toBe(45001);
       expect(mapped).toBeGreaterThan(0);
+    },
+    T,
+  );
+
+  it(
+    'bare: a first packet with TTL 2 opens our router and dies before theirs; then the pair meets',
+    async () => {
+      // Each side's opening packet leaves its router (a flow toward the peer) and dies at the hub.
+      await whoami(B1.ns, [`${B2.publicIp}:45011`], { localPort: 44011, waitMs: 300, ttl: 2 });
+      await whoami(B2.ns, [`${B1.publicIp}:44011`], { localPort: 45011, waitMs: 300, ttl: 2 });
+      const flows = async (h: NatHost) => (await h.router.exec('cat', ['/proc/net/nf_conntrack'])).stdout;
+      // Each router has its own side's flow, and none to itself (a first tuple from outside).
+      const first = (src: string, dst: string, sport: number) =>
+        new RegExp(`udp +17 \\d+ src=${src} dst=${dst} sport=${sport} `);
+      expect(await flows(B2)).not.toMatch(first(B1.publicIp, B2.publicIp, 44011));
+      expect(await flows(B1)).not.toMatch(first(B2.publicIp, B1.publicIp, 45011));
+      expect(await flows(B1)).toMatch(first(B1.lanIp, B2.publicIp, 44011));
+      expect(await flows(B2)).toMatch(first(B2.lanIp, B1.publicIp, 45011));
+      const [b1, b2] = await punch(
+        { ns: B1.ns, localPort: 44011, peer: `${B2.publicIp}:45011` },
+        { ns: B2.ns, localPort: 45011, peer: `${B1.publicIp}:44011` },
+      );
+      expect(b1.from).toEqual([`${B2.publicIp}:45011`]);
+      expect(b2.from).toEqual([`${B1.publicIp}:44011`]);
     },
     T,
   );

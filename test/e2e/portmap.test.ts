@@ -72,6 +72,25 @@ describe.skipIf(skipReason !== '')(
       return Date.now() - started;
     }
 
+    /**
+     * E, the peer, sees `d` direct at its mapped endpoint and says it was found by port mapping (d's
+     * call-me-maybe told it what that endpoint is): in `burrow status`, --json and so the UI row.
+     */
+    async function foundByPortMapping(d: NatDevice): Promise<void> {
+      const endpoint = (await d.status()).portMapping?.mapping?.endpoint;
+      expect(endpoint).toBeTruthy();
+      await waitFor(
+        `e to see ${d.name} direct at ${endpoint}`,
+        async () => (await peerOf(E, d.name))?.endpoint === endpoint,
+        10_000,
+        200,
+      );
+      expect(await peerOf(E, d.name)).toMatchObject({ path: 'direct', endpoint, found: 'port-mapping' });
+      expect((await E.burrow('status')).stdout).toMatch(
+        new RegExp(`direct ${endpoint}; [^\\n]*found by port mapping`),
+      );
+    }
+
     /** Stays direct while pings run for `ms`. */
     async function staysDirect(d: NatDevice, ms: number): Promise<void> {
       const eIp = (await E.status()).self!.ips[0]!;
@@ -112,6 +131,7 @@ describe.skipIf(skipReason !== '')(
         expect(mapping).toMatchObject({ method: 'nat-pmp', lifetimeSeconds: LIFETIME });
         expect(mapping?.endpoint).toMatch(new RegExp(`^${router.externalIp().replace(/\./g, '\\.')}:\\d+$`));
         expect((await d.burrow('status')).stdout).toContain(`# Port mapping: nat-pmp ${mapping!.endpoint}`);
+        await foundByPortMapping(d);
         await staysDirect(d, LIFETIME * 1000);
         // Renewed at half its lifetime: the lease's expiry moved on, the mapping itself did not.
         const expiry = (l: string) => Number(l.split(':')[4]);
@@ -139,6 +159,7 @@ describe.skipIf(skipReason !== '')(
         expect(await timeToDirect(d)).toBeLessThan(10_000);
         expect(d.output()).toMatch(/portmap: pcp maps 11\.99\.0\.\d+:\d+/);
         expect(router.leases()).toHaveLength(1);
+        await foundByPortMapping(d);
         await staysDirect(d, 3000);
         await d.stop('SIGTERM');
         expect(router.leases()).toEqual([]);
@@ -154,6 +175,7 @@ describe.skipIf(skipReason !== '')(
         const router = routers.get('upnp')!;
         expect(await timeToDirect(d)).toBeLessThan(10_000);
         expect(d.output()).toMatch(/portmap: upnp maps 11\.99\.0\.\d+:\d+/);
+        await foundByPortMapping(d);
         await staysDirect(d, 3000);
         await d.stop('SIGKILL');
         expect(router.leases()).toHaveLength(1);

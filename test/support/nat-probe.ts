@@ -23,11 +23,12 @@ net.createServer((c) => c.end(c.remoteAddress + ':' + c.remotePort)).listen(tcp,
 
 const WHOAMI = `
 const dgram = require('node:dgram');
-const { targets, localPort, waitMs } = JSON.parse(process.argv[1]);
+const { targets, localPort, waitMs, ttl } = JSON.parse(process.argv[1]);
 const s = dgram.createSocket('udp4');
 let waiting = null;
 s.on('message', (m, r) => { if (waiting && waiting.target === r.address + ':' + r.port) waiting.resolve(String(m)); });
 s.bind(localPort, async () => {
+  if (ttl) s.setTTL(ttl);
   const answers = [];
   for (const target of targets) {
     const [host, port] = target.split(':');
@@ -99,13 +100,15 @@ export async function startAddressEcho(ns: Netns, udp: number[], tcp: number): P
 /**
  * From ONE UDP socket in `ns` (bound to `localPort`, or any), asks each `ip:port` target in turn
  * which source address it sees; an answer is `ip:port`, or null when none came within `waitMs`.
+ * With `ttl`, its packets leave with that hop limit.
  */
 export function whoami(
   ns: Netns,
   targets: string[],
-  options: { localPort?: number; waitMs?: number } = {},
+  options: { localPort?: number; waitMs?: number; ttl?: number } = {},
 ): Promise<{ localPort: number; answers: (string | null)[] }> {
-  return script(ns, WHOAMI, { targets, localPort: options.localPort ?? 0, waitMs: options.waitMs ?? 1500 });
+  const { localPort = 0, waitMs = 1500, ttl } = options;
+  return script(ns, WHOAMI, { targets, localPort, waitMs, ...(ttl !== undefined ? { ttl } : {}) });
 }
 
 /** The source address the TCP echo at `host:port` sees from `ns`, or null if it cannot be reached. */
