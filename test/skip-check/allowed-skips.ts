@@ -76,6 +76,7 @@ export const ALLOWED_SKIPS: AllowedSkip[] = [
   { file: 'test/e2e/nat-lab.test.ts', lacks: 'root', why: NAMESPACES },
   { file: 'test/e2e/nat-bare.test.ts', lacks: 'root', why: NAMESPACES },
   { file: 'test/e2e/paths.test.ts', lacks: 'root', why: NAMESPACES },
+  { file: 'test/e2e/relay-regions.test.ts', lacks: 'root', why: NAMESPACES },
   { file: 'test/e2e/ping-path.test.ts', lacks: 'root', why: NAMESPACES },
   { file: 'test/e2e/trace.test.ts', lacks: 'root', why: NAMESPACES },
   { file: 'test/e2e/first-handshake.test.ts', lacks: 'root', why: NAMESPACES },
