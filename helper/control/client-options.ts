@@ -45,6 +45,11 @@ export interface ControlClientOptions {
   /** The shortest wait before reconnecting; doubles per round of failures up to maxBackoffMs. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /**
+   * After this long with nothing from the server the client pings it, and takes the connection for
+   * dead if the ping is not answered within as long again (liveness.ts); default 30 s.
+   */
+  keepaliveMs?: number;
   /** For fetching the server key and for each connection's handshake. */
   connectTimeoutMs?: number;
   /** How long a share request waits for its reply; default 10 s. */

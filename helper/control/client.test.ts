@@ -251,6 +251,39 @@ describe('ControlClient resync', () => {
   });
 });
 
+describe('ControlClient liveness', () => {
+  it('pings a stream gone quiet, keeps it while pongs come, and reconnects when one does not', async () => {
+    const server = await scriptedServer();
+    const d = device(server.url, {
+      hostname: 'laptop',
+      authKey: 'bkey-test',
+      serverPublicKey: server.publicKey,
+      keepaliveMs: 150,
+    });
+    const self = node('dev_self', 'laptop', '100.64.0.1');
+    d.client.start();
+    const c0 = await server.next(0, 'register');
+    c0.send({ type: 'register-result', status: 'ok', self });
+    await server.next(0, 'map');
+    c0.send({ type: 'full-map', seq: 7, map: { self, peers: [], filter: [], relays: [] } });
+    const pings = () => c0.c.inbox.filter((m) => m.type === 'ping');
+    for (let i = 0; i < 3; i++) {
+      const ping = await waitFor(`ping ${i}`, () => pings()[i]);
+      c0.send({ type: 'pong', id: ping.id });
+    }
+    expect(d.states.filter((s) => s.state === 'connecting')).toHaveLength(1);
+
+    // Silence (an instance whose machine died closes nothing): the client gives up on the stream
+    // and reconnects, asking for what it missed.
+    const silentFrom = Date.now();
+    const c1 = await server.next(1, 'register');
+    expect(Date.now() - silentFrom).toBeGreaterThanOrEqual(150);
+    expect(d.logs.join('\n')).toMatch(/the server answered nothing for 300 ms/);
+    c1.send({ type: 'register-result', status: 'ok', self });
+    expect((await server.next(1, 'map')).message.since).toBe(7);
+  });
+});
+
 describe('ControlClient status updates', () => {
   it('sends endpoints and home relay when either changed since it last told this connection', async () => {
     const server = await scriptedServer();

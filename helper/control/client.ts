@@ -4,6 +4,7 @@ import { decodeKey, encodeKey } from '../../src/wireguard/keys.js';
 import { monotonic } from '../burrowd/clock.js';
 import type { ControlClientEvents, ControlClientOptions, ControlState } from './client-options.js';
 import { type ClientChannel, connectControl } from './connect.js';
+import { Liveness } from './liveness.js';
 import { PendingRequests } from './pending-requests.js';
 import { ServerChoice } from './server-choice.js';
 import { fetchServerKey } from './server-key.js';
@@ -23,6 +24,8 @@ interface Connection {
   endpoints: string;
   /** The home relay this connection last told the server. */
   homeRelay: number | null;
+  /** Watches a streaming connection for going silent. */
+  liveness?: Liveness;
 }
 
 type Listeners = { [E in keyof ControlClientEvents]: Set<ControlClientEvents[E]> };
@@ -224,6 +227,7 @@ export class ControlClient {
 
   private receive(conn: Connection, message: ServerMessage): void {
     if (conn !== this.conn) return;
+    conn.liveness?.heard();
     switch (message.type) {
       case 'register-result':
         if (message.status === 'ok') this.registeredOn(conn);
@@ -259,6 +263,9 @@ export class ControlClient {
     if (conn.phase === 'streaming') return;
     this.registered = true;
     conn.phase = 'streaming';
+    const ping = (timeoutMs: number) =>
+      this.pings.start((id) => conn.channel.send({ type: 'ping', id }), 'pong', timeoutMs);
+    conn.liveness = new Liveness(this.options.keepaliveMs ?? 30_000, ping, (why) => conn.channel.close(why));
     this.setState({ state: 'connected' });
     const since = this.seq;
     conn.inSync = since !== undefined;
@@ -320,6 +327,7 @@ export class ControlClient {
   }
 
   private dropped(conn: Connection, reason: string): void {
+    conn.liveness?.stop();
     if (conn !== this.conn) return;
     this.conn = undefined;
     const closed = new Error(`control connection closed: ${reason}`);
