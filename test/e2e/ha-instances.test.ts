@@ -4,8 +4,10 @@
  * host (namespace) of its own on the lab LAN (support/mesh-lab.ts). `kill -9` of the instance both
  * stream from: within 5 s they reconnect to the other (through HAProxy, and to the next URL), a
  * ping between them never stops (the tunnels keep their peers), and a rename made meanwhile
- * reaches both.
+ * reaches both. Then an instance that freezes (SIGSTOP), closing nothing: HAProxy's health check
+ * takes it out and closes the streams through it, and the device on HAProxy's URL resyncs.
  */
+import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,8 +22,27 @@ interface Instance {
   name: string;
   ns: Netns;
   ip: string;
-  kill(): void;
-  exited(): boolean;
+  config: string;
+  process?: ChildProcess;
+}
+
+const exited = (i: Instance) => i.process?.exitCode !== null || i.process?.signalCode !== null;
+
+/** Starts burrow-server on `i`'s host and waits for its /health. */
+async function start(i: Instance): Promise<void> {
+  const child = i.ns.spawn(BURROW_SERVER, ['serve', '--config', i.config]);
+  const output = captureOutput(child);
+  i.process = child;
+  await waitFor(
+    `instance ${i.name} to answer`,
+    async () => {
+      if (exited(i)) throw new Error(`burrow-server ${i.name} exited: ${output()}`);
+      await i.ns.exec('curl', ['-sf', '--max-time', '2', `http://${i.ip}:${PORT}/health`]);
+      return true;
+    },
+    60_000,
+    100,
+  );
 }
 
 describe.skipIf(!isRoot())('two instances behind HAProxy, end to end', () => {
@@ -60,27 +81,9 @@ describe.skipIf(!isRoot())('two instances behind HAProxy, end to end', () => {
         stunPort: 3478,
         region: { id: id + 1, name },
       });
-      const child = host.ns.spawn(BURROW_SERVER, ['serve', '--config', config]);
-      const output = captureOutput(child);
-      const instance: Instance = {
-        name,
-        ns: host.ns,
-        ip: host.lanIp,
-        kill: () => child.kill('SIGKILL'),
-        exited: () => child.exitCode !== null || child.signalCode !== null,
-      };
+      const instance: Instance = { name, ns: host.ns, ip: host.lanIp, config };
       instances.push(instance);
-      // One after the other: the first makes the tables and the shared key file.
-      await waitFor(
-        `instance ${name} to answer`,
-        async () => {
-          if (instance.exited()) throw new Error(`burrow-server ${name} exited: ${output()}`);
-          await host.ns.exec('curl', ['-sf', '--max-time', '2', `http://${host.lanIp}:${PORT}/health`]);
-          return true;
-        },
-        60_000,
-        100,
-      );
+      await start(instance); // one after the other: the first makes the tables and the shared key file
     }
     const configPath = join(db.dir, 'haproxy.cfg');
     const servers = instances.map((i) => ({ name: i.name, address: `${i.ip}:${PORT}` }));
@@ -150,7 +153,7 @@ describe.skipIf(!isRoot())('two instances behind HAProxy, end to end', () => {
     // while the devices it streamed to are reconnecting.
     const killedAt = Date.now();
     const renamed = db.admin('devices', 'rename', 'b', 'bee');
-    victim.kill();
+    victim.process!.kill('SIGKILL');
     await renamed;
 
     await waitFor(
@@ -177,11 +180,53 @@ describe.skipIf(!isRoot())('two instances behind HAProxy, end to end', () => {
     const m = /(\d+) packets transmitted, (\d+) received/.exec(stdout);
     expect(m, stdout).not.toBeNull();
     expect(Number(m![2]), stdout).toBe(Number(m![1])); // not one ping lost: the tunnel never noticed
-    expect(victim.exited()).toBe(true);
+    expect(exited(victim)).toBe(true);
     expect([A.process.pid, B.process.pid]).toEqual(pids); // the same burrowd processes throughout
     expect(await ipOf(A)).toBe(aIp); // and the same addresses
     expect(reconnectMs).toBeLessThan(5_000);
     expect(caughtUpMs).toBeLessThan(5_000);
     console.log(`both reconnected ${reconnectMs} ms after kill -9, rename seen after ${caughtUpMs} ms`);
+  }, 120_000);
+
+  it('an instance that freezes (its connections stay open, nothing answers): HAProxy marks it down and closes them, and the device on its URL resyncs within 5 s', async () => {
+    for (const i of instances) if (exited(i)) await start(i); // the one killed above comes back
+    await new Promise((r) => setTimeout(r, 2000)); // HAProxy's two good checks
+    const counts = await Promise.all(instances.map(streams));
+    expect([...counts].sort()).toEqual([0, 2]);
+    const frozen = counts[0] === 2 ? instances[0]! : instances[1]!;
+    const other = frozen === instances[0] ? instances[1]! : instances[0]!;
+    const pinging = A.ns
+      .exec('ping', ['-n', '-i', '0.2', '-c', '40', '-W', '1', await ipOf(B)], { timeout: 30_000 })
+      .catch((error) => (error instanceof CommandError ? { stdout: error.stdout } : Promise.reject(error)));
+    await new Promise((r) => setTimeout(r, 1000));
+
+    // SIGSTOP: as a machine that hangs or falls off the network, it closes nothing.
+    const frozenAt = Date.now();
+    const renamed = db.admin('devices', 'rename', 'bee', 'bumble');
+    frozen.process!.kill('SIGSTOP');
+    try {
+      await renamed;
+      await waitFor(
+        'A streaming from the other instance',
+        async () => (await streams(other)) === 1,
+        5_000,
+        50,
+      );
+      await waitFor(
+        'the rename on A',
+        async () => (await A.status()).peers[0]?.hostName === 'bumble',
+        Math.max(0, 5_000 - (Date.now() - frozenAt)),
+        50,
+      );
+      const caughtUpMs = Date.now() - frozenAt;
+      const { stdout } = await pinging;
+      const m = /(\d+) packets transmitted, (\d+) received/.exec(stdout);
+      expect(m, stdout).not.toBeNull();
+      expect(Number(m![2]), stdout).toBe(Number(m![1]));
+      expect(caughtUpMs).toBeLessThan(5_000);
+      console.log(`A resynced through HAProxy ${caughtUpMs} ms after its instance froze`);
+    } finally {
+      frozen.process!.kill('SIGKILL');
+    }
   }, 120_000);
 });

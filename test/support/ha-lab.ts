@@ -76,8 +76,8 @@ export class HaDatabase {
 /**
  * HAProxy's config for burrow-server instances (as server/README.md shows it): TCP mode, long
  * client and server timeouts for the streaming control connection, health checks on /health
- * every 500 ms (down after 2 failures), and a connection that finds an instance dead redispatched
- * to another. No global section: no daemon, user, chroot or stats socket, nothing outside `dir`.
+ * every 500 ms (down after 2 failures, which closes the connections through it), and a connection
+ * that finds an instance dead redispatched to another. No global section: no daemon, user, chroot or stats socket, nothing outside `dir`.
  */
 export function haproxyConfig(bind: string, servers: { name: string; address: string }[]): string {
   return [
@@ -94,7 +94,7 @@ export function haproxyConfig(bind: string, servers: { name: string; address: st
     'backend instances',
     '    balance leastconn',
     '    option httpchk GET /health',
-    '    default-server inter 500ms fall 2 rise 2',
+    '    default-server inter 500ms fall 2 rise 2 on-marked-down shutdown-sessions',
     ...servers.map((s) => `    server ${s.name} ${s.address} check`),
     '',
   ].join('\n');
