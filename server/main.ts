@@ -59,7 +59,10 @@ const USAGE = `usage: burrow-server COMMAND (--db PATH | --config FILE) [options
   routes approve DEVICE (--exit-node | CIDR...) [--network NET]
   shares list [--user NAME] [--json]
   policy get | set FILE | test FILE [--network NET]
-  dns show | set | route add | route remove | clear [--network NET]   (dns --help tells more)`;
+  dns show | set | route add | route remove | clear [--network NET]   (dns --help tells more)
+  migrate --from sqlite:PATH --to postgres://URL [--overwrite]   (no --db)
+        copies every table into PostgreSQL in one transaction and checks each table's row count;
+        refuses a database that holds data unless --overwrite; the server key stays PATH.key`;
 
 type Command = (
   store: Store,
@@ -143,6 +146,12 @@ export async function main(argv: string[], io: Io, now = Date.now()): Promise<nu
     return 0;
   }
   try {
+    if (argv[0] === 'migrate') {
+      // Loaded only here: it brings in the PostgreSQL driver.
+      const { migrateCommand } = await import('./cli/migrate.js');
+      await migrateCommand(argv.slice(1), io, now);
+      return 0;
+    }
     const key = argv.slice(0, 2).join(' ');
     const command = COMMANDS[key];
     if (!command && argv[0] === 'dns') throw new UsageError(`unknown command "${key}"`, DNS_USAGE);

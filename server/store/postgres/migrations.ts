@@ -19,34 +19,9 @@ export async function migratePg(pool: pg.Pool, now: number, migrations = PG_MIGR
   client.on('error', lost);
   try {
     await client.query('BEGIN');
-    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-    await client.query(`CREATE TABLE IF NOT EXISTS schema_version (
-      version INTEGER PRIMARY KEY,
-      name TEXT NOT NULL,
-      applied_at BIGINT NOT NULL
-    )`);
-    const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_version');
-    const current = rows[0]?.v ?? 0;
-    const latest = migrations.at(-1)?.version ?? 0;
-    if (current > latest) {
-      throw new StoreError(
-        'schema-too-new',
-        `database schema is version ${current}; this burrow-server knows up to ${latest}`,
-      );
-    }
-    for (const [i, m] of migrations.entries()) {
-      if (m.version !== i + 1) throw new Error(`migration ${m.version} is out of order`);
-      if (m.version <= current) continue;
-      await client.query(m.sql);
-      if (m.data) await client.query(m.data(now));
-      await client.query('INSERT INTO schema_version (version, name, applied_at) VALUES ($1, $2, $3)', [
-        m.version,
-        m.name,
-        now,
-      ]);
-    }
+    const version = await migrateInTransaction(client, now, migrations);
     await client.query('COMMIT');
-    return Math.max(current, latest);
+    return version;
   } catch (err) {
     await client.query('ROLLBACK').catch(() => {});
     throw err;
@@ -54,4 +29,42 @@ export async function migratePg(pool: pg.Pool, now: number, migrations = PG_MIGR
     client.removeListener('error', lost);
     client.release(broken);
   }
+}
+
+/**
+ * The migrations on `client`, inside the transaction the caller opened and will end (burrow-server
+ * migrate makes the schema and copies the data in one). Returns the version.
+ */
+export async function migrateInTransaction(
+  client: pg.ClientBase,
+  now: number,
+  migrations = PG_MIGRATIONS,
+): Promise<number> {
+  await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+  await client.query(`CREATE TABLE IF NOT EXISTS schema_version (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at BIGINT NOT NULL
+  )`);
+  const { rows } = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_version');
+  const current = rows[0]?.v ?? 0;
+  const latest = migrations.at(-1)?.version ?? 0;
+  if (current > latest) {
+    throw new StoreError(
+      'schema-too-new',
+      `database schema is version ${current}; this burrow-server knows up to ${latest}`,
+    );
+  }
+  for (const [i, m] of migrations.entries()) {
+    if (m.version !== i + 1) throw new Error(`migration ${m.version} is out of order`);
+    if (m.version <= current) continue;
+    await client.query(m.sql);
+    if (m.data) await client.query(m.data(now));
+    await client.query('INSERT INTO schema_version (version, name, applied_at) VALUES ($1, $2, $3)', [
+      m.version,
+      m.name,
+      now,
+    ]);
+  }
+  return Math.max(current, latest);
 }
