@@ -17,9 +17,12 @@ afterEach(async () => {
 });
 const key = () => Buffer.from(randomBytes(32)).toString('base64');
 
-/** A control channel to `server` from a fresh machine key, keeping every message it is sent. */
-async function connect(server: RunningServer) {
-  const privateKey = clampPrivateKey(randomBytes(32));
+/** A control channel to `server` from `machine` (a fresh machine key), keeping every message it is sent. */
+async function connect(
+  server: RunningServer,
+  machine = { privateKey: clampPrivateKey(randomBytes(32)), nodeKey: key() },
+) {
+  const { privateKey } = machine;
   const { publicKey } = (await (await fetch(`${server.url}/control/key`)).json()) as { publicKey: string };
   const channel = await connectControl(server.url, {
     crypto,
@@ -40,9 +43,22 @@ async function connect(server: RunningServer) {
       await new Promise((r) => setTimeout(r, 25));
     }
   };
-  const register = (hostname: string, authKey: string) =>
-    channel.send({ type: 'register', nodeKey: key(), discoKey: key(), hostname, authKey });
-  return { next, register, send: (m: ClientMessage) => channel.send(m), inbox };
+  const register = (hostname: string, authKey?: string) =>
+    channel.send({
+      type: 'register',
+      nodeKey: machine.nodeKey,
+      discoKey: key(),
+      hostname,
+      ...(authKey !== undefined ? { authKey } : {}),
+    });
+  return {
+    next,
+    register,
+    send: (m: ClientMessage) => channel.send(m),
+    inbox,
+    machine,
+    close: () => channel.close(),
+  };
 }
 
 /** A device on `server`: registers with `authKey` as `hostname`, asks for its map, and keeps every message. */
@@ -169,7 +185,10 @@ describe('burrow-server on PostgreSQL', () => {
     const laptop = await device(one, authKey, 'laptop');
     const phone = await device(two, authKey, 'phone');
     await phone.next((m) => m.type === 'full-map');
+    const tablet = await device(one, authKey, 'tablet');
+    await tablet.next((m) => m.type === 'full-map');
     await laptop.next(knows('phone'));
+    await phone.next(knows('tablet'));
     const health = async (server: RunningServer) => {
       const res = await fetch(`${server.url}/health`);
       return {
@@ -223,6 +242,17 @@ describe('burrow-server on PostgreSQL', () => {
     expect(await stranger.next((m) => m.type === 'error')).toMatchObject({
       reason: expect.stringMatching(/^the database is unreachable/),
     });
+    // A known device coming back with the same keys (its instance gone, say) gets its map again.
+    tablet.close();
+    const back = await connect(two, tablet.machine);
+    back.register('tablet');
+    expect(await back.next((m) => m.type === 'register-result')).toMatchObject({ status: 'ok' });
+    back.send({ type: 'map', endpoints: ['192.0.2.7:41641'] });
+    const map = (await back.next((m) => m.type === 'full-map')) as Extract<
+      ServerMessage,
+      { type: 'full-map' }
+    >;
+    expect(map.map.peers.map((p) => p.name).sort()).toEqual(['laptop', 'phone']);
     laptop.send({ type: 'ping', id: 2 });
     await laptop.next((m) => m.type === 'pong' && m.id === 2);
     expect(laptop.inbox.filter((m) => m.type === 'error')).toEqual([]);

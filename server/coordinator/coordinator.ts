@@ -232,13 +232,21 @@ export class Coordinator {
           channel.send(this.registered(device.id));
           return device.id;
         }
-        const known = await store.findDeviceByMachineKey(machineKey);
+        const known = await store.findDeviceByMachineKey(machineKey).catch((error: unknown) => {
+          // Read-only serving: a device coming back with the keys this instance knows needs no
+          // write, so it gets its stream again from the maps here (a new node key must wait).
+          const remembered = this.engine.deviceByMachineKey(machineKey);
+          if (unavailable(error) && remembered?.nodeKey === message.nodeKey) return remembered;
+          throw error;
+        });
         if (known && (known.keyExpiry === null || known.keyExpiry > now)) {
           const device =
             known.nodeKey === message.nodeKey
               ? known
               : await store.rotateNodeKey(known.id, message.nodeKey, now);
-          await this.poll();
+          await this.poll().catch((error: unknown) => {
+            if (!unavailable(error)) throw error;
+          });
           channel.send(this.registered(device.id));
           return device.id;
         }

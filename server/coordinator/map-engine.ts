@@ -111,6 +111,15 @@ export class MapEngine {
     return this.device(deviceId).userId;
   }
 
+  /**
+   * The device with this machine key, as this instance knows it (a scan: only for serving devices
+   * read-only while the database is unreachable).
+   */
+  deviceByMachineKey(machineKey: string): Device | undefined {
+    for (const d of this.dir.cachedDevices()) if (d.machineKey === machineKey) return d;
+    return undefined;
+  }
+
   /** The device's own entry, as its peers see it. */
   self(deviceId: string): NodeInfo {
     return this.entries.info(this.device(deviceId), false);
