@@ -73,7 +73,7 @@ async function killableRegion(id: number, name: string, delayMs = 0) {
   return { region, stop, far };
 }
 
-function member() {
+function member(timing: { idleMs?: number; tickMs?: number } = {}) {
   const node = keyPair();
   const received: Uint8Array[] = [];
   const homes: (string | null)[] = [];
@@ -84,6 +84,7 @@ function member() {
     onPacket: (_src, packets) => received.push(...packets),
     onHomeChange: (region) => homes.push(region?.name ?? null),
     log: () => {},
+    ...timing,
   });
   afterTest(() => set.close());
   return { node, set, received, homes };
@@ -188,4 +189,25 @@ describe('RelaySet', () => {
     });
     expect([...b.received.at(-1)!]).toEqual([2]);
   }, 30_000);
+
+  it('remembers a region that was down when its idle connection closed: packets keep going through home', async () => {
+    const x = await killableRegion(1, 'x');
+    const y = await relayRegion(2, 'y', 40);
+    const a = member({ idleMs: 2000, tickMs: 100 });
+    const b = member();
+    a.set.setRegions([await x.far(120), y]);
+    b.set.setRegions([y]);
+    await waitFor('homes', () => a.set.home?.name === 'y' && b.set.home?.name === 'y');
+    await x.stop();
+    // a sends to b as if b were homed in x: the connection a opens there fails, and is closed
+    // unused; a packet sent after that goes through y at once, not into a new attempt at x.
+    a.set.send(1, b.node.publicKey, new Uint8Array([1]));
+    await waitFor('x to be down', () => a.set.via(1) === 2);
+    await sleep(2500);
+    expect(a.set.via(1)).toBe(2);
+    const before = b.received.length;
+    expect(a.set.send(1, b.node.publicKey, new Uint8Array([2]))).toBe(true);
+    await waitFor('the packet through y', () => b.received.length > before, 1000);
+    expect([...b.received.at(-1)!]).toEqual([2]);
+  }, 20_000);
 });

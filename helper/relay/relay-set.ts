@@ -19,10 +19,20 @@ export interface RelaySetOptions {
   lookup?: LookupFunction;
   /** For tests: options passed to every client. */
   client?: Partial<RelayClientOptions>;
+  /** For tests: how long an unused connection lives (default 60 s), and how often that is checked (10 s). */
+  idleMs?: number;
+  tickMs?: number;
 }
 
 /** A region not used for sending this long is disconnected (the home region never is). */
 const IDLE_MS = 60_000;
+/**
+ * A region whose connection was closed while down is remembered as down: packets for peers homed
+ * there keep going through our home, and the region is tried again in the background at most this
+ * often, rather than by the next packet (which would wait out a connection attempt, up to 10 s
+ * toward a host that vanished).
+ */
+const RETRY_DOWN_MS = 60_000;
 /** How often the home region's latency is compared with the others'. */
 const REPROBE_MS = 5 * 60_000;
 const PROBE_TIMEOUT_MS = 3000;
@@ -54,6 +64,8 @@ interface Connection {
 export class RelaySet {
   private regions: RelayRegion[] = [];
   private readonly connections = new Map<number, Connection>();
+  /** Regions whose connection was closed while down, and when (see RETRY_DOWN_MS). */
+  private readonly downAt = new Map<number, number>();
   private homeId: number | null = null;
   private probing: Promise<void> | null = null;
   private lastProbe = performance.now();
@@ -61,7 +73,7 @@ export class RelaySet {
   private closed = false;
 
   constructor(private readonly options: RelaySetOptions) {
-    this.timer = setInterval(() => this.housekeep(), 10_000);
+    this.timer = setInterval(() => this.housekeep(), options.tickMs ?? 10_000);
     this.timer.unref();
   }
 
@@ -76,11 +88,17 @@ export class RelaySet {
       usable.length === this.regions.length &&
       usable.every((r, i) => JSON.stringify(r) === JSON.stringify(this.regions[i]));
     if (same) return;
+    // A region that changed (or went) is no longer known to be down.
+    for (const id of [...this.downAt.keys()]) {
+      const before = JSON.stringify(this.regions.find((r) => r.id === id));
+      if (before !== JSON.stringify(usable.find((r) => r.id === id))) this.downAt.delete(id);
+    }
     this.regions = usable;
     for (const [id, c] of this.connections) {
       const now = usable.find((r) => r.id === id);
       if (now === undefined || JSON.stringify(now) !== JSON.stringify(c.region)) this.disconnect(id);
     }
+
     if (this.homeId !== null && !this.connections.has(this.homeId)) this.setHome(null);
     void this.probe();
   }
@@ -103,9 +121,16 @@ export class RelaySet {
   via(regionId: number | null): number | null {
     if (regionId === null || this.region(regionId) === undefined) return this.homeId;
     const home = this.homeId === null ? undefined : this.connections.get(this.homeId);
-    if (regionId !== this.homeId && this.connections.get(regionId)?.client.down && home?.client.connected)
-      return this.homeId;
+    if (regionId !== this.homeId && this.isDown(regionId) && home?.client.connected) return this.homeId;
     return regionId;
+  }
+
+  /** Whether the region's connection is down, or was when it was closed (and is not retried yet). */
+  private isDown(id: number): boolean {
+    const c = this.connections.get(id);
+    return c === undefined
+      ? this.downAt.has(id)
+      : c.client.down || (this.downAt.has(id) && !c.client.connected);
   }
 
   /**
@@ -115,6 +140,11 @@ export class RelaySet {
   send(regionId: number | null, dst: Uint8Array, packet: Uint8Array): boolean {
     const id = this.via(regionId);
     if (id === null) return false;
+    // A region remembered as down is tried again in the background, at most every RETRY_DOWN_MS.
+    const downAt = regionId === null ? undefined : this.downAt.get(regionId);
+    if (regionId !== null && id !== regionId && downAt !== undefined && !this.connections.has(regionId)) {
+      if (performance.now() - downAt > RETRY_DOWN_MS) this.connection(regionId);
+    }
     const c = this.connection(id);
     if (c === undefined) return false;
     c.lastUsed = performance.now();
@@ -181,7 +211,10 @@ export class RelaySet {
   private housekeep(): void {
     const now = performance.now();
     for (const [id, c] of this.connections) {
-      if (id !== this.homeId && now - c.lastUsed > IDLE_MS) this.disconnect(id);
+      if (id !== this.homeId && now - c.lastUsed > (this.options.idleMs ?? IDLE_MS)) {
+        if (c.client.down) this.downAt.set(id, now);
+        this.disconnect(id);
+      }
     }
     if (now - this.lastProbe > REPROBE_MS || (this.homeId === null && this.regions.length > 0)) {
       this.lastProbe = now;
@@ -210,6 +243,7 @@ export class RelaySet {
     client.onPacket((src, packets) => this.options.onPacket(src, packets, region));
     client.onConnectionChange((up, reason) => {
       this.options.log(`relay ${region.name}: ${up ? 'connected' : `disconnected (${reason})`}`);
+      if (up) this.downAt.delete(id);
       if (!up && id === this.homeId) this.watchHome(id, client);
     });
     client.onHealth((message) => this.options.log(`relay ${region.name} says: ${message}`));
