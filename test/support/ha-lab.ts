@@ -94,6 +94,8 @@ export function haproxyConfig(bind: string, servers: { name: string; address: st
     'backend instances',
     '    balance leastconn',
     '    option httpchk GET /health',
+    // 503 is a live instance serving read-only while the database is unreachable (server/README.md).
+    '    http-check expect status 200,503',
     '    default-server inter 500ms fall 2 rise 2 on-marked-down shutdown-sessions',
     ...servers.map((s) => `    server ${s.name} ${s.address} check`),
     '',
