@@ -72,6 +72,9 @@ async function pathOf(from: NatDevice, name: string): Promise<string> {
 
 async function main(): Promise<void> {
   const lab = await MeshLab.create();
+  // The port-mapping rounds' miniupnpd instances: stopped (their temp dirs removed) after each round,
+  // and in `finally` if a round throws midway.
+  const routers: PortmapRouter[] = [];
   try {
     await lab.admin('users', 'create', 'alice');
     await lab.startServer({ stunPort: STUN_PORT, relayLimits: RAISED });
@@ -111,7 +114,6 @@ async function main(): Promise<void> {
     );
     const { gbps: relayDefault } = await iperf(E1, H);
 
-    const routers: PortmapRouter[] = [];
     /** Median ms from the first packet to a direct path over ROUNDS fresh pairs, `a` made by `make`. */
     const timeToDirect = async (
       kind: string,
@@ -217,6 +219,7 @@ async function main(): Promise<void> {
       `relay: direct_gbps=${fmt(direct)} relay_gbps=${fmt(relay)} relay_default_gbps=${fmt(relayDefault)} ratio=${(relay / direct).toFixed(2)} packets_per_frame=${perFrame.toFixed(1)} relay_cpu_s_per_gb=${(relayCpu.relay ?? 0).toFixed(2)} to_direct_ms=${ms} to_direct_bare_ms=${bare.ms}${mapped.map(([k, m]) => ` to_direct_${k.replace('-', '')}_ms=${m.ms}`).join('')}`,
     );
   } finally {
+    for (const router of routers.splice(0)) await router.stop().catch(() => {});
     await lab.destroy();
     await cleanupAll();
   }

@@ -120,7 +120,8 @@ export class Tunnel {
         lookup: this.lookup,
         log: (m) => this.log.info(m),
         ...(fast ? { fastPath: this.fastLink() } : {}),
-        portMap: portMapSettings(process.env),
+        // The mapper's requests bypass our routes as the WireGuard socket's packets do.
+        portMap: { ...portMapSettings(process.env), fwmark: BYPASS_MARK },
       });
     } catch (error) {
       this.device.detachFastPath();

@@ -42,7 +42,7 @@ export interface PathConnOptions {
    */
   fastPath?: FastPathLink;
   /** Port mapping at the gateway: the methods to try, best first (none: no mapping), and seconds asked. */
-  portMap?: { methods: readonly MappingMethod[]; lifetime?: number };
+  portMap?: { methods: readonly MappingMethod[]; lifetime?: number; fwmark?: number };
 }
 
 export interface FastPathLink {
@@ -128,6 +128,7 @@ export class PathConn implements UdpBind {
       log: options.log,
       methods: options.portMap?.methods ?? [],
       ...(options.portMap?.lifetime !== undefined ? { lifetime: options.portMap.lifetime } : {}),
+      ...(options.portMap?.fwmark !== undefined ? { fwmark: options.portMap.fwmark } : {}),
     });
     this.portMapper.start();
     this.bind.onDatagrams((datagrams) => this.fromUdp(datagrams));

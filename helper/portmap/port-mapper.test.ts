@@ -3,13 +3,20 @@
  * the preference between services, the deletion on close, and answers that must be refused and
  * counted: malformed ones, a PCP answer with another nonce, and answers from another address.
  */
+
+import { execFileSync } from 'node:child_process';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { isRoot } from '../../test/support/netns.js';
 import { parseRouteTable } from './gateway.js';
 import { methodsFromEnv, PortMapper } from './port-mapper.js';
 
 const GW = { gateway: '127.0.0.1', self: '127.0.0.1' };
 const INTERNAL = 41641;
+/** Where the mappers listen for restart notices here (5350 in earnest). */
+const ANNOUNCE = 40000 + Math.floor(Math.random() * 20000);
 const sockets: Socket[] = [];
 const mappers: PortMapper[] = [];
 
@@ -63,7 +70,14 @@ function pcpAnswer(request: Buffer): Buffer | null {
   return Buffer.concat([head, payload]);
 }
 
-function mapper(port: number, ssdp: number, methods = methodsFromEnv(undefined), log: string[] = []) {
+function mapper(
+  port: number,
+  ssdp: number,
+  methods = methodsFromEnv(undefined),
+  log: string[] = [],
+  announce = ANNOUNCE,
+  fwmark?: number,
+) {
   const m = new PortMapper({
     internalPort: () => INTERNAL,
     onChange: () => {},
@@ -72,7 +86,8 @@ function mapper(port: number, ssdp: number, methods = methodsFromEnv(undefined),
     lifetime: 60,
     retryMs: 60_000,
     gateway: async () => GW,
-    gatewayPorts: { natpmp: port, ssdp },
+    gatewayPorts: { natpmp: port, ssdp, announce },
+    ...(fwmark !== undefined ? { fwmark } : {}),
   });
   mappers.push(m);
   m.start();
@@ -142,6 +157,60 @@ describe('PortMapper', () => {
     expect(m.refusals.get('unknown-result')).toBeGreaterThan(0);
     expect(m.refusals.get('bad-location')).toBeGreaterThan(0);
   });
+
+  it('maps again at once when the gateway announces a restart (its epoch went back), not otherwise', async () => {
+    const gw = await fakeGateway(pmpAnswer);
+    const log: string[] = [];
+    const m = mapper(gw.port, 9, ['nat-pmp'], log);
+    await expect.poll(() => m.mapping(), { timeout: 5000 }).not.toBeNull();
+    const maps = () => gw.requests.filter((r) => r[0] === 0 && r[1] === 1).length;
+    const before = maps();
+    const notice = await udp();
+    // An announcement whose epoch went on (10 s, as every answer here says): nothing to do.
+    notice.send(Buffer.from('008000000000000acb007107', 'hex'), ANNOUNCE, '127.0.0.1');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(maps()).toBe(before);
+    // One from a gateway that restarted (epoch 0), long before the renewal is due (5 s).
+    notice.send(Buffer.from('0080000000000000cb007107', 'hex'), ANNOUNCE, '127.0.0.1');
+    await expect.poll(maps, { timeout: 1500 }).toBeGreaterThan(before);
+    expect(log.join('\n')).toMatch(/the gateway restarted \(epoch 10 -> 0\); mapping again/);
+    await expect.poll(() => m.mapping(), { timeout: 5000 }).not.toBeNull();
+  });
+
+  it('closes at once while a UPnP gateway is still answering, without waiting for its HTTP', async () => {
+    // An IGD whose description never comes: the request would time out only after 2 s.
+    const hanging = createServer(() => {});
+    await new Promise<void>((r) => hanging.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/desc.xml`;
+    const ssdp = await udp();
+    ssdp.on('message', (_m, from) =>
+      ssdp.send(Buffer.from(`HTTP/1.1 200 OK\r\nLOCATION: ${url}\r\n\r\n`), from.port, from.address),
+    );
+    let asked = false;
+    hanging.on('request', () => (asked = true));
+    const m = mapper(9, ssdp.address().port, ['upnp']);
+    await expect.poll(() => asked, { timeout: 3000 }).toBe(true);
+    const started = performance.now();
+    await m.close();
+    expect(performance.now() - started).toBeLessThan(500);
+    hanging.closeAllConnections();
+    await new Promise((r) => hanging.close(r));
+  });
+
+  it.skipIf(!isRoot())(
+    'marks its requests with the fwmark it is given (burrowd: its bypass mark)',
+    async () => {
+      let port = 0;
+      const gw = await fakeGateway((r, from) => {
+        port = from.port;
+        return pmpAnswer(r);
+      });
+      const m = mapper(gw.port, 9, ['nat-pmp'], [], ANNOUNCE, 0x80000);
+      await expect.poll(() => m.mapping(), { timeout: 5000 }).not.toBeNull();
+      const ss = execFileSync('ss', ['-uampeH', 'sport', '=', `:${port}`], { encoding: 'utf8' });
+      expect(ss).toMatch(/fwmark:0x80000/);
+    },
+  );
 
   it("takes no PCP mapping whose nonce is not the request's", async () => {
     const gw = await fakeGateway((r) => {

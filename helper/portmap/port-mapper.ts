@@ -34,10 +34,14 @@ import {
 } from '../../src/portmap/pcp.js';
 import type { Parsed, PortmapRefusal } from '../../src/portmap/refusals.js';
 import { buildMSearch, parseSsdpAnswer, SSDP_PORT, type SsdpAnswer } from '../../src/portmap/ssdp.js';
+import { openBind } from '../bind/linux-bind.js';
 import { findGateway, type Gateway } from './gateway.js';
 import { addMapping, deleteMapping, fetchIgdService, getExternalAddress } from './upnp-client.js';
 
 export type MappingMethod = 'pcp' | 'nat-pmp' | 'upnp';
+/** Where NAT-PMP and PCP gateways announce a restart: all hosts, port 5350. */
+const NATPMP_ANNOUNCE_PORT = 5350;
+const ALL_HOSTS = '224.0.0.1';
 export const MAPPING_METHODS: readonly MappingMethod[] = ['pcp', 'nat-pmp', 'upnp'];
 
 export interface PortMapping {
@@ -61,8 +65,17 @@ export interface PortMapperOptions {
   /** How long to wait before asking again after no service answered; default 5 min. */
   retryMs?: number;
   gateway?: () => Promise<Gateway | null>;
-  /** The gateway's ports: 5351 (NAT-PMP and PCP) and 1900 (SSDP) unless a test's fake moves them. */
-  gatewayPorts?: { natpmp: number; ssdp: number };
+  /**
+   * SO_MARK for the requests (burrowd: its bypass mark, as its WireGuard socket has), so that they
+   * reach the gateway past burrowd's own routes, an exit node's default route among them; none
+   * without it. Needs CAP_NET_ADMIN.
+   */
+  fwmark?: number;
+  /**
+   * The gateway's ports: 5351 (NAT-PMP and PCP) and 1900 (SSDP), and ours for its restart notices,
+   * 5350, unless a test's fake moves them.
+   */
+  gatewayPorts?: { natpmp: number; ssdp: number; announce?: number };
 }
 
 /** The methods `BURROW_PORTMAP` asks for: a comma-separated list, or `off`. */
@@ -100,12 +113,18 @@ export class PortMapper {
   readonly refusals = new Map<PortmapRefusal, number>();
   private readonly lifetime: number;
   private readonly methods: readonly MappingMethod[];
-  private socket: Socket | null = null;
+  private socket: { send(bytes: Uint8Array, port: number, host: string): void; close(): void } | null = null;
+  /** Where the gateway's restart notices come (multicast 224.0.0.1:5350). */
+  private announceSocket: Socket | null = null;
+  /** The gateway's epoch in its last NAT-PMP or PCP answer, and when (ms). */
+  private epoch: { value: number; at: number } | null = null;
   private gateway: Gateway | null = null;
   private held: Held | null = null;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private waiters = new Set<Waiter>();
   private closed = false;
+  /** Ends a UPnP exchange under way when closing: shutdown waits for no gateway's HTTP. */
+  private readonly aborter = new AbortController();
   private running: Promise<void> = Promise.resolve();
   private lastNone = '';
 
@@ -135,12 +154,15 @@ export class PortMapper {
     this.closed = true;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    this.aborter.abort();
     await this.running.catch(() => {});
     await this.release().catch((e) =>
       this.options.log(`portmap: removing the mapping failed: ${(e as Error).message}`),
     );
     this.socket?.close();
     this.socket = null;
+    this.announceSocket?.close();
+    this.announceSocket = null;
   }
 
   private schedule(ms: number): void {
@@ -281,6 +303,7 @@ export class PortMapper {
         if (parsed?.op !== 'map') return false;
         if (!equalBytes(parsed.nonce, nonce)) return this.refused('nonce-mismatch');
         if (parsed.internalPort !== internalPort) return this.refused('wrong-mapping');
+        this.noteEpoch(parsed.epoch);
         answer = parsed;
         return true;
       },
@@ -314,6 +337,7 @@ export class PortMapper {
         if (parsed?.op !== 'map' || parsed.protocol !== 'udp') return false;
         if (parsed.internalPort !== internalPort && parsed.result === 'success')
           return this.refused('wrong-mapping');
+        this.noteEpoch(parsed.epoch);
         answer = parsed;
         return true;
       },
@@ -335,21 +359,26 @@ export class PortMapper {
   }
 
   private async mapUpnp(gateway: Gateway, internalPort: number, ssdp: SsdpAnswer): Promise<Held | null> {
-    const service = this.count(await fetchIgdService(ssdp.location, gateway.gateway));
+    const abort = this.aborter.signal;
+    const service = this.count(await fetchIgdService(ssdp.location, gateway.gateway, abort));
     if (service === null) return null;
-    const address = this.count(await getExternalAddress(service));
+    const address = this.count(await getExternalAddress(service, abort));
     const external =
       address !== null && !address.fault ? address.values.get('NewExternalIPAddress') : undefined;
     if (external === undefined || !/^\d{1,3}(\.\d{1,3}){3}$/.test(external) || external === '0.0.0.0') {
       this.refused('bad-address');
       return null;
     }
-    const added = await addMapping(service, {
-      internalPort,
-      internalClient: gateway.self,
-      lease: this.lifetime,
-      description: `burrow ${internalPort}`,
-    });
+    const added = await addMapping(
+      service,
+      {
+        internalPort,
+        internalClient: gateway.self,
+        lease: this.lifetime,
+        description: `burrow ${internalPort}`,
+      },
+      abort,
+    );
     if ('refused' in added) {
       const r = this.count(added.refused);
       this.options.log(
@@ -369,12 +398,16 @@ export class PortMapper {
   }
 
   private async renewUpnp(held: Held): Promise<Held | null> {
-    const added = await addMapping(held.service!, {
-      internalPort: held.internalPort,
-      internalClient: held.gateway.self,
-      lease: this.lifetime,
-      description: `burrow ${held.internalPort}`,
-    });
+    const added = await addMapping(
+      held.service!,
+      {
+        internalPort: held.internalPort,
+        internalClient: held.gateway.self,
+        lease: this.lifetime,
+        description: `burrow ${held.internalPort}`,
+      },
+      this.aborter.signal,
+    );
     if ('refused' in added || added.port !== held.externalPort) return null;
     return held;
   }
@@ -407,24 +440,99 @@ export class PortMapper {
 
   private async ensureSocket(): Promise<void> {
     if (this.socket !== null) return;
-    const socket = createSocket('udp4');
+    const received = (bytes: Uint8Array, address: string, port: number) => {
+      if (this.gateway === null || address !== this.gateway.gateway) {
+        this.refused('wrong-source');
+        return;
+      }
+      for (const waiter of this.waiters) if (waiter(port, bytes)) this.waiters.delete(waiter);
+    };
+    const { fwmark } = this.options;
+    if (fwmark !== undefined && fwmark !== 0) {
+      // node:dgram cannot mark its packets; the addon's socket can.
+      const bind = openBind(0, { fwmark, bufferSize: 0, batchSize: 8 });
+      bind.onDatagrams((datagrams) => {
+        for (const d of datagrams) received(d.data.slice(), d.host, d.port);
+      });
+      this.socket = {
+        send: (data, port, host) => bind.send([{ data, host, port }]),
+        close: () => bind.close(),
+      };
+    } else {
+      const socket = createSocket('udp4');
+      socket.on('message', (bytes, rinfo) => received(new Uint8Array(bytes), rinfo.address, rinfo.port));
+      socket.on('error', (e) => this.options.log(`portmap: socket: ${e.message}`));
+      await new Promise<void>((resolve) => socket.bind(0, resolve));
+      socket.unref();
+      this.socket = {
+        send: (data, port, host) => socket.send(data, port, host, () => {}),
+        close: () => socket.close(),
+      };
+    }
+    await this.listenForRestarts();
+  }
+
+  /**
+   * A NAT-PMP or PCP gateway that restarts says so to 224.0.0.1:5350 with an epoch that went back
+   * (RFC 6886 §3.6, RFC 6887 §14.1): it lost our mapping, which is asked for again at once rather
+   * than at the next renewal, up to an hour later. Not listening (the port taken) costs only that.
+   */
+  private async listenForRestarts(): Promise<void> {
+    if (this.announceSocket !== null || !this.methods.some((m) => m !== 'upnp')) return;
+    const socket = createSocket({ type: 'udp4', reuseAddr: true });
     socket.on('message', (bytes, rinfo) => {
       if (this.gateway === null || rinfo.address !== this.gateway.gateway) {
         this.refused('wrong-source');
         return;
       }
-      for (const waiter of this.waiters)
-        if (waiter(rinfo.port, new Uint8Array(bytes))) this.waiters.delete(waiter);
+      const answer =
+        bytes[0] === 2 ? this.count(parsePcpAnswer(bytes)) : this.count(parseNatPmpAnswer(bytes));
+      if (answer !== null && (answer.op === 'announce' || answer.op === 'external-address'))
+        this.restartNotice(answer.epoch);
     });
-    socket.on('error', (e) => this.options.log(`portmap: socket: ${e.message}`));
-    await new Promise<void>((resolve) => socket.bind(0, resolve));
+    const bound = await new Promise<boolean>((resolve) => {
+      socket.once('error', (e) => {
+        this.options.log(`portmap: not listening for gateway restarts: ${e.message}`);
+        resolve(false);
+      });
+      socket.bind(this.options.gatewayPorts?.announce ?? NATPMP_ANNOUNCE_PORT, () => resolve(true));
+    });
+    if (!bound) {
+      socket.close();
+      return;
+    }
+    try {
+      socket.addMembership(ALL_HOSTS);
+    } catch {
+      // No multicast route (a test on loopback): unicast notices still come.
+    }
     socket.unref();
-    this.socket = socket;
+    this.announceSocket = socket;
+  }
+
+  /** The epoch of an answer to one of our requests. */
+  private noteEpoch(epoch: number): void {
+    this.epoch = { value: epoch, at: Date.now() };
+  }
+
+  /** The epoch of a restart notice: if it went back, the gateway forgot our mapping; map again now. */
+  private restartNotice(epoch: number): void {
+    const last = this.epoch;
+    this.noteEpoch(epoch);
+    // No timer: a round is under way (its renewal maps again anyway), or we are closed.
+    if (last === null || this.held === null || this.held.mapping.method === 'upnp' || this.timer === null)
+      return;
+    // The epoch counts seconds; a client allows for its clock running 1/8 fast (RFC 6886 §3.6).
+    const expected = last.value + ((Date.now() - last.at) / 1000) * (7 / 8) - 2;
+    if (epoch >= expected) return;
+    this.options.log(`portmap: the gateway restarted (epoch ${last.value} -> ${epoch}); mapping again`);
+    this.held = null;
+    this.schedule(0);
   }
 
   private send(bytes: Uint8Array, port: number): void {
     if (this.socket === null || this.gateway === null) return;
-    this.socket.send(bytes, port, this.gateway.gateway, () => {});
+    this.socket.send(bytes, port, this.gateway.gateway);
   }
 
   /** Sends now and after each of `resends` ms, until `take` says done or `timeoutMs` passes. */

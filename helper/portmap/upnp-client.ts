@@ -18,12 +18,16 @@ import type { Parsed } from '../../src/portmap/refusals.js';
 
 const HTTP_TIMEOUT_MS = 2000;
 
-/** GETs or POSTs `url` and reads at most MAX_XML bytes of its body; null past the bound. */
-async function fetchBounded(url: URL, init: RequestInit = {}): Promise<string | null> {
+/**
+ * GETs or POSTs `url` and reads at most MAX_XML bytes of its body; null past the bound. `abort`
+ * ends it early (the port mapper closing).
+ */
+async function fetchBounded(url: URL, init: RequestInit = {}, abort?: AbortSignal): Promise<string | null> {
+  const timeout = AbortSignal.timeout(HTTP_TIMEOUT_MS);
   const response = await fetch(url, {
     ...init,
     redirect: 'error',
-    signal: AbortSignal.timeout(HTTP_TIMEOUT_MS),
+    signal: abort ? AbortSignal.any([timeout, abort]) : timeout,
   });
   const reader = response.body?.getReader();
   if (reader === undefined) return '';
@@ -42,8 +46,12 @@ async function fetchBounded(url: URL, init: RequestInit = {}): Promise<string | 
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export async function fetchIgdService(location: URL, gateway: string): Promise<Parsed<IgdService>> {
-  const xml = await fetchBounded(location);
+export async function fetchIgdService(
+  location: URL,
+  gateway: string,
+  abort?: AbortSignal,
+): Promise<Parsed<IgdService>> {
+  const xml = await fetchBounded(location, {}, abort);
   if (xml === null) return { ok: false, refusal: 'bad-xml' };
   return parseDescription(xml, location, gateway);
 }
@@ -53,19 +61,23 @@ async function call(
   action: IgdAction,
   args: ReadonlyArray<readonly [string, string | number]>,
   fields: readonly string[],
+  abort?: AbortSignal,
 ): Promise<Parsed<SoapAnswer>> {
   const request = buildSoapRequest(service.serviceType, action, args);
-  const xml = await fetchBounded(service.controlUrl, {
-    method: 'POST',
-    headers: request.headers,
-    body: request.body,
-  });
+  const xml = await fetchBounded(
+    service.controlUrl,
+    { method: 'POST', headers: request.headers, body: request.body },
+    abort,
+  );
   if (xml === null) return { ok: false, refusal: 'bad-xml' };
   return parseSoapAnswer(xml, action, fields);
 }
 
-export async function getExternalAddress(service: IgdService): Promise<Parsed<SoapAnswer>> {
-  return call(service, 'GetExternalIPAddress', [], ['NewExternalIPAddress']);
+export async function getExternalAddress(
+  service: IgdService,
+  abort?: AbortSignal,
+): Promise<Parsed<SoapAnswer>> {
+  return call(service, 'GetExternalIPAddress', [], ['NewExternalIPAddress'], abort);
 }
 
 /**
@@ -75,12 +87,13 @@ export async function getExternalAddress(service: IgdService): Promise<Parsed<So
 export async function addMapping(
   service: IgdService,
   options: { internalPort: number; internalClient: string; lease: number; description: string },
+  abort?: AbortSignal,
 ): Promise<{ port: number } | { refused: Parsed<SoapAnswer> }> {
   const args = addPortMappingArgs({ ...options, externalPort: options.internalPort });
-  const first = await call(service, 'AddPortMapping', args, []);
+  const first = await call(service, 'AddPortMapping', args, [], abort);
   if (first.ok && !first.value.fault) return { port: options.internalPort };
   if (!service.serviceType.endsWith(':2')) return { refused: first };
-  const any = await call(service, 'AddAnyPortMapping', args, ['NewReservedPort']);
+  const any = await call(service, 'AddAnyPortMapping', args, ['NewReservedPort'], abort);
   if (!any.ok || any.value.fault) return { refused: any };
   const port = Number(any.value.values.get('NewReservedPort'));
   if (!Number.isInteger(port) || port < 1 || port > 0xffff)

@@ -34,6 +34,12 @@ const PACKAGED =
 
 export const ALLOWED_SKIPS: AllowedSkip[] = [
   { file: 'helper/bind/linux-bind.test.ts', lacks: 'root', why: NAMESPACES },
+  {
+    file: 'helper/portmap/port-mapper.test.ts',
+    test: 'marks its requests with the fwmark',
+    lacks: 'root',
+    why: 'needs root: SO_MARK',
+  },
   { file: 'test/e2e/portmap.test.ts', lacks: 'root', why: `${NAMESPACES} and runs miniupnpd in a router's` },
   { file: 'helper/routing/linux-routing.test.ts', lacks: 'root', why: `${NAMESPACES}, routes and ip rules` },
   { file: 'helper/routing/route-get.test.ts', lacks: 'root', why: `${NAMESPACES}, routes and ip rules` },

@@ -157,7 +157,12 @@ async function startMiniupnpd(
     },
     10_000,
     50,
-  );
+  ).catch((error) => {
+    // Nobody gets a `stop` for it: leave no process or temp dir behind.
+    proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  });
   return {
     externalIp: () => options.externalIp,
     leases: () => {
