@@ -1,36 +1,46 @@
 /**
- * A 10 s PostgreSQL outage under a running mesh: the real burrow-server (on a throwaway cluster,
- * stopped with `pg_ctl stop -m immediate` and started again), two real burrowd in namespaces, the
- * admin CLI. While the database is away the tunnels keep working, /health says 503, and an admin
- * change is refused saying the database is unreachable; the server process survives it (a pooled
- * connection's 'error' event would otherwise take it down), and a change made once the database is
- * back reaches every device, without a restart.
+ * A 10 s PostgreSQL outage under a running mesh: two real burrow-server instances on one throwaway
+ * cluster, behind HAProxy (test/support/ha-lab.ts), two real burrowd in namespaces (one on
+ * HAProxy's URL, one on both instances' URLs), the admin CLI. The cluster is stopped with
+ * `pg_ctl stop -m immediate` and started again. Meanwhile the tunnels keep working, the devices
+ * keep their streams, /health says 503 (and HAProxy keeps the instances in), and an admin change
+ * is refused saying the database is unreachable; the instances survive it (a pooled connection's
+ * 'error' event would otherwise take them down), and a change made once the database is back
+ * reaches every device, without a restart.
  */
-import { type ChildProcess, execFile } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PgCluster, startPgCluster } from '../../server/store/test-support/pg-cluster.js';
+import { captureOutput, HaDatabase, haproxyArgs, haproxyConfig } from '../support/ha-lab.js';
 import { type LabDevice, MeshLab } from '../support/mesh-lab.js';
-import { cleanupAll, isRoot, waitFor } from '../support/netns.js';
+import { cleanupAll, isRoot, type Netns, waitFor } from '../support/netns.js';
 import { BURROW_SERVER } from '../support/programs.js';
 
 const exec = promisify(execFile);
+const PORT = 8080;
 const OUTAGE_MS = 10_000;
 
-describe.skipIf(!isRoot())('a 10 s database outage under a running mesh', () => {
-  let pg: PgCluster;
+interface Instance {
+  name: string;
+  ns: Netns;
+  ip: string;
+  process: ChildProcess;
+  output: () => string;
+}
+
+describe.skipIf(!isRoot())('a 10 s database outage under two instances behind HAProxy', () => {
+  let db: HaDatabase;
   let lab: MeshLab;
-  let server: ChildProcess;
-  let serverLog = '';
-  let db: string;
+  const instances: Instance[] = [];
   let A: LabDevice;
   let B: LabDevice;
 
-  /** `burrow-server ARGS... --db DB`: its exit code and output (never rejects). */
+  /** `burrow-server ARGS... --db URL`: its exit code and output (never rejects). */
   const admin = (...args: string[]) =>
-    exec(BURROW_SERVER, [...args, '--db', db]).then(
+    exec(BURROW_SERVER, [...args, '--db', db.url]).then(
       ({ stdout, stderr }) => ({ code: 0, stdout: stdout.trim(), stderr }),
       (error: { code?: number; stdout?: string; stderr?: string }) => ({
         code: typeof error.code === 'number' ? error.code : -1,
@@ -38,107 +48,117 @@ describe.skipIf(!isRoot())('a 10 s database outage under a running mesh', () => 
         stderr: error.stderr ?? '',
       }),
     );
-  /** /health's status code, asked from the server's namespace. */
-  const health = async () =>
-    (await lab.serverNs.exec('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', `${healthUrl()}`]))
-      .stdout;
-  const healthUrl = () => `${lab.serverUrl}/health`;
+  const curl = async (ns: Netns, url: string) =>
+    (await ns.exec('curl', ['-s', '--max-time', '3', '-w', '\n%{http_code}', url])).stdout;
+  /** /health's status code from `i`, asked on its own host. */
+  const health = async (i: Instance) =>
+    (await curl(i.ns, `http://${i.ip}:${PORT}/health`)).split('\n').at(-1);
+  const streams = async (i: Instance) =>
+    Number(/^burrow_control_streams (\d+)$/m.exec(await curl(i.ns, `http://${i.ip}:${PORT}/metrics`))?.[1]);
+  const alive = (i: Instance) => i.process.exitCode === null && i.process.signalCode === null;
   const ping = (from: LabDevice, to: string) =>
     from.ns.exec('ping', ['-c', '1', '-W', '2', to]).then(
       () => true,
       () => false,
     );
   const ipv4 = async (d: LabDevice) => (await d.status()).self!.ips.find((ip) => !ip.includes(':'))!;
+  const up = async (d: LabDevice, loginServer: string) => {
+    const key = await db.admin('authkeys', 'create', '--user', 'alice');
+    const done = await d.burrow('up', '--login-server', loginServer, '--auth-key', key, '--hostname', d.name);
+    if (done.code !== 0) throw new Error(`${d.name}: burrow up failed: ${done.stderr}`);
+  };
 
   beforeAll(async () => {
-    pg = await startPgCluster();
-    await pg.psql('CREATE DATABASE burrow');
-    db = `postgres://${pg.user}@/burrow?host=${encodeURIComponent(pg.dir)}`;
+    db = await HaDatabase.create();
     lab = await MeshLab.create();
-    const config = join(lab.dir, 'server.hujson');
-    writeFileSync(config, JSON.stringify({ database: db, keyFile: join(lab.dir, 'server.key') }));
-    server = lab.serverNs.spawn(BURROW_SERVER, [
-      'serve',
-      '--config',
-      config,
-      '--listen',
-      '0.0.0.0:8080',
-      '--public-url',
-      lab.serverUrl,
-      '--stun-port',
-      '0',
-    ]);
-    server.stderr?.on('data', (chunk: Buffer) => {
-      serverLog += chunk.toString();
-    });
+    for (const [id, name] of ['one', 'two'].entries()) {
+      const host = await lab.lanHost(name);
+      const config = db.config(name, {
+        listen: `0.0.0.0:${PORT}`,
+        publicUrl: `http://${host.lanIp}:${PORT}`,
+        stunPort: 0,
+        region: { id: id + 1, name },
+      });
+      const child = host.ns.spawn(BURROW_SERVER, ['serve', '--config', config]);
+      const instance: Instance = {
+        name,
+        ns: host.ns,
+        ip: host.lanIp,
+        process: child,
+        output: captureOutput(child),
+      };
+      instances.push(instance);
+      // One after the other: the first makes the tables and the shared key file.
+      await waitFor(
+        `instance ${name} to answer`,
+        async () => {
+          if (!alive(instance)) throw new Error(`burrow-server ${name} exited: ${instance.output()}`);
+          return (await health(instance)) === '200';
+        },
+        60_000,
+        100,
+      );
+    }
+    const configPath = join(db.dir, 'haproxy.cfg');
+    const servers = instances.map((i) => ({ name: i.name, address: `${i.ip}:${PORT}` }));
+    writeFileSync(configPath, haproxyConfig(`${lab.serverIp}:${PORT}`, servers));
+    const [cmd, args] = haproxyArgs(configPath);
+    const haproxy = lab.serverNs.spawn(cmd, args);
+    const haproxyOutput = captureOutput(haproxy);
     await waitFor(
-      'burrow-server to answer',
+      'HAProxy to pass /health through',
       async () => {
-        if (server.exitCode !== null) throw new Error(`burrow-server exited: ${serverLog}`);
-        return (await health()) === '200';
+        if (haproxy.exitCode !== null) throw new Error(`haproxy exited: ${haproxyOutput()}`);
+        return (await curl(lab.serverNs, `${lab.serverUrl}/health`)).endsWith('\n200');
       },
-      60_000,
+      20_000,
       100,
     );
-    expect((await admin('users', 'create', 'alice', '--network', 'home')).code).toBe(0);
-    A = await lab.device('a');
-    B = await lab.device('b');
-    for (const d of [A, B]) {
-      const key = await admin('authkeys', 'create', '--user', 'alice');
-      const up = await d.burrow(
-        'up',
-        '--login-server',
-        lab.serverUrl,
-        '--auth-key',
-        key.stdout,
-        '--hostname',
-        d.name,
-      );
-      if (up.code !== 0) throw new Error(`${d.name}: burrow up failed: ${up.stderr}`);
-    }
-  }, 180_000);
+    await db.admin('users', 'create', 'alice', '--network', 'home');
+    [A, B] = (await Promise.all(['a', 'b'].map((n) => lab.device(n)))) as [LabDevice, LabDevice];
+    await up(A, lab.serverUrl);
+    await up(B, instances.map((i) => `http://${i.ip}:${PORT}`).join(','));
+  }, 240_000);
 
   afterAll(async () => {
-    if (server && server.exitCode === null) {
-      const exited = new Promise((r) => server.once('exit', r));
-      server.kill('SIGTERM');
-      await exited;
-    }
+    await cleanupAll(); // HAProxy, the instances and burrowd, with their namespaces
     await lab?.destroy();
-    await cleanupAll();
-    await pg?.stop();
+    await db?.stop();
   }, 60_000);
 
-  it('keeps the tunnels up, refuses admin changes saying why, survives, and catches up once it is back', async () => {
-    const bIp = await ipv4(B);
-    const aIp = await ipv4(A);
+  it('keeps tunnels and streams up, refuses admin changes saying why, survives, and catches up once it is back', async () => {
+    const [aIp, bIp] = [await ipv4(A), await ipv4(B)];
     await waitFor('A to reach B through the tunnel', () => ping(A, bIp), 30_000);
+    const streaming = async () => (await Promise.all(instances.map(streams))).reduce((x, y) => x + y);
+    await waitFor('both devices streaming', async () => (await streaming()) === 2, 10_000);
 
-    await pg.pause();
+    await db.pause();
     const down = Date.now();
-    await waitFor(
-      '/health to say the database is unreachable',
-      async () => (await health()) === '503',
-      5_000,
-    );
+    for (const i of instances)
+      await waitFor(`${i.name}'s /health to say 503`, async () => (await health(i)) === '503', 5_000);
     const refused = await admin('devices', 'rename', 'b', 'bee');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/^burrow-server: the database is unreachable/);
-    let pings = 0;
+    let rounds = 0;
     while (Date.now() - down < OUTAGE_MS) {
       expect(await ping(A, bIp)).toBe(true);
       expect(await ping(B, aIp)).toBe(true);
-      pings++;
+      rounds++;
       await new Promise((r) => setTimeout(r, 500));
     }
-    expect(pings).toBeGreaterThan(5);
-    expect(server.exitCode).toBeNull();
+    expect(rounds).toBeGreaterThan(5);
+    // Still streaming, through HAProxy too: it accepts /health's 503 as alive.
+    expect(await streaming()).toBe(2);
+    expect(instances.filter(alive).map((i) => i.name)).toEqual(['one', 'two']);
 
-    await pg.resume();
-    await waitFor('/health to say the database is back', async () => (await health()) === '200', 10_000);
-    expect(server.exitCode).toBeNull();
-    expect(serverLog).toMatch(/database is unreachable/);
-    expect(serverLog).toMatch(/database reachable again/);
+    await db.resume();
+    for (const i of instances)
+      await waitFor(`${i.name}'s /health to say 200`, async () => (await health(i)) === '200', 10_000);
+    for (const i of instances) {
+      expect(alive(i)).toBe(true);
+      expect(i.output()).toMatch(/database is unreachable/);
+      expect(i.output()).toMatch(/database reachable again/);
+    }
     const renamed = await admin('devices', 'rename', 'b', 'bee');
     expect(renamed.code, renamed.stderr).toBe(0);
     for (const d of [A, B]) {

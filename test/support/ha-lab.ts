@@ -63,6 +63,16 @@ export class HaDatabase {
     return stdout.trim();
   }
 
+  /** Stops the database as a crash would (`pg_ctl stop -m immediate`: connections cut), keeping its data. */
+  pause(): Promise<void> {
+    return this.pg.pause();
+  }
+
+  /** Starts the paused database again. */
+  resume(): Promise<void> {
+    return this.pg.resume();
+  }
+
   /** Stops the cluster and removes it and the files. */
   async stop(): Promise<void> {
     try {
