@@ -5,7 +5,8 @@ import { OPEN_TTL, TRUST_MS } from '../../src/paths/peer-path.js';
 import { clampPrivateKey, encodeKey } from '../../src/wireguard/keys.js';
 import { Rng } from '../../test/support/rng.js';
 import type { Datagram, UdpBind } from '../bind/bind.js';
-import { type FastPathLink, PathConn, virtualEndpoint } from './path-conn.js';
+import { type FastPathLink, PathConn } from './path-conn.js';
+import { virtualEndpoint } from './peer-table.js';
 
 const crypto = selectCrypto();
 const conns: PathConn[] = [];

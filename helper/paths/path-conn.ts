@@ -4,7 +4,7 @@ import type { CryptoProvider } from '../../src/crypto/types.js';
 import { DISCO_MAGIC, DiscoBox, isDiscoPacket } from '../../src/disco/box.js';
 import type { DiscoMessage } from '../../src/disco/message.js';
 import type { PathFound } from '../../src/localapi/api.js';
-import { type PathAction, type PathStatus, PeerPath, type Via } from '../../src/paths/peer-path.js';
+import type { PathAction, PathStatus, Via } from '../../src/paths/peer-path.js';
 import { isStunPacket } from '../../src/stun/detect.js';
 import type { Endpoint } from '../../src/wireguard/actions.js';
 import { decodeKey, encodeKey } from '../../src/wireguard/keys.js';
@@ -13,14 +13,7 @@ import type { Datagram, Origin, UdpBind } from '../bind/bind.js';
 import { type MappingMethod, PortMapper } from '../portmap/port-mapper.js';
 import { RelaySet } from '../relay/relay-set.js';
 import { EndpointFinder, parseEndpoint } from './endpoint-finder.js';
-
-/** What the conn needs to know of a peer: from the netmap. */
-export interface PathPeer {
-  nodeKey: string;
-  discoKey: string;
-  endpoints: readonly string[];
-  homeRelay: number | null;
-}
+import { addressKey, type PathPeer, type PeerEntry, PeerTable, VIRTUAL } from './peer-table.js';
 
 export interface PathConnOptions {
   bind: UdpBind;
@@ -57,21 +50,6 @@ export interface PeerPathStatus extends PathStatus {
   found: PathFound | null;
 }
 
-interface PeerEntry {
-  peer: PathPeer;
-  nodeKey: Uint8Array;
-  discoKey: Uint8Array;
-  path: PeerPath;
-  virtual: Endpoint;
-  /** Whether the path was direct when last looked at, and ever, to log the changes. */
-  direct: boolean;
-  everDirect: boolean;
-  /** What the fast path was last told of the direct path ("" for none). */
-  toldFast: string;
-}
-
-/** WireGuard sees each mesh peer at one fixed, made-up endpoint; the conn picks the real path. */
-const VIRTUAL = 'peer:';
 /** Packets relayed from a node key that is not (yet) a peer: answers go back through the relay. */
 const RELAYED = 'relay:';
 
@@ -88,11 +66,7 @@ export class PathConn implements UdpBind {
   readonly endpointFinder: EndpointFinder;
   /** Asks the gateway to map our UDP port (PCP, NAT-PMP, UPnP); its endpoint is a candidate. */
   readonly portMapper: PortMapper;
-  private readonly byVirtual = new Map<string, PeerEntry>();
-  private readonly byNodeKey = new Map<string, PeerEntry>();
-  private readonly byDisco = new Map<string, PeerEntry>();
-  /** Direct addresses that answered a peer's disco: WireGuard packets from them are that peer's. */
-  private readonly byAddress = new Map<string, PeerEntry>();
+  private readonly peers: PeerTable;
   private deliver: (datagrams: Datagram[]) => void = () => {};
   private readonly timer: ReturnType<typeof setInterval>;
   /** Whether an address is on our own link, for `mayGuess`; forgotten every tick. */
@@ -102,6 +76,7 @@ export class PathConn implements UdpBind {
 
   constructor(private readonly options: PathConnOptions) {
     this.bind = options.bind;
+    this.peers = new PeerTable(options.random);
     this.disco = new DiscoBox(options.crypto, options.discoPrivateKey, options.random);
     this.relays = new RelaySet({
       node: options.node,
@@ -152,38 +127,15 @@ export class PathConn implements UdpBind {
 
   /** Makes the conn's peers those of the netmap; returns nothing, see `virtualEndpoint`. */
   setPeers(peers: readonly PathPeer[]): void {
-    const wanted = new Set(peers.map((p) => p.nodeKey));
-    for (const [key, e] of this.byNodeKey) if (!wanted.has(key)) this.forget(e);
-    for (const peer of peers) {
-      let e = this.byNodeKey.get(peer.nodeKey);
-      if (e !== undefined && e.peer.discoKey !== peer.discoKey) {
-        this.forget(e);
-        e = undefined;
-      }
-      if (e === undefined) {
-        e = {
-          peer,
-          nodeKey: decodeKey(peer.nodeKey),
-          discoKey: decodeKey(peer.discoKey),
-          path: new PeerPath(this.options.random),
-          virtual: virtualEndpoint(peer.nodeKey),
-          direct: false,
-          everDirect: false,
-          toldFast: '',
-        };
-        this.byNodeKey.set(peer.nodeKey, e);
-        this.byVirtual.set(e.virtual.host, e);
-        this.byDisco.set(peer.discoKey, e);
-      }
-      e.peer = peer;
-      e.path.setReported(peer.endpoints.map(parseEndpoint));
+    for (const e of this.peers.set(peers)) {
+      e.path.setReported(e.peer.endpoints.map(parseEndpoint));
       this.tellFast(e, this.options.clock());
     }
   }
 
   /** The peer came back online: its paths must be found again (see PeerPath.forgetTrust). */
   peerReturned(nodeKey: string): void {
-    const e = this.byNodeKey.get(nodeKey);
+    const e = this.peers.byNode(nodeKey);
     if (e === undefined) return;
     e.path.forgetTrust();
     this.tellFast(e, this.options.clock());
@@ -191,7 +143,7 @@ export class PathConn implements UdpBind {
 
   /** The peer's path as `burrow status` shows it. */
   status(nodeKey: string): PeerPathStatus | null {
-    const e = this.byNodeKey.get(nodeKey);
+    const e = this.peers.byNode(nodeKey);
     if (e === undefined) return null;
     const region = this.regionOf(e);
     const s = e.path.status(this.options.clock(), this.relays.connected(region?.id ?? null));
@@ -225,7 +177,7 @@ export class PathConn implements UdpBind {
     const actions: [PeerEntry, PathAction][] = [];
     for (const d of datagrams) {
       if (d.host.startsWith(VIRTUAL)) {
-        const e = this.byVirtual.get(d.host);
+        const e = this.peers.byVirtualHost(d.host);
         if (e === undefined) continue;
         const out: PathAction[] = [];
         const route = e.path.route(now, out);
@@ -277,7 +229,7 @@ export class PathConn implements UdpBind {
       if (isDiscoPacket(d.data)) this.onDisco(d.data, { host: d.host, port: d.port });
       else if (isStunPacket(d.data)) this.endpointFinder.stun.receive(d.data);
       else {
-        const e = this.byAddress.get(addressKey(d));
+        const e = this.peers.byAddressOf(d);
         if (e === undefined) {
           wireguard.push(d);
           continue;
@@ -291,7 +243,7 @@ export class PathConn implements UdpBind {
 
   /** Packets relayed from `src`: those of one relay frame go to WireGuard as one batch. */
   private fromRelay(src: Uint8Array, packets: Uint8Array[], origin: Origin): void {
-    const e = this.byNodeKey.get(encodeKey(src));
+    const e = this.peers.byNode(encodeKey(src));
     const host = e === undefined ? RELAYED + encodeKey(src) : e.virtual.host;
     const port = e === undefined ? 0 : e.virtual.port;
     const wireguard: Datagram[] = [];
@@ -306,7 +258,7 @@ export class PathConn implements UdpBind {
 
   private onDisco(packet: Uint8Array, via: Via, relaySrc?: Uint8Array): void {
     // Only peers' disco keys are worth an X25519: a stranger's packet is dropped unopened.
-    const e = this.byDisco.get(encodeKey(packet.subarray(DISCO_MAGIC.length, DISCO_MAGIC.length + 32)));
+    const e = this.peers.byDiscoKey(encodeKey(packet.subarray(DISCO_MAGIC.length, DISCO_MAGIC.length + 32)));
     if (e === undefined) {
       this.refuse('unknown-sender');
       return;
@@ -333,13 +285,13 @@ export class PathConn implements UdpBind {
         const src = via === 'relay' ? null : via;
         this.sendDisco(e, via, { type: 'pong', txid: m.txid, src });
         if (via !== 'relay') {
-          this.byAddress.set(addressKey(via), e);
+          this.peers.heardAt(via, e);
           e.path.pingedFrom(via, now, out);
         }
         break;
       }
       case 'pong':
-        if (e.path.pong(m.txid, via, now, out) && via !== 'relay') this.byAddress.set(addressKey(via), e);
+        if (e.path.pong(m.txid, via, now, out) && via !== 'relay') this.peers.heardAt(via, e);
         this.noteChange(e, now);
         this.tellFast(e, now);
         break;
@@ -357,7 +309,7 @@ export class PathConn implements UdpBind {
   private tick(): void {
     const now = this.options.clock();
     this.near.clear();
-    for (const e of this.byNodeKey.values()) {
+    for (const e of this.peers.entries()) {
       const fast = this.options.fastPath;
       if (fast !== undefined) e.path.heard(fast.lastActive(e.peer.nodeKey));
       const out: PathAction[] = [];
@@ -370,7 +322,7 @@ export class PathConn implements UdpBind {
   /** Tells the peers in use our new endpoints (see PeerPath.endpointsChanged). */
   private endpointsChanged(): void {
     const now = this.options.clock();
-    for (const e of this.byNodeKey.values()) {
+    for (const e of this.peers.entries()) {
       const out: PathAction[] = [];
       e.path.endpointsChanged(now, out);
       for (const a of out) this.perform(e, a);
@@ -380,7 +332,7 @@ export class PathConn implements UdpBind {
   /** Tells the fast path every peer's direct path again (its peers may have been made anew). */
   retellFastPath(): void {
     const now = this.options.clock();
-    for (const e of this.byNodeKey.values()) {
+    for (const e of this.peers.entries()) {
       e.toldFast = '-';
       this.tellFast(e, now);
     }
@@ -439,22 +391,7 @@ export class PathConn implements UdpBind {
     return (id !== null ? this.relays.region(id) : undefined) ?? this.relays.home;
   }
 
-  private forget(e: PeerEntry): void {
-    this.byNodeKey.delete(e.peer.nodeKey);
-    this.byVirtual.delete(e.virtual.host);
-    this.byDisco.delete(e.peer.discoKey);
-    for (const [k, v] of this.byAddress) if (v === e) this.byAddress.delete(k);
-  }
-
   private refuse(reason: string): void {
     this.refused[reason] = (this.refused[reason] ?? 0) + 1;
   }
-}
-
-export function virtualEndpoint(nodeKey: string): Endpoint {
-  return { host: VIRTUAL + nodeKey, port: 0 };
-}
-
-function addressKey(e: { host: string; port: number }): string {
-  return `${e.host}|${e.port}`;
 }
