@@ -24,10 +24,17 @@ export abstract class Sql {
   /** `column` is one of `values`: the condition and the one parameter that carries the list. */
   abstract inList(column: string, values: readonly string[]): { condition: string; param: SqlValue };
   /**
-   * Tells other instances on the database, once the open write commits, that the change feed has
-   * grown to `seq` (PostgreSQL: a NOTIFY; SQLite has one server per file, which needs no telling).
+   * Appends one change per network to the feed, inside the open write, each with the next seq from
+   * meta's changes_seq row (whose lock the write holds until it commits, so seq order is commit
+   * order), and tells other instances on the database once it commits (PostgreSQL: a NOTIFY, in
+   * the same statement; SQLite has one server per file, which needs no telling).
    */
-  abstract announce(seq: number): Promise<void>;
+  abstract appendChanges(
+    networkIds: readonly string[],
+    kind: string,
+    deviceId: string | null,
+    now: number,
+  ): Promise<void>;
   abstract close(): Promise<void>;
 
   async meta(key: string): Promise<number | undefined> {

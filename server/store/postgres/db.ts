@@ -85,9 +85,38 @@ export class PgSql extends Sql {
     super();
   }
 
-  /** The NOTIFY is delivered when the transaction commits, and not at all if it rolls back. */
-  async announce(seq: number): Promise<void> {
-    await this.run('SELECT pg_notify(?, ?)', CHANGES_CHANNEL, String(seq));
+  /**
+   * One statement, one round trip: the seqs taken, the rows inserted and the NOTIFY (delivered when
+   * the transaction commits, and not at all if it rolls back).
+   */
+  async appendChanges(networkIds: readonly string[], kind: string, deviceId: string | null, now: number) {
+    await this.run(
+      `WITH s AS (UPDATE meta SET value = value + @n::bigint WHERE key = 'changes_seq' RETURNING value),
+       ins AS (INSERT INTO changes (seq, network_id, kind, device_id, created_at)
+               SELECT s.value - @n::bigint + r.i, r.network_id, @kind::text, @device::text, @now::bigint
+               FROM s, unnest(@networks::text[]) WITH ORDINALITY AS r(network_id, i))
+       SELECT pg_notify(@channel, value::text) FROM s`,
+      {
+        n: networkIds.length,
+        networks: [...networkIds],
+        kind,
+        device: deviceId,
+        now,
+        channel: CHANGES_CHANNEL,
+      },
+    );
+  }
+
+  /** Statement names by text: a query's text is fixed but for a few column lists (devices' update). */
+  private readonly names = new Map<string, string>();
+
+  private nameOf(text: string): string {
+    let name = this.names.get(text);
+    if (name === undefined) {
+      name = `burrow_${this.names.size + 1}`;
+      this.names.set(text, name);
+    }
+    return name;
   }
 
   inList(column: string, values: readonly string[]) {
@@ -113,11 +142,14 @@ export class PgSql extends Sql {
   private query<T>(sql: string, params: Params) {
     const { text, values } = prepare(sql, params);
     const client = this.open.getStore()?.client ?? this.pool;
-    return (client.query(text, values) as unknown as Promise<pg.QueryResult<T & pg.QueryResultRow>>).catch(
-      (err: unknown) => {
-        throw unreachable(err) ?? err;
-      },
-    );
+    // Named: each connection parses and plans a statement once, then only binds and runs it.
+    return (
+      client.query({ name: this.nameOf(text), text, values }) as unknown as Promise<
+        pg.QueryResult<T & pg.QueryResultRow>
+      >
+    ).catch((err: unknown) => {
+      throw unreachable(err) ?? err;
+    });
   }
 
   /**
@@ -148,7 +180,9 @@ export class PgSql extends Sql {
         locked = true;
         await client.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
         const result = await this.open.run({ client, savepoints: 0 }, fn);
-        await client.query('COMMIT');
+        // One round trip for both (a failing COMMIT skips the unlock, which `finally` then does).
+        await client.query(`COMMIT; SELECT pg_advisory_unlock(${WRITE_LOCK})`);
+        locked = false;
         return result;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => {

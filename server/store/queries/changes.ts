@@ -12,7 +12,7 @@ import type { ChangeKind, ChangeRecord } from '../types.js';
  */
 
 /** The last seq handed out. */
-const SEQ = 'changes_seq';
+export const SEQ = 'changes_seq';
 
 /** The highest seq pruned so far: history after it is complete. */
 const HORIZON = 'changes_horizon';
@@ -24,23 +24,8 @@ export async function record(
   deviceId: string | null,
   now: number,
 ): Promise<void> {
-  let last: number | null = null;
-  for (const networkId of new Set(networkIds)) {
-    const seq = (await sql.get<{ value: number }>(
-      'UPDATE meta SET value = value + 1 WHERE key = ? RETURNING value',
-      SEQ,
-    )) as { value: number };
-    await sql.run(
-      'INSERT INTO changes (seq, network_id, kind, device_id, created_at) VALUES (?, ?, ?, ?, ?)',
-      seq.value,
-      networkId,
-      kind,
-      deviceId,
-      now,
-    );
-    last = seq.value;
-  }
-  if (last !== null) await sql.announce(last);
+  const networks = [...new Set(networkIds)];
+  if (networks.length) await sql.appendChanges(networks, kind, deviceId, now);
 }
 
 /**

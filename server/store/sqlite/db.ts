@@ -79,7 +79,16 @@ export class SqliteSql extends Sql {
     return this.when(() => this.statement(sql).run(...bind(params)).changes);
   }
 
-  async announce(): Promise<void> {}
+  async appendChanges(networkIds: readonly string[], kind: string, deviceId: string | null, now: number) {
+    const { value: last } = (await this.get<{ value: number }>(
+      "UPDATE meta SET value = value + ? WHERE key = 'changes_seq' RETURNING value",
+      networkIds.length,
+    )) as { value: number };
+    const insert =
+      'INSERT INTO changes (seq, network_id, kind, device_id, created_at) VALUES (?, ?, ?, ?, ?)';
+    for (const [i, networkId] of networkIds.entries())
+      await this.run(insert, last - networkIds.length + 1 + i, networkId, kind, deviceId, now);
+  }
 
   inList(column: string, values: readonly string[]) {
     return { condition: `${column} IN (SELECT value FROM json_each(?))`, param: JSON.stringify(values) };
