@@ -12,6 +12,11 @@
  * - the server's CPU seconds and peak RSS, from /proc.
  * Headscale cannot run here (no package), so each figure is printed with its ratio to the bar.
  *
+ * `-- --store postgres --instances N`: the same network, copied into a throwaway PostgreSQL cluster
+ * (burrow-server migrate's copy), served by N instances on it with the streams spread over them; a
+ * fan-out then crosses instances through the change feed's NOTIFY. Single-instance SQLite runs
+ * first in the same run, and each PostgreSQL figure is printed with its ratio to SQLite's.
+ *
  * The simulated devices decrypt every message but parse full maps only for the measured devices:
  * 2,000 devices re-parsing 10,000-peer maps would measure this process, not the server.
  */
@@ -21,7 +26,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type ClientChannel, connectControl } from '../helper/control/connect.js';
+import { copySqliteToPostgres } from '../server/store/copy-to-postgres.js';
 import { openSqliteStore } from '../server/store/sqlite-store.js';
+import { startPgCluster } from '../server/store/test-support/pg-cluster.js';
 import { type ServerMessage, serverMessage } from '../src/control/messages.js';
 import { parseJson } from '../src/control/schema.js';
 import { randomBytes, selectCrypto } from '../src/crypto/index.js';
@@ -35,6 +42,21 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 40);
 const FRESH = Number(process.env.BENCH_FRESH ?? 5);
 const CONCURRENCY = 16;
 const BARS = { fanoutP99Ms: 1000, fullmapMs: 500, rssMb: 1500 };
+
+/** `--store sqlite|postgres` and `--instances N` (PostgreSQL only), after npm run's `--`. */
+function options(argv: string[]): { store: 'sqlite' | 'postgres'; instances: number } {
+  const value = (flag: string) => {
+    const i = argv.indexOf(flag);
+    return i === -1 ? undefined : argv[i + 1];
+  };
+  const store = value('--store') ?? 'sqlite';
+  const instances = Number(value('--instances') ?? 1);
+  if (store !== 'sqlite' && store !== 'postgres')
+    throw new Error(`--store: "${store}" is not sqlite or postgres`);
+  if (!Number.isInteger(instances) || instances < 1 || (store === 'sqlite' && instances !== 1))
+    throw new Error('--instances: a whole number, and 1 on SQLite (one server per file)');
+  return { store, instances };
+}
 
 const crypto = selectCrypto();
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
@@ -144,39 +166,36 @@ const percentile = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 };
 
-async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'burrow-bench-control-'));
-  const db = join(dir, 'burrow.db');
-  const sims = Array.from({ length: STREAMS + FRESH }, (_, i) => simDevice(i));
-  let t = performance.now();
-  await seed(db, sims);
-  console.log(`seeded ${DEVICES} devices in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+interface Figures {
+  fullmapMs: number;
+  p50: number;
+  p99: number;
+  /** Per instance. */
+  cpuSeconds: number[];
+  peakRssMb: number[];
+}
 
-  const port = await freePort();
-  // Every simulated device connects from 127.0.0.1, as if all 2,000 sat behind one NAT: the
-  // per-address limits on strangers are raised to match (bench:abuse measures those).
-  const config = join(dir, 'server.hujson');
-  writeFileSync(
-    config,
-    JSON.stringify({
-      db,
-      listen: `127.0.0.1:${port}`,
-      stunPort: 0, // STUN's default port would be shared with whatever else runs here
-      controlLimits: {
-        handshakesPerSecond: 100_000,
-        handshakeBurst: 100_000,
-        unregisteredPerAddress: 100_000,
-      },
-    }),
-  );
-  const server = spawn(BURROW_SERVER, ['serve', '--config', config], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const streams: Stream[] = [];
-  try {
+/** The servers' base config: the per-address limits raised, as every simulated device comes from 127.0.0.1. */
+const BASE_CONFIG = {
+  stunPort: 0, // STUN's default port would be shared with whatever else runs here
+  controlLimits: { handshakesPerSecond: 100_000, handshakeBurst: 100_000, unregisteredPerAddress: 100_000 },
+};
+
+/** Starts `burrow-server serve` once per config (each given a free port); their URLs and processes. */
+async function startServers(dir: string, configs: object[]) {
+  const servers = [];
+  for (const [n, extra] of configs.entries()) {
+    const port = await freePort();
+    const config = join(dir, `server${n}.hujson`);
+    writeFileSync(config, JSON.stringify({ ...BASE_CONFIG, ...extra, listen: `127.0.0.1:${port}` }));
+    const process = spawn(BURROW_SERVER, ['serve', '--config', config], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    servers.push({ url: `http://127.0.0.1:${port}`, process });
+  }
+  for (const { url, process } of servers) {
     for (let i = 0; ; i++) {
-      if (server.exitCode !== null) throw new Error('burrow-server exited');
+      if (process.exitCode !== null) throw new Error('burrow-server exited');
       const ok = await fetch(`${url}/health`).then(
         (r) => r.ok,
         () => false,
@@ -185,16 +204,23 @@ async function main(): Promise<void> {
       if (i > 600) throw new Error('burrow-server did not start');
       await sleep(100);
     }
-    const key = (await (await fetch(`${url}/control/key`)).json()) as { publicKey: string };
-    const serverKey = new Uint8Array(Buffer.from(key.publicKey, 'base64'));
-    const startCpu = procFigures(server.pid!).cpuSeconds;
+  }
+  return servers;
+}
 
-    t = performance.now();
+/** Streams spread over the servers, fan-out rounds started on each in turn, full maps from each. */
+async function measure(urls: string[], pids: number[], sims: SimDevice[]): Promise<Figures> {
+  parseEverything = false;
+  const key = (await (await fetch(`${urls[0]}/control/key`)).json()) as { publicKey: string };
+  const serverKey = new Uint8Array(Buffer.from(key.publicKey, 'base64'));
+  const streams: Stream[] = [];
+  try {
+    let t = performance.now();
     let next = 0;
     const worker = async () => {
       while (next < STREAMS) {
         const i = next++;
-        const s = await connect(url, serverKey, sims[i]!);
+        const s = await connect(urls[i % urls.length]!, serverKey, sims[i]!);
         streams[i] = { channel: s.channel, id: s.id };
         if ((i + 1) % 250 === 0) console.log(`  ${i + 1} streams`);
       }
@@ -233,37 +259,93 @@ async function main(): Promise<void> {
 
     const fullMaps: number[] = [];
     for (let f = 0; f < FRESH; f++) {
-      const s = await connect(url, serverKey, sims[STREAMS + f]!, true);
+      const s = await connect(urls[f % urls.length]!, serverKey, sims[STREAMS + f]!, true);
       if (s.map.type !== 'full-map' || s.map.map.peers.length !== DEVICES - 1)
         throw new Error(`the full map has ${s.map.type === 'full-map' ? s.map.map.peers.length : 0} peers`);
       fullMaps.push(s.mapMs);
       s.channel.close();
       await sleep(200);
     }
-
-    const proc = procFigures(server.pid!);
-    const figures = {
+    const procs = pids.map(procFigures);
+    return {
       fullmapMs: percentile(fullMaps, 50),
       p50: percentile(fanouts, 50),
       p99: percentile(fanouts, 99),
+      cpuSeconds: procs.map((p) => p.cpuSeconds),
+      peakRssMb: procs.map((p) => p.peakRssMb),
     };
-    const ratio = (x: number, bar: number) => `${(x / bar).toFixed(2)}x of the bar`;
-    console.log(
-      `full map (${DEVICES - 1} peers): median ${figures.fullmapMs.toFixed(0)} ms of ${fullMaps.map((x) => x.toFixed(0)).join(', ')} (${ratio(figures.fullmapMs, BARS.fullmapMs)})`,
-    );
-    console.log(
-      `fan-out to ${STREAMS - 1} streams over ${ROUNDS} rounds: p50 ${figures.p50.toFixed(0)} ms, p99 ${figures.p99.toFixed(0)} ms (${ratio(figures.p99, BARS.fanoutP99Ms)})`,
-    );
-    console.log(
-      `server: ${proc.cpuSeconds.toFixed(1)} CPU s in all, ${(proc.cpuSeconds - startCpu).toFixed(1)} s while streaming; peak RSS ${proc.peakRssMb.toFixed(0)} MB (${ratio(proc.peakRssMb, BARS.rssMb)})`,
-    );
-    console.log(
-      `control: devices=${DEVICES} streams=${STREAMS} fullmap_ms=${figures.fullmapMs.toFixed(0)} fanout_p50_ms=${figures.p50.toFixed(0)} fanout_p99_ms=${figures.p99.toFixed(0)} rss_mb=${proc.peakRssMb.toFixed(0)}`,
-    );
   } finally {
     for (const s of streams) s?.channel.close();
-    server.kill('SIGTERM');
-    await new Promise((r) => (server.exitCode !== null ? r(null) : server.once('exit', r)));
+  }
+}
+
+/** Runs `burrow-server serve` per config, measures, and stops them. */
+async function run(dir: string, configs: object[], sims: SimDevice[]): Promise<Figures> {
+  const servers = await startServers(dir, configs);
+  try {
+    return await measure(
+      servers.map((s) => s.url),
+      servers.map((s) => s.process.pid!),
+      sims,
+    );
+  } finally {
+    for (const { process } of servers) {
+      process.kill('SIGTERM');
+      await new Promise((r) => (process.exitCode !== null ? r(null) : process.once('exit', r)));
+    }
+  }
+}
+
+function report(label: string, f: Figures, peer?: Figures): void {
+  const bar = (x: number, b: number) => `${(x / b).toFixed(2)}x of the bar`;
+  const vs = (x: number, y: number | undefined) =>
+    y === undefined ? '' : `, ${(x / y).toFixed(2)}x sqlite's`;
+  const rss = Math.max(...f.peakRssMb);
+  console.log(`${label}:`);
+  console.log(
+    `  full map (${DEVICES - 1} peers): median ${f.fullmapMs.toFixed(0)} ms (${bar(f.fullmapMs, BARS.fullmapMs)}${vs(f.fullmapMs, peer?.fullmapMs)})`,
+  );
+  console.log(
+    `  fan-out to ${STREAMS - 1} streams over ${ROUNDS} rounds: p50 ${f.p50.toFixed(0)} ms${vs(f.p50, peer?.p50)}, p99 ${f.p99.toFixed(0)} ms (${bar(f.p99, BARS.fanoutP99Ms)}${vs(f.p99, peer?.p99)})`,
+  );
+  console.log(
+    `  per instance: CPU ${f.cpuSeconds.map((c) => `${c.toFixed(1)} s`).join(', ')}; peak RSS ${f.peakRssMb.map((m) => `${m.toFixed(0)} MB`).join(', ')} (largest ${bar(rss, BARS.rssMb)}${vs(rss, peer ? Math.max(...peer.peakRssMb) : undefined)})`,
+  );
+  console.log(
+    `control: store=${label} devices=${DEVICES} streams=${STREAMS} fullmap_ms=${f.fullmapMs.toFixed(0)} fanout_p50_ms=${f.p50.toFixed(0)} fanout_p99_ms=${f.p99.toFixed(0)} rss_mb=${rss.toFixed(0)}`,
+  );
+}
+
+async function main(): Promise<void> {
+  const { store, instances } = options(process.argv.slice(2));
+  const dir = mkdtempSync(join(tmpdir(), 'burrow-bench-control-'));
+  const db = join(dir, 'burrow.db');
+  const sims = Array.from({ length: STREAMS + FRESH }, (_, i) => simDevice(i));
+  const cluster = store === 'postgres' ? await startPgCluster() : null;
+  try {
+    const t = performance.now();
+    await seed(db, sims);
+    console.log(`seeded ${DEVICES} devices in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    let database: string | undefined;
+    if (cluster) {
+      // Copied before SQLite's run changes its file: both start from the same rows.
+      await cluster.psql('CREATE DATABASE bench');
+      database = `postgres://${cluster.user}@/bench?host=${encodeURIComponent(cluster.dir)}`;
+      await copySqliteToPostgres({ from: db, to: database });
+    }
+    const sqlite = await run(dir, [{ db }], sims);
+    report('sqlite', sqlite);
+    if (database !== undefined) {
+      const config = { database, keyFile: `${db}.key` };
+      const postgres = await run(
+        dir,
+        Array.from({ length: instances }, () => config),
+        sims,
+      );
+      report(`postgres x${instances}`, postgres, sqlite);
+    }
+  } finally {
+    await cluster?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
