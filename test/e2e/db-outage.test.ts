@@ -8,13 +8,10 @@
  * 'error' event would otherwise take them down), and a change made once the database is back
  * reaches every device, without a restart.
  */
-import type { ChildProcess } from 'node:child_process';
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { captureOutput, HaDatabase, haproxyArgs, haproxyConfig } from '../support/ha-lab.js';
+import { HaDatabase, type RunningInstance, startHaproxy, startInstance } from '../support/ha-lab.js';
 import { type LabDevice, MeshLab } from '../support/mesh-lab.js';
 import { cleanupAll, isRoot, type Netns, waitFor } from '../support/netns.js';
 import { BURROW_SERVER } from '../support/programs.js';
@@ -23,12 +20,10 @@ const exec = promisify(execFile);
 const PORT = 8080;
 const OUTAGE_MS = 10_000;
 
-interface Instance {
+interface Instance extends RunningInstance {
   name: string;
   ns: Netns;
   ip: string;
-  process: ChildProcess;
-  output: () => string;
 }
 
 describe.skipIf(!isRoot())('a 10 s database outage under two instances behind HAProxy', () => {
@@ -79,41 +74,12 @@ describe.skipIf(!isRoot())('a 10 s database outage under two instances behind HA
         stunPort: 0,
         region: { id: id + 1, name },
       });
-      const child = host.ns.spawn(BURROW_SERVER, ['serve', '--config', config]);
-      const instance: Instance = {
-        name,
-        ns: host.ns,
-        ip: host.lanIp,
-        process: child,
-        output: captureOutput(child),
-      };
-      instances.push(instance);
       // One after the other: the first makes the tables and the shared key file.
-      await waitFor(
-        `instance ${name} to answer`,
-        async () => {
-          if (!alive(instance)) throw new Error(`burrow-server ${name} exited: ${instance.output()}`);
-          return (await health(instance)) === '200';
-        },
-        60_000,
-        100,
-      );
+      const running = await startInstance(host.ns, name, `${host.lanIp}:${PORT}`, config);
+      instances.push({ name, ns: host.ns, ip: host.lanIp, ...running });
     }
-    const configPath = join(db.dir, 'haproxy.cfg');
     const servers = instances.map((i) => ({ name: i.name, address: `${i.ip}:${PORT}` }));
-    writeFileSync(configPath, haproxyConfig(`${lab.serverIp}:${PORT}`, servers));
-    const [cmd, args] = haproxyArgs(configPath);
-    const haproxy = lab.serverNs.spawn(cmd, args);
-    const haproxyOutput = captureOutput(haproxy);
-    await waitFor(
-      'HAProxy to pass /health through',
-      async () => {
-        if (haproxy.exitCode !== null) throw new Error(`haproxy exited: ${haproxyOutput()}`);
-        return (await curl(lab.serverNs, `${lab.serverUrl}/health`)).endsWith('\n200');
-      },
-      20_000,
-      100,
-    );
+    await startHaproxy(lab.serverNs, `${lab.serverIp}:${PORT}`, db.dir, servers);
     await db.admin('users', 'create', 'alice', '--network', 'home');
     [A, B] = (await Promise.all(['a', 'b'].map((n) => lab.device(n)))) as [LabDevice, LabDevice];
     await up(A, lab.serverUrl);

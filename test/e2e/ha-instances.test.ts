@@ -8,13 +8,10 @@
  * takes it out and closes the streams through it, and the device on HAProxy's URL resyncs.
  */
 import type { ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { captureOutput, HaDatabase, haproxyArgs, haproxyConfig } from '../support/ha-lab.js';
+import { HaDatabase, startHaproxy, startInstance } from '../support/ha-lab.js';
 import { type LabDevice, MeshLab } from '../support/mesh-lab.js';
 import { CommandError, cleanupAll, isRoot, type Netns, waitFor } from '../support/netns.js';
-import { BURROW_SERVER } from '../support/programs.js';
 
 const PORT = 8080;
 
@@ -30,19 +27,7 @@ const exited = (i: Instance) => i.process?.exitCode !== null || i.process?.signa
 
 /** Starts burrow-server on `i`'s host and waits for its /health. */
 async function start(i: Instance): Promise<void> {
-  const child = i.ns.spawn(BURROW_SERVER, ['serve', '--config', i.config]);
-  const output = captureOutput(child);
-  i.process = child;
-  await waitFor(
-    `instance ${i.name} to answer`,
-    async () => {
-      if (exited(i)) throw new Error(`burrow-server ${i.name} exited: ${output()}`);
-      await i.ns.exec('curl', ['-sf', '--max-time', '2', `http://${i.ip}:${PORT}/health`]);
-      return true;
-    },
-    60_000,
-    100,
-  );
+  i.process = (await startInstance(i.ns, i.name, `${i.ip}:${PORT}`, i.config)).process;
 }
 
 describe.skipIf(!isRoot())('two instances behind HAProxy, end to end', () => {
@@ -85,22 +70,8 @@ describe.skipIf(!isRoot())('two instances behind HAProxy, end to end', () => {
       instances.push(instance);
       await start(instance); // one after the other: the first makes the tables and the shared key file
     }
-    const configPath = join(db.dir, 'haproxy.cfg');
     const servers = instances.map((i) => ({ name: i.name, address: `${i.ip}:${PORT}` }));
-    writeFileSync(configPath, haproxyConfig(`${lab.serverIp}:${PORT}`, servers));
-    const [cmd, args] = haproxyArgs(configPath);
-    const haproxy = lab.serverNs.spawn(cmd, args);
-    const haproxyOutput = captureOutput(haproxy);
-    await waitFor(
-      'HAProxy to pass /health through',
-      async () => {
-        if (haproxy.exitCode !== null) throw new Error(`haproxy exited: ${haproxyOutput()}`);
-        await lab.serverNs.exec('curl', ['-sf', '--max-time', '2', `${url}/health`]);
-        return true;
-      },
-      20_000,
-      100,
-    );
+    await startHaproxy(lab.serverNs, `${lab.serverIp}:${PORT}`, db.dir, servers);
 
     await db.admin('users', 'create', 'alice', '--network', 'team');
     [A, B] = (await Promise.all(['a', 'b'].map((n) => lab.device(n)))) as [LabDevice, LabDevice];

@@ -2,8 +2,9 @@
  * Several burrow-server instances on one PostgreSQL database, as real processes, for the tests of
  * issue 19: a throwaway cluster (server/store/test-support/pg-cluster.ts), one config file per
  * instance (the database and the one key file they share), the admin CLI on the database, and
- * HAProxy in front of the instances, run in the foreground as a child process. The caller starts
- * the processes (in a namespace or not) and removes them; `stop` removes the cluster and the files.
+ * HAProxy in front of the instances, run in the foreground as a child process. The instances and
+ * HAProxy start in a namespace the caller gives, and cleanupAll() removes them with it; `stop`
+ * removes the cluster and the files.
  */
 import { type ChildProcess, execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type PgCluster, startPgCluster } from '../../server/store/test-support/pg-cluster.js';
+import type { Netns } from './netns.js';
+import { waitFor } from './netns.js';
 import { BURROW_SERVER } from './programs.js';
 
 const exec = promisify(execFile);
@@ -122,3 +125,61 @@ export function captureOutput(child: ChildProcess): () => string {
 
 /** `haproxy -db -f PATH` (foreground, this config only): the arguments for a spawn. */
 export const haproxyArgs = (configPath: string): [string, string[]] => ['haproxy', ['-db', '-f', configPath]];
+
+/** A burrow-server instance running on a lab host. */
+export interface RunningInstance {
+  process: ChildProcess;
+  /** What it printed so far, for the error when it exits early. */
+  output: () => string;
+}
+
+/** `burrow-server serve --config CONFIG` in `ns`; settles once `http://IP:PORT/health` answers 200. */
+export async function startInstance(
+  ns: Netns,
+  name: string,
+  address: string,
+  config: string,
+): Promise<RunningInstance> {
+  const process = ns.spawn(BURROW_SERVER, ['serve', '--config', config]);
+  const output = captureOutput(process);
+  await waitFor(
+    `instance ${name} to answer`,
+    async () => {
+      if (process.exitCode !== null || process.signalCode !== null)
+        throw new Error(`burrow-server ${name} exited: ${output()}`);
+      await ns.exec('curl', ['-sf', '--max-time', '2', `http://${address}/health`]);
+      return true;
+    },
+    60_000,
+    100,
+  );
+  return { process, output };
+}
+
+/**
+ * HAProxy in `ns`, bound to `bind` (HOST:PORT) in front of `servers`, its config in `dir`; settles
+ * once it passes /health through to an instance.
+ */
+export async function startHaproxy(
+  ns: Netns,
+  bind: string,
+  dir: string,
+  servers: { name: string; address: string }[],
+): Promise<ChildProcess> {
+  const configPath = join(dir, 'haproxy.cfg');
+  writeFileSync(configPath, haproxyConfig(bind, servers));
+  const [cmd, args] = haproxyArgs(configPath);
+  const haproxy = ns.spawn(cmd, args);
+  const output = captureOutput(haproxy);
+  await waitFor(
+    'HAProxy to pass /health through',
+    async () => {
+      if (haproxy.exitCode !== null) throw new Error(`haproxy exited: ${output()}`);
+      await ns.exec('curl', ['-sf', '--max-time', '2', `http://${bind}/health`]);
+      return true;
+    },
+    20_000,
+    100,
+  );
+  return haproxy;
+}
