@@ -4,6 +4,9 @@
  * the real `burrow-server serve` runs on it as its own process, and BENCH_STREAMS simulated devices
  * connect from this process over the real protocol (HTTP upgrade, Noise IK, framed messages).
  *
+ * BENCH_NETWORKS (default 1) splits the devices and streams over that many networks: device i is
+ * in network i % BENCH_NETWORKS, and a change then reaches the streams of its own network only.
+ *
  * Measured:
  * - full map: a device not yet streaming asks for its map; the time until the whole map has
  *   arrived and passed the device's checks (median of BENCH_FRESH devices);
@@ -40,6 +43,9 @@ const DEVICES = Number(process.env.BENCH_DEVICES ?? 10_000);
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 2_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 40);
 const FRESH = Number(process.env.BENCH_FRESH ?? 5);
+/** Device i (and stream i) is in network i % NETWORKS; a network's devices see only each other. */
+const NETWORKS = Number(process.env.BENCH_NETWORKS ?? 1);
+const inNetwork = (n: number, below: number) => (below > n ? Math.floor((below - 1 - n) / NETWORKS) + 1 : 0);
 const CONCURRENCY = 16;
 const BARS = { fanoutP99Ms: 1000, fullmapMs: 500, rssMb: 1500 };
 
@@ -84,10 +90,16 @@ async function seed(db: string, sims: SimDevice[]): Promise<void> {
   const store = openSqliteStore({ path: db });
   const now = Date.now();
   await store.transaction(async () => {
-    const network = await store.createNetwork({ name: 'bench' }, now);
-    const users = [];
-    for (let i = 0; i < 100; i++)
-      users.push(await store.createUser({ name: `user${i}`, networkId: network.id }, now));
+    // 100 users in all, spread over the networks (one each at least).
+    const perNetwork = Math.max(1, Math.floor(100 / NETWORKS));
+    const users: { id: string }[][] = [];
+    for (let n = 0; n < NETWORKS; n++) {
+      const network = await store.createNetwork({ name: NETWORKS === 1 ? 'bench' : `bench${n}` }, now);
+      const own = [];
+      for (let u = 0; u < perNetwork; u++)
+        own.push(await store.createUser({ name: `user${n}-${u}`, networkId: network.id }, now));
+      users.push(own);
+    }
     for (let i = 0; i < DEVICES; i++) {
       const sim = sims[i] ?? simDevice(i);
       const d = await store.registerDevice(
@@ -96,7 +108,7 @@ async function seed(db: string, sims: SimDevice[]): Promise<void> {
           nodeKey: sim.nodeKey,
           discoKey: sim.discoKey,
           hostname: sim.hostname,
-          userId: users[i % users.length]!.id,
+          userId: users[i % NETWORKS]![Math.floor(i / NETWORKS) % perNetwork]!.id,
         },
         now,
       );
@@ -215,7 +227,7 @@ async function measure(urls: string[], pids: number[], sims: SimDevice[]): Promi
   const serverKey = new Uint8Array(Buffer.from(key.publicKey, 'base64'));
   const streams: Stream[] = [];
   try {
-    let t = performance.now();
+    const t = performance.now();
     let next = 0;
     const worker = async () => {
       while (next < STREAMS) {
@@ -246,13 +258,15 @@ async function measure(urls: string[], pids: number[], sims: SimDevice[]): Promi
     const fanouts: number[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       const k = (r * 7919) % STREAMS;
+      const audience = inNetwork(k % NETWORKS, STREAMS); // the streams in k's network, k among them
       token = `198.51.100.${1 + (r % 250)}:${20000 + r}`;
       heard = new Set([k]);
       const sent = performance.now();
       streams[k]!.channel.send({ type: 'endpoints', endpoints: [token] });
       const deadline = sent + 10_000;
-      while (heard.size < STREAMS && performance.now() < deadline) await sleep(1);
-      if (heard.size < STREAMS) throw new Error(`round ${r}: only ${heard.size - 1} of ${STREAMS - 1} heard`);
+      while (heard.size < audience && performance.now() < deadline) await sleep(1);
+      if (heard.size < audience)
+        throw new Error(`round ${r}: only ${heard.size - 1} of ${audience - 1} heard`);
       fanouts.push(lastHeard - sent);
       await sleep(100);
     }
@@ -260,7 +274,8 @@ async function measure(urls: string[], pids: number[], sims: SimDevice[]): Promi
     const fullMaps: number[] = [];
     for (let f = 0; f < FRESH; f++) {
       const s = await connect(urls[f % urls.length]!, serverKey, sims[STREAMS + f]!, true);
-      if (s.map.type !== 'full-map' || s.map.map.peers.length !== DEVICES - 1)
+      const peers = inNetwork((STREAMS + f) % NETWORKS, DEVICES) - 1;
+      if (s.map.type !== 'full-map' || s.map.map.peers.length !== peers)
         throw new Error(`the full map has ${s.map.type === 'full-map' ? s.map.map.peers.length : 0} peers`);
       fullMaps.push(s.mapMs);
       s.channel.close();
@@ -303,16 +318,16 @@ function report(label: string, f: Figures, peer?: Figures): void {
   const rss = Math.max(...f.peakRssMb);
   console.log(`${label}:`);
   console.log(
-    `  full map (${DEVICES - 1} peers): median ${f.fullmapMs.toFixed(0)} ms (${bar(f.fullmapMs, BARS.fullmapMs)}${vs(f.fullmapMs, peer?.fullmapMs)})`,
+    `  full map (${inNetwork(0, DEVICES) - 1} peers): median ${f.fullmapMs.toFixed(0)} ms (${bar(f.fullmapMs, BARS.fullmapMs)}${vs(f.fullmapMs, peer?.fullmapMs)})`,
   );
   console.log(
-    `  fan-out to ${STREAMS - 1} streams over ${ROUNDS} rounds: p50 ${f.p50.toFixed(0)} ms${vs(f.p50, peer?.p50)}, p99 ${f.p99.toFixed(0)} ms (${bar(f.p99, BARS.fanoutP99Ms)}${vs(f.p99, peer?.p99)})`,
+    `  fan-out to ${inNetwork(0, STREAMS) - 1} streams over ${ROUNDS} rounds: p50 ${f.p50.toFixed(0)} ms${vs(f.p50, peer?.p50)}, p99 ${f.p99.toFixed(0)} ms (${bar(f.p99, BARS.fanoutP99Ms)}${vs(f.p99, peer?.p99)})`,
   );
   console.log(
     `  per instance: CPU ${f.cpuSeconds.map((c) => `${c.toFixed(1)} s`).join(', ')}; peak RSS ${f.peakRssMb.map((m) => `${m.toFixed(0)} MB`).join(', ')} (largest ${bar(rss, BARS.rssMb)}${vs(rss, peer ? Math.max(...peer.peakRssMb) : undefined)})`,
   );
   console.log(
-    `control: store=${label} devices=${DEVICES} streams=${STREAMS} fullmap_ms=${f.fullmapMs.toFixed(0)} fanout_p50_ms=${f.p50.toFixed(0)} fanout_p99_ms=${f.p99.toFixed(0)} rss_mb=${rss.toFixed(0)}`,
+    `control: store=${label} devices=${DEVICES} networks=${NETWORKS} streams=${STREAMS} fullmap_ms=${f.fullmapMs.toFixed(0)} fanout_p50_ms=${f.p50.toFixed(0)} fanout_p99_ms=${f.p99.toFixed(0)} rss_mb=${rss.toFixed(0)}`,
   );
 }
 
@@ -325,7 +340,9 @@ async function main(): Promise<void> {
   try {
     const t = performance.now();
     await seed(db, sims);
-    console.log(`seeded ${DEVICES} devices in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    console.log(
+      `seeded ${DEVICES} devices in ${NETWORKS} network(s) in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+    );
     let database: string | undefined;
     if (cluster) {
       // Copied before SQLite's run changes its file: both start from the same rows.
