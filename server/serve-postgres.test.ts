@@ -276,3 +276,30 @@ describe('burrow-server on PostgreSQL', () => {
     expect(await (await fetch(`${one.url}/metrics`)).text()).toMatch(/^burrow_database_reachable 1$/m);
   });
 });
+
+describe('burrow-server on PostgreSQL, shutting down', () => {
+  it('closes while the change feed is being followed without touching the closed pool', async () => {
+    const { db, keyPath } = await database();
+    const logged: string[] = [];
+    // Polls back to back, so a read of the feed is in flight when close() comes.
+    const running = await startServer({
+      db,
+      keyPath,
+      host: '127.0.0.1',
+      port: 0,
+      pollMs: 1,
+      log: (line) => logged.push(line),
+    });
+    await cli(db, 'users', 'create', 'alice', '--network', 'home');
+    const authKey = await cli(db, 'authkeys', 'create', '--user', 'alice', '--reusable');
+    for (let i = 0; i < 20; i++) await device(running, authKey, `d${i}`);
+    const renames = Promise.all(
+      Array.from({ length: 20 }, (_, i) => cli(db, 'devices', 'rename', `d${i}`, `e${i}`).catch(() => '')),
+    );
+    await new Promise((r) => setTimeout(r, 30));
+    await running.close();
+    await renames;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(logged.filter((l) => /change feed|pool/.test(l))).toEqual([]);
+  });
+});

@@ -300,8 +300,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     clientAddress,
     ...(options.relayLimits ? { limits: options.relayLimits } : {}),
     log,
-  }).catch((error) => {
-    coordinator.stop();
+  }).catch(async (error) => {
+    await coordinator.stop();
     return abandon(error);
   });
   // Each upgrade listener takes only its own path; anything else is answered here.
@@ -334,8 +334,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const stop = async () => {
     clearInterval(timer);
     await listener?.close();
-    coordinator.stop();
-    relay.close();
+    await coordinator.stop();
+    await relay.close();
     await stun?.close();
   };
   try {

@@ -75,10 +75,14 @@ export class Coordinator {
     return new Coordinator(options, engine, seq);
   }
 
-  /** Stops touching the store: connections closing during shutdown leave devices as they were. */
-  stop(): void {
+  /**
+   * Stops touching the store: connections closing during shutdown leave devices as they were.
+   * Settles once a poll still running has ended, so the store can be closed after it.
+   */
+  stop(): Promise<void> {
     this.stopped = true;
     this.logins.stop();
+    return this.polling;
   }
 
   /** The change feed's position the maps are at. */

@@ -7,7 +7,8 @@ import type { StaticKeyPair } from '../../src/wireguard/noise.js';
 import type { Store } from '../store/store.js';
 import { attachKeyFeed } from './key-feed-server.js';
 import type { RelayLimits } from './relay-limits.js';
-import { attachRelay, type Relay } from './relay-server.js';
+import { attachRelay } from './relay-server.js';
+import type { RelayStats } from './relay-stats.js';
 import { StoreAllowedKeys } from './store-allowed-keys.js';
 
 export interface HostedRelayOptions {
@@ -35,7 +36,14 @@ export const isRelayPath = (url: string | undefined): boolean => url === RELAY_P
  * burrow-server's relay: serves the store's registered, unexpired devices, and streams their keys
  * to the standalone relays of the relay map, so that every region serves the same devices.
  */
-export async function attachHostedRelay(http: Server, options: HostedRelayOptions): Promise<Relay> {
+/** burrow-server's own relay, on its HTTP server. */
+export interface HostedRelay {
+  stats(): RelayStats;
+  /** Closes every relay connection and stops following the store; settles once the store is free. */
+  close(): Promise<void>;
+}
+
+export async function attachHostedRelay(http: Server, options: HostedRelayOptions): Promise<HostedRelay> {
   const { crypto, random, now, log, clientAddress } = options;
   const allowed = await StoreAllowedKeys.open(options.store, { now, ...(log ? { log } : {}) });
   const relay = attachRelay(http, {
@@ -62,7 +70,7 @@ export async function attachHostedRelay(http: Server, options: HostedRelayOption
     close() {
       feed.close();
       relay.close();
-      allowed.close();
+      return allowed.close();
     },
   };
 }

@@ -307,7 +307,7 @@ export async function startRelay(options: StartRelayOptions): Promise<RunningRel
     stats: () => relay.stats(),
     close: async () => {
       relay.close();
-      allowed.close();
+      await allowed.close();
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },

@@ -60,7 +60,7 @@ export class StoreAllowedKeys implements KeyGate {
     try {
       await gate.reload();
     } catch (error) {
-      gate.close();
+      await gate.close();
       throw error;
     }
     return gate;
@@ -90,10 +90,14 @@ export class StoreAllowedKeys implements KeyGate {
     return this.keys.entries();
   }
 
-  /** Stops following the store (before it is closed). */
-  close(): void {
+  /**
+   * Stops following the store; settles once a read of the feed still running has ended, so the
+   * store can be closed after it (a read then would hit a closed database or pool).
+   */
+  close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
+    return this.polling;
   }
 
   // A busy or briefly unreadable database must not take the server down (this also runs inside a
