@@ -149,6 +149,24 @@ describe('PathConn', () => {
     expect(b.delivered.map((d) => d.data[4])).toEqual([2]);
   });
 
+  it('sends a round that a packet starts ahead of the packet: its opening pings leave first', async () => {
+    const { a, b } = pair(false, ['203.0.113.1', '203.0.113.2']);
+    const toB = virtualEndpoint(b.nodeKey);
+    a.conn.send([{ data: transport(1), host: toB.host, port: toB.port }]);
+    await settle();
+    expect(a.conn.status(b.nodeKey)).toMatchObject({ path: 'direct' });
+    a.conn.send([{ data: transport(2), host: toB.host, port: toB.port }]);
+    // b stops answering for longer than the trust lasts: the next packet starts a new round, and
+    // goes to b's address (it answered before) after that round's opening ping, not before it.
+    a.advance(TRUST_MS + 1);
+    const before = a.bind.sent.length;
+    a.conn.send([{ data: transport(3), host: toB.host, port: toB.port }]);
+    expect(a.bind.sent.slice(before)).toEqual([
+      { to: '203.0.113.2:41002', first: DISCO_MAGIC[0], ttl: OPEN_TTL },
+      { to: '203.0.113.2:41002', first: 4, ttl: undefined },
+    ]);
+  });
+
   it('refuses and counts disco it cannot trust, and goes on working', async () => {
     const { a, b } = pair();
     const stranger = new DiscoBox(crypto, clampPrivateKey(randomBytes(32)), randomBytes);

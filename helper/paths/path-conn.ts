@@ -174,14 +174,16 @@ export class PathConn implements UdpBind {
   send(datagrams: Datagram[]): void {
     const now = this.options.clock();
     const udp: Datagram[] = [];
-    const actions: [PeerEntry, PathAction][] = [];
     for (const d of datagrams) {
       if (d.host.startsWith(VIRTUAL)) {
         const e = this.peers.byVirtualHost(d.host);
         if (e === undefined) continue;
         const out: PathAction[] = [];
         const route = e.path.route(now, out);
-        for (const a of out) actions.push([e, a]);
+        // A discovery round this packet starts goes out ahead of it: its opening pings, then its
+        // call-me-maybe as the first relayed packet, so the peer is pinging us before it has even
+        // handled the packet (which for WireGuard's handshake takes it a while).
+        for (const a of out) this.perform(e, a);
         const region = e.peer.homeRelay;
         if (route.relay) this.relays.send(region, e.nodeKey, d.data);
         if (route.udp !== null && (!route.relay || this.mayGuess(e, route.udp)))
@@ -191,7 +193,6 @@ export class PathConn implements UdpBind {
       } else udp.push(d);
     }
     if (udp.length > 0) this.bind.send(udp);
-    for (const [e, a] of actions) this.perform(e, a);
   }
 
   /**

@@ -238,11 +238,28 @@ describe('PeerPath', () => {
     expect(idle).toEqual([]);
   });
 
-  it('pings the endpoints a call-me-maybe names', () => {
-    const p = path([]);
+  it('on a call-me-maybe, starts a round of its own first (the peer is called back at once), then pings what it names', () => {
+    const p = path([WAN]);
     const out: PathAction[] = [];
     p.callMeMaybe([WAN, LAN], 0, out);
-    expect(pings(out)).toEqual(['203.0.113.7:41641', '192.168.1.7:41641']);
+    const shown = (a: PathAction) => (a.kind === 'ping' ? `${pings([a])[0]} ttl ${a.ttl ?? '-'}` : a.kind);
+    expect(out.map(shown)).toEqual([
+      `203.0.113.7:41641 ttl ${OPEN_TTL}`,
+      `192.168.1.7:41641 ttl ${OPEN_TTL}`,
+      'call-me-maybe',
+      'relay ttl -',
+      '203.0.113.7:41641 ttl -',
+      '192.168.1.7:41641 ttl -',
+    ]);
+    // Within the round (the peer's answer to our call-me-maybe, say): only the pings.
+    const again: PathAction[] = [];
+    p.callMeMaybe([WAN], 10, again);
+    expect(again.map(shown)).toEqual(['203.0.113.7:41641 ttl -']);
+    // With a direct path: only the pings as well.
+    p.pong(pingTo(again, WAN.host).txid, WAN, 12);
+    const direct: PathAction[] = [];
+    p.callMeMaybe([WAN], DISCOVERY_INTERVAL_MS + 20, direct);
+    expect(direct.map(shown)).toEqual(['203.0.113.7:41641 ttl -']);
   });
 
   it('keeps at most MAX_LEARNED learned addresses, dropping the oldest unanswered', () => {

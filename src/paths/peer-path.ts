@@ -244,18 +244,23 @@ export class PeerPath {
 
   /**
    * The peer asks to be pinged at these addresses (it has opened its NAT toward ours), and says
-   * what each is when it knows.
+   * what each is when it knows. We ping them at once. Without a direct path or a round of our own
+   * going, one starts first: its opening pings open our NAT for the peer's full pings, and its
+   * call-me-maybe has the peer ping us now, not after its relay ping's round trip.
    */
   callMeMaybe(endpoints: readonly DiscoEndpoint[], now: number, out: PathAction[]): void {
     this.lastActive = now;
+    const named: Candidate[] = [];
     for (const e of endpoints) {
       const c = this.learn(e, 'told');
       if (c === null) continue;
       c.source = 'told';
       if (e.kind !== undefined) c.kind = e.kind;
       c.lastNamed = now;
-      this.ping(c.endpoint, now, out);
+      named.push(c);
     }
+    if (!this.isDirect(now) && now - this.lastDiscovery >= DISCOVERY_INTERVAL_MS) this.discover(now, out);
+    for (const c of named) this.ping(c.endpoint, now, out);
   }
 
   /**
