@@ -13,7 +13,7 @@ import { fastPathEnabled, NativeFastEngine } from '../fastpath/engine.js';
 import { NativeFastPath } from '../fastpath/native-fast-path.js';
 import { type FastPathLink, PathConn, type PeerPathStatus } from '../paths/path-conn.js';
 import { virtualEndpoint } from '../paths/peer-table.js';
-import { type MappingMethod, methodsFromEnv } from '../portmap/port-mapper.js';
+import { type MappingMethod, methodsFromEnv } from '../portmap/mapping-methods.js';
 import { BYPASS_MARK, LinuxRouting } from '../routing/linux-routing.js';
 import { interfaceDeleted, openTun } from '../tun/linux-tun.js';
 import type { TunDevice } from '../tun/tun.js';

@@ -11,7 +11,8 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isRoot } from '../../test/support/netns.js';
 import { parseRouteTable } from './gateway.js';
-import { methodsFromEnv, PortMapper } from './port-mapper.js';
+import { methodsFromEnv } from './mapping-methods.js';
+import { PortMapper } from './port-mapper.js';
 
 const GW = { gateway: '127.0.0.1', self: '127.0.0.1' };
 const INTERNAL = 41641;
