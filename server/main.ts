@@ -5,39 +5,33 @@
  * Exit codes: 0 success (and --help), 1 failure, 2 usage error.
  */
 import { pathToFileURL } from 'node:url';
-import { randomBytes, selectCrypto } from '../src/crypto/index.js';
 import { AddonError } from '../src/packaged.js';
 import { HujsonError, PolicyError } from '../src/policy/index.js';
-import { decodeKey } from '../src/wireguard/keys.js';
 import {
   apikeysCreate,
   apikeysList,
   apikeysRevoke,
   authkeysCreate,
-  checkPolicy,
   devicesDelete,
   devicesExpiry,
   devicesList,
   devicesRename,
   type Io,
   policyCommand,
-  readPolicyFile,
   routesApprove,
   sharesList,
 } from './cli/admin.js';
-import { CommandError, parseArgs, parseListen, UsageError } from './cli/args.js';
+import { CommandError, UsageError } from './cli/args.js';
 import { DNS_HELP, DNS_USAGE, dnsCommand } from './cli/dns.js';
 import { readHiddenLine } from './cli/password-prompt.js';
+import { relayCommand } from './cli/relay.js';
+import { serveCommand } from './cli/serve.js';
+import { takeDb } from './cli/take-db.js';
 import { usersCreate, usersPasswd } from './cli/users.js';
-import { loadConfig, type ServerConfig } from './config.js';
-import { KeyFeedClient } from './relay/key-feed-client.js';
-import { startRelay } from './relay/relay-server.js';
-import { startServer } from './serve.js';
+import type { ServerConfig } from './config.js';
 import { StoreError } from './store/errors.js';
 import { openStore } from './store/open-store.js';
 import type { Store } from './store/store.js';
-import type { Network } from './store/types.js';
-import { STUN_PORT } from './stun/stun-server.js';
 
 const USAGE = `usage: burrow-server COMMAND (--db PATH | --config FILE) [options]
   serve --listen HOST:PORT [--public-url URL] [--stun-port N]   (or these in the config file)
@@ -101,41 +95,6 @@ const COMMANDS: Record<string, Command> = {
 
 const isHelp = (arg: string | undefined) => arg === 'help' || arg === '--help' || arg === '-h';
 
-/**
- * Takes --db PATH or --config FILE out of argv (either may stand anywhere): every command, `serve`
- * and the admin ones, finds the database the same way. Returns the database, the config if one was
- * given, and the other arguments.
- */
-function takeDb(argv: string[]): {
-  db: string;
-  config: ServerConfig | null;
-  configPath?: string;
-  rest: string[];
-} {
-  const rest: string[] = [];
-  const given: Record<'db' | 'config', string | undefined> = { db: undefined, config: undefined };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    const name = (['db', 'config'] as const).find((n) => arg === `--${n}` || arg.startsWith(`--${n}=`));
-    if (name === undefined) {
-      rest.push(arg);
-      continue;
-    }
-    if (given[name] !== undefined) throw new UsageError(`--${name} given more than once`);
-    const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i];
-    if (!value) throw new UsageError(`--${name} needs a value`);
-    given[name] = value;
-  }
-  if (given.db !== undefined && given.config !== undefined)
-    throw new UsageError('give --db PATH or --config FILE, not both');
-  if (given.config !== undefined) {
-    const config = loadConfig(given.config);
-    return { db: config.db, config, configPath: given.config, rest };
-  }
-  if (given.db === undefined) throw new UsageError('--db PATH (or --config FILE) is required');
-  return { db: given.db, config: null, rest };
-}
-
 export async function main(argv: string[], io: Io, now = Date.now()): Promise<number> {
   if (isHelp(argv[0])) {
     io.out(`${USAGE}\n`);
@@ -183,249 +142,6 @@ export async function main(argv: string[], io: Io, now = Date.now()): Promise<nu
   }
 }
 
-/** Resolves on SIGINT or SIGTERM: how the long-running commands are stopped. */
-function untilStopped(): Promise<void> {
-  return new Promise((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
-}
-
-/** Runs `serve` or `relay` to its end: 0 after a clean stop, 2 on a usage error, 1 otherwise. */
-async function runLongCommand(io: Io, body: () => Promise<void>): Promise<number> {
-  try {
-    await body();
-    return 0;
-  } catch (error) {
-    if (error instanceof UsageError) {
-      io.err(`burrow-server: ${error.message}\n${USAGE}\n`);
-      return 2;
-    }
-    io.err(`burrow-server: ${(error as Error).message}\n`);
-    return 1;
-  }
-}
-
-/**
- * Applies the config's policy files to their networks, all or none: every file is read, parsed
- * and its tests run before any policy changes, and the changes are then made in one transaction.
- * Throws naming the file and the failing case, having changed nothing.
- */
-async function applyPolicyFiles(db: string, config: ServerConfig | null, io: Io): Promise<void> {
-  if (!config?.policyFiles.length) return;
-  const store = await openStore(db);
-  try {
-    const changed: { network: Network; file: string; text: string }[] = [];
-    for (const { network: name, file } of config.policyFiles) {
-      const network = await store.findNetworkByName(name);
-      if (!network) throw new UsageError(`policyFiles: no network "${name}"`);
-      const text = readPolicyFile(file);
-      await checkPolicy(store, network.id, text, file);
-      if ((await store.getPolicy(network.id))?.text !== text) changed.push({ network, file, text });
-    }
-    const now = Date.now();
-    await store.transaction(async () => {
-      for (const { network, text } of changed) await store.setPolicy(network.id, text, now);
-    });
-    for (const { network, file } of changed) io.err(`policy of network ${network.name} set from ${file}\n`);
-  } finally {
-    await store.close();
-  }
-}
-
-/**
- * Gives the networks the config's dns.networks lists their settings from the file, all or none:
- * every one is checked (the network exists, and its settings pass against it) before any changes,
- * in one transaction. Networks not listed keep what `burrow-server dns` set.
- */
-async function applyDnsConfig(db: string, config: ServerConfig | null, io: Io): Promise<void> {
-  if (!config?.dns.networks.length) return;
-  const store = await openStore(db);
-  try {
-    const now = Date.now();
-    const changed = await store.transaction(async () => {
-      const names: string[] = [];
-      for (const [i, { network: name, settings }] of config.dns.networks.entries()) {
-        const network = await store.findNetworkByName(name);
-        if (!network) throw new UsageError(`dns.networks[${i}]: no network "${name}"`);
-        const before = (await store.getDnsSettings(network.id)).updatedAt;
-        let after: number | null;
-        try {
-          after = (await store.setDnsSettings(network.id, settings, now, config.dns.baseDomain)).updatedAt;
-        } catch (error) {
-          if (error instanceof StoreError) throw new UsageError(`dns.networks[${i}].${error.message}`);
-          throw error;
-        }
-        if (after !== before) names.push(network.name);
-      }
-      return names;
-    });
-    for (const name of changed) io.err(`DNS settings of network ${name} set from the config file\n`);
-  } finally {
-    await store.close();
-  }
-}
-
-const isHttpUrl = (text: string) => {
-  try {
-    return ['http:', 'https:'].includes(new URL(text).protocol) && /^https?:\/\/[^\s]+$/.test(text);
-  } catch {
-    return false;
-  }
-};
-
-const isWildcard = (host: string) => host === '0.0.0.0' || /^[0:]+$/.test(host);
-
-/**
- * The STUN port: --stun-port, else the config's stunPort, else 3478 (devices behind NAT need STUN
- * to go direct, so it is on unless turned off); 0 means none.
- */
-function stunPortOf(flag: string | boolean | undefined, config: ServerConfig | null): number {
-  if (typeof flag !== 'string') return config?.stunPort ?? STUN_PORT;
-  if (!/^\d{1,5}$/.test(flag) || Number(flag) > 65535)
-    throw new UsageError(`--stun-port: "${flag}" is not a port (0 for no STUN)`);
-  return Number(flag);
-}
-
-/** `serve`: runs until SIGINT or SIGTERM; SIGHUP re-applies the config's policy files. */
-function serve(argv: string[], io: Io): Promise<number> {
-  return runLongCommand(io, async () => {
-    const { db, config, configPath, rest } = takeDb(argv);
-    const { flags, positional } = parseArgs(rest, {
-      listen: 'string',
-      'public-url': 'string',
-      'stun-port': 'string',
-    });
-    const listen = typeof flags.listen === 'string' ? flags.listen : config?.listen;
-    if (positional.length || listen === undefined)
-      throw new UsageError(
-        'usage: burrow-server serve (--db PATH | --config FILE) --listen HOST:PORT [--public-url URL] [--stun-port N]',
-      );
-    const { host, port } = parseListen(listen);
-    const publicUrl = typeof flags['public-url'] === 'string' ? flags['public-url'] : config?.publicUrl;
-    if (publicUrl !== undefined && !isHttpUrl(publicUrl))
-      throw new UsageError(`--public-url: "${publicUrl}" is not an http(s) URL`);
-    // Devices are sent this server's URL (for its relay and STUN) and browsers its sign-in links:
-    // a wildcard address reaches nobody but this host, so it must be told what does.
-    if (publicUrl === undefined && isWildcard(host))
-      throw new UsageError(
-        `--public-url URL is needed with --listen ${listen}: devices and browsers are sent this ` +
-          'server as the URL they reach it at (e.g. --public-url http://203.0.113.7:8080)',
-      );
-    const stunPort = stunPortOf(flags['stun-port'], config);
-    await applyPolicyFiles(db, config, io);
-    await applyDnsConfig(db, config, io);
-    const running = await startServer({
-      db,
-      ...(config?.keyFile !== undefined ? { keyPath: config.keyFile } : {}),
-      host,
-      port,
-      ...(publicUrl !== undefined ? { publicUrl } : {}),
-      relays: config?.relays ?? [],
-      ...(config?.region ? { region: config.region } : {}),
-      ...(config ? { relayLimits: config.relayLimits, controlLimits: config.controlLimits } : {}),
-      ...(config?.trustedProxies ? { trustedProxies: config.trustedProxies } : {}),
-      ...(stunPort !== 0 ? { stunPort } : {}),
-      ...(config ? { baseDomain: config.dns.baseDomain } : {}),
-      log: (m) => io.err(`${m}\n`),
-    });
-    io.err(
-      `burrow-server listening on ${running.url} (control key ${running.publicKey}), ` +
-        `relay region ${running.region.id} "${running.region.name}" (relay key ${running.relayPublicKey}), ` +
-        `${running.stunPort === null ? 'no STUN' : `STUN on UDP port ${running.stunPort}`}\n`,
-    );
-    // One reload at a time: a second SIGHUP during one waits for it.
-    let reloading: Promise<void> = Promise.resolve();
-    const reloadOnce = async () => {
-      try {
-        await applyPolicyFiles(db, config, io);
-      } catch (error) {
-        io.err(
-          `burrow-server: policy files not applied, the old policies stay: ${(error as Error).message}\n`,
-        );
-      }
-      try {
-        // The file's DNS settings are read again; the base domain stays as started (it names
-        // every device: a restart changes it).
-        const fresh = configPath !== undefined ? loadConfig(configPath) : null;
-        if (fresh && config && fresh.dns.baseDomain !== config.dns.baseDomain)
-          io.err('burrow-server: dns.baseDomain changed: it takes effect when burrow-server restarts\n');
-        await applyDnsConfig(
-          db,
-          fresh && config ? { ...fresh, dns: { ...fresh.dns, baseDomain: config.dns.baseDomain } } : null,
-          io,
-        );
-      } catch (error) {
-        io.err(`burrow-server: DNS settings not applied, the old ones stay: ${(error as Error).message}\n`);
-      }
-    };
-    const reload = () => {
-      reloading = reloading.then(reloadOnce);
-    };
-    process.on('SIGHUP', reload);
-    await untilStopped();
-    process.off('SIGHUP', reload);
-    await reloading;
-    await running.close();
-  });
-}
-
-/**
- * `relay`: a relay on its own, for another region (devices find it through the relay map of the
- * server's config: its URL and the public key this prints). It serves the devices its coordination
- * server registered, following that server's key feed; there is no open mode. Runs until SIGINT or
- * SIGTERM.
- */
-function relay(argv: string[], io: Io): Promise<number> {
-  return runLongCommand(io, async () => {
-    const { flags, positional } = parseArgs(argv, {
-      listen: 'string',
-      key: 'string',
-      'control-url': 'string',
-      'control-key': 'string',
-    });
-    const { listen, key, 'control-url': controlUrl, 'control-key': controlKey } = flags;
-    if (
-      positional.length ||
-      typeof listen !== 'string' ||
-      typeof key !== 'string' ||
-      typeof controlUrl !== 'string' ||
-      typeof controlKey !== 'string'
-    )
-      throw new UsageError(
-        'usage: burrow-server relay --listen HOST:PORT --key PATH --control-url URL --control-key KEY',
-      );
-    if (!/^https?:\/\/[^\s/]+\/?$/.test(controlUrl))
-      throw new UsageError(`--control-url: "${controlUrl}" is not http(s)://HOST:PORT`);
-    let serverPublicKey: Uint8Array;
-    try {
-      serverPublicKey = decodeKey(controlKey, '--control-key');
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
-    const { host, port } = parseListen(listen);
-    const crypto = selectCrypto();
-    const running = await startRelay({
-      host,
-      port,
-      keyPath: key,
-      allowed: (relayKey) =>
-        new KeyFeedClient({
-          url: controlUrl,
-          serverPublicKey,
-          relayKey,
-          crypto,
-          random: randomBytes,
-          now: Date.now,
-          log: (m) => io.err(`${m}\n`),
-        }),
-    });
-    io.err(`burrow-server relay on ${running.url} (relay key ${running.publicKey})\n`);
-    await untilStopped();
-    await running.close();
-  });
-}
-
 /** The program: the command on this process's arguments and stdio, setting its exit code. */
 export async function run(): Promise<void> {
   const io: Io = {
@@ -434,8 +150,8 @@ export async function run(): Promise<void> {
     readSecret: (prompt) => readHiddenLine(prompt),
   };
   const argv = process.argv.slice(2);
-  if (argv[0] === 'serve') process.exitCode = await serve(argv.slice(1), io);
-  else if (argv[0] === 'relay') process.exitCode = await relay(argv.slice(1), io);
+  if (argv[0] === 'serve') process.exitCode = await serveCommand(argv.slice(1), io, USAGE);
+  else if (argv[0] === 'relay') process.exitCode = await relayCommand(argv.slice(1), io, USAGE);
   else process.exitCode = await main(argv, io);
 }
 
