@@ -1,15 +1,15 @@
 import type { ClientMessage, RelayRegion, ServerMessage, ShareRequest } from '../../src/control/messages.js';
-import { autoApprovedRoutes, parsePolicy } from '../../src/policy/index.js';
 import type { ControlConnection, ServerChannel } from '../control/listener.js';
-import { policyContext } from '../policy-context.js';
 import { StoreError } from '../store/errors.js';
 import type { Store } from '../store/store.js';
+import { autoApprove } from './auto-approve.js';
 import { ChannelBudget } from './channel-budget.js';
 import { HeldReports } from './held-reports.js';
 import { MapEngine, type StreamSink } from './map-engine.js';
 import { type LoginLimits, PendingLogins } from './pending-logins.js';
 import { handleShareRequest, type ShareOutcome } from './share-requests.js';
 import { type StrangerLimits, Strangers } from './strangers.js';
+import { UserChannels } from './user-channels.js';
 
 export interface CoordinatorOptions {
   store: Store;
@@ -35,8 +35,6 @@ const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 /** A device that lets this much go unread is dropped; it gets a full map when it comes back. */
 const MAX_UNSENT_BYTES = 64 << 20;
 
-const SHARES_CHANGED = JSON.stringify({ type: 'shares-changed' } satisfies ServerMessage);
-
 /**
  * The control plane's live half: registers devices over their control channels, streams each one
  * its map (a full map, then deltas), and follows the store's change feed, so changes made by any
@@ -48,7 +46,7 @@ export class Coordinator {
   /** Channels that do not speak for a device yet. */
   private readonly strangers: Strangers;
   /** Registered channels by the user owning their device: who to tell that the user's shares changed. */
-  private readonly userChannels = new Map<string, Set<ServerChannel>>();
+  private readonly userChannels = new UserChannels();
   /** Channels holding status reports the database was unreachable for: each resends its own. */
   private readonly unsaved = new Set<() => void>();
   private stopped = false;
@@ -124,12 +122,11 @@ export class Coordinator {
     const speakFor = (id: string) => {
       this.strangers.forget(channel);
       this.logins.end(channel);
-      if (userId !== null) this.forgetChannel(userId, channel);
+      if (userId !== null) this.userChannels.forget(userId, channel);
       deviceId = id;
       // The engine holds the device: the caller brought it up to the write that made it.
       userId = this.engine.owner(id);
-      const channels = this.userChannels.get(userId) ?? new Set();
-      this.userChannels.set(userId, channels.add(channel));
+      this.userChannels.add(userId, channel);
     };
     const sink: StreamSink = {
       sendJson: (json) => {
@@ -197,7 +194,7 @@ export class Coordinator {
       this.strangers.forget(channel);
       inTurn(async () => {
         if (!this.stopped) this.logins.end(channel);
-        if (userId !== null) this.forgetChannel(userId, channel);
+        if (userId !== null) this.userChannels.forget(userId, channel);
         if (deviceId === null || this.stopped || !this.engine.detach(deviceId, sink)) return;
         const { store } = this.options;
         const device = await store.findDeviceByMachineKey(machineKey);
@@ -300,7 +297,7 @@ export class Coordinator {
         if (deviceId === null) throw new StoreError('forbidden', 'register first');
         await store.transaction(async () => {
           const offer = { routes: message.advertiseRoutes, exitNode: message.advertiseExitNode };
-          await this.autoApprove((await store.setAdvertisedRoutes(deviceId, offer, now)).id, now);
+          await autoApprove(store, (await store.setAdvertisedRoutes(deviceId, offer, now)).id, now);
         });
         this.pollSoon();
         return null;
@@ -340,39 +337,8 @@ export class Coordinator {
     }
     channel.send({ type: 'reply', id: request.id, outcome: 'ok', result: outcome.result });
     if (outcome.changedFor.length === 0) return;
-    for (const user of new Set(outcome.changedFor)) {
-      for (const c of this.userChannels.get(user) ?? []) c.sendJson(SHARES_CHANGED);
-    }
+    this.userChannels.sharesChanged(outcome.changedFor);
     this.pollSoon(); // accepted and ended shares change maps
-  }
-
-  private forgetChannel(userId: string, channel: ServerChannel): void {
-    const channels = this.userChannels.get(userId);
-    channels?.delete(channel);
-    if (channels?.size === 0) this.userChannels.delete(userId);
-  }
-
-  /** Approves what the network's policy (autoApprovers) approves of a device's advertised routes. */
-  private async autoApprove(deviceId: string, now: number): Promise<void> {
-    const { store } = this.options;
-    const device = await store.getDevice(deviceId);
-    const stored = await store.getPolicy(device.networkId);
-    if (!stored) return;
-    const ctx = await policyContext(store, device.networkId);
-    const self = ctx.devices.find((d) => d.id === device.id);
-    if (!self) return;
-    const advertised = [
-      ...device.advertisedRoutes,
-      ...(device.advertisesExitNode ? ['0.0.0.0/0', '::/0'] : []),
-    ];
-    const approved = autoApprovedRoutes(parsePolicy(stored.text), ctx, self, advertised);
-    const exitNode = device.exitNodeApproved || (approved.includes('0.0.0.0/0') && approved.includes('::/0'));
-    const routes = [
-      ...new Set([...device.approvedRoutes, ...approved.filter((r) => r !== '0.0.0.0/0' && r !== '::/0')]),
-    ];
-    if (exitNode !== device.exitNodeApproved || routes.length !== device.approvedRoutes.length) {
-      await store.approveRoutes(device.id, { routes, exitNode }, now);
-    }
   }
 
   private registered(deviceId: string): ServerMessage {
