@@ -1,31 +1,17 @@
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import type { LookupFunction, Socket } from 'node:net';
-import { encodeFrame, FrameError, FrameReader, handshakeFeed } from '../../src/control/framing.js';
-import { type ControlSession, clientHandshake } from '../../src/control/noise-session.js';
+import type { LookupFunction } from 'node:net';
+import { FrameError, type FrameReader } from '../../src/control/framing.js';
 import type { CryptoProvider } from '../../src/crypto/types.js';
 import {
   encodePing,
   encodeSend,
   MAX_BATCH_PACKET,
-  MAX_SEALED_RELAY_FRAME,
   parseRelayFrame,
   type RelayFrame,
   RelayFrameError,
   type RelayVersion,
-  SendBatch,
 } from '../../src/relay/frames.js';
-import {
-  encodeClientHello,
-  isRelayHello,
-  MAX_HELLO_FRAME,
-  RELAY_PATH,
-  RELAY_PROLOGUE,
-  RELAY_UPGRADE,
-  RELAY_VERSIONS_HEADER,
-  versionOffered,
-} from '../../src/relay/hello.js';
 import type { StaticKeyPair } from '../../src/wireguard/noise.js';
+import { dialRelay, type Link } from './relay-dial.js';
 
 export interface RelayClientOptions {
   /** The relay's URL from the relay map (http, https, ws or wss; the path is always /relay/v1). */
@@ -65,17 +51,6 @@ export interface RelayClientStats {
     /** Packets `send` was given while the socket's unsent bytes exceeded the bound. */
     queueFull: number;
   };
-}
-
-interface Link {
-  socket: Socket;
-  session: ControlSession;
-  since: number;
-  corked: boolean;
-  /** The protocol version the hellos agreed on. */
-  version: RelayVersion;
-  /** Version 2: the packets sent this turn of the event loop, to one destination, not yet sealed. */
-  batch: SendBatch | null;
 }
 
 interface PendingPing {
@@ -264,86 +239,17 @@ export class RelayClient {
   }
 
   private connect(): void {
-    const url = new URL(RELAY_PATH, this.options.url);
-    if (url.protocol === 'ws:') url.protocol = 'http:';
-    if (url.protocol === 'wss:') url.protocol = 'https:';
-    const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = request(url, {
-      method: 'GET',
-      headers: { Connection: 'Upgrade', Upgrade: RELAY_UPGRADE },
-      ...(this.options.lookup ? { lookup: this.options.lookup } : {}),
-    });
-    let socket: Socket | undefined;
-    let keepalive: ReturnType<typeof setInterval> | undefined;
-    let ended = false;
-    const end = (reason: string) => {
-      if (ended) return;
-      ended = true;
-      clearTimeout(timer);
-      clearInterval(keepalive);
-      req.destroy();
-      socket?.destroy();
-      this.abort = undefined;
-      this.lost(reason);
-    };
-    this.abort = end;
-    const timer = setTimeout(
-      () => end('timed out connecting to the relay'),
-      this.options.connectTimeoutMs ?? 10_000,
-    );
-    req.on('error', (e) => end(e.message));
-    req.on('response', (res) => {
-      res.resume();
-      end(`${url.host} answered ${res.statusCode} instead of upgrading to the relay protocol`);
-    });
-    req.on('upgrade', (res, upgraded: Socket, head: Buffer) => {
-      socket = upgraded;
-      // The relay lists its versions before the handshake; the hellos then settle the one in force.
-      const version = Math.min(
-        versionOffered(res.headers[RELAY_VERSIONS_HEADER.toLowerCase()]),
-        this.options.maxVersion ?? 2,
-      ) as RelayVersion;
-      socket.setNoDelay(true);
-      socket.on('error', (e) => end(e.message));
-      socket.on('close', () => end('the relay closed the connection'));
-      socket.on('end', () => end('the relay closed the connection'));
-      const handshake = clientHandshake(
-        this.options.crypto,
-        this.options.node,
-        this.options.relayPublicKey,
-        encodeClientHello(this.options.now(), version),
-        this.options.random,
-        RELAY_PROLOGUE,
-      );
-      const reader = new FrameReader(MAX_SEALED_RELAY_FRAME);
-      const onReply = (frame: Uint8Array) => {
-        const done = handshake.finish(frame);
-        if (done === null) return void end('the relay did not prove the pinned key');
-        if (!isRelayHello(done.payload, version)) {
-          return void end('the relay speaks another version of the protocol');
-        }
-        clearTimeout(timer);
-        const link: Link = {
-          socket: upgraded,
-          session: done.session,
-          since: performance.now(),
-          corked: false,
-          version,
-          batch: version >= 2 ? new SendBatch() : null,
-        };
-        const keepaliveMs = this.options.keepaliveMs ?? 30_000;
-        keepalive = setInterval(() => {
-          this.ping(keepaliveMs).catch(() => end('the relay stopped answering pings'));
-        }, keepaliveMs);
+    this.abort = dialRelay(this.options, {
+      established: (link, reader, end) => {
         this.established(link);
-        return (chunk: Uint8Array) => this.receive(link, reader, chunk, end);
-      };
-      const feed = handshakeFeed(MAX_HELLO_FRAME, onReply, () => end('bad handshake frame from the relay'));
-      socket.write(encodeFrame(handshake.message));
-      if (head.length > 0) feed(new Uint8Array(head.buffer, head.byteOffset, head.length));
-      socket.on('data', (d: Buffer) => feed(new Uint8Array(d.buffer, d.byteOffset, d.length)));
+        return (chunk) => this.receive(link, reader, chunk, end);
+      },
+      ping: (timeoutMs) => this.ping(timeoutMs),
+      ended: (reason) => {
+        this.abort = undefined;
+        this.lost(reason);
+      },
     });
-    req.end();
   }
 
   private established(link: Link): void {
