@@ -11,7 +11,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HaDatabase, type RunningInstance, startHaproxy, startInstance } from '../support/ha-lab.js';
+import { HaDatabase, type LabInstance, startBehindHaproxy } from '../support/ha-lab.js';
 import { type LabDevice, MeshLab } from '../support/mesh-lab.js';
 import { cleanupAll, isRoot, type Netns, waitFor } from '../support/netns.js';
 import { BURROW_SERVER } from '../support/programs.js';
@@ -20,16 +20,10 @@ const exec = promisify(execFile);
 const PORT = 8080;
 const OUTAGE_MS = 10_000;
 
-interface Instance extends RunningInstance {
-  name: string;
-  ns: Netns;
-  ip: string;
-}
-
 describe.skipIf(!isRoot())('a 10 s database outage under two instances behind HAProxy', () => {
   let db: HaDatabase;
   let lab: MeshLab;
-  const instances: Instance[] = [];
+  let instances: LabInstance[];
   let A: LabDevice;
   let B: LabDevice;
 
@@ -46,44 +40,25 @@ describe.skipIf(!isRoot())('a 10 s database outage under two instances behind HA
   const curl = async (ns: Netns, url: string) =>
     (await ns.exec('curl', ['-s', '--max-time', '3', '-w', '\n%{http_code}', url])).stdout;
   /** /health's status code from `i`, asked on its own host. */
-  const health = async (i: Instance) =>
+  const health = async (i: LabInstance) =>
     (await curl(i.ns, `http://${i.ip}:${PORT}/health`)).split('\n').at(-1);
-  const streams = async (i: Instance) =>
+  const streams = async (i: LabInstance) =>
     Number(/^burrow_control_streams (\d+)$/m.exec(await curl(i.ns, `http://${i.ip}:${PORT}/metrics`))?.[1]);
-  const alive = (i: Instance) => i.process.exitCode === null && i.process.signalCode === null;
+  const alive = (i: LabInstance) => i.process.exitCode === null && i.process.signalCode === null;
   const ping = (from: LabDevice, to: string) =>
     from.ns.exec('ping', ['-c', '1', '-W', '2', to]).then(
       () => true,
       () => false,
     );
   const ipv4 = async (d: LabDevice) => (await d.status()).self!.ips.find((ip) => !ip.includes(':'))!;
-  const up = async (d: LabDevice, loginServer: string) => {
-    const key = await db.admin('authkeys', 'create', '--user', 'alice');
-    const done = await d.burrow('up', '--login-server', loginServer, '--auth-key', key, '--hostname', d.name);
-    if (done.code !== 0) throw new Error(`${d.name}: burrow up failed: ${done.stderr}`);
-  };
-
   beforeAll(async () => {
     db = await HaDatabase.create();
     lab = await MeshLab.create();
-    for (const [id, name] of ['one', 'two'].entries()) {
-      const host = await lab.lanHost(name);
-      const config = db.config(name, {
-        listen: `0.0.0.0:${PORT}`,
-        publicUrl: `http://${host.lanIp}:${PORT}`,
-        stunPort: 0,
-        region: { id: id + 1, name },
-      });
-      // One after the other: the first makes the tables and the shared key file.
-      const running = await startInstance(host.ns, name, `${host.lanIp}:${PORT}`, config);
-      instances.push({ name, ns: host.ns, ip: host.lanIp, ...running });
-    }
-    const servers = instances.map((i) => ({ name: i.name, address: `${i.ip}:${PORT}` }));
-    await startHaproxy(lab.serverNs, `${lab.serverIp}:${PORT}`, db.dir, servers);
+    instances = await startBehindHaproxy(db, lab, PORT, 0);
     await db.admin('users', 'create', 'alice', '--network', 'home');
     [A, B] = (await Promise.all(['a', 'b'].map((n) => lab.device(n)))) as [LabDevice, LabDevice];
-    await up(A, lab.serverUrl);
-    await up(B, instances.map((i) => `http://${i.ip}:${PORT}`).join(','));
+    await db.up(A, lab.serverUrl);
+    await db.up(B, instances.map((i) => `http://${i.ip}:${PORT}`).join(','));
   }, 240_000);
 
   afterAll(async () => {

@@ -7,83 +7,54 @@
  * reaches both. Then an instance that freezes (SIGSTOP), closing nothing: HAProxy's health check
  * takes it out and closes the streams through it, and the device on HAProxy's URL resyncs.
  */
-import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HaDatabase, startHaproxy, startInstance } from '../support/ha-lab.js';
+import { HaDatabase, type LabInstance, startBehindHaproxy, startInstance } from '../support/ha-lab.js';
 import { type LabDevice, MeshLab } from '../support/mesh-lab.js';
-import { CommandError, cleanupAll, isRoot, type Netns, waitFor } from '../support/netns.js';
+import { CommandError, cleanupAll, isRoot, waitFor } from '../support/netns.js';
 
 const PORT = 8080;
 
-interface Instance {
-  name: string;
-  ns: Netns;
-  ip: string;
-  config: string;
-  process?: ChildProcess;
-}
+const exited = (i: LabInstance) => i.process.exitCode !== null || i.process.signalCode !== null;
 
-const exited = (i: Instance) => i.process?.exitCode !== null || i.process?.signalCode !== null;
-
-/** Starts burrow-server on `i`'s host and waits for its /health. */
-async function start(i: Instance): Promise<void> {
-  i.process = (await startInstance(i.ns, i.name, `${i.ip}:${PORT}`, i.config)).process;
+/** Starts a stopped instance again, as it was configured. */
+async function restart(i: LabInstance): Promise<void> {
+  Object.assign(i, await startInstance(i.ns, i.name, `${i.ip}:${PORT}`, i.config));
 }
 
 describe.skipIf(!isRoot())('two instances behind HAProxy, end to end', () => {
   let db: HaDatabase;
   let lab: MeshLab;
-  let instances: Instance[];
+  let instances: LabInstance[];
   let A: LabDevice;
   let B: LabDevice;
   /** HAProxy's URL. */
   let url: string;
 
   /** burrow_control_streams of a live instance: how many devices stream their map from it. */
-  const streams = async (i: Instance): Promise<number> => {
+  const streams = async (i: LabInstance): Promise<number> => {
     const { stdout } = await i.ns.exec('curl', ['-sf', '--max-time', '2', `http://${i.ip}:${PORT}/metrics`]);
     const m = /^burrow_control_streams (\d+)$/m.exec(stdout);
     if (!m) throw new Error(`no burrow_control_streams in ${i.name}'s metrics`);
     return Number(m[1]);
   };
   const ipOf = async (d: LabDevice) => (await d.status()).self!.ips[0]!;
-  const up = async (d: LabDevice, loginServer: string) => {
-    const key = await db.admin('authkeys', 'create', '--user', 'alice');
-    const done = await d.burrow('up', '--login-server', loginServer, '--auth-key', key, '--hostname', d.name);
-    if (done.code !== 0) throw new Error(`${d.name}: burrow up failed: ${done.stderr}`);
-  };
-
   beforeAll(async () => {
     db = await HaDatabase.create();
     lab = await MeshLab.create();
     url = lab.serverUrl; // HAProxy sits where the lab's server would: 10.99.0.2:8080
-    instances = [];
-    for (const [id, name] of ['one', 'two'].entries()) {
-      const host = await lab.lanHost(name);
-      const config = db.config(name, {
-        listen: `0.0.0.0:${PORT}`,
-        publicUrl: `http://${host.lanIp}:${PORT}`,
-        stunPort: 3478,
-        region: { id: id + 1, name },
-      });
-      const instance: Instance = { name, ns: host.ns, ip: host.lanIp, config };
-      instances.push(instance);
-      await start(instance); // one after the other: the first makes the tables and the shared key file
-    }
-    const servers = instances.map((i) => ({ name: i.name, address: `${i.ip}:${PORT}` }));
-    await startHaproxy(lab.serverNs, `${lab.serverIp}:${PORT}`, db.dir, servers);
+    instances = await startBehindHaproxy(db, lab, PORT, 3478);
 
     await db.admin('users', 'create', 'alice', '--network', 'team');
     [A, B] = (await Promise.all(['a', 'b'].map((n) => lab.device(n)))) as [LabDevice, LabDevice];
     // A knows HAProxy's URL; B the two instances' own URLs, first the one A streams from (so that
     // the kill below cuts both, and each comes back its own way).
-    await up(A, url);
+    await db.up(A, url);
     const first = await waitFor('A streaming', async () => {
       const counts = await Promise.all(instances.map(streams));
       return counts.includes(1) ? instances[counts.indexOf(1)] : undefined;
     });
     const rest = instances.filter((i) => i !== first);
-    await up(B, [first, ...rest].map((i) => `http://${i.ip}:${PORT}`).join(','));
+    await db.up(B, [first, ...rest].map((i) => `http://${i.ip}:${PORT}`).join(','));
   }, 240_000);
 
   afterAll(async () => {
@@ -124,7 +95,7 @@ describe.skipIf(!isRoot())('two instances behind HAProxy, end to end', () => {
     // while the devices it streamed to are reconnecting.
     const killedAt = Date.now();
     const renamed = db.admin('devices', 'rename', 'b', 'bee');
-    victim.process!.kill('SIGKILL');
+    victim.process.kill('SIGKILL');
     await renamed;
 
     await waitFor(
@@ -160,7 +131,7 @@ describe.skipIf(!isRoot())('two instances behind HAProxy, end to end', () => {
   }, 120_000);
 
   it('an instance that freezes (its connections stay open, nothing answers): HAProxy marks it down and closes them, and the device on its URL resyncs within 5 s', async () => {
-    for (const i of instances) if (exited(i)) await start(i); // the one killed above comes back
+    for (const i of instances) if (exited(i)) await restart(i); // the one killed above comes back
     await new Promise((r) => setTimeout(r, 2000)); // HAProxy's two good checks
     const counts = await Promise.all(instances.map(streams));
     expect([...counts].sort()).toEqual([0, 2]);
@@ -174,7 +145,7 @@ describe.skipIf(!isRoot())('two instances behind HAProxy, end to end', () => {
     // SIGSTOP: as a machine that hangs or falls off the network, it closes nothing.
     const frozenAt = Date.now();
     const renamed = db.admin('devices', 'rename', 'bee', 'bumble');
-    frozen.process!.kill('SIGSTOP');
+    frozen.process.kill('SIGSTOP');
     try {
       await renamed;
       await waitFor(
@@ -197,7 +168,7 @@ describe.skipIf(!isRoot())('two instances behind HAProxy, end to end', () => {
       expect(caughtUpMs).toBeLessThan(5_000);
       console.log(`A resynced through HAProxy ${caughtUpMs} ms after its instance froze`);
     } finally {
-      frozen.process!.kill('SIGKILL');
+      frozen.process.kill('SIGKILL');
     }
   }, 120_000);
 });

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { type PgCluster, startPgCluster } from '../../server/store/test-support/pg-cluster.js';
+import type { LabDevice, MeshLab } from './mesh-lab.js';
 import type { Netns } from './netns.js';
 import { waitFor } from './netns.js';
 import { BURROW_SERVER } from './programs.js';
@@ -64,6 +65,21 @@ export class HaDatabase {
   async admin(...args: string[]): Promise<string> {
     const { stdout } = await exec(BURROW_SERVER, [...args, '--db', this.url]);
     return stdout.trim();
+  }
+
+  /** `burrow up` on `device` with a fresh auth key of `user`, against `loginServer` (one URL or several). */
+  async up(device: LabDevice, loginServer: string, user = 'alice'): Promise<void> {
+    const key = await this.admin('authkeys', 'create', '--user', user);
+    const done = await device.burrow(
+      'up',
+      '--login-server',
+      loginServer,
+      '--auth-key',
+      key,
+      '--hostname',
+      device.name,
+    );
+    if (done.code !== 0) throw new Error(`${device.name}: burrow up failed: ${done.stderr}`);
   }
 
   /** Stops the database as a crash would (`pg_ctl stop -m immediate`: connections cut), keeping its data. */
@@ -182,4 +198,40 @@ export async function startHaproxy(
     100,
   );
   return haproxy;
+}
+
+/** An instance of `startBehindHaproxy`: its host on the lab LAN, its config, and the process now running it. */
+export interface LabInstance extends RunningInstance {
+  name: string;
+  ns: Netns;
+  ip: string;
+  config: string;
+}
+
+/**
+ * Instances `one` and `two` on `db`, each on a host of its own on the lab LAN with its own relay
+ * region, listening on `port`, started one after the other (the first makes the tables and the
+ * shared key file); then HAProxy where the lab's server would be (lab.serverUrl) in front of them.
+ */
+export async function startBehindHaproxy(
+  db: HaDatabase,
+  lab: MeshLab,
+  port: number,
+  stunPort: number,
+): Promise<LabInstance[]> {
+  const instances: LabInstance[] = [];
+  for (const [id, name] of ['one', 'two'].entries()) {
+    const host = await lab.lanHost(name);
+    const config = db.config(name, {
+      listen: `0.0.0.0:${port}`,
+      publicUrl: `http://${host.lanIp}:${port}`,
+      stunPort,
+      region: { id: id + 1, name },
+    });
+    const running = await startInstance(host.ns, name, `${host.lanIp}:${port}`, config);
+    instances.push({ name, ns: host.ns, ip: host.lanIp, config, ...running });
+  }
+  const servers = instances.map((i) => ({ name: i.name, address: `${i.ip}:${port}` }));
+  await startHaproxy(lab.serverNs, `${lab.serverIp}:${port}`, db.dir, servers);
+  return instances;
 }
